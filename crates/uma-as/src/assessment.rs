@@ -1,0 +1,212 @@
+//! Authorization assessment and results determination (Grant §3.3.4).
+//!
+//! First the requested scopes per resource are computed:
+//! `RequestedScopes(r) = TicketScopes(r) ∪ (RegisteredScopes ∩ RequestedScopes)`,
+//! where the second part only adds scopes that resource `r` offers. Then each
+//! (resource, scope) gets a verdict from the owner's grants and policies, and
+//! [`determine`] turns the verdicts into one result. This AS issues partial
+//! grants: scopes the owner denied are left out of the RPT rather than failing
+//! the whole request.
+
+use crate::model::{GrantSource, Permission, Resource};
+use std::collections::HashMap;
+
+/// A scope in the `scope` parameter was not pre-registered for the client,
+/// or matches no scope of any resource in the ticket (Grant §3.3.6).
+#[derive(Debug, PartialEq, Eq)]
+pub struct InvalidScope(pub String);
+
+/// Computes `RequestedScopes(r)` for every ticket resource.
+pub fn requested_scopes(
+    ticket: &[Permission],
+    resources: &HashMap<String, Resource>,
+    registered: &[String],
+    requested: &[String],
+) -> Result<Vec<Permission>, InvalidScope> {
+    for scope in requested {
+        if !registered.contains(scope) {
+            return Err(InvalidScope(format!("scope {scope:?} is not registered for this client")));
+        }
+        let offered = ticket.iter().any(|p| {
+            resources.get(&p.resource_id).is_some_and(|r| r.description.resource_scopes.contains(scope))
+        });
+        if !offered {
+            return Err(InvalidScope(format!("scope {scope:?} is not available on any resource in the ticket")));
+        }
+    }
+    let mut out: Vec<Permission> = Vec::with_capacity(ticket.len());
+    for permission in ticket {
+        let available = resources.get(&permission.resource_id).map(|r| &r.description.resource_scopes);
+        let mut scopes = permission.resource_scopes.clone();
+        for scope in requested {
+            if available.is_some_and(|a| a.contains(scope)) && !scopes.contains(scope) {
+                scopes.push(scope.clone());
+            }
+        }
+        match out.iter_mut().find(|p| p.resource_id == permission.resource_id) {
+            Some(existing) => {
+                for s in scopes {
+                    if !existing.resource_scopes.contains(&s) {
+                        existing.resource_scopes.push(s);
+                    }
+                }
+            }
+            None => out.push(Permission { resource_id: permission.resource_id.clone(), resource_scopes: scopes }),
+        }
+    }
+    Ok(out)
+}
+
+/// The verdict for one (resource, scope).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    Permit(GrantSource),
+    Deny,
+    Ask,
+    NeedInfo(Vec<serde_json::Value>),
+}
+
+/// One permitted scope and the grant source that permits it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PermittedScope {
+    pub resource_id: String,
+    pub scope: String,
+    pub source: GrantSource,
+}
+
+/// What the token endpoint answers.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Issue an RPT with these (possibly fewer than requested) scopes.
+    Grant(Vec<PermittedScope>),
+    NeedInfo(Vec<serde_json::Value>),
+    /// The owner must decide on these permissions.
+    Submit(Vec<Permission>),
+    Denied,
+}
+
+/// Results determination: claims first (they may change every other
+/// verdict), then the owner's pending decisions, then the grant.
+pub fn determine(verdicts: Vec<(String, String, Verdict)>) -> Outcome {
+    let mut required = Vec::new();
+    let mut asked: Vec<Permission> = Vec::new();
+    let mut permitted = Vec::new();
+    for (resource_id, scope, verdict) in verdicts {
+        match verdict {
+            Verdict::NeedInfo(claims) => {
+                for c in claims {
+                    if !required.contains(&c) {
+                        required.push(c);
+                    }
+                }
+            }
+            Verdict::Ask => match asked.iter_mut().find(|p| p.resource_id == resource_id) {
+                Some(p) => p.resource_scopes.push(scope),
+                None => asked.push(Permission {
+                    resource_id,
+                    resource_scopes: if scope.is_empty() { vec![] } else { vec![scope] },
+                }),
+            },
+            Verdict::Permit(source) => permitted.push(PermittedScope { resource_id, scope, source }),
+            Verdict::Deny => {}
+        }
+    }
+    if !required.is_empty() {
+        Outcome::NeedInfo(required)
+    } else if !asked.is_empty() {
+        Outcome::Submit(asked)
+    } else if !permitted.is_empty() {
+        Outcome::Grant(permitted)
+    } else {
+        Outcome::Denied
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ResourceDescription;
+
+    fn resources() -> HashMap<String, Resource> {
+        let mk = |id: &str, scopes: &[&str]| Resource {
+            id: id.into(),
+            resource_server: "rs".into(),
+            description: ResourceDescription {
+                resource_scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            },
+            created_at: 0,
+        };
+        HashMap::from([("a".into(), mk("a", &["owner", "value"])), ("b".into(), mk("b", &["owner", "delegate"]))])
+    }
+
+    fn perm(id: &str, scopes: &[&str]) -> Permission {
+        Permission { resource_id: id.into(), resource_scopes: scopes.iter().map(|s| s.to_string()).collect() }
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn ticket_scopes_alone_when_no_scope_parameter() {
+        let r = requested_scopes(&[perm("a", &["owner"])], &resources(), &strings(&["value"]), &[]).unwrap();
+        assert_eq!(r, vec![perm("a", &["owner"])]);
+    }
+
+    #[test]
+    fn registered_requested_scopes_are_added_where_offered() {
+        let ticket = [perm("a", &["owner"]), perm("b", &["owner"])];
+        let r = requested_scopes(&ticket, &resources(), &strings(&["value", "delegate"]), &strings(&["value"])).unwrap();
+        assert_eq!(r, vec![perm("a", &["owner", "value"]), perm("b", &["owner"])]);
+    }
+
+    #[test]
+    fn unregistered_or_unavailable_scope_is_invalid_scope() {
+        let ticket = [perm("a", &["owner"])];
+        assert!(requested_scopes(&ticket, &resources(), &strings(&["value"]), &strings(&["delegate"])).is_err());
+        assert!(requested_scopes(&ticket, &resources(), &strings(&["delegate"]), &strings(&["delegate"])).is_err());
+    }
+
+    fn policy_source() -> GrantSource {
+        GrantSource::Policy { policy_id: "p".into() }
+    }
+
+    #[test]
+    fn partial_grant_leaves_denied_scopes_out() {
+        let out = determine(vec![
+            ("a".into(), "owner".into(), Verdict::Permit(policy_source())),
+            ("a".into(), "value".into(), Verdict::Deny),
+        ]);
+        assert_eq!(
+            out,
+            Outcome::Grant(vec![PermittedScope { resource_id: "a".into(), scope: "owner".into(), source: policy_source() }])
+        );
+    }
+
+    #[test]
+    fn any_ask_submits_the_asked_scopes_only() {
+        let out = determine(vec![
+            ("a".into(), "owner".into(), Verdict::Permit(policy_source())),
+            ("a".into(), "value".into(), Verdict::Ask),
+            ("b".into(), "owner".into(), Verdict::Ask),
+        ]);
+        assert_eq!(out, Outcome::Submit(vec![perm("a", &["value"]), perm("b", &["owner"])]));
+    }
+
+    #[test]
+    fn need_info_comes_before_asking_the_owner() {
+        let claim = serde_json::json!({"name": "email"});
+        let out = determine(vec![
+            ("a".into(), "owner".into(), Verdict::NeedInfo(vec![claim.clone()])),
+            ("a".into(), "value".into(), Verdict::Ask),
+        ]);
+        assert_eq!(out, Outcome::NeedInfo(vec![claim]));
+    }
+
+    #[test]
+    fn all_denied_is_denied() {
+        assert_eq!(determine(vec![("a".into(), "owner".into(), Verdict::Deny)]), Outcome::Denied);
+        assert_eq!(determine(vec![]), Outcome::Denied);
+    }
+}

@@ -1,0 +1,180 @@
+//! Dynamic client registration (RFC 7591, with UMA's `claims_redirect_uris`,
+//! Grant §2) and client authentication at the token endpoint (RFC 6749 §2.3.1).
+//!
+//! Both `client_secret_basic` and `client_secret_post` are accepted from any
+//! confidential client. Public clients are not supported: every client here
+//! holds a secret.
+
+use crate::error::{ProtocolError, ProtocolResult};
+use crate::model::{Client, Protection};
+use crate::secret::{random_id, Secret};
+use crate::server::{AuthorizationServer, OwnerEvent};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub const GRANT_UMA_TICKET: &str = "urn:ietf:params:oauth:grant-type:uma-ticket";
+pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
+pub const GRANT_JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+pub const PROTECTION_SCOPE: &str = "uma_protection";
+const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+
+/// Client metadata a client sends (RFC 7591 §2).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientMetadata {
+    #[serde(default)]
+    pub client_name: Option<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// UMA Grant §2: where the AS may send the requesting party back after
+    /// interactive claims gathering.
+    #[serde(default)]
+    pub claims_redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub grant_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
+    /// Space-separated scopes the client may request (RegisteredScopes).
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub response_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub client_uri: Option<String>,
+    #[serde(default)]
+    pub contacts: Option<Vec<String>>,
+}
+
+/// The registration response (RFC 7591 §3.2.1).
+#[derive(Debug, Serialize)]
+pub struct RegisteredClient {
+    pub client_id: String,
+    pub client_secret: String,
+    pub client_id_issued_at: i64,
+    /// 0: the secret does not expire.
+    pub client_secret_expires_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub claims_redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+}
+
+/// Credentials presented at an endpoint that authenticates clients.
+#[derive(Debug)]
+pub struct ClientCredentials {
+    pub client_id: String,
+    pub secret: Option<Secret>,
+}
+
+/// An absolute URI without a fragment (RFC 6749 §3.1.2, Grant §3.3.2).
+pub fn check_redirect_uri(uri: &str) -> Result<url::Url, String> {
+    let parsed = url::Url::parse(uri).map_err(|_| format!("{uri:?} is not an absolute URI"))?;
+    if parsed.fragment().is_some() {
+        return Err(format!("{uri:?} has a fragment"));
+    }
+    if parsed.cannot_be_a_base() {
+        return Err(format!("{uri:?} is not a usable redirect URI"));
+    }
+    Ok(parsed)
+}
+
+fn bounded(value: &Option<String>, name: &str, max: usize) -> ProtocolResult<()> {
+    match value {
+        Some(v) if v.len() > max => Err(ProtocolError::invalid_client_metadata(format!("{name} is longer than {max}"))),
+        _ => Ok(()),
+    }
+}
+
+impl AuthorizationServer {
+    pub fn register_client(&self, metadata: ClientMetadata) -> ProtocolResult<RegisteredClient> {
+        bounded(&metadata.client_name, "client_name", 200)?;
+        bounded(&metadata.scope, "scope", 2000)?;
+        for uri in metadata.redirect_uris.iter().chain(&metadata.claims_redirect_uris) {
+            check_redirect_uri(uri).map_err(ProtocolError::invalid_redirect_uri)?;
+        }
+        if metadata.redirect_uris.len() + metadata.claims_redirect_uris.len() > 20 {
+            return Err(ProtocolError::invalid_client_metadata("too many redirect URIs"));
+        }
+        let method = metadata.token_endpoint_auth_method.unwrap_or_else(|| AUTH_METHODS[0].into());
+        if !AUTH_METHODS.contains(&method.as_str()) {
+            return Err(ProtocolError::invalid_client_metadata(format!(
+                "token_endpoint_auth_method must be one of {AUTH_METHODS:?}"
+            )));
+        }
+        let grant_types = metadata
+            .grant_types
+            .unwrap_or_else(|| vec![GRANT_UMA_TICKET.into(), GRANT_CLIENT_CREDENTIALS.into()]);
+        if let Some(g) = grant_types.iter().find(|g| ![GRANT_UMA_TICKET, GRANT_CLIENT_CREDENTIALS].contains(&g.as_str())) {
+            return Err(ProtocolError::invalid_client_metadata(format!("grant type {g:?} is not supported")));
+        }
+        let scope: Vec<String> = metadata.scope.as_deref().unwrap_or("").split_whitespace().map(String::from).collect();
+        let wants_protection = scope.iter().any(|s| s == PROTECTION_SCOPE);
+        let secret = Secret::generate();
+        let now = self.now();
+        let client = Client {
+            client_id: random_id(),
+            secret_hash: Some(secret.hash()),
+            client_name: metadata.client_name,
+            redirect_uris: metadata.redirect_uris,
+            claims_redirect_uris: metadata.claims_redirect_uris,
+            grant_types,
+            token_endpoint_auth_method: method,
+            scope,
+            protection: if wants_protection { Protection::Pending } else { Protection::None },
+            created_at: now,
+        };
+        self.save_client(&client)?;
+        self.audit(
+            &format!("client:{}", client.client_id),
+            "client.registered",
+            json!({ "client_id": client.client_id, "client_name": client.client_name, "asks_protection": wants_protection }),
+        );
+        if wants_protection {
+            self.notify(OwnerEvent::ResourceServerWaiting {
+                client_id: client.client_id.clone(),
+                client_name: client.display_name().into(),
+            });
+        }
+        Ok(RegisteredClient {
+            client_id: client.client_id.clone(),
+            client_secret: secret.expose().into(),
+            client_id_issued_at: now,
+            client_secret_expires_at: 0,
+            client_name: client.client_name.clone(),
+            redirect_uris: client.redirect_uris.clone(),
+            claims_redirect_uris: client.claims_redirect_uris.clone(),
+            grant_types: client.grant_types.clone(),
+            token_endpoint_auth_method: client.token_endpoint_auth_method.clone(),
+            scope: client.scope.join(" "),
+        })
+    }
+
+    pub(crate) fn save_client(&self, client: &Client) -> ProtocolResult<()> {
+        self.trees().clients.insert(&client.client_id, client)?;
+        self.cache().write().clients.insert(client.client_id.clone(), client.clone());
+        Ok(())
+    }
+
+    pub fn client(&self, client_id: &str) -> Option<Client> {
+        self.cache().read().clients.get(client_id).cloned()
+    }
+
+    /// Authenticates a client by its secret, in constant time. Every failure
+    /// is the same `invalid_client` so that client ids cannot be probed.
+    pub fn authenticate_client(&self, credentials: &ClientCredentials) -> ProtocolResult<Client> {
+        let fail = || {
+            self.audit("anonymous", "client.authentication_failed", json!({ "client_id": credentials.client_id }));
+            ProtocolError::invalid_client("client authentication failed")
+        };
+        let Some(secret) = &credentials.secret else { return Err(fail()) };
+        let client = self.client(&credentials.client_id);
+        match client {
+            Some(c) if c.secret_hash.as_ref().is_some_and(|h| secret.matches(h)) => Ok(c),
+            _ => Err(fail()),
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! The axum routes of the authorization server. Handlers parse, call one
+//! method of [`AuthorizationServer`], and map its error.
+
+mod claims;
+mod protection;
+mod token;
+
+use crate::client_registration::ClientCredentials;
+use crate::error::ProtocolError;
+use crate::pat::ProtectionCaller;
+use crate::secret::Secret;
+use crate::server::AuthorizationServer;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
+use axum::http::{header, request::Parts, HeaderMap};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+
+/// Requests larger than this are refused with 413 before they are parsed.
+pub const MAX_BODY: usize = 64 * 1024;
+
+pub fn router(server: AuthorizationServer) -> Router {
+    Router::new()
+        .route("/.well-known/uma2-configuration", get(metadata))
+        .route("/.well-known/oauth-authorization-server", get(metadata))
+        .route("/jwks", get(jwks))
+        .route("/register", post(token::register))
+        .route("/token", post(token::token))
+        .route("/revoke", post(token::revoke))
+        .route("/introspect", post(protection::introspect))
+        .route("/permission", post(protection::permission))
+        .route(
+            "/resource_set",
+            get(protection::list_resources).post(protection::create_resource).fallback(method_not_allowed),
+        )
+        .route(
+            "/resource_set/{id}",
+            get(protection::read_resource)
+                .put(protection::update_resource)
+                .delete(protection::delete_resource)
+                .fallback(method_not_allowed),
+        )
+        .route("/claims", get(claims::show).post(claims::submit))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(server)
+}
+
+async fn metadata(State(server): State<AuthorizationServer>) -> impl IntoResponse {
+    Json(server.metadata())
+}
+
+async fn jwks(State(server): State<AuthorizationServer>) -> impl IntoResponse {
+    Json(server.signing_key().jwks())
+}
+
+async fn not_found() -> ProtocolError {
+    ProtocolError::not_found("no such endpoint")
+}
+
+async fn method_not_allowed() -> ProtocolError {
+    ProtocolError::unsupported_method_type()
+}
+
+async fn body_bytes(req: Request) -> Result<Bytes, ProtocolError> {
+    Bytes::from_request(req, &()).await.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ProtocolError::payload_too_large()
+        } else {
+            ProtocolError::invalid_request("could not read the request body")
+        }
+    })
+}
+
+fn content_type_is(headers: &HeaderMap, wanted: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(wanted))
+}
+
+/// A form body (`application/x-www-form-urlencoded`) in which every
+/// parameter appears at most once (RFC 6749 §3.2: repeated parameters are
+/// an `invalid_request`).
+#[derive(Debug)]
+pub struct Form(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequest<S> for Form {
+    type Rejection = ProtocolError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        if !content_type_is(req.headers(), "application/x-www-form-urlencoded") {
+            return Err(ProtocolError::invalid_request("the body must be application/x-www-form-urlencoded"));
+        }
+        let bytes = body_bytes(req).await?;
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(&bytes).map_err(|_| ProtocolError::invalid_request("malformed form body"))?;
+        let mut params = HashMap::with_capacity(pairs.len());
+        for (k, v) in pairs {
+            if params.insert(k.clone(), v).is_some() {
+                return Err(ProtocolError::invalid_request(format!("parameter {k:?} is repeated")));
+            }
+        }
+        Ok(Form(params))
+    }
+}
+
+impl Form {
+    pub fn take(&mut self, name: &str) -> Option<String> {
+        self.0.remove(name).filter(|v| !v.is_empty())
+    }
+
+    pub fn require(&mut self, name: &str) -> Result<String, ProtocolError> {
+        self.take(name).ok_or_else(|| ProtocolError::invalid_request(format!("{name} is required")))
+    }
+}
+
+/// A JSON body whose errors come out in the protocol's error format.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ProtocolError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        if !content_type_is(req.headers(), "application/json") {
+            return Err(ProtocolError::invalid_request("the body must be application/json"));
+        }
+        let bytes = body_bytes(req).await?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ProtocolError::invalid_request(format!("malformed JSON: {e}")))
+    }
+}
+
+/// The bearer token in `Authorization`, if any (RFC 6750 §2.1).
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+/// A protection API call's caller, from its PAT.
+impl FromRequestParts<AuthorizationServer> for ProtectionCaller {
+    type Rejection = ProtocolError;
+
+    async fn from_request_parts(parts: &mut Parts, server: &AuthorizationServer) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(|| ProtocolError::invalid_token("a PAT is required (Authorization: Bearer)"))?;
+        server.authenticate_pat(token)
+    }
+}
+
+/// Client credentials from HTTP Basic (RFC 6749 §2.3.1: each part
+/// form-urlencoded before base64) or from the form body; using both is an error.
+pub fn client_credentials(headers: &HeaderMap, form: &mut Form) -> Result<ClientCredentials, ProtocolError> {
+    let in_body = form.take("client_id");
+    let secret_in_body = form.take("client_secret");
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"));
+    if basic.is_some() && secret_in_body.is_some() {
+        return Err(ProtocolError::invalid_request("use one client authentication method, not two"));
+    }
+    match (basic, in_body) {
+        (Some((_, encoded)), id_in_body) => {
+            let malformed = || ProtocolError::invalid_client("malformed Basic credentials");
+            let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+            let text = String::from_utf8(decoded).map_err(|_| malformed())?;
+            let (id, secret) = text.split_once(':').ok_or_else(malformed)?;
+            let unescape = |s: &str| -> String {
+                url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+            };
+            let client_id = unescape(id);
+            if id_in_body.is_some_and(|b| b != client_id) {
+                return Err(ProtocolError::invalid_request("client_id in the body differs from the Basic credentials"));
+            }
+            Ok(ClientCredentials { client_id, secret: Some(Secret::new(unescape(secret))) })
+        }
+        (None, Some(id)) => Ok(ClientCredentials { client_id: id, secret: secret_in_body.map(Secret::new) }),
+        (None, None) => Err(ProtocolError::invalid_client("client authentication is required")),
+    }
+}

@@ -1,0 +1,68 @@
+//! Token endpoint, client registration and revocation.
+
+use super::{client_credentials, Form, JsonBody};
+use crate::client_registration::{ClientMetadata, GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER, GRANT_UMA_TICKET};
+use crate::error::ProtocolError;
+use crate::secret::Secret;
+use crate::server::AuthorizationServer;
+use crate::token::UmaGrantRequest;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// Token responses must not be cached (RFC 6749 §5.1).
+fn no_store(body: impl serde::Serialize) -> Response {
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+pub async fn register(State(server): State<AuthorizationServer>, JsonBody(metadata): JsonBody<ClientMetadata>) -> Result<Response, ProtocolError> {
+    let registered = server.register_client(metadata)?;
+    let mut response = no_store(registered);
+    *response.status_mut() = StatusCode::CREATED;
+    Ok(response)
+}
+
+pub async fn token(State(server): State<AuthorizationServer>, headers: HeaderMap, mut form: Form) -> Result<Response, ProtocolError> {
+    let grant_type = form.require("grant_type")?;
+    match grant_type.as_str() {
+        GRANT_JWT_BEARER => {
+            let assertion = form.require("assertion")?;
+            Ok(no_store(server.pat_by_assertion(&assertion)?))
+        }
+        GRANT_CLIENT_CREDENTIALS => {
+            let client = server.authenticate_client(&client_credentials(&headers, &mut form)?)?;
+            Ok(no_store(server.pat_by_client_credentials(&client, form.take("scope").as_deref())?))
+        }
+        GRANT_UMA_TICKET => {
+            let client = server.authenticate_client(&client_credentials(&headers, &mut form)?)?;
+            if !client.grant_types.iter().any(|g| g == GRANT_UMA_TICKET) {
+                return Err(ProtocolError::unauthorized_client("the uma-ticket grant is not registered for this client"));
+            }
+            let claim_token = form.take("claim_token");
+            let claim_token_format = form.take("claim_token_format");
+            if claim_token.is_some() != claim_token_format.is_some() {
+                return Err(ProtocolError::invalid_request("claim_token and claim_token_format go together"));
+            }
+            let request = UmaGrantRequest {
+                ticket: Secret::new(form.require("ticket")?),
+                claim_token: claim_token.map(Secret::new),
+                claim_token_format,
+                pct: form.take("pct").map(Secret::new),
+                rpt: form.take("rpt").map(Secret::new),
+                scope: form.take("scope").map(|s| s.split_whitespace().map(String::from).collect()).unwrap_or_default(),
+            };
+            Ok(no_store(server.uma_grant(&client, request).await?))
+        }
+        other => Err(ProtocolError::unsupported_grant_type(format!("grant type {other:?} is not supported"))),
+    }
+}
+
+pub async fn revoke(State(server): State<AuthorizationServer>, headers: HeaderMap, mut form: Form) -> Result<Response, ProtocolError> {
+    let client = server.authenticate_client(&client_credentials(&headers, &mut form)?)?;
+    let token = form.require("token")?;
+    server.revoke_token(&client, &token, form.take("token_type_hint").as_deref())?;
+    Ok(StatusCode::OK.into_response())
+}

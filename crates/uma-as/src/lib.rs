@@ -1,0 +1,44 @@
+//! A UMA 2.0 authorization server for one resource owner: UMA Grant and
+//! Federated Authorization, with the owner's decisions.
+//!
+//! How the pieces fit:
+//! - [`Store`](store::Store) is the encrypted sled database; every record
+//!   kind has its own tree.
+//! - [`AuthorizationServer`] holds the store, the signing key, an in-memory
+//!   index of what every request reads, and the [`AuditLog`](audit::AuditLog).
+//!   Each protocol piece adds methods to it in its own module:
+//!   [`client_registration`], [`pat`], [`resource_registration`],
+//!   [`permission`], [`token`], [`claims`], [`introspection`], [`revocation`],
+//!   [`discovery`], and the owner's side in [`owner`] and [`grant`].
+//! - The rules are plain functions: [`policy::evaluate`] decides one scope
+//!   for one party, [`assessment`] computes requested scopes and turns
+//!   verdicts into a result.
+//! - [`http::router`] exposes it all over axum; handlers only parse and map errors.
+
+pub mod assessment;
+pub mod audit;
+pub mod claims;
+pub mod client_registration;
+pub mod clock;
+pub mod discovery;
+pub mod error;
+pub mod grant;
+pub mod http;
+pub mod introspection;
+pub mod keys;
+pub mod model;
+pub mod owner;
+pub mod pat;
+pub mod permission;
+pub mod policy;
+pub mod resource_registration;
+pub mod revocation;
+pub mod secret;
+pub mod server;
+pub mod store;
+pub mod token;
+
+pub use clock::Clock;
+pub use error::ProtocolError;
+pub use server::{AuthorizationServer, Config, OwnerEvent};
+pub use store::{KdfParams, Store, StoreError};

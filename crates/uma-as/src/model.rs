@@ -1,0 +1,271 @@
+//! The records the authorization server keeps, as plain serde types.
+
+use crate::clock::UnixTime;
+use crate::secret::SecretHash;
+use serde::{Deserialize, Serialize};
+
+/// One resource and the scopes bound to it: requested in a ticket, granted in
+/// an RPT (Grant §1.3; FedAuthz §4).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Permission {
+    /// REQUIRED. The `_id` the AS assigned at resource registration.
+    pub resource_id: String,
+    /// REQUIRED, possibly empty (FedAuthz §4.1).
+    pub resource_scopes: Vec<String>,
+}
+
+/// Where a resource server stands with the owner (FedAuthz §1.3: the PAT
+/// records the owner's consent that this RS may use this AS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protection {
+    /// A plain client; it never asked for `uma_protection`.
+    None,
+    /// Asked for a PAT; waiting for the owner.
+    Pending,
+    Approved,
+    Refused,
+}
+
+/// A registered OAuth client (RFC 7591). Resource servers are clients too.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Client {
+    pub client_id: String,
+    /// Absent for resource servers connected through an owner-minted
+    /// assertion: they authenticate with the assertion, not a secret.
+    pub secret_hash: Option<SecretHash>,
+    pub client_name: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub claims_redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    /// The scopes pre-registered for this client (Grant §3.3.4 RegisteredScopes).
+    pub scope: Vec<String>,
+    pub protection: Protection,
+    pub created_at: UnixTime,
+}
+
+impl Client {
+    pub fn display_name(&self) -> &str {
+        self.client_name.as_deref().unwrap_or(&self.client_id)
+    }
+}
+
+/// A protection API access token, stored under the hash of its value.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Pat {
+    pub client_id: String,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// A registered resource description (FedAuthz §3.1).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Resource {
+    pub id: String,
+    /// The resource server (client id) that registered it; only it may see or touch it.
+    pub resource_server: String,
+    #[serde(flatten)]
+    pub description: ResourceDescription,
+    pub created_at: UnixTime,
+}
+
+/// The body of a resource registration request (FedAuthz §3.1).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourceDescription {
+    /// REQUIRED. Scopes available for this resource.
+    pub resource_scopes: Vec<String>,
+    /// OPTIONAL. Human-readable description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// OPTIONAL. A URI for an icon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon_uri: Option<String>,
+    /// OPTIONAL. Human-readable name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// OPTIONAL. A string identifying the semantics of the resource.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+/// Claims about one set of facts on the requesting party.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimSet {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+}
+
+impl ClaimSet {
+    pub fn is_empty(&self) -> bool {
+        self.issuer.is_none() && self.subject.is_none() && self.email.is_none() && self.name.is_none()
+    }
+}
+
+/// Who is asking, as far as the AS knows: claims verified from a token signed
+/// by an issuer the owner trusts, and claims the person typed in themselves.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestingParty {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<ClaimSet>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_asserted: Option<ClaimSet>,
+}
+
+impl RequestingParty {
+    /// True when no claim at all is known (Grant §5.6: such a party must never
+    /// pass a policy by default).
+    pub fn is_anonymous(&self) -> bool {
+        self.verified.as_ref().is_none_or(ClaimSet::is_empty) && self.self_asserted.as_ref().is_none_or(ClaimSet::is_empty)
+    }
+
+    /// A stable identity for grants: the verified issuer and subject when
+    /// known, else the verified or stated email, else anonymous.
+    pub fn key(&self) -> String {
+        if let Some(v) = &self.verified {
+            if let (Some(iss), Some(sub)) = (&v.issuer, &v.subject) {
+                return format!("oidc:{iss}#{sub}");
+            }
+            if let Some(email) = &v.email {
+                return format!("email:{}", email.to_lowercase());
+            }
+        }
+        if let Some(email) = self.self_asserted.as_ref().and_then(|a| a.email.as_ref()) {
+            return format!("stated-email:{}", email.to_lowercase());
+        }
+        "anonymous".into()
+    }
+
+    /// Verified claims win over stated ones when both are present.
+    pub fn merge(&mut self, other: RequestingParty) {
+        if other.verified.is_some() {
+            self.verified = other.verified;
+        }
+        if other.self_asserted.is_some() {
+            self.self_asserted = other.self_asserted;
+        }
+    }
+}
+
+/// A permission ticket's server-side state (Grant §3.2, §5.4).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TicketRecord {
+    pub permissions: Vec<Permission>,
+    pub resource_server: String,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+    /// Set once a client has shown the ticket chain: rotated tickets are
+    /// bound to that client.
+    pub client_id: Option<String>,
+    /// The pending request this ticket is polling for.
+    pub pending_request: Option<String>,
+    /// Claims gathered interactively or pushed earlier in this chain.
+    #[serde(default)]
+    pub party: RequestingParty,
+}
+
+/// What a used ticket leaves behind, so a replay can be recognised and the
+/// tokens issued from it revoked (Grant §5.4).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SpentTicket {
+    pub rpts: Vec<SecretHash>,
+    pub expires_at: UnixTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GrantSource {
+    Policy { policy_id: String },
+    Approval { request_id: String },
+}
+
+/// Who may do what on which resource, and why.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Grant {
+    pub id: String,
+    pub resource_id: String,
+    pub scopes: Vec<String>,
+    pub client_id: String,
+    pub party_key: String,
+    pub party: RequestingParty,
+    pub source: GrantSource,
+    pub created_at: UnixTime,
+    pub expires_at: Option<UnixTime>,
+    pub revoked_at: Option<UnixTime>,
+}
+
+impl Grant {
+    pub fn is_active(&self, now: UnixTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|exp| now < exp)
+    }
+}
+
+/// A granted permission inside an RPT, with the grant it came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantedPermission {
+    pub resource_id: String,
+    pub resource_scopes: Vec<String>,
+    pub grant_id: String,
+    pub expires_at: Option<UnixTime>,
+}
+
+/// The server-side record of an issued RPT, keyed by the hash of the token.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RptRecord {
+    pub jti: String,
+    pub client_id: String,
+    pub party_key: String,
+    pub permissions: Vec<GrantedPermission>,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// A persisted claims token (Grant §3.3.5): claims stored by reference.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PctRecord {
+    pub client_id: String,
+    pub party: RequestingParty,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum RequestStatus {
+    Pending,
+    Approved { scopes: Vec<Permission>, expires_at: Option<UnixTime>, decided_at: UnixTime },
+    Denied { decided_at: UnixTime },
+}
+
+/// An access request waiting for (or decided by) the owner.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PendingRequest {
+    pub id: String,
+    pub client_id: String,
+    pub client_name: String,
+    pub party: RequestingParty,
+    pub party_key: String,
+    /// Only the scopes that need the owner's decision.
+    pub permissions: Vec<Permission>,
+    pub created_at: UnixTime,
+    #[serde(flatten)]
+    pub status: RequestStatus,
+}
+
+/// An OpenID Provider whose ID tokens the owner accepts as claims.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustedIssuer {
+    pub issuer: String,
+    /// Where the issuer's keys are; found through OpenID discovery when absent.
+    pub jwks_uri: Option<String>,
+    pub added_at: UnixTime,
+}

@@ -1,0 +1,237 @@
+//! What only the resource owner may do: connect or refuse resource servers,
+//! set policies, decide pending requests, see and revoke grants.
+//!
+//! Every change here is flushed to disk before it returns, so an
+//! acknowledged decision survives a crash.
+
+use crate::clock::UnixTime;
+use crate::error::{ProtocolError, ProtocolResult};
+use crate::model::*;
+use crate::policy::{Outcome, PartyCondition, Policy, Target};
+use crate::secret::random_id;
+use crate::server::AuthorizationServer;
+use serde::Deserialize;
+use serde_json::json;
+
+/// A policy as the owner writes it; the server assigns `id` and `created_at`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPolicy {
+    pub target: Target,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub party: PartyCondition,
+    #[serde(default)]
+    pub valid_from: Option<UnixTime>,
+    #[serde(default)]
+    pub valid_until: Option<UnixTime>,
+    pub outcome: Outcome,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// The owner's answer to a pending request.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    /// The scopes granted; absent means everything that was asked.
+    #[serde(default)]
+    pub permissions: Option<Vec<Permission>>,
+    #[serde(default)]
+    pub expires_at: Option<UnixTime>,
+}
+
+impl AuthorizationServer {
+    pub fn clients(&self) -> Vec<Client> {
+        let mut clients: Vec<Client> = self.cache().read().clients.values().cloned().collect();
+        clients.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.client_id.cmp(&b.client_id)));
+        clients
+    }
+
+    /// Approves or refuses a resource server's connection. Refusing also
+    /// withdraws its PATs.
+    pub async fn decide_resource_server(&self, client_id: &str, approve: bool) -> ProtocolResult<Client> {
+        let mut client = self.client(client_id).ok_or_else(|| ProtocolError::not_found("no such client"))?;
+        client.protection = if approve { Protection::Approved } else { Protection::Refused };
+        self.save_client(&client)?;
+        if !approve {
+            let withdrawn: Vec<_> = {
+                let mut cache = self.cache().write();
+                let hashes: Vec<_> = cache.pats.iter().filter(|(_, p)| p.client_id == client_id).map(|(h, _)| *h).collect();
+                for h in &hashes {
+                    cache.pats.remove(h);
+                }
+                hashes
+            };
+            for h in withdrawn {
+                self.trees().pats.remove(h.0)?;
+            }
+        }
+        let action = if approve { "resource_server.approve" } else { "resource_server.refuse" };
+        self.audit("owner", action, json!({ "client_id": client_id }));
+        self.flush().await?;
+        Ok(client)
+    }
+
+    pub fn resources(&self) -> Vec<Resource> {
+        let mut resources: Vec<Resource> = self.cache().read().resources.values().cloned().collect();
+        resources.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        resources
+    }
+
+    pub fn policies(&self) -> Vec<Policy> {
+        let mut policies: Vec<Policy> = self.cache().read().policies.values().flatten().cloned().collect();
+        policies.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        policies
+    }
+
+    /// Adds a policy. A `deny` policy also revokes the grants it now forbids.
+    pub async fn add_policy(&self, new: NewPolicy) -> ProtocolResult<Policy> {
+        self.check_policy(&new)?;
+        let policy = self.insert_policy(new)?;
+        if policy.outcome == Outcome::Deny {
+            let cache_resources = self.cache().read().resources.clone();
+            let revoked = self.revoke_grants_where(|g| {
+                cache_resources.get(&g.resource_id).is_some_and(|r| {
+                    let scopes = if g.scopes.is_empty() { vec![String::new()] } else { g.scopes.clone() };
+                    scopes.iter().any(|s| policy.applies_to(r, s, self.now())) && policy.party.matches(&g.client_id, &g.party)
+                })
+            })?;
+            if revoked > 0 {
+                self.audit("owner", "grant.revoked_by_policy", json!({ "policy_id": policy.id, "grants": revoked }));
+            }
+        }
+        self.flush().await?;
+        Ok(policy)
+    }
+
+    /// Adds a policy without flushing: for bulk loading (benchmarks, imports),
+    /// followed by one [`AuthorizationServer::flush`].
+    pub fn insert_policy(&self, new: NewPolicy) -> ProtocolResult<Policy> {
+        let policy = Policy {
+            id: random_id(),
+            target: new.target,
+            scopes: new.scopes,
+            party: new.party,
+            valid_from: new.valid_from,
+            valid_until: new.valid_until,
+            outcome: new.outcome,
+            description: new.description,
+            created_at: self.now(),
+        };
+        self.trees().policies.insert(&policy.id, &policy)?;
+        self.cache().write().policies.entry(policy.target.clone()).or_default().push(policy.clone());
+        self.audit("owner", "policy.add", json!({ "policy_id": policy.id, "target": policy.target, "outcome": policy.outcome }));
+        Ok(policy)
+    }
+
+    fn check_policy(&self, new: &NewPolicy) -> ProtocolResult<()> {
+        let cache = self.cache().read();
+        match &new.target {
+            Target::Resource(id) => {
+                let resource = cache.resources.get(id).ok_or_else(|| ProtocolError::invalid_request(format!("no resource {id:?}")))?;
+                if let Some(s) = new.scopes.iter().find(|s| !resource.description.resource_scopes.contains(s)) {
+                    return Err(ProtocolError::invalid_scope(format!("resource {id:?} has no scope {s:?}")));
+                }
+            }
+            Target::ResourceServer(id) => {
+                if !cache.clients.contains_key(id) {
+                    return Err(ProtocolError::invalid_request(format!("no resource server {id:?}")));
+                }
+            }
+        }
+        if let (Some(from), Some(until)) = (new.valid_from, new.valid_until) {
+            if from >= until {
+                return Err(ProtocolError::invalid_request("valid_from must be before valid_until"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes a policy and revokes the grants it made.
+    pub async fn remove_policy(&self, id: &str) -> ProtocolResult<Policy> {
+        let removed = {
+            let mut cache = self.cache().write();
+            let mut found = None;
+            for list in cache.policies.values_mut() {
+                if let Some(i) = list.iter().position(|p| p.id == id) {
+                    found = Some(list.remove(i));
+                    break;
+                }
+            }
+            found
+        };
+        let policy = removed.ok_or_else(|| ProtocolError::not_found("no such policy"))?;
+        self.trees().policies.remove(id)?;
+        let source = GrantSource::Policy { policy_id: id.into() };
+        let revoked = self.revoke_grants_where(|g| g.source == source)?;
+        self.audit("owner", "policy.remove", json!({ "policy_id": id, "grants_revoked": revoked }));
+        self.flush().await?;
+        Ok(policy)
+    }
+
+    /// Requests newest first; `only_pending` leaves out decided ones.
+    pub fn pending_requests(&self, only_pending: bool) -> ProtocolResult<Vec<PendingRequest>> {
+        let mut requests: Vec<PendingRequest> = self
+            .trees()
+            .pending
+            .values()?
+            .into_iter()
+            .filter(|r| !only_pending || r.status == RequestStatus::Pending)
+            .collect();
+        requests.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+        Ok(requests)
+    }
+
+    fn undecided(&self, id: &str) -> ProtocolResult<PendingRequest> {
+        let request = self.trees().pending.get(id)?.ok_or_else(|| ProtocolError::not_found("no such request"))?;
+        if request.status != RequestStatus::Pending {
+            return Err(ProtocolError::invalid_request("this request has already been decided"));
+        }
+        Ok(request)
+    }
+
+    /// Approves a request, possibly with fewer scopes and an expiry. The
+    /// client's next poll gets the RPT.
+    pub async fn approve_request(&self, id: &str, approval: Approval) -> ProtocolResult<PendingRequest> {
+        let mut request = self.undecided(id)?;
+        let now = self.now();
+        if approval.expires_at.is_some_and(|e| e <= now) {
+            return Err(ProtocolError::invalid_request("expires_at is in the past"));
+        }
+        let granted = match approval.permissions {
+            None => request.permissions.clone(),
+            Some(chosen) => {
+                for p in &chosen {
+                    let asked = request.permissions.iter().find(|a| a.resource_id == p.resource_id);
+                    let Some(asked) = asked else {
+                        return Err(ProtocolError::invalid_request(format!("resource {:?} was not requested", p.resource_id)));
+                    };
+                    if let Some(s) = p.resource_scopes.iter().find(|s| !asked.resource_scopes.contains(s)) {
+                        return Err(ProtocolError::invalid_scope(format!("scope {s:?} was not requested")));
+                    }
+                }
+                chosen
+            }
+        };
+        let source = GrantSource::Approval { request_id: request.id.clone() };
+        for p in &granted {
+            self.ensure_grant(&source, &request.client_id, &request.party, &p.resource_id, &p.resource_scopes, approval.expires_at)?;
+        }
+        request.status = RequestStatus::Approved { scopes: granted, expires_at: approval.expires_at, decided_at: now };
+        self.trees().pending.insert(&request.id, &request)?;
+        self.audit("owner", "pending.approve", json!({ "request_id": id, "decision": request.status }));
+        self.flush().await?;
+        Ok(request)
+    }
+
+    pub async fn deny_request(&self, id: &str) -> ProtocolResult<PendingRequest> {
+        let mut request = self.undecided(id)?;
+        request.status = RequestStatus::Denied { decided_at: self.now() };
+        self.trees().pending.insert(&request.id, &request)?;
+        self.audit("owner", "pending.deny", json!({ "request_id": id }));
+        self.flush().await?;
+        Ok(request)
+    }
+}

@@ -1,0 +1,191 @@
+//! Protection API access tokens (FedAuthz §1.3).
+//!
+//! A resource server gets a PAT in one of two ways:
+//! - `client_credentials` with scope `uma_protection`, once the owner has
+//!   approved that resource server (its first attempt puts it in the owner's
+//!   list of waiting connections);
+//! - `urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523 §2.1) with an
+//!   assertion this wallet minted and signed for one named resource server:
+//!   minting it is the owner's consent.
+
+use crate::client_registration::{GRANT_CLIENT_CREDENTIALS, PROTECTION_SCOPE};
+use crate::error::{ProtocolError, ProtocolResult};
+use crate::keys::new_jti;
+use crate::model::{Client, Pat, Protection};
+use crate::secret::{Secret, SecretHash};
+use crate::server::{AuthorizationServer, OwnerEvent};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// A token endpoint success body (RFC 6749 §5.1).
+#[derive(Debug, Serialize)]
+pub struct AccessTokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: &'static str,
+}
+
+/// The claims of a jwt-bearer assertion (RFC 7523 §3).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AssertionClaims {
+    pub iss: String,
+    /// The resource server the owner minted it for.
+    pub sub: String,
+    pub aud: serde_json::Value,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+}
+
+/// A PAT that checked out: the resource server it belongs to.
+#[derive(Clone, Debug)]
+pub struct ProtectionCaller {
+    pub client_id: String,
+}
+
+impl AuthorizationServer {
+    /// `grant_type=client_credentials&scope=uma_protection`.
+    pub fn pat_by_client_credentials(&self, client: &Client, scope: Option<&str>) -> ProtocolResult<AccessTokenResponse> {
+        if !client.grant_types.iter().any(|g| g == GRANT_CLIENT_CREDENTIALS) {
+            return Err(ProtocolError::unauthorized_client("client_credentials is not registered for this client"));
+        }
+        let scopes: Vec<&str> = scope.unwrap_or("").split_whitespace().collect();
+        if scopes != [PROTECTION_SCOPE] {
+            return Err(ProtocolError::invalid_scope("client_credentials issues only the uma_protection scope"));
+        }
+        let actor = format!("resource_server:{}", client.client_id);
+        match client.protection {
+            Protection::Approved => self.issue_pat(&client.client_id, &actor, "client_credentials"),
+            Protection::Refused => {
+                self.audit(&actor, "pat.refused", json!({ "reason": "owner refused this resource server" }));
+                Err(ProtocolError::unauthorized_client("the resource owner refused this resource server"))
+            }
+            Protection::None | Protection::Pending => {
+                if client.protection == Protection::None {
+                    let mut waiting = client.clone();
+                    waiting.protection = Protection::Pending;
+                    self.save_client(&waiting)?;
+                    self.notify(OwnerEvent::ResourceServerWaiting {
+                        client_id: client.client_id.clone(),
+                        client_name: client.display_name().into(),
+                    });
+                }
+                self.audit(&actor, "pat.awaiting_owner", json!({}));
+                Err(ProtocolError::unauthorized_client(
+                    "the resource owner has not approved this resource server yet; try again later",
+                ))
+            }
+        }
+    }
+
+    /// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=…`.
+    pub fn pat_by_assertion(&self, assertion: &str) -> ProtocolResult<AccessTokenResponse> {
+        let claims: AssertionClaims = self
+            .signing_key()
+            .verify(assertion)
+            .ok_or_else(|| ProtocolError::invalid_grant("the assertion is not signed by this authorization server"))?;
+        let config = self.config();
+        let now = self.now();
+        let audience_ok = match &claims.aud {
+            serde_json::Value::String(a) => *a == config.issuer || *a == config.endpoint("/token"),
+            serde_json::Value::Array(list) => list.iter().any(|a| {
+                a.as_str().is_some_and(|a| a == config.issuer || a == config.endpoint("/token"))
+            }),
+            _ => false,
+        };
+        let actor = format!("resource_server:{}", claims.sub);
+        let problem = if claims.iss != config.issuer {
+            Some("iss is not this authorization server")
+        } else if !audience_ok {
+            Some("aud does not name this authorization server")
+        } else if claims.exp <= now {
+            Some("the assertion has expired")
+        } else if claims.exp - claims.iat > config.assertion_max_ttl || claims.iat > now + 60 {
+            Some("the assertion's lifetime is too long or it was issued in the future")
+        } else if claims.sub.is_empty() || claims.jti.is_empty() {
+            Some("sub and jti are required")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            self.audit(&actor, "pat.assertion_rejected", json!({ "reason": problem }));
+            return Err(ProtocolError::invalid_grant(problem));
+        }
+        // The jti is remembered until the assertion would have expired anyway.
+        if !self.trees().used_jtis.insert_new(format!("{}|{}", claims.sub, claims.jti), &claims.exp)? {
+            self.audit(&actor, "pat.assertion_replayed", json!({ "jti": claims.jti }));
+            return Err(ProtocolError::invalid_grant("this assertion has already been used"));
+        }
+        let client = match self.client(&claims.sub) {
+            Some(mut existing) => {
+                existing.protection = Protection::Approved;
+                existing
+            }
+            None => Client {
+                client_id: claims.sub.clone(),
+                secret_hash: None,
+                client_name: Some(claims.sub.clone()),
+                redirect_uris: vec![],
+                claims_redirect_uris: vec![],
+                grant_types: vec![],
+                token_endpoint_auth_method: "none".into(),
+                scope: vec![PROTECTION_SCOPE.into()],
+                protection: Protection::Approved,
+                created_at: now,
+            },
+        };
+        self.save_client(&client)?;
+        self.issue_pat(&client.client_id, &actor, "jwt_bearer")
+    }
+
+    fn issue_pat(&self, client_id: &str, actor: &str, via: &str) -> ProtocolResult<AccessTokenResponse> {
+        let token = Secret::generate();
+        let now = self.now();
+        let pat = Pat { client_id: client_id.into(), issued_at: now, expires_at: now + self.config().pat_ttl };
+        let hash = token.hash();
+        self.trees().pats.insert(hash.0, &pat)?;
+        self.cache().write().pats.insert(hash, pat);
+        self.audit(actor, "pat.issued", json!({ "via": via }));
+        Ok(AccessTokenResponse {
+            access_token: token.expose().into(),
+            token_type: "Bearer",
+            expires_in: self.config().pat_ttl,
+            scope: PROTECTION_SCOPE,
+        })
+    }
+
+    /// Checks a bearer PAT: known, unexpired, and its resource server still approved.
+    pub fn authenticate_pat(&self, token: &str) -> ProtocolResult<ProtectionCaller> {
+        let hash = SecretHash::of(token);
+        let cache = self.cache().read();
+        let pat = cache.pats.get(&hash).ok_or_else(|| ProtocolError::invalid_token("unknown PAT"))?;
+        if pat.expires_at <= self.now() {
+            return Err(ProtocolError::invalid_token("the PAT has expired"));
+        }
+        match cache.clients.get(&pat.client_id) {
+            Some(c) if c.protection == Protection::Approved => Ok(ProtectionCaller { client_id: pat.client_id.clone() }),
+            _ => Err(ProtocolError::invalid_token("the resource owner no longer allows this resource server")),
+        }
+    }
+
+    /// Mints an assertion that lets `resource_server` get a PAT once (the
+    /// owner's consent to that resource server, RFC 7523 §2.1).
+    pub fn mint_assertion(&self, resource_server: &str, lifetime: i64) -> ProtocolResult<String> {
+        if resource_server.is_empty() || resource_server.len() > 500 {
+            return Err(ProtocolError::invalid_request("name the resource server (at most 500 characters)"));
+        }
+        let lifetime = lifetime.clamp(1, self.config().assertion_max_ttl);
+        let now = self.now();
+        let claims = AssertionClaims {
+            iss: self.config().issuer.clone(),
+            sub: resource_server.into(),
+            aud: self.config().endpoint("/token").into(),
+            exp: now + lifetime,
+            iat: now,
+            jti: new_jti(),
+        };
+        self.audit("owner", "assertion.minted", json!({ "resource_server": resource_server, "exp": claims.exp }));
+        Ok(self.signing_key().sign(&claims))
+    }
+}

@@ -1,0 +1,64 @@
+//! The permission endpoint (FedAuthz §4): a resource server asks for a
+//! permission ticket on behalf of a client that came without a sufficient RPT.
+
+use crate::error::{ProtocolError, ProtocolResult};
+use crate::model::{Permission, RequestingParty, TicketRecord};
+use crate::pat::ProtectionCaller;
+use crate::secret::Secret;
+use crate::server::AuthorizationServer;
+
+/// At most this many permissions in one request.
+const MAX_PERMISSIONS: usize = 100;
+
+impl AuthorizationServer {
+    /// Checks every requested permission against the caller's registrations
+    /// and returns one ticket for all of them.
+    pub fn request_permission(&self, caller: &ProtectionCaller, requested: Vec<Permission>) -> ProtocolResult<Secret> {
+        if requested.is_empty() {
+            return Err(ProtocolError::invalid_request("at least one permission is required"));
+        }
+        if requested.len() > MAX_PERMISSIONS {
+            return Err(ProtocolError::invalid_request(format!("at most {MAX_PERMISSIONS} permissions per request")));
+        }
+        let mut permissions: Vec<Permission> = Vec::with_capacity(requested.len());
+        {
+            let cache = self.cache().read();
+            for p in requested {
+                let resource = match cache.resources.get(&p.resource_id) {
+                    Some(r) if r.resource_server == caller.client_id => r,
+                    _ => return Err(ProtocolError::invalid_resource_id(format!("resource {:?} is not registered", p.resource_id))),
+                };
+                if let Some(s) = p.resource_scopes.iter().find(|s| !resource.description.resource_scopes.contains(s)) {
+                    return Err(ProtocolError::invalid_scope(format!("scope {s:?} is not registered for resource {:?}", p.resource_id)));
+                }
+                match permissions.iter_mut().find(|q| q.resource_id == p.resource_id) {
+                    Some(q) => {
+                        for s in p.resource_scopes {
+                            if !q.resource_scopes.contains(&s) {
+                                q.resource_scopes.push(s);
+                            }
+                        }
+                    }
+                    None => permissions.push(p),
+                }
+            }
+        }
+        let now = self.now();
+        let ticket = TicketRecord {
+            permissions,
+            resource_server: caller.client_id.clone(),
+            issued_at: now,
+            expires_at: now + self.config().ticket_ttl,
+            client_id: None,
+            pending_request: None,
+            party: RequestingParty::default(),
+        };
+        Ok(self.store_ticket(&ticket)?)
+    }
+
+    pub(crate) fn store_ticket(&self, ticket: &TicketRecord) -> Result<Secret, crate::store::StoreError> {
+        let secret = Secret::generate();
+        self.trees().tickets.insert(secret.hash().0, ticket)?;
+        Ok(secret)
+    }
+}

@@ -1,0 +1,286 @@
+//! [`AuthorizationServer`]: the state every protocol piece works on.
+//!
+//! Records live in the encrypted store; the ones read on every request
+//! (clients, PATs, resources, policies, grants) are also held in memory,
+//! indexed so that a decision touches only the policies of the resource at
+//! hand, however many the owner has.
+
+use crate::audit::AuditLog;
+use crate::claims::{GatheringSession, JwksCache};
+use crate::clock::{Clock, UnixTime};
+use crate::keys::SigningKey;
+use crate::model::*;
+use crate::policy::{Policy, Target};
+use crate::secret::SecretHash;
+use crate::store::{Store, StoreError, Tree};
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// Lifetimes and limits. Times are in seconds.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The issuer URL, without a trailing slash (RFC 8414 §2).
+    pub issuer: String,
+    /// A ticket fresh from the permission endpoint.
+    pub ticket_ttl: i64,
+    /// A ticket handed out with `request_submitted` must outlive the owner's
+    /// absence (Grant §3.3.6), so it lives much longer.
+    pub polling_ticket_ttl: i64,
+    /// RPTs are short-lived so that a resource server verifying them offline
+    /// (without introspection) honours a revocation within this bound.
+    pub rpt_ttl: i64,
+    pub pat_ttl: i64,
+    pub pct_ttl: i64,
+    /// The `interval` clients are told to wait between polls.
+    pub poll_interval: u64,
+    /// The longest lifetime accepted on a jwt-bearer assertion.
+    pub assertion_max_ttl: i64,
+}
+
+impl Config {
+    pub fn new(issuer: impl Into<String>) -> Self {
+        Config {
+            issuer: issuer.into().trim_end_matches('/').to_string(),
+            ticket_ttl: 300,
+            polling_ticket_ttl: 7 * 24 * 3600,
+            rpt_ttl: 600,
+            pat_ttl: 90 * 24 * 3600,
+            pct_ttl: 30 * 24 * 3600,
+            poll_interval: 5,
+            assertion_max_ttl: 3600,
+        }
+    }
+
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+}
+
+/// What the owner's user interfaces subscribe to.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OwnerEvent {
+    RequestSubmitted { request: PendingRequest },
+    ResourceServerWaiting { client_id: String, client_name: String },
+}
+
+#[derive(Default)]
+pub(crate) struct Cache {
+    pub clients: HashMap<String, Client>,
+    pub pats: HashMap<SecretHash, Pat>,
+    pub resources: HashMap<String, Resource>,
+    pub policies: HashMap<Target, Vec<Policy>>,
+    pub grants: HashMap<String, Grant>,
+    /// (client, party key, resource) → grant ids, for the assessment.
+    pub holder_grants: HashMap<(String, String, String), Vec<String>>,
+}
+
+impl Cache {
+    pub fn put_grant(&mut self, grant: Grant) {
+        let holder = (grant.client_id.clone(), grant.party_key.clone(), grant.resource_id.clone());
+        let ids = self.holder_grants.entry(holder).or_default();
+        if !ids.contains(&grant.id) {
+            ids.push(grant.id.clone());
+        }
+        self.grants.insert(grant.id.clone(), grant);
+    }
+
+    /// Policies that may concern `resource`: its own and its server's.
+    pub fn policies_for<'a>(&'a self, resource: &Resource) -> impl Iterator<Item = &'a Policy> {
+        let own = self.policies.get(&Target::Resource(resource.id.clone()));
+        let server = self.policies.get(&Target::ResourceServer(resource.resource_server.clone()));
+        own.into_iter().flatten().chain(server.into_iter().flatten())
+    }
+}
+
+pub(crate) struct Trees {
+    pub clients: Tree<Client>,
+    pub pats: Tree<Pat>,
+    pub resources: Tree<Resource>,
+    pub tickets: Tree<TicketRecord>,
+    pub spent_tickets: Tree<SpentTicket>,
+    pub pending: Tree<PendingRequest>,
+    pub policies: Tree<Policy>,
+    pub grants: Tree<Grant>,
+    pub rpts: Tree<RptRecord>,
+    pub pcts: Tree<PctRecord>,
+    pub used_jtis: Tree<UnixTime>,
+    pub issuers: Tree<TrustedIssuer>,
+    pub sessions: Tree<GatheringSession>,
+}
+
+pub(crate) struct Inner {
+    pub config: Config,
+    pub clock: Clock,
+    pub store: Store,
+    pub key: SigningKey,
+    pub trees: Trees,
+    pub audit: AuditLog,
+    pub cache: RwLock<Cache>,
+    pub events: broadcast::Sender<OwnerEvent>,
+    pub jwks: JwksCache,
+}
+
+/// The UMA 2.0 authorization server of one owner. Cheap to clone.
+#[derive(Clone)]
+pub struct AuthorizationServer {
+    pub(crate) inner: Arc<Inner>,
+}
+
+const SIGNING_KEY: &str = "signing_key";
+
+#[derive(Serialize, Deserialize)]
+struct StoredKey {
+    pkcs8: String,
+}
+
+impl AuthorizationServer {
+    /// Opens the server over an open store, creating its signing key on first use.
+    pub fn open(store: Store, config: Config, clock: Clock) -> Result<Self, StoreError> {
+        let key = Self::load_or_create_key(&store)?;
+        let trees = Trees {
+            clients: store.tree("clients")?,
+            pats: store.tree("pats")?,
+            resources: store.tree("resources")?,
+            tickets: store.tree("tickets")?,
+            spent_tickets: store.tree("spent_tickets")?,
+            pending: store.tree("pending_requests")?,
+            policies: store.tree("policies")?,
+            grants: store.tree("grants")?,
+            rpts: store.tree("rpts")?,
+            pcts: store.tree("pcts")?,
+            used_jtis: store.tree("used_jtis")?,
+            issuers: store.tree("trusted_issuers")?,
+            sessions: store.tree("gathering_sessions")?,
+        };
+        let mut cache = Cache::default();
+        for client in trees.clients.values()? {
+            cache.clients.insert(client.client_id.clone(), client);
+        }
+        for item in trees.pats.raw().iter() {
+            let (k, v) = item?;
+            if let Ok(hash) = <[u8; 32]>::try_from(&k[..]) {
+                cache.pats.insert(SecretHash(hash), trees.pats.decode(&k, &v)?);
+            }
+        }
+        for resource in trees.resources.values()? {
+            cache.resources.insert(resource.id.clone(), resource);
+        }
+        for policy in trees.policies.values()? {
+            cache.policies.entry(policy.target.clone()).or_default().push(policy);
+        }
+        for grant in trees.grants.values()? {
+            cache.put_grant(grant);
+        }
+        let audit = AuditLog::open(&store)?;
+        let (events, _) = broadcast::channel(256);
+        Ok(AuthorizationServer {
+            inner: Arc::new(Inner {
+                config,
+                clock,
+                store,
+                key,
+                trees,
+                audit,
+                cache: RwLock::new(cache),
+                events,
+                jwks: JwksCache::default(),
+            }),
+        })
+    }
+
+    fn load_or_create_key(store: &Store) -> Result<SigningKey, StoreError> {
+        use base64::engine::general_purpose::STANDARD;
+        use base64::Engine;
+        let meta = store.tree::<StoredKey>("meta")?;
+        if let Some(stored) = meta.get(SIGNING_KEY)? {
+            let corrupt = || StoreError::Corrupt { tree: "meta", key: SIGNING_KEY.into() };
+            let der = STANDARD.decode(stored.pkcs8).map_err(|_| corrupt())?;
+            return SigningKey::from_pkcs8(&der).ok_or_else(corrupt);
+        }
+        let key = SigningKey::generate();
+        meta.insert(SIGNING_KEY, &StoredKey { pkcs8: STANDARD.encode(key.pkcs8()) })?;
+        store.flush_blocking()?;
+        Ok(key)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn now(&self) -> UnixTime {
+        self.inner.clock.now()
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.inner.key
+    }
+
+    pub fn audit_log(&self) -> &AuditLog {
+        &self.inner.audit
+    }
+
+    /// New pending requests and waiting resource servers, as they happen.
+    pub fn subscribe(&self) -> broadcast::Receiver<OwnerEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Records an audit entry. A failure to audit is logged, not returned:
+    /// the protocol answer has already been decided and stored.
+    pub(crate) fn audit(&self, actor: &str, action: &str, detail: serde_json::Value) {
+        if let Err(e) = self.inner.audit.append(self.now(), actor, action, detail) {
+            tracing::error!(error = %e, action, "audit append failed");
+        }
+    }
+
+    /// Flushes the store: called before an owner decision is acknowledged.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.inner.store.flush().await
+    }
+
+    pub(crate) fn trees(&self) -> &Trees {
+        &self.inner.trees
+    }
+
+    pub(crate) fn cache(&self) -> &RwLock<Cache> {
+        &self.inner.cache
+    }
+
+    pub(crate) fn notify(&self, event: OwnerEvent) {
+        // No subscriber is fine: the owner sees the request when they look.
+        let _ = self.inner.events.send(event);
+    }
+
+    /// Counts for `status`.
+    pub fn stats(&self) -> serde_json::Value {
+        let cache = self.inner.cache.read();
+        let pending = self
+            .inner
+            .trees
+            .pending
+            .values()
+            .map(|v| v.iter().filter(|r| r.status == RequestStatus::Pending).count())
+            .unwrap_or(0);
+        serde_json::json!({
+            "issuer": self.inner.config.issuer,
+            "clients": cache.clients.len(),
+            "resource_servers": cache.clients.values().filter(|c| c.protection == Protection::Approved).count(),
+            "resources": cache.resources.len(),
+            "policies": cache.policies.values().map(Vec::len).sum::<usize>(),
+            "grants": cache.grants.values().filter(|g| g.is_active(self.now())).count(),
+            "pending_requests": pending,
+            "audit_entries": self.inner.audit.len(),
+        })
+    }
+}

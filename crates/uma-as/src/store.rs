@@ -1,0 +1,342 @@
+//! The encrypted sled store: one database per wallet, one tree per kind of record.
+//!
+//! Every value is serde-encoded (JSON) and sealed with ChaCha20-Poly1305 under a
+//! random 256-bit data key. The tree name and record key are the AEAD's
+//! associated data, so a record moved to another key fails to open. The data key
+//! itself is sealed under a key derived from the owner's passphrase with
+//! Argon2id; the parameters, salt and sealed key live in the plaintext header.
+//! A wrong passphrase therefore fails to open the header and touches nothing.
+
+use crate::secret::random_bytes;
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no wallet at {0}; run `uma-wallet init` first")]
+    NotInitialized(String),
+    #[error("a wallet already exists at {0}")]
+    AlreadyExists(String),
+    #[error("wrong passphrase")]
+    WrongPassphrase,
+    #[error("the wallet at {0} is in use by another process (is `uma-wallet serve` running?)")]
+    Locked(String),
+    #[error("stored record {tree}/{key} failed to decrypt or decode")]
+    Corrupt { tree: &'static str, key: String },
+    #[error("database error: {0}")]
+    Db(#[from] sled::Error),
+    #[error("key derivation failed: {0}")]
+    Kdf(String),
+}
+
+/// Argon2id cost, kept in the header so a wallet opens with the parameters it
+/// was created with even after the defaults change.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct KdfParams {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for KdfParams {
+    /// OWASP's first Argon2id recommendation is 19 MiB, 2 passes; a desktop
+    /// wallet opened a few times a day can afford more.
+    fn default() -> Self {
+        KdfParams { memory_kib: 64 * 1024, iterations: 3, parallelism: 1 }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    format: u32,
+    kdf: KdfParams,
+    salt: String,
+    sealed_data_key: String,
+}
+
+const HEADER_KEY: &[u8] = b"header";
+const META_TREE: &str = "meta";
+
+/// An open wallet database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    key: Arc<LessSafeKey>,
+}
+
+impl Store {
+    /// Creates a new wallet database at `path`, sealed with `passphrase`.
+    pub fn create(path: &Path, passphrase: &str, kdf: KdfParams) -> Result<Self, StoreError> {
+        let db = open_db(path)?;
+        let meta = db.open_tree(META_TREE)?;
+        if meta.contains_key(HEADER_KEY)? {
+            return Err(StoreError::AlreadyExists(path.display().to_string()));
+        }
+        let salt = random_bytes::<16>();
+        let data_key = random_bytes::<32>();
+        let wrapping = derive_key(passphrase, &salt, kdf)?;
+        let sealed = seal(&wrapping, HEADER_KEY, &data_key);
+        let header = Header {
+            format: 1,
+            kdf,
+            salt: STANDARD.encode(salt),
+            sealed_data_key: STANDARD.encode(sealed),
+        };
+        meta.insert(HEADER_KEY, serde_json::to_vec(&header).expect("header serializes"))?;
+        db.flush()?;
+        Ok(Store { db, key: Arc::new(aead_key(&data_key)) })
+    }
+
+    /// Opens an existing wallet database; a wrong passphrase is `WrongPassphrase`.
+    pub fn open(path: &Path, passphrase: &str) -> Result<Self, StoreError> {
+        if !path.join("db").exists() && !path.join("conf").exists() {
+            return Err(StoreError::NotInitialized(path.display().to_string()));
+        }
+        let db = open_db(path)?;
+        let meta = db.open_tree(META_TREE)?;
+        let Some(raw) = meta.get(HEADER_KEY)? else {
+            return Err(StoreError::NotInitialized(path.display().to_string()));
+        };
+        let corrupt = || StoreError::Corrupt { tree: META_TREE, key: "header".into() };
+        let header: Header = serde_json::from_slice(&raw).map_err(|_| corrupt())?;
+        let salt = STANDARD.decode(&header.salt).map_err(|_| corrupt())?;
+        let sealed = STANDARD.decode(&header.sealed_data_key).map_err(|_| corrupt())?;
+        let wrapping = derive_key(passphrase, &salt, header.kdf)?;
+        let data_key = open(&wrapping, HEADER_KEY, &sealed).ok_or(StoreError::WrongPassphrase)?;
+        if data_key.len() != 32 {
+            return Err(corrupt());
+        }
+        Ok(Store { db, key: Arc::new(aead_key(&data_key)) })
+    }
+
+    /// True when `path` holds a wallet header.
+    pub fn exists(path: &Path) -> bool {
+        path.join("db").exists() || path.join("conf").exists()
+    }
+
+    pub fn tree<T: Serialize + DeserializeOwned>(&self, name: &'static str) -> Result<Tree<T>, StoreError> {
+        Ok(Tree { name, tree: self.db.open_tree(name)?, key: self.key.clone(), _record: PhantomData })
+    }
+
+    /// Writes everything buffered to disk. Owner decisions call this before
+    /// they are acknowledged; the grant path leaves it to sled's background flush.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
+    std::fs::create_dir_all(path).map_err(|e| StoreError::Db(sled::Error::Io(e)))?;
+    sled::Config::new().path(path).open().map_err(|e| match e {
+        sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
+            StoreError::Locked(path.display().to_string())
+        }
+        other => StoreError::Db(other),
+    })
+}
+
+fn derive_key(passphrase: &str, salt: &[u8], kdf: KdfParams) -> Result<LessSafeKey, StoreError> {
+    let params = Params::new(kdf.memory_kib, kdf.iterations, kdf.parallelism, Some(32))
+        .map_err(|e| StoreError::Kdf(e.to_string()))?;
+    let mut out = [0u8; 32];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password_into(passphrase.as_bytes(), salt, &mut out)
+        .map_err(|e| StoreError::Kdf(e.to_string()))?;
+    Ok(aead_key(&out))
+}
+
+fn aead_key(bytes: &[u8]) -> LessSafeKey {
+    LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, bytes).expect("32-byte key"))
+}
+
+/// nonce || ciphertext || tag, with a fresh random nonce per write.
+fn seal(key: &LessSafeKey, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let nonce = random_bytes::<NONCE_LEN>();
+    let mut buf = Vec::with_capacity(NONCE_LEN + plaintext.len() + 16);
+    buf.extend_from_slice(&nonce);
+    buf.extend_from_slice(plaintext);
+    let tag = key
+        .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut buf[NONCE_LEN..])
+        .expect("plaintext within ChaCha20-Poly1305 limits");
+    buf.extend_from_slice(tag.as_ref());
+    buf
+}
+
+fn open(key: &LessSafeKey, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+    if sealed.len() < NONCE_LEN + 16 {
+        return None;
+    }
+    let nonce = Nonce::try_assume_unique_for_key(&sealed[..NONCE_LEN]).ok()?;
+    let mut buf = sealed[NONCE_LEN..].to_vec();
+    let plain = key.open_in_place(nonce, Aad::from(aad), &mut buf).ok()?;
+    Some(plain.to_vec())
+}
+
+/// A typed, encrypted view of one sled tree.
+pub struct Tree<T> {
+    name: &'static str,
+    tree: sled::Tree,
+    key: Arc<LessSafeKey>,
+    _record: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Tree<T> {
+    fn clone(&self) -> Self {
+        Tree { name: self.name, tree: self.tree.clone(), key: self.key.clone(), _record: PhantomData }
+    }
+}
+
+impl<T: Serialize + DeserializeOwned> Tree<T> {
+    fn aad(&self, key: &[u8]) -> Vec<u8> {
+        let mut aad = Vec::with_capacity(self.name.len() + 1 + key.len());
+        aad.extend_from_slice(self.name.as_bytes());
+        aad.push(0);
+        aad.extend_from_slice(key);
+        aad
+    }
+
+    /// The sealed bytes for `value` at `key`, for use inside a transaction.
+    pub fn encode(&self, key: &[u8], value: &T) -> Vec<u8> {
+        let plain = serde_json::to_vec(value).expect("records serialize");
+        seal(&self.key, &self.aad(key), &plain)
+    }
+
+    pub fn decode(&self, key: &[u8], sealed: &[u8]) -> Result<T, StoreError> {
+        open(&self.key, &self.aad(key), sealed)
+            .and_then(|plain| serde_json::from_slice(&plain).ok())
+            .ok_or_else(|| StoreError::Corrupt { tree: self.name, key: String::from_utf8_lossy(key).into_owned() })
+    }
+
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<T>, StoreError> {
+        let key = key.as_ref();
+        match self.tree.get(key)? {
+            Some(raw) => Ok(Some(self.decode(key, &raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn insert(&self, key: impl AsRef<[u8]>, value: &T) -> Result<(), StoreError> {
+        let key = key.as_ref();
+        self.tree.insert(key, self.encode(key, value))?;
+        Ok(())
+    }
+
+    /// Removes and returns the record: atomic, so of two concurrent callers
+    /// exactly one gets `Some`. Single-use tickets rely on this.
+    pub fn take(&self, key: impl AsRef<[u8]>) -> Result<Option<T>, StoreError> {
+        let key = key.as_ref();
+        match self.tree.remove(key)? {
+            Some(raw) => Ok(Some(self.decode(key, &raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<bool, StoreError> {
+        Ok(self.tree.remove(key.as_ref())?.is_some())
+    }
+
+    /// Inserts only if the key is absent; false when it was already there.
+    pub fn insert_new(&self, key: impl AsRef<[u8]>, value: &T) -> Result<bool, StoreError> {
+        let key = key.as_ref();
+        let swapped = self.tree.compare_and_swap(key, None as Option<&[u8]>, Some(self.encode(key, value)))?;
+        Ok(swapped.is_ok())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Result<(Vec<u8>, T), StoreError>> + '_ {
+        self.tree.iter().map(move |item| {
+            let (k, v) = item?;
+            let value = self.decode(&k, &v)?;
+            Ok((k.to_vec(), value))
+        })
+    }
+
+    pub fn values(&self) -> Result<Vec<T>, StoreError> {
+        self.iter().map(|r| r.map(|(_, v)| v)).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.tree.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tree.is_empty()
+    }
+
+    pub fn last(&self) -> Result<Option<(Vec<u8>, T)>, StoreError> {
+        match self.tree.last()? {
+            Some((k, v)) => Ok(Some((k.to_vec(), self.decode(&k, &v)?))),
+            None => Ok(None),
+        }
+    }
+
+    pub fn raw(&self) -> &sled::Tree {
+        &self.tree
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quick() -> KdfParams {
+        KdfParams { memory_kib: 1024, iterations: 1, parallelism: 1 }
+    }
+
+    #[test]
+    fn records_round_trip_and_are_sealed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(dir.path(), "correct horse", quick()).unwrap();
+        let tree = store.tree::<String>("notes").unwrap();
+        tree.insert("k", &"a distinctive value 7f3a".to_string()).unwrap();
+        assert_eq!(tree.get("k").unwrap().as_deref(), Some("a distinctive value 7f3a"));
+        let raw = tree.raw().get("k").unwrap().unwrap();
+        assert!(!raw.windows(11).any(|w| w == b"distinctive"));
+    }
+
+    #[test]
+    fn wrong_passphrase_is_refused_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::create(dir.path(), "right", quick()).unwrap();
+            store.tree::<u32>("n").unwrap().insert("x", &7).unwrap();
+            store.flush_blocking().unwrap();
+        }
+        assert!(matches!(Store::open(dir.path(), "wrong"), Err(StoreError::WrongPassphrase)));
+        let store = Store::open(dir.path(), "right").unwrap();
+        assert_eq!(store.tree::<u32>("n").unwrap().get("x").unwrap(), Some(7));
+    }
+
+    #[test]
+    fn a_record_moved_to_another_key_fails_to_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(dir.path(), "p", quick()).unwrap();
+        let tree = store.tree::<u32>("n").unwrap();
+        tree.insert("a", &1).unwrap();
+        let raw = tree.raw().get("a").unwrap().unwrap();
+        tree.raw().insert("b", raw).unwrap();
+        assert!(matches!(tree.get("b"), Err(StoreError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn take_is_single_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(dir.path(), "p", quick()).unwrap();
+        let tree = store.tree::<u32>("t").unwrap();
+        tree.insert("t1", &1).unwrap();
+        assert_eq!(tree.take("t1").unwrap(), Some(1));
+        assert_eq!(tree.take("t1").unwrap(), None);
+    }
+}

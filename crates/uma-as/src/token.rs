@@ -1,0 +1,450 @@
+//! The UMA grant at the token endpoint (Grant §3.3):
+//! `grant_type=urn:ietf:params:oauth:grant-type:uma-ticket`.
+//!
+//! The ticket is consumed first, whatever happens next (§5.4: single use).
+//! Every answer that lets the client continue (`need_info`,
+//! `request_submitted`) carries a new ticket, bound to that client. A ticket
+//! shown twice revokes the RPT issued from it.
+
+use crate::assessment::{self, Outcome, Verdict};
+use crate::claims::ClaimTokenError;
+use crate::error::{ProtocolError, ProtocolResult};
+use crate::grant::grant_id;
+use crate::keys::new_jti;
+use crate::model::*;
+use crate::policy::{self, Decision, ID_TOKEN_FORMAT};
+use crate::secret::{Secret, SecretHash};
+use crate::server::{AuthorizationServer, OwnerEvent};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::HashMap;
+
+/// The parameters of an uma-ticket token request (Grant §3.3.1).
+#[derive(Debug)]
+pub struct UmaGrantRequest {
+    /// REQUIRED. The most recent permission ticket.
+    pub ticket: Secret,
+    /// OPTIONAL, with `claim_token_format`.
+    pub claim_token: Option<Secret>,
+    pub claim_token_format: Option<String>,
+    /// OPTIONAL. A persisted claims token from an earlier grant.
+    pub pct: Option<Secret>,
+    /// OPTIONAL. An RPT to upgrade.
+    pub rpt: Option<Secret>,
+    /// OPTIONAL. Space-separated scopes, parsed.
+    pub scope: Vec<String>,
+}
+
+/// The success body (Grant §3.3.5).
+#[derive(Debug, Serialize)]
+pub struct RptResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pct: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgraded: Option<bool>,
+}
+
+/// The claims of a signed RPT. Resource servers that cannot reach the AS may
+/// verify it against the JWKS; introspection remains the revocable check.
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub struct RptClaims {
+    pub iss: String,
+    pub aud: Vec<String>,
+    pub azp: String,
+    pub jti: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub permissions: Vec<RptPermission>,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct RptPermission {
+    pub resource_id: String,
+    pub resource_scopes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+}
+
+impl AuthorizationServer {
+    pub async fn uma_grant(&self, client: &Client, request: UmaGrantRequest) -> ProtocolResult<RptResponse> {
+        let actor = format!("client:{}", client.client_id);
+        let hash = request.ticket.hash();
+        let now = self.now();
+        let Some(ticket) = self.trees().tickets.take(hash.0)? else {
+            return Err(self.unknown_ticket(&actor, hash));
+        };
+        let mut spent = SpentTicket { rpts: vec![], expires_at: ticket.expires_at.max(now) + self.config().rpt_ttl };
+        let result = self.assess_ticket(client, &actor, ticket, request, &mut spent).await;
+        self.trees().spent_tickets.insert(hash.0, &spent)?;
+        result
+    }
+
+    fn unknown_ticket(&self, actor: &str, hash: SecretHash) -> ProtocolError {
+        match self.trees().spent_tickets.get(hash.0) {
+            Ok(Some(spent)) => {
+                let mut revoked = 0;
+                for rpt in &spent.rpts {
+                    if self.revoke_rpt_record(rpt).unwrap_or(false) {
+                        revoked += 1;
+                    }
+                }
+                self.audit(actor, "token.ticket_replayed", json!({ "rpts_revoked": revoked }));
+                ProtocolError::invalid_grant("the ticket was already used; tokens issued from it are revoked")
+            }
+            Ok(None) => {
+                self.audit(actor, "token.unknown_ticket", json!({}));
+                ProtocolError::invalid_grant("unknown ticket")
+            }
+            Err(e) => e.into(),
+        }
+    }
+
+    async fn assess_ticket(
+        &self,
+        client: &Client,
+        actor: &str,
+        ticket: TicketRecord,
+        request: UmaGrantRequest,
+        spent: &mut SpentTicket,
+    ) -> ProtocolResult<RptResponse> {
+        let now = self.now();
+        if ticket.expires_at <= now {
+            self.audit(actor, "token.expired_ticket", json!({}));
+            return Err(ProtocolError::invalid_grant("the ticket has expired"));
+        }
+        if ticket.client_id.as_deref().is_some_and(|c| c != client.client_id) {
+            self.audit(actor, "token.foreign_ticket", json!({}));
+            return Err(ProtocolError::invalid_grant("the ticket was issued to another client"));
+        }
+        let mut party = ticket.party.clone();
+        let mut fresh_claims = !party.is_anonymous();
+        if let Some(pct) = &request.pct {
+            let stored = self.redeem_pct(pct.expose(), &client.client_id)?;
+            let mut merged = stored;
+            merged.merge(party);
+            party = merged;
+        }
+        if let Some(token) = &request.claim_token {
+            let format = request.claim_token_format.as_deref().unwrap_or_default();
+            let verified = if format == ID_TOKEN_FORMAT {
+                self.verify_id_token(token.expose(), &client.client_id).await
+            } else {
+                Err(ClaimTokenError::UnsupportedFormat(format.into()))
+            };
+            match verified {
+                Ok(claims) => {
+                    party.verified = Some(claims);
+                    fresh_claims = true;
+                }
+                Err(e) => {
+                    self.audit(actor, "token.need_info", json!({ "reason": e.to_string() }));
+                    let required = vec![json!({ "claim_token_format": [ID_TOKEN_FORMAT], "name": "sub" })];
+                    return Err(self.need_info(client, &ticket, party, required, &e.to_string())?);
+                }
+            }
+        }
+
+        let resources: HashMap<String, Resource> = {
+            let cache = self.cache().read();
+            ticket
+                .permissions
+                .iter()
+                .filter_map(|p| cache.resources.get(&p.resource_id).map(|r| (r.id.clone(), r.clone())))
+                .collect()
+        };
+        let live: Vec<Permission> = ticket.permissions.iter().filter(|p| resources.contains_key(&p.resource_id)).cloned().collect();
+        if live.is_empty() {
+            self.audit(actor, "token.resources_gone", json!({}));
+            return Err(ProtocolError::invalid_grant("the ticket's resources are no longer registered"));
+        }
+        let requested = assessment::requested_scopes(&live, &resources, &client.scope, &request.scope).map_err(|e| {
+            self.audit(actor, "token.invalid_scope", json!({ "reason": e.0 }));
+            ProtocolError::invalid_scope(e.0)
+        })?;
+
+        let decided = match &ticket.pending_request {
+            Some(id) => self.trees().pending.get(id)?,
+            None => None,
+        };
+        let verdicts = self.verdicts(client, &party, &requested, &resources, decided.as_ref(), now);
+        match assessment::determine(verdicts) {
+            Outcome::NeedInfo(required) => {
+                self.audit(actor, "token.need_info", json!({ "required_claims": required.len() }));
+                Err(self.need_info(client, &ticket, party, required, "the resource owner's policy needs claims about you")?)
+            }
+            Outcome::Submit(asked) => self.submit(client, actor, &ticket, party, asked, decided),
+            Outcome::Denied => {
+                self.audit(actor, "token.request_denied", json!({ "party": party.key(), "permissions": requested }));
+                Err(ProtocolError::request_denied("the resource owner did not authorize this request"))
+            }
+            Outcome::Grant(permitted) => {
+                let pct = match (&request.pct, fresh_claims) {
+                    (Some(pct), _) => Some(pct.expose().to_string()),
+                    (None, true) => Some(self.issue_pct(&client.client_id, &party)?.expose().to_string()),
+                    (None, false) => None,
+                };
+                let (response, rpt_hash) = self.issue_rpt(client, actor, &party, permitted, request.rpt.as_ref(), pct)?;
+                spent.rpts.push(rpt_hash);
+                Ok(response)
+            }
+        }
+    }
+
+    /// Grants and policies, scope by scope.
+    fn verdicts(
+        &self,
+        client: &Client,
+        party: &RequestingParty,
+        requested: &[Permission],
+        resources: &HashMap<String, Resource>,
+        decided: Option<&PendingRequest>,
+        now: i64,
+    ) -> Vec<(String, String, Verdict)> {
+        let party_key = party.key();
+        let cache = self.cache().read();
+        let refused = |resource_id: &str, scope: &str| match decided.map(|d| (&d.status, &d.permissions)) {
+            Some((RequestStatus::Denied { .. }, asked)) => asked.iter().any(|p| p.resource_id == resource_id && (p.resource_scopes.iter().any(|s| s == scope) || p.resource_scopes.is_empty())),
+            Some((RequestStatus::Approved { scopes, .. }, asked)) => {
+                let was_asked = asked.iter().any(|p| p.resource_id == resource_id && p.resource_scopes.iter().any(|s| s == scope));
+                let approved = scopes.iter().any(|p| p.resource_id == resource_id && p.resource_scopes.iter().any(|s| s == scope));
+                was_asked && !approved
+            }
+            _ => false,
+        };
+        let mut verdicts = Vec::new();
+        for permission in requested {
+            let resource = &resources[&permission.resource_id];
+            let holder = (client.client_id.clone(), party_key.clone(), resource.id.clone());
+            let held: Vec<&Grant> = cache
+                .holder_grants
+                .get(&holder)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| cache.grants.get(id))
+                .filter(|g| g.is_active(now))
+                .collect();
+            // A permission without scopes is checked as one scope-less request.
+            let scopes: Vec<&str> = if permission.resource_scopes.is_empty() {
+                vec![""]
+            } else {
+                permission.resource_scopes.iter().map(String::as_str).collect()
+            };
+            for scope in scopes {
+                let decision = policy::evaluate(cache.policies_for(resource), resource, scope, &client.client_id, party, now);
+                let granted = held.iter().find(|g| scope.is_empty() || g.scopes.iter().any(|s| s == scope));
+                let verdict = match (decision, granted) {
+                    (Decision::Deny { .. }, _) => Verdict::Deny,
+                    (_, Some(g)) => Verdict::Permit(g.source.clone()),
+                    (Decision::Permit { policy_id }, None) => Verdict::Permit(GrantSource::Policy { policy_id }),
+                    _ if refused(&resource.id, scope) => Verdict::Deny,
+                    (Decision::NeedInfo { required_claims }, None) => Verdict::NeedInfo(required_claims),
+                    (Decision::Ask, None) => Verdict::Ask,
+                };
+                verdicts.push((resource.id.clone(), scope.to_string(), verdict));
+            }
+        }
+        verdicts
+    }
+
+    /// A next ticket in the chain: same permissions, bound to the client.
+    fn next_ticket(&self, client: &Client, ticket: &TicketRecord, party: RequestingParty, pending: Option<String>) -> ProtocolResult<Secret> {
+        let now = self.now();
+        let ttl = if pending.is_some() { self.config().polling_ticket_ttl } else { self.config().ticket_ttl };
+        let next = TicketRecord {
+            permissions: ticket.permissions.clone(),
+            resource_server: ticket.resource_server.clone(),
+            issued_at: now,
+            expires_at: now + ttl,
+            client_id: Some(client.client_id.clone()),
+            pending_request: pending,
+            party,
+        };
+        Ok(self.store_ticket(&next)?)
+    }
+
+    fn need_info(
+        &self,
+        client: &Client,
+        ticket: &TicketRecord,
+        party: RequestingParty,
+        required_claims: Vec<serde_json::Value>,
+        why: &str,
+    ) -> ProtocolResult<ProtocolError> {
+        let next = self.next_ticket(client, ticket, party, None)?;
+        Ok(ProtocolError::need_info(next.expose(), why)
+            .with("required_claims", required_claims)
+            .with("redirect_user", self.config().endpoint("/claims")))
+    }
+
+    /// `request_submitted`: files (or finds) the pending request and hands
+    /// the client a long-lived polling ticket.
+    fn submit(
+        &self,
+        client: &Client,
+        actor: &str,
+        ticket: &TicketRecord,
+        party: RequestingParty,
+        asked: Vec<Permission>,
+        decided: Option<PendingRequest>,
+    ) -> ProtocolResult<RptResponse> {
+        let party_key = party.key();
+        let existing = match decided {
+            Some(r) if r.status == RequestStatus::Pending => Some(r),
+            _ => self
+                .trees()
+                .pending
+                .values()?
+                .into_iter()
+                .find(|r| r.status == RequestStatus::Pending && r.client_id == client.client_id && r.party_key == party_key && r.permissions == asked),
+        };
+        let request = match existing {
+            Some(r) => r,
+            None => {
+                let request = PendingRequest {
+                    id: crate::secret::random_id(),
+                    client_id: client.client_id.clone(),
+                    client_name: client.display_name().into(),
+                    party: party.clone(),
+                    party_key,
+                    permissions: asked,
+                    created_at: self.now(),
+                    status: RequestStatus::Pending,
+                };
+                self.trees().pending.insert(&request.id, &request)?;
+                self.audit(actor, "token.request_submitted", json!({ "request_id": request.id, "permissions": request.permissions }));
+                self.notify(OwnerEvent::RequestSubmitted { request: request.clone() });
+                request
+            }
+        };
+        let next = self.next_ticket(client, ticket, party, Some(request.id))?;
+        Err(ProtocolError::request_submitted(next.expose(), self.config().poll_interval))
+    }
+
+    fn issue_rpt(
+        &self,
+        client: &Client,
+        actor: &str,
+        party: &RequestingParty,
+        permitted: Vec<assessment::PermittedScope>,
+        upgrade: Option<&Secret>,
+        pct: Option<String>,
+    ) -> ProtocolResult<(RptResponse, SecretHash)> {
+        let now = self.now();
+        let mut granted: Vec<GrantedPermission> = Vec::new();
+        for p in permitted {
+            let id = match &p.source {
+                GrantSource::Policy { .. } => {
+                    let scopes: Vec<String> = if p.scope.is_empty() { vec![] } else { vec![p.scope.clone()] };
+                    self.ensure_grant(&p.source, &client.client_id, party, &p.resource_id, &scopes, None)?
+                }
+                GrantSource::Approval { .. } => grant_id(&p.source, &client.client_id, &party.key(), &p.resource_id),
+            };
+            let expires_at = self.cache().read().grants.get(&id).and_then(|g| g.expires_at);
+            add_permission(&mut granted, &p.resource_id, &p.scope, &id, expires_at);
+        }
+        let mut upgraded = None;
+        if let Some(old) = upgrade {
+            let hash = old.hash();
+            if let Some(record) = self.trees().rpts.get(hash.0)? {
+                if record.client_id == client.client_id && self.rpt_is_active(&record, now, false) {
+                    for p in record.permissions {
+                        for s in &p.resource_scopes {
+                            add_permission(&mut granted, &p.resource_id, s, &p.grant_id, p.expires_at);
+                        }
+                        if p.resource_scopes.is_empty() {
+                            add_permission(&mut granted, &p.resource_id, "", &p.grant_id, p.expires_at);
+                        }
+                    }
+                    self.revoke_rpt_record(&hash)?;
+                    upgraded = Some(true);
+                }
+            }
+            upgraded.get_or_insert(false);
+        }
+        let expires_at = now + self.config().rpt_ttl;
+        let audiences: Vec<String> = {
+            let cache = self.cache().read();
+            let mut a: Vec<String> = granted.iter().filter_map(|p| cache.resources.get(&p.resource_id).map(|r| r.resource_server.clone())).collect();
+            a.sort();
+            a.dedup();
+            a
+        };
+        let claims = RptClaims {
+            iss: self.config().issuer.clone(),
+            aud: audiences,
+            azp: client.client_id.clone(),
+            jti: new_jti(),
+            iat: now,
+            exp: expires_at,
+            permissions: granted
+                .iter()
+                .map(|p| RptPermission {
+                    resource_id: p.resource_id.clone(),
+                    resource_scopes: p.resource_scopes.clone(),
+                    exp: p.expires_at.filter(|e| *e < expires_at),
+                })
+                .collect(),
+        };
+        let token = self.signing_key().sign(&claims);
+        let hash = SecretHash::of(&token);
+        let record = RptRecord {
+            jti: claims.jti.clone(),
+            client_id: client.client_id.clone(),
+            party_key: party.key(),
+            permissions: granted,
+            issued_at: now,
+            expires_at,
+            revoked_at: None,
+        };
+        self.trees().rpts.insert(hash.0, &record)?;
+        self.audit(
+            actor,
+            "token.rpt_issued",
+            json!({ "jti": record.jti, "party": record.party_key, "permissions": claims.permissions, "upgraded": upgraded.unwrap_or(false) }),
+        );
+        Ok((
+            RptResponse { access_token: token, token_type: "Bearer", expires_in: self.config().rpt_ttl, pct, upgraded },
+            hash,
+        ))
+    }
+
+    /// An RPT is active while it is unexpired (unless `ignore_expiry`),
+    /// unrevoked, and every grant it came from is still active.
+    pub(crate) fn rpt_is_active(&self, record: &RptRecord, now: i64, ignore_expiry: bool) -> bool {
+        if record.revoked_at.is_some() || (!ignore_expiry && record.expires_at <= now) {
+            return false;
+        }
+        let cache = self.cache().read();
+        record.permissions.iter().all(|p| cache.grants.get(&p.grant_id).is_some_and(|g| g.is_active(now)))
+    }
+
+    pub(crate) fn revoke_rpt_record(&self, hash: &SecretHash) -> ProtocolResult<bool> {
+        match self.trees().rpts.get(hash.0)? {
+            Some(mut record) if record.revoked_at.is_none() => {
+                record.revoked_at = Some(self.now());
+                self.trees().rpts.insert(hash.0, &record)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+fn add_permission(granted: &mut Vec<GrantedPermission>, resource_id: &str, scope: &str, grant_id: &str, expires_at: Option<i64>) {
+    match granted.iter_mut().find(|g| g.resource_id == resource_id && g.grant_id == grant_id) {
+        Some(g) => {
+            if !scope.is_empty() && !g.resource_scopes.iter().any(|s| s == scope) {
+                g.resource_scopes.push(scope.into());
+            }
+        }
+        None => granted.push(GrantedPermission {
+            resource_id: resource_id.into(),
+            resource_scopes: if scope.is_empty() { vec![] } else { vec![scope.into()] },
+            grant_id: grant_id.into(),
+            expires_at,
+        }),
+    }
+}
