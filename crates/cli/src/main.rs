@@ -1,1 +1,379 @@
-fn main() {}
+//! `uma-wallet`: run a personal UMA 2.0 authorization server and manage it.
+//!
+//! Owner commands talk to a running `serve` through its owner API (found via
+//! `server.json` in the data directory); when none runs, they open the wallet
+//! themselves and drive the same owner API in-process. Either way they go
+//! through the one owner service.
+
+mod owner;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use owner::{Owner, OwnerError};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use wallet::serve::{self, ServeOptions};
+use wallet::{Clock, KdfParams, Wallet};
+
+#[derive(Parser)]
+#[command(name = "uma-wallet", version, about = "A personal UMA 2.0 authorization server for your pension data")]
+struct Cli {
+    /// The wallet's data directory [default: the platform's data directory]/uma-wallet.
+    #[arg(long, global = true, env = "UMA_WALLET_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new wallet (passphrase from a prompt or UMA_WALLET_PASSPHRASE).
+    Init,
+    /// Run the authorization server and the owner API until SIGTERM or Ctrl-C.
+    Serve(ServeArgs),
+    /// Show what the wallet holds.
+    Status,
+    /// Clients and resource servers that asked to connect.
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+    /// Resources registered by resource servers.
+    Resources,
+    /// Access requests waiting for your decision.
+    #[command(subcommand)]
+    Pending(PendingCommand),
+    /// Your rules for who may access what.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Access you have granted.
+    #[command(subcommand)]
+    Grants(GrantsCommand),
+    /// OpenID Providers whose ID tokens you accept as proof of identity.
+    #[command(subcommand)]
+    Trust(TrustCommand),
+    /// The tamper-evident log of every decision.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Mint a jwt-bearer assertion that lets one resource server connect (get a PAT).
+    Assertion {
+        /// The resource server's identifier (becomes its client id here).
+        #[arg(long)]
+        resource_server: String,
+        /// Seconds the assertion stays valid.
+        #[arg(long, default_value_t = 600)]
+        lifetime: i64,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address of the authorization server. Loopback by default; anything
+    /// else exposes it to the network.
+    #[arg(long, default_value = "127.0.0.1:7420")]
+    listen: SocketAddr,
+    /// Address of the owner API; must be loopback. Port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    owner_listen: SocketAddr,
+    /// Public issuer URL, when the server sits behind a reverse proxy or tunnel.
+    #[arg(long)]
+    issuer: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum ClientsCommand {
+    List,
+    /// Let a waiting resource server get a PAT.
+    Approve { client_id: String },
+    /// Refuse a resource server; its PATs stop working.
+    Refuse { client_id: String },
+}
+
+#[derive(Subcommand)]
+enum PendingCommand {
+    List {
+        /// Include decided requests.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Approve a request (all it asked for, unless --scope narrows it).
+    Approve {
+        request_id: String,
+        /// Grant only these, as RESOURCE_ID:SCOPE (repeatable).
+        #[arg(long = "scope", value_name = "RESOURCE_ID:SCOPE")]
+        scopes: Vec<String>,
+        /// The grant ends after this many seconds.
+        #[arg(long)]
+        expires_in: Option<i64>,
+    },
+    Deny { request_id: String },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutcomeArg {
+    Permit,
+    Ask,
+    Deny,
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    List,
+    Add(PolicyArgs),
+    Remove { policy_id: String },
+}
+
+#[derive(Args)]
+struct PolicyArgs {
+    /// The resource the policy covers.
+    #[arg(long, conflicts_with = "resource_server", required_unless_present = "resource_server")]
+    resource: Option<String>,
+    /// Or every resource of this resource server (client id).
+    #[arg(long)]
+    resource_server: Option<String>,
+    /// Scopes covered (repeatable); none means all.
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long)]
+    issuer: Option<String>,
+    #[arg(long)]
+    subject: Option<String>,
+    /// Only this client.
+    #[arg(long)]
+    client: Option<String>,
+    /// Only claims verified by a trusted issuer count.
+    #[arg(long)]
+    verified_only: bool,
+    /// Unix time from which the policy applies.
+    #[arg(long)]
+    valid_from: Option<i64>,
+    /// Unix time until which the policy applies.
+    #[arg(long)]
+    valid_until: Option<i64>,
+    #[arg(long, value_enum)]
+    outcome: OutcomeArg,
+    #[arg(long)]
+    description: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum GrantsCommand {
+    List,
+    /// Revoke a grant; RPTs issued from it stop working at once.
+    Revoke { grant_id: String },
+}
+
+#[derive(Subcommand)]
+enum TrustCommand {
+    List,
+    Add {
+        issuer: String,
+        /// Where its keys are; found through OpenID discovery when omitted.
+        #[arg(long)]
+        jwks_uri: Option<String>,
+    },
+    Remove { issuer: String },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Check the hash chain; exits non-zero if an entry was changed or removed.
+    Verify,
+    /// Every entry, oldest first, as JSON.
+    Export {
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+fn default_data_dir() -> PathBuf {
+    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("uma-wallet")
+}
+
+/// The passphrase from UMA_WALLET_PASSPHRASE, or asked for on the terminal.
+fn passphrase(confirm: bool) -> Result<String, String> {
+    if let Ok(p) = std::env::var("UMA_WALLET_PASSPHRASE") {
+        return Ok(p);
+    }
+    let first = rpassword::prompt_password("Wallet passphrase: ").map_err(|e| format!("cannot read the passphrase: {e} (set UMA_WALLET_PASSPHRASE)"))?;
+    if confirm {
+        let again = rpassword::prompt_password("Repeat passphrase: ").map_err(|e| format!("cannot read the passphrase: {e}"))?;
+        if again != first {
+            return Err("the passphrases differ".into());
+        }
+    }
+    Ok(first)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("UMA_WALLET_LOG").unwrap_or_else(|_| "warn".into()))
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print(value: &Value) {
+    println!("{}", serde_json::to_string_pretty(value).expect("JSON prints"));
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let data_dir = cli.data_dir.unwrap_or_else(default_data_dir);
+    match cli.command {
+        Command::Init => {
+            if Wallet::exists(&data_dir) {
+                return Err(format!("a wallet already exists at {}", data_dir.display()));
+            }
+            let passphrase = passphrase(true)?;
+            if passphrase.chars().count() < 8 {
+                return Err("choose a passphrase of at least 8 characters".into());
+            }
+            Wallet::init(&data_dir, &passphrase, KdfParams::default()).map_err(|e| e.to_string())?;
+            print(&json!({ "created": data_dir }));
+            Ok(())
+        }
+        Command::Serve(args) => {
+            if !Wallet::exists(&data_dir) {
+                return Err(format!("no wallet at {}; run `uma-wallet init` first", data_dir.display()));
+            }
+            if !args.listen.ip().is_loopback() {
+                eprintln!("warning: the authorization server listens on {}, reachable from the network", args.listen);
+            }
+            let options = ServeOptions {
+                data_dir,
+                passphrase: passphrase(false)?,
+                listen: args.listen,
+                owner_listen: args.owner_listen,
+                public_issuer: args.issuer,
+                clock: Clock::System,
+            };
+            let bound = serve::bind(options).await.map_err(|e| e.to_string())?;
+            println!("{}", serde_json::to_string(&bound.ready).expect("ready line serializes"));
+            bound.run(serve::shutdown_signal()).await.map_err(|e| e.to_string())
+        }
+        command => {
+            let owner = Owner::connect(&data_dir, || passphrase(false)).await.map_err(|e| e.to_string())?;
+            owner_command(&owner, command).await.map_err(|e| e.to_string())
+        }
+    }
+}
+
+async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError> {
+    let value = match command {
+        Command::Status => {
+            let mut status = owner.get("/status").await?;
+            status["serving"] = owner.is_remote().into();
+            status
+        }
+        Command::Clients(ClientsCommand::List) => owner.get("/clients").await?,
+        Command::Clients(ClientsCommand::Approve { client_id }) => owner.post(&format!("/clients/{client_id}/approve"), None).await?,
+        Command::Clients(ClientsCommand::Refuse { client_id }) => owner.post(&format!("/clients/{client_id}/refuse"), None).await?,
+        Command::Resources => owner.get("/resources").await?,
+        Command::Pending(PendingCommand::List { all }) => owner.get(if all { "/pending?all=true" } else { "/pending" }).await?,
+        Command::Pending(PendingCommand::Approve { request_id, scopes, expires_in }) => {
+            let mut body = json!({});
+            if !scopes.is_empty() {
+                let mut permissions: Vec<Value> = Vec::new();
+                for s in &scopes {
+                    let (resource, scope) =
+                        s.split_once(':').ok_or_else(|| OwnerError::Usage(format!("--scope {s:?} must be RESOURCE_ID:SCOPE")))?;
+                    match permissions.iter_mut().find(|p| p["resource_id"] == resource) {
+                        Some(p) => p["resource_scopes"].as_array_mut().expect("array").push(scope.into()),
+                        None => permissions.push(json!({ "resource_id": resource, "resource_scopes": [scope] })),
+                    }
+                }
+                body["permissions"] = permissions.into();
+            }
+            if let Some(secs) = expires_in {
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+                body["expires_at"] = (now + secs).into();
+            }
+            owner.post(&format!("/pending/{request_id}/approve"), Some(body)).await?
+        }
+        Command::Pending(PendingCommand::Deny { request_id }) => owner.post(&format!("/pending/{request_id}/deny"), None).await?,
+        Command::Policy(PolicyCommand::List) => owner.get("/policies").await?,
+        Command::Policy(PolicyCommand::Add(args)) => owner.post("/policies", Some(policy_body(args))).await?,
+        Command::Policy(PolicyCommand::Remove { policy_id }) => owner.delete(&format!("/policies/{policy_id}")).await?,
+        Command::Grants(GrantsCommand::List) => owner.get("/grants").await?,
+        Command::Grants(GrantsCommand::Revoke { grant_id }) => owner.post(&format!("/grants/{grant_id}/revoke"), None).await?,
+        Command::Trust(TrustCommand::List) => owner.get("/trusted-issuers").await?,
+        Command::Trust(TrustCommand::Add { issuer, jwks_uri }) => {
+            owner.post("/trusted-issuers", Some(json!({ "issuer": issuer, "jwks_uri": jwks_uri }))).await?
+        }
+        Command::Trust(TrustCommand::Remove { issuer }) => {
+            let query: String = url::form_urlencoded::byte_serialize(issuer.as_bytes()).collect();
+            owner.delete(&format!("/trusted-issuers?issuer={query}")).await?
+        }
+        Command::Audit(AuditCommand::List { limit }) => owner.get(&format!("/audit?limit={limit}")).await?,
+        Command::Audit(AuditCommand::Verify) => {
+            let result = owner.get("/audit/verify").await?;
+            if result["intact"] == true {
+                println!("audit log intact: {} entries", result["entries"]);
+                return Ok(());
+            }
+            return Err(OwnerError::Usage(format!(
+                "audit log BROKEN at entry {}: {}",
+                result["broken_at"],
+                result["reason"].as_str().unwrap_or("")
+            )));
+        }
+        Command::Audit(AuditCommand::Export { output }) => {
+            let entries = owner.get("/audit/export").await?;
+            if let Some(path) = output {
+                let text = serde_json::to_string_pretty(&entries).expect("JSON prints");
+                std::fs::write(&path, text).map_err(|e| OwnerError::Usage(format!("{}: {e}", path.display())))?;
+                println!("exported {} entries to {}", entries.as_array().map_or(0, Vec::len), path.display());
+                return Ok(());
+            }
+            entries
+        }
+        Command::Assertion { resource_server, lifetime } => {
+            owner.post("/assertions", Some(json!({ "resource_server": resource_server, "lifetime": lifetime }))).await?
+        }
+        Command::Init | Command::Serve(_) => unreachable!("handled before connecting"),
+    };
+    print(&value);
+    Ok(())
+}
+
+fn policy_body(args: PolicyArgs) -> Value {
+    let target = match (args.resource, args.resource_server) {
+        (Some(id), _) => json!({ "kind": "resource", "id": id }),
+        (None, Some(id)) => json!({ "kind": "resource_server", "id": id }),
+        (None, None) => unreachable!("clap requires one"),
+    };
+    let outcome = match args.outcome {
+        OutcomeArg::Permit => "permit",
+        OutcomeArg::Ask => "ask",
+        OutcomeArg::Deny => "deny",
+    };
+    let mut party = json!({ "verified_only": args.verified_only });
+    for (name, value) in [("email", args.email), ("issuer", args.issuer), ("subject", args.subject), ("client_id", args.client)] {
+        if let Some(v) = value {
+            party[name] = v.into();
+        }
+    }
+    let mut body = json!({ "target": target, "scopes": args.scopes, "party": party, "outcome": outcome });
+    for (name, value) in [("valid_from", args.valid_from), ("valid_until", args.valid_until)] {
+        if let Some(v) = value {
+            body[name] = v.into();
+        }
+    }
+    if let Some(d) = args.description {
+        body["description"] = d.into();
+    }
+    body
+}

@@ -284,3 +284,35 @@ impl AuthorizationServer {
         })
     }
 }
+
+impl AuthorizationServer {
+    /// Removes records that can no longer be used: expired tickets, replay
+    /// markers, assertion ids, claims-gathering visits, PCTs, and RPTs a day
+    /// past expiry. Returns how many went.
+    pub fn purge_expired(&self) -> Result<usize, StoreError> {
+        let now = self.now();
+        let t = &self.inner.trees;
+        let mut removed = 0;
+        removed += purge(&t.tickets, |r| r.expires_at <= now)?;
+        removed += purge(&t.spent_tickets, |r| r.expires_at <= now)?;
+        removed += purge(&t.used_jtis, |exp| *exp <= now)?;
+        removed += purge(&t.sessions, |r| r.expires_at <= now)?;
+        removed += purge(&t.pcts, |r| r.expires_at <= now)?;
+        removed += purge(&t.rpts, |r| r.expires_at + 86_400 <= now)?;
+        Ok(removed)
+    }
+}
+
+fn purge<T: Serialize + serde::de::DeserializeOwned>(tree: &Tree<T>, expired: impl Fn(&T) -> bool) -> Result<usize, StoreError> {
+    let mut keys = Vec::new();
+    for item in tree.iter() {
+        let (k, v) = item?;
+        if expired(&v) {
+            keys.push(k);
+        }
+    }
+    for k in &keys {
+        tree.remove(k)?;
+    }
+    Ok(keys.len())
+}

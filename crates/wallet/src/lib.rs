@@ -1,1 +1,107 @@
+//! The Wallet: the one owner-facing service. The CLI, the owner HTTP API and
+//! (later) the desktop app all go through it.
+//!
+//! - [`Wallet`] opens a data directory: the encrypted store, the owner API
+//!   token file, and the [`AuthorizationServer`] over them.
+//! - [`owner_api::router`] is the owner HTTP API (bearer token, loopback
+//!   only, OpenAPI at `/openapi.json`).
+//! - [`serve`] binds the authorization server and the owner API, announces
+//!   them, and stops cleanly, flushing everything, on SIGTERM or Ctrl-C.
 
+pub mod owner_api;
+pub mod serve;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use uma_as::secret::Secret;
+pub use uma_as::{AuthorizationServer, Clock, Config, KdfParams, Store, StoreError};
+
+/// The owner API token's file in the data directory (mode 0600).
+pub const OWNER_TOKEN_FILE: &str = "owner-token";
+/// Written while `serve` runs: where its endpoints are.
+pub const SERVER_FILE: &str = "server.json";
+/// The sled database's folder in the data directory.
+const DB_DIR: &str = "db";
+
+#[derive(Debug, thiserror::Error)]
+pub enum WalletError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+}
+
+pub struct Wallet {
+    data_dir: PathBuf,
+    server: AuthorizationServer,
+}
+
+impl Wallet {
+    /// Creates a wallet in `data_dir`: the encrypted database, the signing
+    /// key and the owner API token.
+    pub fn init(data_dir: &Path, passphrase: &str, kdf: KdfParams) -> Result<(), WalletError> {
+        let db = data_dir.join(DB_DIR);
+        if Store::exists(&db) {
+            return Err(StoreError::AlreadyExists(data_dir.display().to_string()).into());
+        }
+        let store = Store::create(&db, passphrase, kdf)?;
+        // Opening the server once creates and stores its signing key.
+        AuthorizationServer::open(store.clone(), Config::new("http://127.0.0.1"), Clock::System)?;
+        store.flush_blocking()?;
+        write_private(&data_dir.join(OWNER_TOKEN_FILE), Secret::generate().expose())?;
+        Ok(())
+    }
+
+    pub fn open(data_dir: &Path, passphrase: &str, config: Config, clock: Clock) -> Result<Wallet, WalletError> {
+        let store = Store::open(&data_dir.join(DB_DIR), passphrase)?;
+        let server = AuthorizationServer::open(store, config, clock)?;
+        if !data_dir.join(OWNER_TOKEN_FILE).exists() {
+            write_private(&data_dir.join(OWNER_TOKEN_FILE), Secret::generate().expose())?;
+        }
+        Ok(Wallet { data_dir: data_dir.to_path_buf(), server })
+    }
+
+    pub fn exists(data_dir: &Path) -> bool {
+        Store::exists(&data_dir.join(DB_DIR))
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn server(&self) -> &AuthorizationServer {
+        &self.server
+    }
+
+    /// The owner API bearer token.
+    pub fn owner_token(&self) -> Result<Secret, WalletError> {
+        read_owner_token(&self.data_dir)
+    }
+}
+
+pub fn read_owner_token(data_dir: &Path) -> Result<Secret, WalletError> {
+    let path = data_dir.join(OWNER_TOKEN_FILE);
+    std::fs::read_to_string(&path)
+        .map(|t| Secret::new(t.trim()))
+        .map_err(|e| WalletError::Io(path.display().to_string(), e))
+}
+
+/// Writes a file only its owner can read, created that way (no window in
+/// which it is world-readable).
+fn write_private(path: &Path, contents: &str) -> Result<(), WalletError> {
+    let io = |e| WalletError::Io(path.display().to_string(), e);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(io)?;
+    file.write_all(contents.as_bytes()).map_err(io)?;
+    file.sync_all().map_err(io)
+}
+
+pub(crate) fn write_private_file(path: &Path, contents: &str) -> Result<(), WalletError> {
+    write_private(path, contents)
+}

@@ -1,0 +1,100 @@
+//! How owner commands reach the owner API: over HTTP to a running `serve`,
+//! or in-process over a wallet this command opened itself.
+
+use axum::body::Body;
+use axum::http::{Method, Request};
+use serde_json::Value;
+use std::path::Path;
+use tower::ServiceExt;
+use wallet::serve::Ready;
+use wallet::{owner_api, read_owner_token, Clock, Config, Wallet, SERVER_FILE};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OwnerError {
+    #[error("{0}")]
+    Api(String),
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot reach the running server: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+pub enum Owner {
+    Remote { base: String, token: String, http: reqwest::Client },
+    Local { router: axum::Router, token: String, _wallet: Wallet },
+}
+
+impl Owner {
+    /// Uses the running server if `server.json` points at one that answers;
+    /// otherwise opens the wallet here (asking for the passphrase).
+    pub async fn connect(data_dir: &Path, passphrase: impl FnOnce() -> Result<String, String>) -> Result<Owner, OwnerError> {
+        if !Wallet::exists(data_dir) {
+            return Err(OwnerError::Usage(format!("no wallet at {}; run `uma-wallet init` first", data_dir.display())));
+        }
+        let token = read_owner_token(data_dir).map_err(|e| OwnerError::Usage(e.to_string()))?.expose().to_string();
+        if let Ok(text) = std::fs::read_to_string(data_dir.join(SERVER_FILE)) {
+            if let Ok(ready) = serde_json::from_str::<Ready>(&text) {
+                let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
+                let probe = http.get(format!("{}/status", ready.owner_api)).bearer_auth(&token).send().await;
+                if probe.is_ok() {
+                    return Ok(Owner::Remote { base: ready.owner_api, token, http });
+                }
+            }
+        }
+        let passphrase = passphrase().map_err(OwnerError::Usage)?;
+        let wallet = Wallet::open(data_dir, &passphrase, Config::new("http://127.0.0.1:7420"), Clock::System)
+            .map_err(|e| OwnerError::Usage(e.to_string()))?;
+        let router = owner_api::router(wallet.server().clone(), &wallet.owner_token().map_err(|e| OwnerError::Usage(e.to_string()))?);
+        Ok(Owner::Local { router, token, _wallet: wallet })
+    }
+
+    pub fn is_remote(&self) -> bool {
+        matches!(self, Owner::Remote { .. })
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Value, OwnerError> {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Option<Value>) -> Result<Value, OwnerError> {
+        self.call(Method::POST, path, body).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Result<Value, OwnerError> {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, OwnerError> {
+        let (status, bytes) = match self {
+            Owner::Remote { base, token, http } => {
+                let mut request = http.request(method, format!("{base}{path}")).bearer_auth(token);
+                if let Some(body) = body {
+                    request = request.json(&body);
+                }
+                let response = request.send().await?;
+                (response.status().as_u16(), response.bytes().await?.to_vec())
+            }
+            Owner::Local { router, token, .. } => {
+                let mut request = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {token}"));
+                let body = match body {
+                    Some(b) => {
+                        request = request.header("content-type", "application/json");
+                        Body::from(b.to_string())
+                    }
+                    None => Body::empty(),
+                };
+                let response = router.clone().oneshot(request.body(body).expect("request builds")).await.expect("infallible");
+                let status = response.status().as_u16();
+                let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.map_err(|e| OwnerError::Api(e.to_string()))?;
+                (status, bytes.to_vec())
+            }
+        };
+        let value: Value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        if status >= 400 {
+            let code = value["error"].as_str().unwrap_or("error");
+            let description = value["error_description"].as_str().unwrap_or("");
+            return Err(OwnerError::Api(format!("{code}: {description} (HTTP {status})")));
+        }
+        Ok(value)
+    }
+}

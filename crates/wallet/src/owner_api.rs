@@ -1,0 +1,257 @@
+//! The owner HTTP API: everything the owner can do, for the CLI and other
+//! local front ends. Bound to loopback; every route but `/openapi.json`
+//! needs `Authorization: Bearer <token in the data directory's owner-token>`.
+
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio_stream::wrappers::BroadcastStream;
+use uma_as::http::JsonBody;
+use uma_as::owner::{Approval, NewPolicy};
+use uma_as::secret::{Secret, SecretHash};
+use uma_as::{AuthorizationServer, ProtocolError};
+
+/// The OpenAPI 3.1 description of this API, served at `/openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+#[derive(Clone)]
+struct OwnerState {
+    server: AuthorizationServer,
+    token: SecretHash,
+}
+
+type Result<T> = std::result::Result<T, ProtocolError>;
+
+pub fn router(server: AuthorizationServer, owner_token: &Secret) -> Router {
+    let state = OwnerState { server, token: owner_token.hash() };
+    let protected = Router::new()
+        .route("/status", get(status))
+        .route("/clients", get(clients))
+        .route("/clients/{id}/approve", post(approve_client))
+        .route("/clients/{id}/refuse", post(refuse_client))
+        .route("/resources", get(resources))
+        .route("/pending", get(pending))
+        .route("/pending/{id}/approve", post(approve_request))
+        .route("/pending/{id}/deny", post(deny_request))
+        .route("/policies", get(policies).post(add_policy))
+        .route("/policies/{id}", axum::routing::delete(remove_policy))
+        .route("/grants", get(grants))
+        .route("/grants/{id}/revoke", post(revoke_grant))
+        .route("/trusted-issuers", get(trusted_issuers).post(trust_issuer).delete(distrust_issuer))
+        .route("/audit", get(audit))
+        .route("/audit/verify", get(audit_verify))
+        .route("/audit/export", get(audit_export))
+        .route("/assertions", post(mint_assertion))
+        .route("/events", get(events))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_owner));
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .merge(protected)
+        .fallback(|| async { ProtocolError::not_found("no such endpoint") })
+        .method_not_allowed_fallback(|| async { ProtocolError::unsupported_method_type() })
+        .layer(DefaultBodyLimit::max(uma_as::http::MAX_BODY))
+        .with_state(state)
+}
+
+async fn require_owner(State(state): State<OwnerState>, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| Secret::new(token.trim()));
+    match presented {
+        Some(token) if token.matches(&state.token) => next.run(request).await,
+        _ => ProtocolError::invalid_token("the owner API token is missing or wrong").into_response(),
+    }
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+async fn status(State(s): State<OwnerState>) -> Json<Value> {
+    Json(s.server.stats())
+}
+
+async fn clients(State(s): State<OwnerState>) -> Json<Value> {
+    let list: Vec<Value> = s
+        .server
+        .clients()
+        .into_iter()
+        .map(|c| {
+            json!({
+                "client_id": c.client_id,
+                "client_name": c.client_name,
+                "protection": c.protection,
+                "scope": c.scope.join(" "),
+                "claims_redirect_uris": c.claims_redirect_uris,
+                "created_at": c.created_at,
+            })
+        })
+        .collect();
+    Json(json!(list))
+}
+
+async fn approve_client(State(s): State<OwnerState>, Path(id): Path<String>) -> Result<Json<Value>> {
+    let client = s.server.decide_resource_server(&id, true).await?;
+    Ok(Json(json!({ "client_id": client.client_id, "protection": client.protection })))
+}
+
+async fn refuse_client(State(s): State<OwnerState>, Path(id): Path<String>) -> Result<Json<Value>> {
+    let client = s.server.decide_resource_server(&id, false).await?;
+    Ok(Json(json!({ "client_id": client.client_id, "protection": client.protection })))
+}
+
+async fn resources(State(s): State<OwnerState>) -> Json<Value> {
+    Json(json!(s.server.resources()))
+}
+
+#[derive(Deserialize)]
+struct PendingQuery {
+    #[serde(default)]
+    all: bool,
+}
+
+async fn pending(State(s): State<OwnerState>, Query(q): Query<PendingQuery>) -> Result<Json<Value>> {
+    Ok(Json(json!(s.server.pending_requests(!q.all)?)))
+}
+
+/// The body is optional: an empty one approves everything that was asked.
+async fn approve_request(State(s): State<OwnerState>, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<Value>> {
+    let approval: Approval = if body.iter().all(u8::is_ascii_whitespace) {
+        Approval::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ProtocolError::invalid_request(format!("malformed JSON: {e}")))?
+    };
+    Ok(Json(json!(s.server.approve_request(&id, approval).await?)))
+}
+
+async fn deny_request(State(s): State<OwnerState>, Path(id): Path<String>) -> Result<Json<Value>> {
+    Ok(Json(json!(s.server.deny_request(&id).await?)))
+}
+
+async fn policies(State(s): State<OwnerState>) -> Json<Value> {
+    Json(json!(s.server.policies()))
+}
+
+async fn add_policy(State(s): State<OwnerState>, JsonBody(policy): JsonBody<NewPolicy>) -> Result<Response> {
+    let policy = s.server.add_policy(policy).await?;
+    Ok((StatusCode::CREATED, Json(json!(policy))).into_response())
+}
+
+async fn remove_policy(State(s): State<OwnerState>, Path(id): Path<String>) -> Result<Json<Value>> {
+    Ok(Json(json!(s.server.remove_policy(&id).await?)))
+}
+
+async fn grants(State(s): State<OwnerState>) -> Json<Value> {
+    let now = s.server.now();
+    let list: Vec<Value> = s
+        .server
+        .grants()
+        .into_iter()
+        .map(|g| {
+            let active = g.is_active(now);
+            let mut v = json!(g);
+            v["active"] = active.into();
+            v
+        })
+        .collect();
+    Json(json!(list))
+}
+
+async fn revoke_grant(State(s): State<OwnerState>, Path(id): Path<String>) -> Result<Json<Value>> {
+    Ok(Json(json!(s.server.revoke_grant(&id).await?)))
+}
+
+async fn trusted_issuers(State(s): State<OwnerState>) -> Result<Json<Value>> {
+    Ok(Json(json!(s.server.trusted_issuers()?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrustIssuer {
+    issuer: String,
+    #[serde(default)]
+    jwks_uri: Option<String>,
+}
+
+async fn trust_issuer(State(s): State<OwnerState>, JsonBody(body): JsonBody<TrustIssuer>) -> Result<Response> {
+    let record = s.server.trust_issuer(&body.issuer, body.jwks_uri).await?;
+    Ok((StatusCode::CREATED, Json(json!(record))).into_response())
+}
+
+#[derive(Deserialize)]
+struct IssuerQuery {
+    issuer: String,
+}
+
+async fn distrust_issuer(State(s): State<OwnerState>, Query(q): Query<IssuerQuery>) -> Result<StatusCode> {
+    s.server.distrust_issuer(&q.issuer).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+fn default_limit() -> usize {
+    100
+}
+
+async fn audit(State(s): State<OwnerState>, Query(q): Query<AuditQuery>) -> Result<Json<Value>> {
+    Ok(Json(json!(s.server.audit_log().list(q.limit.min(10_000))?)))
+}
+
+async fn audit_verify(State(s): State<OwnerState>) -> Result<Json<Value>> {
+    Ok(Json(match s.server.audit_log().verify()? {
+        Ok(entries) => json!({ "intact": true, "entries": entries }),
+        Err(broken) => json!({ "intact": false, "broken_at": broken.seq, "reason": broken.reason }),
+    }))
+}
+
+async fn audit_export(State(s): State<OwnerState>) -> Result<Json<Value>> {
+    Ok(Json(json!(s.server.audit_log().export()?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssertionRequest {
+    resource_server: String,
+    #[serde(default = "default_assertion_lifetime")]
+    lifetime: i64,
+}
+
+fn default_assertion_lifetime() -> i64 {
+    600
+}
+
+async fn mint_assertion(State(s): State<OwnerState>, JsonBody(body): JsonBody<AssertionRequest>) -> Result<Json<Value>> {
+    let assertion = s.server.mint_assertion(&body.resource_server, body.lifetime)?;
+    Ok(Json(json!({
+        "assertion": assertion,
+        "grant_type": uma_as::client_registration::GRANT_JWT_BEARER,
+        "token_endpoint": s.server.config().endpoint("/token"),
+    })))
+}
+
+/// Server-sent events: one `pending_request` or `resource_server_waiting`
+/// event per occurrence, as JSON.
+async fn events(State(s): State<OwnerState>) -> impl IntoResponse {
+    let stream = BroadcastStream::new(s.server.subscribe()).filter_map(|event| async move {
+        let event = event.ok()?;
+        let data = serde_json::to_string(&event).ok()?;
+        Some(Ok::<_, std::convert::Infallible>(Event::default().data(data)))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

@@ -1,0 +1,149 @@
+//! Running the wallet: the authorization server and the owner API on their
+//! listeners, until SIGTERM or Ctrl-C, then a flush.
+
+use crate::{owner_api, write_private_file, Wallet, WalletError, SERVER_FILE};
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tokio::net::TcpListener;
+use uma_as::{AuthorizationServer, Clock, Config};
+
+pub struct ServeOptions {
+    pub data_dir: PathBuf,
+    pub passphrase: String,
+    /// Where the authorization server listens; loopback unless the owner
+    /// chooses otherwise.
+    pub listen: SocketAddr,
+    /// Where the owner API listens; must be loopback.
+    pub owner_listen: SocketAddr,
+    /// The issuer URL when the server sits behind a proxy or tunnel.
+    pub public_issuer: Option<String>,
+    pub clock: Clock,
+}
+
+/// What `serve` announces once it accepts connections (one JSON line).
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct Ready {
+    pub issuer: String,
+    pub owner_api: String,
+    pub listen: String,
+    pub pid: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Wallet(#[from] WalletError),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+    #[error("the owner API must listen on a loopback address, not {0}")]
+    OwnerApiNotLoopback(SocketAddr),
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A bound, not yet running, wallet server.
+pub struct Bound {
+    wallet: Wallet,
+    as_listener: TcpListener,
+    owner_listener: TcpListener,
+    pub ready: Ready,
+}
+
+impl Bound {
+    pub fn server(&self) -> &AuthorizationServer {
+        self.wallet.server()
+    }
+}
+
+/// Binds both listeners and opens the wallet with the resulting issuer.
+pub async fn bind(options: ServeOptions) -> Result<Bound, ServeError> {
+    if !options.owner_listen.ip().is_loopback() {
+        return Err(ServeError::OwnerApiNotLoopback(options.owner_listen));
+    }
+    let as_listener = TcpListener::bind(options.listen).await.map_err(|e| ServeError::Bind(options.listen, e))?;
+    let owner_listener = TcpListener::bind(options.owner_listen).await.map_err(|e| ServeError::Bind(options.owner_listen, e))?;
+    let as_addr = as_listener.local_addr()?;
+    let owner_addr = owner_listener.local_addr()?;
+    let issuer = options.public_issuer.unwrap_or_else(|| format!("http://{as_addr}"));
+    let wallet = Wallet::open(&options.data_dir, &options.passphrase, Config::new(issuer), options.clock)?;
+    let ready = Ready {
+        issuer: wallet.server().config().issuer.clone(),
+        owner_api: format!("http://{owner_addr}"),
+        listen: as_addr.to_string(),
+        pid: std::process::id(),
+    };
+    Ok(Bound { wallet, as_listener, owner_listener, ready })
+}
+
+impl Bound {
+    /// Serves until `shutdown` resolves, then drains connections and flushes
+    /// the store. `server.json` in the data directory says where the server
+    /// is while it runs.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+        let server = self.wallet.server().clone();
+        let token = self.wallet.owner_token()?;
+        let server_file = self.wallet.data_dir().join(SERVER_FILE);
+        write_private_file(&server_file, &serde_json::to_string(&self.ready).expect("ready serializes"))?;
+
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stopped| *stopped).await;
+        };
+        let as_app = uma_as::http::router(server.clone());
+        let owner_app = owner_api::router(server.clone(), &token);
+        let as_task = axum::serve(self.as_listener, as_app).with_graceful_shutdown(wait(stop_rx.clone()));
+        let owner_task = axum::serve(self.owner_listener, owner_app).with_graceful_shutdown(wait(stop_rx.clone()));
+        let housekeeping = tokio::spawn(housekeeping(server.clone(), stop_rx));
+        let (a, b) = tokio::join!(as_task, owner_task);
+        housekeeping.abort();
+        server.flush().await.map_err(WalletError::from)?;
+        let _ = std::fs::remove_file(&server_file);
+        a?;
+        b?;
+        Ok(())
+    }
+}
+
+/// Drops expired tickets, replay markers and claims-gathering visits every
+/// few minutes, so the database does not grow with traffic alone.
+async fn housekeeping(server: AuthorizationServer, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(300)) => {
+                match server.purge_expired() {
+                    Ok(n) if n > 0 => tracing::info!(removed = n, "purged expired records"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "purge failed"),
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
