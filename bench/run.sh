@@ -5,7 +5,9 @@
 #   bash bench/run.sh
 #
 # Env: DURATION (wrk -d, default 10s), THREADS (2), CONNS (64),
-#      TICKETS (UMA tickets per grant run, default 50000 per second of DURATION),
+#      TICKETS (UMA tickets per grant run, default 30000 per second of DURATION:
+#        enough for ~30k grants/s; minting them runs at ~30k/s, so prepare
+#        stays near DURATION, and well inside the server's 300 s ticket TTL),
 #      SKIP_OURS=1 to bench the peer only,
 #      OURS_BIN=dir with prebuilt uma-wallet and uma-bench (skips cargo build).
 # Writes the table to bench/results/latest.md and raw wrk output to bench/results/raw/.
@@ -41,7 +43,7 @@ duration_secs() { # 10s, 2m, 1h, 30 -> seconds
     *) echo "$d" ;;
   esac
 }
-TICKETS=${TICKETS:-$(( $(duration_secs "$DURATION") * 50000 ))}
+TICKETS=${TICKETS:-$(( $(duration_secs "$DURATION") * 30000 ))}
 
 # Every URL we load comes from a server's ready line; never let wrk or curl
 # go anywhere but loopback.
@@ -75,23 +77,38 @@ stop_server() {
 }
 
 rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+# CPU seconds (user + system, all threads) a process has used so far.
+cpu_secs() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 
-# run_wrk NAME SCRIPT URL [SCRIPT_ARGS...]: prints the script's JSON summary.
+RUN_OK='.non2xx == 0 and .bad_body == 0 and .errors == 0 and .tickets_exhausted == 0 and (.thread_mismatch | not)'
+
+# run_wrk NAME SCRIPT URL [SCRIPT_ARGS...]: prints the script's JSON summary,
+# with the CPU seconds the server (SERVER_PID) used during the run added.
 run_wrk() {
   local name=$1 script=$2 url=$3; shift 3
   assert_loopback "$url"
   log "wrk $name: -t$THREADS -c$CONNS -d$DURATION $url"
+  local cpu0
+  cpu0=$(cpu_secs "$SERVER_PID")
   wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "bench/wrk/$script" "$url" -- "$@" \
     >"$RESULTS/raw/$name.txt" 2>&1 || { cat "$RESULTS/raw/$name.txt" >&2; die "wrk $name failed"; }
   local summary
   summary=$(grep '^{"script"' "$RESULTS/raw/$name.txt" | tail -n1)
   [[ -n $summary ]] || die "wrk $name: no summary line (see $RESULTS/raw/$name.txt)"
+  summary=$(jq -c --arg name "$name" --argjson cpu "$(calc "$(cpu_secs "$SERVER_PID") - $cpu0")" \
+    '{name: $name} + . + {server_cpu_s: $cpu}' <<<"$summary")
+  # A thread that runs out of tickets stops early, so the rate understates
+  # what the server can do: the figure is not valid.
+  jq -e '.tickets_exhausted == 0' >/dev/null <<<"$summary" \
+    || echo "WARNING: $name ran out of tickets ($TICKETS were prepared); rerun with a larger TICKETS" >&2
   # A run with failed requests is not a throughput figure: say so loudly.
-  jq -e '.non2xx == 0 and .bad_body == 0 and .errors == 0 and .tickets_exhausted == 0
-         and (.thread_mismatch | not)' >/dev/null <<<"$summary" \
+  jq -e "$RUN_OK" >/dev/null <<<"$summary" \
     || echo "WARNING: $name had failures: $summary" >&2
   echo "$summary"
 }
+
+calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
+check() { awk "BEGIN { exit !($1) }" && echo pass || echo FAIL; }
 
 basic() { printf 'Basic %s' "$(printf '%s:%s' "$1" "$2" | base64 -w0)"; }
 field() { jq -r ".$1" <<<"$2"; }
@@ -132,21 +149,24 @@ bench_peer() {
 }
 
 # --- ours: uma-wallet ---------------------------------------------------------
-# Interface (to be completed/verified with crates/cli):
-#   uma-wallet init --data-dir D                  (env UMA_WALLET_PASSPHRASE)
+# Interface (crates/cli):
+#   uma-wallet init --data-dir D                  (passphrase from UMA_WALLET_PASSPHRASE)
 #   uma-wallet serve --data-dir D --listen 127.0.0.1:0
-#       ready line: one JSON line with at least issuer, owner_api
+#       ready line: one JSON line with issuer, owner_api, listen, pid
 #   uma-bench prepare --data-dir D --issuer I --owner-api O --tickets N
 #       --resources R --policies P --out OUT
+#       over HTTP: PAT (owner-minted jwt-bearer assertion), R resources, a
+#       client, 1 auto-permit + P-1 filler policies, one checked RPT, N tickets;
 #       writes OUT/setup.json {client_id, client_secret, pat, rpt,
-#       token_endpoint, introspection_endpoint} and OUT/tickets.txt
+#       token_endpoint, introspection_endpoint, ..., prepare_seconds} and
+#       OUT/tickets.txt (one ticket per line)
 # ours_instance NAME RESOURCES POLICIES: starts a fresh server with that data
 # and sets OURS_PID, OURS_SETUP (setup.json content) and OURS_TICKETS (file).
 ours_instance() {
   local name=$1 resources=$2 policies=$3
   local data=$WORK/$name-data out=$WORK/$name-out
   mkdir -p "$data" "$out"
-  "$OURS_BIN/uma-wallet" init --data-dir "$data" >/dev/null
+  "$OURS_BIN/uma-wallet" init --data-dir "$data" >/dev/null || die "ours/$name: init failed"
   log "ours/$name: serve"
   start_server "$name" "$OURS_BIN/uma-wallet" serve --data-dir "$data" --listen 127.0.0.1:0
   OURS_PID=$SERVER_PID
@@ -155,9 +175,12 @@ ours_instance() {
   assert_loopback "$issuer/"; assert_loopback "$owner_api/"
   log "ours/$name: prepare $TICKETS tickets, $resources resources, $policies policies"
   "$OURS_BIN/uma-bench" prepare --data-dir "$data" --issuer "$issuer" --owner-api "$owner_api" \
-    --tickets "$TICKETS" --resources "$resources" --policies "$policies" --out "$out"
+    --tickets "$TICKETS" --resources "$resources" --policies "$policies" --out "$out" \
+    || { tail -n 20 "$WORK/$name.err" >&2; die "ours/$name: uma-bench prepare failed"; }
   OURS_SETUP=$(cat "$out/setup.json")
   OURS_TICKETS=$out/tickets.txt
+  [[ $(wc -l <"$OURS_TICKETS") -eq $TICKETS ]] || die "ours/$name: tickets.txt does not hold $TICKETS tickets"
+  PREPARE+=("$name: $(jq -c '{resources, policies, tickets, prepare_seconds}' <<<"$OURS_SETUP"), RSS after prepare $(rss_mib "$OURS_PID") MiB")
 }
 
 bench_ours() {
@@ -167,6 +190,7 @@ bench_ours() {
     OURS_BIN=${CARGO_TARGET_DIR:-target}/release
   fi
   export UMA_WALLET_PASSPHRASE=${UMA_WALLET_PASSPHRASE:-bench-passphrase}
+  PREPARE=()
 
   ours_instance ours_small 100 100
   local s=$OURS_SETUP
@@ -186,8 +210,6 @@ bench_ours() {
 }
 
 # --- report -------------------------------------------------------------------
-calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
-check() { awk "BEGIN { exit !($1) }" && echo pass || echo FAIL; }
 
 report() {
   local pcc pin pccp pinp
@@ -195,7 +217,7 @@ report() {
   pccp=$(field p99_ms "$PEER_CC"); pinp=$(field p99_ms "$PEER_INTRO")
   echo "# Load benchmark: ours vs oidc-provider"
   echo
-  echo "$(date -u +%FT%TZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo none)," \
+  echo "$(date -u +%FT%TZ), commit $(git describe --always --dirty 2>/dev/null || echo none)," \
     "wrk -t$THREADS -c$CONNS -d$DURATION on 127.0.0.1, $(nproc) cores," \
     "node $(node --version), oidc-provider $(jq -r .version bench/peer/node_modules/oidc-provider/package.json)"
   echo
@@ -220,9 +242,20 @@ report() {
     echo "| scale: grants/s at 100k resources+policies vs 100 | - | $sg vs $og | $(calc "$sg/$og") | >= 0.80 | $(check "$sg >= 0.8*$og") |"
     echo
     echo "Scale instance RSS after its run: $OURS_SCALE_RSS MiB. Tickets per grant run: $TICKETS."
+    echo
+    echo "Prepare (uma-bench, over HTTP):"
+    echo
+    for p in "${PREPARE[@]}"; do echo "- $p"; done
   fi
+  # A run with failed requests or too few tickets does not count, whatever the table says.
+  for s in "$PEER_CC" "$PEER_INTRO" "${OURS_GRANT:-}" "${OURS_INTRO:-}" "${OURS_SCALE:-}"; do
+    if [[ -n $s ]] && ! jq -e "$RUN_OK" >/dev/null <<<"$s"; then
+      echo
+      echo "**$(field name "$s") is not a valid figure** (failed requests or ran out of tickets): $s"
+    fi
+  done
   echo
-  echo "Raw wrk summaries:"
+  echo "Raw wrk summaries (server_cpu_s: CPU seconds the server used during the run):"
   echo
   echo '```'
   for s in "$PEER_CC" "$PEER_INTRO" "${OURS_GRANT:-}" "${OURS_INTRO:-}" "${OURS_SCALE:-}"; do

@@ -210,6 +210,15 @@ fn passphrase(confirm: bool) -> Result<String, String> {
     Ok(first)
 }
 
+fn create_wallet(data_dir: &std::path::Path) -> Result<String, String> {
+    let passphrase = passphrase(true)?;
+    if passphrase.chars().count() < 8 {
+        return Err("choose a passphrase of at least 8 characters".into());
+    }
+    Wallet::init(data_dir, &passphrase, KdfParams::default()).map_err(|e| e.to_string())?;
+    Ok(passphrase)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -237,24 +246,24 @@ async fn run(cli: Cli) -> Result<(), String> {
             if Wallet::exists(&data_dir) {
                 return Err(format!("a wallet already exists at {}", data_dir.display()));
             }
-            let passphrase = passphrase(true)?;
-            if passphrase.chars().count() < 8 {
-                return Err("choose a passphrase of at least 8 characters".into());
-            }
-            Wallet::init(&data_dir, &passphrase, KdfParams::default()).map_err(|e| e.to_string())?;
+            create_wallet(&data_dir)?;
             print(&json!({ "created": data_dir }));
             Ok(())
         }
         Command::Serve(args) => {
-            if !Wallet::exists(&data_dir) {
-                return Err(format!("no wallet at {}; run `uma-wallet init` first", data_dir.display()));
-            }
+            // First run: serving a wallet that does not exist yet creates it.
+            let passphrase = if Wallet::exists(&data_dir) {
+                passphrase(false)?
+            } else {
+                eprintln!("no wallet at {}; creating one", data_dir.display());
+                create_wallet(&data_dir)?
+            };
             if !args.listen.ip().is_loopback() {
                 eprintln!("warning: the authorization server listens on {}, reachable from the network", args.listen);
             }
             let options = ServeOptions {
                 data_dir,
-                passphrase: passphrase(false)?,
+                passphrase,
                 listen: args.listen,
                 owner_listen: args.owner_listen,
                 public_issuer: args.issuer,

@@ -69,6 +69,9 @@ const META_TREE: &str = "meta";
 pub struct Store {
     db: sled::Db,
     key: Arc<LessSafeKey>,
+    /// sled 0.34 can deadlock when flushes overlap (spacejam/sled#1308), so
+    /// they take turns.
+    flushing: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -91,7 +94,7 @@ impl Store {
         };
         meta.insert(HEADER_KEY, serde_json::to_vec(&header).expect("header serializes"))?;
         db.flush()?;
-        Ok(Store { db, key: Arc::new(aead_key(&data_key)) })
+        Ok(Store { db, key: Arc::new(aead_key(&data_key)), flushing: Arc::default() })
     }
 
     /// Opens an existing wallet database; a wrong passphrase is `WrongPassphrase`.
@@ -113,7 +116,7 @@ impl Store {
         if data_key.len() != 32 {
             return Err(corrupt());
         }
-        Ok(Store { db, key: Arc::new(aead_key(&data_key)) })
+        Ok(Store { db, key: Arc::new(aead_key(&data_key)), flushing: Arc::default() })
     }
 
     /// True when `path` holds a wallet header.
@@ -128,6 +131,7 @@ impl Store {
     /// Writes everything buffered to disk. Owner decisions call this before
     /// they are acknowledged; the grant path leaves it to sled's background flush.
     pub async fn flush(&self) -> Result<(), StoreError> {
+        let _turn = self.flushing.lock().await;
         self.db.flush_async().await?;
         Ok(())
     }
@@ -140,7 +144,9 @@ impl Store {
 
 fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
     std::fs::create_dir_all(path).map_err(|e| StoreError::Db(sled::Error::Io(e)))?;
-    sled::Config::new().path(path).open().map_err(|e| match e {
+    // A small page cache: the working set is the in-memory index plus recent
+    // tickets, and sled's default of 1 GiB would keep every record resident.
+    sled::Config::new().path(path).cache_capacity(16 * 1024 * 1024).open().map_err(|e| match e {
         sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
             StoreError::Locked(path.display().to_string())
         }

@@ -9,7 +9,7 @@ use crate::claims::{GatheringPage, ShowError, StatedClaims};
 use crate::server::AuthorizationServer;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use std::collections::HashMap;
 
 const CSRF_COOKIE: &str = "uma_claims_csrf";
@@ -33,6 +33,14 @@ fn shown_error(error: ShowError) -> Response {
     (StatusCode::BAD_REQUEST, Html(page("This request cannot continue", &body))).into_response()
 }
 
+/// Grant §3.3.3 redirects back with 302 Found.
+fn found(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
+        Err(_) => shown_error(ShowError("the redirect address is not usable".into())),
+    }
+}
+
 fn no_cache(mut response: Response) -> Response {
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
@@ -49,7 +57,7 @@ pub async fn show(State(server): State<AuthorizationServer>, Query(q): Query<Has
     let started = server.start_gathering(client_id, ticket, q.get("claims_redirect_uri").map(String::as_str), q.get("state").map(String::as_str));
     let response = match started {
         Err(e) => shown_error(e),
-        Ok(Err(redirect)) => Redirect::to(&redirect).into_response(),
+        Ok(Err(redirect)) => found(&redirect),
         Ok(Ok(visit)) => form_page(visit),
     };
     no_cache(response)
@@ -102,7 +110,7 @@ pub async fn submit(State(server): State<AuthorizationServer>, headers: HeaderMa
         purpose: form.take("purpose").unwrap_or_default(),
     };
     let response = match server.finish_gathering(&session, &csrf, cookie(&headers, CSRF_COOKIE), stated) {
-        Ok(redirect) => Redirect::to(&redirect).into_response(),
+        Ok(redirect) => found(&redirect),
         Err(e) => shown_error(e),
     };
     no_cache(response)

@@ -1,0 +1,206 @@
+//! The `uma-wallet` binary as a person or a script runs it: real processes,
+//! real signals, real files.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+const PASSPHRASE: &str = "a long enough passphrase";
+
+fn uma_wallet(data_dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_uma-wallet"));
+    command.arg("--data-dir").arg(data_dir).env("UMA_WALLET_PASSPHRASE", PASSPHRASE).env_remove("UMA_WALLET_DATA_DIR");
+    command
+}
+
+fn run(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let output = uma_wallet(data_dir).args(args).output().unwrap();
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into(), String::from_utf8_lossy(&output.stderr).into())
+}
+
+fn run_json(data_dir: &Path, args: &[&str]) -> Value {
+    let (ok, stdout, stderr) = run(data_dir, args);
+    assert!(ok, "uma-wallet {args:?} failed: {stderr}");
+    serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("not JSON: {stdout}"))
+}
+
+struct Serving {
+    child: Child,
+    ready: Value,
+}
+
+fn serve(data_dir: &Path) -> Serving {
+    let mut child = uma_wallet(data_dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let ready: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("ready line: {line:?}"));
+    Serving { child, ready }
+}
+
+impl Serving {
+    fn issuer(&self) -> &str {
+        self.ready["issuer"].as_str().unwrap()
+    }
+
+    fn signal(&mut self, signal: &str) {
+        let status = Command::new("kill").args([signal, &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::new()
+}
+
+/// Connects a resource server with a CLI-minted assertion, registers one
+/// resource and has a client ask for it: one pending request.
+fn one_pending_request(data_dir: &Path, issuer: &str) -> (String, String) {
+    let minted = run_json(data_dir, &["assertion", "--resource-server", "provider"]);
+    let pat: Value = http()
+        .post(format!("{issuer}/token"))
+        .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", minted["assertion"].as_str().unwrap())])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let pat = pat["access_token"].as_str().unwrap().to_string();
+    let resource: Value = http()
+        .post(format!("{issuer}/resource_set"))
+        .bearer_auth(&pat)
+        .json(&json!({ "name": "pension", "resource_scopes": ["owner"] }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let resource_id = resource["_id"].as_str().unwrap().to_string();
+    let ticket: Value = http()
+        .post(format!("{issuer}/permission"))
+        .bearer_auth(&pat)
+        .json(&json!({ "resource_id": resource_id, "resource_scopes": ["owner"] }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let client: Value = http().post(format!("{issuer}/register")).json(&json!({ "client_name": "dashboard" })).send().unwrap().json().unwrap();
+    let answer: Value = http()
+        .post(format!("{issuer}/token"))
+        .basic_auth(client["client_id"].as_str().unwrap(), client["client_secret"].as_str())
+        .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:uma-ticket"), ("ticket", ticket["ticket"].as_str().unwrap())])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(answer["error"], "request_submitted");
+    (resource_id, pat)
+}
+
+#[test]
+fn init_refuses_a_second_wallet_and_a_wrong_passphrase_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = run_json(dir.path(), &["init"]);
+    assert!(created["created"].is_string());
+    let (ok, _, stderr) = run(dir.path(), &["init"]);
+    assert!(!ok && stderr.contains("already exists"), "{stderr}");
+
+    let output = uma_wallet(dir.path()).env("UMA_WALLET_PASSPHRASE", "not it at all").args(["policy", "list"]).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("wrong passphrase"));
+    assert_eq!(run_json(dir.path(), &["policy", "list"]), json!([]), "the wallet still opens with the right one");
+
+    let other = tempfile::tempdir().unwrap();
+    let (ok, _, stderr) = run(other.path(), &["status"]);
+    assert!(!ok && stderr.contains("uma-wallet init"), "{stderr}");
+}
+
+#[test]
+fn serve_announces_itself_and_owner_commands_use_the_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    run_json(dir.path(), &["init"]);
+    let mut server = serve(dir.path());
+    assert!(server.issuer().starts_with("http://127.0.0.1:"));
+    assert!(server.ready["owner_api"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    let discovery: Value = http().get(format!("{}/.well-known/uma2-configuration", server.issuer())).send().unwrap().json().unwrap();
+    assert_eq!(discovery["issuer"], server.issuer());
+
+    let status = run_json(dir.path(), &["status"]);
+    assert_eq!(status["serving"], true, "the CLI talks to the running server while it holds the wallet");
+
+    let issuer = server.issuer().to_string();
+    let (resource_id, _) = one_pending_request(dir.path(), &issuer);
+    let pending = run_json(dir.path(), &["pending", "list"]);
+    assert_eq!(pending.as_array().unwrap().len(), 1);
+    let id = pending[0]["id"].as_str().unwrap();
+    let approved = run_json(dir.path(), &["pending", "approve", id, "--scope", &format!("{resource_id}:owner"), "--expires-in", "3600"]);
+    assert_eq!(approved["status"], "approved");
+    let (ok, stdout, _) = run(dir.path(), &["audit", "verify"]);
+    assert!(ok && stdout.contains("intact"), "{stdout}");
+
+    server.signal("-TERM");
+    assert!(!dir.path().join("server.json").exists(), "a graceful stop removes server.json");
+    let status = run_json(dir.path(), &["status"]);
+    assert_eq!(status["serving"], false, "with no server the CLI opens the wallet itself");
+    assert_eq!(status["grants"], 1);
+}
+
+#[test]
+fn an_acknowledged_owner_decision_survives_a_hard_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    run_json(dir.path(), &["init"]);
+    let mut server = serve(dir.path());
+    let issuer = server.issuer().to_string();
+    let (resource_id, _) = one_pending_request(dir.path(), &issuer);
+    let policy = run_json(dir.path(), &["policy", "add", "--resource", &resource_id, "--email", "carol@family.example", "--outcome", "permit"]);
+    let pending = run_json(dir.path(), &["pending", "list"]);
+    run_json(dir.path(), &["pending", "deny", pending[0]["id"].as_str().unwrap()]);
+
+    server.signal("-KILL");
+    let policies = run_json(dir.path(), &["policy", "list"]);
+    assert_eq!(policies[0]["id"], policy["id"]);
+    let all = run_json(dir.path(), &["pending", "list", "--all"]);
+    assert_eq!(all[0]["status"], "denied");
+    let (ok, stdout, stderr) = run(dir.path(), &["audit", "verify"]);
+    assert!(ok, "{stdout}{stderr}");
+
+    // And it serves again on the same data.
+    let server = serve(dir.path());
+    let resources = run_json(dir.path(), &["resources"]);
+    assert_eq!(resources[0]["id"], resource_id.as_str());
+    drop(server);
+}
+
+#[test]
+fn audit_export_writes_a_file_and_verify_fails_on_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    run_json(dir.path(), &["init"]);
+    run_json(dir.path(), &["assertion", "--resource-server", "a"]);
+    run_json(dir.path(), &["assertion", "--resource-server", "b"]);
+    let out = dir.path().join("audit.json");
+    let (ok, stdout, _) = run(dir.path(), &["audit", "export", "--output", out.to_str().unwrap()]);
+    assert!(ok && stdout.contains("exported 2 entries"), "{stdout}");
+    let exported: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(exported[0]["action"], "assertion.minted");
+
+    // Remove the last entry straight from the database.
+    {
+        let store = uma_as::Store::open(&dir.path().join("db"), PASSPHRASE).unwrap();
+        let log = uma_as::audit::AuditLog::open(&store).unwrap();
+        log.raw().remove(2u64.to_be_bytes()).unwrap();
+        store.flush_blocking().unwrap();
+    }
+    let (ok, _, stderr) = run(dir.path(), &["audit", "verify"]);
+    assert!(!ok && stderr.contains("BROKEN"), "{stderr}");
+}

@@ -1,0 +1,265 @@
+//! A real wallet server on loopback port 0 with an injected clock, and the
+//! parties that talk to it over HTTP: resource servers, clients, an OpenID
+//! Provider.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use tokio::sync::oneshot;
+use uma_as::keys::SigningKey;
+use wallet::serve::{self, ServeOptions};
+use wallet::{Clock, KdfParams, Wallet};
+
+pub const PASSPHRASE: &str = "correct horse battery staple";
+pub const START: i64 = 1_800_000_000;
+pub const UMA_GRANT: &str = "urn:ietf:params:oauth:grant-type:uma-ticket";
+pub const ID_TOKEN: &str = "http://openid.net/specs/openid-connect-core-1_0.html#IDToken";
+
+pub struct TestWallet {
+    pub dir: tempfile::TempDir,
+    pub issuer: String,
+    pub owner_api: String,
+    pub owner_token: String,
+    pub clock: Clock,
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Light KDF parameters: these tests are about the protocol, and the store's
+/// own tests cover the production parameters.
+fn test_kdf() -> KdfParams {
+    KdfParams { memory_kib: 8 * 1024, iterations: 1, parallelism: 1 }
+}
+
+impl TestWallet {
+    pub async fn start() -> TestWallet {
+        let dir = tempfile::tempdir().unwrap();
+        Wallet::init(dir.path(), PASSPHRASE, test_kdf()).unwrap();
+        Self::boot(dir, Clock::manual(START)).await
+    }
+
+    pub async fn boot(dir: tempfile::TempDir, clock: Clock) -> TestWallet {
+        let bound = serve::bind(ServeOptions {
+            data_dir: dir.path().to_path_buf(),
+            passphrase: PASSPHRASE.into(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            owner_listen: "127.0.0.1:0".parse().unwrap(),
+            public_issuer: None,
+            clock: clock.clone(),
+        })
+        .await
+        .unwrap();
+        let ready = bound.ready.clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            bound.run(async { let _ = stopped.await; }).await.unwrap();
+        });
+        let owner_token = std::fs::read_to_string(dir.path().join(wallet::OWNER_TOKEN_FILE)).unwrap();
+        TestWallet {
+            dir,
+            issuer: ready.issuer,
+            owner_api: ready.owner_api,
+            owner_token: owner_token.trim().into(),
+            clock,
+            http: reqwest::Client::new(),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops gracefully (drain, flush) and starts again on the same data.
+    pub async fn restart(mut self) -> TestWallet {
+        self.shutdown().await;
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        Self::boot(dir, self.clock.clone()).await
+    }
+
+    pub async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+
+    // The owner API.
+
+    pub async fn owner(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = self.http.request(method, format!("{}{}", self.owner_api, path)).bearer_auth(&self.owner_token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn owner_get(&self, path: &str) -> Value {
+        let (status, body) = self.owner(reqwest::Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        body
+    }
+
+    pub async fn owner_post(&self, path: &str, body: Value) -> Value {
+        let (status, body) = self.owner(reqwest::Method::POST, path, Some(body)).await;
+        assert!(status.is_success(), "{path}: {status} {body}");
+        body
+    }
+
+    pub async fn pending(&self) -> Vec<Value> {
+        self.owner_get("/pending").await.as_array().unwrap().clone()
+    }
+
+    pub async fn add_policy(&self, policy: Value) -> Value {
+        self.owner_post("/policies", policy).await
+    }
+
+    // The parties.
+
+    /// A resource server the owner connected with an assertion (jwt-bearer).
+    pub async fn connect_resource_server(&self, name: &str) -> ResourceServer {
+        let minted = self.owner_post("/assertions", json!({ "resource_server": name })).await;
+        let (status, body) = self
+            .form(&self.url("/token"), None, &[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", minted["assertion"].as_str().unwrap())])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["scope"], "uma_protection");
+        ResourceServer { pat: body["access_token"].as_str().unwrap().into() }
+    }
+
+    pub async fn register_client(&self, metadata: Value) -> TestClient {
+        let response = self.http.post(self.url("/register")).json(&metadata).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        TestClient { id: body["client_id"].as_str().unwrap().into(), secret: body["client_secret"].as_str().unwrap().into() }
+    }
+
+    pub async fn client(&self, name: &str) -> TestClient {
+        self.register_client(json!({ "client_name": name, "claims_redirect_uris": ["https://client.example/back?from=uma"] }))
+            .await
+    }
+
+    /// POSTs a form, optionally with HTTP Basic client authentication.
+    pub async fn form(&self, url: &str, client: Option<&TestClient>, params: &[(&str, &str)]) -> (StatusCode, Value) {
+        let mut request = self.http.post(url).form(params);
+        if let Some(c) = client {
+            request = request.header("authorization", c.basic());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn register_resource(&self, rs: &ResourceServer, name: &str, scopes: &[&str]) -> String {
+        let response = self
+            .http
+            .post(self.url("/resource_set"))
+            .bearer_auth(&rs.pat)
+            .json(&json!({ "name": name, "resource_scopes": scopes, "type": "https://pension.example/pension" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let location = response.headers()["location"].to_str().unwrap().to_string();
+        let body: Value = response.json().await.unwrap();
+        let id = body["_id"].as_str().unwrap().to_string();
+        assert_eq!(location, self.url(&format!("/resource_set/{id}")));
+        id
+    }
+
+    pub async fn permission(&self, rs: &ResourceServer, body: Value) -> (StatusCode, Value) {
+        let response = self.http.post(self.url("/permission")).bearer_auth(&rs.pat).json(&body).send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn ticket(&self, rs: &ResourceServer, resource_id: &str, scopes: &[&str]) -> String {
+        let (status, body) = self.permission(rs, json!({ "resource_id": resource_id, "resource_scopes": scopes })).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["ticket"].as_str().unwrap().into()
+    }
+
+    /// The uma-ticket grant with extra parameters.
+    pub async fn uma_grant(&self, client: &TestClient, ticket: &str, extra: &[(&str, &str)]) -> (StatusCode, Value) {
+        let mut params = vec![("grant_type", UMA_GRANT), ("ticket", ticket)];
+        params.extend_from_slice(extra);
+        self.form(&self.url("/token"), Some(client), &params).await
+    }
+
+    pub async fn introspect(&self, rs: &ResourceServer, token: &str) -> Value {
+        let response = self.http.post(self.url("/introspect")).bearer_auth(&rs.pat).form(&[("token", token)]).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+}
+
+impl Drop for TestWallet {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub struct ResourceServer {
+    pub pat: String,
+}
+
+pub struct TestClient {
+    pub id: String,
+    pub secret: String,
+}
+
+impl TestClient {
+    pub fn basic(&self) -> String {
+        format!("Basic {}", STANDARD.encode(format!("{}:{}", self.id, self.secret)))
+    }
+}
+
+/// An OpenID Provider on loopback: discovery, JWKS, and ID tokens it signs.
+pub struct OpenIdProvider {
+    pub issuer: String,
+    key: std::sync::Arc<SigningKey>,
+}
+
+impl OpenIdProvider {
+    pub async fn start() -> OpenIdProvider {
+        use axum::routing::get;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let key = std::sync::Arc::new(SigningKey::generate());
+        let jwks = key.jwks();
+        let discovery = json!({ "issuer": issuer, "jwks_uri": format!("{issuer}/jwks") });
+        let app = axum::Router::new()
+            .route("/.well-known/openid-configuration", get(move || async move { axum::Json(discovery) }))
+            .route("/jwks", get(move || async move { axum::Json(jwks) }));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        OpenIdProvider { issuer, key }
+    }
+
+    pub fn id_token(&self, audience: &str, subject: &str, email: &str, now: i64) -> String {
+        self.key.sign(&json!({
+            "iss": self.issuer, "sub": subject, "aud": audience, "iat": now, "exp": now + 300,
+            "email": email, "email_verified": true, "name": "Bob Adviser",
+        }))
+    }
+}
+
+/// Reads a query parameter from a URL.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}

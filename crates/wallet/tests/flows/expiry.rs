@@ -1,0 +1,63 @@
+//! Lifetimes, with the server's clock moved by the test instead of sleeping.
+
+use crate::common::*;
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn tickets_rpts_and_approved_grants_expire_on_the_servers_clock() {
+    let w = TestWallet::start().await;
+    let rs = w.connect_resource_server("rs").await;
+    let pension = w.register_resource(&rs, "p", &["owner"]).await;
+    let client = w.client("c").await;
+
+    let stale = w.ticket(&rs, &pension, &["owner"]).await;
+    w.clock.advance(301);
+    let (status, body) = w.uma_grant(&client, &stale, &[]).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "fresh tickets live 300 s");
+
+    // A polling ticket outlives an owner who takes a day to decide.
+    let (_, body) = w.uma_grant(&client, &w.ticket(&rs, &pension, &["owner"]).await, &[]).await;
+    let polling = body["ticket"].as_str().unwrap().to_string();
+    w.clock.advance(24 * 3600);
+    let id = w.pending().await[0]["id"].as_str().unwrap().to_string();
+    let grant_ends = w.clock.now() + 900;
+    w.owner_post(&format!("/pending/{id}/approve"), json!({ "expires_at": grant_ends })).await;
+    let (status, body) = w.uma_grant(&client, &polling, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let rpt = body["access_token"].as_str().unwrap().to_string();
+    assert_eq!(w.introspect(&rs, &rpt).await["active"], true);
+
+    w.clock.advance(601);
+    assert_eq!(w.introspect(&rs, &rpt).await["active"], false, "RPTs live 600 s");
+
+    // Within the grant's 15 minutes a new RPT comes at once; after them, the owner is asked again.
+    let (status, body) = w.uma_grant(&client, &w.ticket(&rs, &pension, &["owner"]).await, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let rpt = body["access_token"].as_str().unwrap().to_string();
+    let introspection = w.introspect(&rs, &rpt).await;
+    assert_eq!(introspection["permissions"][0]["exp"], grant_ends, "the grant's earlier end is shown per permission");
+    w.clock.advance(300);
+    assert_eq!(w.introspect(&rs, &rpt).await["active"], false, "the grant ended before the RPT would have");
+    let (status, body) = w.uma_grant(&client, &w.ticket(&rs, &pension, &["owner"]).await, &[]).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::FORBIDDEN, Some("request_submitted")));
+}
+
+#[tokio::test]
+async fn an_assertion_is_single_use_and_expires() {
+    let w = TestWallet::start().await;
+    let minted = w.owner_post("/assertions", json!({ "resource_server": "rs", "lifetime": 60 })).await;
+    let assertion = minted["assertion"].as_str().unwrap();
+    let exchange = |a: String| {
+        let w = &w;
+        async move { w.form(&w.url("/token"), None, &[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", &a)]).await }
+    };
+    assert_eq!(exchange(assertion.into()).await.0, StatusCode::OK);
+    let (status, body) = exchange(assertion.into()).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "replayed jti");
+
+    let minted = w.owner_post("/assertions", json!({ "resource_server": "rs2", "lifetime": 60 })).await;
+    w.clock.advance(61);
+    let (status, body) = exchange(minted["assertion"].as_str().unwrap().into()).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "expired");
+}

@@ -1,0 +1,96 @@
+//! The owner API: its token, its OpenAPI document, the audit log.
+
+use crate::common::*;
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn owner_api_refuses_a_missing_or_wrong_token() {
+    let w = TestWallet::start().await;
+    for token in [None, Some("wrong")] {
+        let mut request = w.http.get(format!("{}/pending", w.owner_api));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(response.json::<serde_json::Value>().await.unwrap()["error"], "invalid_token");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(w.data_dir().join(wallet::OWNER_TOKEN_FILE)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(w.owner_api.starts_with("http://127.0.0.1:"));
+}
+
+#[tokio::test]
+async fn openapi_document_covers_every_owner_route() {
+    let w = TestWallet::start().await;
+    let doc: serde_json::Value = w.http.get(format!("{}/openapi.json", w.owner_api)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, item) in paths {
+        // The event stream never ends; the grant flow test reads from it.
+        if path == "/events" {
+            continue;
+        }
+        for method in item.as_object().unwrap().keys() {
+            let concrete = path.replace("{id}", "does-not-exist");
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let (status, body) = w.owner(method.clone(), &concrete, None).await;
+            assert!(
+                status != StatusCode::METHOD_NOT_ALLOWED && !(status == StatusCode::NOT_FOUND && body["error_description"] == "no such endpoint"),
+                "{method} {path} is documented but not served ({status})"
+            );
+        }
+    }
+    for route in ["/status", "/clients", "/resources", "/pending", "/policies", "/grants", "/trusted-issuers", "/audit", "/audit/verify", "/audit/export", "/assertions", "/events"] {
+        assert!(paths.contains_key(route), "{route} is served but not documented");
+    }
+}
+
+#[tokio::test]
+async fn audit_log_records_decisions_and_verifies() {
+    let w = TestWallet::start().await;
+    let rs = w.connect_resource_server("rs").await;
+    let pension = w.register_resource(&rs, "p", &["owner"]).await;
+    let client = w.client("c").await;
+    w.uma_grant(&client, &w.ticket(&rs, &pension, &["owner"]).await, &[]).await;
+    let (status, _) = w.form(&w.url("/token"), Some(&TestClient { id: client.id.clone(), secret: "wrong".into() }), &[("grant_type", UMA_GRANT), ("ticket", "t")]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let verify = w.owner_get("/audit/verify").await;
+    assert_eq!(verify["intact"], true);
+    let entries = w.owner_get("/audit/export").await;
+    let actions: Vec<&str> = entries.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for expected in ["assertion.minted", "pat.issued", "resource.registered", "client.registered", "token.request_submitted", "client.authentication_failed"] {
+        assert!(actions.contains(&expected), "missing {expected} in {actions:?}");
+    }
+    assert_eq!(verify["entries"], entries.as_array().unwrap().len());
+    let status = w.owner_get("/status").await;
+    assert_eq!(status["pending_requests"], 1);
+    assert_eq!(status["resources"], 1);
+}
+
+#[tokio::test]
+async fn owner_input_is_checked() {
+    let w = TestWallet::start().await;
+    let rs = w.connect_resource_server("rs").await;
+    let pension = w.register_resource(&rs, "p", &["owner"]).await;
+    let bad = [
+        json!({ "target": { "kind": "resource", "id": "missing" }, "outcome": "permit" }),
+        json!({ "target": { "kind": "resource", "id": pension }, "scopes": ["value"], "outcome": "permit" }),
+        json!({ "target": { "kind": "resource", "id": pension }, "outcome": "maybe" }),
+        json!({ "target": { "kind": "resource", "id": pension }, "valid_from": 10, "valid_until": 5, "outcome": "permit" }),
+    ];
+    for policy in bad {
+        let (status, body) = w.owner(reqwest::Method::POST, "/policies", Some(policy.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{policy}: {body}");
+    }
+    assert!(w.owner_get("/policies").await.as_array().unwrap().is_empty(), "nothing half-written");
+    let (status, _) = w.owner(reqwest::Method::POST, "/pending/nope/approve", Some(json!({}))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = w.owner(reqwest::Method::POST, "/grants/nope/revoke", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
