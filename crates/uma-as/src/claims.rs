@@ -10,7 +10,7 @@
 use crate::client_registration::check_redirect_uri;
 use crate::clock::UnixTime;
 use crate::error::{ProtocolError, ProtocolResult};
-use crate::model::{ClaimSet, PctRecord, RequestingParty, TicketRecord, TrustedIssuer};
+use crate::model::{ClaimSet, PctRecord, RequestingParty, SpentTicket, TicketRecord, TicketSlot, TrustedIssuer};
 use crate::secret::{random_id, Secret, SecretHash};
 use crate::server::AuthorizationServer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -155,6 +155,14 @@ pub struct GatheringPage {
 const GATHERING_TTL: UnixTime = 900;
 
 impl AuthorizationServer {
+    /// Spends a live ticket at the claims endpoint (Grant §5.4), returning
+    /// its record; `None` when it is unknown or already used.
+    fn spend_ticket(&self, hash: &SecretHash) -> Result<Option<TicketRecord>, crate::store::StoreError> {
+        let Some((TicketSlot::Live(record), sealed)) = self.trees().tickets.get_sealed(hash.0)? else { return Ok(None) };
+        let spent = TicketSlot::Spent(SpentTicket { rpts: vec![], expires_at: record.expires_at.max(self.now()) });
+        Ok(self.trees().tickets.swap(hash.0, &sealed, &spent)?.then_some(record))
+    }
+
     /// Verifies a pushed ID token for `client_id` and returns its claims.
     pub async fn verify_id_token(&self, token: &str, client_id: &str) -> Result<ClaimSet, ClaimTokenError> {
         let iss = unverified_issuer(token)?;
@@ -281,7 +289,7 @@ impl AuthorizationServer {
         let back_with_error = |code: &str, description: &str| {
             redirect_with(&redirect, &[("error", code), ("error_description", description)], state)
         };
-        let record = match self.trees().tickets.take(SecretHash::of(ticket).0) {
+        let record = match self.spend_ticket(&SecretHash::of(ticket)) {
             Ok(Some(r)) => r,
             Ok(None) => return Ok(Err(back_with_error("invalid_request", "unknown or used ticket"))),
             Err(e) => {

@@ -180,6 +180,25 @@ pub struct SpentTicket {
     pub expires_at: UnixTime,
 }
 
+/// A ticket's slot in the store: live until shown, then spent. Spending is
+/// one compare-and-swap of the slot, so of two requests showing the same
+/// ticket exactly one wins, and the loser is treated as a replay.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum TicketSlot {
+    Live(TicketRecord),
+    Spent(SpentTicket),
+}
+
+impl TicketSlot {
+    pub fn expires_at(&self) -> UnixTime {
+        match self {
+            TicketSlot::Live(t) => t.expires_at,
+            TicketSlot::Spent(s) => s.expires_at,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum GrantSource {

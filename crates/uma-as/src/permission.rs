@@ -2,7 +2,7 @@
 //! permission ticket on behalf of a client that came without a sufficient RPT.
 
 use crate::error::{ProtocolError, ProtocolResult};
-use crate::model::{Permission, RequestingParty, TicketRecord};
+use crate::model::{Permission, RequestingParty, TicketRecord, TicketSlot};
 use crate::pat::ProtectionCaller;
 use crate::secret::Secret;
 use crate::server::AuthorizationServer;
@@ -58,7 +58,7 @@ impl AuthorizationServer {
 
     pub(crate) fn store_ticket(&self, ticket: &TicketRecord) -> Result<Secret, crate::store::StoreError> {
         let secret = Secret::generate();
-        self.trees().tickets.insert(secret.hash().0, ticket)?;
+        self.trees().tickets.insert(secret.hash().0, &TicketSlot::Live(ticket.clone()))?;
         Ok(secret)
     }
 }

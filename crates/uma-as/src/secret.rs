@@ -48,8 +48,23 @@ impl fmt::Debug for Secret {
 }
 
 /// SHA-256 of a secret: the key under which the server stores its record.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Serialized as base64url text.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SecretHash(pub [u8; 32]);
+
+impl Serialize for SecretHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&URL_SAFE_NO_PAD.encode(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(serde::de::Error::custom)?;
+        <[u8; 32]>::try_from(bytes.as_slice()).map(SecretHash).map_err(|_| serde::de::Error::custom("a SHA-256 digest has 32 bytes"))
+    }
+}
 
 impl SecretHash {
     pub fn of(value: &str) -> Self {

@@ -100,8 +100,7 @@ pub(crate) struct Trees {
     pub clients: Tree<Client>,
     pub pats: Tree<Pat>,
     pub resources: Tree<Resource>,
-    pub tickets: Tree<TicketRecord>,
-    pub spent_tickets: Tree<SpentTicket>,
+    pub tickets: Tree<TicketSlot>,
     pub pending: Tree<PendingRequest>,
     pub policies: Tree<Policy>,
     pub grants: Tree<Grant>,
@@ -146,7 +145,6 @@ impl AuthorizationServer {
             pats: store.tree("pats")?,
             resources: store.tree("resources")?,
             tickets: store.tree("tickets")?,
-            spent_tickets: store.tree("spent_tickets")?,
             pending: store.tree("pending_requests")?,
             policies: store.tree("policies")?,
             grants: store.tree("grants")?,
@@ -286,15 +284,14 @@ impl AuthorizationServer {
 }
 
 impl AuthorizationServer {
-    /// Removes records that can no longer be used: expired tickets, replay
-    /// markers, assertion ids, claims-gathering visits, PCTs, and RPTs a day
+    /// Removes records that can no longer be used: expired tickets and
+    /// replay markers, assertion ids, claims-gathering visits, PCTs, and RPTs a day
     /// past expiry. Returns how many went.
     pub fn purge_expired(&self) -> Result<usize, StoreError> {
         let now = self.now();
         let t = &self.inner.trees;
         let mut removed = 0;
-        removed += purge(&t.tickets, |r| r.expires_at <= now)?;
-        removed += purge(&t.spent_tickets, |r| r.expires_at <= now)?;
+        removed += purge(&t.tickets, |slot| slot.expires_at() <= now)?;
         removed += purge(&t.used_jtis, |exp| *exp <= now)?;
         removed += purge(&t.sessions, |r| r.expires_at <= now)?;
         removed += purge(&t.pcts, |r| r.expires_at <= now)?;

@@ -240,18 +240,25 @@ impl<T: Serialize + DeserializeOwned> Tree<T> {
         Ok(())
     }
 
-    /// Removes and returns the record: atomic, so of two concurrent callers
-    /// exactly one gets `Some`. Single-use tickets rely on this.
-    pub fn take(&self, key: impl AsRef<[u8]>) -> Result<Option<T>, StoreError> {
+    pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<bool, StoreError> {
+        Ok(self.tree.remove(key.as_ref())?.is_some())
+    }
+
+    /// The record with its sealed bytes, for a later [`Tree::swap`].
+    pub fn get_sealed(&self, key: impl AsRef<[u8]>) -> Result<Option<(T, sled::IVec)>, StoreError> {
         let key = key.as_ref();
-        match self.tree.remove(key)? {
-            Some(raw) => Ok(Some(self.decode(key, &raw)?)),
+        match self.tree.get(key)? {
+            Some(raw) => Ok(Some((self.decode(key, &raw)?, raw))),
             None => Ok(None),
         }
     }
 
-    pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<bool, StoreError> {
-        Ok(self.tree.remove(key.as_ref())?.is_some())
+    /// Replaces the record only if it still holds exactly `current` (the
+    /// sealed bytes read before); false when someone else changed it first.
+    pub fn swap(&self, key: impl AsRef<[u8]>, current: &sled::IVec, value: &T) -> Result<bool, StoreError> {
+        let key = key.as_ref();
+        let swapped = self.tree.compare_and_swap(key, Some(current), Some(self.encode(key, value)))?;
+        Ok(swapped.is_ok())
     }
 
     /// Inserts only if the key is absent; false when it was already there.
@@ -337,12 +344,14 @@ mod tests {
     }
 
     #[test]
-    fn take_is_single_use() {
+    fn swap_succeeds_once_for_the_same_read() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::create(dir.path(), "p", quick()).unwrap();
         let tree = store.tree::<u32>("t").unwrap();
         tree.insert("t1", &1).unwrap();
-        assert_eq!(tree.take("t1").unwrap(), Some(1));
-        assert_eq!(tree.take("t1").unwrap(), None);
+        let (_, sealed) = tree.get_sealed("t1").unwrap().unwrap();
+        assert!(tree.swap("t1", &sealed, &2).unwrap());
+        assert!(!tree.swap("t1", &sealed, &3).unwrap(), "a second writer holding the old bytes loses");
+        assert_eq!(tree.get("t1").unwrap(), Some(2));
     }
 }

@@ -17,6 +17,7 @@ use crate::secret::{Secret, SecretHash};
 use crate::server::{AuthorizationServer, OwnerEvent};
 use serde::Serialize;
 use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::collections::HashMap;
 
 /// The parameters of an uma-ticket token request (Grant §3.3.1).
@@ -72,34 +73,29 @@ impl AuthorizationServer {
     pub async fn uma_grant(&self, client: &Client, request: UmaGrantRequest) -> ProtocolResult<RptResponse> {
         let actor = format!("client:{}", client.client_id);
         let hash = request.ticket.hash();
-        let now = self.now();
-        let Some(ticket) = self.trees().tickets.take(hash.0)? else {
-            return Err(self.unknown_ticket(&actor, hash));
+        let (ticket, sealed) = match self.trees().tickets.get_sealed(hash.0)? {
+            Some((TicketSlot::Live(ticket), sealed)) => (ticket, sealed),
+            Some((TicketSlot::Spent(spent), _)) => return Err(self.replayed_ticket(&actor, &spent)),
+            None => {
+                self.audit(&actor, "token.unknown_ticket", json!({}));
+                return Err(ProtocolError::invalid_grant("unknown ticket"));
+            }
         };
-        let mut spent = SpentTicket { rpts: vec![], expires_at: ticket.expires_at.max(now) + self.config().rpt_ttl };
-        let result = self.assess_ticket(client, &actor, ticket, request, &mut spent).await;
-        self.trees().spent_tickets.insert(hash.0, &spent)?;
+        let expires_at = ticket.expires_at.max(self.now()) + self.config().rpt_ttl;
+        let claim = TicketClaim { hash, sealed, expires_at, spent: AtomicBool::new(false) };
+        let result = self.assess_ticket(client, &actor, ticket, request, &claim).await;
+        // Whatever the answer, the ticket has been shown and is used up
+        // (Grant §5.4). The grant path spends it itself, naming its RPT.
+        if !claim.spent.load(Ordering::Relaxed) {
+            claim.spend(self, vec![])?;
+        }
         result
     }
 
-    fn unknown_ticket(&self, actor: &str, hash: SecretHash) -> ProtocolError {
-        match self.trees().spent_tickets.get(hash.0) {
-            Ok(Some(spent)) => {
-                let mut revoked = 0;
-                for rpt in &spent.rpts {
-                    if self.revoke_rpt_record(rpt).unwrap_or(false) {
-                        revoked += 1;
-                    }
-                }
-                self.audit(actor, "token.ticket_replayed", json!({ "rpts_revoked": revoked }));
-                ProtocolError::invalid_grant("the ticket was already used; tokens issued from it are revoked")
-            }
-            Ok(None) => {
-                self.audit(actor, "token.unknown_ticket", json!({}));
-                ProtocolError::invalid_grant("unknown ticket")
-            }
-            Err(e) => e.into(),
-        }
+    fn replayed_ticket(&self, actor: &str, spent: &SpentTicket) -> ProtocolError {
+        let revoked = spent.rpts.iter().filter(|rpt| self.revoke_rpt_record(rpt).unwrap_or(false)).count();
+        self.audit(actor, "token.ticket_replayed", json!({ "rpts_revoked": revoked }));
+        ProtocolError::invalid_grant("the ticket was already used; tokens issued from it are revoked")
     }
 
     async fn assess_ticket(
@@ -108,7 +104,7 @@ impl AuthorizationServer {
         actor: &str,
         ticket: TicketRecord,
         request: UmaGrantRequest,
-        spent: &mut SpentTicket,
+        claim: &TicketClaim,
     ) -> ProtocolResult<RptResponse> {
         let now = self.now();
         if ticket.expires_at <= now {
@@ -186,9 +182,7 @@ impl AuthorizationServer {
                     (None, true) => Some(self.issue_pct(&client.client_id, &party)?.expose().to_string()),
                     (None, false) => None,
                 };
-                let (response, rpt_hash) = self.issue_rpt(client, actor, &party, permitted, request.rpt.as_ref(), pct)?;
-                spent.rpts.push(rpt_hash);
-                Ok(response)
+                self.issue_rpt(client, actor, &party, permitted, request.rpt.as_ref(), pct, claim)
             }
         }
     }
@@ -331,7 +325,8 @@ impl AuthorizationServer {
         permitted: Vec<assessment::PermittedScope>,
         upgrade: Option<&Secret>,
         pct: Option<String>,
-    ) -> ProtocolResult<(RptResponse, SecretHash)> {
+        claim: &TicketClaim,
+    ) -> ProtocolResult<RptResponse> {
         let now = self.now();
         let mut granted: Vec<GrantedPermission> = Vec::new();
         for p in permitted {
@@ -346,6 +341,7 @@ impl AuthorizationServer {
             add_permission(&mut granted, &p.resource_id, &p.scope, &id, expires_at);
         }
         let mut upgraded = None;
+        let mut retired = None;
         if let Some(old) = upgrade {
             let hash = old.hash();
             if let Some(record) = self.trees().rpts.get(hash.0)? {
@@ -358,7 +354,7 @@ impl AuthorizationServer {
                             add_permission(&mut granted, &p.resource_id, "", &p.grant_id, p.expires_at);
                         }
                     }
-                    self.revoke_rpt_record(&hash)?;
+                    retired = Some(hash);
                     upgraded = Some(true);
                 }
             }
@@ -399,16 +395,17 @@ impl AuthorizationServer {
             expires_at,
             revoked_at: None,
         };
+        claim.spend(self, vec![hash])?;
         self.trees().rpts.insert(hash.0, &record)?;
+        if let Some(old) = retired {
+            self.revoke_rpt_record(&old)?;
+        }
         self.audit(
             actor,
             "token.rpt_issued",
             json!({ "jti": record.jti, "party": record.party_key, "permissions": claims.permissions, "upgraded": upgraded.unwrap_or(false) }),
         );
-        Ok((
-            RptResponse { access_token: token, token_type: "Bearer", expires_in: self.config().rpt_ttl, pct, upgraded },
-            hash,
-        ))
+        Ok(RptResponse { access_token: token, token_type: "Bearer", expires_in: self.config().rpt_ttl, pct, upgraded })
     }
 
     /// An RPT is active while it is unexpired (unless `ignore_expiry`),
@@ -429,6 +426,28 @@ impl AuthorizationServer {
                 Ok(true)
             }
             _ => Ok(false),
+        }
+    }
+}
+
+/// A live ticket read at the start of a token request, to be spent once.
+pub(crate) struct TicketClaim {
+    hash: SecretHash,
+    sealed: sled::IVec,
+    expires_at: i64,
+    spent: AtomicBool,
+}
+
+impl TicketClaim {
+    /// Marks the ticket spent, naming the RPTs issued from it. Losing the
+    /// race to a concurrent request with the same ticket is a replay.
+    fn spend(&self, server: &AuthorizationServer, rpts: Vec<SecretHash>) -> ProtocolResult<()> {
+        self.spent.store(true, Ordering::Relaxed);
+        let spent = TicketSlot::Spent(SpentTicket { rpts, expires_at: self.expires_at });
+        if server.trees().tickets.swap(self.hash.0, &self.sealed, &spent)? {
+            Ok(())
+        } else {
+            Err(ProtocolError::invalid_grant("the ticket was already used"))
         }
     }
 }
