@@ -191,11 +191,6 @@ enum AuditCommand {
     },
 }
 
-// glibc's allocator serialised the server's worker threads on its arena
-// locks (a fifth of the grant path's CPU in a profile); mimalloc does not.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn default_data_dir() -> PathBuf {
     dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("uma-wallet")
 }
