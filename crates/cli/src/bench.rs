@@ -65,10 +65,8 @@ struct PrepareArgs {
     /// Requests in flight at once (resources, tickets).
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
-    /// Owner API policy requests in flight at once. Each one ends in a
-    /// store flush, and concurrent flushes can deadlock the server (sled
-    /// 0.34's flush_async, spacejam/sled#1308), so the default is one at a time.
-    #[arg(long, default_value_t = 1)]
+    /// Owner API policy requests in flight at once (each ends in a store flush).
+    #[arg(long, default_value_t = 64)]
     policy_concurrency: usize,
     /// Seed for picking each ticket's resource, so runs are repeatable.
     #[arg(long, default_value_t = 0x5eed)]
@@ -261,8 +259,8 @@ async fn prepare(args: PrepareArgs) -> Result<()> {
     });
     call(what, owner("/policies").json(&permit), StatusCode::CREATED).await?;
     // Each owner API policy call flushes the database before it answers (an
-    // acknowledged owner decision must survive a crash). Overlapping those
-    // flushes would be faster, but it hangs the server: see --policy-concurrency.
+    // acknowledged owner decision must survive a crash); the server takes
+    // those flushes in turn, so many calls in flight share the wait.
     let fillers = args.policies - 1;
     let policies_time = bounded(
         "filler policies",

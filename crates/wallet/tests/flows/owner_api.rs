@@ -94,3 +94,19 @@ async fn owner_input_is_checked() {
     let (status, _) = w.owner(reqwest::Method::POST, "/grants/nope/revoke", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// Many owner decisions in flight at once each flush before answering; all
+/// complete and all are kept.
+#[tokio::test]
+async fn concurrent_owner_decisions_all_complete_and_are_kept() {
+    let w = TestWallet::start().await;
+    let rs = w.connect_resource_server("rs").await;
+    let pension = w.register_resource(&rs, "p", &["owner"]).await;
+    let adds = (0..64).map(|n| {
+        let policy = json!({ "target": { "kind": "resource", "id": pension }, "party": { "email": format!("p{n}@x.org") }, "outcome": "permit" });
+        w.owner(reqwest::Method::POST, "/policies", Some(policy))
+    });
+    let all = tokio::time::timeout(std::time::Duration::from_secs(60), futures_util::future::join_all(adds)).await.expect("owner API hung");
+    assert!(all.iter().all(|(status, _)| *status == StatusCode::CREATED));
+    assert_eq!(w.owner_get("/policies").await.as_array().unwrap().len(), 64);
+}
