@@ -56,8 +56,8 @@ pub struct AuditLog {
 
 fn entry_hash(seq: u64, at: UnixTime, actor: &str, action: &str, detail: &serde_json::Value, prev: &str) -> String {
     let mut ctx = Context::new(&SHA256);
-    let body = serde_json::json!([seq, at, actor, action, detail, prev]);
-    ctx.update(body.to_string().as_bytes());
+    let body = serde_json::to_vec(&(seq, at, actor, action, detail, prev)).expect("audit entries serialize");
+    ctx.update(&body);
     ctx.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -127,6 +127,12 @@ impl TestWallet {
         self.owner_post("/policies", policy).await
     }
 
+    /// A policy that lets `client` have every scope of one resource.
+    pub async fn permit_client(&self, client: &TestClient, resource_id: &str) -> Value {
+        self.add_policy(json!({ "target": { "kind": "resource", "id": resource_id }, "party": { "client_id": client.id }, "outcome": "permit" }))
+            .await
+    }
+
     // The parties.
 
     /// A resource server the owner connected with an assertion (jwt-bearer).

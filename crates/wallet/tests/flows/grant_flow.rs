@@ -89,9 +89,7 @@ async fn deny_policy_refuses_at_once_and_revokes_what_it_forbids() {
     let rs = w.connect_resource_server("rs").await;
     let pension = w.register_resource(&rs, "p", &["owner"]).await;
     let client = w.client("c").await;
-    let permit = w
-        .add_policy(json!({ "target": { "kind": "resource", "id": pension }, "party": { "client_id": client.id }, "outcome": "permit" }))
-        .await;
+    let permit = w.permit_client(&client, &pension).await;
     let (status, body) = w.uma_grant(&client, &w.ticket(&rs, &pension, &["owner"]).await, &[]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let rpt = body["access_token"].as_str().unwrap().to_string();
@@ -111,8 +109,7 @@ async fn revoking_a_grant_or_the_token_makes_the_rpt_inactive_at_once() {
     let rs = w.connect_resource_server("rs").await;
     let pension = w.register_resource(&rs, "p", &["owner", "value"]).await;
     let client = w.client("c").await;
-    w.add_policy(json!({ "target": { "kind": "resource", "id": pension }, "party": { "client_id": client.id }, "outcome": "permit" }))
-        .await;
+    w.permit_client(&client, &pension).await;
     let rpt_of = |body: serde_json::Value| body["access_token"].as_str().unwrap().to_string();
 
     let (_, body) = w.uma_grant(&client, &w.ticket(&rs, &pension, &["owner"]).await, &[]).await;
@@ -146,8 +143,7 @@ async fn a_replayed_ticket_is_refused_and_revokes_the_rpt_issued_from_it() {
     let rs = w.connect_resource_server("rs").await;
     let pension = w.register_resource(&rs, "p", &["owner"]).await;
     let client = w.client("c").await;
-    w.add_policy(json!({ "target": { "kind": "resource", "id": pension }, "party": { "client_id": client.id }, "outcome": "permit" }))
-        .await;
+    w.permit_client(&client, &pension).await;
     let ticket = w.ticket(&rs, &pension, &["owner"]).await;
     let (status, body) = w.uma_grant(&client, &ticket, &[]).await;
     assert_eq!(status, StatusCode::OK);
@@ -191,8 +187,7 @@ async fn requested_scope_parameter_adds_registered_scopes_and_rejects_others() {
     let rs = w.connect_resource_server("rs").await;
     let pension = w.register_resource(&rs, "p", &["owner", "value"]).await;
     let client = w.register_client(json!({ "client_name": "c", "scope": "value delegate" })).await;
-    w.add_policy(json!({ "target": { "kind": "resource", "id": pension }, "party": { "client_id": client.id }, "outcome": "permit" }))
-        .await;
+    w.permit_client(&client, &pension).await;
     let (status, body) = w.uma_grant(&client, &w.ticket(&rs, &pension, &["owner"]).await, &[("scope", "value")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let introspection = w.introspect(&rs, body["access_token"].as_str().unwrap()).await;

@@ -97,7 +97,7 @@ async fn one_resource_servers_pat_cannot_see_or_touch_anothers_resources() {
 
     // An RPT for A's resource means nothing to B.
     let client = w.client("c").await;
-    w.add_policy(json!({ "target": { "kind": "resource", "id": pension }, "party": { "client_id": client.id }, "outcome": "permit" })).await;
+    w.permit_client(&client, &pension).await;
     let (_, body) = w.uma_grant(&client, &w.ticket(&a, &pension, &["owner"]).await, &[]).await;
     let rpt = body["access_token"].as_str().unwrap();
     assert_eq!(w.introspect(&a, rpt).await["active"], true);
