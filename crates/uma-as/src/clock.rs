@@ -10,8 +10,9 @@ pub type UnixTime = i64;
 /// The server's source of "now".
 ///
 /// `System` reads the wall clock; `Manual` is set and advanced by tests.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub enum Clock {
+    #[default]
     System,
     Manual(Arc<AtomicI64>),
 }
@@ -37,11 +38,5 @@ impl Clock {
         if let Clock::Manual(t) = self {
             t.fetch_add(seconds, Ordering::SeqCst);
         }
-    }
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Clock::System
     }
 }

@@ -50,10 +50,6 @@ impl SigningKey {
         &self.pkcs8
     }
 
-    pub fn kid(&self) -> &str {
-        &self.kid
-    }
-
     /// The public key as a JWK (RFC 8037 OKP).
     pub fn public_jwk(&self) -> serde_json::Value {
         json!({

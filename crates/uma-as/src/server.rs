@@ -213,14 +213,6 @@ impl AuthorizationServer {
         self.inner.clock.now()
     }
 
-    pub fn clock(&self) -> &Clock {
-        &self.inner.clock
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.inner.store
-    }
-
     pub fn signing_key(&self) -> &SigningKey {
         &self.inner.key
     }

@@ -280,21 +280,6 @@ impl<T: Serialize + DeserializeOwned> Tree<T> {
         self.iter().map(|r| r.map(|(_, v)| v)).collect()
     }
 
-    pub fn len(&self) -> usize {
-        self.tree.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.tree.is_empty()
-    }
-
-    pub fn last(&self) -> Result<Option<(Vec<u8>, T)>, StoreError> {
-        match self.tree.last()? {
-            Some((k, v)) => Ok(Some((k.to_vec(), self.decode(&k, &v)?))),
-            None => Ok(None),
-        }
-    }
-
     pub fn raw(&self) -> &sled::Tree {
         &self.tree
     }

@@ -44,6 +44,7 @@ impl Wallet {
         if Store::exists(&db) {
             return Err(StoreError::AlreadyExists(data_dir.display().to_string()).into());
         }
+        create_private_dir(data_dir)?;
         let store = Store::create(&db, passphrase, kdf)?;
         // Opening the server once creates and stores its signing key.
         AuthorizationServer::open(store.clone(), Config::new("http://127.0.0.1"), Clock::System)?;
@@ -84,6 +85,19 @@ pub fn read_owner_token(data_dir: &Path) -> Result<Secret, WalletError> {
     std::fs::read_to_string(&path)
         .map(|t| Secret::new(t.trim()))
         .map_err(|e| WalletError::Io(path.display().to_string(), e))
+}
+
+/// The data directory is the owner's alone (0700): it holds the owner API
+/// token and the sealed database.
+fn create_private_dir(dir: &Path) -> Result<(), WalletError> {
+    let io = |e| WalletError::Io(dir.display().to_string(), e);
+    std::fs::create_dir_all(dir).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+    }
+    Ok(())
 }
 
 /// Writes a file only its owner can read, created that way (no window in

@@ -21,6 +21,8 @@ async fn owner_api_refuses_a_missing_or_wrong_token() {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(w.data_dir().join(wallet::OWNER_TOKEN_FILE)).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+        let mode = std::fs::metadata(w.data_dir()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "the data directory is the owner's alone");
     }
     assert!(w.owner_api.starts_with("http://127.0.0.1:"));
 }
