@@ -91,11 +91,22 @@ impl AuthorizationServer {
         self.check_policy(&new)?;
         let policy = self.insert_policy(new)?;
         if policy.outcome == Outcome::Deny {
-            let cache_resources = self.cache().read().resources.clone();
+            // Only the resources that active grants are on; cloned, because
+            // the filter below runs under the cache's read lock.
+            let now = self.now();
+            let granted: std::collections::HashMap<String, Resource> = {
+                let cache = self.cache().read();
+                cache
+                    .grants
+                    .values()
+                    .filter(|g| g.is_active(now))
+                    .filter_map(|g| cache.resources.get(&g.resource_id).map(|r| (r.id.clone(), r.clone())))
+                    .collect()
+            };
             let revoked = self.revoke_grants_where(|g| {
-                cache_resources.get(&g.resource_id).is_some_and(|r| {
+                granted.get(&g.resource_id).is_some_and(|r| {
                     let scopes = if g.scopes.is_empty() { vec![String::new()] } else { g.scopes.clone() };
-                    scopes.iter().any(|s| policy.applies_to(r, s, self.now())) && policy.party.matches(&g.client_id, &g.party)
+                    scopes.iter().any(|s| policy.applies_to(r, s, now)) && policy.party.matches(&g.client_id, &g.party)
                 })
             })?;
             if revoked > 0 {

@@ -102,7 +102,7 @@ fn create_private_dir(dir: &Path) -> Result<(), WalletError> {
 
 /// Writes a file only its owner can read, created that way (no window in
 /// which it is world-readable).
-fn write_private(path: &Path, contents: &str) -> Result<(), WalletError> {
+pub(crate) fn write_private(path: &Path, contents: &str) -> Result<(), WalletError> {
     let io = |e| WalletError::Io(path.display().to_string(), e);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -114,8 +114,4 @@ fn write_private(path: &Path, contents: &str) -> Result<(), WalletError> {
     let mut file = options.open(path).map_err(io)?;
     file.write_all(contents.as_bytes()).map_err(io)?;
     file.sync_all().map_err(io)
-}
-
-pub(crate) fn write_private_file(path: &Path, contents: &str) -> Result<(), WalletError> {
-    write_private(path, contents)
 }

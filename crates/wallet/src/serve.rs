@@ -1,7 +1,7 @@
 //! Running the wallet: the authorization server and the owner API on their
 //! listeners, until SIGTERM or Ctrl-C, then a flush.
 
-use crate::{owner_api, write_private_file, Wallet, WalletError, SERVER_FILE};
+use crate::{owner_api, write_private, Wallet, WalletError, SERVER_FILE};
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -84,7 +84,7 @@ impl Bound {
         let server = self.wallet.server().clone();
         let token = self.wallet.owner_token()?;
         let server_file = self.wallet.data_dir().join(SERVER_FILE);
-        write_private_file(&server_file, &serde_json::to_string(&self.ready).expect("ready serializes"))?;
+        write_private(&server_file, &serde_json::to_string(&self.ready).expect("ready serializes"))?;
 
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
