@@ -144,14 +144,29 @@ impl Store {
 
 fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
     std::fs::create_dir_all(path).map_err(|e| StoreError::Db(sled::Error::Io(e)))?;
-    // A small page cache: the working set is the in-memory index plus recent
-    // tickets, and sled's default of 1 GiB would keep every record resident.
-    sled::Config::new().path(path).cache_capacity(16 * 1024 * 1024).open().map_err(|e| match e {
-        sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
-            StoreError::Locked(path.display().to_string())
+    // sled releases its file lock from background threads after the last
+    // handle drops, so a wallet closed a moment ago (by this process, or by a
+    // server that is just exiting) can still look locked: wait briefly.
+    let mut attempts = 0;
+    loop {
+        // A small page cache: the working set is the in-memory index plus
+        // recent tickets, and sled's default of 1 GiB would keep every record resident.
+        match sled::Config::new().path(path).cache_capacity(16 * 1024 * 1024).open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(io)) if is_lock_error(&io) => {
+                attempts += 1;
+                if attempts >= 40 {
+                    return Err(StoreError::Locked(path.display().to_string()));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(other) => return Err(StoreError::Db(other)),
         }
-        other => StoreError::Db(other),
-    })
+    }
+}
+
+fn is_lock_error(io: &std::io::Error) -> bool {
+    io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock")
 }
 
 fn derive_key(passphrase: &str, salt: &[u8], kdf: KdfParams) -> Result<LessSafeKey, StoreError> {
