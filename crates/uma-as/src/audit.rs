@@ -58,7 +58,7 @@ fn entry_hash(seq: u64, at: UnixTime, actor: &str, action: &str, detail: &serde_
     let mut ctx = Context::new(&SHA256);
     let body = serde_json::to_vec(&(seq, at, actor, action, detail, prev)).expect("audit entries serialize");
     ctx.update(&body);
-    ctx.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    crate::secret::hex(ctx.finish().as_ref())
 }
 
 impl AuditLog {

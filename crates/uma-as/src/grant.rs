@@ -5,8 +5,6 @@ use crate::clock::UnixTime;
 use crate::error::{ProtocolError, ProtocolResult};
 use crate::model::{Grant, GrantSource, RequestingParty};
 use crate::server::AuthorizationServer;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use ring::digest::{digest, SHA256};
 use serde_json::json;
 
@@ -18,7 +16,7 @@ pub fn grant_id(source: &GrantSource, client_id: &str, party_key: &str, resource
         GrantSource::Approval { request_id } => format!("approval\0{request_id}"),
     };
     let material = format!("{origin}\0{client_id}\0{party_key}\0{resource_id}");
-    URL_SAFE_NO_PAD.encode(&digest(&SHA256, material.as_bytes()).as_ref()[..16])
+    crate::secret::hex(&digest(&SHA256, material.as_bytes()).as_ref()[..16])
 }
 
 impl AuthorizationServer {

@@ -90,9 +90,14 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     out
 }
 
-/// A short random identifier (128 bits) for records that are not secrets.
+/// A random identifier (128 bits) for records that are not secrets, in
+/// lowercase hex: it never starts with `-`, so it is safe as a command-line argument.
 pub fn random_id() -> String {
-    URL_SAFE_NO_PAD.encode(random_bytes::<16>())
+    hex(&random_bytes::<16>())
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Constant-time string equality, for secrets compared in the clear (CSRF tokens).

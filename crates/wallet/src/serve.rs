@@ -73,18 +73,20 @@ pub async fn bind(options: ServeOptions) -> Result<Bound, ServeError> {
         listen: as_addr.to_string(),
         pid: std::process::id(),
     };
+    // Written before anyone learns the server is ready, so an owner command
+    // run right after the ready line finds this server, not a stale file.
+    let server_file = wallet.data_dir().join(SERVER_FILE);
+    write_private(&server_file, &serde_json::to_string(&ready).expect("ready serializes"))?;
     Ok(Bound { wallet, as_listener, owner_listener, ready })
 }
 
 impl Bound {
-    /// Serves until `shutdown` resolves, then drains connections and flushes
-    /// the store. `server.json` in the data directory says where the server
-    /// is while it runs.
+    /// Serves until `shutdown` resolves, then drains connections, flushes
+    /// the store and removes `server.json` (written by [`bind`]).
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
         let server = self.wallet.server().clone();
         let token = self.wallet.owner_token()?;
         let server_file = self.wallet.data_dir().join(SERVER_FILE);
-        write_private(&server_file, &serde_json::to_string(&self.ready).expect("ready serializes"))?;
 
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
