@@ -33,6 +33,12 @@ async fn pushed_id_token_from_a_trusted_issuer_is_permitted_at_once_by_policy() 
     let other = w.client("other").await;
     let (status, body) = w.uma_grant(&other, &w.ticket(&rs, &pension, &["owner"]).await, &[("pct", &pct)]).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+
+    // Revoked (Grant §3.7, token_type_hint=pct), it stands for nothing.
+    let (status, _) = w.form(&w.url("/revoke"), Some(&adviser), &[("token", &pct), ("token_type_hint", "pct")]).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = w.uma_grant(&adviser, &w.ticket(&rs, &pension, &["owner"]).await, &[("pct", &pct)]).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
 }
 
 #[tokio::test]
