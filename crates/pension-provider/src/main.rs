@@ -1,0 +1,78 @@
+//! `pension-provider serve`: run a reference pension provider.
+
+use clap::{Parser, Subcommand};
+use pension_provider::{fixtures::Catalogue, http, trust::Registry, Provider};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "pension-provider", version, about = "A reference pension provider (UMA resource server, PDP find API)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve until Ctrl-C or SIGTERM; prints one JSON line when ready.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// A built-in fixture (acme, northwind) or a JSON file.
+        #[arg(long, default_value = "acme")]
+        fixtures: String,
+        /// An authorization server this provider trusts (repeatable): its issuer URL.
+        #[arg(long = "trust-as")]
+        trust_as: Vec<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt().with_writer(std::io::stderr).init();
+    let Command::Serve { listen, fixtures, trust_as } = Cli::parse().command;
+    let catalogue = match Catalogue::load(&fixtures) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot listen on {listen}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let url = format!("http://{}", listener.local_addr().expect("bound"));
+    let provider_name = catalogue.provider_name.clone();
+    let provider = Arc::new(Provider { url: url.clone(), catalogue, registry: Registry::new(trust_as), registered_at: Default::default() });
+    println!("{}", serde_json::json!({ "url": url, "provider_name": provider_name, "pid": std::process::id() }));
+    let served = axum::serve(listener, http::router(provider)).with_graceful_shutdown(shutdown_signal());
+    match served.await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
