@@ -3,8 +3,10 @@
 
 use crate::find;
 use crate::trust::TokenError;
+use crate::protection::{AsError, Registration};
 use crate::Provider;
-use axum::extract::State;
+use serde::Deserialize;
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,6 +18,8 @@ pub fn router(provider: Arc<Provider>) -> Router {
     Router::new()
         .route("/find", post(find_pensions))
         .route("/resources", get(resources))
+        .route("/resources/{id}", post(assign))
+        .route("/pensions/{id}", get(view))
         .route("/authorization_servers", get(authorization_servers))
         .fallback(|| async { (StatusCode::NOT_FOUND, Json(json!({ "error": "not_found" }))) })
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
@@ -63,8 +67,8 @@ async fn matched(provider: &Provider, headers: &HeaderMap) -> Result<Vec<Value>,
                 "resource_scopes": ["owner", "value", "delegate"],
                 "match_status": status,
             });
-            if let Some(issuer) = registered.get(&pension.asset_guid) {
-                resource["authorization_server"] = issuer.clone().into();
+            if let Some(registration) = registered.get(&pension.asset_guid) {
+                resource["authorization_server"] = registration.issuer.clone().into();
             }
             out.push(resource);
         }
@@ -95,4 +99,138 @@ async fn resources(State(provider): State<Arc<Provider>>, headers: HeaderMap) ->
 
 async fn authorization_servers(State(provider): State<Arc<Provider>>) -> Json<Value> {
     Json(json!(provider.registry.trusted()))
+}
+
+fn error(status: StatusCode, code: &str, description: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": code, "error_description": description.into() }))).into_response()
+}
+
+fn as_failure(e: AsError) -> Response {
+    match e {
+        AsError::Refused { error: code, description, .. } => {
+            error(StatusCode::BAD_REQUEST, "authorization_server_refused", format!("{code}: {description}"))
+        }
+        other => error(StatusCode::BAD_GATEWAY, "authorization_server_unavailable", other.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+struct Assign {
+    at_as: String,
+    assertion: String,
+}
+
+/// `POST /resources/{id}`: protect this pension with the named authorization
+/// server. The owner proves who they are with a find token and consents with
+/// an assertion their wallet minted for this provider; the provider gets a
+/// PAT with it, registers the pension there, and deregisters it at the
+/// previous authorization server.
+async fn assign(
+    State(provider): State<Arc<Provider>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<Assign>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(body)) = body else {
+        return error(StatusCode::BAD_REQUEST, "invalid_request", "the body must be JSON with at_as and assertion");
+    };
+    let owned = match matched(&provider, &headers).await {
+        Ok(resources) => resources.into_iter().find(|r| r["_id"] == id.as_str()),
+        Err(response) => return response,
+    };
+    let Some(resource) = owned else {
+        return error(StatusCode::NOT_FOUND, "not_found", "no such pension for this member");
+    };
+    let issuer = body.at_as.trim_end_matches('/').to_string();
+    if !provider.registry.trusted().contains(&issuer) {
+        return error(StatusCode::BAD_REQUEST, "invalid_request", format!("authorization server {issuer:?} is not accepted here"));
+    }
+    let client = &provider.as_client;
+    let endpoints = match client.discover(&issuer).await {
+        Ok(e) => e,
+        Err(e) => return as_failure(e),
+    };
+    let pat = match client.pat(&endpoints, &body.assertion).await {
+        Ok(p) => p,
+        Err(e) => return as_failure(e),
+    };
+    let description = json!({
+        "name": resource["name"],
+        "description": resource["description"],
+        "type": resource["type"],
+        "resource_scopes": resource["resource_scopes"],
+    });
+    let as_resource_id = match client.register(&endpoints, &pat, &description).await {
+        Ok(id) => id,
+        Err(e) => return as_failure(e),
+    };
+    let registration = Registration { issuer: issuer.clone(), as_resource_id, pat, endpoints };
+    let previous = provider.registered_at.lock().insert(id.clone(), registration.clone());
+    if let Some(previous) = previous.filter(|p| p.issuer != issuer || p.as_resource_id != registration.as_resource_id) {
+        if let Err(e) = client.deregister(&previous).await {
+            tracing::warn!(error = %e, issuer = previous.issuer, "could not deregister at the previous authorization server");
+        }
+    }
+    Json(json!({
+        "resource_id": id,
+        "pei": resource["name"],
+        "authorization_server": issuer,
+        "as_resource_id": registration.as_resource_id,
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct ViewQuery {
+    /// `value` asks for benefit illustrations as well as administrative data.
+    #[serde(default)]
+    include: Option<String>,
+}
+
+/// The UMA challenge: a fresh ticket for these scopes (Grant §3.2).
+async fn challenge(provider: &Provider, registration: &Registration, scopes: &[&str]) -> Response {
+    match provider.as_client.ticket(registration, scopes).await {
+        Ok(ticket) => {
+            let value = format!(r#"UMA realm="pension-provider", as_uri="{}", ticket="{}""#, registration.issuer, ticket);
+            let mut response = error(StatusCode::UNAUTHORIZED, "uma_ticket", "present an RPT from the authorization server");
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+            response
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "no permission ticket");
+            let mut response = error(StatusCode::FORBIDDEN, "authorization_server_unreachable", e.to_string());
+            response.headers_mut().insert(header::WARNING, HeaderValue::from_static(r#"199 - "UMA Authorization Server Unreachable""#));
+            response
+        }
+    }
+}
+
+/// `GET /pensions/{id}`: PDP view data, protected by UMA. `owner` shows the
+/// administrative data; `value` adds the benefit illustrations.
+async fn view(State(provider): State<Arc<Provider>>, Path(id): Path<String>, Query(q): Query<ViewQuery>, headers: HeaderMap) -> Response {
+    let catalogue = &provider.catalogue;
+    let found = catalogue.members.iter().find_map(|m| m.pensions.iter().find(|p| p.asset_guid == id).map(|p| (m, p)));
+    let registration = provider.registered_at.lock().get(&id).cloned();
+    let (Some((member, pension)), Some(registration)) = (found, registration) else {
+        return error(StatusCode::NOT_FOUND, "not_found", "no pension protected under this id");
+    };
+    let wanted: Vec<&str> = if q.include.as_deref() == Some("value") { vec!["owner", "value"] } else { vec!["owner"] };
+    let Ok(rpt) = bearer(&headers) else {
+        return challenge(&provider, &registration, &wanted).await;
+    };
+    let granted = match provider.as_client.granted_scopes(&registration, rpt).await {
+        Ok(Some(scopes)) => scopes,
+        Ok(None) => return challenge(&provider, &registration, &wanted).await,
+        Err(e) => return as_failure(e),
+    };
+    if !wanted.iter().all(|w| granted.iter().any(|g| g == w)) {
+        return challenge(&provider, &registration, &wanted).await;
+    }
+    let mut data = pension.administrative_data(catalogue, member);
+    if granted.iter().any(|g| g == "value") && wanted.contains(&"value") {
+        data["benefitIllustrations"] = pension.value_data();
+    }
+    Json(json!({ "provider": catalogue.provider_name, "scopes": granted, "pension": data })).into_response()
 }

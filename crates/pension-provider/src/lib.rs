@@ -5,14 +5,18 @@
 //! - [`find`]: PDP find data and the matching rules.
 //! - [`trust::Registry`]: the authorization servers this provider trusts,
 //!   and verification of the find tokens they sign.
-//! - [`http::router`]: `POST /find`, `GET /resources`, `GET /authorization_servers`.
+//! - [`protection::AsClient`]: the provider as a UMA resource server at a
+//!   wallet's authorization server (PAT, registration, tickets, introspection).
+//! - [`http::router`]: `POST /find`, `GET /resources`, `POST /resources/{id}`
+//!   (assign to an authorization server), `GET /authorization_servers`, and
+//!   the UMA-protected view API `GET /pensions/{id}`.
 //!
-//! Still to come (issue 3): assigning a resource to an authorization server
-//! with credential issuance (OpenID4VCI), and the UMA-protected view API.
+//! Still to come (issue 3): credential issuance (OpenID4VCI) on assignment.
 
 pub mod find;
 pub mod fixtures;
 pub mod http;
+pub mod protection;
 pub mod trust;
 
 use parking_lot::Mutex;
@@ -23,6 +27,19 @@ pub struct Provider {
     pub url: String,
     pub catalogue: fixtures::Catalogue,
     pub registry: trust::Registry,
-    /// asset GUID → issuer of the authorization server it is registered at.
-    pub registered_at: Mutex<HashMap<String, String>>,
+    /// asset GUID → where that pension is registered.
+    pub registered_at: Mutex<HashMap<String, protection::Registration>>,
+    pub as_client: protection::AsClient,
+}
+
+impl Provider {
+    pub fn new(url: String, catalogue: fixtures::Catalogue, trusted: Vec<String>) -> Provider {
+        Provider {
+            url,
+            catalogue,
+            registry: trust::Registry::new(trusted),
+            registered_at: Mutex::default(),
+            as_client: protection::AsClient::default(),
+        }
+    }
 }

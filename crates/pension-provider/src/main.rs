@@ -1,7 +1,7 @@
 //! `pension-provider serve`: run a reference pension provider.
 
 use clap::{Parser, Subcommand};
-use pension_provider::{fixtures::Catalogue, http, trust::Registry, Provider};
+use pension_provider::{fixtures::Catalogue, http, Provider};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -48,7 +48,7 @@ async fn main() -> ExitCode {
     };
     let url = format!("http://{}", listener.local_addr().expect("bound"));
     let provider_name = catalogue.provider_name.clone();
-    let provider = Arc::new(Provider { url: url.clone(), catalogue, registry: Registry::new(trust_as), registered_at: Default::default() });
+    let provider = Arc::new(Provider::new(url.clone(), catalogue, trust_as));
     println!("{}", serde_json::json!({ "url": url, "provider_name": provider_name, "pid": std::process::id() }));
     let served = axum::serve(listener, http::router(provider)).with_graceful_shutdown(shutdown_signal());
     match served.await {

@@ -1,7 +1,7 @@
 //! The provider's find and resources APIs against a real wallet
 //! authorization server over loopback HTTP.
 
-use pension_provider::{fixtures::Catalogue, http, trust::Registry, Provider};
+use pension_provider::{fixtures::Catalogue, http, Provider};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use uma_as::keys::SigningKey;
@@ -30,12 +30,7 @@ async fn start_wallet() -> (tempfile::TempDir, AuthorizationServer) {
 async fn start_provider(fixtures: &str, trusted: Vec<String>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let provider = Arc::new(Provider {
-        url: url.clone(),
-        catalogue: Catalogue::load(fixtures).unwrap(),
-        registry: Registry::new(trusted),
-        registered_at: Default::default(),
-    });
+    let provider = Arc::new(Provider::new(url.clone(), Catalogue::load(fixtures).unwrap(), trusted));
     tokio::spawn(async move { axum::serve(listener, http::router(provider)).await.unwrap() });
     url
 }

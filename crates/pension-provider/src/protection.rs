@@ -1,0 +1,130 @@
+//! This provider as a UMA resource server: connecting to a wallet's
+//! authorization server with the owner's assertion (jwt-bearer PAT),
+//! registering resources there, asking for permission tickets, and
+//! introspecting RPTs (FedAuthz §3–5).
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AsError {
+    #[error("the authorization server cannot be reached: {0}")]
+    Unreachable(String),
+    #[error("the authorization server refused: {error}: {description}")]
+    Refused { status: u16, error: String, description: String },
+    #[error("the authorization server answered something unexpected: {0}")]
+    Garbled(String),
+}
+
+/// What this provider keeps about one resource registered at one AS.
+#[derive(Clone, Debug, Serialize)]
+pub struct Registration {
+    pub issuer: String,
+    /// The `_id` the authorization server assigned.
+    pub as_resource_id: String,
+    #[serde(skip)]
+    pub pat: String,
+    #[serde(skip)]
+    pub endpoints: Endpoints,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Endpoints {
+    pub token: String,
+    pub resource_registration: String,
+    pub permission: String,
+    pub introspection: String,
+}
+
+pub struct AsClient {
+    http: reqwest::Client,
+}
+
+impl Default for AsClient {
+    fn default() -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client builds");
+        AsClient { http }
+    }
+}
+
+async fn answer(response: Result<reqwest::Response, reqwest::Error>) -> Result<(u16, Value), AsError> {
+    let response = response.map_err(|e| AsError::Unreachable(e.to_string()))?;
+    let status = response.status().as_u16();
+    let text = response.text().await.map_err(|e| AsError::Unreachable(e.to_string()))?;
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).map_err(|_| AsError::Garbled(text.chars().take(200).collect()))? };
+    if status >= 400 {
+        return Err(AsError::Refused {
+            status,
+            error: body["error"].as_str().unwrap_or("error").into(),
+            description: body["error_description"].as_str().unwrap_or("").into(),
+        });
+    }
+    Ok((status, body))
+}
+
+impl AsClient {
+    /// Reads the AS's UMA metadata (Grant §2, FedAuthz §2).
+    pub async fn discover(&self, issuer: &str) -> Result<Endpoints, AsError> {
+        let (_, doc) = answer(self.http.get(format!("{issuer}/.well-known/uma2-configuration")).send().await).await?;
+        let field = |name: &str| doc[name].as_str().map(String::from).ok_or_else(|| AsError::Garbled(format!("metadata lacks {name}")));
+        if doc["issuer"].as_str() != Some(issuer) {
+            return Err(AsError::Garbled("metadata names another issuer".into()));
+        }
+        Ok(Endpoints {
+            token: field("token_endpoint")?,
+            resource_registration: field("resource_registration_endpoint")?,
+            permission: field("permission_endpoint")?,
+            introspection: field("introspection_endpoint")?,
+        })
+    }
+
+    /// Exchanges the owner's assertion for a PAT (RFC 7523 §2.1).
+    pub async fn pat(&self, endpoints: &Endpoints, assertion: &str) -> Result<String, AsError> {
+        let (_, body) = answer(self.http.post(&endpoints.token).form(&[("grant_type", JWT_BEARER), ("assertion", assertion)]).send().await).await?;
+        body["access_token"].as_str().map(String::from).ok_or_else(|| AsError::Garbled("no access_token".into()))
+    }
+
+    pub async fn register(&self, endpoints: &Endpoints, pat: &str, description: &Value) -> Result<String, AsError> {
+        let (_, body) = answer(self.http.post(&endpoints.resource_registration).bearer_auth(pat).json(description).send().await).await?;
+        body["_id"].as_str().map(String::from).ok_or_else(|| AsError::Garbled("no _id".into()))
+    }
+
+    pub async fn deregister(&self, registration: &Registration) -> Result<(), AsError> {
+        let url = format!("{}/{}", registration.endpoints.resource_registration, registration.as_resource_id);
+        answer(self.http.delete(url).bearer_auth(&registration.pat).send().await).await.map(drop)
+    }
+
+    /// A permission ticket for these scopes on the registered resource.
+    pub async fn ticket(&self, registration: &Registration, scopes: &[&str]) -> Result<String, AsError> {
+        let body = json!({ "resource_id": registration.as_resource_id, "resource_scopes": scopes });
+        let (_, answer) = answer(self.http.post(&registration.endpoints.permission).bearer_auth(&registration.pat).json(&body).send().await).await?;
+        answer["ticket"].as_str().map(String::from).ok_or_else(|| AsError::Garbled("no ticket".into()))
+    }
+
+    /// The scopes an RPT grants on the registered resource, if it is active.
+    pub async fn granted_scopes(&self, registration: &Registration, rpt: &str) -> Result<Option<Vec<String>>, AsError> {
+        let (_, body) = answer(
+            self.http.post(&registration.endpoints.introspection).bearer_auth(&registration.pat).form(&[("token", rpt)]).send().await,
+        )
+        .await?;
+        if body["active"] != true {
+            return Ok(None);
+        }
+        let scopes = body["permissions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["resource_id"] == registration.as_resource_id.as_str())
+            .flat_map(|p| p["resource_scopes"].as_array().cloned().unwrap_or_default())
+            .filter_map(|s| s.as_str().map(String::from))
+            .collect();
+        Ok(Some(scopes))
+    }
+}

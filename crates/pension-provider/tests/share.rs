@@ -1,0 +1,205 @@
+//! A pension assigned to a wallet's authorization server, then shared over
+//! UMA: provider, wallet and client speak real HTTP on loopback.
+
+use pension_provider::{fixtures::Catalogue, http, Provider};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use uma_as::AuthorizationServer;
+use wallet::serve::{self, Ready, ServeOptions};
+use wallet::{Clock, KdfParams, Wallet};
+
+struct TestWallet {
+    _dir: tempfile::TempDir,
+    server: AuthorizationServer,
+    ready: Ready,
+    token: String,
+}
+
+impl TestWallet {
+    async fn start() -> TestWallet {
+        let dir = tempfile::tempdir().unwrap();
+        Wallet::init(dir.path(), "passphrase", KdfParams { memory_kib: 8 * 1024, iterations: 1, parallelism: 1 }).unwrap();
+        let bound = serve::bind(ServeOptions {
+            data_dir: dir.path().to_path_buf(),
+            passphrase: "passphrase".into(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            owner_listen: "127.0.0.1:0".parse().unwrap(),
+            public_issuer: None,
+            clock: Clock::System,
+        })
+        .await
+        .unwrap();
+        let (server, ready) = (bound.server().clone(), bound.ready.clone());
+        tokio::spawn(bound.run(std::future::pending()));
+        let token = std::fs::read_to_string(dir.path().join(wallet::OWNER_TOKEN_FILE)).unwrap().trim().to_string();
+        TestWallet { _dir: dir, server, ready, token }
+    }
+
+    fn issuer(&self) -> &str {
+        &self.ready.issuer
+    }
+
+    async fn owner(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = reqwest::Client::new().request(method, format!("{}{}", self.ready.owner_api, path)).bearer_auth(&self.token);
+        if let Some(b) = body {
+            request = request.json(&b);
+        }
+        let response = request.send().await.unwrap();
+        assert!(response.status().is_success(), "{path}: {}", response.status());
+        response.json().await.unwrap()
+    }
+
+    async fn assertion_for(&self, provider: &str) -> String {
+        let minted = self.owner(reqwest::Method::POST, "/assertions", Some(json!({ "resource_server": provider }))).await;
+        minted["assertion"].as_str().unwrap().to_string()
+    }
+
+    /// Until the wallet's own find lands, the test signs the owner's find
+    /// token with the wallet's key, exactly as the wallet will.
+    fn find_token(&self, provider: &str) -> String {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        self.server.signing_key().sign(&json!({
+            "iss": self.issuer(), "aud": provider, "iat": now, "exp": now + 300, "jti": format!("{now}"),
+            "find_data": {
+                "names": [{ "value": { "given_name": "Alice", "family_name": "Archer" }, "verified": true }],
+                "date_of_birth": { "value": "1975-04-12", "verified": true },
+                "nino": { "value": "QQ123456C", "verified": false }
+            }
+        }))
+    }
+}
+
+async fn start_provider(trusted: Vec<String>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let provider = Arc::new(Provider::new(url.clone(), Catalogue::load("acme").unwrap(), trusted));
+    tokio::spawn(async move { axum::serve(listener, http::router(provider)).await.unwrap() });
+    url
+}
+
+const DB_PENSION: &str = "a1c0ffee-0001-4000-8000-000000000001";
+
+async fn assign(provider: &str, wallet: &TestWallet, find_token: &str, assertion: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{provider}/resources/{DB_PENSION}"))
+        .bearer_auth(find_token)
+        .json(&json!({ "at_as": wallet.issuer(), "assertion": assertion }))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+}
+
+fn uma_challenge(response: &reqwest::Response) -> (String, String) {
+    let header = response.headers()["www-authenticate"].to_str().unwrap().to_string();
+    assert!(header.starts_with("UMA realm="), "{header}");
+    let part = |name: &str| header.split(&format!("{name}=\"")).nth(1).unwrap().split('"').next().unwrap().to_string();
+    (part("as_uri"), part("ticket"))
+}
+
+#[tokio::test]
+async fn assigned_pension_is_registered_at_the_wallet_and_shared_with_only_the_approved_scope() {
+    let wallet = TestWallet::start().await;
+    let acme = start_provider(vec![wallet.issuer().into()]).await;
+    let find_token = wallet.find_token(&acme);
+
+    let (status, body) = assign(&acme, &wallet, &find_token, &wallet.assertion_for(&acme).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["authorization_server"], wallet.issuer());
+    let registered = wallet.owner(reqwest::Method::GET, "/resources", None).await;
+    assert_eq!(registered[0]["name"], body["pei"], "the PeI is now a resource at the wallet");
+    assert_eq!(registered[0]["resource_scopes"], json!(["owner", "value", "delegate"]));
+    let (_, listed) = (200, reqwest::Client::new().get(format!("{acme}/resources")).bearer_auth(&find_token).send().await.unwrap().json::<Value>().await.unwrap());
+    assert_eq!(listed.as_array().unwrap().iter().find(|r| r["_id"] == DB_PENSION).unwrap()["authorization_server"], wallet.issuer());
+
+    // A dashboard asks for the pension with values, without a token.
+    let http = reqwest::Client::new();
+    let view = format!("{acme}/pensions/{DB_PENSION}?include=value");
+    let response = http.get(&view).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    let (as_uri, ticket) = uma_challenge(&response);
+    assert_eq!(as_uri, wallet.issuer());
+    let client: Value = http.post(format!("{as_uri}/register")).json(&json!({ "client_name": "Family dashboard" })).send().await.unwrap().json().await.unwrap();
+    let (id, secret) = (client["client_id"].as_str().unwrap(), client["client_secret"].as_str().unwrap());
+    let grant = |ticket: String| {
+        let http = http.clone();
+        let url = format!("{as_uri}/token");
+        async move {
+            http.post(url)
+                .basic_auth(id, Some(secret))
+                .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:uma-ticket"), ("ticket", ticket.as_str())])
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let answer = grant(ticket).await;
+    assert_eq!(answer["error"], "request_submitted");
+
+    // The owner allows the administrative data only.
+    let pending = wallet.owner(reqwest::Method::GET, "/pending", None).await;
+    let request = &pending[0];
+    assert_eq!(request["permissions"][0]["resource_scopes"], json!(["owner", "value"]));
+    let resource_id = request["permissions"][0]["resource_id"].as_str().unwrap();
+    let approval = json!({ "permissions": [{ "resource_id": resource_id, "resource_scopes": ["owner"] }] });
+    wallet.owner(reqwest::Method::POST, &format!("/pending/{}/approve", request["id"].as_str().unwrap()), Some(approval)).await;
+    let answer = grant(answer["ticket"].as_str().unwrap().to_string()).await;
+    let rpt = answer["access_token"].as_str().expect("an RPT after approval").to_string();
+
+    // Values were not approved: the provider challenges again.
+    let response = http.get(&view).bearer_auth(&rpt).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    // Administrative data was.
+    let response = http.get(format!("{acme}/pensions/{DB_PENSION}")).bearer_auth(&rpt).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let data: Value = response.json().await.unwrap();
+    assert_eq!(data["pension"]["schemeName"], "Acme Staff Defined Benefit Scheme");
+    assert_eq!(data["pension"]["employmentMembershipPeriods"][0]["employerName"], "Acme Manufacturing Ltd");
+    assert!(data["pension"].get("benefitIllustrations").is_none(), "no value data without the value scope");
+
+    // Revoking the grant closes the door at once.
+    let grants = wallet.owner(reqwest::Method::GET, "/grants", None).await;
+    wallet.owner(reqwest::Method::POST, &format!("/grants/{}/revoke", grants[0]["id"].as_str().unwrap()), None).await;
+    let response = http.get(format!("{acme}/pensions/{DB_PENSION}")).bearer_auth(&rpt).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+}
+
+#[tokio::test]
+async fn moving_a_pension_to_another_wallet_deregisters_it_at_the_first() {
+    let first = TestWallet::start().await;
+    let second = TestWallet::start().await;
+    let acme = start_provider(vec![first.issuer().into(), second.issuer().into()]).await;
+    let (status, _) = assign(&acme, &first, &first.find_token(&acme), &first.assertion_for(&acme).await).await;
+    assert_eq!(status, 200);
+    assert_eq!(first.owner(reqwest::Method::GET, "/resources", None).await.as_array().unwrap().len(), 1);
+
+    let (status, body) = assign(&acme, &second, &second.find_token(&acme), &second.assertion_for(&acme).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(first.owner(reqwest::Method::GET, "/resources", None).await.as_array().unwrap().is_empty(), "gone from the first wallet");
+    assert_eq!(second.owner(reqwest::Method::GET, "/resources", None).await.as_array().unwrap().len(), 1);
+    let response = reqwest::Client::new().get(format!("{acme}/pensions/{DB_PENSION}")).send().await.unwrap();
+    assert_eq!(uma_challenge(&response).0, second.issuer(), "the view API now sends clients to the second wallet");
+}
+
+#[tokio::test]
+async fn assignment_refuses_replayed_assertions_unknown_servers_and_strangers() {
+    let wallet = TestWallet::start().await;
+    let stranger = TestWallet::start().await;
+    let acme = start_provider(vec![wallet.issuer().into()]).await;
+    let find_token = wallet.find_token(&acme);
+    let assertion = wallet.assertion_for(&acme).await;
+    assert_eq!(assign(&acme, &wallet, &find_token, &assertion).await.0, 200);
+    let (status, body) = assign(&acme, &wallet, &find_token, &assertion).await;
+    assert_eq!(status, 400, "a replayed assertion: {body}");
+    assert!(body["error_description"].as_str().unwrap().contains("invalid_grant"));
+
+    let (status, _) = assign(&acme, &stranger, &find_token, &stranger.assertion_for(&acme).await).await;
+    assert_eq!(status, 400, "an authorization server this provider does not accept");
+    let (status, _) = assign(&acme, &wallet, "not-a-token", &wallet.assertion_for(&acme).await).await;
+    assert_eq!(status, 401, "no owner, no assignment");
+    // The first registration is still in place.
+    assert_eq!(wallet.owner(reqwest::Method::GET, "/resources", None).await.as_array().unwrap().len(), 1);
+}
