@@ -54,6 +54,16 @@ enum Command {
     /// The tamper-evident log of every decision.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Your identity details, sent (signed) to providers to find your pensions.
+    #[command(subcommand)]
+    Identity(IdentityCommand),
+    /// The pension providers the wallet asks.
+    #[command(subcommand)]
+    Providers(ProvidersCommand),
+    /// Ask every provider, in parallel, whether it holds pensions of yours.
+    Find,
+    /// Pensions the providers hold for you that this wallet does not protect yet.
+    Offers,
     /// Mint a jwt-bearer assertion that lets one resource server connect (get a PAT).
     Assertion {
         /// The resource server's identifier (becomes its client id here).
@@ -77,6 +87,50 @@ struct ServeArgs {
     /// Public issuer URL, when the server sits behind a reverse proxy or tunnel.
     #[arg(long)]
     issuer: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum IdentityCommand {
+    Show,
+    Set(IdentityArgs),
+}
+
+#[derive(Args)]
+struct IdentityArgs {
+    #[arg(long)]
+    given_name: String,
+    #[arg(long)]
+    family_name: String,
+    /// YYYY-MM-DD.
+    #[arg(long)]
+    date_of_birth: String,
+    #[arg(long)]
+    nino: Option<String>,
+    #[arg(long)]
+    postcode: Option<String>,
+    #[arg(long = "address-line")]
+    address_lines: Vec<String>,
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long)]
+    mobile: Option<String>,
+    /// Items an identity service verified (comma-separated): name,
+    /// date_of_birth, nino, address, email, mobile.
+    #[arg(long, value_delimiter = ',')]
+    verified: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum ProvidersCommand {
+    List,
+    Add {
+        url: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    Remove {
+        url: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -349,6 +403,23 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
             }
             entries
         }
+        Command::Identity(IdentityCommand::Show) => owner.get("/identity").await?,
+        Command::Identity(IdentityCommand::Set(a)) => {
+            let identity = json!({
+                "given_name": a.given_name, "family_name": a.family_name, "date_of_birth": a.date_of_birth,
+                "nino": a.nino, "postcode": a.postcode, "address_lines": a.address_lines,
+                "email": a.email, "mobile": a.mobile, "verified": a.verified,
+            });
+            owner.put("/identity", identity).await?
+        }
+        Command::Providers(ProvidersCommand::List) => owner.get("/providers").await?,
+        Command::Providers(ProvidersCommand::Add { url, name }) => owner.post("/providers", Some(json!({ "url": url, "name": name }))).await?,
+        Command::Providers(ProvidersCommand::Remove { url }) => {
+            let query: String = url::form_urlencoded::byte_serialize(url.as_bytes()).collect();
+            owner.delete(&format!("/providers?url={query}")).await?
+        }
+        Command::Find => owner.post("/find", None).await?,
+        Command::Offers => owner.get("/offers").await?,
         Command::Assertion { resource_server, lifetime } => {
             owner.post("/assertions", Some(json!({ "resource_server": resource_server, "lifetime": lifetime }))).await?
         }

@@ -44,7 +44,7 @@ impl Owner {
         let passphrase = passphrase().map_err(OwnerError::Usage)?;
         let wallet = Wallet::open(data_dir, &passphrase, Config::new("http://127.0.0.1:7420"), Clock::System)
             .map_err(|e| OwnerError::Usage(e.to_string()))?;
-        let router = owner_api::router(wallet.server().clone(), &wallet.owner_token().map_err(|e| OwnerError::Usage(e.to_string()))?);
+        let router = owner_api::router(&wallet, &wallet.owner_token().map_err(|e| OwnerError::Usage(e.to_string()))?);
         Ok(Owner::Local { router, token, _wallet: wallet })
     }
 
@@ -58,6 +58,10 @@ impl Owner {
 
     pub async fn post(&self, path: &str, body: Option<Value>) -> Result<Value, OwnerError> {
         self.call(Method::POST, path, body).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Result<Value, OwnerError> {
+        self.call(Method::PUT, path, Some(body)).await
     }
 
     pub async fn delete(&self, path: &str) -> Result<Value, OwnerError> {

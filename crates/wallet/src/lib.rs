@@ -3,12 +3,15 @@
 //!
 //! - [`Wallet`] opens a data directory: the encrypted store, the owner API
 //!   token file, and the [`AuthorizationServer`] over them.
+//! - [`pensions::Pensions`] finds the owner's pensions at providers and
+//!   lists what they offer.
 //! - [`owner_api::router`] is the owner HTTP API (bearer token, loopback
 //!   only, OpenAPI at `/openapi.json`).
 //! - [`serve`] binds the authorization server and the owner API, announces
 //!   them, and stops cleanly, flushing everything, on SIGTERM or Ctrl-C.
 
 pub mod owner_api;
+pub mod pensions;
 pub mod serve;
 
 use std::io::Write;
@@ -31,9 +34,11 @@ pub enum WalletError {
     Io(String, std::io::Error),
 }
 
+#[derive(Clone)]
 pub struct Wallet {
     data_dir: PathBuf,
     server: AuthorizationServer,
+    pensions: pensions::Pensions,
 }
 
 impl Wallet {
@@ -55,11 +60,12 @@ impl Wallet {
 
     pub fn open(data_dir: &Path, passphrase: &str, config: Config, clock: Clock) -> Result<Wallet, WalletError> {
         let store = Store::open(&data_dir.join(DB_DIR), passphrase)?;
-        let server = AuthorizationServer::open(store, config, clock)?;
+        let server = AuthorizationServer::open(store.clone(), config, clock)?;
+        let pensions = pensions::Pensions::open(&store, server.clone())?;
         if !data_dir.join(OWNER_TOKEN_FILE).exists() {
             write_private(&data_dir.join(OWNER_TOKEN_FILE), Secret::generate().expose())?;
         }
-        Ok(Wallet { data_dir: data_dir.to_path_buf(), server })
+        Ok(Wallet { data_dir: data_dir.to_path_buf(), server, pensions })
     }
 
     pub fn exists(data_dir: &Path) -> bool {
@@ -72,6 +78,11 @@ impl Wallet {
 
     pub fn server(&self) -> &AuthorizationServer {
         &self.server
+    }
+
+    /// Identity details, providers, find and offers.
+    pub fn pensions(&self) -> &pensions::Pensions {
+        &self.pensions
     }
 
     /// The owner API bearer token.

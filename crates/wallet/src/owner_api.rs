@@ -16,6 +16,8 @@ use tokio_stream::wrappers::BroadcastStream;
 use uma_as::http::JsonBody;
 use uma_as::owner::{Approval, NewPolicy};
 use uma_as::secret::{Secret, SecretHash};
+use crate::pensions::{Identity, Pensions};
+use crate::Wallet;
 use uma_as::{AuthorizationServer, ProtocolError};
 
 /// The OpenAPI 3.1 description of this API, served at `/openapi.json`.
@@ -24,13 +26,14 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 #[derive(Clone)]
 struct OwnerState {
     server: AuthorizationServer,
+    pensions: Pensions,
     token: SecretHash,
 }
 
 type Result<T> = std::result::Result<T, ProtocolError>;
 
-pub fn router(server: AuthorizationServer, owner_token: &Secret) -> Router {
-    let state = OwnerState { server, token: owner_token.hash() };
+pub fn router(wallet: &Wallet, owner_token: &Secret) -> Router {
+    let state = OwnerState { server: wallet.server().clone(), pensions: wallet.pensions().clone(), token: owner_token.hash() };
     let protected = Router::new()
         .route("/status", get(status))
         .route("/clients", get(clients))
@@ -50,6 +53,10 @@ pub fn router(server: AuthorizationServer, owner_token: &Secret) -> Router {
         .route("/audit/export", get(audit_export))
         .route("/assertions", post(mint_assertion))
         .route("/events", get(events))
+        .route("/identity", get(identity).put(set_identity))
+        .route("/providers", get(providers).post(add_provider).delete(remove_provider))
+        .route("/find", post(find))
+        .route("/offers", get(offers))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_owner));
     Router::new()
         .route("/openapi.json", get(openapi))
@@ -254,4 +261,51 @@ async fn events(State(s): State<OwnerState>) -> impl IntoResponse {
         Some(Ok::<_, std::convert::Infallible>(Event::default().data(data)))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+async fn identity(State(s): State<OwnerState>) -> Result<Json<Value>> {
+    let identity = s.pensions.identity()?.ok_or_else(|| ProtocolError::not_found("no identity details yet"))?;
+    Ok(Json(json!(identity)))
+}
+
+async fn set_identity(State(s): State<OwnerState>, JsonBody(identity): JsonBody<Identity>) -> Result<Json<Value>> {
+    s.pensions.set_identity(identity.clone()).await?;
+    Ok(Json(json!(identity)))
+}
+
+async fn providers(State(s): State<OwnerState>) -> Result<Json<Value>> {
+    Ok(Json(json!(s.pensions.providers()?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddProvider {
+    url: String,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+async fn add_provider(State(s): State<OwnerState>, JsonBody(body): JsonBody<AddProvider>) -> Result<Response> {
+    let entry = s.pensions.add_provider(&body.url, body.name).await?;
+    Ok((StatusCode::CREATED, Json(json!(entry))).into_response())
+}
+
+#[derive(Deserialize)]
+struct UrlQuery {
+    url: String,
+}
+
+async fn remove_provider(State(s): State<OwnerState>, Query(q): Query<UrlQuery>) -> Result<StatusCode> {
+    s.pensions.remove_provider(&q.url).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sends the owner's find data to every provider, in parallel.
+async fn find(State(s): State<OwnerState>) -> Result<Json<Value>> {
+    Ok(Json(json!(s.pensions.find().await?)))
+}
+
+/// Each provider's resources not yet protected by this wallet.
+async fn offers(State(s): State<OwnerState>) -> Result<Json<Value>> {
+    Ok(Json(s.pensions.offers().await?))
 }

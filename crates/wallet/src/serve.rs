@@ -97,7 +97,7 @@ impl Bound {
             let _ = rx.wait_for(|stopped| *stopped).await;
         };
         let as_app = uma_as::http::router(server.clone());
-        let owner_app = owner_api::router(server.clone(), &token);
+        let owner_app = owner_api::router(&self.wallet, &token);
         let as_task = axum::serve(self.as_listener, as_app).with_graceful_shutdown(wait(stop_rx.clone()));
         let owner_task = axum::serve(self.owner_listener, owner_app).with_graceful_shutdown(wait(stop_rx.clone()));
         let housekeeping = tokio::spawn(housekeeping(server.clone(), stop_rx));

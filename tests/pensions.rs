@@ -1,0 +1,139 @@
+//! Find and discover across real pension providers, from the owner API:
+//! two providers that know the owner, one that is down, one that answers
+//! garbage, and one too slow to wait for.
+
+use pension_provider::{fixtures::Catalogue, http, Provider};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use uma_as::AuthorizationServer;
+use wallet::serve::{self, Ready, ServeOptions};
+use wallet::{Clock, KdfParams, Wallet};
+
+struct Owner {
+    _dir: tempfile::TempDir,
+    server: AuthorizationServer,
+    ready: Ready,
+    token: String,
+}
+
+impl Owner {
+    async fn start() -> Owner {
+        let dir = tempfile::tempdir().unwrap();
+        Wallet::init(dir.path(), "passphrase", KdfParams { memory_kib: 8 * 1024, iterations: 1, parallelism: 1 }).unwrap();
+        let bound = serve::bind(ServeOptions {
+            data_dir: dir.path().to_path_buf(),
+            passphrase: "passphrase".into(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            owner_listen: "127.0.0.1:0".parse().unwrap(),
+            public_issuer: None,
+            clock: Clock::System,
+        })
+        .await
+        .unwrap();
+        let (server, ready) = (bound.server().clone(), bound.ready.clone());
+        tokio::spawn(bound.run(std::future::pending()));
+        let token = std::fs::read_to_string(dir.path().join(wallet::OWNER_TOKEN_FILE)).unwrap().trim().to_string();
+        Owner { _dir: dir, server, ready, token }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = reqwest::Client::new().request(method, format!("{}{}", self.ready.owner_api, path)).bearer_auth(&self.token);
+        if let Some(b) = body {
+            request = request.json(&b);
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+async fn provider(fixtures: &str, trusted: &str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let provider = Arc::new(Provider::new(url.clone(), Catalogue::load(fixtures).unwrap(), vec![trusted.into()]));
+    tokio::spawn(async move { axum::serve(listener, http::router(provider)).await.unwrap() });
+    url
+}
+
+/// A peer that misbehaves on every path: `garbage` answers HTML, `slow`
+/// answers after twenty seconds.
+async fn misbehaving(kind: &'static str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().fallback(move || async move {
+        if kind == "slow" {
+            tokio::time::sleep(std::time::Duration::from_secs(20)).await;
+        }
+        "<html>not what you asked for</html>"
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+async fn down() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
+#[tokio::test]
+async fn find_and_offers_report_every_provider_and_keep_what_worked() {
+    let owner = Owner::start().await;
+    let issuer = owner.ready.issuer.clone();
+    let acme = provider("acme", &issuer).await;
+    let northwind = provider("northwind", &issuer).await;
+    let (dead, garbage, slow) = (down().await, misbehaving("garbage").await, misbehaving("slow").await);
+
+    let (status, body) = owner.call(reqwest::Method::POST, "/find", None).await;
+    assert_eq!(status, 400, "find needs identity details first: {body}");
+
+    let identity = json!({
+        "given_name": "Alice", "family_name": "Archer", "date_of_birth": "1975-04-12",
+        "postcode": "SW1A 1AA", "email": "alice@example.org", "verified": ["name", "date_of_birth", "address"]
+    });
+    assert_eq!(owner.call(reqwest::Method::PUT, "/identity", Some(identity)).await.0, 200);
+    for url in [&acme, &northwind, &dead, &garbage, &slow] {
+        assert_eq!(owner.call(reqwest::Method::POST, "/providers", Some(json!({ "url": url }))).await.0, 201);
+    }
+
+    let (status, results) = owner.call(reqwest::Method::POST, "/find", None).await;
+    assert_eq!(status, 200, "{results}");
+    let outcome = |url: &str| results.as_array().unwrap().iter().find(|r| r["url"] == url).unwrap().clone();
+    assert_eq!(outcome(&acme)["outcome"], "matched");
+    assert_eq!(outcome(&acme)["items"].as_array().unwrap().len(), 2);
+    assert_eq!(outcome(&acme)["name"], "Acme Pensions");
+    assert_eq!(outcome(&northwind)["outcome"], "matched");
+    assert_eq!(outcome(&dead)["outcome"], "unreachable");
+    assert_eq!(outcome(&garbage)["outcome"], "error");
+    assert_eq!(outcome(&slow)["outcome"], "unreachable", "a slow provider is given up on, not waited for");
+
+    let (_, discovered) = owner.call(reqwest::Method::GET, "/offers", None).await;
+    let offers = discovered["offers"].as_array().unwrap();
+    assert_eq!(offers.len(), 3, "two pensions at Acme, one at Northwind: {discovered}");
+    assert!(offers.iter().all(|o| o["pei"].as_str().unwrap().starts_with("urn:pei:") && o["authorization_server"].is_null()));
+
+    // Protect one Acme pension with this wallet; it is no longer an offer.
+    let offer = offers.iter().find(|o| o["provider"] == acme.as_str()).unwrap();
+    let (_, minted) = owner.call(reqwest::Method::POST, "/assertions", Some(json!({ "resource_server": acme }))).await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let find_token = owner.server.signing_key().sign(&json!({
+        "iss": issuer, "aud": acme, "iat": now, "exp": now + 60, "jti": "accept-1",
+        "find_data": { "names": [{ "value": { "given_name": "Alice", "family_name": "Archer" }, "verified": true }],
+                       "date_of_birth": { "value": "1975-04-12", "verified": true } }
+    }));
+    let assigned = reqwest::Client::new()
+        .post(format!("{acme}/resources/{}", offer["resource_id"].as_str().unwrap()))
+        .bearer_auth(find_token)
+        .json(&json!({ "at_as": issuer, "assertion": minted["assertion"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(assigned.status(), 200);
+    let (_, discovered) = owner.call(reqwest::Method::GET, "/offers", None).await;
+    assert_eq!(discovered["offers"].as_array().unwrap().len(), 2);
+    assert!(discovered["offers"].as_array().unwrap().iter().all(|o| o["resource_id"] != offer["resource_id"]));
+
+    // Identity details are checked before they are kept.
+    let (status, _) = owner.call(reqwest::Method::PUT, "/identity", Some(json!({ "given_name": "A", "family_name": "B", "date_of_birth": "12/04/1975" }))).await;
+    assert_eq!(status, 400);
+    let (_, kept) = owner.call(reqwest::Method::GET, "/identity", None).await;
+    assert_eq!(kept["date_of_birth"], "1975-04-12", "the bad update changed nothing");
+}
