@@ -5,13 +5,11 @@
 use pension_provider::{fixtures::Catalogue, http, Provider};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use uma_as::AuthorizationServer;
 use wallet::serve::{self, Ready, ServeOptions};
 use wallet::{Clock, KdfParams, Wallet};
 
 struct Owner {
     _dir: tempfile::TempDir,
-    server: AuthorizationServer,
     ready: Ready,
     token: String,
 }
@@ -30,10 +28,10 @@ impl Owner {
         })
         .await
         .unwrap();
-        let (server, ready) = (bound.server().clone(), bound.ready.clone());
+        let ready = bound.ready.clone();
         tokio::spawn(bound.run(std::future::pending()));
         let token = std::fs::read_to_string(dir.path().join(wallet::OWNER_TOKEN_FILE)).unwrap().trim().to_string();
-        Owner { _dir: dir, server, ready, token }
+        Owner { _dir: dir, ready, token }
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -110,23 +108,19 @@ async fn find_and_offers_report_every_provider_and_keep_what_worked() {
     assert_eq!(offers.len(), 3, "two pensions at Acme, one at Northwind: {discovered}");
     assert!(offers.iter().all(|o| o["pei"].as_str().unwrap().starts_with("urn:pei:") && o["authorization_server"].is_null()));
 
-    // Protect one Acme pension with this wallet; it is no longer an offer.
+    // Accept one Acme offer: it is registered here and no longer an offer.
     let offer = offers.iter().find(|o| o["provider"] == acme.as_str()).unwrap();
-    let (_, minted) = owner.call(reqwest::Method::POST, "/assertions", Some(json!({ "resource_server": acme }))).await;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let find_token = owner.server.signing_key().sign(&json!({
-        "iss": issuer, "aud": acme, "iat": now, "exp": now + 60, "jti": "accept-1",
-        "find_data": { "names": [{ "value": { "given_name": "Alice", "family_name": "Archer" }, "verified": true }],
-                       "date_of_birth": { "value": "1975-04-12", "verified": true } }
-    }));
-    let assigned = reqwest::Client::new()
-        .post(format!("{acme}/resources/{}", offer["resource_id"].as_str().unwrap()))
-        .bearer_auth(find_token)
-        .json(&json!({ "at_as": issuer, "assertion": minted["assertion"] }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(assigned.status(), 200);
+    let accept = json!({ "provider": acme, "resource_id": offer["resource_id"] });
+    let (status, accepted) = owner.call(reqwest::Method::POST, "/offers/accept", Some(accept)).await;
+    assert_eq!(status, 200, "{accepted}");
+    assert_eq!(accepted["authorization_server"], issuer.as_str());
+    let (_, registered) = owner.call(reqwest::Method::GET, "/resources", None).await;
+    assert_eq!(registered[0]["name"], offer["pei"]);
+    // A provider that is down fails the accept clearly, and nothing changes.
+    let (status, failed) = owner.call(reqwest::Method::POST, "/offers/accept", Some(json!({ "provider": dead, "resource_id": "x" }))).await;
+    assert_eq!((status, failed["error"].as_str()), (502, Some("provider_error")), "{failed}");
+    let (status, _) = owner.call(reqwest::Method::POST, "/offers/accept", Some(json!({ "provider": "http://127.0.0.1:9", "resource_id": "x" }))).await;
+    assert_eq!(status, 400, "not one of the owner's providers");
     let (_, discovered) = owner.call(reqwest::Method::GET, "/offers", None).await;
     assert_eq!(discovered["offers"].as_array().unwrap().len(), 2);
     assert!(discovered["offers"].as_array().unwrap().iter().all(|o| o["resource_id"] != offer["resource_id"]));

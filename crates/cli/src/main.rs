@@ -64,6 +64,14 @@ enum Command {
     Find,
     /// Pensions the providers hold for you that this wallet does not protect yet.
     Offers,
+    /// Protect an offered pension with this wallet.
+    Accept {
+        /// The provider's URL, as in `offers`.
+        #[arg(long)]
+        provider: String,
+        /// The offer's resource_id.
+        resource_id: String,
+    },
     /// Mint a jwt-bearer assertion that lets one resource server connect (get a PAT).
     Assertion {
         /// The resource server's identifier (becomes its client id here).
@@ -420,6 +428,9 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
         }
         Command::Find => owner.post("/find", None).await?,
         Command::Offers => owner.get("/offers").await?,
+        Command::Accept { provider, resource_id } => {
+            owner.post("/offers/accept", Some(json!({ "provider": provider, "resource_id": resource_id }))).await?
+        }
         Command::Assertion { resource_server, lifetime } => {
             owner.post("/assertions", Some(json!({ "resource_server": resource_server, "lifetime": lifetime }))).await?
         }

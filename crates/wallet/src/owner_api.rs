@@ -57,6 +57,7 @@ pub fn router(wallet: &Wallet, owner_token: &Secret) -> Router {
         .route("/providers", get(providers).post(add_provider).delete(remove_provider))
         .route("/find", post(find))
         .route("/offers", get(offers))
+        .route("/offers/accept", post(accept))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_owner));
     Router::new()
         .route("/openapi.json", get(openapi))
@@ -308,4 +309,16 @@ async fn find(State(s): State<OwnerState>) -> Result<Json<Value>> {
 /// Each provider's resources not yet protected by this wallet.
 async fn offers(State(s): State<OwnerState>) -> Result<Json<Value>> {
     Ok(Json(s.pensions.offers().await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Accept {
+    provider: String,
+    resource_id: String,
+}
+
+/// Accepts an offer: the provider registers the pension at this wallet.
+async fn accept(State(s): State<OwnerState>, JsonBody(body): JsonBody<Accept>) -> Result<Json<Value>> {
+    Ok(Json(s.pensions.accept(&body.provider, &body.resource_id).await?))
 }

@@ -99,6 +99,10 @@ pub struct ProviderOutcome {
     pub error: Option<String>,
 }
 
+fn provider_failed(url: &str, why: &str) -> ProtocolError {
+    ProtocolError::new(axum::http::StatusCode::BAD_GATEWAY, "provider_error", format!("{url}: {why}"))
+}
+
 #[derive(Clone)]
 pub struct Pensions {
     server: AuthorizationServer,
@@ -212,6 +216,34 @@ impl Pensions {
                 },
             })
             .collect())
+    }
+
+    /// Accept an offer: the provider registers the pension at this wallet's
+    /// authorization server, consenting with an assertion minted for it.
+    /// (Credential issuance over OpenID4VCI joins this step next.)
+    pub async fn accept(&self, provider_url: &str, resource_id: &str) -> Result<Value, ProtocolError> {
+        let provider_url = provider_url.trim_end_matches('/');
+        if self.providers.get(provider_url)?.is_none() {
+            return Err(ProtocolError::invalid_request(format!("{provider_url} is not one of your providers")));
+        }
+        let identity = self.require_identity()?;
+        let assertion = self.server.mint_assertion(provider_url, 300)?;
+        let request = self
+            .http
+            .post(format!("{provider_url}/resources/{resource_id}"))
+            .bearer_auth(self.find_token(&identity, provider_url))
+            .json(&json!({ "at_as": self.server.config().issuer, "assertion": assertion }));
+        let response = request.send().await.map_err(|e| provider_failed(provider_url, &e.to_string()))?;
+        let status = response.status();
+        let body: Value = response.json().await.map_err(|e| provider_failed(provider_url, &format!("unreadable answer: {e}")))?;
+        if !status.is_success() {
+            let detail = body["error_description"].as_str().or(body["error"].as_str()).unwrap_or("no detail");
+            return Err(provider_failed(provider_url, &format!("HTTP {status}: {detail}")));
+        }
+        if body["authorization_server"].as_str() != Some(self.server.config().issuer.as_str()) {
+            return Err(provider_failed(provider_url, "it registered the pension somewhere else"));
+        }
+        Ok(body)
     }
 
     /// Discover: each provider's resources for the owner; the ones not
