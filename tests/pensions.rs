@@ -125,6 +125,23 @@ async fn find_and_offers_report_every_provider_and_keep_what_worked() {
     assert_eq!(discovered["offers"].as_array().unwrap().len(), 2);
     assert!(discovered["offers"].as_array().unwrap().iter().all(|o| o["resource_id"] != offer["resource_id"]));
 
+    // Accept the rest, then read every pension as the owner, through UMA.
+    for o in discovered["offers"].as_array().unwrap() {
+        let accept = json!({ "provider": o["provider"], "resource_id": o["resource_id"] });
+        assert_eq!(owner.call(reqwest::Method::POST, "/offers/accept", Some(accept)).await.0, 200);
+    }
+    let (status, mine) = owner.call(reqwest::Method::GET, "/pensions", None).await;
+    assert_eq!(status, 200, "{mine}");
+    let pensions = mine["pensions"].as_array().unwrap();
+    assert_eq!(pensions.len(), 3, "{mine}");
+    assert!(pensions.iter().all(|p| p.get("error").is_none()), "{mine}");
+    // Acme DB 9,450 + Acme DC 6,120 + Northwind DC 1,180 a year; pots 148,300 + 27,900.
+    assert_eq!(mine["totals"], json!({ "estimated_annual_income": 16750, "dc_pots": 176200 }));
+    let db = pensions.iter().find(|p| p["pension_type"] == "DB").unwrap();
+    assert_eq!(db["employment"][0]["employerName"], "Acme Manufacturing Ltd");
+    let (_, pending) = owner.call(reqwest::Method::GET, "/pending", None).await;
+    assert_eq!(pending, json!([]), "the owner's own requests are never put to the owner");
+
     // Identity details are checked before they are kept.
     let (status, _) = owner.call(reqwest::Method::PUT, "/identity", Some(json!({ "given_name": "A", "family_name": "B", "date_of_birth": "12/04/1975" }))).await;
     assert_eq!(status, 400);

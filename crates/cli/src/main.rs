@@ -64,6 +64,8 @@ enum Command {
     Find,
     /// Pensions the providers hold for you that this wallet does not protect yet.
     Offers,
+    /// Your pensions, read through UMA as their owner: values, income, totals.
+    Pensions,
     /// Protect an offered pension with this wallet.
     Accept {
         /// The provider's URL, as in `offers`.
@@ -428,6 +430,7 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
         }
         Command::Find => owner.post("/find", None).await?,
         Command::Offers => owner.get("/offers").await?,
+        Command::Pensions => owner.get("/pensions").await?,
         Command::Accept { provider, resource_id } => {
             owner.post("/offers/accept", Some(json!({ "provider": provider, "resource_id": resource_id }))).await?
         }

@@ -58,6 +58,7 @@ pub fn router(wallet: &Wallet, owner_token: &Secret) -> Router {
         .route("/find", post(find))
         .route("/offers", get(offers))
         .route("/offers/accept", post(accept))
+        .route("/pensions", get(my_pensions))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_owner));
     Router::new()
         .route("/openapi.json", get(openapi))
@@ -321,4 +322,9 @@ struct Accept {
 /// Accepts an offer: the provider registers the pension at this wallet.
 async fn accept(State(s): State<OwnerState>, JsonBody(body): JsonBody<Accept>) -> Result<Json<Value>> {
     Ok(Json(s.pensions.accept(&body.provider, &body.resource_id).await?))
+}
+
+/// The owner's own view of every pension this wallet protects.
+async fn my_pensions(State(s): State<OwnerState>) -> Result<Json<Value>> {
+    Ok(Json(s.pensions.my_pensions().await?))
 }

@@ -13,12 +13,23 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use uma_as::keys::new_jti;
 use uma_as::store::Tree;
+use uma_as::owner::NewPolicy;
+use uma_as::policy::{Outcome, PartyCondition, Target};
 use uma_as::{AuthorizationServer, ProtocolError, Store};
 
 /// How long one provider may take to answer a find or a discovery.
 pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(5);
 const FIND_TOKEN_LIFETIME: i64 = 300;
 const IDENTITY_KEY: &str = "owner";
+const SELF_CLIENT_KEY: &str = "self";
+
+/// The wallet's own client registration at its own authorization server:
+/// the owner reads their pensions through UMA like any other client.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct SelfClient {
+    client_id: String,
+    client_secret: String,
+}
 
 /// The owner's identity details for finding pensions (PDP find data).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -108,6 +119,7 @@ pub struct Pensions {
     server: AuthorizationServer,
     identity: Tree<Identity>,
     providers: Tree<ProviderEntry>,
+    self_client: Tree<SelfClient>,
     http: reqwest::Client,
 }
 
@@ -118,7 +130,7 @@ impl Pensions {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("HTTP client builds");
-        Ok(Pensions { server, identity: store.tree("identity")?, providers: store.tree("providers")?, http })
+        Ok(Pensions { server, identity: store.tree("identity")?, providers: store.tree("providers")?, self_client: store.tree("self_client")?, http })
     }
 
     pub fn identity(&self) -> Result<Option<Identity>, ProtocolError> {
@@ -244,6 +256,123 @@ impl Pensions {
             return Err(provider_failed(provider_url, "it registered the pension somewhere else"));
         }
         Ok(body)
+    }
+
+    /// The wallet's own client, registered on first use, and a policy on
+    /// each provider that permits it: the owner's own requests are never
+    /// put to the owner.
+    async fn owner_client(&self, providers: &[String]) -> Result<SelfClient, ProtocolError> {
+        let client = match self.self_client.get(SELF_CLIENT_KEY)? {
+            Some(c) => c,
+            None => {
+                let metadata = uma_as::client_registration::ClientMetadata {
+                    client_name: Some("This wallet (the owner)".into()),
+                    ..Default::default()
+                };
+                let registered = self.server.register_client(metadata)?;
+                let client = SelfClient { client_id: registered.client_id, client_secret: registered.client_secret };
+                self.self_client.insert(SELF_CLIENT_KEY, &client)?;
+                client
+            }
+        };
+        let policies = self.server.policies();
+        for provider in providers {
+            let target = Target::ResourceServer(provider.clone());
+            let exists = policies.iter().any(|p| p.target == target && p.party.client_id.as_deref() == Some(&client.client_id) && p.outcome == Outcome::Permit);
+            if !exists {
+                self.server
+                    .add_policy(NewPolicy {
+                        target,
+                        scopes: vec![],
+                        party: PartyCondition { client_id: Some(client.client_id.clone()), ..Default::default() },
+                        valid_from: None,
+                        valid_until: None,
+                        outcome: Outcome::Permit,
+                        description: Some("the owner's own access through this wallet".into()),
+                    })
+                    .await?;
+            }
+        }
+        Ok(client)
+    }
+
+    /// One pension's view data through the normal UMA flow: a tokenless
+    /// request, the provider's ticket, an RPT from this wallet's token
+    /// endpoint, the request again.
+    async fn fetch_view(&self, client: &SelfClient, provider: &str, asset: &str) -> Result<Value, String> {
+        let url = format!("{provider}/pensions/{asset}?include=value");
+        let first = self.http.get(&url).send().await.map_err(|e| format!("unreachable: {e}"))?;
+        if first.status().is_success() {
+            return Err("the provider served the pension without authorization".into());
+        }
+        let challenge = first.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let part = |name: &str| challenge.split(&format!("{name}=\"")).nth(1).and_then(|r| r.split('"').next()).map(String::from);
+        let (Some(as_uri), Some(ticket)) = (part("as_uri"), part("ticket")) else {
+            return Err(format!("no UMA challenge (HTTP {})", first.status()));
+        };
+        if as_uri != self.server.config().issuer {
+            return Err(format!("protected by another authorization server ({as_uri})"));
+        }
+        let token: Value = self
+            .http
+            .post(self.server.config().endpoint("/token"))
+            .basic_auth(&client.client_id, Some(&client.client_secret))
+            .form(&[("grant_type", uma_as::client_registration::GRANT_UMA_TICKET), ("ticket", ticket.as_str())])
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let rpt = token["access_token"].as_str().ok_or_else(|| format!("no RPT: {}", token["error"]))?;
+        let second = self.http.get(&url).bearer_auth(rpt).send().await.map_err(|e| format!("unreachable: {e}"))?;
+        if !second.status().is_success() {
+            return Err(format!("refused with an RPT (HTTP {})", second.status()));
+        }
+        second.json::<Value>().await.map_err(|e| format!("unreadable view data: {e}"))
+    }
+
+    /// Every pension this wallet protects, read as the owner: values,
+    /// estimated retirement income and employment periods, with totals.
+    pub async fn my_pensions(&self) -> Result<Value, ProtocolError> {
+        let providers: Vec<String> = self.providers()?.into_iter().map(|p| p.url).collect();
+        let resources: Vec<_> = self.server.resources().into_iter().filter(|r| providers.contains(&r.resource_server)).collect();
+        let mut connected: Vec<String> = resources.iter().map(|r| r.resource_server.clone()).collect();
+        connected.sort();
+        connected.dedup();
+        let client = self.owner_client(&connected).await?;
+        let fetches = resources.iter().map(|r| {
+            let pei = r.description.name.clone().unwrap_or_default();
+            let asset = pei.rsplit(':').next().unwrap_or_default().to_string();
+            let client = client.clone();
+            async move { (r, pei.clone(), self.fetch_view(&client, &r.resource_server, &asset).await) }
+        });
+        let mut pensions = Vec::new();
+        let (mut income, mut pots) = (0u64, 0u64);
+        for (resource, pei, fetched) in join_all(fetches).await {
+            match fetched {
+                Ok(view) => {
+                    let p = &view["pension"];
+                    let components = p["benefitIllustrations"].as_array().into_iter().flatten().flat_map(|i| i["illustrationComponents"].as_array().cloned().unwrap_or_default());
+                    let mut eri = 0;
+                    for c in components {
+                        if c["illustrationType"] == "ERI" {
+                            eri += c["payableDetails"]["annualAmount"].as_u64().unwrap_or(0);
+                            pots += c["dcPot"].as_u64().unwrap_or(0);
+                        }
+                    }
+                    income += eri;
+                    pensions.push(json!({
+                        "provider": resource.resource_server, "pei": pei, "scheme": p["schemeName"],
+                        "pension_type": p["pensionType"], "estimated_annual_income": eri,
+                        "retirement_date": p["retirementDate"], "employment": p["employmentMembershipPeriods"],
+                        "illustrations": p["benefitIllustrations"],
+                    }));
+                }
+                Err(error) => pensions.push(json!({ "provider": resource.resource_server, "pei": pei, "error": error })),
+            }
+        }
+        Ok(json!({ "pensions": pensions, "totals": { "estimated_annual_income": income, "dc_pots": pots } }))
     }
 
     /// Discover: each provider's resources for the owner; the ones not
