@@ -2,55 +2,8 @@
 //! two providers that know the owner, one that is down, one that answers
 //! garbage, and one too slow to wait for.
 
-use pension_provider::{fixtures::Catalogue, http, Provider};
-use serde_json::{json, Value};
-use std::sync::Arc;
-use wallet::serve::{self, Ready, ServeOptions};
-use wallet::{Clock, KdfParams, Wallet};
-
-struct Owner {
-    _dir: tempfile::TempDir,
-    ready: Ready,
-    token: String,
-}
-
-impl Owner {
-    async fn start() -> Owner {
-        let dir = tempfile::tempdir().unwrap();
-        Wallet::init(dir.path(), "passphrase", KdfParams { memory_kib: 8 * 1024, iterations: 1, parallelism: 1 }).unwrap();
-        let bound = serve::bind(ServeOptions {
-            data_dir: dir.path().to_path_buf(),
-            passphrase: "passphrase".into(),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            owner_listen: "127.0.0.1:0".parse().unwrap(),
-            public_issuer: None,
-            clock: Clock::System,
-        })
-        .await
-        .unwrap();
-        let ready = bound.ready.clone();
-        tokio::spawn(bound.run(std::future::pending()));
-        let token = std::fs::read_to_string(dir.path().join(wallet::OWNER_TOKEN_FILE)).unwrap().trim().to_string();
-        Owner { _dir: dir, ready, token }
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = reqwest::Client::new().request(method, format!("{}{}", self.ready.owner_api, path)).bearer_auth(&self.token);
-        if let Some(b) = body {
-            request = request.json(&b);
-        }
-        let response = request.send().await.unwrap();
-        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
-    }
-}
-
-async fn provider(fixtures: &str, trusted: &str) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let provider = Arc::new(Provider::new(url.clone(), Catalogue::load(fixtures).unwrap(), vec![trusted.into()]));
-    tokio::spawn(async move { axum::serve(listener, http::router(provider)).await.unwrap() });
-    url
-}
+use crate::common::*;
+use serde_json::json;
 
 /// A peer that misbehaves on every path: `garbage` answers HTML, `slow`
 /// answers after twenty seconds.
@@ -74,10 +27,10 @@ async fn down() -> String {
 
 #[tokio::test]
 async fn find_and_offers_report_every_provider_and_keep_what_worked() {
-    let owner = Owner::start().await;
-    let issuer = owner.ready.issuer.clone();
-    let acme = provider("acme", &issuer).await;
-    let northwind = provider("northwind", &issuer).await;
+    let owner = TestWallet::start().await;
+    let issuer = owner.issuer().to_string();
+    let acme = start_provider("acme", vec![issuer.clone()]).await;
+    let northwind = start_provider("northwind", vec![issuer.clone()]).await;
     let (dead, garbage, slow) = (down().await, misbehaving("garbage").await, misbehaving("slow").await);
 
     let (status, body) = owner.call(reqwest::Method::POST, "/find", None).await;

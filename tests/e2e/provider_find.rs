@@ -1,53 +1,11 @@
 //! The provider's find and resources APIs against a real wallet
 //! authorization server over loopback HTTP.
 
-use pension_provider::{fixtures::Catalogue, http, Provider};
+use crate::common::*;
 use serde_json::{json, Value};
-use std::sync::Arc;
 use uma_as::keys::SigningKey;
-use uma_as::AuthorizationServer;
-use wallet::serve::{self, ServeOptions};
-use wallet::{Clock, KdfParams, Wallet};
 
-async fn start_wallet() -> (tempfile::TempDir, AuthorizationServer) {
-    let dir = tempfile::tempdir().unwrap();
-    Wallet::init(dir.path(), "passphrase", KdfParams { memory_kib: 8 * 1024, iterations: 1, parallelism: 1 }).unwrap();
-    let bound = serve::bind(ServeOptions {
-        data_dir: dir.path().to_path_buf(),
-        passphrase: "passphrase".into(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        owner_listen: "127.0.0.1:0".parse().unwrap(),
-        public_issuer: None,
-        clock: Clock::System,
-    })
-    .await
-    .unwrap();
-    let server = bound.server().clone();
-    tokio::spawn(bound.run(std::future::pending()));
-    (dir, server)
-}
-
-async fn start_provider(fixtures: &str, trusted: Vec<String>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let provider = Arc::new(Provider::new(url.clone(), Catalogue::load(fixtures).unwrap(), trusted));
-    tokio::spawn(async move { axum::serve(listener, http::router(provider)).await.unwrap() });
-    url
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
-fn alice() -> Value {
-    json!({
-        "names": [{ "value": { "given_name": "Alice", "family_name": "Archer" }, "verified": true }],
-        "date_of_birth": { "value": "1975-04-12", "verified": true },
-        "addresses": [{ "value": { "postcode": "SW1A 1AA" }, "verified": true }],
-        "emails": [{ "value": "alice@example.org", "verified": true }]
-    })
-}
-
+/// Signs with any key, to forge as well as to find.
 fn find_token(key: &SigningKey, issuer: &str, audience: &str, find_data: Value, iat: i64) -> String {
     key.sign(&json!({ "iss": issuer, "aud": audience, "iat": iat, "exp": iat + 300, "jti": format!("{iat}"), "find_data": find_data }))
 }
@@ -63,7 +21,8 @@ async fn call(url: &str, token: Option<&str>) -> (u16, Value) {
 
 #[tokio::test]
 async fn a_find_token_from_a_trusted_wallet_lists_the_owners_pensions_as_resources() {
-    let (_dir, wallet) = start_wallet().await;
+    let owner = TestWallet::start().await;
+    let wallet = &owner.server;
     let issuer = wallet.config().issuer.clone();
     let acme = start_provider("acme", vec![issuer.clone()]).await;
     let northwind = start_provider("northwind", vec![issuer.clone()]).await;
@@ -99,7 +58,8 @@ async fn a_find_token_from_a_trusted_wallet_lists_the_owners_pensions_as_resourc
 
 #[tokio::test]
 async fn weak_or_no_agreement_gives_possible_or_nothing() {
-    let (_dir, wallet) = start_wallet().await;
+    let owner = TestWallet::start().await;
+    let wallet = &owner.server;
     let issuer = wallet.config().issuer.clone();
     let acme = start_provider("acme", vec![issuer.clone()]).await;
     let mut unverified = alice();
@@ -114,8 +74,10 @@ async fn weak_or_no_agreement_gives_possible_or_nothing() {
 
 #[tokio::test]
 async fn unsigned_forged_expired_or_untrusted_find_tokens_are_refused() {
-    let (_dir, wallet) = start_wallet().await;
-    let (_other_dir, stranger) = start_wallet().await;
+    let owner = TestWallet::start().await;
+    let wallet = &owner.server;
+    let other = TestWallet::start().await;
+    let stranger = &other.server;
     let issuer = wallet.config().issuer.clone();
     let acme = start_provider("acme", vec![issuer.clone()]).await;
     let resources = format!("{acme}/resources");

@@ -1,80 +1,17 @@
 //! A pension assigned to a wallet's authorization server, then shared over
 //! UMA: provider, wallet and client speak real HTTP on loopback.
 
-use pension_provider::{fixtures::Catalogue, http, Provider};
+use crate::common::*;
 use serde_json::{json, Value};
-use std::sync::Arc;
-use uma_as::AuthorizationServer;
-use wallet::serve::{self, Ready, ServeOptions};
-use wallet::{Clock, KdfParams, Wallet};
 
-struct TestWallet {
-    _dir: tempfile::TempDir,
-    server: AuthorizationServer,
-    ready: Ready,
-    token: String,
-}
-
-impl TestWallet {
-    async fn start() -> TestWallet {
-        let dir = tempfile::tempdir().unwrap();
-        Wallet::init(dir.path(), "passphrase", KdfParams { memory_kib: 8 * 1024, iterations: 1, parallelism: 1 }).unwrap();
-        let bound = serve::bind(ServeOptions {
-            data_dir: dir.path().to_path_buf(),
-            passphrase: "passphrase".into(),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            owner_listen: "127.0.0.1:0".parse().unwrap(),
-            public_issuer: None,
-            clock: Clock::System,
-        })
-        .await
-        .unwrap();
-        let (server, ready) = (bound.server().clone(), bound.ready.clone());
-        tokio::spawn(bound.run(std::future::pending()));
-        let token = std::fs::read_to_string(dir.path().join(wallet::OWNER_TOKEN_FILE)).unwrap().trim().to_string();
-        TestWallet { _dir: dir, server, ready, token }
-    }
-
-    fn issuer(&self) -> &str {
-        &self.ready.issuer
-    }
-
-    async fn owner(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = reqwest::Client::new().request(method, format!("{}{}", self.ready.owner_api, path)).bearer_auth(&self.token);
-        if let Some(b) = body {
-            request = request.json(&b);
-        }
-        let response = request.send().await.unwrap();
-        assert!(response.status().is_success(), "{path}: {}", response.status());
-        response.json().await.unwrap()
-    }
-
-    async fn assertion_for(&self, provider: &str) -> String {
-        let minted = self.owner(reqwest::Method::POST, "/assertions", Some(json!({ "resource_server": provider }))).await;
-        minted["assertion"].as_str().unwrap().to_string()
-    }
-
-    /// Until the wallet's own find lands, the test signs the owner's find
-    /// token with the wallet's key, exactly as the wallet will.
-    fn find_token(&self, provider: &str) -> String {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-        self.server.signing_key().sign(&json!({
-            "iss": self.issuer(), "aud": provider, "iat": now, "exp": now + 300, "jti": format!("{now}"),
-            "find_data": {
-                "names": [{ "value": { "given_name": "Alice", "family_name": "Archer" }, "verified": true }],
-                "date_of_birth": { "value": "1975-04-12", "verified": true },
-                "nino": { "value": "QQ123456C", "verified": false }
-            }
-        }))
-    }
-}
-
-async fn start_provider(trusted: Vec<String>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let provider = Arc::new(Provider::new(url.clone(), Catalogue::load("acme").unwrap(), trusted));
-    tokio::spawn(async move { axum::serve(listener, http::router(provider)).await.unwrap() });
-    url
+/// Alice as the provider will see her: verified name and date of birth,
+/// and a NINO she typed in.
+fn alice_with_nino() -> Value {
+    json!({
+        "names": [{ "value": { "given_name": "Alice", "family_name": "Archer" }, "verified": true }],
+        "date_of_birth": { "value": "1975-04-12", "verified": true },
+        "nino": { "value": "QQ123456C", "verified": false }
+    })
 }
 
 const DB_PENSION: &str = "a1c0ffee-0001-4000-8000-000000000001";
@@ -100,8 +37,8 @@ fn uma_challenge(response: &reqwest::Response) -> (String, String) {
 #[tokio::test]
 async fn assigned_pension_is_registered_at_the_wallet_and_shared_with_only_the_approved_scope() {
     let wallet = TestWallet::start().await;
-    let acme = start_provider(vec![wallet.issuer().into()]).await;
-    let find_token = wallet.find_token(&acme);
+    let acme = start_provider("acme", vec![wallet.issuer().into()]).await;
+    let find_token = wallet.find_token(&acme, alice_with_nino(), now());
 
     let (status, body) = assign(&acme, &wallet, &find_token, &wallet.assertion_for(&acme).await).await;
     assert_eq!(status, 200, "{body}");
@@ -171,12 +108,12 @@ async fn assigned_pension_is_registered_at_the_wallet_and_shared_with_only_the_a
 async fn moving_a_pension_to_another_wallet_deregisters_it_at_the_first() {
     let first = TestWallet::start().await;
     let second = TestWallet::start().await;
-    let acme = start_provider(vec![first.issuer().into(), second.issuer().into()]).await;
-    let (status, _) = assign(&acme, &first, &first.find_token(&acme), &first.assertion_for(&acme).await).await;
+    let acme = start_provider("acme", vec![first.issuer().into(), second.issuer().into()]).await;
+    let (status, _) = assign(&acme, &first, &first.find_token(&acme, alice_with_nino(), now()), &first.assertion_for(&acme).await).await;
     assert_eq!(status, 200);
     assert_eq!(first.owner(reqwest::Method::GET, "/resources", None).await.as_array().unwrap().len(), 1);
 
-    let (status, body) = assign(&acme, &second, &second.find_token(&acme), &second.assertion_for(&acme).await).await;
+    let (status, body) = assign(&acme, &second, &second.find_token(&acme, alice_with_nino(), now()), &second.assertion_for(&acme).await).await;
     assert_eq!(status, 200, "{body}");
     assert!(first.owner(reqwest::Method::GET, "/resources", None).await.as_array().unwrap().is_empty(), "gone from the first wallet");
     assert_eq!(second.owner(reqwest::Method::GET, "/resources", None).await.as_array().unwrap().len(), 1);
@@ -188,8 +125,8 @@ async fn moving_a_pension_to_another_wallet_deregisters_it_at_the_first() {
 async fn assignment_refuses_replayed_assertions_unknown_servers_and_strangers() {
     let wallet = TestWallet::start().await;
     let stranger = TestWallet::start().await;
-    let acme = start_provider(vec![wallet.issuer().into()]).await;
-    let find_token = wallet.find_token(&acme);
+    let acme = start_provider("acme", vec![wallet.issuer().into()]).await;
+    let find_token = wallet.find_token(&acme, alice_with_nino(), now());
     let assertion = wallet.assertion_for(&acme).await;
     assert_eq!(assign(&acme, &wallet, &find_token, &assertion).await.0, 200);
     let (status, body) = assign(&acme, &wallet, &find_token, &assertion).await;

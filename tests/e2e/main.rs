@@ -1,0 +1,7 @@
+//! End-to-end scenarios across the wallet and the reference pension
+//! providers over loopback HTTP. One test binary; one module per story.
+
+mod common;
+mod provider_find;
+mod provider_share;
+mod wallet_pensions;
