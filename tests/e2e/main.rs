@@ -3,5 +3,6 @@
 
 mod common;
 mod provider_find;
+mod provider_issuance;
 mod provider_share;
 mod wallet_pensions;

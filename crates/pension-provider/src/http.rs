@@ -21,6 +21,7 @@ pub fn router(provider: Arc<Provider>) -> Router {
         .route("/resources/{id}", post(assign))
         .route("/pensions/{id}", get(view))
         .route("/authorization_servers", get(authorization_servers))
+        .merge(crate::issuance::routes())
         .fallback(|| async { (StatusCode::NOT_FOUND, Json(json!({ "error": "not_found" }))) })
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .with_state(provider)
@@ -171,11 +172,17 @@ async fn assign(
             tracing::warn!(error = %e, issuer = previous.issuer, "could not deregister at the previous authorization server");
         }
     }
+    let subject = crate::issuance::Subject {
+        pei: resource["name"].as_str().unwrap_or_default().into(),
+        scheme: resource["description"].as_str().unwrap_or_default().into(),
+        authorization_server: issuer.clone(),
+    };
     Json(json!({
         "resource_id": id,
         "pei": resource["name"],
         "authorization_server": issuer,
         "as_resource_id": registration.as_resource_id,
+        "credential_offer": provider.issuer.offer(&provider.url, subject),
     }))
     .into_response()
 }

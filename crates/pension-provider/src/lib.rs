@@ -11,11 +11,14 @@
 //!   (assign to an authorization server), `GET /authorization_servers`, and
 //!   the UMA-protected view API `GET /pensions/{id}`.
 //!
-//! Still to come (issue 3): credential issuance (OpenID4VCI) on assignment.
+//! - [`issuance::Issuer`]: OpenID4VCI 1.0, pre-authorized code flow, issuing
+//!   a `PensionResourceCredential` when a pension is assigned.
 
+pub mod did;
 pub mod find;
 pub mod fixtures;
 pub mod http;
+pub mod issuance;
 pub mod protection;
 pub mod trust;
 
@@ -30,6 +33,8 @@ pub struct Provider {
     /// asset GUID → where that pension is registered.
     pub registered_at: Mutex<HashMap<String, protection::Registration>>,
     pub as_client: protection::AsClient,
+    /// OpenID4VCI: offers, codes, nonces, and the key credentials are signed with.
+    pub issuer: issuance::Issuer,
 }
 
 impl Provider {
@@ -40,6 +45,7 @@ impl Provider {
             registry: trust::Registry::new(trusted),
             registered_at: Mutex::default(),
             as_client: protection::AsClient::default(),
+            issuer: issuance::Issuer::default(),
         }
     }
 }
