@@ -69,6 +69,23 @@ async fn find_and_offers_report_every_provider_and_keep_what_worked() {
     assert_eq!(accepted["authorization_server"], issuer.as_str());
     let (_, registered) = owner.call(reqwest::Method::GET, "/resources", None).await;
     assert_eq!(registered[0]["name"], offer["pei"]);
+    // Assign = issue: the wallet now holds a verified credential for it.
+    assert_eq!(accepted["credential"]["status"], "active", "{accepted}");
+    let (_, did) = owner.call(reqwest::Method::GET, "/did", None).await;
+    let (_, held) = owner.call(reqwest::Method::GET, "/credentials", None).await;
+    assert_eq!(held.as_array().unwrap().len(), 1);
+    assert_eq!(held[0]["pei"], offer["pei"]);
+    assert_eq!(held[0]["authorization_server"], issuer.as_str());
+    let id = held[0]["id"].as_str().unwrap().to_string();
+    let (_, shown) = owner.call(reqwest::Method::GET, &format!("/credentials/{id}"), None).await;
+    assert_eq!(shown["claims"]["sub"], did["did"], "bound to this wallet's DID");
+    let (_, checked) = owner.call(reqwest::Method::POST, &format!("/credentials/{id}/verify"), None).await;
+    assert_eq!(checked["verified"], true);
+    // Accepting it again reissues; the first credential is superseded.
+    let (_, again) = owner.call(reqwest::Method::POST, "/offers/accept", Some(json!({ "provider": acme, "resource_id": offer["resource_id"] }))).await;
+    assert_eq!(again["credential"]["status"], "active");
+    let (_, shown) = owner.call(reqwest::Method::GET, &format!("/credentials/{id}"), None).await;
+    assert_eq!(shown["status"], "superseded");
     // A provider that is down fails the accept clearly, and nothing changes.
     let (status, failed) = owner.call(reqwest::Method::POST, "/offers/accept", Some(json!({ "provider": dead, "resource_id": "x" }))).await;
     assert_eq!((status, failed["error"].as_str()), (502, Some("provider_error")), "{failed}");

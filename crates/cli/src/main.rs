@@ -66,6 +66,11 @@ enum Command {
     Offers,
     /// Your pensions, read through UMA as their owner: values, income, totals.
     Pensions,
+    /// Credentials this wallet holds.
+    #[command(subcommand)]
+    Credentials(CredentialsCommand),
+    /// This wallet's DID.
+    Did,
     /// Protect an offered pension with this wallet.
     Accept {
         /// The provider's URL, as in `offers`.
@@ -140,6 +145,21 @@ enum ProvidersCommand {
     },
     Remove {
         url: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CredentialsCommand {
+    List,
+    /// One credential with its decoded claims.
+    Show { id: String },
+    /// Check its signature, holder and type again.
+    Verify { id: String },
+    Delete { id: String },
+    /// Every credential with its JWT, as JSON.
+    Export {
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
 }
 
@@ -431,6 +451,21 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
         Command::Find => owner.post("/find", None).await?,
         Command::Offers => owner.get("/offers").await?,
         Command::Pensions => owner.get("/pensions").await?,
+        Command::Did => owner.get("/did").await?,
+        Command::Credentials(CredentialsCommand::List) => owner.get("/credentials").await?,
+        Command::Credentials(CredentialsCommand::Show { id }) => owner.get(&format!("/credentials/{id}")).await?,
+        Command::Credentials(CredentialsCommand::Verify { id }) => owner.post(&format!("/credentials/{id}/verify"), None).await?,
+        Command::Credentials(CredentialsCommand::Delete { id }) => owner.delete(&format!("/credentials/{id}")).await?,
+        Command::Credentials(CredentialsCommand::Export { output }) => {
+            let all = owner.get("/credentials/export").await?;
+            if let Some(path) = output {
+                let text = serde_json::to_string_pretty(&all).expect("JSON prints");
+                std::fs::write(&path, text).map_err(|e| OwnerError::Usage(format!("{}: {e}", path.display())))?;
+                println!("exported {} credentials to {}", all.as_array().map_or(0, Vec::len), path.display());
+                return Ok(());
+            }
+            all
+        }
         Command::Accept { provider, resource_id } => {
             owner.post("/offers/accept", Some(json!({ "provider": provider, "resource_id": resource_id }))).await?
         }

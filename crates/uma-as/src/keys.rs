@@ -62,15 +62,40 @@ impl SigningKey {
         })
     }
 
+    /// The wallet's DID: did:key of this Ed25519 key
+    /// (`did:key:z` + base58btc(0xed 0x01 ‖ public key)).
+    pub fn did_key(&self) -> String {
+        let mut bytes = vec![0xed, 0x01];
+        bytes.extend_from_slice(self.pair.public_key().as_ref());
+        format!("did:key:z{}", bs58::encode(bytes).into_string())
+    }
+
+    /// The DID's verification method URL, the `kid` of what the DID signs.
+    pub fn did_key_url(&self) -> String {
+        let did = self.did_key();
+        format!("{did}#{}", did.trim_start_matches("did:key:"))
+    }
+
     pub fn jwks(&self) -> serde_json::Value {
         json!({ "keys": [self.public_jwk()] })
     }
 
     /// A compact JWS over `claims`.
     pub fn sign<C: Serialize>(&self, claims: &C) -> String {
+        self.sign_encoded(&self.encoded_header, claims)
+    }
+
+    /// A compact JWS with a header of the caller's (`alg` is set to EdDSA).
+    pub fn sign_with_header<C: Serialize>(&self, header: &serde_json::Value, claims: &C) -> String {
+        let mut header = header.clone();
+        header["alg"] = "EdDSA".into();
+        self.sign_encoded(&URL_SAFE_NO_PAD.encode(header.to_string()), claims)
+    }
+
+    fn sign_encoded<C: Serialize>(&self, encoded_header: &str, claims: &C) -> String {
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialize"));
-        let mut jws = String::with_capacity(self.encoded_header.len() + payload.len() + 90);
-        jws.push_str(&self.encoded_header);
+        let mut jws = String::with_capacity(encoded_header.len() + payload.len() + 90);
+        jws.push_str(encoded_header);
         jws.push('.');
         jws.push_str(&payload);
         let signature = self.pair.sign(jws.as_bytes());

@@ -10,9 +10,11 @@
 //! - [`serve`] binds the authorization server and the owner API, announces
 //!   them, and stops cleanly, flushing everything, on SIGTERM or Ctrl-C.
 
+pub mod credentials;
 pub mod owner_api;
 pub mod pensions;
 pub mod serve;
+mod vc;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -59,6 +59,11 @@ pub fn router(wallet: &Wallet, owner_token: &Secret) -> Router {
         .route("/offers", get(offers))
         .route("/offers/accept", post(accept))
         .route("/pensions", get(my_pensions))
+        .route("/did", get(did))
+        .route("/credentials", get(credentials))
+        .route("/credentials/export", get(export_credentials))
+        .route("/credentials/{id}", get(show_credential).delete(delete_credential))
+        .route("/credentials/{id}/verify", post(verify_credential))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_owner));
     Router::new()
         .route("/openapi.json", get(openapi))
@@ -327,4 +332,38 @@ async fn accept(State(s): State<OwnerState>, JsonBody(body): JsonBody<Accept>) -
 /// The owner's own view of every pension this wallet protects.
 async fn my_pensions(State(s): State<OwnerState>) -> Result<Json<Value>> {
     Ok(Json(s.pensions.my_pensions().await?))
+}
+
+/// This wallet's DID, the subject of the credentials it holds.
+async fn did(State(s): State<OwnerState>) -> Json<Value> {
+    Json(json!({ "did": s.pensions.credentials().did() }))
+}
+
+async fn credentials(State(s): State<OwnerState>) -> Result<Json<Value>> {
+    let list: Vec<Value> = s
+        .pensions
+        .credentials()
+        .list()?
+        .into_iter()
+        .map(|c| json!({ "id": c.id, "pei": c.pei, "scheme": c.scheme, "issuer": c.issuer, "authorization_server": c.authorization_server, "status": c.status, "received_at": c.received_at }))
+        .collect();
+    Ok(Json(json!(list)))
+}
+
+/// Every credential with its JWT, for backup or another wallet.
+async fn export_credentials(State(s): State<OwnerState>) -> Result<Json<Value>> {
+    Ok(Json(json!(s.pensions.credentials().list()?)))
+}
+
+async fn show_credential(State(s): State<OwnerState>, Path(id): Path<String>) -> Result<Json<Value>> {
+    Ok(Json(s.pensions.credentials().show(&id)?))
+}
+
+async fn verify_credential(State(s): State<OwnerState>, Path(id): Path<String>) -> Result<Json<Value>> {
+    Ok(Json(s.pensions.credentials().verify(&id).await?))
+}
+
+async fn delete_credential(State(s): State<OwnerState>, Path(id): Path<String>) -> Result<StatusCode> {
+    s.pensions.credentials().delete(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -6,6 +6,7 @@
 //! signed with the wallet's key, addressed to one provider, valid for five
 //! minutes, carrying the PDP find data.
 
+use crate::credentials::Credentials;
 use crate::WalletError;
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
@@ -120,6 +121,7 @@ pub struct Pensions {
     identity: Tree<Identity>,
     providers: Tree<ProviderEntry>,
     self_client: Tree<SelfClient>,
+    credentials: Credentials,
     http: reqwest::Client,
 }
 
@@ -130,7 +132,19 @@ impl Pensions {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("HTTP client builds");
-        Ok(Pensions { server, identity: store.tree("identity")?, providers: store.tree("providers")?, self_client: store.tree("self_client")?, http })
+        let credentials = Credentials::open(store, server.clone(), http.clone())?;
+        Ok(Pensions {
+            server,
+            identity: store.tree("identity")?,
+            providers: store.tree("providers")?,
+            self_client: store.tree("self_client")?,
+            credentials,
+            http,
+        })
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
     }
 
     pub fn identity(&self) -> Result<Option<Identity>, ProtocolError> {
@@ -230,9 +244,10 @@ impl Pensions {
             .collect())
     }
 
-    /// Accept an offer: the provider registers the pension at this wallet's
-    /// authorization server, consenting with an assertion minted for it.
-    /// (Credential issuance over OpenID4VCI joins this step next.)
+    /// Accept an offer (assign = issue): the provider registers the pension
+    /// at this wallet's authorization server, consenting with an assertion
+    /// minted for it, and issues a credential over OpenID4VCI. A failed
+    /// issuance is reported; the registration stands and can be retried.
     pub async fn accept(&self, provider_url: &str, resource_id: &str) -> Result<Value, ProtocolError> {
         let provider_url = provider_url.trim_end_matches('/');
         if self.providers.get(provider_url)?.is_none() {
@@ -255,7 +270,12 @@ impl Pensions {
         if body["authorization_server"].as_str() != Some(self.server.config().issuer.as_str()) {
             return Err(provider_failed(provider_url, "it registered the pension somewhere else"));
         }
-        Ok(body)
+        let mut answer = json!({ "resource_id": body["resource_id"], "pei": body["pei"], "authorization_server": body["authorization_server"] });
+        match self.credentials.receive(&body["credential_offer"]).await {
+            Ok(credential) => answer["credential"] = json!({ "id": credential.id, "issuer": credential.issuer, "status": credential.status }),
+            Err(e) => answer["credential_error"] = e.to_string().into(),
+        }
+        Ok(answer)
     }
 
     /// The wallet's own client, registered on first use, and a policy on
