@@ -2,6 +2,7 @@
 //! providers over loopback HTTP. One test binary; one module per story.
 
 mod common;
+mod forged_credential;
 mod provider_find;
 mod provider_issuance;
 mod provider_share;
