@@ -53,6 +53,9 @@ fn bearer(headers: &HeaderMap) -> Result<&str, TokenError> {
 
 /// Every pension of every member the find token matches, as resources.
 async fn matched(provider: &Provider, headers: &HeaderMap) -> Result<Vec<Value>, Response> {
+    if !provider.find_delay.is_zero() {
+        tokio::time::sleep(provider.find_delay).await;
+    }
     let token = bearer(headers).map_err(unauthorized)?;
     let claims = provider.registry.verify_find_token(token, &provider.url).await.map_err(unauthorized)?;
     let catalogue = &provider.catalogue;

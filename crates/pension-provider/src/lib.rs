@@ -35,6 +35,9 @@ pub struct Provider {
     pub as_client: protection::AsClient,
     /// OpenID4VCI: offers, codes, nonces, and the key credentials are signed with.
     pub issuer: issuance::Issuer,
+    /// Added before every find and discovery answer: a slow provider, for
+    /// benchmarks and timeout tests.
+    pub find_delay: std::time::Duration,
 }
 
 impl Provider {
@@ -46,6 +49,7 @@ impl Provider {
             registered_at: Mutex::default(),
             as_client: protection::AsClient::default(),
             issuer: issuance::Issuer::default(),
+            find_delay: std::time::Duration::ZERO,
         }
     }
 }

@@ -25,13 +25,16 @@ enum Command {
         /// An authorization server this provider trusts (repeatable): its issuer URL.
         #[arg(long = "trust-as")]
         trust_as: Vec<String>,
+        /// Wait this long before answering a find or discovery (simulates a slow provider).
+        #[arg(long, default_value_t = 0)]
+        find_delay_ms: u64,
     },
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt().with_writer(std::io::stderr).init();
-    let Command::Serve { listen, fixtures, trust_as } = Cli::parse().command;
+    let Command::Serve { listen, fixtures, trust_as, find_delay_ms } = Cli::parse().command;
     let catalogue = match Catalogue::load(&fixtures) {
         Ok(c) => c,
         Err(e) => {
@@ -48,7 +51,9 @@ async fn main() -> ExitCode {
     };
     let url = format!("http://{}", listener.local_addr().expect("bound"));
     let provider_name = catalogue.provider_name.clone();
-    let provider = Arc::new(Provider::new(url.clone(), catalogue, trust_as));
+    let mut provider = Provider::new(url.clone(), catalogue, trust_as);
+    provider.find_delay = std::time::Duration::from_millis(find_delay_ms);
+    let provider = Arc::new(provider);
     println!("{}", serde_json::json!({ "url": url, "provider_name": provider_name, "pid": std::process::id() }));
     let served = axum::serve(listener, http::router(provider)).with_graceful_shutdown(shutdown_signal());
     match served.await {

@@ -14,7 +14,7 @@ pub mod credentials;
 pub mod owner_api;
 pub mod pensions;
 pub mod serve;
-mod vc;
+pub mod vc;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
