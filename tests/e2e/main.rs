@@ -6,4 +6,5 @@ mod forged_credential;
 mod provider_find;
 mod provider_issuance;
 mod provider_share;
+mod wallet_move;
 mod wallet_pensions;

@@ -66,6 +66,18 @@ enum Command {
     Offers,
     /// Your pensions, read through UMA as their owner: values, income, totals.
     Pensions,
+    /// Move a pension this wallet protects to another authorization server.
+    Move {
+        #[arg(long)]
+        provider: String,
+        resource_id: String,
+        /// The issuer URL of the authorization server to move to.
+        #[arg(long)]
+        to: String,
+        /// An assertion that server minted for the provider (its `uma-wallet assertion`).
+        #[arg(long)]
+        assertion: String,
+    },
     /// Credentials this wallet holds.
     #[command(subcommand)]
     Credentials(CredentialsCommand),
@@ -146,6 +158,8 @@ enum ProvidersCommand {
     Remove {
         url: String,
     },
+    /// Add the providers of a governance registry file ({"providers":[{"url","name"}]}).
+    Import { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -447,6 +461,14 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
         Command::Providers(ProvidersCommand::Remove { url }) => {
             let query: String = url::form_urlencoded::byte_serialize(url.as_bytes()).collect();
             owner.delete(&format!("/providers?url={query}")).await?
+        }
+        Command::Providers(ProvidersCommand::Import { file }) => {
+            let text = std::fs::read_to_string(&file).map_err(|e| OwnerError::Usage(format!("{}: {e}", file.display())))?;
+            let registry: Value = serde_json::from_str(&text).map_err(|e| OwnerError::Usage(format!("{}: not JSON: {e}", file.display())))?;
+            owner.post("/providers/import", Some(registry)).await?
+        }
+        Command::Move { provider, resource_id, to, assertion } => {
+            owner.post("/pensions/move", Some(json!({ "provider": provider, "resource_id": resource_id, "to": to, "assertion": assertion }))).await?
         }
         Command::Find => owner.post("/find", None).await?,
         Command::Offers => owner.get("/offers").await?,

@@ -58,6 +58,8 @@ pub fn router(wallet: &Wallet, owner_token: &Secret) -> Router {
         .route("/find", post(find))
         .route("/offers", get(offers))
         .route("/offers/accept", post(accept))
+        .route("/pensions/move", post(move_pension))
+        .route("/providers/import", post(import_registry))
         .route("/pensions", get(my_pensions))
         .route("/did", get(did))
         .route("/credentials", get(credentials))
@@ -366,4 +368,25 @@ async fn verify_credential(State(s): State<OwnerState>, Path(id): Path<String>) 
 async fn delete_credential(State(s): State<OwnerState>, Path(id): Path<String>) -> Result<StatusCode> {
     s.pensions.credentials().delete(&id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Move {
+    provider: String,
+    resource_id: String,
+    /// The issuer of the authorization server to move to.
+    to: String,
+    /// An assertion that server minted for the provider.
+    assertion: String,
+}
+
+/// Moves a pension to another authorization server; the credential is reissued.
+async fn move_pension(State(s): State<OwnerState>, JsonBody(body): JsonBody<Move>) -> Result<Json<Value>> {
+    Ok(Json(s.pensions.move_to(&body.provider, &body.resource_id, &body.to, &body.assertion).await?))
+}
+
+/// Adds every provider of a governance registry document.
+async fn import_registry(State(s): State<OwnerState>, JsonBody(registry): JsonBody<Value>) -> Result<Json<Value>> {
+    Ok(Json(json!(s.pensions.import_registry(&registry).await?)))
 }

@@ -244,6 +244,63 @@ impl Pensions {
             .collect())
     }
 
+    /// Moves a pension this wallet protects to another authorization server:
+    /// the provider registers it there with the assertion that server minted,
+    /// deregisters it here, and reissues the credential naming the new server.
+    pub async fn move_to(&self, provider_url: &str, resource_id: &str, issuer: &str, assertion: &str) -> Result<Value, ProtocolError> {
+        let provider_url = provider_url.trim_end_matches('/');
+        if self.providers.get(provider_url)?.is_none() {
+            return Err(ProtocolError::invalid_request(format!("{provider_url} is not one of your providers")));
+        }
+        let identity = self.require_identity()?;
+        let body = self.assign(provider_url, resource_id, &identity, issuer, assertion).await?;
+        Ok(self.collect_credential(&body).await)
+    }
+
+    /// Receives the credential the provider offered after an assignment. A
+    /// failure is reported; the registration stands and can be retried.
+    async fn collect_credential(&self, assigned: &Value) -> Value {
+        let mut answer = json!({ "resource_id": assigned["resource_id"], "pei": assigned["pei"], "authorization_server": assigned["authorization_server"] });
+        match self.credentials.receive(&assigned["credential_offer"]).await {
+            Ok(credential) => answer["credential"] = json!({ "id": credential.id, "issuer": credential.issuer, "status": credential.status }),
+            Err(e) => answer["credential_error"] = e.to_string().into(),
+        }
+        answer
+    }
+
+    /// `POST {provider}/resources/{id}`: the provider registers the pension
+    /// at `issuer` with `assertion`, and answers with a credential offer.
+    async fn assign(&self, provider_url: &str, resource_id: &str, identity: &Identity, issuer: &str, assertion: &str) -> Result<Value, ProtocolError> {
+        let request = self
+            .http
+            .post(format!("{provider_url}/resources/{resource_id}"))
+            .bearer_auth(self.find_token(identity, provider_url))
+            .json(&json!({ "at_as": issuer, "assertion": assertion }));
+        let response = request.send().await.map_err(|e| provider_failed(provider_url, &e.to_string()))?;
+        let status = response.status();
+        let body: Value = response.json().await.map_err(|e| provider_failed(provider_url, &format!("unreadable answer: {e}")))?;
+        if !status.is_success() {
+            let detail = body["error_description"].as_str().or(body["error"].as_str()).unwrap_or("no detail");
+            return Err(provider_failed(provider_url, &format!("HTTP {status}: {detail}")));
+        }
+        if body["authorization_server"].as_str() != Some(issuer.trim_end_matches('/')) {
+            return Err(provider_failed(provider_url, "it registered the pension somewhere else"));
+        }
+        Ok(body)
+    }
+
+    /// Adds the providers of a governance registry file:
+    /// `{"providers": [{"url": …, "name": …}]}`.
+    pub async fn import_registry(&self, registry: &Value) -> Result<Vec<ProviderEntry>, ProtocolError> {
+        let list = registry["providers"].as_array().ok_or_else(|| ProtocolError::invalid_request("a registry has a providers array"))?;
+        let mut added = Vec::new();
+        for p in list {
+            let url = p["url"].as_str().ok_or_else(|| ProtocolError::invalid_request("every provider needs a url"))?;
+            added.push(self.add_provider(url, p["name"].as_str().map(String::from)).await?);
+        }
+        Ok(added)
+    }
+
     /// Accept an offer (assign = issue): the provider registers the pension
     /// at this wallet's authorization server, consenting with an assertion
     /// minted for it, and issues a credential over OpenID4VCI. A failed
@@ -255,27 +312,9 @@ impl Pensions {
         }
         let identity = self.require_identity()?;
         let assertion = self.server.mint_assertion(provider_url, 300)?;
-        let request = self
-            .http
-            .post(format!("{provider_url}/resources/{resource_id}"))
-            .bearer_auth(self.find_token(&identity, provider_url))
-            .json(&json!({ "at_as": self.server.config().issuer, "assertion": assertion }));
-        let response = request.send().await.map_err(|e| provider_failed(provider_url, &e.to_string()))?;
-        let status = response.status();
-        let body: Value = response.json().await.map_err(|e| provider_failed(provider_url, &format!("unreadable answer: {e}")))?;
-        if !status.is_success() {
-            let detail = body["error_description"].as_str().or(body["error"].as_str()).unwrap_or("no detail");
-            return Err(provider_failed(provider_url, &format!("HTTP {status}: {detail}")));
-        }
-        if body["authorization_server"].as_str() != Some(self.server.config().issuer.as_str()) {
-            return Err(provider_failed(provider_url, "it registered the pension somewhere else"));
-        }
-        let mut answer = json!({ "resource_id": body["resource_id"], "pei": body["pei"], "authorization_server": body["authorization_server"] });
-        match self.credentials.receive(&body["credential_offer"]).await {
-            Ok(credential) => answer["credential"] = json!({ "id": credential.id, "issuer": credential.issuer, "status": credential.status }),
-            Err(e) => answer["credential_error"] = e.to_string().into(),
-        }
-        Ok(answer)
+        let issuer = self.server.config().issuer.clone();
+        let body = self.assign(provider_url, resource_id, &identity, &issuer, &assertion).await?;
+        Ok(self.collect_credential(&body).await)
     }
 
     /// The wallet's own client, registered on first use, and a policy on
