@@ -84,6 +84,12 @@ impl PartyCondition {
         true
     }
 
+    /// Whether presenting claims could make this condition hold for this
+    /// client: never when it names another client.
+    fn could_match_with_claims(&self, client_id: &str) -> bool {
+        self.client_id.as_deref().is_none_or(|c| c == client_id) && (self.names_someone() || self.client_id.is_none())
+    }
+
     /// The claims a party would have to present to satisfy this condition
     /// (Grant §3.3.6 `required_claims`).
     pub fn required_claims(&self) -> Vec<serde_json::Value> {
@@ -170,7 +176,7 @@ pub fn evaluate<'a>(
             continue;
         }
         if !policy.party.matches(client_id, party) {
-            if policy.outcome == Outcome::Permit && party.is_anonymous() {
+            if policy.outcome == Outcome::Permit && party.is_anonymous() && policy.party.could_match_with_claims(client_id) {
                 required.extend(policy.party.required_claims());
             }
             continue;
@@ -295,6 +301,17 @@ mod tests {
         let p = policy(Outcome::Permit, cond);
         assert!(matches!(evaluate([&p], &resource(), "owner", "dash", &RequestingParty::default(), 0), Decision::Permit { .. }));
         assert_eq!(evaluate([&p], &resource(), "owner", "other", &verified("a@b.c"), 0), Decision::Ask);
+    }
+
+    #[test]
+    fn a_permit_for_another_client_does_not_ask_for_claims() {
+        let cond = PartyCondition { client_id: Some("owner-app".into()), ..Default::default() };
+        let p = policy(Outcome::Permit, cond);
+        assert_eq!(evaluate([&p], &resource(), "owner", "dashboard", &RequestingParty::default(), 0), Decision::Ask);
+        let cond = PartyCondition { client_id: Some("owner-app".into()), email: Some("a@b.c".into()), ..Default::default() };
+        let p = policy(Outcome::Permit, cond);
+        assert_eq!(evaluate([&p], &resource(), "owner", "dashboard", &RequestingParty::default(), 0), Decision::Ask);
+        assert!(matches!(evaluate([&p], &resource(), "owner", "owner-app", &RequestingParty::default(), 0), Decision::NeedInfo { .. }));
     }
 
     #[test]

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The pension wallet's story in under a minute, on loopback only:
+# two pension providers, one wallet; find, offers, accept (credential issued),
+# a dashboard asks, the owner approves, the dashboard reads what was approved.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --quiet -p uma-wallet-cli -p pension-provider
+bin=target/debug
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+export UMA_WALLET_PASSPHRASE="demo passphrase, not for real use"
+export UMA_WALLET_DATA_DIR="$work/wallet"
+field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])$2)" "$1"; }
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+wallet() { "$bin/uma-wallet" "$@"; }
+
+say "Alice's wallet starts: her own UMA authorization server"
+wallet init >/dev/null
+wallet serve --listen 127.0.0.1:0 >"$work/wallet.json" 2>"$work/wallet.err" & pids+=($!)
+until [ -s "$work/wallet.json" ]; do sleep 0.1; done
+issuer=$(field "$(cat "$work/wallet.json")" "['issuer']")
+echo "issuer: $issuer"
+
+say "Two pension providers that trust it"
+declare -A provider
+for name in acme northwind; do
+    "$bin/pension-provider" serve --fixtures "$name" --trust-as "$issuer" >"$work/$name.json" 2>/dev/null & pids+=($!)
+    until [ -s "$work/$name.json" ]; do sleep 0.1; done
+    provider[$name]=$(field "$(cat "$work/$name.json")" "['url']")
+    wallet providers add "${provider[$name]}" >/dev/null
+    echo "$name: ${provider[$name]}"
+done
+
+say "Find: Alice's identity details go, signed, to every provider at once"
+wallet identity set --given-name Alice --family-name Archer --date-of-birth 1975-04-12 \
+    --postcode "SW1A 1AA" --verified name,date_of_birth,address >/dev/null
+wallet find | python3 -c 'import json,sys; [print("  %s: %s" % (p["name"] or p["url"], p["outcome"])) for p in json.load(sys.stdin)]'
+
+say "Offers: pensions not yet protected by the wallet"
+offers=$(wallet offers)
+python3 -c 'import json,sys; [print("  %s (%s)" % (o["scheme"], o["pei"])) for o in json.loads(sys.argv[1])["offers"]]' "$offers"
+
+say "Accept every offer: each provider registers the pension here and issues a credential"
+python3 -c 'import json,sys; [print(o["provider"], o["resource_id"]) for o in json.loads(sys.argv[1])["offers"]]' "$offers" |
+while read -r url rid; do
+    wallet accept --provider "$url" "$rid" | python3 -c 'import json,sys; a=json.load(sys.stdin); print("  %s: credential %s" % (a["pei"], a.get("credential", {}).get("status", a.get("credential_error"))))'
+done
+wallet credentials list | python3 -c 'import json,sys; print("  %d credentials held" % len(json.load(sys.stdin)))'
+
+say "Alice's own view, read through UMA"
+wallet pensions | python3 -c 'import json,sys; p=json.load(sys.stdin); [print("  %s: about £{:,} a year".format(x["estimated_annual_income"]) % x["scheme"]) for x in p["pensions"]]; print("  total: about £{:,} a year".format(p["totals"]["estimated_annual_income"]))'
+
+say "A family dashboard asks for the Acme DB pension, with values"
+asset=a1c0ffee-0001-4000-8000-000000000001
+view="${provider[acme]}/pensions/$asset?include=value"
+challenge=$(curl -s -o /dev/null -D - "$view" | tr -d '\r' | grep -i '^www-authenticate:')
+echo "  provider says: ${challenge:0:90}..."
+ticket=$(sed -E 's/.*ticket="([^"]+)".*/\1/' <<<"$challenge")
+client=$(curl -s -X POST "$issuer/register" -H 'content-type: application/json' -d '{"client_name":"Family dashboard"}')
+id=$(field "$client" "['client_id']"); secret=$(field "$client" "['client_secret']")
+answer=$(curl -s -u "$id:$secret" "$issuer/token" -d grant_type=urn:ietf:params:oauth:grant-type:uma-ticket -d "ticket=$ticket")
+echo "  wallet says: $(field "$answer" "['error']") (Alice decides; the dashboard polls)"
+ticket=$(field "$answer" "['ticket']")
+
+say "Alice approves the administrative data only, not the values"
+request=$(wallet pending list)
+rid=$(field "$request" "[0]['permissions'][0]['resource_id']")
+wallet pending approve "$(field "$request" "[0]['id']")" --scope "$rid:owner" >/dev/null
+echo "  approved: owner"
+
+say "The dashboard polls, gets its token, and reads what was approved"
+answer=$(curl -s -u "$id:$secret" "$issuer/token" -d grant_type=urn:ietf:params:oauth:grant-type:uma-ticket -d "ticket=$ticket")
+rpt=$(field "$answer" "['access_token']")
+echo "  with values: HTTP $(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $rpt" "$view") (not approved)"
+curl -s -H "Authorization: Bearer $rpt" "${provider[acme]}/pensions/$asset" |
+    python3 -c 'import json,sys; p=json.load(sys.stdin)["pension"]; print("  without: %s, %s, employed at %s" % (p["schemeName"], p["pensionAdministrator"]["name"], p["employmentMembershipPeriods"][0]["employerName"]))'
+
+say "Every decision is in the tamper-evident audit log"
+wallet audit verify
