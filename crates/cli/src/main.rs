@@ -437,16 +437,10 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
                 result["reason"].as_str().unwrap_or("")
             )));
         }
-        Command::Audit(AuditCommand::Export { output }) => {
-            let entries = owner.get("/audit/export").await?;
-            if let Some(path) = output {
-                let text = serde_json::to_string_pretty(&entries).expect("JSON prints");
-                std::fs::write(&path, text).map_err(|e| OwnerError::Usage(format!("{}: {e}", path.display())))?;
-                println!("exported {} entries to {}", entries.as_array().map_or(0, Vec::len), path.display());
-                return Ok(());
-            }
-            entries
-        }
+        Command::Audit(AuditCommand::Export { output }) => match output {
+            Some(path) => return export(&owner.get("/audit/export").await?, &path, "entries"),
+            None => owner.get("/audit/export").await?,
+        },
         Command::Identity(IdentityCommand::Show) => owner.get("/identity").await?,
         Command::Identity(IdentityCommand::Set(a)) => {
             let identity = json!({
@@ -478,16 +472,10 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
         Command::Credentials(CredentialsCommand::Show { id }) => owner.get(&format!("/credentials/{id}")).await?,
         Command::Credentials(CredentialsCommand::Verify { id }) => owner.post(&format!("/credentials/{id}/verify"), None).await?,
         Command::Credentials(CredentialsCommand::Delete { id }) => owner.delete(&format!("/credentials/{id}")).await?,
-        Command::Credentials(CredentialsCommand::Export { output }) => {
-            let all = owner.get("/credentials/export").await?;
-            if let Some(path) = output {
-                let text = serde_json::to_string_pretty(&all).expect("JSON prints");
-                std::fs::write(&path, text).map_err(|e| OwnerError::Usage(format!("{}: {e}", path.display())))?;
-                println!("exported {} credentials to {}", all.as_array().map_or(0, Vec::len), path.display());
-                return Ok(());
-            }
-            all
-        }
+        Command::Credentials(CredentialsCommand::Export { output }) => match output {
+            Some(path) => return export(&owner.get("/credentials/export").await?, &path, "credentials"),
+            None => owner.get("/credentials/export").await?,
+        },
         Command::Accept { provider, resource_id } => {
             owner.post("/offers/accept", Some(json!({ "provider": provider, "resource_id": resource_id }))).await?
         }
@@ -497,6 +485,14 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
         Command::Init | Command::Serve(_) => unreachable!("handled before connecting"),
     };
     print(&value);
+    Ok(())
+}
+
+/// Writes a JSON list to a file and says how many items went.
+fn export(list: &Value, path: &std::path::Path, what: &str) -> Result<(), OwnerError> {
+    let text = serde_json::to_string_pretty(list).expect("JSON prints");
+    std::fs::write(path, text).map_err(|e| OwnerError::Usage(format!("{}: {e}", path.display())))?;
+    println!("exported {} {what} to {}", list.as_array().map_or(0, Vec::len), path.display());
     Ok(())
 }
 
