@@ -1,13 +1,14 @@
-//! Verifying received credentials with the `ssi` crate: VCDM 1.1 JWT-VCs
+//! Verifying received credentials with SpruceID's ssi crates: VCDM 1.1 JWT-VCs
 //! (`jwt_vc_json`), EdDSA, issuer key resolved from the did:key in `kid`
 //! (offline, ssi's DIDKey resolver).
 
 use serde_json::Value;
-use ssi::claims::jws::JwsStr;
-use ssi::claims::jwt::ToDecodedJwt;
-use ssi::claims::VerificationParameters;
-use ssi::dids::{DIDKey, DIDResolver};
-use ssi::verification_methods::AnyJwkMethod;
+use did_method_key::DIDKey;
+use ssi_claims::jws::JwsStr;
+use ssi_claims::jwt::ToDecodedJwt;
+use ssi_claims::VerificationParameters;
+use ssi_dids_core::DIDResolver;
+use ssi_verification_methods::AnyJwkMethod;
 
 /// Verifies the signature and the time claims (`nbf`, `iat`, `exp`), and
 /// that `iss` is the DID whose key signed it; returns the claims.
@@ -16,7 +17,7 @@ pub async fn verify_jwt_vc(jwt: &str) -> Result<Value, String> {
     let decoded = jws.to_decoded_jwt().map_err(|e| format!("undecodable JWT: {e}"))?;
     // ssi accepts an Ed25519 signature whatever `alg` says, since did:key
     // keys carry no `alg`: pin the algorithm here.
-    if decoded.header().algorithm != ssi::jwk::Algorithm::EdDSA {
+    if decoded.header().algorithm != ssi_jwk::Algorithm::EdDSA {
         return Err("the credential is not signed with EdDSA".into());
     }
     let params = VerificationParameters::from_resolver(DIDKey.into_vm_resolver::<AnyJwkMethod>());
