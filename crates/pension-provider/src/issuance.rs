@@ -23,7 +23,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 pub const CONFIGURATION: &str = "PensionResourceCredential";
 pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
@@ -60,9 +60,6 @@ fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-}
 
 /// Takes a live entry out of a map: single use, and expired ones are dropped.
 fn take<T>(map: &Mutex<HashMap<String, Expiring<T>>>, key: &str) -> Option<T> {
@@ -97,7 +94,7 @@ impl Issuer {
     }
 
     fn credential(&self, provider: &Provider, subject: &Subject, holder: &str) -> String {
-        let now = unix_now();
+        let now = crate::trust::now();
         let header = json!({ "alg": "EdDSA", "typ": "JWT", "kid": did::verification_method(&self.did) });
         let payload = json!({
             "iss": self.did,
@@ -222,7 +219,7 @@ fn check_proof(p: &Provider, proof: &str) -> Result<String, Response> {
         return Err(invalid("the proof is for another issuer"));
     }
     let iat = claims["iat"].as_i64().ok_or_else(|| invalid("iat is required"))?;
-    if (unix_now() - iat).abs() > PROOF_WINDOW {
+    if (crate::trust::now() - iat).abs() > PROOF_WINDOW {
         return Err(invalid("the proof is not fresh"));
     }
     let nonce = claims["nonce"].as_str().ok_or_else(|| invalid("the proof carries no c_nonce"))?;

@@ -54,7 +54,8 @@ pub struct Registry {
     http: reqwest::Client,
 }
 
-fn now() -> i64 {
+/// Seconds since the Unix epoch, for token times.
+pub(crate) fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
