@@ -1,13 +1,12 @@
 //! How owner commands reach the owner API: over HTTP to a running `serve`,
 //! or in-process over a wallet this command opened itself.
 
-use axum::body::Body;
-use axum::http::{Method, Request};
+use axum::http::Method;
 use serde_json::Value;
 use std::path::Path;
-use tower::ServiceExt;
+use wallet::owner_client::InProcessOwner;
 use wallet::serve::Ready;
-use wallet::{owner_api, read_owner_token, Clock, Config, Wallet, SERVER_FILE};
+use wallet::{read_owner_token, Clock, Config, Wallet, SERVER_FILE};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OwnerError {
@@ -21,7 +20,7 @@ pub enum OwnerError {
 
 pub enum Owner {
     Remote { base: String, token: String, http: reqwest::Client },
-    Local { router: axum::Router, token: String, _wallet: Wallet },
+    Local { owner: InProcessOwner, _wallet: Wallet },
 }
 
 impl Owner {
@@ -44,8 +43,8 @@ impl Owner {
         let passphrase = passphrase().map_err(OwnerError::Usage)?;
         let wallet = Wallet::open(data_dir, &passphrase, Config::new("http://127.0.0.1:7420"), Clock::System)
             .map_err(|e| OwnerError::Usage(e.to_string()))?;
-        let router = owner_api::router(&wallet, &wallet.owner_token().map_err(|e| OwnerError::Usage(e.to_string()))?);
-        Ok(Owner::Local { router, token, _wallet: wallet })
+        let owner = InProcessOwner::new(&wallet).map_err(|e| OwnerError::Usage(e.to_string()))?;
+        Ok(Owner::Local { owner, _wallet: wallet })
     }
 
     pub fn is_remote(&self) -> bool {
@@ -78,20 +77,7 @@ impl Owner {
                 let response = request.send().await?;
                 (response.status().as_u16(), response.bytes().await?.to_vec())
             }
-            Owner::Local { router, token, .. } => {
-                let mut request = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {token}"));
-                let body = match body {
-                    Some(b) => {
-                        request = request.header("content-type", "application/json");
-                        Body::from(b.to_string())
-                    }
-                    None => Body::empty(),
-                };
-                let response = router.clone().oneshot(request.body(body).expect("request builds")).await.expect("infallible");
-                let status = response.status().as_u16();
-                let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.map_err(|e| OwnerError::Api(e.to_string()))?;
-                (status, bytes.to_vec())
-            }
+            Owner::Local { owner, .. } => return owner.call(method, path, body).await.map_err(|e| OwnerError::Api(e.to_string())),
         };
         let value: Value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
         if status >= 400 {

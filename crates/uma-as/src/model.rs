@@ -276,8 +276,18 @@ pub struct PendingRequest {
     /// Only the scopes that need the owner's decision.
     pub permissions: Vec<Permission>,
     pub created_at: UnixTime,
+    /// When the client stops asking: its polling ticket's expiry, pushed
+    /// back by each poll. The owner cannot decide an expired request.
+    #[serde(default)]
+    pub open_until: Option<UnixTime>,
     #[serde(flatten)]
     pub status: RequestStatus,
+}
+
+impl PendingRequest {
+    pub fn is_expired(&self, now: UnixTime) -> bool {
+        self.open_until.is_some_and(|at| at <= now)
+    }
 }
 
 /// An OpenID Provider whose ID tokens the owner accepts as claims.

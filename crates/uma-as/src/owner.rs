@@ -10,6 +10,7 @@ use crate::model::*;
 use crate::policy::{Outcome, PartyCondition, Policy, Target};
 use crate::secret::random_id;
 use crate::server::AuthorizationServer;
+use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -182,14 +183,15 @@ impl AuthorizationServer {
         Ok(policy)
     }
 
-    /// Requests newest first; `only_pending` leaves out decided ones.
+    /// Requests newest first; `only_pending` leaves out decided and expired ones.
     pub fn pending_requests(&self, only_pending: bool) -> ProtocolResult<Vec<PendingRequest>> {
+        let now = self.now();
         let mut requests: Vec<PendingRequest> = self
             .trees()
             .pending
             .values()?
             .into_iter()
-            .filter(|r| !only_pending || r.status == RequestStatus::Pending)
+            .filter(|r| !only_pending || (r.status == RequestStatus::Pending && !r.is_expired(now)))
             .collect();
         requests.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
         Ok(requests)
@@ -199,6 +201,13 @@ impl AuthorizationServer {
         let request = self.trees().pending.get(id)?.ok_or_else(|| ProtocolError::not_found("no such request"))?;
         if request.status != RequestStatus::Pending {
             return Err(ProtocolError::invalid_request("this request has already been decided"));
+        }
+        if request.is_expired(self.now()) {
+            return Err(ProtocolError::new(
+                StatusCode::GONE,
+                "expired_request",
+                "this request has expired: the client stopped asking for it",
+            ));
         }
         Ok(request)
     }

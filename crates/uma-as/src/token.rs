@@ -294,8 +294,15 @@ impl AuthorizationServer {
                 .into_iter()
                 .find(|r| r.status == RequestStatus::Pending && r.client_id == client.client_id && r.party_key == party_key && r.permissions == asked),
         };
+        let polling_until = self.now() + self.config().polling_ticket_ttl;
         let request = match existing {
-            Some(r) => r,
+            Some(mut r) => {
+                // The client is still asking: the request lives as long as
+                // the polling ticket it gets now.
+                r.open_until = Some(polling_until);
+                self.trees().pending.insert(&r.id, &r)?;
+                r
+            }
             None => {
                 let request = PendingRequest {
                     id: crate::secret::random_id(),
@@ -305,6 +312,7 @@ impl AuthorizationServer {
                     party_key,
                     permissions: asked,
                     created_at: self.now(),
+                    open_until: Some(polling_until),
                     status: RequestStatus::Pending,
                 };
                 self.trees().pending.insert(&request.id, &request)?;

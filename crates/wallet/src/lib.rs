@@ -7,11 +7,14 @@
 //!   lists what they offer.
 //! - [`owner_api::router`] is the owner HTTP API (bearer token, loopback
 //!   only, OpenAPI at `/openapi.json`).
+//! - [`owner_client::InProcessOwner`] calls that API in-process (CLI without
+//!   a server, desktop app).
 //! - [`serve`] binds the authorization server and the owner API, announces
 //!   them, and stops cleanly, flushing everything, on SIGTERM or Ctrl-C.
 
 pub mod credentials;
 pub mod owner_api;
+pub mod owner_client;
 pub mod pensions;
 pub mod serve;
 pub mod vc;

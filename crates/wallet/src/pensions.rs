@@ -422,13 +422,13 @@ impl Pensions {
                     }
                     income += eri;
                     pensions.push(json!({
-                        "provider": resource.resource_server, "pei": pei, "scheme": p["schemeName"],
+                        "resource_id": resource.id, "provider": resource.resource_server, "pei": pei, "scheme": p["schemeName"],
                         "pension_type": p["pensionType"], "estimated_annual_income": eri,
                         "retirement_date": p["retirementDate"], "employment": p["employmentMembershipPeriods"],
                         "illustrations": p["benefitIllustrations"],
                     }));
                 }
-                Err(error) => pensions.push(json!({ "provider": resource.resource_server, "pei": pei, "error": error })),
+                Err(error) => pensions.push(json!({ "resource_id": resource.id, "provider": resource.resource_server, "pei": pei, "error": error })),
             }
         }
         Ok(json!({ "pensions": pensions, "totals": { "estimated_annual_income": income, "dc_pots": pots } }))

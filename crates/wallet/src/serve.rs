@@ -54,6 +54,10 @@ impl Bound {
     pub fn server(&self) -> &AuthorizationServer {
         self.wallet.server()
     }
+
+    pub fn wallet(&self) -> &Wallet {
+        &self.wallet
+    }
 }
 
 /// Binds both listeners and opens the wallet with the resulting issuer.

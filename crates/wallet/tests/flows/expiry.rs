@@ -61,3 +61,32 @@ async fn an_assertion_is_single_use_and_expires() {
     let (status, body) = exchange(minted["assertion"].as_str().unwrap().into()).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "expired");
 }
+
+#[tokio::test]
+async fn a_request_expires_when_its_client_stops_polling_and_polls_keep_it_alive() {
+    let w = TestWallet::start().await;
+    let rs = w.connect_resource_server("rs").await;
+    let pension = w.register_resource(&rs, "p", &["owner"]).await;
+    let client = w.client("c").await;
+    let (_, body) = w.uma_grant(&client, &w.ticket(&rs, &pension, &["owner"]).await, &[]).await;
+    let polling = body["ticket"].as_str().unwrap().to_string();
+    let week = 7 * 24 * 3600;
+
+    // A poll after six days keeps the request open for another week.
+    w.clock.advance(6 * 24 * 3600);
+    let (_, body) = w.uma_grant(&client, &polling, &[]).await;
+    assert_eq!(body["error"], "request_submitted");
+    w.clock.advance(6 * 24 * 3600);
+    let open = w.pending().await;
+    assert_eq!(open.len(), 1, "still open twelve days in, six after the last poll");
+    let id = open[0]["id"].as_str().unwrap().to_string();
+
+    // No poll for a week: the owner's late decision is refused, and nothing changes.
+    w.clock.advance(week);
+    assert!(w.pending().await.is_empty(), "an expired request leaves the inbox");
+    let (status, body) = w.owner(reqwest::Method::POST, &format!("/pending/{id}/approve"), Some(json!({}))).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::GONE, Some("expired_request")), "{body}");
+    assert!(w.owner_get("/grants").await.as_array().unwrap().is_empty(), "no grant from an expired request");
+    let all = w.owner_get("/pending?all=true").await;
+    assert_eq!(all[0]["status"], "pending", "the record is kept, undecided, for the audit trail");
+}

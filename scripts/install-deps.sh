@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing the desktop app needs on a
+# Debian/Ubuntu machine: the WebKitGTK/GTK build packages Tauri 2 links
+# against, Xvfb, D-Bus and WebKitWebDriver for the end-to-end test, Node.js
+# and npm for the UI, and tauri-driver. Safe to run again: it installs only
+# what is missing.
+set -euo pipefail
+
+packages=(
+    build-essential curl file pkg-config python3
+    libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev
+    librsvg2-dev libxdo-dev libssl-dev
+    libjavascriptcoregtk-4.1-dev libsoup-3.0-dev
+    webkit2gtk-driver xvfb xauth dbus dbus-x11
+)
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The WebDriver proxy between the test and WebKitWebDriver; pinned, because
+# its behaviour between sessions has changed across releases.
+TAURI_DRIVER_VERSION=2.1.0
+if ! tauri-driver --help >/dev/null 2>&1; then
+    cargo install tauri-driver --version "$TAURI_DRIVER_VERSION" --locked
+fi
