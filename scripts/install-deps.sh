@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs what building, running and testing the desktop app needs on a
-# Debian/Ubuntu machine: the WebKitGTK/GTK build packages Tauri 2 links
-# against, Xvfb, D-Bus and WebKitWebDriver for the end-to-end test, Node.js
-# and npm for the UI, and tauri-driver. Safe to run again: it installs only
-# what is missing.
+# Installs what building and running the desktop app needs on a Debian or
+# Ubuntu machine: the WebKitGTK/GTK packages Tauri 2 links against, and
+# Node.js and npm for the UI. With --test-tools, also what the tests need:
+# Xvfb, a D-Bus session, WebKitWebDriver and tauri-driver. Safe to run
+# again: it installs only what is missing.
 set -euo pipefail
 
 packages=(
@@ -11,8 +11,10 @@ packages=(
     libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev
     librsvg2-dev libxdo-dev libssl-dev
     libjavascriptcoregtk-4.1-dev libsoup-3.0-dev
-    webkit2gtk-driver xvfb xauth dbus dbus-x11
 )
+test_tools=false
+[ "${1:-}" = "--test-tools" ] && test_tools=true
+$test_tools && packages+=(webkit2gtk-driver xvfb xauth dbus dbus-x11)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
@@ -30,6 +32,6 @@ fi
 # The WebDriver proxy between the test and WebKitWebDriver; pinned, because
 # its behaviour between sessions has changed across releases.
 TAURI_DRIVER_VERSION=2.1.0
-if ! tauri-driver --help >/dev/null 2>&1; then
+if $test_tools && ! command -v tauri-driver >/dev/null 2>&1; then
     cargo install tauri-driver --version "$TAURI_DRIVER_VERSION" --locked
 fi

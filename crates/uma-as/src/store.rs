@@ -34,6 +34,8 @@ pub enum StoreError {
     Db(#[from] sled::Error),
     #[error("key derivation failed: {0}")]
     Kdf(String),
+    #[error("cannot restore from {0}")]
+    BadBackup(String),
 }
 
 /// Argon2id cost, kept in the header so a wallet opens with the parameters it
@@ -140,7 +142,70 @@ impl Store {
         self.db.flush()?;
         Ok(())
     }
+
+    /// Writes a backup of every tree to `path`, as stored: each record stays
+    /// sealed, and the data key stays sealed under the passphrase, so the
+    /// file is as safe to keep elsewhere as the database itself. Written to a
+    /// temporary name first, so a failed backup never looks like a good one.
+    pub fn backup(&self, path: &Path) -> Result<usize, StoreError> {
+        self.flush_blocking()?;
+        let mut trees = serde_json::Map::new();
+        let mut records = 0;
+        for name in self.db.tree_names() {
+            let tree = self.db.open_tree(&name)?;
+            let mut pairs = Vec::new();
+            for item in tree.iter() {
+                let (key, value) = item?;
+                pairs.push([STANDARD.encode(key), STANDARD.encode(value)]);
+            }
+            records += pairs.len();
+            trees.insert(STANDARD.encode(&name), serde_json::json!(pairs));
+        }
+        let document = serde_json::json!({ "format": BACKUP_FORMAT, "trees": trees });
+        let io = |e| StoreError::Db(sled::Error::Io(e));
+        let partial = path.with_extension("partial");
+        std::fs::write(&partial, serde_json::to_vec(&document).expect("backup serializes")).map_err(io)?;
+        std::fs::rename(&partial, path).map_err(io)?;
+        Ok(records)
+    }
+
+    /// Creates a wallet database at `path` from a [`Store::backup`] file. The
+    /// passphrase is the one the wallet had when the backup was made; it is
+    /// checked before the restored database is kept.
+    pub fn restore(backup: &Path, path: &Path, passphrase: &str) -> Result<Store, StoreError> {
+        if Store::exists(path) {
+            return Err(StoreError::AlreadyExists(path.display().to_string()));
+        }
+        let bad = |why: &str| StoreError::BadBackup(format!("{}: {why}", backup.display()));
+        let text = std::fs::read(backup).map_err(|e| bad(&e.to_string()))?;
+        let document: serde_json::Value = serde_json::from_slice(&text).map_err(|e| bad(&e.to_string()))?;
+        if document["format"] != BACKUP_FORMAT {
+            return Err(bad("not a wallet backup"));
+        }
+        let trees = document["trees"].as_object().ok_or_else(|| bad("no trees"))?;
+        let decode = |s: &serde_json::Value| s.as_str().and_then(|s| STANDARD.decode(s).ok()).ok_or_else(|| bad("malformed record"));
+        {
+            let db = open_db(path)?;
+            for (name, pairs) in trees {
+                let tree = db.open_tree(STANDARD.decode(name).map_err(|_| bad("malformed tree name"))?)?;
+                for pair in pairs.as_array().ok_or_else(|| bad("malformed tree"))? {
+                    tree.insert(decode(&pair[0])?, decode(&pair[1])?)?;
+                }
+            }
+            db.flush()?;
+        }
+        match Store::open(path, passphrase) {
+            Ok(store) => Ok(store),
+            Err(e) => {
+                // Nothing half-restored is left behind to be mistaken for a wallet.
+                let _ = std::fs::remove_dir_all(path);
+                Err(e)
+            }
+        }
+    }
 }
+
+const BACKUP_FORMAT: &str = "uma-wallet-backup/1";
 
 fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
     std::fs::create_dir_all(path).map_err(|e| StoreError::Db(sled::Error::Io(e)))?;
@@ -317,6 +382,25 @@ mod tests {
         assert_eq!(tree.get("k").unwrap().as_deref(), Some("a distinctive value 7f3a"));
         let raw = tree.raw().get("k").unwrap().unwrap();
         assert!(!raw.windows(11).any(|w| w == b"distinctive"));
+    }
+
+    #[test]
+    fn a_backup_restores_every_record_and_only_with_the_passphrase() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(&dir.path().join("db"), "right", quick()).unwrap();
+        store.tree::<String>("notes").unwrap().insert("k", &"kept secret 51c2".to_string()).unwrap();
+        let file = dir.path().join("backup.json");
+        assert!(store.backup(&file).unwrap() >= 2, "the header and the note");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(!text.contains("kept secret"), "records stay sealed in the backup");
+
+        assert!(matches!(Store::restore(&file, &dir.path().join("other"), "wrong"), Err(StoreError::WrongPassphrase)));
+        assert!(!Store::exists(&dir.path().join("other")), "a refused restore leaves nothing behind");
+        let restored = Store::restore(&file, &dir.path().join("copy"), "right").unwrap();
+        assert_eq!(restored.tree::<String>("notes").unwrap().get("k").unwrap().as_deref(), Some("kept secret 51c2"));
+
+        std::fs::write(&file, b"{\"format\":\"something else\"}").unwrap();
+        assert!(matches!(Store::restore(&file, &dir.path().join("third"), "right"), Err(StoreError::BadBackup(_))));
     }
 
     #[test]

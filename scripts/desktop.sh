@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Launches the desktop wallet on a Debian/Ubuntu machine with Rust:
+# installs the system packages it needs (once), builds the UI and the app
+# (release), and starts it. Arguments go to the app (--data-dir, --listen).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+(cd ui && npm ci --no-audit --no-fund && npm run build)
+cargo build --release --locked -p uma-wallet-desktop
+exec target/release/uma-wallet-desktop "$@"

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Every test, on a fresh Debian/Ubuntu machine with Rust: installs what the
+# tests need, then runs the UI's component tests, all Rust tests (with the
+# desktop commands through Tauri's IPC), the desktop app end to end in a
+# real window under Xvfb, and the command-line demo against real providers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh --test-tools
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# The UI: the app embeds ui/dist at compile time, so it is built first.
+(cd ui && npm ci --no-audit --no-fund && npm run build && npm test)
+
+cargo test --workspace --locked
+
+# The desktop app in a real window: Xvfb for the display, a private session
+# bus (WebKit and notifications want one), tauri-driver + WebKitWebDriver.
+# Screenshots land in target/e2e-screenshots/.
+dbus-run-session -- xvfb-run -a -s "-screen 0 1120x800x24" \
+    cargo test --locked -p uma-wallet-desktop --test desktop_e2e -- --ignored --nocapture
+
+bash scripts/demo.sh

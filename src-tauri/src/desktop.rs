@@ -1,0 +1,302 @@
+//! The app's one piece of state: where the wallet lives, its settings, and,
+//! once unlocked, the running authorization server and the in-process owner
+//! service every command goes through.
+
+use crate::error::CommandError;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, Runtime};
+use tokio::sync::{broadcast, watch};
+use uma_as::server::OwnerEvent;
+use uma_as::{Clock, KdfParams};
+use wallet::owner_client::InProcessOwner;
+use wallet::serve::{self, Ready, ServeError, ServeOptions};
+use wallet::Wallet;
+
+/// The app's settings file in the data directory. Not secret: addresses only.
+const SETTINGS_FILE: &str = "desktop.json";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7420";
+const MIN_PASSPHRASE: usize = 8;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Where the authorization server listens.
+    pub listen: String,
+    /// The issuer URL when a reverse proxy or tunnel fronts the server.
+    #[serde(default)]
+    pub public_issuer: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { listen: DEFAULT_LISTEN.into(), public_issuer: None }
+    }
+}
+
+impl Settings {
+    fn check(&self) -> Result<SocketAddr, CommandError> {
+        let addr: SocketAddr = self
+            .listen
+            .trim()
+            .parse()
+            .map_err(|_| CommandError::invalid_input(format!("{:?} is not an address and port, like {DEFAULT_LISTEN}", self.listen)))?;
+        if let Some(issuer) = &self.public_issuer {
+            let ok = (issuer.starts_with("https://") || issuer.starts_with("http://")) && !issuer.contains(char::is_whitespace);
+            if !ok {
+                return Err(CommandError::invalid_input(format!("{issuer:?} is not an http(s) URL")));
+            }
+        }
+        Ok(addr)
+    }
+}
+
+/// What the window needs to know to choose a screen.
+#[derive(Clone, Debug, Serialize)]
+pub struct AppState {
+    pub wallet_exists: bool,
+    pub unlocked: bool,
+    pub data_dir: PathBuf,
+    pub settings: Settings,
+    pub server: Option<Ready>,
+}
+
+struct Session {
+    owner: InProcessOwner,
+    wallet: Wallet,
+    ready: Ready,
+    stop: watch::Sender<bool>,
+    server: tauri::async_runtime::JoinHandle<Result<(), ServeError>>,
+}
+
+pub struct Desktop {
+    data_dir: PathBuf,
+    backup_dir: PathBuf,
+    /// `--listen` on the command line wins over the saved setting.
+    listen_override: Option<SocketAddr>,
+    clock: Clock,
+    kdf: KdfParams,
+    started: Instant,
+    ui_ready: AtomicBool,
+    settings: parking_lot::Mutex<Settings>,
+    /// A tokio mutex: unlocking holds it across the bind and the KDF, so two
+    /// unlocks cannot race to open the database.
+    session: tokio::sync::Mutex<Option<Session>>,
+    watchers: Arc<parking_lot::Mutex<Vec<Channel<OwnerEvent>>>>,
+}
+
+pub struct DesktopOptions {
+    pub data_dir: PathBuf,
+    pub backup_dir: PathBuf,
+    pub listen_override: Option<SocketAddr>,
+    pub clock: Clock,
+    pub kdf: KdfParams,
+    pub started: Instant,
+}
+
+impl Desktop {
+    pub fn new(options: DesktopOptions) -> Desktop {
+        let settings = std::fs::read(options.data_dir.join(SETTINGS_FILE))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        Desktop {
+            data_dir: options.data_dir,
+            backup_dir: options.backup_dir,
+            listen_override: options.listen_override,
+            clock: options.clock,
+            kdf: options.kdf,
+            started: options.started,
+            ui_ready: AtomicBool::new(false),
+            settings: parking_lot::Mutex::new(settings),
+            session: tokio::sync::Mutex::new(None),
+            watchers: Arc::default(),
+        }
+    }
+
+    pub async fn state(&self) -> AppState {
+        let session = self.session.lock().await;
+        AppState {
+            wallet_exists: Wallet::exists(&self.data_dir),
+            unlocked: session.is_some(),
+            data_dir: self.data_dir.clone(),
+            settings: self.settings.lock().clone(),
+            server: session.as_ref().map(|s| s.ready.clone()),
+        }
+    }
+
+    /// The first question the window asks marks it interactive: the figure
+    /// the cold-start benchmark reads.
+    pub fn note_window_interactive(&self) {
+        if !self.ui_ready.swap(true, Ordering::Relaxed) {
+            tracing::info!(elapsed_ms = self.started.elapsed().as_millis() as u64, "window interactive");
+        }
+    }
+
+    pub async fn create<R: Runtime>(&self, app: &AppHandle<R>, passphrase: String, identity: Option<Value>) -> Result<AppState, CommandError> {
+        if passphrase.chars().count() < MIN_PASSPHRASE {
+            return Err(CommandError::invalid_input(format!("Choose a passphrase of at least {MIN_PASSPHRASE} characters.")));
+        }
+        if Wallet::exists(&self.data_dir) {
+            return Err(CommandError::new("wallet_exists", "A wallet already exists here: unlock it instead."));
+        }
+        let (dir, kdf, pass) = (self.data_dir.clone(), self.kdf, passphrase.clone());
+        tokio::task::spawn_blocking(move || Wallet::init(&dir, &pass, kdf))
+            .await
+            .map_err(|e| CommandError::new("wallet_error", e.to_string()))??;
+        self.unlock(app, passphrase).await?;
+        if let Some(identity) = identity {
+            self.owner().await?.put("/identity", identity).await.map_err(|e| {
+                let e = CommandError::from(e);
+                CommandError::new(&e.kind, format!("Your wallet was created, but the identity details were refused: {}", e.message))
+            })?;
+        }
+        Ok(self.state().await)
+    }
+
+    /// Opens the wallet and starts its authorization server, with the owner
+    /// API for the CLI beside it on a free loopback port.
+    pub async fn unlock<R: Runtime>(&self, app: &AppHandle<R>, passphrase: String) -> Result<AppState, CommandError> {
+        let mut session = self.session.lock().await;
+        if session.is_none() {
+            if !Wallet::exists(&self.data_dir) {
+                return Err(CommandError::new("no_wallet", "There is no wallet here yet: create one."));
+            }
+            let settings = self.settings.lock().clone();
+            let listen = match self.listen_override {
+                Some(addr) => addr,
+                None => settings.check()?,
+            };
+            let options = ServeOptions {
+                data_dir: self.data_dir.clone(),
+                passphrase,
+                listen,
+                owner_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                public_issuer: settings.public_issuer.clone(),
+                clock: self.clock.clone(),
+            };
+            let bound = serve::bind(options).await?;
+            let owner = InProcessOwner::new(bound.wallet())?;
+            let wallet = bound.wallet().clone();
+            let ready = bound.ready.clone();
+            let events = bound.server().subscribe();
+            let (stop, mut stopped) = watch::channel(false);
+            let server = tauri::async_runtime::spawn(bound.run(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            }));
+            tauri::async_runtime::spawn(forward_events(app.clone(), events, self.watchers.clone()));
+            tracing::info!(issuer = %ready.issuer, owner_api = %ready.owner_api, "wallet unlocked");
+            *session = Some(Session { owner, wallet, ready, stop, server });
+        }
+        drop(session);
+        Ok(self.state().await)
+    }
+
+    /// Stops the server (draining its connections and flushing every write)
+    /// and closes the wallet.
+    pub async fn lock(&self) {
+        let Some(session) = self.session.lock().await.take() else { return };
+        let _ = session.stop.send(true);
+        match session.server.await {
+            Ok(Ok(())) => tracing::info!("server stopped, wallet flushed"),
+            Ok(Err(e)) => tracing::error!(error = %e, "server stopped with an error"),
+            Err(e) => tracing::error!(error = %e, "server task failed"),
+        }
+    }
+
+    pub async fn save_settings(&self, settings: Settings) -> Result<AppState, CommandError> {
+        settings.check()?;
+        let path = self.data_dir.join(SETTINGS_FILE);
+        let json = serde_json::to_vec_pretty(&settings).expect("settings serialize");
+        write_atomically(&path, &json).map_err(|e| CommandError::new("io_error", format!("Cannot save the settings to {}: {e}", path.display())))?;
+        let changed = *self.settings.lock() != settings;
+        *self.settings.lock() = settings;
+        // The issuer is part of every token and of the server's metadata, so a
+        // new address needs the wallet reopened: lock, and the owner unlocks.
+        if changed {
+            self.lock().await;
+        }
+        Ok(self.state().await)
+    }
+
+    /// The owner service, for one call; the session lock is not held during it.
+    pub async fn owner(&self) -> Result<InProcessOwner, CommandError> {
+        self.session.lock().await.as_ref().map(|s| s.owner.clone()).ok_or_else(CommandError::locked)
+    }
+
+    pub fn watch(&self, channel: Channel<OwnerEvent>) {
+        self.watchers.lock().push(channel);
+    }
+
+    /// A sealed copy of the wallet in the backup folder; returns its path.
+    pub async fn export_backup(&self) -> Result<PathBuf, CommandError> {
+        let wallet = self.session.lock().await.as_ref().map(|s| s.wallet.clone()).ok_or_else(CommandError::locked)?;
+        std::fs::create_dir_all(&self.backup_dir).map_err(|e| CommandError::new("io_error", format!("{}: {e}", self.backup_dir.display())))?;
+        let now = wallet.server().now();
+        let path = self.backup_dir.join(format!("uma-wallet-backup-{now}.json"));
+        let target = path.clone();
+        tokio::task::spawn_blocking(move || wallet.server().backup(&target))
+            .await
+            .map_err(|e| CommandError::new("wallet_error", e.to_string()))??;
+        Ok(path)
+    }
+}
+
+/// Sends each owner event to every window that subscribed, and raises a
+/// desktop notification for each new request. Ends when the wallet locks.
+async fn forward_events<R: Runtime>(
+    app: AppHandle<R>,
+    mut events: broadcast::Receiver<OwnerEvent>,
+    watchers: Arc<parking_lot::Mutex<Vec<Channel<OwnerEvent>>>>,
+) {
+    loop {
+        let event = match events.recv().await {
+            Ok(event) => event,
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "owner events dropped; the inbox refreshes on the next one");
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        watchers.lock().retain(|channel| channel.send(event.clone()).is_ok());
+        if let OwnerEvent::RequestSubmitted { request } = &event {
+            notify(&app, "Access request", &format!("{} asks to see your pension data. Open the wallet to decide.", request.client_name));
+        }
+    }
+}
+
+/// Best effort: a desktop without a notification service (or a test run
+/// without the plugin) still gets the request in the inbox.
+fn notify<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
+    if app.try_state::<tauri_plugin_notification::Notification<R>>().is_none() {
+        return;
+    }
+    let app = app.clone();
+    let (title, body) = (title.to_string(), body.to_string());
+    // D-Bus can stall for seconds on a broken session bus: never on the event path.
+    tauri::async_runtime::spawn_blocking(move || {
+        use tauri_plugin_notification::NotificationExt;
+        if let Err(e) = app.notification().builder().title(title).body(body).show() {
+            tracing::debug!(error = %e, "no desktop notification");
+        }
+    });
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        // The wallet's folder is the owner's alone, even when settings come first.
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir)?;
+    }
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, bytes)?;
+    std::fs::rename(&partial, path)
+}

@@ -1,0 +1,151 @@
+//! The pension wallet's desktop app: a window over the owner service, with
+//! the wallet's UMA authorization server running in the background on the
+//! app's runtime. Closing the window keeps the server running in the tray,
+//! so requests still arrive; Quit stops it cleanly.
+
+pub mod commands;
+pub mod desktop;
+pub mod error;
+
+use clap::Parser;
+use desktop::{Desktop, DesktopOptions};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+use tauri::menu::{Menu, MenuItem};
+use tauri::tray::TrayIconBuilder;
+use tauri::{Builder, Manager, RunEvent, Runtime, WindowEvent};
+use uma_as::{Clock, KdfParams};
+
+#[derive(Parser, Debug)]
+#[command(name = "uma-wallet-desktop", about = "The pension wallet: your own UMA authorization server, on your desktop")]
+struct Args {
+    /// The wallet's folder, shared with the `uma-wallet` command line.
+    #[arg(long, env = "UMA_WALLET_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Where the authorization server listens, for this run (overrides the saved setting).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Where backups are written (default: your documents folder).
+    #[arg(long)]
+    backup_dir: Option<PathBuf>,
+}
+
+/// Whether a tray icon exists: without one, closing the window must quit,
+/// or the app would keep running with no way back to it.
+struct TrayPresent(AtomicBool);
+
+/// Registers the state and every command: shared by the real app and the
+/// command tests (`tauri::test`'s mock runtime).
+pub fn build<R: Runtime>(builder: Builder<R>, desktop: Desktop) -> Builder<R> {
+    builder.manage(desktop).invoke_handler(tauri::generate_handler![
+        commands::app_state,
+        commands::create_wallet,
+        commands::unlock_wallet,
+        commands::save_settings,
+        commands::watch_requests,
+        commands::export_backup,
+        commands::status,
+        commands::get_identity,
+        commands::set_identity,
+        commands::list_providers,
+        commands::add_provider,
+        commands::remove_provider,
+        commands::import_registry,
+        commands::find_pensions,
+        commands::list_offers,
+        commands::accept_offer,
+        commands::my_pensions,
+        commands::list_resources,
+        commands::list_clients,
+        commands::list_requests,
+        commands::approve_request,
+        commands::deny_request,
+        commands::list_policies,
+        commands::add_policy,
+        commands::remove_policy,
+        commands::list_grants,
+        commands::revoke_grant,
+        commands::list_credentials,
+        commands::show_credential,
+        commands::verify_credential,
+        commands::list_audit,
+        commands::verify_audit,
+    ])
+}
+
+pub fn run() {
+    let started = Instant::now();
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("UMA_WALLET_LOG").unwrap_or_else(|_| "warn,uma_wallet_desktop=info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let data_dir = args.data_dir.unwrap_or_else(|| dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("uma-wallet"));
+    let backup_dir = args
+        .backup_dir
+        .or_else(dirs::document_dir)
+        .or_else(dirs::home_dir)
+        .unwrap_or_else(|| data_dir.clone());
+    let desktop = Desktop::new(DesktopOptions {
+        data_dir,
+        backup_dir,
+        listen_override: args.listen,
+        clock: Clock::System,
+        kdf: KdfParams::default(),
+        started,
+    });
+
+    let app = build(Builder::default().plugin(tauri_plugin_notification::init()), desktop)
+        .manage(TrayPresent(AtomicBool::new(false)))
+        .setup(|app| {
+            match tray(app.handle()) {
+                Ok(()) => app.state::<TrayPresent>().0.store(true, Ordering::Relaxed),
+                Err(e) => tracing::warn!(error = %e, "no tray icon; closing the window will quit"),
+            }
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                if window.state::<TrayPresent>().0.load(Ordering::Relaxed) {
+                    // Keep serving: clients may ask while the window is closed.
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
+            }
+        })
+        .build(tauri::generate_context!())
+        .expect("the app's configuration is built in; it cannot be invalid");
+
+    app.run(|handle, event| {
+        if let RunEvent::Exit = event {
+            // Outside the async runtime here (the GUI thread), so blocking is
+            // allowed: drain the server and flush before the process ends.
+            tauri::async_runtime::block_on(handle.state::<Desktop>().lock());
+        }
+    });
+}
+
+fn tray<R: Runtime>(app: &tauri::AppHandle<R>) -> tauri::Result<()> {
+    let open = MenuItem::with_id(app, "open", "Open wallet", true, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", "Quit (stops the server)", true, None::<&str>)?;
+    let menu = Menu::with_items(app, &[&open, &quit])?;
+    let mut builder = TrayIconBuilder::with_id("wallet").menu(&menu).tooltip("Pension Wallet").on_menu_event(|app, event| {
+        match event.id().as_ref() {
+            "open" => {
+                if let Some(window) = app.get_webview_window("main") {
+                    let _ = window.show();
+                    let _ = window.set_focus();
+                }
+            }
+            "quit" => app.exit(0),
+            _ => {}
+        }
+    });
+    if let Some(icon) = app.default_window_icon() {
+        builder = builder.icon(icon.clone());
+    }
+    builder.build(app)?;
+    Ok(())
+}

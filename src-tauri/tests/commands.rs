@@ -1,0 +1,279 @@
+//! The window's commands through Tauri's IPC (the mock runtime: no window,
+//! but the real command registration, argument parsing and error
+//! serialization), over a real wallet on disk whose server listens on loopback.
+
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::time::Instant;
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{App, Manager, WebviewWindow, WebviewWindowBuilder};
+use uma_as::{Clock, KdfParams};
+use uma_wallet_desktop::desktop::{Desktop, DesktopOptions};
+
+const PASSPHRASE: &str = "correct horse battery";
+const UMA_GRANT: &str = "urn:ietf:params:oauth:grant-type:uma-ticket";
+
+fn quick_kdf() -> KdfParams {
+    KdfParams { memory_kib: 1024, iterations: 1, parallelism: 1 }
+}
+
+struct TestApp {
+    dir: tempfile::TempDir,
+    clock: Clock,
+    _app: App<MockRuntime>,
+    window: WebviewWindow<MockRuntime>,
+}
+
+impl TestApp {
+    /// An app over `dir`, its server on a free port unless `listen_from_settings`.
+    fn new(dir: tempfile::TempDir, listen_from_settings: bool) -> TestApp {
+        let clock = Clock::manual(1_800_000_000);
+        let desktop = Desktop::new(DesktopOptions {
+            data_dir: dir.path().join("wallet"),
+            backup_dir: dir.path().join("backups"),
+            listen_override: (!listen_from_settings).then(|| "127.0.0.1:0".parse().unwrap()),
+            clock: clock.clone(),
+            kdf: quick_kdf(),
+            started: Instant::now(),
+        });
+        // The app's own configuration, so its capabilities (the ACL) apply as in the real window.
+        let app = uma_wallet_desktop::build(mock_builder(), desktop).build(tauri::generate_context!()).expect("app builds");
+        let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("window builds");
+        TestApp { dir, clock, _app: app, window }
+    }
+
+    fn start() -> TestApp {
+        TestApp::new(tempfile::tempdir().unwrap(), false)
+    }
+
+    /// Invokes a command as the window would; `Err` is the rejected promise's value.
+    fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        invoke_from(&self.window, cmd, args)
+    }
+
+}
+
+fn invoke_from(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    {
+        let request = InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        };
+        get_ipc_response(window, request).map(|body| body.deserialize::<Value>().expect("answers are JSON"))
+    }
+}
+
+impl TestApp {
+
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        self.invoke(cmd, args).unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
+    }
+
+    fn error_kind(&self, cmd: &str, args: Value) -> String {
+        match self.invoke(cmd, args) {
+            Ok(v) => panic!("{cmd} should fail, answered {v}"),
+            Err(e) => {
+                assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "every error explains itself: {e}");
+                e["kind"].as_str().unwrap().to_string()
+            }
+        }
+    }
+
+    fn create(&self) -> Value {
+        self.ok("create_wallet", json!({ "passphrase": PASSPHRASE, "identity": null }))
+    }
+}
+
+fn identity() -> Value {
+    json!({ "given_name": "Alice", "family_name": "Archer", "date_of_birth": "1975-04-12", "postcode": "SW1A 1AA", "verified": ["name"] })
+}
+
+#[test]
+fn the_window_may_call_the_wallets_commands_and_nothing_else() {
+    let app = TestApp::start();
+    assert!(app.invoke("app_state", json!({})).is_ok());
+    let refused = app.invoke("plugin:event|listen", json!({ "event": "x", "target": { "kind": "Any" }, "handler": 1 })).unwrap_err();
+    assert!(refused.as_str().is_some_and(|m| m.contains("not allowed")), "core APIs are not granted: {refused}");
+    let other = WebviewWindowBuilder::new(&app._app, "other", Default::default()).build().unwrap();
+    let refused = invoke_from(&other, "app_state", json!({})).unwrap_err();
+    assert!(refused.as_str().is_some_and(|m| m.contains("not allowed")), "only the main window is granted: {refused}");
+}
+
+#[test]
+fn first_run_creates_the_wallet_starts_its_server_and_keeps_the_identity() {
+    let app = TestApp::start();
+    let state = app.ok("app_state", json!({}));
+    assert_eq!((state["wallet_exists"].as_bool(), state["unlocked"].as_bool()), (Some(false), Some(false)));
+    assert_eq!(app.error_kind("create_wallet", json!({ "passphrase": "short", "identity": null })), "invalid_input");
+    assert_eq!(app.ok("app_state", json!({}))["wallet_exists"], false, "a refused passphrase creates nothing");
+
+    let state = app.ok("create_wallet", json!({ "passphrase": PASSPHRASE, "identity": identity() }));
+    assert_eq!((state["wallet_exists"].as_bool(), state["unlocked"].as_bool()), (Some(true), Some(true)));
+    let issuer = state["server"]["issuer"].as_str().unwrap();
+    let metadata: Value = reqwest::blocking::get(format!("{issuer}/.well-known/uma2-configuration")).unwrap().json().unwrap();
+    assert_eq!(metadata["issuer"], issuer, "the authorization server answers on loopback");
+    assert_eq!(app.ok("get_identity", json!({}))["given_name"], "Alice");
+    assert_eq!(app.ok("status", json!({}))["issuer"], issuer);
+    assert_eq!(app.error_kind("create_wallet", json!({ "passphrase": PASSPHRASE, "identity": null })), "wallet_exists");
+}
+
+#[test]
+fn a_locked_wallet_answers_nothing_and_a_wrong_passphrase_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let app = TestApp::new(dir, false);
+        app.create();
+        app.ok("add_provider", json!({ "url": "http://127.0.0.1:9", "name": "Kept" }));
+        // Quitting the app stops its server and closes the wallet.
+        tauri::async_runtime::block_on(app.window.state::<Desktop>().lock());
+        let dir = app.dir;
+        // A second app over the same folder.
+        let app = TestApp::new(dir, false);
+        assert_eq!(app.ok("app_state", json!({}))["unlocked"], false);
+        assert_eq!(app.error_kind("list_requests", json!({ "all": false })), "locked");
+        assert_eq!(app.error_kind("unlock_wallet", json!({ "passphrase": "not the passphrase" })), "wrong_passphrase");
+        assert_eq!(app.ok("unlock_wallet", json!({ "passphrase": PASSPHRASE }))["unlocked"], true);
+        assert_eq!(app.ok("list_providers", json!({}))[0]["name"], "Kept", "nothing was lost");
+    }
+}
+
+#[test]
+fn a_taken_port_is_reported_and_another_address_can_be_chosen() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let app = TestApp::new(tempfile::tempdir().unwrap(), true);
+    app.ok("save_settings", json!({ "settings": { "listen": taken.local_addr().unwrap().to_string(), "public_issuer": null } }));
+    assert_eq!(app.error_kind("create_wallet", json!({ "passphrase": PASSPHRASE, "identity": null })), "port_in_use");
+    let state = app.ok("app_state", json!({}));
+    assert_eq!((state["wallet_exists"].as_bool(), state["unlocked"].as_bool()), (Some(true), Some(false)), "the wallet exists, locked");
+
+    assert_eq!(app.error_kind("save_settings", json!({ "settings": { "listen": "not an address", "public_issuer": null } })), "invalid_input");
+    app.ok("save_settings", json!({ "settings": { "listen": "127.0.0.1:0", "public_issuer": null } }));
+    let state = app.ok("unlock_wallet", json!({ "passphrase": PASSPHRASE }));
+    assert_eq!(state["unlocked"], true);
+    assert_ne!(state["server"]["listen"], taken.local_addr().unwrap().to_string());
+}
+
+#[test]
+fn a_wallet_open_in_another_program_is_reported_as_in_use() {
+    let app = TestApp::new(tempfile::tempdir().unwrap(), false);
+    let data_dir = app.dir.path().join("wallet");
+    wallet::Wallet::init(&data_dir, PASSPHRASE, quick_kdf()).unwrap();
+    let _held = wallet::Wallet::open(&data_dir, PASSPHRASE, uma_as::Config::new("http://127.0.0.1:1"), Clock::System).unwrap();
+    assert_eq!(app.error_kind("unlock_wallet", json!({ "passphrase": PASSPHRASE })), "wallet_in_use");
+}
+
+#[test]
+fn ids_cannot_reach_other_endpoints() {
+    let app = TestApp::start();
+    app.create();
+    assert_eq!(app.error_kind("revoke_grant", json!({ "id": "../policies" })), "invalid_input");
+    assert_eq!(app.error_kind("show_credential", json!({ "id": "x?all=true" })), "invalid_input");
+    assert_eq!(app.error_kind("deny_request", json!({ "id": "0123abcd" })), "not_found");
+}
+
+/// A client asks, the owner approves through the commands, the client's
+/// poll gets a token; a request left until its client gave up cannot be approved.
+#[test]
+fn requests_are_decided_through_the_commands() {
+    let app = TestApp::start();
+    let state = app.create();
+    let issuer = state["server"]["issuer"].as_str().unwrap().to_string();
+    let owner_api = state["server"]["owner_api"].as_str().unwrap().to_string();
+    let token = std::fs::read_to_string(app.dir.path().join("wallet/owner-token")).unwrap();
+    let http = reqwest::blocking::Client::new();
+
+    // A resource server connected by the owner, with one pension.
+    let minted: Value = http.post(format!("{owner_api}/assertions")).bearer_auth(token.trim()).json(&json!({ "resource_server": "rs" })).send().unwrap().json().unwrap();
+    let pat: Value = http
+        .post(format!("{issuer}/token"))
+        .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", minted["assertion"].as_str().unwrap())])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let pat = pat["access_token"].as_str().unwrap().to_string();
+    let resource: Value = http
+        .post(format!("{issuer}/resource_set"))
+        .bearer_auth(&pat)
+        .json(&json!({ "name": "Acme DB", "resource_scopes": ["owner", "value"] }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let resource_id = resource["_id"].as_str().unwrap().to_string();
+    let client: Value = http.post(format!("{issuer}/register")).json(&json!({ "client_name": "Dashboard" })).send().unwrap().json().unwrap();
+    let (client_id, secret) = (client["client_id"].as_str().unwrap().to_string(), client["client_secret"].as_str().unwrap().to_string());
+    let ask = || {
+        let ticket: Value = http
+            .post(format!("{issuer}/permission"))
+            .bearer_auth(&pat)
+            .json(&json!({ "resource_id": resource_id, "resource_scopes": ["owner", "value"] }))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let answer: Value = http
+            .post(format!("{issuer}/token"))
+            .basic_auth(&client_id, Some(&secret))
+            .form(&[("grant_type", UMA_GRANT), ("ticket", ticket["ticket"].as_str().unwrap())])
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(answer["error"], "request_submitted", "{answer}");
+        answer["ticket"].as_str().unwrap().to_string()
+    };
+
+    let polling = ask();
+    let inbox = app.ok("list_requests", json!({ "all": false }));
+    assert_eq!(inbox.as_array().unwrap().len(), 1);
+    assert_eq!(inbox[0]["client_name"], "Dashboard");
+    let approval = json!({ "permissions": [{ "resource_id": resource_id, "resource_scopes": ["owner"] }] });
+    app.ok("approve_request", json!({ "id": inbox[0]["id"], "approval": approval }));
+    assert!(app.ok("list_requests", json!({ "all": false })).as_array().unwrap().is_empty());
+    let answer: Value = http
+        .post(format!("{issuer}/token"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[("grant_type", UMA_GRANT), ("ticket", polling.as_str())])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(answer["access_token"].is_string(), "the client's poll gets its token: {answer}");
+    let grants = app.ok("list_grants", json!({}));
+    assert_eq!(grants[0]["scopes"], json!(["owner"]), "only the scope the owner ticked");
+
+    // Asked for both scopes again: the value scope needs a decision. The client then gives up.
+    ask();
+    let waiting = app.ok("list_requests", json!({ "all": false }))[0]["id"].clone();
+    let Clock::Manual(now) = &app.clock else { unreachable!() };
+    now.fetch_add(8 * 24 * 3600, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(app.error_kind("approve_request", json!({ "id": waiting, "approval": {} })), "expired_request");
+    assert_eq!(app.ok("list_grants", json!({})).as_array().unwrap().len(), 1, "nothing granted by the expired request");
+}
+
+#[test]
+fn a_backup_is_written_sealed_and_settings_survive_a_restart() {
+    let app = TestApp::start();
+    app.ok("create_wallet", json!({ "passphrase": PASSPHRASE, "identity": identity() }));
+    let path = app.ok("export_backup", json!({}))["path"].as_str().unwrap().to_string();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("uma-wallet-backup/1"));
+    assert!(!text.contains("Archer"), "identity details stay sealed in the backup");
+    let restored = uma_as::Store::restore(std::path::Path::new(&path), &app.dir.path().join("restored"), PASSPHRASE).unwrap();
+    drop(restored);
+
+    app.ok("save_settings", json!({ "settings": { "listen": "127.0.0.1:0", "public_issuer": "https://wallet.example" } }));
+    let state = app.ok("app_state", json!({}));
+    assert_eq!(state["unlocked"], false, "a new address reopens the wallet");
+    let state = app.ok("unlock_wallet", json!({ "passphrase": PASSPHRASE }));
+    assert_eq!(state["server"]["issuer"], "https://wallet.example");
+    assert_eq!(state["settings"]["public_issuer"], "https://wallet.example");
+}

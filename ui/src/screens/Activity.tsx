@@ -1,0 +1,89 @@
+import { useCallback, useEffect, useState } from 'react';
+import { listAudit, verifyAudit, type ApiError, type AuditEntry, type AuditVerify } from '../api';
+import { ErrorMessage, Loading, Screen } from '../components';
+import { formatTime, shortId } from '../format';
+
+const LIMIT = 200;
+
+const ACTIONS: Record<string, string> = {
+  'token.request_submitted': 'Access requested',
+  'token.rpt_issued': 'Access token issued',
+  'token.request_denied': 'Access refused',
+  'client.registered': 'App registered',
+  'pending.approve': 'You approved a request',
+  'pending.deny': 'You denied a request',
+};
+
+function summarise(detail: Record<string, unknown>): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(detail ?? {})) {
+    if (v === null || v === undefined) continue;
+    if (k === 'permissions' && Array.isArray(v)) {
+      const scopes = v.flatMap((p) => (p && typeof p === 'object' && Array.isArray((p as { resource_scopes?: unknown }).resource_scopes) ? (p as { resource_scopes: string[] }).resource_scopes : []));
+      parts.push(`scopes: ${[...new Set(scopes)].join(', ') || '—'}`);
+    } else if (typeof v === 'string') {
+      parts.push(`${k.replace(/_/g, ' ')}: ${/^[0-9a-f]{24,}$/.test(v) ? shortId(v) : v}`);
+    } else if (typeof v === 'number' || typeof v === 'boolean') {
+      parts.push(`${k.replace(/_/g, ' ')}: ${v}`);
+    } else if (k === 'decision' && typeof v === 'object') {
+      const d = v as Record<string, unknown>;
+      if (typeof d.status === 'string') parts.push(`decision: ${d.status}`);
+    }
+  }
+  return parts.join(' · ');
+}
+
+export function Activity() {
+  const [entries, setEntries] = useState<AuditEntry[] | null>(null);
+  const [check, setCheck] = useState<AuditVerify | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [checkError, setCheckError] = useState<ApiError | null>(null);
+
+  const load = useCallback(() => {
+    setError(null);
+    setCheckError(null);
+    listAudit(LIMIT).then(setEntries, (e) => setError(e as ApiError));
+    verifyAudit().then(setCheck, (e) => setCheckError(e as ApiError));
+  }, []);
+  useEffect(load, [load]);
+
+  return (
+    <Screen name="activity" title="Activity" actions={<button type="button" onClick={load}>Refresh</button>}>
+      <div data-testid="audit-status" className="audit-status">
+        {checkError ? (
+          <ErrorMessage error={checkError} />
+        ) : !check ? (
+          <Loading what="Checking the activity log…" />
+        ) : check.intact ? (
+          <p className="success" role="status">The activity log is intact: all {check.entries} entries are chained and unchanged.</p>
+        ) : (
+          <p className="error" role="alert">
+            The activity log has been tampered with or damaged: the chain is broken at entry {check.broken_at} ({check.reason}).
+          </p>
+        )}
+      </div>
+      <ErrorMessage error={error} />
+      {entries && entries.length === 0 && <p className="empty">Nothing has happened yet.</p>}
+      {!entries && !error && <Loading />}
+      {entries && entries.length > 0 && (
+        <table className="table">
+          <thead>
+            <tr><th scope="col">#</th><th scope="col">When</th><th scope="col">What</th><th scope="col">Who</th><th scope="col">Details</th></tr>
+          </thead>
+          <tbody>
+            {entries.map((e) => (
+              <tr key={e.seq} data-testid="audit-row">
+                <td>{e.seq}</td>
+                <td className="nowrap">{formatTime(e.at)}</td>
+                <td>{ACTIONS[e.action] ?? e.action}<div className="muted small mono">{e.action}</div></td>
+                <td className="mono small">{e.actor.startsWith('client:') ? `app ${shortId(e.actor.slice(7))}` : e.actor}</td>
+                <td className="small">{summarise(e.detail)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {entries && entries.length === LIMIT && <p className="muted small">Showing the latest {LIMIT} entries.</p>}
+    </Screen>
+  );
+}

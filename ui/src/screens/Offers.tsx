@@ -1,0 +1,159 @@
+import { useEffect, useState } from 'react';
+import {
+  acceptOffer, findPensions, listOffers, listProviders,
+  type AcceptAnswer, type ApiError, type FindResult, type Offer, type OffersAnswer, type Provider,
+} from '../api';
+import { ErrorMessage, Loading, Screen } from '../components';
+import type { ScreenName } from '../App';
+
+const OUTCOME: Record<string, string> = {
+  matched: 'Found pensions that match you',
+  possible: 'Found possible matches — the provider may need to check',
+  none: 'No pensions found for you',
+  unreachable: 'Could not be reached',
+  error: 'Answered with an error',
+  ok: 'Answered',
+};
+
+const MATCH: Record<string, string> = {
+  'match-yes': 'Matches you',
+  'match-possible': 'Possible match',
+  'match-no': 'No match',
+};
+
+type AcceptState =
+  | { state: 'running' }
+  | { state: 'done'; answer: AcceptAnswer }
+  | { state: 'error'; error: ApiError };
+
+export function Offers({ onGoto }: { onGoto: (s: ScreenName) => void }) {
+  const [providers, setProviders] = useState<Provider[] | null>(null);
+  const [loadError, setLoadError] = useState<ApiError | null>(null);
+  const [found, setFound] = useState<FindResult[] | null>(null);
+  const [offers, setOffers] = useState<OffersAnswer | null>(null);
+  const [searching, setSearching] = useState(false);
+  const [searchError, setSearchError] = useState<ApiError | null>(null);
+  const [accepts, setAccepts] = useState<Record<string, AcceptState>>({});
+
+  useEffect(() => {
+    listProviders().then(setProviders, (e) => setLoadError(e as ApiError));
+  }, []);
+
+  async function search() {
+    setSearching(true);
+    setSearchError(null);
+    try {
+      const f = await findPensions();
+      setFound(f);
+      const o = await listOffers();
+      setOffers(o);
+    } catch (e) {
+      setSearchError(e as ApiError);
+    } finally {
+      setSearching(false);
+    }
+  }
+
+  async function accept(offer: Offer) {
+    const key = `${offer.provider} ${offer.resource_id}`;
+    setAccepts((a) => ({ ...a, [key]: { state: 'running' } }));
+    try {
+      const answer = await acceptOffer(offer.provider, offer.resource_id);
+      setAccepts((a) => ({ ...a, [key]: { state: 'done', answer } }));
+    } catch (e) {
+      setAccepts((a) => ({ ...a, [key]: { state: 'error', error: e as ApiError } }));
+    }
+  }
+
+  if (loadError) return <Screen name="offers" title="Offers"><ErrorMessage error={loadError} /></Screen>;
+  if (!providers) return <Screen name="offers" title="Offers"><Loading /></Screen>;
+
+  if (providers.length === 0) {
+    return (
+      <Screen name="offers" title="Offers">
+        <div className="empty" data-testid="offers-empty">
+          <p>You have not added any pension providers yet. Add your providers in Settings (or import a registry file), then come back here to find your pensions.</p>
+          <button type="button" className="primary" onClick={() => onGoto('settings')}>Go to Settings</button>
+        </div>
+      </Screen>
+    );
+  }
+
+  const nameOf = (url: string) =>
+    found?.find((f) => f.url === url)?.name ?? providers.find((p) => p.url === url)?.name ?? url;
+
+  return (
+    <Screen name="offers" title="Offers">
+      <p>
+        Ask your {providers.length === 1 ? 'provider' : `${providers.length} providers`} which pensions they hold for you.
+        You can then protect each one with this wallet, so that you decide who may see it.
+      </p>
+      <button type="button" className="primary" data-testid="find-pensions" onClick={search} disabled={searching}>
+        {searching ? 'Searching…' : 'Find my pensions'}
+      </button>
+      <ErrorMessage error={searchError} />
+
+      {found && (
+        <section aria-labelledby="h-providers">
+          <h2 id="h-providers">What each provider said</h2>
+          <ul className="plain outcomes">
+            {found.map((f) => (
+              <li key={f.url} data-testid="provider-outcome" className={`outcome outcome-${f.outcome}`}>
+                <strong>{f.name ?? f.url}</strong>: {OUTCOME[f.outcome] ?? f.outcome}
+                {f.items && f.items.length > 0 && <> ({f.items.length})</>}
+                {f.error && <span className="error-text"> — {f.error}</span>}
+              </li>
+            ))}
+            {offers?.providers.filter((p) => p.error).map((p) => (
+              <li key={`o-${p.url}`} className="outcome outcome-error">
+                <strong>{nameOf(p.url)}</strong>: offers could not be listed — <span className="error-text">{p.error}</span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+
+      {offers && (
+        <section aria-labelledby="h-offers">
+          <h2 id="h-offers">Pensions you can protect</h2>
+          {offers.offers.length === 0 ? (
+            <p className="empty" data-testid="no-offers">
+              No pensions are waiting to be protected. Those already protected by this wallet are on the Pensions screen.
+            </p>
+          ) : (
+            offers.offers.map((o) => {
+              const key = `${o.provider} ${o.resource_id}`;
+              const st = accepts[key];
+              return (
+                <article key={key} className="card offer" data-testid="offer-card">
+                  <h3>{o.scheme}</h3>
+                  <p className="muted small">{o.provider_name ?? nameOf(o.provider)} · <span className="mono">{o.pei}</span></p>
+                  <p><span className={`tag ${o.match_status === 'match-yes' ? 'tag-ok' : 'tag-warn'}`}>{MATCH[o.match_status] ?? o.match_status}</span></p>
+                  {st?.state === 'done' ? (
+                    <div className="success" role="status" data-testid="accept-success">
+                      Protected by your wallet.
+                      {st.answer.credential ? ' Proof of protection (credential) received.' : null}
+                      {st.answer.credential_error && (
+                        <p className="error" role="alert">
+                          The provider's proof (credential) could not be collected: {st.answer.credential_error}
+                        </p>
+                      )}
+                    </div>
+                  ) : (
+                    <button type="button" data-testid="accept-offer" onClick={() => accept(o)} disabled={st?.state === 'running'}>
+                      {st?.state === 'running' ? 'Protecting…' : 'Protect with my wallet'}
+                    </button>
+                  )}
+                  {st?.state === 'error' && (
+                    <p className="error" role="alert" data-testid="accept-error">Could not protect this pension: {st.error.message}</p>
+                  )}
+                </article>
+              );
+            })
+          )}
+        </section>
+      )}
+      {!found && !searching && <p className="muted">Nothing searched yet. Press “Find my pensions” to start.</p>}
+    </Screen>
+  );
+}

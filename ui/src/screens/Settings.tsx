@@ -1,0 +1,217 @@
+import { useEffect, useState, type ChangeEvent, type FormEvent } from 'react';
+import {
+  addProvider, exportBackup, importRegistry, listProviders, removeProvider, saveSettings,
+  type ApiError, type AppState, type Provider,
+} from '../api';
+import { ErrorMessage, Loading, Screen } from '../components';
+import { formatTime } from '../format';
+
+export function SettingsScreen({ state, onState }: { state: AppState; onState: (s: AppState) => void }) {
+  return (
+    <Screen name="settings" title="Settings">
+      <ServerSettings state={state} onState={onState} />
+      <Providers />
+      <Backup />
+    </Screen>
+  );
+}
+
+function ServerSettings({ state, onState }: { state: AppState; onState: (s: AppState) => void }) {
+  const [listen, setListen] = useState(state.settings.listen);
+  const [issuer, setIssuer] = useState(state.settings.public_issuer ?? '');
+  const [error, setError] = useState<ApiError | null>(null);
+  const [saved, setSaved] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  async function save(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    setSaved(false);
+    if (!listen.trim()) {
+      setError({ kind: 'invalid_input', message: 'Enter the address to listen on, e.g. 127.0.0.1:8471.' });
+      return;
+    }
+    setBusy(true);
+    try {
+      onState(await saveSettings({ listen: listen.trim(), public_issuer: issuer.trim() ? issuer.trim() : null }));
+      setSaved(true);
+    } catch (err) {
+      setError(err as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="card" aria-labelledby="h-server">
+      <h2 id="h-server">Wallet server</h2>
+      <form onSubmit={save}>
+        <div className="field">
+          <label htmlFor="listen">Listen address (host:port)</label>
+          <input id="listen" value={listen} onChange={(e) => setListen(e.target.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor="public-issuer">Public address (issuer URL), if the wallet is reached through another address</label>
+          <input id="public-issuer" type="url" placeholder="https://wallet.example.org" value={issuer} onChange={(e) => setIssuer(e.target.value)} />
+        </div>
+        <ErrorMessage error={error} />
+        {saved && <p className="success" role="status">Saved. {state.server ? `The wallet now serves at ${state.server.issuer}.` : ''}</p>}
+        <button type="submit" className="primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
+      </form>
+      <dl className="facts wide">
+        <div><dt>Data folder</dt><dd className="mono" data-testid="data-dir">{state.data_dir}</dd></div>
+        {state.server && <div><dt>Serving at</dt><dd className="mono">{state.server.issuer}</dd></div>}
+      </dl>
+    </section>
+  );
+}
+
+function Providers() {
+  const [list, setList] = useState<Provider[] | null>(null);
+  const [loadError, setLoadError] = useState<ApiError | null>(null);
+  const [url, setUrl] = useState('');
+  const [name, setName] = useState('');
+  const [addError, setAddError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [rowError, setRowError] = useState<{ url: string; error: ApiError } | null>(null);
+  const [importMsg, setImportMsg] = useState<string | null>(null);
+  const [importError, setImportError] = useState<ApiError | null>(null);
+
+  const load = () => listProviders().then((l) => { setList(l); setLoadError(null); }, (e) => setLoadError(e as ApiError));
+  useEffect(() => { void load(); }, []);
+
+  async function add(e: FormEvent) {
+    e.preventDefault();
+    setAddError(null);
+    const u = url.trim();
+    if (!/^https?:\/\/\S+$/.test(u)) {
+      setAddError({ kind: 'invalid_input', message: 'Enter the provider’s web address, starting with https:// (or http:// for a local test).' });
+      return;
+    }
+    setBusy(true);
+    try {
+      await addProvider(u, name.trim() ? name.trim() : null);
+      setUrl('');
+      setName('');
+      await load();
+    } catch (err) {
+      setAddError(err as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function remove(u: string) {
+    setRowError(null);
+    try {
+      await removeProvider(u);
+      await load();
+    } catch (err) {
+      setRowError({ url: u, error: err as ApiError });
+    }
+  }
+
+  function onFile(e: ChangeEvent<HTMLInputElement>) {
+    setImportMsg(null);
+    setImportError(null);
+    const file = e.target.files?.[0];
+    e.target.value = '';
+    if (!file) return;
+    const reader = new FileReader();
+    reader.onerror = () => setImportError({ kind: 'invalid_input', message: 'The file could not be read.' });
+    reader.onload = async () => {
+      let registry: unknown;
+      try {
+        registry = JSON.parse(String(reader.result));
+      } catch {
+        setImportError({ kind: 'invalid_input', message: `${file.name} is not a JSON file.` });
+        return;
+      }
+      try {
+        const added = await importRegistry(registry);
+        setImportMsg(`Imported ${added.length} provider${added.length === 1 ? '' : 's'} from ${file.name}.`);
+        await load();
+      } catch (err) {
+        setImportError(err as ApiError);
+      }
+    };
+    reader.readAsText(file);
+  }
+
+  return (
+    <section className="card" aria-labelledby="h-providers">
+      <h2 id="h-providers">Pension providers</h2>
+      <ErrorMessage error={loadError} />
+      {!list && !loadError && <Loading />}
+      {list && list.length === 0 && (
+        <p className="empty" data-testid="providers-empty">No providers yet. Add your pension providers’ addresses below, or import a registry file, then find your pensions on the Offers screen.</p>
+      )}
+      {list && list.length > 0 && (
+        <ul className="rows">
+          {list.map((p) => (
+            <li key={p.url} data-testid="provider-row">
+              <div>
+                <strong>{p.name ?? p.url}</strong>
+                {p.name && <div className="muted small mono">{p.url}</div>}
+                <div className="muted small">Added {formatTime(p.added_at)}</div>
+                {rowError?.url === p.url && <ErrorMessage error={rowError.error} />}
+              </div>
+              <button type="button" onClick={() => remove(p.url)} aria-label={`Remove ${p.name ?? p.url}`}>Remove</button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <form onSubmit={add} className="subform" aria-label="Add a provider">
+        <h3>Add a provider</h3>
+        <div className="row">
+          <div className="field">
+            <label htmlFor="provider-url">Web address</label>
+            <input id="provider-url" type="url" placeholder="https://pensions.example.com" value={url} onChange={(e) => setUrl(e.target.value)} />
+          </div>
+          <div className="field">
+            <label htmlFor="provider-name">Name (optional)</label>
+            <input id="provider-name" value={name} onChange={(e) => setName(e.target.value)} />
+          </div>
+        </div>
+        <ErrorMessage error={addError} />
+        <button type="submit" data-testid="add-provider" disabled={busy}>{busy ? 'Adding…' : 'Add provider'}</button>
+      </form>
+      <div className="subform">
+        <h3>Import a registry</h3>
+        <div className="field">
+          <label htmlFor="registry-file">Governance registry file (JSON)</label>
+          <input id="registry-file" type="file" accept=".json,application/json" onChange={onFile} />
+        </div>
+        <ErrorMessage error={importError} />
+        {importMsg && <p className="success" role="status">{importMsg}</p>}
+      </div>
+    </section>
+  );
+}
+
+function Backup() {
+  const [path, setPath] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  async function run() {
+    setBusy(true);
+    setError(null);
+    setPath(null);
+    try {
+      setPath((await exportBackup()).path);
+    } catch (e) {
+      setError(e as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <section className="card" aria-labelledby="h-backup">
+      <h2 id="h-backup">Backup</h2>
+      <p>A backup is sealed with your passphrase. Keep a copy somewhere safe, away from this computer.</p>
+      <button type="button" onClick={run} disabled={busy} data-testid="export-backup">{busy ? 'Writing backup…' : 'Export backup'}</button>
+      <ErrorMessage error={error} />
+      {path && <p className="success" role="status" data-testid="backup-path">Backup written to <span className="mono">{path}</span></p>}
+    </section>
+  );
+}

@@ -1,0 +1,144 @@
+import { render, screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it, vi } from 'vitest';
+import { CreateWallet } from '../screens/CreateWallet';
+import { Unlock } from '../screens/Unlock';
+import { callsTo, mockCommands } from './ipc';
+import type { AppState } from '../api';
+
+const unlockedState: AppState = {
+  wallet_exists: true, unlocked: true, data_dir: '/home/a/.wallet',
+  settings: { listen: '127.0.0.1:8471', public_issuer: null },
+  server: { issuer: 'http://127.0.0.1:8471', owner_api: 'http://127.0.0.1:8471/owner', listen: '127.0.0.1:8471', pid: 1 },
+};
+const lockedState: AppState = { ...unlockedState, unlocked: false, server: null };
+
+async function fillIdentity(user: ReturnType<typeof userEvent.setup>) {
+  await user.type(screen.getByLabelText(/given name/i), 'Alice');
+  await user.type(screen.getByLabelText(/family name/i), 'Archer');
+  await user.type(document.getElementById('date-of-birth')!, '1975-04-12');
+}
+
+describe('create wallet', () => {
+  it('rejects a short passphrase without calling create_wallet', async () => {
+    const calls = mockCommands({ create_wallet: unlockedState });
+    const user = userEvent.setup();
+    const done = vi.fn();
+    render(<CreateWallet onDone={done} />);
+    await user.type(document.getElementById('passphrase')!, 'short');
+    await user.type(document.getElementById('passphrase-confirm')!, 'short');
+    await fillIdentity(user);
+    await user.click(screen.getByTestId('create-wallet'));
+    expect(screen.getByRole('alert')).toHaveTextContent(/at least 8 characters/i);
+    expect(callsTo(calls, 'create_wallet')).toHaveLength(0);
+    expect(done).not.toHaveBeenCalled();
+  });
+
+  it('rejects mismatched passphrases and a missing date of birth', async () => {
+    const calls = mockCommands({ create_wallet: unlockedState });
+    const user = userEvent.setup();
+    render(<CreateWallet onDone={vi.fn()} />);
+    await user.type(document.getElementById('passphrase')!, 'correct horse');
+    await user.type(document.getElementById('passphrase-confirm')!, 'correct house');
+    await user.type(screen.getByLabelText(/given name/i), 'Alice');
+    await user.type(screen.getByLabelText(/family name/i), 'Archer');
+    await user.click(screen.getByTestId('create-wallet'));
+    const alert = screen.getByRole('alert');
+    expect(alert).toHaveTextContent(/do not match/i);
+    expect(alert).toHaveTextContent(/date of birth/i);
+    expect(callsTo(calls, 'create_wallet')).toHaveLength(0);
+  });
+
+  it('sends the passphrase and identity with the ticked verified fields', async () => {
+    const calls = mockCommands({ create_wallet: unlockedState });
+    const user = userEvent.setup();
+    const done = vi.fn();
+    render(<CreateWallet onDone={done} />);
+    await user.type(document.getElementById('passphrase')!, 'correct horse');
+    await user.type(document.getElementById('passphrase-confirm')!, 'correct horse');
+    await fillIdentity(user);
+    await user.type(document.getElementById('postcode')!, 'sw1a 1aa');
+    await user.type(document.getElementById('nino')!, 'QQ 12 34 56 C');
+    await user.click(document.getElementById('verified-name')!);
+    await user.click(document.getElementById('verified-date_of_birth')!);
+    await user.click(document.getElementById('verified-address')!);
+    await user.click(screen.getByTestId('create-wallet'));
+    await waitFor(() => expect(done).toHaveBeenCalledWith(unlockedState));
+    const [call] = callsTo(calls, 'create_wallet');
+    expect(call.args).toEqual({
+      passphrase: 'correct horse',
+      identity: {
+        given_name: 'Alice', family_name: 'Archer', date_of_birth: '1975-04-12',
+        nino: 'QQ123456C', postcode: 'SW1A 1AA', address_lines: [], email: null, mobile: null,
+        verified: ['name', 'date_of_birth', 'address'],
+      },
+    });
+  });
+});
+
+describe('unlock', () => {
+  it('shows the wrong-passphrase message from the rejected invoke', async () => {
+    mockCommands({
+      unlock_wallet: () => { throw { kind: 'wrong_passphrase', message: 'the passphrase does not open this wallet' }; },
+    });
+    const user = userEvent.setup();
+    const done = vi.fn();
+    render(<Unlock state={lockedState} onDone={done} />);
+    await user.type(document.getElementById('unlock-passphrase')!, 'nope nope');
+    await user.click(screen.getByTestId('unlock'));
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveTextContent('the passphrase does not open this wallet');
+    expect(alert).toHaveTextContent(/not right/i);
+    expect(done).not.toHaveBeenCalled();
+  });
+
+  it('on port_in_use lets the owner change the listen address, saves it, then unlocks', async () => {
+    let attempts = 0;
+    const calls = mockCommands({
+      unlock_wallet: () => {
+        attempts += 1;
+        if (attempts === 1) throw { kind: 'port_in_use', message: '127.0.0.1:8471 is already in use' };
+        return unlockedState;
+      },
+      save_settings: (a: Record<string, unknown>) => ({ ...lockedState, settings: a.settings }),
+    });
+    const user = userEvent.setup();
+    const done = vi.fn();
+    render(<Unlock state={lockedState} onDone={done} />);
+    await user.type(document.getElementById('unlock-passphrase')!, 'correct horse');
+    await user.click(screen.getByTestId('unlock'));
+    expect(await screen.findByRole('alert')).toHaveTextContent('already in use');
+    const listen = screen.getByLabelText(/address the wallet listens on/i);
+    await user.clear(listen);
+    await user.type(listen, '127.0.0.1:9000');
+    await user.click(screen.getByTestId('unlock'));
+    await waitFor(() => expect(done).toHaveBeenCalledWith(unlockedState));
+    expect(callsTo(calls, 'save_settings')[0].args).toEqual({ settings: { listen: '127.0.0.1:9000', public_issuer: null } });
+    expect(calls.map((c) => c.cmd)).toEqual(['unlock_wallet', 'save_settings', 'unlock_wallet']);
+  });
+});
+
+describe('create wallet, then the server cannot start', () => {
+  it('moves to the unlock screen with the port problem shown and a field to change it', async () => {
+    const { App } = await import('../App');
+    let created = false;
+    const calls = mockCommands({
+      app_state: () => (created ? lockedState : { ...lockedState, wallet_exists: false }),
+      create_wallet: () => {
+        created = true;
+        throw { kind: 'port_in_use', message: 'Another program already uses 127.0.0.1:8471.' };
+      },
+    });
+    const user = userEvent.setup();
+    render(<App />);
+    await screen.findByTestId('screen-create');
+    await user.type(document.getElementById('passphrase')!, 'correct horse');
+    await user.type(document.getElementById('passphrase-confirm')!, 'correct horse');
+    await fillIdentity(user);
+    await user.click(screen.getByTestId('create-wallet'));
+    await screen.findByTestId('screen-unlock');
+    expect(screen.getByRole('alert')).toHaveTextContent(/already uses 127.0.0.1:8471/);
+    expect(screen.getByLabelText(/address the wallet listens on/i)).toHaveValue('127.0.0.1:8471');
+    expect(callsTo(calls, 'create_wallet')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,127 @@
+import { render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it, vi } from 'vitest';
+import { Activity } from '../screens/Activity';
+import { Credentials } from '../screens/Credentials';
+import { SettingsScreen } from '../screens/Settings';
+import { Sharing } from '../screens/Sharing';
+import { callsTo, mockCommands, sample } from './ipc';
+import type { AppState } from '../api';
+
+describe('activity', () => {
+  it('shows a broken chain at the top', async () => {
+    mockCommands({ list_audit: sample('audit_limit_5'), verify_audit: { intact: false, broken_at: 17, reason: 'hash mismatch' } });
+    render(<Activity />);
+    const status = screen.getByTestId('audit-status');
+    await waitFor(() => expect(status).toHaveTextContent(/broken at entry 17 \(hash mismatch\)/));
+    expect(within(status).getByRole('alert')).toBeInTheDocument();
+    const rows = await screen.findAllByTestId('audit-row');
+    expect(rows).toHaveLength(5);
+    expect(rows[0]).toHaveTextContent('21');
+    expect(rows[0]).toHaveTextContent('Access requested');
+  });
+
+  it('shows an intact chain with its entry count', async () => {
+    const calls = mockCommands({ list_audit: sample('audit_limit_5'), verify_audit: sample('audit_verify') });
+    render(<Activity />);
+    await waitFor(() => expect(screen.getByTestId('audit-status')).toHaveTextContent(/intact: all 21 entries/));
+    expect(typeof callsTo(calls, 'list_audit')[0].args.limit).toBe('number');
+  });
+});
+
+describe('credentials', () => {
+  it('lists credentials, shows details and verifies one', async () => {
+    const calls = mockCommands({
+      list_credentials: sample('credentials'),
+      show_credential: sample('credential_show'),
+      verify_credential: sample('credential_verify'),
+    });
+    const user = userEvent.setup();
+    render(<Credentials />);
+    const rows = await screen.findAllByTestId('credential-row');
+    expect(rows).toHaveLength(3);
+    await user.click(within(rows[0]).getByRole('button', { name: 'Details' }));
+    const detail = await screen.findByTestId('credential-detail');
+    await waitFor(() => expect(detail).toHaveTextContent('http://127.0.0.1:38341'));
+    expect(callsTo(calls, 'show_credential')[0].args).toEqual({ id: '024bff67546458bb3bcb412f5e8c0af0' });
+    await user.click(within(detail).getByTestId('verify-credential'));
+    expect(await within(detail).findByTestId('verify-result')).toHaveTextContent(/signature is valid/);
+  });
+});
+
+describe('settings', () => {
+  const state: AppState = {
+    wallet_exists: true, unlocked: true, data_dir: '/home/a/wallet',
+    settings: { listen: '127.0.0.1:8471', public_issuer: null }, server: null,
+  };
+
+  it('adds a provider and lists it; shows the backup path', async () => {
+    let providers = sample<{ url: string; name: string | null; added_at: number }[]>('providers');
+    const calls = mockCommands({
+      list_providers: () => providers,
+      add_provider: (a: Record<string, unknown>) => {
+        const p = { url: a.url as string, name: a.name as string | null, added_at: 2 };
+        providers = [...providers, p];
+        return p;
+      },
+      export_backup: { path: '/home/a/wallet-backup-2026.sealed' },
+    });
+    const user = userEvent.setup();
+    render(<SettingsScreen state={state} onState={vi.fn()} />);
+    expect(await screen.findAllByTestId('provider-row')).toHaveLength(2);
+    await user.type(document.getElementById('provider-url')!, 'https://pensions.example.com');
+    await user.type(document.getElementById('provider-name')!, 'Example Pensions');
+    await user.click(screen.getByTestId('add-provider'));
+    await waitFor(() => expect(screen.getAllByTestId('provider-row')).toHaveLength(3));
+    expect(callsTo(calls, 'add_provider')[0].args).toEqual({ url: 'https://pensions.example.com', name: 'Example Pensions' });
+    await user.click(screen.getByTestId('export-backup'));
+    expect(await screen.findByTestId('backup-path')).toHaveTextContent('/home/a/wallet-backup-2026.sealed');
+  });
+
+  it('saves the listen address and public issuer', async () => {
+    const calls = mockCommands({ list_providers: [], save_settings: (a: Record<string, unknown>) => ({ ...state, settings: a.settings }) });
+    const onState = vi.fn();
+    const user = userEvent.setup();
+    render(<SettingsScreen state={state} onState={onState} />);
+    const listen = screen.getByLabelText(/listen address/i);
+    await user.clear(listen);
+    await user.type(listen, '127.0.0.1:9999');
+    await user.type(screen.getByLabelText(/public address/i), 'https://wallet.example.org');
+    await user.click(screen.getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(onState).toHaveBeenCalled());
+    expect(callsTo(calls, 'save_settings')[0].args).toEqual({ settings: { listen: '127.0.0.1:9999', public_issuer: 'https://wallet.example.org' } });
+  });
+});
+
+describe('sharing', () => {
+  it('revokes a grant and adds a policy targeting the pension', async () => {
+    const calls = mockCommands({
+      list_resources: sample('resources'), list_policies: sample('policies'), list_grants: sample('grants'), list_clients: sample('clients'),
+      revoke_grant: (a: Record<string, unknown>) => ({ id: a.id }),
+      add_policy: (a: Record<string, unknown>) => ({ id: 'p-new', ...(a.policy as object) }),
+    });
+    const user = userEvent.setup();
+    render(<Sharing />);
+    const sections = await screen.findAllByTestId('sharing-pension');
+    const acmeDb = sections.find((s) => s.textContent!.includes('Acme Staff Defined Benefit Scheme'))!;
+    const grants = within(acmeDb).getAllByTestId('grant-row');
+    expect(grants).toHaveLength(2);
+    const family = grants.find((g) => g.textContent!.includes('Family dashboard'))!;
+    await user.click(within(family).getByTestId('revoke-grant'));
+    await waitFor(() => expect(callsTo(calls, 'revoke_grant')[0]?.args).toEqual({ id: 'c0820e87d61c86ded56a2d3059bcf287' }));
+
+    await user.click(within(acmeDb).getByTestId('add-policy-open'));
+    await user.selectOptions(within(acmeDb).getByLabelText('When they ask'), 'ask');
+    await user.type(within(acmeDb).getByLabelText('Email'), 'bob@adviser.example');
+    await user.click(within(acmeDb).getByRole('button', { name: 'Save rule' }));
+    await waitFor(() => expect(callsTo(calls, 'add_policy')).toHaveLength(1));
+    expect(callsTo(calls, 'add_policy')[0].args).toEqual({
+      policy: {
+        target: { kind: 'resource', id: '39d382986c2731424ab3cc69128d24aa' },
+        scopes: ['owner', 'value'],
+        outcome: 'ask',
+        party: { email: 'bob@adviser.example', verified_only: true },
+      },
+    });
+  });
+});
