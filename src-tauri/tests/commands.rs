@@ -267,7 +267,11 @@ fn a_backup_is_written_sealed_and_settings_survive_a_restart() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("uma-wallet-backup/1"));
     assert!(!text.contains("Archer"), "identity details stay sealed in the backup");
-    let restored = uma_as::Store::restore(std::path::Path::new(&path), &app.dir.path().join("restored"), PASSPHRASE).unwrap();
+    let copy = app.dir.path().join("restored");
+    assert!(wallet::Wallet::restore(std::path::Path::new(&path), &copy, "not the passphrase").is_err());
+    wallet::Wallet::restore(std::path::Path::new(&path), &copy, PASSPHRASE).unwrap();
+    let restored = wallet::Wallet::open(&copy, PASSPHRASE, uma_as::Config::new("http://127.0.0.1:1"), Clock::System).unwrap();
+    assert_eq!(restored.pensions().identity().unwrap().unwrap().family_name, "Archer", "the backup restores the wallet");
     drop(restored);
 
     app.ok("save_settings", json!({ "settings": { "listen": "127.0.0.1:0", "public_issuer": "https://wallet.example" } }));

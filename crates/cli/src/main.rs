@@ -32,6 +32,11 @@ enum Command {
     Init,
     /// Run the authorization server and the owner API until SIGTERM or Ctrl-C.
     Serve(ServeArgs),
+    /// Recreate the wallet from a backup file (the desktop app's Settings → Export backup).
+    Restore {
+        /// The backup file.
+        backup: PathBuf,
+    },
     /// Show what the wallet holds.
     Status,
     /// Clients and resource servers that asked to connect.
@@ -348,6 +353,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             print(&json!({ "created": data_dir }));
             Ok(())
         }
+        Command::Restore { backup } => {
+            let passphrase = passphrase(false)?;
+            Wallet::restore(&backup, &data_dir, &passphrase).map_err(|e| e.to_string())?;
+            print(&json!({ "restored": data_dir, "from": backup }));
+            Ok(())
+        }
         Command::Serve(args) => {
             // First run: serving a wallet that does not exist yet creates it.
             let passphrase = if Wallet::exists(&data_dir) {
@@ -482,7 +493,7 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
         Command::Assertion { resource_server, lifetime } => {
             owner.post("/assertions", Some(json!({ "resource_server": resource_server, "lifetime": lifetime }))).await?
         }
-        Command::Init | Command::Serve(_) => unreachable!("handled before connecting"),
+        Command::Init | Command::Serve(_) | Command::Restore { .. } => unreachable!("handled before connecting"),
     };
     print(&value);
     Ok(())

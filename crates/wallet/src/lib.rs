@@ -73,6 +73,18 @@ impl Wallet {
         Ok(Wallet { data_dir: data_dir.to_path_buf(), server, pensions })
     }
 
+    /// Recreates a wallet in an empty `data_dir` from a backup file
+    /// ([`AuthorizationServer::backup`]), checking the passphrase it was made with.
+    pub fn restore(backup: &Path, data_dir: &Path, passphrase: &str) -> Result<(), WalletError> {
+        if Wallet::exists(data_dir) {
+            return Err(StoreError::AlreadyExists(data_dir.display().to_string()).into());
+        }
+        create_private_dir(data_dir)?;
+        Store::restore(backup, &data_dir.join(DB_DIR), passphrase)?;
+        write_private(&data_dir.join(OWNER_TOKEN_FILE), Secret::generate().expose())?;
+        Ok(())
+    }
+
     pub fn exists(data_dir: &Path) -> bool {
         Store::exists(&data_dir.join(DB_DIR))
     }

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The desktop app's figures (BENCHMARKS.md): cold start, idle memory and
+# inbox latency of the release build, in a real window under Xvfb.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh --test-tools
+export PATH="$HOME/.cargo/bin:$PATH"
+(cd ui && npm ci --no-audit --no-fund && npm run build)
+# The app as users get it: a plain release build, copied aside so the test
+# build below (debug, with Tauri's test features) cannot replace it.
+cargo build --release --locked -p uma-wallet-desktop
+mkdir -p target/bench
+cp target/release/uma-wallet-desktop target/bench/uma-wallet-desktop
+export UMA_WALLET_DESKTOP_BIN="$PWD/target/bench/uma-wallet-desktop"
+dbus-run-session -- xvfb-run -a -s "-screen 0 1120x800x24" \
+    cargo test --locked -p uma-wallet-desktop --test desktop_bench -- --ignored --nocapture --test-threads=1

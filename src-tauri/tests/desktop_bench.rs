@@ -1,0 +1,157 @@
+//! The desktop app's speed figures for BENCHMARKS.md: cold start to an
+//! interactive window, idle memory, and how soon the inbox shows a new
+//! request. `bench/desktop.sh` runs these on a release build under Xvfb;
+//! they print figures and assert only that the app did its job, never a time.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use support::*;
+
+/// The binary to measure: the release build `bench/desktop.sh` made with
+/// plain `cargo build --release` (no test features), else this build's.
+fn application() -> String {
+    std::env::var("UMA_WALLET_DESKTOP_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_uma-wallet-desktop").to_string())
+}
+
+fn summary(label: &str, mut samples: Vec<f64>, unit: &str) {
+    samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "{label}: median {:.0} {unit}, p90 {:.0} {unit}, min {:.0}, max {:.0} ({} runs)",
+        at(0.5),
+        at(0.9),
+        samples[0],
+        samples[samples.len() - 1],
+        samples.len()
+    );
+}
+
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// From exec to the window's first question to the app (React mounted and
+/// calling Rust): the app logs "window interactive" then.
+#[test]
+#[ignore = "a benchmark: run by bench/desktop.sh under Xvfb"]
+fn cold_start_to_an_interactive_window() {
+    let application = application();
+    for existing in [false, true] {
+        let (mut outside, mut inside) = (Vec::new(), Vec::new());
+        for _ in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            if existing {
+                wallet::Wallet::init(dir.path(), PASSPHRASE, uma_as::KdfParams::default()).unwrap();
+            }
+            let started = Instant::now();
+            let mut app = Command::new(&application)
+                .args(["--data-dir", dir.path().to_str().unwrap(), "--listen", "127.0.0.1:0"])
+                .env("UMA_WALLET_LOG", "warn,uma_wallet_desktop=info")
+                .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+                .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
+                .env("NO_AT_BRIDGE", "1")
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("the app starts");
+            let mut lines = BufReader::new(app.stderr.take().unwrap()).lines();
+            let line = loop {
+                let line = strip_ansi(&lines.next().expect("the app logs until interactive").unwrap());
+                if line.contains("window interactive") {
+                    break line;
+                }
+            };
+            outside.push(started.elapsed().as_secs_f64() * 1000.0);
+            let ms: f64 = line.rsplit("elapsed_ms=").next().unwrap().trim().parse().unwrap();
+            inside.push(ms);
+            let _ = app.kill();
+            let _ = app.wait();
+        }
+        let screen = if existing { "unlock screen (wallet exists)" } else { "first-run screen" };
+        summary(&format!("cold start to {screen}, from exec"), outside, "ms");
+        summary(&format!("cold start to {screen}, from main()"), inside, "ms");
+    }
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The app's child processes (WebKit's web and network processes).
+fn children(pid: u32) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
+        // The command name is in parentheses and may hold spaces; the parent pid follows it.
+        let Some((name, rest)) = stat.split_once(" (").and_then(|(_, r)| r.rsplit_once(") ")) else { continue };
+        if rest.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()) == Some(pid) {
+            found.push((child, name.to_string()));
+        }
+    }
+    found
+}
+
+/// The owner's real session (create, find, accept three pensions, view
+/// them), then idle; then clients ask one after another while the window
+/// shows Pensions, and each time the badge is watched for the new count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run by bench/desktop.sh under Xvfb"]
+async fn idle_memory_and_inbox_latency() {
+    let mut scene = Scene::launch(&application()).await;
+    scene.create_wallet().await;
+    scene.add_providers().await;
+    scene.find_and_accept_all().await;
+    scene.ui.open("pensions").await;
+    scene.ui.wait_for_count("[data-testid=pension-card]", 3).await;
+
+    let server: serde_json::Value = serde_json::from_slice(&std::fs::read(scene.data_dir.join("server.json")).unwrap()).unwrap();
+    let pid = server["pid"].as_u64().unwrap() as u32;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let app = rss_kib(pid).unwrap();
+    println!("idle RSS of the app process (pid {pid}): {:.1} MiB", app as f64 / 1024.0);
+    let mut total = app;
+    for (child, name) in children(pid) {
+        if let Some(rss) = rss_kib(child) {
+            println!("  child {name} (pid {child}): {:.1} MiB", rss as f64 / 1024.0);
+            total += rss;
+        }
+    }
+    println!("idle RSS with WebKit's child processes: {:.1} MiB", total as f64 / 1024.0);
+
+    let mut latencies = Vec::new();
+    for n in 1..=20 {
+        let (_, _, _, answered) = scene.client_asks(&format!("Client {n}")).await;
+        let expected = n.to_string();
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let badge = scene.ui.client.find(fantoccini::Locator::Css("[data-testid=requests-badge]")).await;
+            if let Ok(badge) = badge {
+                if badge.text().await.map(|t| t.trim() == expected).unwrap_or(false) {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "the badge never showed {n}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        latencies.push(answered.elapsed().as_secs_f64() * 1000.0);
+    }
+    summary("inbox badge shows a new request, after the client's token answer", latencies, "ms");
+    scene.ui.client.clone().close().await.unwrap();
+}
