@@ -17,7 +17,7 @@ cargo test --workspace --locked
 # The desktop app in a real window: Xvfb for the display, a private session
 # bus (WebKit and notifications want one), tauri-driver + WebKitWebDriver.
 # Screenshots land in target/e2e-screenshots/.
-dbus-run-session -- xvfb-run -a -s "-screen 0 1120x800x24" \
+dbus-run-session -- xvfb-run -a -s "-screen 0 1024x768x24" \
     cargo test --locked -p uma-wallet-desktop --test desktop_e2e -- --ignored --nocapture
 
 bash scripts/demo.sh

@@ -8,7 +8,6 @@ const COMMANDS: &[&str] = &[
     "save_settings",
     "watch_requests",
     "export_backup",
-    "status",
     "get_identity",
     "set_identity",
     "list_providers",

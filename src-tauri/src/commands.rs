@@ -55,11 +55,6 @@ pub async fn export_backup(desktop: State<'_, Desktop>) -> Answer {
     Ok(json!({ "path": desktop.export_backup().await? }))
 }
 
-#[tauri::command]
-pub async fn status(desktop: State<'_, Desktop>) -> Answer {
-    Ok(desktop.owner().await?.get("/status").await?)
-}
-
 /// `null` until the owner has given identity details.
 #[tauri::command]
 pub async fn get_identity(desktop: State<'_, Desktop>) -> Answer {

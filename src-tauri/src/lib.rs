@@ -46,7 +46,6 @@ pub fn build<R: Runtime>(builder: Builder<R>, desktop: Desktop) -> Builder<R> {
         commands::save_settings,
         commands::watch_requests,
         commands::export_backup,
-        commands::status,
         commands::get_identity,
         commands::set_identity,
         commands::list_providers,

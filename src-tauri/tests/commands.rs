@@ -120,7 +120,7 @@ fn first_run_creates_the_wallet_starts_its_server_and_keeps_the_identity() {
     let metadata: Value = reqwest::blocking::get(format!("{issuer}/.well-known/uma2-configuration")).unwrap().json().unwrap();
     assert_eq!(metadata["issuer"], issuer, "the authorization server answers on loopback");
     assert_eq!(app.ok("get_identity", json!({}))["given_name"], "Alice");
-    assert_eq!(app.ok("status", json!({}))["issuer"], issuer);
+    assert_eq!(app.ok("list_requests", json!({ "all": true })), json!([]), "the owner service answers");
     assert_eq!(app.error_kind("create_wallet", json!({ "passphrase": PASSPHRASE, "identity": null })), "wallet_exists");
 }
 
@@ -280,4 +280,21 @@ fn a_backup_is_written_sealed_and_settings_survive_a_restart() {
     let state = app.ok("unlock_wallet", json!({ "passphrase": PASSPHRASE }));
     assert_eq!(state["server"]["issuer"], "https://wallet.example");
     assert_eq!(state["settings"]["public_issuer"], "https://wallet.example");
+}
+
+#[test]
+fn a_corrupted_wallet_is_reported_and_left_as_it_was() {
+    let app = TestApp::new(tempfile::tempdir().unwrap(), false);
+    let data_dir = app.dir.path().join("wallet");
+    wallet::Wallet::init(&data_dir, PASSPHRASE, quick_kdf()).unwrap();
+    {
+        // Damage the sealed key's header, as a bad disk or a careless edit would.
+        let db = sled::open(data_dir.join("db")).unwrap();
+        db.open_tree("meta").unwrap().insert("header", b"{ not a header".as_slice()).unwrap();
+        db.flush().unwrap();
+    }
+    let before = std::fs::read(data_dir.join("db/db")).unwrap();
+    assert_eq!(app.error_kind("unlock_wallet", json!({ "passphrase": PASSPHRASE })), "wallet_corrupted");
+    assert_eq!(app.ok("app_state", json!({}))["unlocked"], false);
+    assert_eq!(std::fs::read(data_dir.join("db/db")).unwrap(), before, "nothing written to a damaged wallet");
 }

@@ -109,6 +109,7 @@ async fn find_and_offers_report_every_provider_and_keep_what_worked() {
     assert_eq!(mine["totals"], json!({ "estimated_annual_income": 16750, "dc_pots": 176200 }));
     let db = pensions.iter().find(|p| p["pension_type"] == "DB").unwrap();
     assert_eq!(db["employment"][0]["employerName"], "Acme Manufacturing Ltd");
+    assert!(pensions.iter().all(|p| p["match_status"] == "match-yes"), "each pension says how it matched: {mine}");
     let (_, pending) = owner.call(reqwest::Method::GET, "/pending", None).await;
     assert_eq!(pending, json!([]), "the owner's own requests are never put to the owner");
 

@@ -106,17 +106,6 @@ export const exportBackup = () => call<{ path: string }>('export_backup');
 
 // ---------- owner service ----------
 
-export interface Status {
-  audit_entries: number;
-  clients: number;
-  grants: number;
-  issuer: string;
-  pending_requests: number;
-  policies: number;
-  resource_servers: number;
-  resources: number;
-}
-
 export interface Provider {
   url: string;
   name: string | null;
@@ -182,6 +171,8 @@ export interface PensionOk {
   resource_id: string;
   provider: string;
   pei: string;
+  /** How well the provider matched the owner's details (null when it did not say). */
+  match_status?: string | null;
   scheme: string;
   pension_type: string;
   estimated_annual_income: number | null;
@@ -300,7 +291,6 @@ export type AuditVerify =
   | { intact: true; entries: number }
   | { intact: false; broken_at: number; reason: string };
 
-export const status = () => call<Status>('status');
 export const getIdentity = () => call<Identity | null>('get_identity');
 export const setIdentity = (identity: Identity) => call<Identity>('set_identity', { identity });
 export const listProviders = () => call<Provider[]>('list_providers');

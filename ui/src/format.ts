@@ -75,3 +75,10 @@ export function describeParty(party: Party | null | undefined): PartyView {
     : 'anonymous';
   return { kind, verified, selfAsserted };
 }
+
+/** How a provider's match of the owner's details reads (PDP match status). */
+export const MATCH_LABELS: Record<string, string> = {
+  'match-yes': 'Matches you',
+  'match-possible': 'Possible match',
+  'match-no': 'No match',
+};

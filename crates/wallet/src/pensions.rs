@@ -406,9 +406,21 @@ impl Pensions {
             let client = client.clone();
             async move { (r, pei.clone(), self.fetch_view(&client, &r.resource_server, &asset).await) }
         });
+        // The providers' own listings say how well each pension matched the
+        // owner's find data; asked at the same time as the views.
+        let (fetched_views, listings) = futures_util::future::join(join_all(fetches), self.ask_all(reqwest::Method::GET, "/resources")).await;
+        let match_status: std::collections::HashMap<String, Value> = listings
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(_, answer)| answer.ok())
+            .filter_map(|listing| listing.as_array().cloned())
+            .flatten()
+            .filter_map(|r| Some((r["name"].as_str()?.to_string(), r["match_status"].clone())))
+            .collect();
         let mut pensions = Vec::new();
         let (mut income, mut pots) = (0u64, 0u64);
-        for (resource, pei, fetched) in join_all(fetches).await {
+        for (resource, pei, fetched) in fetched_views {
+            let matched = match_status.get(&pei).cloned().unwrap_or(Value::Null);
             match fetched {
                 Ok(view) => {
                     let p = &view["pension"];
@@ -422,13 +434,13 @@ impl Pensions {
                     }
                     income += eri;
                     pensions.push(json!({
-                        "resource_id": resource.id, "provider": resource.resource_server, "pei": pei, "scheme": p["schemeName"],
+                        "resource_id": resource.id, "provider": resource.resource_server, "pei": pei, "match_status": matched, "scheme": p["schemeName"],
                         "pension_type": p["pensionType"], "estimated_annual_income": eri,
                         "retirement_date": p["retirementDate"], "employment": p["employmentMembershipPeriods"],
                         "illustrations": p["benefitIllustrations"],
                     }));
                 }
-                Err(error) => pensions.push(json!({ "resource_id": resource.id, "provider": resource.resource_server, "pei": pei, "error": error })),
+                Err(error) => pensions.push(json!({ "resource_id": resource.id, "provider": resource.resource_server, "pei": pei, "match_status": matched, "error": error })),
             }
         }
         Ok(json!({ "pensions": pensions, "totals": { "estimated_annual_income": income, "dc_pots": pots } }))

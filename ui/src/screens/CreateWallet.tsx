@@ -1,40 +1,15 @@
 import { useState, type FormEvent } from 'react';
-import { appState, createWallet, type ApiError, type AppState, type Identity, type VerifiedField } from '../api';
+import { appState, createWallet, type ApiError, type AppState } from '../api';
+import { EMPTY_IDENTITY, IdentityFields, identityProblems, toIdentity } from '../IdentityFields';
 import { ErrorMessage } from '../components';
-
-const VERIFIABLE: { field: VerifiedField; label: string }[] = [
-  { field: 'name', label: 'Name' },
-  { field: 'date_of_birth', label: 'Date of birth' },
-  { field: 'address', label: 'Address (postcode)' },
-  { field: 'nino', label: 'National Insurance number' },
-  { field: 'email', label: 'Email' },
-];
-
-const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
-
-function validDate(s: string): boolean {
-  if (!DATE_RE.test(s)) return false;
-  const d = new Date(`${s}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-}
 
 export function CreateWallet({ onDone }: { onDone: (s: AppState, problem?: ApiError) => void }) {
   const [passphrase, setPassphrase] = useState('');
   const [confirm, setConfirm] = useState('');
-  const [givenName, setGivenName] = useState('');
-  const [familyName, setFamilyName] = useState('');
-  const [dob, setDob] = useState('');
-  const [postcode, setPostcode] = useState('');
-  const [nino, setNino] = useState('');
-  const [email, setEmail] = useState('');
-  const [verified, setVerified] = useState<VerifiedField[]>([]);
+  const [identity, setIdentity] = useState(EMPTY_IDENTITY);
   const [problems, setProblems] = useState<string[]>([]);
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
-
-  function toggle(field: VerifiedField) {
-    setVerified((v) => (v.includes(field) ? v.filter((f) => f !== field) : [...v, field]));
-  }
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -42,26 +17,12 @@ export function CreateWallet({ onDone }: { onDone: (s: AppState, problem?: ApiEr
     const p: string[] = [];
     if (passphrase.length < 8) p.push('The passphrase must be at least 8 characters long.');
     else if (passphrase !== confirm) p.push('The two passphrases do not match.');
-    if (!givenName.trim()) p.push('Enter your given name.');
-    if (!familyName.trim()) p.push('Enter your family name.');
-    if (!validDate(dob.trim())) p.push('Enter your date of birth as YYYY-MM-DD, for example 1975-04-12.');
+    p.push(...identityProblems(identity));
     setProblems(p);
     if (p.length) return;
-    const opt = (s: string) => (s.trim() ? s.trim() : null);
-    const identity: Identity = {
-      given_name: givenName.trim(),
-      family_name: familyName.trim(),
-      date_of_birth: dob.trim(),
-      nino: opt(nino)?.toUpperCase().replace(/\s+/g, '') ?? null,
-      postcode: opt(postcode)?.toUpperCase() ?? null,
-      address_lines: [],
-      email: opt(email),
-      mobile: null,
-      verified: VERIFIABLE.map((v) => v.field).filter((f) => verified.includes(f)),
-    };
     setBusy(true);
     try {
-      onDone(await createWallet(passphrase, identity));
+      onDone(await createWallet(passphrase, toIdentity(identity)));
     } catch (err) {
       // The wallet may exist although its server could not start: then the
       // unlock screen takes over, showing why.
@@ -94,51 +55,7 @@ export function CreateWallet({ onDone }: { onDone: (s: AppState, problem?: ApiEr
               onChange={(e) => setConfirm(e.target.value)} required />
           </div>
         </fieldset>
-        <fieldset>
-          <legend>About you (used to find your pensions)</legend>
-          <div className="row">
-            <div className="field">
-              <label htmlFor="given-name">Given name</label>
-              <input id="given-name" autoComplete="given-name" value={givenName} onChange={(e) => setGivenName(e.target.value)} required />
-            </div>
-            <div className="field">
-              <label htmlFor="family-name">Family name</label>
-              <input id="family-name" autoComplete="family-name" value={familyName} onChange={(e) => setFamilyName(e.target.value)} required />
-            </div>
-          </div>
-          <div className="row">
-            <div className="field">
-              <label htmlFor="date-of-birth">Date of birth (YYYY-MM-DD)</label>
-              <input id="date-of-birth" type="text" inputMode="numeric" placeholder="YYYY-MM-DD" pattern="\d{4}-\d{2}-\d{2}"
-                value={dob} onChange={(e) => setDob(e.target.value)} required />
-            </div>
-            <div className="field">
-              <label htmlFor="postcode">Postcode (optional)</label>
-              <input id="postcode" autoComplete="postal-code" value={postcode} onChange={(e) => setPostcode(e.target.value)} />
-            </div>
-          </div>
-          <div className="row">
-            <div className="field">
-              <label htmlFor="nino">National Insurance number (optional)</label>
-              <input id="nino" placeholder="QQ123456C" value={nino} onChange={(e) => setNino(e.target.value)} />
-            </div>
-            <div className="field">
-              <label htmlFor="email">Email (optional)</label>
-              <input id="email" type="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} />
-            </div>
-          </div>
-        </fieldset>
-        <fieldset>
-          <legend>Which of these details have been verified (for example by an identity check)?</legend>
-          <div className="checks">
-            {VERIFIABLE.map(({ field, label }) => (
-              <div className="check" key={field}>
-                <input id={`verified-${field}`} type="checkbox" checked={verified.includes(field)} onChange={() => toggle(field)} />
-                <label htmlFor={`verified-${field}`}>{label}</label>
-              </div>
-            ))}
-          </div>
-        </fieldset>
+        <IdentityFields value={identity} onChange={setIdentity} />
         {problems.length > 0 && (
           <div className="error" role="alert">
             <ul>{problems.map((p) => <li key={p}>{p}</li>)}</ul>

@@ -4,6 +4,7 @@ import {
   type AcceptAnswer, type ApiError, type FindResult, type Offer, type OffersAnswer, type Provider,
 } from '../api';
 import { ErrorMessage, Loading, Screen } from '../components';
+import { MATCH_LABELS } from '../format';
 import type { ScreenName } from '../App';
 
 const OUTCOME: Record<string, string> = {
@@ -15,11 +16,6 @@ const OUTCOME: Record<string, string> = {
   ok: 'Answered',
 };
 
-const MATCH: Record<string, string> = {
-  'match-yes': 'Matches you',
-  'match-possible': 'Possible match',
-  'match-no': 'No match',
-};
 
 type AcceptState =
   | { state: 'running' }
@@ -128,7 +124,7 @@ export function Offers({ onGoto }: { onGoto: (s: ScreenName) => void }) {
                 <article key={key} className="card offer" data-testid="offer-card">
                   <h3>{o.scheme}</h3>
                   <p className="muted small">{o.provider_name ?? nameOf(o.provider)} · <span className="mono">{o.pei}</span></p>
-                  <p><span className={`tag ${o.match_status === 'match-yes' ? 'tag-ok' : 'tag-warn'}`}>{MATCH[o.match_status] ?? o.match_status}</span></p>
+                  <p><span className={`tag ${o.match_status === 'match-yes' ? 'tag-ok' : 'tag-warn'}`}>{MATCH_LABELS[o.match_status] ?? o.match_status}</span></p>
                   {st?.state === 'done' ? (
                     <div className="success" role="status" data-testid="accept-success">
                       Protected by your wallet.

@@ -4,7 +4,7 @@ import {
   type ApiError, type Client, type Grant, type Identity, type MyPensions, type PensionOk, type Provider, type Resource,
 } from '../api';
 import { ErrorMessage, Loading, Screen } from '../components';
-import { formatDay, formatMoney } from '../format';
+import { MATCH_LABELS, formatDay, formatMoney } from '../format';
 import { IncomeChart } from '../IncomeChart';
 import type { ScreenName } from '../App';
 
@@ -115,6 +115,11 @@ export function Pensions({ onGoto }: { onGoto: (s: ScreenName) => void }) {
               <article key={p.resource_id} className="card pension" data-testid="pension-card">
                 <h3>{p.scheme}</h3>
                 <p className="muted small mono">{p.pei}</p>
+                {p.match_status && (
+                  <p><span className={`tag ${p.match_status === 'match-yes' ? 'tag-ok' : 'tag-warn'}`} data-testid="pension-match">
+                    {MATCH_LABELS[p.match_status] ?? p.match_status}
+                  </span></p>
+                )}
                 <dl className="facts">
                   <div><dt>Type</dt><dd>{p.pension_type}</dd></div>
                   <div><dt>Estimated yearly income</dt><dd>{formatMoney(p.estimated_annual_income)}</dd></div>

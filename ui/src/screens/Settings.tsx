@@ -1,8 +1,9 @@
 import { useEffect, useState, type ChangeEvent, type FormEvent } from 'react';
 import {
-  addProvider, exportBackup, importRegistry, listProviders, removeProvider, saveSettings,
+  addProvider, exportBackup, getIdentity, importRegistry, listProviders, removeProvider, saveSettings, setIdentity,
   type ApiError, type AppState, type Provider,
 } from '../api';
+import { EMPTY_IDENTITY, IdentityFields, fromIdentity, identityProblems, toIdentity, type IdentityDraft } from '../IdentityFields';
 import { ErrorMessage, Loading, Screen } from '../components';
 import { formatTime } from '../format';
 
@@ -11,8 +12,55 @@ export function SettingsScreen({ state, onState }: { state: AppState; onState: (
     <Screen name="settings" title="Settings">
       <ServerSettings state={state} onState={onState} />
       <Providers />
+      <IdentitySettings />
       <Backup />
     </Screen>
+  );
+}
+
+/** The identity details sent (signed) to providers when finding pensions. */
+function IdentitySettings() {
+  const [draft, setDraft] = useState<IdentityDraft | null>(null);
+  const [problems, setProblems] = useState<string[]>([]);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [saved, setSaved] = useState(false);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    getIdentity().then((i) => setDraft(i ? fromIdentity(i) : EMPTY_IDENTITY), (e) => setError(e as ApiError));
+  }, []);
+
+  async function save(e: FormEvent) {
+    e.preventDefault();
+    if (!draft) return;
+    setError(null);
+    setSaved(false);
+    const p = identityProblems(draft);
+    setProblems(p);
+    if (p.length) return;
+    setBusy(true);
+    try {
+      setDraft(fromIdentity(await setIdentity(toIdentity(draft))));
+      setSaved(true);
+    } catch (err) {
+      setError(err as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="card" aria-labelledby="h-identity">
+      <h2 id="h-identity">Your details for finding pensions</h2>
+      {!draft ? <ErrorMessage error={error} /> : (
+        <form onSubmit={save} noValidate>
+          <IdentityFields value={draft} onChange={(d) => { setDraft(d); setSaved(false); }} prefix="settings-" />
+          {problems.length > 0 && <div className="error" role="alert"><ul>{problems.map((p) => <li key={p}>{p}</li>)}</ul></div>}
+          <ErrorMessage error={error} />
+          {saved && <p className="success" role="status">Saved. The next search uses these details.</p>}
+          <button type="submit" className="primary" data-testid="save-identity" disabled={busy}>{busy ? 'Saving…' : 'Save details'}</button>
+        </form>
+      )}
+    </section>
   );
 }
 

@@ -17,6 +17,17 @@ function withPensions(pensions: MyPensions) {
 }
 
 describe('pensions', () => {
+  it('shows how each pension matched the owner, as the provider said', async () => {
+    const mine = sample<MyPensions>('pensions');
+    const [first, second] = mine.pensions as PensionOk[];
+    first.match_status = 'match-possible';
+    second.match_status = 'match-yes';
+    withPensions(mine);
+    render(<Pensions onGoto={vi.fn()} />);
+    const labels = (await screen.findAllByTestId('pension-match')).map((l) => l.textContent);
+    expect(labels.sort()).toEqual(['Matches you', 'Possible match']);
+  });
+
   it('shows totals and groups pensions by provider with who has access', async () => {
     withPensions(sample<MyPensions>('pensions'));
     render(<Pensions onGoto={vi.fn()} />);

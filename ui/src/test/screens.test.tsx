@@ -125,3 +125,35 @@ describe('sharing', () => {
     });
   });
 });
+
+describe('settings: identity details', () => {
+  it('loads the details, refuses a bad date without saving, and saves the corrected ones', async () => {
+    const stored = sample<Record<string, unknown>>('identity');
+    const calls = mockCommands({
+      list_providers: [],
+      get_identity: stored,
+      set_identity: (args: Record<string, unknown>) => args.identity,
+    });
+    const user = userEvent.setup();
+    const state: AppState = { wallet_exists: true, unlocked: true, data_dir: '/w', settings: { listen: '127.0.0.1:7420', public_issuer: null }, server: null };
+    render(<SettingsScreen state={state} onState={vi.fn()} />);
+    await screen.findByTestId('save-identity');
+    const postcode = document.getElementById('settings-postcode')!;
+    expect(postcode).toHaveValue('SW1A 1AA');
+    const dob = document.getElementById('settings-date-of-birth')!;
+    await user.clear(dob);
+    await user.type(dob, '12/04/1975');
+    await user.click(screen.getByTestId('save-identity'));
+    expect(await screen.findByText(/date of birth as YYYY-MM-DD/)).toBeInTheDocument();
+    expect(callsTo(calls, 'set_identity')).toHaveLength(0);
+
+    await user.clear(dob);
+    await user.type(dob, '1975-04-12');
+    await user.clear(postcode);
+    await user.type(postcode, 'ec1a 1bb');
+    await user.click(screen.getByTestId('save-identity'));
+    expect(await screen.findByText(/next search uses these details/)).toBeInTheDocument();
+    const sent = callsTo(calls, 'set_identity')[0].args.identity as Record<string, unknown>;
+    expect(sent).toMatchObject({ given_name: 'Alice', date_of_birth: '1975-04-12', postcode: 'EC1A 1BB', verified: ['name', 'date_of_birth', 'address'] });
+  });
+});
