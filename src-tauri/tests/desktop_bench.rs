@@ -126,6 +126,15 @@ async fn idle_memory_and_inbox_latency() {
     tokio::time::sleep(Duration::from_secs(10)).await;
     let app = rss_kib(pid).unwrap();
     println!("idle RSS of the app process (pid {pid}): {:.1} MiB", app as f64 / 1024.0);
+    // RSS counts every shared library page the process touched; PSS splits
+    // shared pages among the processes mapping them; anonymous is its own heap.
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap();
+    for field in ["Pss:", "Anonymous:", "Shared_Clean:"] {
+        let kib: f64 = rollup.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)).unwrap().parse().unwrap();
+        println!("  {field} {:.1} MiB", kib / 1024.0);
+    }
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    println!("  software GL (Mesa's LLVM) loaded: {}", maps.contains("libLLVM"));
     let mut total = app;
     for (child, name) in children(pid) {
         if let Some(rss) = rss_kib(child) {
