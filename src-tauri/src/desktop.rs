@@ -87,8 +87,12 @@ pub struct Desktop {
     /// A tokio mutex: unlocking holds it across the bind and the KDF, so two
     /// unlocks cannot race to open the database.
     session: tokio::sync::Mutex<Option<Session>>,
-    watchers: Arc<parking_lot::Mutex<Vec<Channel<OwnerEvent>>>>,
+    /// The window's subscription to owner events. One window, so the latest
+    /// subscription replaces any earlier one (after a reload, say).
+    watcher: Watcher,
 }
+
+type Watcher = Arc<parking_lot::Mutex<Option<Channel<OwnerEvent>>>>;
 
 pub struct DesktopOptions {
     pub data_dir: PathBuf,
@@ -115,7 +119,7 @@ impl Desktop {
             ui_ready: AtomicBool::new(false),
             settings: parking_lot::Mutex::new(settings),
             session: tokio::sync::Mutex::new(None),
-            watchers: Arc::default(),
+            watcher: Arc::default(),
         }
     }
 
@@ -189,7 +193,7 @@ impl Desktop {
             let server = tauri::async_runtime::spawn(bound.run(async move {
                 let _ = stopped.wait_for(|s| *s).await;
             }));
-            tauri::async_runtime::spawn(forward_events(app.clone(), events, self.watchers.clone()));
+            tauri::async_runtime::spawn(forward_events(app.clone(), events, self.watcher.clone()));
             tracing::info!(issuer = %ready.issuer, owner_api = %ready.owner_api, "wallet unlocked");
             *session = Some(Session { owner, wallet, ready, stop, server });
         }
@@ -230,7 +234,7 @@ impl Desktop {
     }
 
     pub fn watch(&self, channel: Channel<OwnerEvent>) {
-        self.watchers.lock().push(channel);
+        *self.watcher.lock() = Some(channel);
     }
 
     /// A sealed copy of the wallet in the backup folder; returns its path.
@@ -247,13 +251,9 @@ impl Desktop {
     }
 }
 
-/// Sends each owner event to every window that subscribed, and raises a
-/// desktop notification for each new request. Ends when the wallet locks.
-async fn forward_events<R: Runtime>(
-    app: AppHandle<R>,
-    mut events: broadcast::Receiver<OwnerEvent>,
-    watchers: Arc<parking_lot::Mutex<Vec<Channel<OwnerEvent>>>>,
-) {
+/// Sends each owner event to the window, and raises a desktop notification
+/// for each new request. Ends when the wallet locks.
+async fn forward_events<R: Runtime>(app: AppHandle<R>, mut events: broadcast::Receiver<OwnerEvent>, watcher: Watcher) {
     loop {
         let event = match events.recv().await {
             Ok(event) => event,
@@ -263,7 +263,11 @@ async fn forward_events<R: Runtime>(
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        watchers.lock().retain(|channel| channel.send(event.clone()).is_ok());
+        if let Some(channel) = watcher.lock().as_ref() {
+            if let Err(e) = channel.send(event.clone()) {
+                tracing::debug!(error = %e, "the window did not take an owner event");
+            }
+        }
         if let OwnerEvent::RequestSubmitted { request } = &event {
             notify(&app, "Access request", &format!("{} asks to see your pension data. Open the wallet to decide.", request.client_name));
         }
