@@ -298,3 +298,25 @@ fn a_corrupted_wallet_is_reported_and_left_as_it_was() {
     assert_eq!(app.ok("app_state", json!({}))["unlocked"], false);
     assert_eq!(std::fs::read(data_dir.join("db/db")).unwrap(), before, "nothing written to a damaged wallet");
 }
+
+#[test]
+fn a_provider_failing_during_accept_is_reported_and_nothing_is_registered() {
+    let app = TestApp::start();
+    app.ok("create_wallet", json!({ "passphrase": PASSPHRASE, "identity": identity() }));
+    // A provider that accepted the connection and then answered garbage.
+    let broken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", broken.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in broken.incoming().flatten() {
+            let mut stream = stream;
+            let _ = stream.read(&mut [0u8; 4096]);
+            let _ = stream.write_all(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 9\r\n\r\nnot json!");
+        }
+    });
+    app.ok("add_provider", json!({ "url": url, "name": "Broken" }));
+    let kind = app.error_kind("accept_offer", json!({ "provider": url, "resourceId": "a1c0ffee-0001-4000-8000-000000000001" }));
+    assert_eq!(kind, "provider_error");
+    assert_eq!(app.ok("list_resources", json!({})), json!([]), "nothing registered");
+    assert_eq!(app.ok("list_credentials", json!({})), json!([]), "no credential stored");
+}
