@@ -29,6 +29,8 @@ export function App() {
   // An error from creating the wallet that the unlock screen must show (the
   // wallet exists, but its server could not start: e.g. the port is taken).
   const [carried, setCarried] = useState<ApiError | null>(null);
+  // Why the wallet locked itself, for the unlock screen (a new address).
+  const [notice, setNotice] = useState<string | null>(null);
 
   const load = useCallback(() => {
     setError(null);
@@ -52,8 +54,14 @@ export function App() {
     };
     return <main className="center"><CreateWallet onDone={created} /></main>;
   }
-  if (!state.unlocked) return <main className="center"><Unlock state={state} initialError={carried} onDone={setState} /></main>;
-  return <Wallet state={state} onState={setState} />;
+  if (!state.unlocked) {
+    return <main className="center"><Unlock state={state} initialError={carried} notice={notice} onDone={setState} /></main>;
+  }
+  const changed = (s: AppState) => {
+    if (!s.unlocked) setNotice(`Settings saved. Unlock to restart your wallet's server at ${s.settings.listen}.`);
+    setState(s);
+  };
+  return <Wallet state={state} onState={changed} />;
 }
 
 export function Wallet({ state, onState }: { state: AppState; onState: (s: AppState) => void }) {

@@ -8,10 +8,11 @@ const FRIENDLY: Record<string, string> = {
   wallet_corrupted: 'The wallet file appears to be damaged. Restore it from a backup.',
 };
 
-export function Unlock({ state, onDone, initialError = null }: {
+export function Unlock({ state, onDone, initialError = null, notice = null }: {
   state: AppState;
   onDone: (s: AppState) => void;
   initialError?: ApiError | null;
+  notice?: string | null;
 }) {
   const [passphrase, setPassphrase] = useState('');
   const [error, setError] = useState<ApiError | null>(initialError);
@@ -44,6 +45,7 @@ export function Unlock({ state, onDone, initialError = null }: {
   return (
     <section className="screen onboarding" data-testid="screen-unlock" aria-labelledby="h-unlock">
       <h1 id="h-unlock">Unlock your pension wallet</h1>
+      {notice && <p className="success" role="status" data-testid="unlock-notice">{notice}</p>}
       <form onSubmit={unlock} noValidate>
         <div className="field">
           <label htmlFor="unlock-passphrase">Passphrase</label>

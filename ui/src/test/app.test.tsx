@@ -75,3 +75,27 @@ describe('app shell', () => {
     expect(within(settings).getByTestId('data-dir')).toHaveTextContent('/d');
   });
 });
+
+describe('settings that move the server', () => {
+  it('lock the wallet and the unlock screen says why', async () => {
+    const unlocked = {
+      wallet_exists: true, unlocked: true, data_dir: '/w', settings: { listen: '127.0.0.1:7420', public_issuer: null },
+      server: { issuer: 'http://127.0.0.1:7420', owner_api: 'http://127.0.0.1:9', listen: '127.0.0.1:7420', pid: 1 },
+    };
+    mockCommands({
+      app_state: unlocked,
+      list_requests: [], watch_requests: null, my_pensions: { pensions: [], totals: { estimated_annual_income: 0, dc_pots: 0 } },
+      list_grants: [], list_clients: [], get_identity: null, list_resources: [], list_providers: [],
+      save_settings: { ...unlocked, unlocked: false, server: null, settings: { listen: '127.0.0.1:8471', public_issuer: null } },
+    });
+    const user = userEvent.setup();
+    render(<App />);
+    await user.click(await screen.findByTestId('nav-settings'));
+    const listen = await screen.findByLabelText(/listen address/i);
+    await user.clear(listen);
+    await user.type(listen, '127.0.0.1:8471');
+    await user.click(screen.getByRole('button', { name: 'Save' }));
+    await screen.findByTestId('screen-unlock');
+    expect(screen.getByTestId('unlock-notice')).toHaveTextContent('restart your wallet\'s server at 127.0.0.1:8471');
+  });
+});
