@@ -4,7 +4,7 @@
 use axum::http::Method;
 use serde_json::Value;
 use std::path::Path;
-use wallet::owner_client::InProcessOwner;
+use wallet::owner_client::{read_answer, InProcessOwner};
 use wallet::serve::Ready;
 use wallet::{read_owner_token, Clock, Config, Wallet, SERVER_FILE};
 
@@ -68,23 +68,18 @@ impl Owner {
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, OwnerError> {
-        let (status, bytes) = match self {
+        let answer = match self {
             Owner::Remote { base, token, http } => {
                 let mut request = http.request(method, format!("{base}{path}")).bearer_auth(token);
                 if let Some(body) = body {
                     request = request.json(&body);
                 }
                 let response = request.send().await?;
-                (response.status().as_u16(), response.bytes().await?.to_vec())
+                let status = response.status().as_u16();
+                read_answer(status, &response.bytes().await?)
             }
-            Owner::Local { owner, .. } => return owner.call(method, path, body).await.map_err(|e| OwnerError::Api(e.to_string())),
+            Owner::Local { owner, .. } => owner.call(method, path, body).await,
         };
-        let value: Value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
-        if status >= 400 {
-            let code = value["error"].as_str().unwrap_or("error");
-            let description = value["error_description"].as_str().unwrap_or("");
-            return Err(OwnerError::Api(format!("{code}: {description} (HTTP {status})")));
-        }
-        Ok(value)
+        answer.map_err(|e| OwnerError::Api(e.to_string()))
     }
 }

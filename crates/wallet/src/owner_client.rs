@@ -78,14 +78,20 @@ impl InProcessOwner {
             code: "server_error".into(),
             description: format!("reading the answer: {e}"),
         })?;
-        let value: Value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
-        if status >= 400 {
-            return Err(OwnerApiError {
-                status,
-                code: value["error"].as_str().unwrap_or("error").to_string(),
-                description: value["error_description"].as_str().unwrap_or("").to_string(),
-            });
-        }
-        Ok(value)
+        read_answer(status, &bytes)
     }
+}
+
+/// An owner API answer, however it arrived (in-process or over HTTP): the
+/// JSON body (`null` when empty), or the error its status and body describe.
+pub fn read_answer(status: u16, body: &[u8]) -> Result<Value, OwnerApiError> {
+    let value: Value = if body.is_empty() { Value::Null } else { serde_json::from_slice(body).unwrap_or(Value::Null) };
+    if status >= 400 {
+        return Err(OwnerApiError {
+            status,
+            code: value["error"].as_str().unwrap_or("error").to_string(),
+            description: value["error_description"].as_str().unwrap_or("").to_string(),
+        });
+    }
+    Ok(value)
 }
