@@ -6,7 +6,7 @@ use crate::error::CommandError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -215,11 +215,11 @@ impl Desktop {
 
     pub async fn save_settings(&self, settings: Settings) -> Result<AppState, CommandError> {
         settings.check()?;
-        let path = self.data_dir.join(SETTINGS_FILE);
-        let json = serde_json::to_vec_pretty(&settings).expect("settings serialize");
-        write_atomically(&path, &json).map_err(|e| CommandError::new("io_error", format!("Cannot save the settings to {}: {e}", path.display())))?;
-        let changed = *self.settings.lock() != settings;
-        *self.settings.lock() = settings;
+        // The wallet's folder is the owner's alone, even when settings come first.
+        wallet::create_private_dir(&self.data_dir)?;
+        let json = serde_json::to_string_pretty(&settings).expect("settings serialize");
+        wallet::write_private(&self.data_dir.join(SETTINGS_FILE), &json)?;
+        let changed = std::mem::replace(&mut *self.settings.lock(), settings.clone()) != settings;
         // The issuer is part of every token and of the server's metadata, so a
         // new address needs the wallet reopened: lock, and the owner unlocks.
         if changed {
@@ -289,18 +289,4 @@ fn notify<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
             tracing::debug!(error = %e, "no desktop notification");
         }
     });
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        // The wallet's folder is the owner's alone, even when settings come first.
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir)?;
-    }
-    let partial = path.with_extension("partial");
-    std::fs::write(&partial, bytes)?;
-    std::fs::rename(&partial, path)
 }

@@ -117,7 +117,7 @@ pub fn read_owner_token(data_dir: &Path) -> Result<Secret, WalletError> {
 
 /// The data directory is the owner's alone (0700): it holds the owner API
 /// token and the sealed database.
-fn create_private_dir(dir: &Path) -> Result<(), WalletError> {
+pub fn create_private_dir(dir: &Path) -> Result<(), WalletError> {
     let io = |e| WalletError::Io(dir.display().to_string(), e);
     std::fs::create_dir_all(dir).map_err(io)?;
     #[cfg(unix)]
@@ -129,9 +129,11 @@ fn create_private_dir(dir: &Path) -> Result<(), WalletError> {
 }
 
 /// Writes a file only its owner can read, created that way (no window in
-/// which it is world-readable).
-pub(crate) fn write_private(path: &Path, contents: &str) -> Result<(), WalletError> {
+/// which it is world-readable), under a temporary name first and renamed
+/// over the old one: a crash leaves the old file or the new one, never half.
+pub fn write_private(path: &Path, contents: &str) -> Result<(), WalletError> {
     let io = |e| WalletError::Io(path.display().to_string(), e);
+    let partial = path.with_extension("partial");
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -139,7 +141,8 @@ pub(crate) fn write_private(path: &Path, contents: &str) -> Result<(), WalletErr
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).map_err(io)?;
+    let mut file = options.open(&partial).map_err(io)?;
     file.write_all(contents.as_bytes()).map_err(io)?;
-    file.sync_all().map_err(io)
+    file.sync_all().map_err(io)?;
+    std::fs::rename(&partial, path).map_err(io)
 }
