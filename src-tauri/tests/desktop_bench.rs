@@ -29,23 +29,6 @@ fn summary(label: &str, mut samples: Vec<f64>, unit: &str) {
     );
 }
 
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::new();
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// From exec to the window's first question to the app (React mounted and
 /// calling Rust): the app logs "window interactive" then.
 #[test]
@@ -63,6 +46,7 @@ fn cold_start_to_an_interactive_window() {
             let mut app = Command::new(&application)
                 .args(["--data-dir", dir.path().to_str().unwrap(), "--listen", "127.0.0.1:0"])
                 .env("UMA_WALLET_LOG", "warn,uma_wallet_desktop=info")
+                .env("NO_COLOR", "1")
                 .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
                 .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
                 .env("NO_AT_BRIDGE", "1")
@@ -71,7 +55,7 @@ fn cold_start_to_an_interactive_window() {
                 .expect("the app starts");
             let mut lines = BufReader::new(app.stderr.take().unwrap()).lines();
             let line = loop {
-                let line = strip_ansi(&lines.next().expect("the app logs until interactive").unwrap());
+                let line = lines.next().expect("the app logs until interactive").unwrap();
                 if line.contains("window interactive") {
                     break line;
                 }
