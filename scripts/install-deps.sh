@@ -29,6 +29,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# Vite 8 and Vitest 4 need Node.js 20.19+ or 22.12+; say so plainly rather
+# than let the UI build fail later with a syntax error.
+node_version=$(node -p 'process.versions.node')
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit((a === 20 && b >= 19) || (a === 22 && b >= 12) || a > 22 ? 0 : 1)'; then
+    echo "Node.js $node_version is too old for the UI build: install Node.js 20.19+ or 22.12+ (https://nodejs.org)" >&2
+    exit 1
+fi
+
 # The WebDriver proxy between the test and WebKitWebDriver; pinned, because
 # its behaviour between sessions has changed across releases.
 TAURI_DRIVER_VERSION=2.1.0
