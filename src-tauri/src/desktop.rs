@@ -22,7 +22,6 @@ use wallet::Wallet;
 /// The app's settings file in the data directory. Not secret: addresses only.
 const SETTINGS_FILE: &str = "desktop.json";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7420";
-const MIN_PASSPHRASE: usize = 8;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
@@ -47,10 +46,7 @@ impl Settings {
             .parse()
             .map_err(|_| CommandError::invalid_input(format!("{:?} is not an address and port, like {DEFAULT_LISTEN}", self.listen)))?;
         if let Some(issuer) = &self.public_issuer {
-            let ok = (issuer.starts_with("https://") || issuer.starts_with("http://")) && !issuer.contains(char::is_whitespace);
-            if !ok {
-                return Err(CommandError::invalid_input(format!("{issuer:?} is not an http(s) URL")));
-            }
+            wallet::check_public_issuer(issuer).map_err(CommandError::invalid_input)?;
         }
         Ok(addr)
     }
@@ -143,8 +139,8 @@ impl Desktop {
     }
 
     pub async fn create<R: Runtime>(&self, app: &AppHandle<R>, passphrase: String, identity: Option<Value>) -> Result<AppState, CommandError> {
-        if passphrase.chars().count() < MIN_PASSPHRASE {
-            return Err(CommandError::invalid_input(format!("Choose a passphrase of at least {MIN_PASSPHRASE} characters.")));
+        if let Some(problem) = wallet::passphrase_problem(&passphrase) {
+            return Err(CommandError::invalid_input(problem));
         }
         if Wallet::exists(&self.data_dir) {
             return Err(CommandError::new("wallet_exists", "A wallet already exists here: unlock it instead."));
@@ -269,7 +265,10 @@ async fn forward_events<R: Runtime>(app: AppHandle<R>, mut events: broadcast::Re
             }
         }
         if let OwnerEvent::RequestSubmitted { request } = &event {
-            notify(&app, "Access request", &format!("{} asks to see your pension data. Open the wallet to decide.", request.client_name));
+            // The name is the app's own choice, possibly "Your bank" or
+            // "This wallet": say so, and keep it short.
+            let name: String = request.client_name.chars().take(60).collect();
+            notify(&app, "Access request", &format!("An app calling itself “{name}” asks to see your pension data. Open the wallet to decide."));
         }
     }
 }

@@ -65,7 +65,7 @@ impl TestWallet {
     /// A find token signed with the wallet's key, as the wallet's own find
     /// signs them, for scenarios that call a provider directly.
     pub fn find_token(&self, provider: &str, find_data: Value, issued_at: i64) -> String {
-        self.server.signing_key().sign(&json!({
+        self.server.signing_key().sign_typed(uma_as::keys::TokenType::FindToken, &json!({
             "iss": self.issuer(), "aud": provider, "iat": issued_at, "exp": issued_at + 300,
             "jti": format!("{issued_at}-{provider}"), "find_data": find_data,
         }))

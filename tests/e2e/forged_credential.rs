@@ -35,8 +35,17 @@ async fn start_forger() -> String {
         )
         .route(
             "/.well-known/openid-credential-issuer",
+            // Signed metadata by the DID the credential will name: the
+            // forgery is in the credential's signature alone.
             get(|State(f): State<Arc<Forger>>| async move {
-                Json(json!({ "credential_issuer": f.url, "credential_endpoint": format!("{}/credential", f.url), "nonce_endpoint": format!("{}/nonce", f.url) }))
+                let named = did::did_of(&f.named);
+                let jwt = did::sign(
+                    &f.named,
+                    &json!({ "alg": "EdDSA", "typ": "openidvci-issuer-metadata+jwt", "kid": did::verification_method(&named) }),
+                    &json!({ "credential_issuer": f.url, "credential_endpoint": format!("{}/credential", f.url), "nonce_endpoint": format!("{}/nonce", f.url),
+                             "sub": f.url, "iss": named, "iat": now() }),
+                );
+                ([(axum::http::header::CONTENT_TYPE, "application/jwt")], jwt)
             }),
         )
         .route("/.well-known/oauth-authorization-server", get(|State(f): State<Arc<Forger>>| async move { Json(json!({ "token_endpoint": format!("{}/token", f.url) })) }))

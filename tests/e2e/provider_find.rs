@@ -3,11 +3,11 @@
 
 use crate::common::*;
 use serde_json::{json, Value};
-use uma_as::keys::SigningKey;
+use uma_as::keys::{SigningKey, TokenType};
 
 /// Signs with any key, to forge as well as to find.
 fn find_token(key: &SigningKey, issuer: &str, audience: &str, find_data: Value, iat: i64) -> String {
-    key.sign(&json!({ "iss": issuer, "aud": audience, "iat": iat, "exp": iat + 300, "jti": format!("{iat}"), "find_data": find_data }))
+    key.sign_typed(TokenType::FindToken, &json!({ "iss": issuer, "aud": audience, "iat": iat, "exp": iat + 300, "jti": format!("{iat}"), "find_data": find_data }))
 }
 
 async fn call(url: &str, token: Option<&str>) -> (u16, Value) {

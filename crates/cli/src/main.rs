@@ -315,8 +315,8 @@ fn passphrase(confirm: bool) -> Result<String, String> {
 
 fn create_wallet(data_dir: &std::path::Path) -> Result<String, String> {
     let passphrase = passphrase(true)?;
-    if passphrase.chars().count() < 8 {
-        return Err("choose a passphrase of at least 8 characters".into());
+    if let Some(problem) = wallet::passphrase_problem(&passphrase) {
+        return Err(problem);
     }
     Wallet::init(data_dir, &passphrase, KdfParams::default()).map_err(|e| e.to_string())?;
     Ok(passphrase)
@@ -367,6 +367,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 eprintln!("no wallet at {}; creating one", data_dir.display());
                 create_wallet(&data_dir)?
             };
+            if let Some(issuer) = &args.issuer {
+                wallet::check_public_issuer(issuer)?;
+            }
             if !args.listen.ip().is_loopback() {
                 eprintln!("warning: the authorization server listens on {}, reachable from the network", args.listen);
             }

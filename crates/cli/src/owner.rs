@@ -23,6 +23,18 @@ pub enum Owner {
     Local { owner: InProcessOwner, _wallet: Wallet },
 }
 
+/// Whether the server at `base` knows the owner token, proven without
+/// sending it: `server.json` may be stale, and whoever listens on its port
+/// now must not be handed the token.
+async fn is_this_wallet(http: &reqwest::Client, base: &str, token: &str) -> bool {
+    let nonce = uma_as::secret::Secret::generate();
+    let answer = http.post(format!("{base}/identify")).json(&serde_json::json!({ "nonce": nonce.expose() })).send().await;
+    let Ok(answer) = answer else { return false };
+    let Ok(body) = answer.json::<Value>().await else { return false };
+    let expected = wallet::owner_api::owner_proof(&uma_as::secret::SecretHash::of(token), nonce.expose());
+    body["proof"].as_str().is_some_and(|proof| uma_as::secret::constant_time_eq(proof, &expected))
+}
+
 impl Owner {
     /// Uses the running server if `server.json` points at one that answers;
     /// otherwise opens the wallet here (asking for the passphrase).
@@ -34,8 +46,7 @@ impl Owner {
         if let Ok(text) = std::fs::read_to_string(data_dir.join(SERVER_FILE)) {
             if let Ok(ready) = serde_json::from_str::<Ready>(&text) {
                 let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
-                let probe = http.get(format!("{}/status", ready.owner_api)).bearer_auth(&token).send().await;
-                if probe.is_ok() {
+                if is_this_wallet(&http, &ready.owner_api, &token).await {
                     return Ok(Owner::Remote { base: ready.owner_api, token, http });
                 }
             }

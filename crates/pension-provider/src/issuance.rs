@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 pub const CONFIGURATION: &str = "PensionResourceCredential";
 pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
 pub const PROOF_TYPE: &str = "openid4vci-proof+jwt";
+pub const SIGNED_METADATA_TYPE: &str = "openidvci-issuer-metadata+jwt";
 const CODE_TTL: Duration = Duration::from_secs(600);
 const TOKEN_TTL: Duration = Duration::from_secs(300);
 const NONCE_TTL: Duration = Duration::from_secs(300);
@@ -51,7 +52,43 @@ pub struct Issuer {
     did: String,
     codes: Mutex<HashMap<String, Expiring<Subject>>>,
     tokens: Mutex<HashMap<String, Expiring<Subject>>>,
-    nonces: Mutex<HashMap<String, Instant>>,
+    nonces: Mutex<Nonces>,
+}
+
+/// Nonces handed out, in the order they expire. The nonce endpoint is
+/// anonymous: at most [`Nonces::MAX`] are live, the oldest going first, and
+/// expiry costs nothing per request beyond the ones that expired.
+#[derive(Default)]
+struct Nonces {
+    live: HashMap<String, Instant>,
+    order: std::collections::VecDeque<(Instant, String)>,
+}
+
+impl Nonces {
+    const MAX: usize = 10_000;
+
+    fn issue(&mut self, nonce: String, now: Instant) {
+        self.expire(now);
+        while self.live.len() >= Self::MAX {
+            let Some((_, oldest)) = self.order.pop_front() else { break };
+            self.live.remove(&oldest);
+        }
+        let until = now + NONCE_TTL;
+        self.live.insert(nonce.clone(), until);
+        self.order.push_back((until, nonce));
+    }
+
+    fn expire(&mut self, now: Instant) {
+        while self.order.front().is_some_and(|(until, _)| *until <= now) {
+            let (_, nonce) = self.order.pop_front().expect("checked");
+            self.live.remove(&nonce);
+        }
+    }
+
+    /// Uses a nonce up: true if it was live.
+    fn take(&mut self, nonce: &str, now: Instant) -> bool {
+        self.live.remove(nonce).is_some_and(|until| until > now)
+    }
 }
 
 fn random_token() -> String {
@@ -144,8 +181,26 @@ fn error(status: StatusCode, code: &str, description: &str) -> Response {
     no_store((status, Json(json!({ "error": code, "error_description": description }))).into_response())
 }
 
-async fn metadata(State(p): State<Arc<Provider>>) -> Json<Value> {
-    Json(json!({
+/// The issuer metadata; signed (`application/jwt`, OpenID4VCI 1.0 §12.2.2)
+/// when the holder asks for it, so the holder learns which DID signs this
+/// issuer's credentials from the issuer's own signature.
+async fn metadata(State(p): State<Arc<Provider>>, headers: HeaderMap) -> Response {
+    let document = metadata_document(&p);
+    let wants_jwt = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/jwt"));
+    if !wants_jwt {
+        return Json(document).into_response();
+    }
+    let header = json!({ "alg": "EdDSA", "typ": SIGNED_METADATA_TYPE, "kid": did::verification_method(&p.issuer.did) });
+    let mut claims = document;
+    claims["sub"] = p.url.clone().into();
+    claims["iss"] = p.issuer.did.clone().into();
+    claims["iat"] = crate::trust::now().into();
+    let jwt = did::sign(&p.issuer.key, &header, &claims);
+    ([(header::CONTENT_TYPE, "application/jwt")], jwt).into_response()
+}
+
+fn metadata_document(p: &Provider) -> Value {
+    json!({
         "credential_issuer": p.url,
         "credential_endpoint": format!("{}/credential", p.url),
         "nonce_endpoint": format!("{}/nonce", p.url),
@@ -160,7 +215,7 @@ async fn metadata(State(p): State<Arc<Provider>>) -> Json<Value> {
                 "credential_metadata": { "display": [{ "name": "Pension", "locale": "en-GB", "description": "A pension and the authorization server that protects it" }] },
             }
         },
-    }))
+    })
 }
 
 /// The issuer is its own authorization server for the pre-authorized grant.
@@ -193,10 +248,7 @@ async fn token(State(p): State<Arc<Provider>>, form: Result<Form<HashMap<String,
 
 async fn nonce(State(p): State<Arc<Provider>>) -> Response {
     let c_nonce = random_token();
-    let mut nonces = p.issuer.nonces.lock();
-    let now = Instant::now();
-    nonces.retain(|_, until| *until > now);
-    nonces.insert(c_nonce.clone(), now + NONCE_TTL);
+    p.issuer.nonces.lock().issue(c_nonce.clone(), Instant::now());
     no_store(Json(json!({ "c_nonce": c_nonce })).into_response())
 }
 
@@ -223,7 +275,7 @@ fn check_proof(p: &Provider, proof: &str) -> Result<String, Response> {
         return Err(invalid("the proof is not fresh"));
     }
     let nonce = claims["nonce"].as_str().ok_or_else(|| invalid("the proof carries no c_nonce"))?;
-    let fresh = p.issuer.nonces.lock().remove(nonce).is_some_and(|until| until > Instant::now());
+    let fresh = p.issuer.nonces.lock().take(nonce, Instant::now());
     if !fresh {
         return Err(error(StatusCode::BAD_REQUEST, "invalid_nonce", "unknown, used or expired c_nonce; get a new one"));
     }
@@ -261,4 +313,24 @@ async fn credential(State(p): State<Arc<Provider>>, headers: HeaderMap, body: Re
     }
     let credential = p.issuer.credential(&p, &subject, &holder);
     no_store(Json(json!({ "credentials": [{ "credential": credential }] })).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonces_stay_bounded_and_expire_in_order() {
+        let mut nonces = Nonces::default();
+        let start = Instant::now();
+        for i in 0..Nonces::MAX + 50 {
+            nonces.issue(format!("n{i}"), start);
+        }
+        assert_eq!(nonces.live.len(), Nonces::MAX);
+        assert!(!nonces.take("n0", start), "the oldest made room");
+        assert!(nonces.take(&format!("n{}", Nonces::MAX + 49), start));
+        assert!(!nonces.take(&format!("n{}", Nonces::MAX + 48), start + NONCE_TTL), "expired");
+        nonces.issue("late".into(), start + NONCE_TTL);
+        assert_eq!(nonces.live.len(), 1, "expired ones went on the next issue");
+    }
 }

@@ -55,8 +55,11 @@ async fn main() -> ExitCode {
     provider.find_delay = std::time::Duration::from_millis(find_delay_ms);
     let provider = Arc::new(provider);
     println!("{}", serde_json::json!({ "url": url, "provider_name": provider_name, "pid": std::process::id() }));
-    let served = axum::serve(listener, http::router(provider)).with_graceful_shutdown(shutdown_signal());
-    match served.await {
+    let app = http::router(provider).layer(axum::middleware::from_fn_with_state(
+        http_guard::inbound::Hosts::of(&url),
+        http_guard::inbound::check_host,
+    ));
+    match http_guard::inbound::serve(listener, app, http_guard::inbound::Limits::default(), shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -20,7 +20,7 @@ pub enum AsError {
 }
 
 /// What this provider keeps about one resource registered at one AS.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct Registration {
     pub issuer: String,
     /// The `_id` the authorization server assigned.
@@ -29,6 +29,16 @@ pub struct Registration {
     pub pat: String,
     #[serde(skip)]
     pub endpoints: Endpoints,
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("issuer", &self.issuer)
+            .field("as_resource_id", &self.as_resource_id)
+            .field("pat", &"[redacted]")
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -45,19 +55,18 @@ pub struct AsClient {
 
 impl Default for AsClient {
     fn default() -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("HTTP client builds");
-        AsClient { http }
+        AsClient { http: http_guard::outbound::client(Duration::from_secs(10)) }
     }
 }
+
+/// The largest answer read from an authorization server.
+const MAX_ANSWER: usize = 256 * 1024;
 
 async fn answer(response: Result<reqwest::Response, reqwest::Error>) -> Result<(u16, Value), AsError> {
     let response = response.map_err(|e| AsError::Unreachable(e.to_string()))?;
     let status = response.status().as_u16();
-    let text = response.text().await.map_err(|e| AsError::Unreachable(e.to_string()))?;
+    let bytes = http_guard::outbound::read_capped(response, MAX_ANSWER).await.map_err(|e| AsError::Unreachable(e.to_string()))?;
+    let text = String::from_utf8_lossy(&bytes);
     let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).map_err(|_| AsError::Garbled(text.chars().take(200).collect()))? };
     if status >= 400 {
         return Err(AsError::Refused {
@@ -70,10 +79,16 @@ async fn answer(response: Result<reqwest::Response, reqwest::Error>) -> Result<(
 }
 
 impl AsClient {
-    /// Reads the AS's UMA metadata (Grant §2, FedAuthz §2).
+    /// Reads the AS's UMA metadata (Grant §2, FedAuthz §2). Every endpoint
+    /// must be on the issuer's own origin: the metadata is the AS's word,
+    /// and this provider will send the owner's assertion and its PAT there.
     pub async fn discover(&self, issuer: &str) -> Result<Endpoints, AsError> {
+        let origin = http_guard::outbound::secure_url(issuer).map_err(|e| AsError::Garbled(e.to_string()))?;
         let (_, doc) = answer(self.http.get(format!("{issuer}/.well-known/uma2-configuration")).send().await).await?;
-        let field = |name: &str| doc[name].as_str().map(String::from).ok_or_else(|| AsError::Garbled(format!("metadata lacks {name}")));
+        let field = |name: &str| {
+            let url = doc[name].as_str().ok_or_else(|| AsError::Garbled(format!("metadata lacks {name}")))?;
+            http_guard::outbound::on_origin(url, &origin).map(String::from).map_err(|e| AsError::Garbled(format!("{name}: {e}")))
+        };
         if doc["issuer"].as_str() != Some(issuer) {
             return Err(AsError::Garbled("metadata names another issuer".into()));
         }

@@ -19,7 +19,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The longest lifetime accepted on a find token.
 pub const MAX_FIND_TOKEN_LIFETIME: i64 = 600;
+/// The JOSE `typ` of a find token: a wallet's key signs other kinds of
+/// token too, and none of them is a find token.
+pub const FIND_TOKEN_TYPE: &str = "find+jwt";
 const KEYS_TTL: Duration = Duration::from_secs(600);
+/// An unknown `kid` refetches a wallet's keys at most this often.
+const REFETCH_EVERY: Duration = Duration::from_secs(60);
+/// Metadata and key sets are small.
+const MAX_DOCUMENT: usize = 256 * 1024;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum TokenError {
@@ -37,6 +44,8 @@ pub enum TokenError {
     Expired,
     #[error("the token is for another provider")]
     WrongAudience,
+    #[error("the token is not a find token")]
+    WrongType,
 }
 
 #[derive(Deserialize)]
@@ -61,11 +70,7 @@ pub(crate) fn now() -> i64 {
 
 impl Registry {
     pub fn new(trusted: Vec<String>) -> Registry {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("HTTP client builds");
+        let http = http_guard::outbound::client(Duration::from_secs(5));
         let trusted = trusted.into_iter().map(|t| t.trim_end_matches('/').to_string()).collect();
         Registry { trusted, keys: Mutex::new(HashMap::new()), http }
     }
@@ -74,29 +79,27 @@ impl Registry {
         &self.trusted
     }
 
+    /// The wallet's keys, from its metadata's `jwks_uri`, which must be on
+    /// the wallet's own origin.
     async fn fetch_keys(&self, issuer: &str) -> Result<JwkSet, TokenError> {
-        let unavailable = |e: reqwest::Error| TokenError::KeysUnavailable(e.to_string());
-        let metadata: Value = self
-            .http
-            .get(format!("{issuer}/.well-known/oauth-authorization-server"))
-            .send()
-            .await
-            .map_err(unavailable)?
-            .error_for_status()
-            .map_err(unavailable)?
-            .json()
-            .await
-            .map_err(unavailable)?;
-        let jwks_uri = metadata["jwks_uri"].as_str().ok_or_else(|| TokenError::KeysUnavailable("no jwks_uri".into()))?;
-        self.http.get(jwks_uri).send().await.map_err(unavailable)?.error_for_status().map_err(unavailable)?.json().await.map_err(unavailable)
+        use http_guard::outbound::{json_capped, on_origin, secure_url};
+        let unavailable = |e: String| TokenError::KeysUnavailable(e);
+        let origin = secure_url(issuer).map_err(|e| unavailable(e.to_string()))?;
+        let response = self.http.get(format!("{issuer}/.well-known/oauth-authorization-server")).send().await.map_err(|e| unavailable(e.to_string()))?;
+        let response = response.error_for_status().map_err(|e| unavailable(e.to_string()))?;
+        let metadata: Value = json_capped(response, MAX_DOCUMENT).await.map_err(|e| unavailable(e.to_string()))?;
+        let jwks_uri = metadata["jwks_uri"].as_str().ok_or_else(|| unavailable("no jwks_uri".into()))?;
+        let jwks_uri = on_origin(jwks_uri, &origin).map_err(|e| unavailable(e.to_string()))?;
+        let response = self.http.get(jwks_uri).send().await.map_err(|e| unavailable(e.to_string()))?;
+        let response = response.error_for_status().map_err(|e| unavailable(e.to_string()))?;
+        json_capped(response, MAX_DOCUMENT).await.map_err(|e| unavailable(e.to_string()))
     }
 
     async fn keys(&self, issuer: &str, refresh: bool) -> Result<JwkSet, TokenError> {
-        if !refresh {
-            if let Some((at, set)) = self.keys.lock().get(issuer) {
-                if at.elapsed() < KEYS_TTL {
-                    return Ok(set.clone());
-                }
+        if let Some((at, set)) = self.keys.lock().get(issuer) {
+            let age = at.elapsed();
+            if (age < KEYS_TTL && !refresh) || age < REFETCH_EVERY {
+                return Ok(set.clone());
             }
         }
         let set = self.fetch_keys(issuer).await?;
@@ -114,6 +117,9 @@ impl Registry {
             return Err(TokenError::UntrustedIssuer(issuer));
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        if header.typ.as_deref() != Some(FIND_TOKEN_TYPE) {
+            return Err(TokenError::WrongType);
+        }
         if !matches!(header.alg, Algorithm::EdDSA | Algorithm::ES256 | Algorithm::RS256) {
             return Err(TokenError::BadSignature);
         }

@@ -47,6 +47,74 @@ pub struct ChainBroken {
 const HEAD_KEY: &[u8] = b"head";
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// What a throttled event becomes in the log.
+#[derive(Debug, PartialEq)]
+pub struct Noise {
+    pub actor: String,
+    pub action: String,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug)]
+struct Window {
+    started: UnixTime,
+    suppressed: u64,
+}
+
+/// Keeps refusals that anyone can cause at will (failed logins, unknown
+/// tickets) from growing the log without bound: per actor and action, the
+/// first event in a minute is written and the rest are counted; the count
+/// goes into the next entry of that kind, or into a summary entry when the
+/// minute is over. At most [`Throttle::KEYS`] kinds are tracked; beyond
+/// that, events are counted under the actor `many`.
+#[derive(Default)]
+pub struct Throttle {
+    windows: Mutex<std::collections::HashMap<(String, String), Window>>,
+}
+
+impl Throttle {
+    pub const KEYS: usize = 4096;
+    pub const WINDOW: UnixTime = 60;
+
+    /// The entry to write now, if any.
+    pub fn admit(&self, now: UnixTime, actor: &str, action: &str, mut detail: serde_json::Value) -> Option<Noise> {
+        let mut windows = self.windows.lock();
+        let mut key = (actor.to_string(), action.to_string());
+        if !windows.contains_key(&key) && windows.len() >= Self::KEYS {
+            key.0 = "many".into();
+        }
+        let window = windows.entry(key.clone()).or_insert(Window { started: UnixTime::MIN, suppressed: 0 });
+        if now < window.started.saturating_add(Self::WINDOW) {
+            window.suppressed += 1;
+            return None;
+        }
+        let before = std::mem::take(&mut window.suppressed);
+        window.started = now;
+        if before > 0 {
+            if let Some(map) = detail.as_object_mut() {
+                map.insert("suppressed_before".into(), before.into());
+            }
+        }
+        Some(Noise { actor: key.0, action: key.1, detail })
+    }
+
+    /// Summaries of the counts whose minute is over, and forgets them.
+    pub fn drain(&self, now: UnixTime) -> Vec<Noise> {
+        let mut windows = self.windows.lock();
+        let mut out = Vec::new();
+        windows.retain(|(actor, action), w| {
+            if now < w.started.saturating_add(Self::WINDOW) {
+                return true;
+            }
+            if w.suppressed > 0 {
+                out.push(Noise { actor: actor.clone(), action: action.clone(), detail: serde_json::json!({ "repeats": w.suppressed }) });
+            }
+            false
+        });
+        out
+    }
+}
+
 #[derive(Clone)]
 pub struct AuditLog {
     entries: Tree<AuditEntry>,
@@ -226,6 +294,31 @@ mod tests {
         drop(log);
         let log = AuditLog::open(&store).unwrap();
         assert_eq!(log.verify().unwrap(), Ok(6));
+    }
+
+    #[test]
+    fn the_throttle_writes_one_event_a_minute_and_counts_the_rest() {
+        let t = Throttle::default();
+        assert!(t.admit(0, "anonymous", "login_failed", serde_json::json!({})).is_some());
+        for i in 1..100 {
+            assert!(t.admit(i % 60, "anonymous", "login_failed", serde_json::json!({})).is_none());
+        }
+        assert!(t.admit(0, "anonymous", "other", serde_json::json!({})).is_some(), "kinds are counted apart");
+        let next = t.admit(61, "anonymous", "login_failed", serde_json::json!({})).unwrap();
+        assert_eq!(next.detail["suppressed_before"], 99);
+        t.admit(70, "anonymous", "login_failed", serde_json::json!({}));
+        let summary = t.drain(200);
+        assert_eq!(summary, vec![Noise { actor: "anonymous".into(), action: "login_failed".into(), detail: serde_json::json!({ "repeats": 1 }) }]);
+        assert!(t.drain(300).is_empty());
+    }
+
+    #[test]
+    fn the_throttle_tracks_a_bounded_number_of_kinds() {
+        let t = Throttle::default();
+        for i in 0..Throttle::KEYS + 100 {
+            t.admit(0, &format!("client:{i}"), "x", serde_json::json!({}));
+        }
+        assert_eq!(t.windows.lock().len(), Throttle::KEYS + 1, "the rest share the actor `many`");
     }
 
     #[test]

@@ -7,11 +7,10 @@
 //! from the issuer's JWKS, found through OpenID discovery unless configured,
 //! cached for ten minutes and refetched once when a token names an unknown key.
 
-use crate::client_registration::check_redirect_uri;
 use crate::clock::UnixTime;
 use crate::error::{ProtocolError, ProtocolResult};
 use crate::model::{ClaimSet, PctRecord, RequestingParty, SpentTicket, TicketRecord, TicketSlot, TrustedIssuer};
-use crate::secret::{random_id, Secret, SecretHash};
+use crate::secret::{Secret, SecretHash};
 use crate::server::AuthorizationServer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -24,8 +23,16 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 const JWKS_TTL: UnixTime = 600;
+/// An unknown `kid` refetches an issuer's keys at most this often: a token
+/// naming a made-up key must not turn the server into a request amplifier.
+const JWKS_REFETCH_EVERY: UnixTime = 60;
 /// Allowance for clocks that disagree a little.
 const LEEWAY: UnixTime = 60;
+/// An ID token older than this is not fresh enough to stand for a person
+/// asking now.
+const ID_TOKEN_MAX_AGE: UnixTime = 3600;
+/// Discovery documents and key sets are small.
+const MAX_KEYS_DOCUMENT: usize = 256 * 1024;
 
 pub struct JwksCache {
     keys: Mutex<HashMap<String, (UnixTime, JwkSet)>>,
@@ -34,14 +41,7 @@ pub struct JwksCache {
 
 impl Default for JwksCache {
     fn default() -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            // A trusted issuer's keys are where it says they are; following
-            // redirects would let a response steer the server elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("HTTP client builds");
-        JwksCache { keys: Mutex::new(HashMap::new()), http }
+        JwksCache { keys: Mutex::new(HashMap::new()), http: http_guard::outbound::client(Duration::from_secs(5)) }
     }
 }
 
@@ -58,10 +58,12 @@ pub enum ClaimTokenError {
     KeysUnavailable(String),
     #[error("the claim token's signature does not verify")]
     BadSignature,
-    #[error("the claim token has expired")]
+    #[error("the claim token has expired or is too old")]
     Expired,
     #[error("the claim token was not issued for this client")]
     WrongAudience,
+    #[error("the claim token was already used")]
+    Replayed,
 }
 
 #[derive(Deserialize)]
@@ -70,8 +72,9 @@ struct IdTokenClaims {
     sub: String,
     aud: Value,
     exp: i64,
+    iat: i64,
     #[serde(default)]
-    iat: Option<i64>,
+    azp: Option<String>,
     #[serde(default)]
     email: Option<String>,
     #[serde(default)]
@@ -82,24 +85,32 @@ struct IdTokenClaims {
 
 impl JwksCache {
     async fn fetch(&self, issuer: &TrustedIssuer) -> Result<JwkSet, ClaimTokenError> {
-        let unavailable = |e: reqwest::Error| ClaimTokenError::KeysUnavailable(e.to_string());
+        use http_guard::outbound::{json_capped, on_origin, secure_url};
+        let unavailable = |e: String| ClaimTokenError::KeysUnavailable(e);
+        let origin = secure_url(&issuer.issuer).map_err(|e| unavailable(e.to_string()))?;
         let jwks_uri = match &issuer.jwks_uri {
-            Some(uri) => uri.clone(),
+            // The owner named it: it may live on another host (as Google's does).
+            Some(uri) => secure_url(uri).map_err(|e| unavailable(e.to_string()))?,
             None => {
                 let url = format!("{}/.well-known/openid-configuration", issuer.issuer.trim_end_matches('/'));
-                let doc: Value = self.http.get(url).send().await.map_err(unavailable)?.error_for_status().map_err(unavailable)?.json().await.map_err(unavailable)?;
-                doc["jwks_uri"].as_str().ok_or_else(|| ClaimTokenError::KeysUnavailable("no jwks_uri in discovery".into()))?.to_string()
+                let response = self.http.get(url).send().await.map_err(|e| unavailable(e.to_string()))?;
+                let response = response.error_for_status().map_err(|e| unavailable(e.to_string()))?;
+                let doc: Value = json_capped(response, MAX_KEYS_DOCUMENT).await.map_err(|e| unavailable(e.to_string()))?;
+                let uri = doc["jwks_uri"].as_str().ok_or_else(|| unavailable("no jwks_uri in discovery".into()))?;
+                // Discovery is the issuer's word: its keys stay on its origin.
+                on_origin(uri, &origin).map_err(|e| unavailable(e.to_string()))?
             }
         };
-        self.http.get(jwks_uri).send().await.map_err(unavailable)?.error_for_status().map_err(unavailable)?.json().await.map_err(unavailable)
+        let response = self.http.get(jwks_uri).send().await.map_err(|e| unavailable(e.to_string()))?;
+        let response = response.error_for_status().map_err(|e| unavailable(e.to_string()))?;
+        json_capped(response, MAX_KEYS_DOCUMENT).await.map_err(|e| unavailable(e.to_string()))
     }
 
     async fn keys(&self, issuer: &TrustedIssuer, now: UnixTime, refresh: bool) -> Result<JwkSet, ClaimTokenError> {
-        if !refresh {
-            if let Some((at, set)) = self.keys.lock().get(&issuer.issuer) {
-                if now - at < JWKS_TTL {
-                    return Ok(set.clone());
-                }
+        if let Some((at, set)) = self.keys.lock().get(&issuer.issuer) {
+            let fresh = now - at < JWKS_TTL;
+            if (fresh && !refresh) || now - at < JWKS_REFETCH_EVERY {
+                return Ok(set.clone());
             }
         }
         let set = self.fetch(issuer).await?;
@@ -108,7 +119,9 @@ impl JwksCache {
     }
 }
 
-fn unverified_issuer(token: &str) -> Result<String, ClaimTokenError> {
+/// The `iss` of a JWT, read before anything is verified: it says whose
+/// keys to verify with.
+pub fn unverified_issuer(token: &str) -> Result<String, ClaimTokenError> {
     let payload = token.split('.').nth(1).ok_or(ClaimTokenError::Malformed)?;
     let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).map_err(|_| ClaimTokenError::Malformed)?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|_| ClaimTokenError::Malformed)?;
@@ -127,10 +140,13 @@ pub struct StatedClaims {
 }
 
 /// A claims-gathering visit between the GET that shows the page and the POST
-/// that submits it. The ticket it was opened with is already spent.
+/// that submits it. Stored under the ticket's digest, so a ticket has at most
+/// one visit open (a second GET replaces the first); the ticket is spent
+/// only when the form is submitted, so merely opening the page (a link
+/// leaked in a log or a `Referer`) cancels nothing.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct GatheringSession {
-    pub ticket: TicketRecord,
+    pub ticket: SecretHash,
     pub client_id: String,
     pub claims_redirect_uri: String,
     pub state: Option<String>,
@@ -157,13 +173,21 @@ const GATHERING_TTL: UnixTime = 900;
 impl AuthorizationServer {
     /// Spends a live ticket at the claims endpoint (Grant §5.4), returning
     /// its record; `None` when it is unknown or already used.
-    fn spend_ticket(&self, hash: &SecretHash) -> Result<Option<TicketRecord>, crate::store::StoreError> {
+    fn spend_ticket(&self, hash: &SecretHash, client_id: &str) -> Result<Option<TicketRecord>, crate::store::StoreError> {
         let Some((TicketSlot::Live(record), sealed)) = self.trees().tickets.get_sealed(hash.0)? else { return Ok(None) };
-        let spent = TicketSlot::Spent(SpentTicket { rpts: vec![], expires_at: record.expires_at.max(self.now()) });
+        let spent = TicketSlot::Spent(SpentTicket { rpts: vec![], expires_at: record.expires_at.max(self.now()), client_id: Some(client_id.into()) });
         Ok(self.trees().tickets.swap(hash.0, &sealed, &spent)?.then_some(record))
     }
 
     /// Verifies a pushed ID token for `client_id` and returns its claims.
+    ///
+    /// The token must be addressed to this client: its client id here, this
+    /// authorization server, or one of the client ids the owner listed for
+    /// that issuer (a real OpenID Provider names the client's id at the
+    /// provider). With several audiences, `azp` must name one of those
+    /// (OpenID Connect Core §3.1.3.7). It must be fresh (`iat` within an
+    /// hour) and is accepted once: a client cannot replay a person's token
+    /// in later requests without them.
     pub async fn verify_id_token(&self, token: &str, client_id: &str) -> Result<ClaimSet, ClaimTokenError> {
         let iss = unverified_issuer(token)?;
         let issuer = self
@@ -197,26 +221,43 @@ impl AuthorizationServer {
         validation.validate_aud = false;
         validation.required_spec_claims.clear();
         let claims = jsonwebtoken::decode::<IdTokenClaims>(token, &key, &validation)
-            .map_err(|_| ClaimTokenError::BadSignature)?
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::Json(_) => ClaimTokenError::Malformed,
+                _ => ClaimTokenError::BadSignature,
+            })?
             .claims;
         if claims.iss != issuer.issuer {
             return Err(ClaimTokenError::UntrustedIssuer(claims.iss));
         }
-        if claims.exp + LEEWAY <= now || claims.iat.is_some_and(|iat| iat > now + LEEWAY) {
+        if claims.exp + LEEWAY <= now || claims.iat > now + LEEWAY || claims.iat + ID_TOKEN_MAX_AGE <= now {
             return Err(ClaimTokenError::Expired);
         }
-        let audience_ok = match &claims.aud {
-            Value::String(a) => a == client_id,
-            Value::Array(list) => list.iter().any(|a| a.as_str() == Some(client_id)),
-            _ => false,
+        let accepted = |a: &str| a == client_id || a == self.config().issuer || issuer.client_ids.iter().any(|c| c == a);
+        let audiences: Vec<&str> = match &claims.aud {
+            Value::String(a) => vec![a.as_str()],
+            Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
         };
-        if !audience_ok {
+        let for_this_client = match (&claims.azp, audiences.len()) {
+            (Some(azp), _) => accepted(azp) && audiences.contains(&azp.as_str()),
+            (None, 1) => accepted(audiences[0]),
+            (None, _) => false,
+        };
+        if !for_this_client {
             return Err(ClaimTokenError::WrongAudience);
+        }
+        // Once only, remembered until the token would have expired anyway.
+        let seen = format!("id_token|{}", crate::secret::hex(&SecretHash::of(token).0));
+        match self.trees().used_jtis.insert_new(seen, &(claims.exp + LEEWAY)) {
+            Ok(true) => {}
+            Ok(false) => return Err(ClaimTokenError::Replayed),
+            Err(e) => return Err(ClaimTokenError::KeysUnavailable(e.to_string())),
         }
         Ok(ClaimSet {
             issuer: Some(claims.iss),
             subject: Some(claims.sub),
-            email: claims.email.filter(|_| claims.email_verified != Some(false)),
+            // An email counts as verified only where the issuer says so.
+            email: claims.email.filter(|_| claims.email_verified == Some(true)),
             name: claims.name,
             purpose: None,
         })
@@ -248,13 +289,19 @@ impl AuthorizationServer {
         Ok(self.trees().issuers.values()?)
     }
 
-    pub async fn trust_issuer(&self, issuer: &str, jwks_uri: Option<String>) -> ProtocolResult<TrustedIssuer> {
+    /// Trusts an OpenID Provider's ID tokens. Its keys are fetched from it,
+    /// so it must be `https` unless it is on loopback.
+    pub async fn trust_issuer(&self, issuer: &str, jwks_uri: Option<String>, client_ids: Vec<String>) -> ProtocolResult<TrustedIssuer> {
+        use http_guard::outbound::secure_url;
         let issuer = issuer.trim_end_matches('/');
-        check_redirect_uri(issuer).map_err(|e| ProtocolError::invalid_request(format!("issuer: {e}")))?;
+        secure_url(issuer).map_err(|e| ProtocolError::invalid_request(format!("issuer: {e}")))?;
         if let Some(uri) = &jwks_uri {
-            check_redirect_uri(uri).map_err(|e| ProtocolError::invalid_request(format!("jwks_uri: {e}")))?;
+            secure_url(uri).map_err(|e| ProtocolError::invalid_request(format!("jwks_uri: {e}")))?;
         }
-        let record = TrustedIssuer { issuer: issuer.into(), jwks_uri, added_at: self.now() };
+        if client_ids.len() > 20 || client_ids.iter().any(|c| c.is_empty() || c.len() > 500) {
+            return Err(ProtocolError::invalid_request("at most 20 client ids, each 1 to 500 characters"));
+        }
+        let record = TrustedIssuer { issuer: issuer.into(), jwks_uri, client_ids, added_at: self.now() };
         self.trees().issuers.insert(issuer, &record)?;
         self.audit("owner", "trusted_issuer.add", json!({ "issuer": issuer }));
         self.flush().await?;
@@ -271,7 +318,10 @@ impl AuthorizationServer {
     }
 
     /// Opens a gathering visit. `Err(ShowError)` is shown to the person;
-    /// `Ok(Err(url))` redirects back to the client with an error.
+    /// `Ok(Err(url))` redirects back to the client with an error. Only a
+    /// ticket already bound to this client may send the person back with
+    /// an error: otherwise anyone could register a client and use this
+    /// endpoint to redirect to wherever it likes (RFC 9700 §4.11.2).
     pub fn start_gathering(
         &self,
         client_id: &str,
@@ -289,20 +339,25 @@ impl AuthorizationServer {
         let back_with_error = |code: &str, description: &str| {
             redirect_with(&redirect, &[("error", code), ("error_description", description)], state)
         };
-        let record = match self.spend_ticket(&SecretHash::of(ticket)) {
-            Ok(Some(r)) => r,
-            Ok(None) => return Ok(Err(back_with_error("invalid_request", "unknown or used ticket"))),
-            Err(e) => {
-                tracing::error!(error = %e, "store failure in claims gathering");
-                return Ok(Err(back_with_error("server_error", "internal error")));
-            }
+        let store_error = |e: crate::store::StoreError| {
+            tracing::error!(error = %e, "store failure in claims gathering");
+            ShowError("internal error".into())
         };
+        let hash = SecretHash::of(ticket);
+        let record = match self.trees().tickets.get(hash.0).map_err(store_error)? {
+            Some(TicketSlot::Live(r)) => r,
+            _ => return Err(ShowError("this link is no longer valid; start again from the application".into())),
+        };
+        let bound_here = record.client_id.as_deref() == Some(client_id);
+        if record.client_id.is_some() && !bound_here {
+            return Err(ShowError("this link belongs to another application".into()));
+        }
         let now = self.now();
         if record.expires_at <= now {
-            return Ok(Err(back_with_error("invalid_request", "the ticket has expired")));
-        }
-        if record.client_id.as_deref().is_some_and(|c| c != client_id) {
-            return Ok(Err(back_with_error("invalid_request", "the ticket belongs to another client")));
+            return match bound_here {
+                true => Ok(Err(back_with_error("invalid_request", "the ticket has expired"))),
+                false => Err(ShowError("this link has expired; start again from the application".into())),
+            };
         }
         let resources = {
             let cache = self.cache().read();
@@ -319,25 +374,22 @@ impl AuthorizationServer {
                 .collect()
         };
         let csrf = Secret::generate();
-        let session = random_id();
+        let session = crate::secret::hex(&hash.0);
         let visit = GatheringSession {
-            ticket: record,
+            ticket: hash,
             client_id: client_id.into(),
             claims_redirect_uri: redirect.clone(),
             state: state.map(String::from),
             csrf: csrf.hash(),
             expires_at: now + GATHERING_TTL,
         };
-        if let Err(e) = self.trees().sessions.insert(&session, &visit) {
-            tracing::error!(error = %e, "store failure in claims gathering");
-            return Ok(Err(back_with_error("server_error", "internal error")));
-        }
+        self.trees().sessions.insert(&session, &visit).map_err(store_error)?;
         Ok(Ok(GatheringPage { session, csrf, client_name: client.display_name().into(), resources }))
     }
 
     /// Completes a visit: checks the CSRF token (in the form and in the
-    /// cookie), keeps the stated claims in a new ticket, and returns the URL
-    /// to send the person back to (Grant §3.3.3).
+    /// cookie), spends the ticket, keeps the stated claims in a new ticket,
+    /// and returns the URL to send the person back to (Grant §3.3.3).
     pub fn finish_gathering(
         &self,
         session: &str,
@@ -362,6 +414,10 @@ impl AuthorizationServer {
         if visit.expires_at <= now {
             return Err(ShowError("this page has expired; start again from the application".into()));
         }
+        let mut ticket = match self.spend_ticket(&visit.ticket, &visit.client_id).map_err(store_error)? {
+            Some(t) if t.expires_at > now => t,
+            _ => return Err(ShowError("this request was already answered or has expired; start again from the application".into())),
+        };
         let clean = |s: String| {
             let s: String = s.trim().chars().take(200).collect();
             (!s.is_empty()).then_some(s)
@@ -373,7 +429,6 @@ impl AuthorizationServer {
             name: clean(stated.name),
             purpose: clean(stated.purpose),
         };
-        let mut ticket = visit.ticket;
         ticket.client_id = Some(visit.client_id.clone());
         ticket.party.self_asserted = Some(claims.clone());
         ticket.issued_at = now;

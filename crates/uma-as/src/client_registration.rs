@@ -4,11 +4,17 @@
 //! Both `client_secret_basic` and `client_secret_post` are accepted from any
 //! confidential client. Public clients are not supported: every client here
 //! holds a secret.
+//!
+//! Registration is open to anyone, so it is bounded: a token bucket on
+//! registrations, a cap on clients that have not authenticated yet, and
+//! those are removed after [`Config::unused_client_ttl`](crate::Config). A
+//! client enters the audit log when it first authenticates; a failed
+//! authentication is counted, not stored verbatim.
 
 use crate::error::{ProtocolError, ProtocolResult};
 use crate::model::{Client, Protection};
 use crate::secret::{random_id, Secret};
-use crate::server::{AuthorizationServer, OwnerEvent};
+use crate::server::AuthorizationServer;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -46,7 +52,7 @@ pub struct ClientMetadata {
 }
 
 /// The registration response (RFC 7591 §3.2.1).
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct RegisteredClient {
     pub client_id: String,
     pub client_secret: String,
@@ -61,6 +67,16 @@ pub struct RegisteredClient {
     pub token_endpoint_auth_method: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub scope: String,
+}
+
+impl std::fmt::Debug for RegisteredClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisteredClient")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("client_name", &self.client_name)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Credentials presented at an endpoint that authenticates clients.
@@ -89,6 +105,9 @@ fn bounded(value: &Option<String>, name: &str, max: usize) -> ProtocolResult<()>
     }
 }
 
+/// How much of a stranger's client id goes into the audit log.
+const LOGGED_ID_CHARS: usize = 64;
+
 impl AuthorizationServer {
     pub fn register_client(&self, metadata: ClientMetadata) -> ProtocolResult<RegisteredClient> {
         bounded(&metadata.client_name, "client_name", 200)?;
@@ -111,10 +130,15 @@ impl AuthorizationServer {
         if let Some(g) = grant_types.iter().find(|g| ![GRANT_UMA_TICKET, GRANT_CLIENT_CREDENTIALS].contains(&g.as_str())) {
             return Err(ProtocolError::invalid_client_metadata(format!("grant type {g:?} is not supported")));
         }
-        let scope: Vec<String> = metadata.scope.as_deref().unwrap_or("").split_whitespace().map(String::from).collect();
-        let wants_protection = scope.iter().any(|s| s == PROTECTION_SCOPE);
-        let secret = Secret::generate();
         let now = self.now();
+        let unused = self.cache().read().clients.values().filter(|c| c.authenticated_at.is_none()).count();
+        let admitted = if unused >= self.config().max_unused_clients { Err(self.config().unused_client_ttl as u64) } else { self.inner.registrations.take(now) };
+        if let Err(wait) = admitted {
+            self.audit_noisy("anonymous", "client.registration_refused", json!({ "unused_clients": unused }));
+            return Err(ProtocolError::temporarily_unavailable("too many client registrations; try again later", wait));
+        }
+        let scope: Vec<String> = metadata.scope.as_deref().unwrap_or("").split_whitespace().map(String::from).collect();
+        let secret = Secret::generate();
         let client = Client {
             client_id: random_id(),
             secret_hash: Some(secret.hash()),
@@ -124,21 +148,14 @@ impl AuthorizationServer {
             grant_types,
             token_endpoint_auth_method: method,
             scope,
-            protection: if wants_protection { Protection::Pending } else { Protection::None },
+            // A resource server joins the owner's waiting list when it first
+            // asks for a PAT, authenticated, not when anyone registers.
+            protection: Protection::None,
             created_at: now,
+            authenticated_at: None,
+            refused_at: None,
         };
         self.save_client(&client)?;
-        self.audit(
-            &format!("client:{}", client.client_id),
-            "client.registered",
-            json!({ "client_id": client.client_id, "client_name": client.client_name, "asks_protection": wants_protection }),
-        );
-        if wants_protection {
-            self.notify(OwnerEvent::ResourceServerWaiting {
-                client_id: client.client_id.clone(),
-                client_name: client.display_name().into(),
-            });
-        }
         Ok(RegisteredClient {
             client_id: client.client_id.clone(),
             client_secret: secret.expose().into(),
@@ -151,6 +168,38 @@ impl AuthorizationServer {
             token_endpoint_auth_method: client.token_endpoint_auth_method.clone(),
             scope: client.scope.join(" "),
         })
+    }
+
+    /// A client for this wallet's own use, registered in-process: it has no
+    /// secret, so nothing can authenticate as it over HTTP.
+    pub fn register_internal_client(&self, client_name: &str) -> ProtocolResult<Client> {
+        let now = self.now();
+        let client = Client {
+            client_id: random_id(),
+            secret_hash: None,
+            client_name: Some(client_name.into()),
+            redirect_uris: vec![],
+            claims_redirect_uris: vec![],
+            grant_types: vec![GRANT_UMA_TICKET.into()],
+            token_endpoint_auth_method: "none".into(),
+            scope: vec![],
+            protection: Protection::None,
+            created_at: now,
+            authenticated_at: Some(now),
+            refused_at: None,
+        };
+        self.save_client(&client)?;
+        self.audit("owner", "client.registered", json!({ "client_id": client.client_id, "client_name": client.client_name, "internal": true }));
+        Ok(client)
+    }
+
+    /// Takes away a client's secret: it can no longer authenticate over HTTP.
+    pub fn forget_client_secret(&self, client_id: &str) -> ProtocolResult<()> {
+        let mut client = self.client(client_id).ok_or_else(|| ProtocolError::not_found("no such client"))?;
+        if client.secret_hash.take().is_some() {
+            self.save_client(&client)?;
+        }
+        Ok(())
     }
 
     pub(crate) fn save_client(&self, client: &Client) -> ProtocolResult<()> {
@@ -167,14 +216,49 @@ impl AuthorizationServer {
     /// is the same `invalid_client` so that client ids cannot be probed.
     pub fn authenticate_client(&self, credentials: &ClientCredentials) -> ProtocolResult<Client> {
         let fail = || {
-            self.audit("anonymous", "client.authentication_failed", json!({ "client_id": credentials.client_id }));
+            let shown: String = credentials.client_id.chars().take(LOGGED_ID_CHARS).collect();
+            self.audit_noisy("anonymous", "client.authentication_failed", json!({ "client_id": shown }));
             ProtocolError::invalid_client("client authentication failed")
         };
         let Some(secret) = &credentials.secret else { return Err(fail()) };
         let client = self.client(&credentials.client_id);
         match client {
-            Some(c) if c.secret_hash.as_ref().is_some_and(|h| secret.matches(h)) => Ok(c),
+            Some(c) if c.secret_hash.as_ref().is_some_and(|h| secret.matches(h)) => self.first_use(c),
             _ => Err(fail()),
         }
+    }
+
+    /// The first time a client proves who it is, it is kept for good and
+    /// enters the audit log.
+    pub(crate) fn first_use(&self, mut client: Client) -> ProtocolResult<Client> {
+        if client.authenticated_at.is_none() {
+            client.authenticated_at = Some(self.now());
+            self.save_client(&client)?;
+            self.audit(
+                &format!("client:{}", client.client_id),
+                "client.registered",
+                json!({ "client_id": client.client_id, "client_name": client.client_name, "registered_at": client.created_at }),
+            );
+        }
+        Ok(client)
+    }
+
+    /// Removes clients registered longer than the TTL ago that never
+    /// authenticated. Returns how many went.
+    pub(crate) fn reap_unused_clients(&self, now: crate::clock::UnixTime) -> Result<usize, crate::store::StoreError> {
+        let ttl = self.config().unused_client_ttl;
+        let unused: Vec<String> = self
+            .cache()
+            .read()
+            .clients
+            .values()
+            .filter(|c| c.authenticated_at.is_none() && c.protection != Protection::Approved && c.created_at + ttl <= now)
+            .map(|c| c.client_id.clone())
+            .collect();
+        for id in &unused {
+            self.trees().clients.remove(id)?;
+            self.cache().write().clients.remove(id);
+        }
+        Ok(unused.len())
     }
 }

@@ -17,11 +17,13 @@ pub struct ProtocolError {
     pub extra: Map<String, Value>,
     /// `WWW-Authenticate` for 401s (RFC 6749 §5.2, RFC 6750 §3).
     pub challenge: Option<String>,
+    /// `Retry-After` seconds for 429s (RFC 6585 §4).
+    pub retry_after: Option<u64>,
 }
 
 impl ProtocolError {
     pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
-        ProtocolError { status, code, description: description.into(), extra: Map::new(), challenge: None }
+        ProtocolError { status, code, description: description.into(), extra: Map::new(), challenge: None, retry_after: None }
     }
 
     pub fn with(mut self, name: &str, value: impl Into<Value>) -> Self {
@@ -88,6 +90,13 @@ impl ProtocolError {
     pub fn payload_too_large() -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "request body too large")
     }
+    /// Too many requests from anonymous or barely known parties: 429 with
+    /// `Retry-After`. The code is RFC 6749's for a server too busy to answer.
+    pub fn temporarily_unavailable(d: impl Into<String>, retry_after: u64) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", d);
+        e.retry_after = Some(retry_after);
+        e
+    }
     pub fn server_error() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "internal error; see the server log")
     }
@@ -125,6 +134,9 @@ impl IntoResponse for ProtocolError {
             if let Ok(v) = HeaderValue::from_str(challenge) {
                 headers.insert(header::WWW_AUTHENTICATE, v);
             }
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -11,17 +11,29 @@ use serde_json::json;
 /// Grant ids are derived from what the grant is about, so the same policy
 /// permitting the same party again finds its grant instead of piling up new ones.
 pub fn grant_id(source: &GrantSource, client_id: &str, party_key: &str, resource_id: &str) -> String {
+    generation_id(source, client_id, party_key, resource_id, 0)
+}
+
+/// The id of the `generation`th grant about the same thing: a revoked grant
+/// keeps its id and stays revoked, and a policy that permits again makes a
+/// grant of the next generation.
+fn generation_id(source: &GrantSource, client_id: &str, party_key: &str, resource_id: &str, generation: u32) -> String {
     let origin = match source {
         GrantSource::Policy { policy_id } => format!("policy\0{policy_id}"),
         GrantSource::Approval { request_id } => format!("approval\0{request_id}"),
     };
-    let material = format!("{origin}\0{client_id}\0{party_key}\0{resource_id}");
+    let mut material = format!("{origin}\0{client_id}\0{party_key}\0{resource_id}");
+    if generation > 0 {
+        material.push_str(&format!("\0{generation}"));
+    }
     crate::secret::hex(&digest(&SHA256, material.as_bytes()).as_ref()[..16])
 }
 
 impl AuthorizationServer {
     /// Makes sure an active grant covers `scopes`, creating or widening it.
-    /// Returns the grant id. Writes only when something changed.
+    /// Returns the grant id. Writes only when something changed. An owner's
+    /// approval is held by the party it was given to
+    /// ([`RequestingParty::holder_key`]); a policy's by whoever it admits.
     pub(crate) fn ensure_grant(
         &self,
         source: &GrantSource,
@@ -31,10 +43,22 @@ impl AuthorizationServer {
         scopes: &[String],
         expires_at: Option<UnixTime>,
     ) -> ProtocolResult<String> {
-        let party_key = party.key();
-        let id = grant_id(source, client_id, &party_key, resource_id);
+        let party_key = match source {
+            GrantSource::Approval { .. } => party.holder_key(),
+            GrantSource::Policy { .. } => party.key(),
+        };
         let now = self.now();
-        let existing = self.cache().read().grants.get(&id).cloned();
+        let (id, existing) = {
+            let cache = self.cache().read();
+            let mut generation = 0;
+            loop {
+                let id = generation_id(source, client_id, &party_key, resource_id, generation);
+                match cache.grants.get(&id) {
+                    Some(g) if g.revoked_at.is_some() => generation += 1,
+                    found => break (id, found.cloned()),
+                }
+            }
+        };
         let grant = match existing {
             Some(g) if g.is_active(now) && scopes.iter().all(|s| g.scopes.contains(s)) => return Ok(id),
             Some(mut g) if g.revoked_at.is_none() => {

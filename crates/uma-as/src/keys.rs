@@ -1,6 +1,10 @@
 //! The wallet's signing key: signs RPTs and jwt-bearer assertions (EdDSA),
 //! published in the JWKS.
 //!
+//! One key signs several kinds of token, so each kind carries its own `typ`
+//! ([`TokenType`]) and every verifier checks it: a token minted as one kind
+//! is never accepted as another, whatever its claims look like.
+//!
 //! Minting uses ring directly on a parsed key pair, because re-parsing the
 //! PKCS#8 document per signature (as a generic JWT encoder does) doubles the
 //! cost of the grant path. Verification of other parties' tokens goes through
@@ -17,12 +21,40 @@ use serde::Serialize;
 use serde_json::json;
 use std::fmt;
 
+/// The kinds of token this key signs, each with its own JOSE `typ`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenType {
+    /// An RPT: a JWT access token (RFC 9068 §2.1).
+    Rpt,
+    /// A jwt-bearer assertion that lets one resource server connect (RFC 7523).
+    Assertion,
+    /// A find token: the owner's find data for one provider.
+    FindToken,
+    /// An OpenID4VCI key proof (OpenID4VCI 1.0 §8.2.1.1).
+    KeyProof,
+}
+
+impl TokenType {
+    pub const ALL: [TokenType; 4] = [TokenType::Rpt, TokenType::Assertion, TokenType::FindToken, TokenType::KeyProof];
+
+    pub fn typ(self) -> &'static str {
+        match self {
+            TokenType::Rpt => "at+jwt",
+            TokenType::Assertion => "uma-assertion+jwt",
+            TokenType::FindToken => "find+jwt",
+            TokenType::KeyProof => "openid4vci-proof+jwt",
+        }
+    }
+}
+
 pub struct SigningKey {
     pair: Ed25519KeyPair,
-    pkcs8: Vec<u8>,
+    pkcs8: zeroize::Zeroizing<Vec<u8>>,
     kid: String,
     /// `{"alg":"EdDSA","typ":"JWT","kid":…}` already base64url-encoded.
     encoded_header: String,
+    /// The same with each [`TokenType`]'s `typ`, in [`TokenType::ALL`] order.
+    typed_headers: [String; 4],
 }
 
 impl fmt::Debug for SigningKey {
@@ -41,9 +73,10 @@ impl SigningKey {
     pub fn from_pkcs8(pkcs8: &[u8]) -> Option<Self> {
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8).ok()?;
         let kid = URL_SAFE_NO_PAD.encode(&digest(&SHA256, pair.public_key().as_ref()).as_ref()[..12]);
-        let header = json!({"alg": "EdDSA", "typ": "JWT", "kid": kid});
-        let encoded_header = URL_SAFE_NO_PAD.encode(header.to_string());
-        Some(SigningKey { pair, pkcs8: pkcs8.to_vec(), kid, encoded_header })
+        let encode = |typ: &str| URL_SAFE_NO_PAD.encode(json!({"alg": "EdDSA", "typ": typ, "kid": kid}).to_string());
+        let encoded_header = encode("JWT");
+        let typed_headers = TokenType::ALL.map(|t| encode(t.typ()));
+        Some(SigningKey { pair, pkcs8: zeroize::Zeroizing::new(pkcs8.to_vec()), kid, encoded_header, typed_headers })
     }
 
     pub fn pkcs8(&self) -> &[u8] {
@@ -80,9 +113,15 @@ impl SigningKey {
         json!({ "keys": [self.public_jwk()] })
     }
 
-    /// A compact JWS over `claims`.
+    /// A compact JWS over `claims` with the generic `typ` `JWT`.
     pub fn sign<C: Serialize>(&self, claims: &C) -> String {
         self.sign_encoded(&self.encoded_header, claims)
+    }
+
+    /// A compact JWS of one of this key's own kinds, with its `typ`.
+    pub fn sign_typed<C: Serialize>(&self, kind: TokenType, claims: &C) -> String {
+        let index = TokenType::ALL.iter().position(|t| *t == kind).expect("every kind is listed");
+        self.sign_encoded(&self.typed_headers[index], claims)
     }
 
     /// A compact JWS with a header of the caller's (`alg` is set to EdDSA).
@@ -114,6 +153,15 @@ impl SigningKey {
         validation.required_spec_claims.clear();
         jsonwebtoken::decode::<C>(token, &key, &validation).ok().map(|d| d.claims)
     }
+
+    /// [`SigningKey::verify`] for one kind: a token of another `typ` is refused.
+    pub fn verify_typed<C: DeserializeOwned>(&self, kind: TokenType, token: &str) -> Option<C> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.typ.as_deref() != Some(kind.typ()) {
+            return None;
+        }
+        self.verify(token)
+    }
 }
 
 /// A fresh random JWT id.
@@ -136,5 +184,18 @@ mod tests {
         parts[1] = &forged;
         assert!(key.verify::<serde_json::Value>(&parts.join(".")).is_none());
         assert!(SigningKey::generate().verify::<serde_json::Value>(&token).is_none());
+    }
+
+    #[test]
+    fn a_token_of_one_kind_is_never_accepted_as_another() {
+        let key = SigningKey::generate();
+        let claims = json!({"iss": "i", "sub": "s", "aud": "a", "exp": 2, "iat": 1, "jti": "j"});
+        for kind in TokenType::ALL {
+            let token = key.sign_typed(kind, &claims);
+            for other in TokenType::ALL {
+                assert_eq!(key.verify_typed::<serde_json::Value>(other, &token).is_some(), kind == other, "{kind:?} as {other:?}");
+            }
+            assert!(key.verify_typed::<serde_json::Value>(kind, &key.sign(&claims)).is_none(), "plain JWT as {kind:?}");
+        }
     }
 }

@@ -26,6 +26,7 @@ pub mod grant;
 pub mod http;
 pub mod introspection;
 pub mod keys;
+pub mod limit;
 pub mod model;
 pub mod owner;
 pub mod pat;

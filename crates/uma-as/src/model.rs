@@ -43,6 +43,14 @@ pub struct Client {
     pub scope: Vec<String>,
     pub protection: Protection,
     pub created_at: UnixTime,
+    /// When the client first proved who it is (a secret, an assertion). A
+    /// client that never does is reaped: registration is open to anyone.
+    #[serde(default)]
+    pub authenticated_at: Option<UnixTime>,
+    /// When the owner last refused this resource server. Assertions minted
+    /// before then no longer connect it.
+    #[serde(default)]
+    pub refused_at: Option<UnixTime>,
 }
 
 impl Client {
@@ -118,6 +126,12 @@ pub struct RequestingParty {
     pub verified: Option<ClaimSet>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_asserted: Option<ClaimSet>,
+    /// The request chain this party came with: assigned when a ticket is
+    /// first shown, carried by every ticket after it and by the PCT. A party
+    /// nobody vouches for (a stated email, or no claims at all) is only
+    /// ever this chain: see [`RequestingParty::holder_key`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
 }
 
 impl RequestingParty {
@@ -127,8 +141,9 @@ impl RequestingParty {
         self.verified.as_ref().is_none_or(ClaimSet::is_empty) && self.self_asserted.as_ref().is_none_or(ClaimSet::is_empty)
     }
 
-    /// A stable identity for grants: the verified issuer and subject when
-    /// known, else the verified or stated email, else anonymous.
+    /// Who the party says it is: the verified issuer and subject when
+    /// known, else the verified or stated email, else anonymous. Policies
+    /// judge this; the owner's approvals are bound to [`Self::holder_key`].
     pub fn key(&self) -> String {
         if let Some(v) = &self.verified {
             if let (Some(iss), Some(sub)) = (&v.issuer, &v.subject) {
@@ -144,13 +159,34 @@ impl RequestingParty {
         "anonymous".into()
     }
 
-    /// Verified claims win over stated ones when both are present.
+    /// Whether a trusted issuer vouches for who this party is.
+    pub fn is_verified(&self) -> bool {
+        self.verified.as_ref().is_some_and(|v| (v.issuer.is_some() && v.subject.is_some()) || v.email.is_some())
+    }
+
+    /// Whom an approval by the owner is for. A verified party is the same
+    /// person in every request; a stated email or an anonymous party is
+    /// anyone who types it, so the approval stays with the request chain it
+    /// was given on (the polling tickets and the PCT that follow), never
+    /// with every user of the same client.
+    pub fn holder_key(&self) -> String {
+        match (&self.chain, self.is_verified()) {
+            (Some(chain), false) => format!("{}#chain:{chain}", self.key()),
+            _ => self.key(),
+        }
+    }
+
+    /// Claims shown later in the chain win; the chain stays the one
+    /// already held (a PCT's chain is the party's own).
     pub fn merge(&mut self, other: RequestingParty) {
         if other.verified.is_some() {
             self.verified = other.verified;
         }
         if other.self_asserted.is_some() {
             self.self_asserted = other.self_asserted;
+        }
+        if self.chain.is_none() {
+            self.chain = other.chain;
         }
     }
 }
@@ -178,6 +214,11 @@ pub struct TicketRecord {
 pub struct SpentTicket {
     pub rpts: Vec<SecretHash>,
     pub expires_at: UnixTime,
+    /// Who used it. Only that client showing it again is a replay that
+    /// revokes what it got; anyone else who learnt the ticket is refused
+    /// and cancels nothing (Grant §5.4).
+    #[serde(default)]
+    pub client_id: Option<String>,
 }
 
 /// A ticket's slot in the store: live until shown, then spent. Spending is
@@ -296,5 +337,9 @@ pub struct TrustedIssuer {
     pub issuer: String,
     /// Where the issuer's keys are; found through OpenID discovery when absent.
     pub jwks_uri: Option<String>,
+    /// Client ids at that issuer whose ID tokens count here (the `aud` a
+    /// real OpenID Provider writes is the client's id there, not here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_ids: Vec<String>,
     pub added_at: UnixTime,
 }

@@ -55,6 +55,9 @@ impl AuthorizationServer {
     pub async fn decide_resource_server(&self, client_id: &str, approve: bool) -> ProtocolResult<Client> {
         let mut client = self.client(client_id).ok_or_else(|| ProtocolError::not_found("no such client"))?;
         client.protection = if approve { Protection::Approved } else { Protection::Refused };
+        if !approve {
+            client.refused_at = Some(self.now());
+        }
         self.save_client(&client)?;
         if !approve {
             let withdrawn: Vec<_> = {
@@ -186,13 +189,11 @@ impl AuthorizationServer {
     /// Requests newest first; `only_pending` leaves out decided and expired ones.
     pub fn pending_requests(&self, only_pending: bool) -> ProtocolResult<Vec<PendingRequest>> {
         let now = self.now();
-        let mut requests: Vec<PendingRequest> = self
-            .trees()
-            .pending
-            .values()?
-            .into_iter()
-            .filter(|r| !only_pending || (r.status == RequestStatus::Pending && !r.is_expired(now)))
-            .collect();
+        let mut requests: Vec<PendingRequest> = if only_pending {
+            self.cache().read().open_requests(now).cloned().collect()
+        } else {
+            self.trees().pending.values()?
+        };
         requests.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
         Ok(requests)
     }
@@ -241,6 +242,7 @@ impl AuthorizationServer {
         }
         request.status = RequestStatus::Approved { scopes: granted, expires_at: approval.expires_at, decided_at: now };
         self.trees().pending.insert(&request.id, &request)?;
+        self.cache().write().put_request(request.clone());
         self.audit("owner", "pending.approve", json!({ "request_id": id, "decision": request.status }));
         self.flush().await?;
         Ok(request)
@@ -250,6 +252,7 @@ impl AuthorizationServer {
         let mut request = self.undecided(id)?;
         request.status = RequestStatus::Denied { decided_at: self.now() };
         self.trees().pending.insert(&request.id, &request)?;
+        self.cache().write().put_request(request.clone());
         self.audit("owner", "pending.deny", json!({ "request_id": id }));
         self.flush().await?;
         Ok(request)

@@ -10,7 +10,7 @@
 
 use crate::client_registration::{GRANT_CLIENT_CREDENTIALS, PROTECTION_SCOPE};
 use crate::error::{ProtocolError, ProtocolResult};
-use crate::keys::new_jti;
+use crate::keys::{new_jti, TokenType};
 use crate::model::{Client, Pat, Protection};
 use crate::secret::{Secret, SecretHash};
 use crate::server::{AuthorizationServer, OwnerEvent};
@@ -18,12 +18,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// A token endpoint success body (RFC 6749 §5.1).
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct AccessTokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: i64,
     pub scope: &'static str,
+}
+
+impl std::fmt::Debug for AccessTokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessTokenResponse").field("access_token", &"[redacted]").field("expires_in", &self.expires_in).finish_non_exhaustive()
+    }
 }
 
 /// The claims of a jwt-bearer assertion (RFC 7523 §3).
@@ -83,8 +89,8 @@ impl AuthorizationServer {
     pub fn pat_by_assertion(&self, assertion: &str) -> ProtocolResult<AccessTokenResponse> {
         let claims: AssertionClaims = self
             .signing_key()
-            .verify(assertion)
-            .ok_or_else(|| ProtocolError::invalid_grant("the assertion is not signed by this authorization server"))?;
+            .verify_typed(TokenType::Assertion, assertion)
+            .ok_or_else(|| ProtocolError::invalid_grant("the assertion is not an assertion signed by this authorization server"))?;
         let config = self.config();
         let now = self.now();
         let audience_ok = match &claims.aud {
@@ -105,6 +111,8 @@ impl AuthorizationServer {
             Some("the assertion's lifetime is too long or it was issued in the future")
         } else if claims.sub.is_empty() || claims.jti.is_empty() {
             Some("sub and jti are required")
+        } else if self.client(&claims.sub).and_then(|c| c.refused_at).is_some_and(|refused| claims.iat <= refused) {
+            Some("the resource owner refused this resource server after the assertion was minted")
         } else {
             None
         };
@@ -120,6 +128,7 @@ impl AuthorizationServer {
         let client = match self.client(&claims.sub) {
             Some(mut existing) => {
                 existing.protection = Protection::Approved;
+                existing.authenticated_at.get_or_insert(now);
                 existing
             }
             None => Client {
@@ -133,6 +142,8 @@ impl AuthorizationServer {
                 scope: vec![PROTECTION_SCOPE.into()],
                 protection: Protection::Approved,
                 created_at: now,
+                authenticated_at: Some(now),
+                refused_at: None,
             },
         };
         self.save_client(&client)?;
@@ -177,15 +188,21 @@ impl AuthorizationServer {
         }
         let lifetime = lifetime.clamp(1, self.config().assertion_max_ttl);
         let now = self.now();
+        // Minted after a refusal in the same second, it must still count as
+        // after it: assertions up to the refusal's second are void.
+        let iat = match self.client(resource_server).and_then(|c| c.refused_at) {
+            Some(refused) if refused >= now => refused + 1,
+            _ => now,
+        };
         let claims = AssertionClaims {
             iss: self.config().issuer.clone(),
             sub: resource_server.into(),
             aud: self.config().endpoint("/token").into(),
-            exp: now + lifetime,
-            iat: now,
+            exp: iat + lifetime,
+            iat,
             jti: new_jti(),
         };
         self.audit("owner", "assertion.minted", json!({ "resource_server": resource_server, "exp": claims.exp }));
-        Ok(self.signing_key().sign(&claims))
+        Ok(self.signing_key().sign_typed(TokenType::Assertion, &claims))
     }
 }

@@ -6,6 +6,7 @@ use crate::model::{Permission, RequestingParty, TicketRecord, TicketSlot};
 use crate::pat::ProtectionCaller;
 use crate::secret::Secret;
 use crate::server::AuthorizationServer;
+use serde_json::json;
 
 /// At most this many permissions in one request.
 const MAX_PERMISSIONS: usize = 100;
@@ -19,6 +20,13 @@ impl AuthorizationServer {
         }
         if requested.len() > MAX_PERMISSIONS {
             return Err(ProtocolError::invalid_request(format!("at most {MAX_PERMISSIONS} permissions per request")));
+        }
+        // A public resource server asks for a ticket on every anonymous
+        // request it gets: strangers must not be able to fill this store
+        // through it.
+        if let Err(wait) = self.inner.tickets.take(&caller.client_id, self.now()) {
+            self.audit_noisy(&format!("resource_server:{}", caller.client_id), "permission.rate_limited", json!({}));
+            return Err(ProtocolError::temporarily_unavailable("too many permission requests; try again later", wait));
         }
         let mut permissions: Vec<Permission> = Vec::with_capacity(requested.len());
         {

@@ -234,6 +234,7 @@ mod tests {
                 ..Default::default()
             }),
             self_asserted: None,
+            chain: None,
         }
     }
 
@@ -241,6 +242,7 @@ mod tests {
         RequestingParty {
             verified: None,
             self_asserted: Some(ClaimSet { email: Some(email.into()), ..Default::default() }),
+            chain: None,
         }
     }
 

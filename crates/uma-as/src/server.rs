@@ -38,6 +38,21 @@ pub struct Config {
     pub poll_interval: u64,
     /// The longest lifetime accepted on a jwt-bearer assertion.
     pub assertion_max_ttl: i64,
+    /// Requests waiting for the owner, from one client and in all.
+    pub max_pending_per_client: usize,
+    pub max_pending: usize,
+    /// Dynamic client registration is open to anyone: at most this many
+    /// registrations in a burst, refilled at `registrations_per_minute`.
+    pub registration_burst: u32,
+    pub registrations_per_minute: u32,
+    /// Clients that never authenticate are removed after this long, and at
+    /// most `max_unused_clients` of them wait at any time.
+    pub unused_client_ttl: i64,
+    pub max_unused_clients: usize,
+    /// Permission tickets one resource server may ask for: a public
+    /// resource server asks for one on every anonymous request it gets.
+    pub ticket_burst: u32,
+    pub tickets_per_minute: u32,
 }
 
 impl Config {
@@ -51,6 +66,14 @@ impl Config {
             pct_ttl: 30 * 24 * 3600,
             poll_interval: 5,
             assertion_max_ttl: 3600,
+            max_pending_per_client: 20,
+            max_pending: 1000,
+            registration_burst: 30,
+            registrations_per_minute: 30,
+            unused_client_ttl: 3600,
+            max_unused_clients: 500,
+            ticket_burst: 1200,
+            tickets_per_minute: 1200,
         }
     }
 
@@ -76,9 +99,43 @@ pub(crate) struct Cache {
     pub grants: HashMap<String, Grant>,
     /// (client, party key, resource) → grant ids, for the assessment.
     pub holder_grants: HashMap<(String, String, String), Vec<String>>,
+    /// Requests still waiting for the owner, by id.
+    pub waiting: HashMap<String, PendingRequest>,
 }
 
 impl Cache {
+    /// Keeps the index of waiting requests in step with a stored request.
+    pub fn put_request(&mut self, request: PendingRequest) {
+        if request.status == RequestStatus::Pending {
+            self.waiting.insert(request.id.clone(), request);
+        } else {
+            self.waiting.remove(&request.id);
+        }
+    }
+
+    /// Requests the owner can still decide.
+    pub fn open_requests(&self, now: UnixTime) -> impl Iterator<Item = &PendingRequest> {
+        self.waiting.values().filter(move |r| !r.is_expired(now))
+    }
+
+    /// The active grants this client and party hold on a resource. A grant
+    /// a policy made is held by whoever the policy admits (it decides again
+    /// each time); an approval is held only by the party it was given to,
+    /// which for a party nobody vouches for means its request chain.
+    pub fn held_grants(&self, client_id: &str, party: &RequestingParty, resource_id: &str, now: UnixTime) -> Vec<&Grant> {
+        let holder = party.holder_key();
+        let mut keys = vec![party.key()];
+        if holder != keys[0] {
+            keys.push(holder.clone());
+        }
+        keys.iter()
+            .filter_map(|key| self.holder_grants.get(&(client_id.to_string(), key.clone(), resource_id.to_string())))
+            .flatten()
+            .filter_map(|id| self.grants.get(id))
+            .filter(|g| g.is_active(now) && (matches!(g.source, GrantSource::Policy { .. }) || g.party_key == holder))
+            .collect()
+    }
+
     pub fn put_grant(&mut self, grant: Grant) {
         let holder = (grant.client_id.clone(), grant.party_key.clone(), grant.resource_id.clone());
         let ids = self.holder_grants.entry(holder).or_default();
@@ -121,6 +178,9 @@ pub(crate) struct Inner {
     pub cache: RwLock<Cache>,
     pub events: broadcast::Sender<OwnerEvent>,
     pub jwks: JwksCache,
+    pub noise: crate::audit::Throttle,
+    pub registrations: crate::limit::TokenBucket,
+    pub tickets: crate::limit::Buckets,
 }
 
 /// The UMA 2.0 authorization server of one owner. Cheap to clone.
@@ -173,8 +233,13 @@ impl AuthorizationServer {
         for grant in trees.grants.values()? {
             cache.put_grant(grant);
         }
+        for request in trees.pending.values()? {
+            cache.put_request(request);
+        }
         let audit = AuditLog::open(&store)?;
         let (events, _) = broadcast::channel(256);
+        let registrations = crate::limit::TokenBucket::new(config.registration_burst, config.registrations_per_minute);
+        let tickets = crate::limit::Buckets::new(config.ticket_burst, config.tickets_per_minute);
         Ok(AuthorizationServer {
             inner: Arc::new(Inner {
                 config,
@@ -186,6 +251,9 @@ impl AuthorizationServer {
                 cache: RwLock::new(cache),
                 events,
                 jwks: JwksCache::default(),
+                noise: crate::audit::Throttle::default(),
+                registrations,
+                tickets,
             }),
         })
     }
@@ -234,6 +302,29 @@ impl AuthorizationServer {
         }
     }
 
+    /// Records something the owner did outside the protocol (identity
+    /// details, providers, credentials): the wallet's own audit entries.
+    pub fn record(&self, action: &str, detail: serde_json::Value) {
+        self.audit("owner", action, detail);
+    }
+
+    /// Records a refusal that anyone can cause as often as they like: the
+    /// first of a kind in a minute is written, the rest are counted into the
+    /// next (see [`crate::audit::Throttle`]).
+    pub(crate) fn audit_noisy(&self, actor: &str, action: &str, detail: serde_json::Value) {
+        let now = self.now();
+        if let Some(entry) = self.inner.noise.admit(now, actor, action, detail) {
+            self.audit(&entry.actor, &entry.action, entry.detail);
+        }
+    }
+
+    /// Writes what the throttle has only counted so far.
+    pub(crate) fn flush_noise(&self) {
+        for entry in self.inner.noise.drain(self.now()) {
+            self.audit(&entry.actor, &entry.action, entry.detail);
+        }
+    }
+
     /// Flushes the store: called before an owner decision is acknowledged.
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.inner.store.flush().await
@@ -261,13 +352,7 @@ impl AuthorizationServer {
     /// Counts for `status`.
     pub fn stats(&self) -> serde_json::Value {
         let cache = self.inner.cache.read();
-        let pending = self
-            .inner
-            .trees
-            .pending
-            .values()
-            .map(|v| v.iter().filter(|r| r.status == RequestStatus::Pending).count())
-            .unwrap_or(0);
+        let pending = cache.open_requests(self.now()).count();
         serde_json::json!({
             "issuer": self.inner.config.issuer,
             "clients": cache.clients.len(),
@@ -283,8 +368,10 @@ impl AuthorizationServer {
 
 impl AuthorizationServer {
     /// Removes records that can no longer be used: expired tickets and
-    /// replay markers, assertion ids, claims-gathering visits, PCTs, and RPTs a day
-    /// past expiry. Returns how many went.
+    /// replay markers, assertion ids, claims-gathering visits, PCTs, RPTs a
+    /// day past expiry, requests no client can poll for any more, and
+    /// clients that never authenticated. Writes what the audit throttle
+    /// has counted. Returns how many records went.
     pub fn purge_expired(&self) -> Result<usize, StoreError> {
         let now = self.now();
         let t = &self.inner.trees;
@@ -294,6 +381,18 @@ impl AuthorizationServer {
         removed += purge(&t.sessions, |r| r.expires_at <= now)?;
         removed += purge(&t.pcts, |r| r.expires_at <= now)?;
         removed += purge(&t.rpts, |r| r.expires_at + 86_400 <= now)?;
+        let closed: Vec<String> = t.pending.iter().filter_map(|item| match item {
+            Ok((k, r)) if r.open_until.is_some_and(|at| at <= now) => Some(Ok(String::from_utf8_lossy(&k).into_owned())),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        }).collect::<Result<_, _>>()?;
+        for id in &closed {
+            t.pending.remove(id)?;
+            self.inner.cache.write().waiting.remove(id);
+        }
+        removed += closed.len();
+        removed += self.reap_unused_clients(now)?;
+        self.flush_noise();
         Ok(removed)
     }
 }

@@ -47,6 +47,19 @@ pub struct KdfParams {
     pub parallelism: u32,
 }
 
+impl KdfParams {
+    /// The most a header may ask for. The header is read before the
+    /// passphrase is checked, and a backup file can come from anywhere: a
+    /// crafted one must not make opening it allocate without bound.
+    pub const MAX_MEMORY_KIB: u32 = 1024 * 1024;
+    pub const MAX_ITERATIONS: u32 = 16;
+    pub const MAX_PARALLELISM: u32 = 8;
+
+    fn within_bounds(&self) -> bool {
+        self.memory_kib <= Self::MAX_MEMORY_KIB && self.iterations <= Self::MAX_ITERATIONS && self.parallelism <= Self::MAX_PARALLELISM
+    }
+}
+
 impl Default for KdfParams {
     /// OWASP's first Argon2id recommendation is 19 MiB, 2 passes; a desktop
     /// wallet opened a few times a day can afford more.
@@ -85,9 +98,12 @@ impl Store {
             return Err(StoreError::AlreadyExists(path.display().to_string()));
         }
         let salt = random_bytes::<16>();
-        let data_key = random_bytes::<32>();
+        if !kdf.within_bounds() {
+            return Err(StoreError::Kdf("key derivation parameters out of range".into()));
+        }
+        let data_key = zeroize::Zeroizing::new(random_bytes::<32>());
         let wrapping = derive_key(passphrase, &salt, kdf)?;
-        let sealed = seal(&wrapping, HEADER_KEY, &data_key);
+        let sealed = seal(&wrapping, HEADER_KEY, data_key.as_ref());
         let header = Header {
             format: 1,
             kdf,
@@ -96,7 +112,7 @@ impl Store {
         };
         meta.insert(HEADER_KEY, serde_json::to_vec(&header).expect("header serializes"))?;
         db.flush()?;
-        Ok(Store { db, key: Arc::new(aead_key(&data_key)), flushing: Arc::default() })
+        Ok(Store { db, key: Arc::new(aead_key(data_key.as_ref())), flushing: Arc::default() })
     }
 
     /// Opens an existing wallet database; a wrong passphrase is `WrongPassphrase`.
@@ -113,8 +129,11 @@ impl Store {
         let header: Header = serde_json::from_slice(&raw).map_err(|_| corrupt())?;
         let salt = STANDARD.decode(&header.salt).map_err(|_| corrupt())?;
         let sealed = STANDARD.decode(&header.sealed_data_key).map_err(|_| corrupt())?;
+        if !header.kdf.within_bounds() {
+            return Err(corrupt());
+        }
         let wrapping = derive_key(passphrase, &salt, header.kdf)?;
-        let data_key = open(&wrapping, HEADER_KEY, &sealed).ok_or(StoreError::WrongPassphrase)?;
+        let data_key = zeroize::Zeroizing::new(open(&wrapping, HEADER_KEY, &sealed).ok_or(StoreError::WrongPassphrase)?);
         if data_key.len() != 32 {
             return Err(corrupt());
         }
@@ -164,7 +183,22 @@ impl Store {
         let document = serde_json::json!({ "format": BACKUP_FORMAT, "trees": trees });
         let io = |e| StoreError::Db(sled::Error::Io(e));
         let partial = path.with_extension("partial");
-        std::fs::write(&partial, serde_json::to_vec(&document).expect("backup serializes")).map_err(io)?;
+        // Only the owner may read it: a sealed wallet still invites offline
+        // guessing of the passphrase.
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            options.mode(0o600);
+            // An old partial file keeps its mode on open: set it again.
+            if partial.exists() {
+                std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+            }
+        }
+        let mut file = options.open(&partial).map_err(io)?;
+        std::io::Write::write_all(&mut file, &serde_json::to_vec(&document).expect("backup serializes")).map_err(io)?;
+        file.sync_all().map_err(io)?;
         std::fs::rename(&partial, path).map_err(io)?;
         Ok(records)
     }
@@ -176,20 +210,17 @@ impl Store {
         if Store::exists(path) {
             return Err(StoreError::AlreadyExists(path.display().to_string()));
         }
-        let bad = |why: &str| StoreError::BadBackup(format!("{}: {why}", backup.display()));
-        let text = std::fs::read(backup).map_err(|e| bad(&e.to_string()))?;
-        let document: serde_json::Value = serde_json::from_slice(&text).map_err(|e| bad(&e.to_string()))?;
-        if document["format"] != BACKUP_FORMAT {
-            return Err(bad("not a wallet backup"));
-        }
-        let trees = document["trees"].as_object().ok_or_else(|| bad("no trees"))?;
-        let decode = |s: &serde_json::Value| s.as_str().and_then(|s| STANDARD.decode(s).ok()).ok_or_else(|| bad("malformed record"));
+        let text = std::fs::read(backup).map_err(|e| StoreError::BadBackup(format!("{}: {e}", backup.display())))?;
+        let trees = Store::read_backup(&text).map_err(|e| match e {
+            StoreError::BadBackup(why) => StoreError::BadBackup(format!("{}: {why}", backup.display())),
+            other => other,
+        })?;
         {
             let db = open_db(path)?;
             for (name, pairs) in trees {
-                let tree = db.open_tree(STANDARD.decode(name).map_err(|_| bad("malformed tree name"))?)?;
-                for pair in pairs.as_array().ok_or_else(|| bad("malformed tree"))? {
-                    tree.insert(decode(&pair[0])?, decode(&pair[1])?)?;
+                let tree = db.open_tree(name)?;
+                for (key, value) in pairs {
+                    tree.insert(key, value)?;
                 }
             }
             db.flush()?;
@@ -206,6 +237,44 @@ impl Store {
 }
 
 const BACKUP_FORMAT: &str = "uma-wallet-backup/1";
+
+/// One tree of a backup: its name and its sealed records.
+pub type BackupTree = (Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>);
+
+impl Store {
+    /// Reads a backup document (a file that may come from anywhere) into
+    /// its trees, still sealed. Its header must name key derivation
+    /// parameters within bounds.
+    pub fn read_backup(text: &[u8]) -> Result<Vec<BackupTree>, StoreError> {
+        let bad = |why: &str| StoreError::BadBackup(why.to_string());
+        let document: serde_json::Value = serde_json::from_slice(text).map_err(|e| bad(&e.to_string()))?;
+        if document["format"] != BACKUP_FORMAT {
+            return Err(bad("not a wallet backup"));
+        }
+        let trees = document["trees"].as_object().ok_or_else(|| bad("no trees"))?;
+        let decode = |s: &serde_json::Value| s.as_str().and_then(|s| STANDARD.decode(s).ok()).ok_or_else(|| bad("malformed record"));
+        let mut out = Vec::with_capacity(trees.len());
+        for (name, pairs) in trees {
+            let name = STANDARD.decode(name).map_err(|_| bad("malformed tree name"))?;
+            let pairs = pairs
+                .as_array()
+                .ok_or_else(|| bad("malformed tree"))?
+                .iter()
+                .map(|pair| Ok((decode(&pair[0])?, decode(&pair[1])?)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            if name == META_TREE.as_bytes() {
+                if let Some((_, header)) = pairs.iter().find(|(k, _)| k == HEADER_KEY) {
+                    let header: Header = serde_json::from_slice(header).map_err(|_| bad("malformed header"))?;
+                    if !header.kdf.within_bounds() {
+                        return Err(StoreError::Corrupt { tree: META_TREE, key: "header".into() });
+                    }
+                }
+            }
+            out.push((name, pairs));
+        }
+        Ok(out)
+    }
+}
 
 fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
     std::fs::create_dir_all(path).map_err(|e| StoreError::Db(sled::Error::Io(e)))?;
@@ -237,11 +306,11 @@ fn is_lock_error(io: &std::io::Error) -> bool {
 fn derive_key(passphrase: &str, salt: &[u8], kdf: KdfParams) -> Result<LessSafeKey, StoreError> {
     let params = Params::new(kdf.memory_kib, kdf.iterations, kdf.parallelism, Some(32))
         .map_err(|e| StoreError::Kdf(e.to_string()))?;
-    let mut out = [0u8; 32];
+    let mut out = zeroize::Zeroizing::new([0u8; 32]);
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password_into(passphrase.as_bytes(), salt, &mut out)
+        .hash_password_into(passphrase.as_bytes(), salt, out.as_mut())
         .map_err(|e| StoreError::Kdf(e.to_string()))?;
-    Ok(aead_key(&out))
+    Ok(aead_key(out.as_ref()))
 }
 
 fn aead_key(bytes: &[u8]) -> LessSafeKey {
@@ -401,6 +470,38 @@ mod tests {
 
         std::fs::write(&file, b"{\"format\":\"something else\"}").unwrap();
         assert!(matches!(Store::restore(&file, &dir.path().join("third"), "right"), Err(StoreError::BadBackup(_))));
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn backups_are_readable_by_the_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(&dir.path().join("db"), "right", quick()).unwrap();
+        let file = dir.path().join("backup.json");
+        std::fs::write(&file, b"an older, world-readable file").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        store.backup(&file).unwrap();
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_backup_that_asks_for_a_huge_key_derivation_is_refused_before_it_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(&dir.path().join("db"), "right", quick()).unwrap();
+        let file = dir.path().join("backup.json");
+        store.backup(&file).unwrap();
+        let mut document: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        let meta = STANDARD.encode(META_TREE);
+        let pairs = document["trees"][&meta].as_array_mut().unwrap();
+        let header = pairs.iter_mut().find(|p| STANDARD.decode(p[0].as_str().unwrap()).unwrap() == HEADER_KEY).unwrap();
+        let mut value: serde_json::Value = serde_json::from_slice(&STANDARD.decode(header[1].as_str().unwrap()).unwrap()).unwrap();
+        value["kdf"]["memory_kib"] = (u32::MAX / 2).into();
+        header[1] = STANDARD.encode(serde_json::to_vec(&value).unwrap()).into();
+        std::fs::write(&file, serde_json::to_vec(&document).unwrap()).unwrap();
+        // Deriving with these parameters would try to allocate 2 TiB.
+        assert!(matches!(Store::restore(&file, &dir.path().join("copy"), "right"), Err(StoreError::Corrupt { .. })));
+        assert!(!Store::exists(&dir.path().join("copy")));
     }
 
     #[test]

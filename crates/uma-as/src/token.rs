@@ -10,7 +10,7 @@ use crate::assessment::{self, Outcome, Verdict};
 use crate::claims::ClaimTokenError;
 use crate::error::{ProtocolError, ProtocolResult};
 use crate::grant::grant_id;
-use crate::keys::new_jti;
+use crate::keys::{new_jti, TokenType};
 use crate::model::*;
 use crate::policy::{self, Decision, ID_TOKEN_FORMAT};
 use crate::secret::{Secret, SecretHash};
@@ -37,7 +37,7 @@ pub struct UmaGrantRequest {
 }
 
 /// The success body (Grant §3.3.5).
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct RptResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -48,13 +48,28 @@ pub struct RptResponse {
     pub upgraded: Option<bool>,
 }
 
-/// The claims of a signed RPT. Resource servers that cannot reach the AS may
-/// verify it against the JWKS; introspection remains the revocable check.
+impl std::fmt::Debug for RptResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RptResponse")
+            .field("access_token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .field("pct", &self.pct.as_ref().map(|_| "[redacted]"))
+            .field("upgraded", &self.upgraded)
+            .finish()
+    }
+}
+
+/// The claims of a signed RPT, a JWT access token (RFC 9068, `typ`
+/// `at+jwt`) with UMA's `permissions`. Resource servers that cannot reach the
+/// AS may verify it against the JWKS; introspection remains the revocable check.
 #[derive(Debug, Serialize, serde::Deserialize)]
 pub struct RptClaims {
     pub iss: String,
+    /// The resource owner: this wallet's DID (RFC 9068 §2.2).
+    pub sub: String,
     pub aud: Vec<String>,
     pub azp: String,
+    pub client_id: String,
     pub jti: String,
     pub iat: i64,
     pub exp: i64,
@@ -69,20 +84,57 @@ pub struct RptPermission {
     pub exp: Option<i64>,
 }
 
+/// What the wallet's own reads require of a ticket a provider handed it:
+/// issued for that provider, and for exactly the resource being read.
+#[derive(Clone, Copy, Debug)]
+pub struct ExpectedTicket<'a> {
+    pub resource_server: &'a str,
+    pub resource_id: &'a str,
+}
+
+impl ExpectedTicket<'_> {
+    fn admits(&self, ticket: &TicketRecord) -> bool {
+        ticket.resource_server == self.resource_server
+            && !ticket.permissions.is_empty()
+            && ticket.permissions.iter().all(|p| p.resource_id == self.resource_id)
+    }
+}
+
 impl AuthorizationServer {
     pub async fn uma_grant(&self, client: &Client, request: UmaGrantRequest) -> ProtocolResult<RptResponse> {
+        self.uma_grant_expecting(client, request, None).await
+    }
+
+    /// The grant for a caller that knows which ticket it should have been
+    /// given: a ticket for anything else is refused before it is used.
+    pub async fn uma_grant_expecting(
+        &self,
+        client: &Client,
+        request: UmaGrantRequest,
+        expected: Option<ExpectedTicket<'_>>,
+    ) -> ProtocolResult<RptResponse> {
         let actor = format!("client:{}", client.client_id);
         let hash = request.ticket.hash();
         let (ticket, sealed) = match self.trees().tickets.get_sealed(hash.0)? {
             Some((TicketSlot::Live(ticket), sealed)) => (ticket, sealed),
-            Some((TicketSlot::Spent(spent), _)) => return Err(self.replayed_ticket(&actor, &spent)),
+            Some((TicketSlot::Spent(spent), _)) => return Err(self.spent_ticket_shown(client, &actor, &spent)),
             None => {
-                self.audit(&actor, "token.unknown_ticket", json!({}));
+                self.audit_noisy(&actor, "token.unknown_ticket", json!({}));
                 return Err(ProtocolError::invalid_grant("unknown ticket"));
             }
         };
+        // Refused before it is spent: whoever learnt another client's ticket
+        // (or handed over the wrong one) cannot cancel that client's flow.
+        if ticket.client_id.as_deref().is_some_and(|c| c != client.client_id) {
+            self.audit_noisy(&actor, "token.foreign_ticket", json!({}));
+            return Err(ProtocolError::invalid_grant("the ticket was issued to another client"));
+        }
+        if expected.is_some_and(|e| !e.admits(&ticket)) {
+            self.audit_noisy(&actor, "token.unexpected_ticket", json!({ "resource_server": ticket.resource_server }));
+            return Err(ProtocolError::invalid_grant("the ticket is not for the resource that was asked for"));
+        }
         let expires_at = ticket.expires_at.max(self.now()) + self.config().rpt_ttl;
-        let claim = TicketClaim { hash, sealed, expires_at, spent: AtomicBool::new(false) };
+        let claim = TicketClaim { hash, sealed, expires_at, client_id: client.client_id.clone(), spent: AtomicBool::new(false) };
         let result = self.assess_ticket(client, &actor, ticket, request, &claim).await;
         // Whatever the answer, the ticket has been shown and is used up
         // (Grant §5.4). The grant path spends it itself, naming its RPT.
@@ -92,9 +144,16 @@ impl AuthorizationServer {
         result
     }
 
-    fn replayed_ticket(&self, actor: &str, spent: &SpentTicket) -> ProtocolError {
+    /// A used ticket shown again. By the client that used it, that is a
+    /// replay: the tokens issued from it are revoked (Grant §5.4). By anyone
+    /// else, it is refused and cancels nothing.
+    fn spent_ticket_shown(&self, client: &Client, actor: &str, spent: &SpentTicket) -> ProtocolError {
+        if spent.client_id.as_deref() != Some(client.client_id.as_str()) {
+            self.audit_noisy(actor, "token.used_ticket", json!({}));
+            return ProtocolError::invalid_grant("the ticket was already used");
+        }
         let revoked = spent.rpts.iter().filter(|rpt| self.revoke_rpt_record(rpt).unwrap_or(false)).count();
-        self.audit(actor, "token.ticket_replayed", json!({ "rpts_revoked": revoked }));
+        self.audit_noisy(actor, "token.ticket_replayed", json!({ "rpts_revoked": revoked }));
         ProtocolError::invalid_grant("the ticket was already used; tokens issued from it are revoked")
     }
 
@@ -108,12 +167,8 @@ impl AuthorizationServer {
     ) -> ProtocolResult<RptResponse> {
         let now = self.now();
         if ticket.expires_at <= now {
-            self.audit(actor, "token.expired_ticket", json!({}));
+            self.audit_noisy(actor, "token.expired_ticket", json!({}));
             return Err(ProtocolError::invalid_grant("the ticket has expired"));
-        }
-        if ticket.client_id.as_deref().is_some_and(|c| c != client.client_id) {
-            self.audit(actor, "token.foreign_ticket", json!({}));
-            return Err(ProtocolError::invalid_grant("the ticket was issued to another client"));
         }
         let mut party = ticket.party.clone();
         let mut fresh_claims = !party.is_anonymous();
@@ -122,6 +177,9 @@ impl AuthorizationServer {
             let mut merged = stored;
             merged.merge(party);
             party = merged;
+        }
+        if party.chain.is_none() {
+            party.chain = Some(crate::secret::random_id());
         }
         if let Some(token) = &request.claim_token {
             let format = request.claim_token_format.as_deref().unwrap_or_default();
@@ -136,7 +194,7 @@ impl AuthorizationServer {
                     fresh_claims = true;
                 }
                 Err(e) => {
-                    self.audit(actor, "token.need_info", json!({ "reason": e.to_string() }));
+                    self.audit_noisy(actor, "token.need_info", json!({ "reason": e.to_string() }));
                     let required = vec![json!({ "claim_token_format": [ID_TOKEN_FORMAT], "name": "sub" })];
                     return Err(self.need_info(client, &ticket, party, required, &e.to_string())?);
                 }
@@ -153,36 +211,42 @@ impl AuthorizationServer {
         };
         let live: Vec<Permission> = ticket.permissions.iter().filter(|p| resources.contains_key(&p.resource_id)).cloned().collect();
         if live.is_empty() {
-            self.audit(actor, "token.resources_gone", json!({}));
+            self.audit_noisy(actor, "token.resources_gone", json!({}));
             return Err(ProtocolError::invalid_grant("the ticket's resources are no longer registered"));
         }
         let requested = assessment::requested_scopes(&live, &resources, &client.scope, &request.scope).map_err(|e| {
-            self.audit(actor, "token.invalid_scope", json!({ "reason": e.0 }));
+            self.audit_noisy(actor, "token.invalid_scope", json!({ "reason": e.0 }));
             ProtocolError::invalid_scope(e.0)
         })?;
 
+        // The request this chain polls for, if it was filed for this same
+        // party: claims gathered since make a different requester.
         let decided = match &ticket.pending_request {
-            Some(id) => self.trees().pending.get(id)?,
+            Some(id) => self.trees().pending.get(id)?.filter(|r| r.party_key == party.holder_key()),
             None => None,
         };
         let verdicts = self.verdicts(client, &party, &requested, &resources, decided.as_ref(), now);
         match assessment::determine(verdicts) {
             Outcome::NeedInfo(required) => {
-                self.audit(actor, "token.need_info", json!({ "required_claims": required.len() }));
+                self.audit_noisy(actor, "token.need_info", json!({ "required_claims": required.len() }));
                 Err(self.need_info(client, &ticket, party, required, "the resource owner's policy needs claims about you")?)
             }
             Outcome::Submit(asked) => self.submit(client, actor, &ticket, party, asked, decided),
             Outcome::Denied => {
-                self.audit(actor, "token.request_denied", json!({ "party": party.key(), "permissions": requested }));
+                self.audit_noisy(actor, "token.request_denied", json!({ "party": party.key(), "permissions": requested }));
                 Err(ProtocolError::request_denied("the resource owner did not authorize this request"))
             }
             Outcome::Grant(permitted) => {
-                let pct = match (&request.pct, fresh_claims) {
+                // An approval for a party nobody vouches for is held by its
+                // request chain: the PCT is how the client carries that
+                // chain into its next request for the same party.
+                let chain_bound = !party.is_verified() && permitted.iter().any(|p| matches!(p.source, GrantSource::Approval { .. }));
+                let pct = match (&request.pct, fresh_claims || chain_bound) {
                     (Some(pct), _) => Some(pct.expose().to_string()),
                     (None, true) => Some(self.issue_pct(&client.client_id, &party)?.expose().to_string()),
                     (None, false) => None,
                 };
-                self.issue_rpt(client, actor, &party, permitted, request.rpt.as_ref(), pct, claim)
+                self.issue_rpt(client, actor, &ticket, &party, permitted, request.rpt.as_ref(), pct, claim)
             }
         }
     }
@@ -197,7 +261,6 @@ impl AuthorizationServer {
         decided: Option<&PendingRequest>,
         now: i64,
     ) -> Vec<(String, String, Verdict)> {
-        let party_key = party.key();
         let cache = self.cache().read();
         let refused = |resource_id: &str, scope: &str| match decided.map(|d| (&d.status, &d.permissions)) {
             Some((RequestStatus::Denied { .. }, asked)) => asked.iter().any(|p| p.resource_id == resource_id && (p.resource_scopes.iter().any(|s| s == scope) || p.resource_scopes.is_empty())),
@@ -211,15 +274,7 @@ impl AuthorizationServer {
         let mut verdicts = Vec::new();
         for permission in requested {
             let resource = &resources[&permission.resource_id];
-            let holder = (client.client_id.clone(), party_key.clone(), resource.id.clone());
-            let held: Vec<&Grant> = cache
-                .holder_grants
-                .get(&holder)
-                .into_iter()
-                .flatten()
-                .filter_map(|id| cache.grants.get(id))
-                .filter(|g| g.is_active(now))
-                .collect();
+            let held = cache.held_grants(&client.client_id, party, &resource.id, now);
             // A permission without scopes is checked as one scope-less request.
             let scopes: Vec<&str> = if permission.resource_scopes.is_empty() {
                 vec![""]
@@ -284,38 +339,50 @@ impl AuthorizationServer {
         asked: Vec<Permission>,
         decided: Option<PendingRequest>,
     ) -> ProtocolResult<RptResponse> {
-        let party_key = party.key();
+        let holder = party.holder_key();
+        let now = self.now();
+        let polling_until = now + self.config().polling_ticket_ttl;
         let existing = match decided {
             Some(r) if r.status == RequestStatus::Pending => Some(r),
-            _ => self
-                .trees()
-                .pending
-                .values()?
-                .into_iter()
-                .find(|r| r.status == RequestStatus::Pending && r.client_id == client.client_id && r.party_key == party_key && r.permissions == asked),
+            _ => self.cache().read().open_requests(now).find(|r| r.client_id == client.client_id && r.party_key == holder && r.permissions == asked).cloned(),
         };
-        let polling_until = self.now() + self.config().polling_ticket_ttl;
         let request = match existing {
             Some(mut r) => {
                 // The client is still asking: the request lives as long as
                 // the polling ticket it gets now.
                 r.open_until = Some(polling_until);
                 self.trees().pending.insert(&r.id, &r)?;
+                self.cache().write().put_request(r.clone());
                 r
             }
             None => {
+                // Anyone can register a client and ask: what waits for the
+                // owner is capped per client and in all.
+                let (of_client, all) = {
+                    let cache = self.cache().read();
+                    let open: Vec<&PendingRequest> = cache.open_requests(now).collect();
+                    (open.iter().filter(|r| r.client_id == client.client_id).count(), open.len())
+                };
+                if of_client >= self.config().max_pending_per_client || all >= self.config().max_pending {
+                    self.audit_noisy(actor, "token.too_many_requests", json!({ "waiting_from_client": of_client, "waiting": all }));
+                    return Err(ProtocolError::temporarily_unavailable(
+                        "too many requests are waiting for the resource owner; try again later",
+                        self.config().poll_interval.max(60),
+                    ));
+                }
                 let request = PendingRequest {
                     id: crate::secret::random_id(),
                     client_id: client.client_id.clone(),
                     client_name: client.display_name().into(),
                     party: party.clone(),
-                    party_key,
+                    party_key: holder,
                     permissions: asked,
-                    created_at: self.now(),
+                    created_at: now,
                     open_until: Some(polling_until),
                     status: RequestStatus::Pending,
                 };
                 self.trees().pending.insert(&request.id, &request)?;
+                self.cache().write().put_request(request.clone());
                 self.audit(actor, "token.request_submitted", json!({ "request_id": request.id, "permissions": request.permissions }));
                 self.notify(OwnerEvent::RequestSubmitted { request: request.clone() });
                 request
@@ -325,10 +392,12 @@ impl AuthorizationServer {
         Err(ProtocolError::request_submitted(next.expose(), self.config().poll_interval))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn issue_rpt(
         &self,
         client: &Client,
         actor: &str,
+        ticket: &TicketRecord,
         party: &RequestingParty,
         permitted: Vec<assessment::PermittedScope>,
         upgrade: Option<&Secret>,
@@ -343,7 +412,7 @@ impl AuthorizationServer {
                     let scopes: Vec<String> = if p.scope.is_empty() { vec![] } else { vec![p.scope.clone()] };
                     self.ensure_grant(&p.source, &client.client_id, party, &p.resource_id, &scopes, None)?
                 }
-                GrantSource::Approval { .. } => grant_id(&p.source, &client.client_id, &party.key(), &p.resource_id),
+                GrantSource::Approval { .. } => grant_id(&p.source, &client.client_id, &party.holder_key(), &p.resource_id),
             };
             let expires_at = self.cache().read().grants.get(&id).and_then(|g| g.expires_at);
             add_permission(&mut granted, &p.resource_id, &p.scope, &id, expires_at);
@@ -353,7 +422,13 @@ impl AuthorizationServer {
         if let Some(old) = upgrade {
             let hash = old.hash();
             if let Some(record) = self.trees().rpts.get(hash.0)? {
-                if record.client_id == client.client_id && self.rpt_is_active(&record, now, false) {
+                // An upgrade stays with one resource server: an RPT valid at
+                // several would let any of them replay it at the others.
+                let same_server = {
+                    let cache = self.cache().read();
+                    record.permissions.iter().all(|p| cache.resources.get(&p.resource_id).is_some_and(|r| r.resource_server == ticket.resource_server))
+                };
+                if record.client_id == client.client_id && same_server && self.rpt_is_active(&record, now, false) {
                     for p in record.permissions {
                         for s in &p.resource_scopes {
                             add_permission(&mut granted, &p.resource_id, s, &p.grant_id, p.expires_at);
@@ -378,8 +453,10 @@ impl AuthorizationServer {
         };
         let claims = RptClaims {
             iss: self.config().issuer.clone(),
+            sub: self.signing_key().did_key(),
             aud: audiences,
             azp: client.client_id.clone(),
+            client_id: client.client_id.clone(),
             jti: new_jti(),
             iat: now,
             exp: expires_at,
@@ -392,7 +469,7 @@ impl AuthorizationServer {
                 })
                 .collect(),
         };
-        let token = self.signing_key().sign(&claims);
+        let token = self.signing_key().sign_typed(TokenType::Rpt, &claims);
         let hash = SecretHash::of(&token);
         let record = RptRecord {
             jti: claims.jti.clone(),
@@ -403,8 +480,14 @@ impl AuthorizationServer {
             expires_at,
             revoked_at: None,
         };
-        claim.spend(self, vec![hash])?;
+        // The record first, then the spend that names it: a replay that
+        // lands in between finds the spent ticket and a record to revoke.
         self.trees().rpts.insert(hash.0, &record)?;
+        if let Err(e) = claim.spend(self, vec![hash]) {
+            // Lost to a concurrent use of the same ticket: this token is never handed out.
+            self.revoke_rpt_record(&hash)?;
+            return Err(e);
+        }
         if let Some(old) = retired {
             self.revoke_rpt_record(&old)?;
         }
@@ -443,20 +526,28 @@ pub(crate) struct TicketClaim {
     hash: SecretHash,
     sealed: sled::IVec,
     expires_at: i64,
+    client_id: String,
     spent: AtomicBool,
 }
 
 impl TicketClaim {
-    /// Marks the ticket spent, naming the RPTs issued from it. Losing the
-    /// race to a concurrent request with the same ticket is a replay.
+    /// Marks the ticket spent by this client, naming the RPTs issued from
+    /// it. Losing the race to a concurrent request with the same ticket is a
+    /// replay: if the winner was this same client, what it got is revoked.
     fn spend(&self, server: &AuthorizationServer, rpts: Vec<SecretHash>) -> ProtocolResult<()> {
         self.spent.store(true, Ordering::Relaxed);
-        let spent = TicketSlot::Spent(SpentTicket { rpts, expires_at: self.expires_at });
+        let spent = TicketSlot::Spent(SpentTicket { rpts, expires_at: self.expires_at, client_id: Some(self.client_id.clone()) });
         if server.trees().tickets.swap(self.hash.0, &self.sealed, &spent)? {
-            Ok(())
-        } else {
-            Err(ProtocolError::invalid_grant("the ticket was already used"))
+            return Ok(());
         }
+        if let Some(TicketSlot::Spent(winner)) = server.trees().tickets.get(self.hash.0)? {
+            if winner.client_id.as_deref() == Some(self.client_id.as_str()) {
+                for rpt in &winner.rpts {
+                    server.revoke_rpt_record(rpt)?;
+                }
+            }
+        }
+        Err(ProtocolError::invalid_grant("the ticket was already used"))
     }
 }
 

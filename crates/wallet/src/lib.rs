@@ -12,6 +12,7 @@
 //! - [`serve`] binds the authorization server and the owner API, announces
 //!   them, and stops cleanly, flushing everything, on SIGTERM or Ctrl-C.
 
+pub mod challenge;
 pub mod credentials;
 pub mod owner_api;
 pub mod owner_client;
@@ -30,6 +31,27 @@ pub const OWNER_TOKEN_FILE: &str = "owner-token";
 pub const SERVER_FILE: &str = "server.json";
 /// The sled database's folder in the data directory.
 const DB_DIR: &str = "db";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn weak_passphrases_are_refused_in_plain_words() {
+        for weak in ["short", "password1234", "aaaaaaaaaaaa", "Summer2024!"] {
+            assert!(super::passphrase_problem(weak).is_some(), "{weak}");
+        }
+        assert!(super::passphrase_problem("correct horse battery staple").is_none());
+        assert!(super::passphrase_problem("password1234").unwrap().contains("too easy to guess"));
+    }
+
+    #[test]
+    fn a_public_issuer_is_https_unless_on_loopback() {
+        assert!(super::check_public_issuer("https://wallet.example/").is_ok());
+        assert!(super::check_public_issuer("http://127.0.0.1:7420").is_ok());
+        for bad in ["http://wallet.example", "http://192.168.1.5:7420", "https://wallet.example/?x=1", "ftp://wallet.example", "wallet.example"] {
+            assert!(super::check_public_issuer(bad).is_err(), "{bad}");
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum WalletError {
@@ -106,6 +128,43 @@ impl Wallet {
     pub fn owner_token(&self) -> Result<Secret, WalletError> {
         read_owner_token(&self.data_dir)
     }
+
+    /// Replaces the owner API token: `serve` does so every time it starts,
+    /// so a token copied from an earlier run is worth nothing.
+    pub fn rotate_owner_token(&self) -> Result<Secret, WalletError> {
+        let token = Secret::generate();
+        write_private(&self.data_dir.join(OWNER_TOKEN_FILE), token.expose())?;
+        Ok(token)
+    }
+}
+
+/// What is wrong with a new passphrase, in words for its owner, if
+/// anything. It guards a sealed wallet that anyone holding a backup or the
+/// disk can try to guess offline: at least 8 characters (NIST SP 800-63B
+/// §3.1.1.2) and not easy to guess (zxcvbn score 3 or more: common
+/// passwords, names, dates, repeats and keyboard patterns are refused).
+pub fn passphrase_problem(passphrase: &str) -> Option<String> {
+    if passphrase.chars().count() < 8 {
+        return Some("Choose a passphrase of at least 8 characters.".into());
+    }
+    let estimate = zxcvbn::zxcvbn(passphrase, &[]);
+    if estimate.score() >= zxcvbn::Score::Three {
+        return None;
+    }
+    let why = estimate.feedback().and_then(|f| f.warning()).map(|w| format!(" {w}")).unwrap_or_default();
+    Some(format!("This passphrase is too easy to guess.{why} A few unrelated words make a strong one."))
+}
+
+/// Checks a public issuer URL: `https`, unless it is on loopback. Providers
+/// and clients send tokens to it, and it is the name the wallet's
+/// credentials and registrations carry.
+pub fn check_public_issuer(issuer: &str) -> Result<String, String> {
+    let issuer = issuer.trim().trim_end_matches('/');
+    let url = http_guard::outbound::secure_url(issuer).map_err(|e| format!("public issuer: {e}"))?;
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("public issuer: {issuer:?} must have no query, fragment or user name"));
+    }
+    Ok(issuer.to_string())
 }
 
 pub fn read_owner_token(data_dir: &Path) -> Result<Secret, WalletError> {

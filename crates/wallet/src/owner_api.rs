@@ -69,6 +69,7 @@ pub fn router(wallet: &Wallet, owner_token: &Secret) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), require_owner));
     Router::new()
         .route("/openapi.json", get(openapi))
+        .route("/identify", post(identify))
         .merge(protected)
         .fallback(|| async { ProtocolError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async { ProtocolError::unsupported_method_type() })
@@ -88,6 +89,32 @@ async fn require_owner(State(state): State<OwnerState>, request: Request, next: 
         Some(token) if token.matches(&state.token) => next.run(request).await,
         _ => ProtocolError::invalid_token("the owner API token is missing or wrong").into_response(),
     }
+}
+
+/// What a server proves it knows the owner token with: an HMAC of the
+/// caller's nonce under the token's digest. The token itself never leaves
+/// the caller until the proof checks out.
+pub fn owner_proof(token: &SecretHash, nonce: &str) -> String {
+    use base64::Engine;
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &token.0);
+    let tag = ring::hmac::sign(&key, format!("uma-wallet owner api\0{nonce}").as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Identify {
+    nonce: String,
+}
+
+/// `POST /identify {"nonce"}`: lets a command line check that the server
+/// `server.json` points at is this wallet before it sends the owner token
+/// (a stale file may point at a port someone else now listens on).
+async fn identify(State(s): State<OwnerState>, JsonBody(body): JsonBody<Identify>) -> Result<Json<Value>> {
+    if !(16..=256).contains(&body.nonce.len()) {
+        return Err(ProtocolError::invalid_request("the nonce is 16 to 256 characters"));
+    }
+    Ok(Json(json!({ "proof": owner_proof(&s.token, &body.nonce) })))
 }
 
 async fn openapi() -> Response {
@@ -198,10 +225,13 @@ struct TrustIssuer {
     issuer: String,
     #[serde(default)]
     jwks_uri: Option<String>,
+    /// Client ids at that issuer whose ID tokens count here.
+    #[serde(default)]
+    client_ids: Vec<String>,
 }
 
 async fn trust_issuer(State(s): State<OwnerState>, JsonBody(body): JsonBody<TrustIssuer>) -> Result<Response> {
-    let record = s.server.trust_issuer(&body.issuer, body.jwks_uri).await?;
+    let record = s.server.trust_issuer(&body.issuer, body.jwks_uri, body.client_ids).await?;
     Ok((StatusCode::CREATED, Json(json!(record))).into_response())
 }
 

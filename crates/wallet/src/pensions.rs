@@ -13,9 +13,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::time::Duration;
 use uma_as::keys::new_jti;
-use uma_as::store::Tree;
+use uma_as::model::{Client, Resource};
 use uma_as::owner::NewPolicy;
 use uma_as::policy::{Outcome, PartyCondition, Target};
+use uma_as::store::Tree;
+use uma_as::token::{ExpectedTicket, UmaGrantRequest};
 use uma_as::{AuthorizationServer, ProtocolError, Store};
 
 /// How long one provider may take to answer a find or a discovery.
@@ -24,13 +26,24 @@ const FIND_TOKEN_LIFETIME: i64 = 300;
 const IDENTITY_KEY: &str = "owner";
 const SELF_CLIENT_KEY: &str = "self";
 
-/// The wallet's own client registration at its own authorization server:
-/// the owner reads their pensions through UMA like any other client.
+/// The wallet's own client at its own authorization server: the owner
+/// reads their pensions through UMA like any other client, but in-process,
+/// with no secret that could travel anywhere.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct SelfClient {
     client_id: String,
-    client_secret: String,
+    /// Wallets before this one registered the client with a secret and
+    /// used it over HTTP; its presence says the secret must be taken away.
+    #[serde(default, rename = "client_secret", skip_serializing)]
+    legacy_secret: Option<serde::de::IgnoredAny>,
 }
+
+/// How many providers one find asks at once, and how many a wallet keeps:
+/// each gets the owner's identity details.
+const FIND_FANOUT: usize = 16;
+pub const MAX_PROVIDERS: usize = 100;
+/// The largest answer read from a provider.
+const MAX_PROVIDER_ANSWER: usize = 1024 * 1024;
 
 /// The owner's identity details for finding pensions (PDP find data).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -74,6 +87,19 @@ impl Identity {
         Ok(())
     }
 
+    /// The names of the items these details hold, for the audit log.
+    pub fn items(&self) -> Vec<&'static str> {
+        let present = [
+            ("name", true),
+            ("date_of_birth", true),
+            ("nino", self.nino.is_some()),
+            ("address", self.postcode.is_some()),
+            ("email", self.email.is_some()),
+            ("mobile", self.mobile.is_some()),
+        ];
+        present.into_iter().filter(|(_, p)| *p).map(|(item, _)| item).collect()
+    }
+
     /// The find data of a find token.
     pub fn find_data(&self) -> Value {
         let verified = |item: &str| self.verified.iter().any(|v| v == item);
@@ -95,6 +121,10 @@ pub struct ProviderEntry {
     pub url: String,
     #[serde(default)]
     pub name: Option<String>,
+    /// The DID its credentials must be signed with, when a governance
+    /// registry names one; otherwise the provider's signed metadata says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub did: Option<String>,
     pub added_at: i64,
 }
 
@@ -115,6 +145,41 @@ fn provider_failed(url: &str, why: &str) -> ProtocolError {
     ProtocolError::new(axum::http::StatusCode::BAD_GATEWAY, "provider_error", format!("{url}: {why}"))
 }
 
+/// The providers a governance registry document lists, each checked:
+/// `{"providers": [{"url": …, "name": …, "did": …}]}`.
+pub fn registry_entries(registry: &Value) -> Result<Vec<(String, Option<String>, Option<String>)>, ProtocolError> {
+    let list = registry["providers"].as_array().ok_or_else(|| ProtocolError::invalid_request("a registry has a providers array"))?;
+    if list.len() > MAX_PROVIDERS {
+        return Err(ProtocolError::invalid_request(format!("a registry lists at most {MAX_PROVIDERS} providers")));
+    }
+    let text = |p: &Value, name: &str| p[name].as_str().map(String::from);
+    list.iter()
+        .map(|p| {
+            let url = p["url"].as_str().ok_or_else(|| ProtocolError::invalid_request("every provider needs a url"))?;
+            checked_provider(url, text(p, "name"), text(p, "did"))
+        })
+        .collect()
+}
+
+fn checked_provider(url: &str, name: Option<String>, did: Option<String>) -> Result<(String, Option<String>, Option<String>), ProtocolError> {
+    let url = provider_url(url)?;
+    if name.as_ref().is_some_and(|n| n.len() > 200) || did.as_ref().is_some_and(|d| !d.starts_with("did:key:z") || d.len() > 500) {
+        return Err(ProtocolError::invalid_request("a provider's name is at most 200 characters, its DID a did:key"));
+    }
+    Ok((url, name, did))
+}
+
+/// A provider's URL as the owner gives it: `https`, or plain http on loopback
+/// (the reference providers), with no trailing slash.
+pub fn provider_url(url: &str) -> Result<String, ProtocolError> {
+    let url = url.trim().trim_end_matches('/');
+    let parsed = http_guard::outbound::secure_url(url).map_err(|e| ProtocolError::invalid_request(format!("provider: {e}")))?;
+    if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() {
+        return Err(ProtocolError::invalid_request(format!("provider: {url:?} must be a plain address")));
+    }
+    Ok(url.to_string())
+}
+
 #[derive(Clone)]
 pub struct Pensions {
     server: AuthorizationServer,
@@ -127,11 +192,7 @@ pub struct Pensions {
 
 impl Pensions {
     pub fn open(store: &Store, server: AuthorizationServer) -> Result<Pensions, WalletError> {
-        let http = reqwest::Client::builder()
-            .timeout(PROVIDER_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("HTTP client builds");
+        let http = http_guard::outbound::client(PROVIDER_TIMEOUT);
         let credentials = Credentials::open(store, server.clone(), http.clone())?;
         Ok(Pensions {
             server,
@@ -154,6 +215,7 @@ impl Pensions {
     pub async fn set_identity(&self, identity: Identity) -> Result<(), ProtocolError> {
         identity.check()?;
         self.identity.insert(IDENTITY_KEY, &identity)?;
+        self.server.record("identity.update", json!({ "items": identity.items(), "verified": identity.verified }));
         self.server.flush().await?;
         Ok(())
     }
@@ -165,21 +227,33 @@ impl Pensions {
     }
 
     pub async fn add_provider(&self, url: &str, name: Option<String>) -> Result<ProviderEntry, ProtocolError> {
-        let url = url.trim_end_matches('/');
-        let parsed = reqwest::Url::parse(url).map_err(|_| ProtocolError::invalid_request(format!("{url:?} is not an absolute URL")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(ProtocolError::invalid_request("a provider URL is http or https"));
-        }
-        let entry = ProviderEntry { url: url.into(), name, added_at: self.server.now() };
-        self.providers.insert(url, &entry)?;
+        let entry = self.provider_entry(url, name, None)?;
+        self.providers.insert(&entry.url, &entry)?;
+        self.server.record("provider.add", json!({ "url": entry.url }));
         self.server.flush().await?;
         Ok(entry)
     }
 
+    fn provider_entry(&self, url: &str, name: Option<String>, did: Option<String>) -> Result<ProviderEntry, ProtocolError> {
+        let (url, name, did) = checked_provider(url, name, did)?;
+        if self.providers.get(&url)?.is_none() && self.providers.raw().len() >= MAX_PROVIDERS {
+            return Err(ProtocolError::invalid_request(format!("at most {MAX_PROVIDERS} providers")));
+        }
+        Ok(ProviderEntry { url, name, did, added_at: self.server.now() })
+    }
+
+    /// Forgets a provider and disconnects it: it can no longer use this
+    /// wallet's authorization server, and assertions minted for it before
+    /// are void.
     pub async fn remove_provider(&self, url: &str) -> Result<(), ProtocolError> {
-        if !self.providers.remove(url.trim_end_matches('/'))? {
+        let url = url.trim_end_matches('/');
+        if !self.providers.remove(url)? {
             return Err(ProtocolError::not_found("no such provider"));
         }
+        if self.server.client(url).is_some() {
+            self.server.decide_resource_server(url, false).await?;
+        }
+        self.server.record("provider.remove", json!({ "url": url }));
         self.server.flush().await?;
         Ok(())
     }
@@ -187,7 +261,7 @@ impl Pensions {
     /// A find token for one provider.
     pub fn find_token(&self, identity: &Identity, provider_url: &str) -> String {
         let now = self.server.now();
-        self.server.signing_key().sign(&json!({
+        self.server.signing_key().sign_typed(uma_as::keys::TokenType::FindToken, &json!({
             "iss": self.server.config().issuer,
             "aud": provider_url,
             "iat": now,
@@ -201,27 +275,33 @@ impl Pensions {
         self.identity()?.ok_or_else(|| ProtocolError::invalid_request("set your identity details first (uma-wallet identity set)"))
     }
 
-    /// Asks every provider at once, each with its own timeout.
+    /// Asks every provider, a few at a time, each with its own timeout;
+    /// answers come back in the providers' order. What was disclosed to
+    /// whom is audited.
     async fn ask_all(&self, method: reqwest::Method, path: &str) -> Result<Vec<(ProviderEntry, Result<Value, (&'static str, String)>)>, ProtocolError> {
+        use futures_util::StreamExt;
         let identity = self.require_identity()?;
         let providers = self.providers()?;
+        self.server.record(
+            "identity.disclosed",
+            json!({ "to": providers.iter().map(|p| &p.url).collect::<Vec<_>>(), "path": path, "items": identity.items() }),
+        );
         let calls = providers.into_iter().map(|p| {
             let token = self.find_token(&identity, &p.url);
             let request = self.http.request(method.clone(), format!("{}{}", p.url, path)).bearer_auth(token);
             async move {
-                let answer = match request.send().await {
-                    Err(e) => Err(("unreachable", e.to_string())),
-                    Ok(r) if !r.status().is_success() => {
-                        let status = r.status();
-                        let body: Value = r.json().await.unwrap_or(Value::Null);
+                let answer = match http_guard::outbound::send_json::<Value>(request, MAX_PROVIDER_ANSWER).await {
+                    Err(http_guard::outbound::FetchError::Unreachable(e)) => Err(("unreachable", e)),
+                    Err(e) => Err(("error", e.to_string())),
+                    Ok((status, body)) if !status.is_success() => {
                         Err(("error", format!("HTTP {status}: {}", body["error_description"].as_str().or(body["error"].as_str()).unwrap_or("no detail"))))
                     }
-                    Ok(r) => r.json::<Value>().await.map_err(|e| ("error", format!("unreadable answer: {e}"))),
+                    Ok((_, body)) => Ok(body),
                 };
                 (p, answer)
             }
         });
-        Ok(join_all(calls).await)
+        Ok(futures_util::stream::iter(calls).buffered(FIND_FANOUT).collect().await)
     }
 
     /// Find: every provider, in parallel; matched, possible, none or unreachable each.
@@ -248,20 +328,34 @@ impl Pensions {
     /// the provider registers it there with the assertion that server minted,
     /// deregisters it here, and reissues the credential naming the new server.
     pub async fn move_to(&self, provider_url: &str, resource_id: &str, issuer: &str, assertion: &str) -> Result<Value, ProtocolError> {
-        let provider_url = provider_url.trim_end_matches('/');
-        if self.providers.get(provider_url)?.is_none() {
-            return Err(ProtocolError::invalid_request(format!("{provider_url} is not one of your providers")));
-        }
+        let provider = self.known_provider(provider_url)?;
+        let issuer = http_guard::outbound::secure_url(issuer.trim_end_matches('/'))
+            .map_err(|e| ProtocolError::invalid_request(format!("to: {e}")))?
+            .as_str()
+            .trim_end_matches('/')
+            .to_string();
         let identity = self.require_identity()?;
-        let body = self.assign(provider_url, resource_id, &identity, issuer, assertion).await?;
-        Ok(self.collect_credential(&body).await)
+        let body = self.assign(&provider.url, resource_id, &identity, &issuer, assertion).await?;
+        Ok(self.collect_credential(&provider, &body, &issuer).await)
     }
 
-    /// Receives the credential the provider offered after an assignment. A
-    /// failure is reported; the registration stands and can be retried.
-    async fn collect_credential(&self, assigned: &Value) -> Value {
+    fn known_provider(&self, url: &str) -> Result<ProviderEntry, ProtocolError> {
+        let url = url.trim_end_matches('/');
+        self.providers.get(url)?.ok_or_else(|| ProtocolError::invalid_request(format!("{url} is not one of your providers")))
+    }
+
+    /// Receives the credential the provider offered after an assignment,
+    /// bound to what the assignment said. A failure is reported; the
+    /// registration stands and can be retried.
+    async fn collect_credential(&self, provider: &ProviderEntry, assigned: &Value, authorization_server: &str) -> Value {
         let mut answer = json!({ "resource_id": assigned["resource_id"], "pei": assigned["pei"], "authorization_server": assigned["authorization_server"] });
-        match self.credentials.receive(&assigned["credential_offer"]).await {
+        let expected = crate::credentials::Expected {
+            provider_url: &provider.url,
+            pei: assigned["pei"].as_str().unwrap_or_default(),
+            authorization_server,
+            pinned_did: provider.did.as_deref(),
+        };
+        match self.credentials.receive(&assigned["credential_offer"], &expected).await {
             Ok(credential) => answer["credential"] = json!({ "id": credential.id, "issuer": credential.issuer, "status": credential.status }),
             Err(e) => answer["credential_error"] = e.to_string().into(),
         }
@@ -271,14 +365,18 @@ impl Pensions {
     /// `POST {provider}/resources/{id}`: the provider registers the pension
     /// at `issuer` with `assertion`, and answers with a credential offer.
     async fn assign(&self, provider_url: &str, resource_id: &str, identity: &Identity, issuer: &str, assertion: &str) -> Result<Value, ProtocolError> {
+        if resource_id.is_empty() || resource_id.len() > 200 || !resource_id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)) {
+            return Err(ProtocolError::invalid_request("resource_id is 1 to 200 letters, digits, '-', '_', '.' or ':'"));
+        }
+        self.server.record("identity.disclosed", json!({ "to": [provider_url], "path": "/resources/{id}", "items": identity.items() }));
         let request = self
             .http
             .post(format!("{provider_url}/resources/{resource_id}"))
             .bearer_auth(self.find_token(identity, provider_url))
             .json(&json!({ "at_as": issuer, "assertion": assertion }));
-        let response = request.send().await.map_err(|e| provider_failed(provider_url, &e.to_string()))?;
-        let status = response.status();
-        let body: Value = response.json().await.map_err(|e| provider_failed(provider_url, &format!("unreadable answer: {e}")))?;
+        let (status, body) = http_guard::outbound::send_json::<Value>(request, MAX_PROVIDER_ANSWER)
+            .await
+            .map_err(|e| provider_failed(provider_url, &e.to_string()))?;
         if !status.is_success() {
             let detail = body["error_description"].as_str().or(body["error"].as_str()).unwrap_or("no detail");
             return Err(provider_failed(provider_url, &format!("HTTP {status}: {detail}")));
@@ -290,15 +388,24 @@ impl Pensions {
     }
 
     /// Adds the providers of a governance registry file:
-    /// `{"providers": [{"url": …, "name": …}]}`.
+    /// `{"providers": [{"url": …, "name": …, "did": …}]}`. Every entry is
+    /// checked before any is added: a bad one adds nothing.
     pub async fn import_registry(&self, registry: &Value) -> Result<Vec<ProviderEntry>, ProtocolError> {
-        let list = registry["providers"].as_array().ok_or_else(|| ProtocolError::invalid_request("a registry has a providers array"))?;
-        let mut added = Vec::new();
-        for p in list {
-            let url = p["url"].as_str().ok_or_else(|| ProtocolError::invalid_request("every provider needs a url"))?;
-            added.push(self.add_provider(url, p["name"].as_str().map(String::from)).await?);
+        let entries = registry_entries(registry)?
+            .into_iter()
+            .map(|(url, name, did)| self.provider_entry(&url, name, did))
+            .collect::<Result<Vec<_>, _>>()?;
+        let known = self.providers.raw().len();
+        let new = entries.iter().filter(|e| self.providers.get(&e.url).ok().flatten().is_none()).count();
+        if known + new > MAX_PROVIDERS {
+            return Err(ProtocolError::invalid_request(format!("at most {MAX_PROVIDERS} providers")));
         }
-        Ok(added)
+        for entry in &entries {
+            self.providers.insert(&entry.url, entry)?;
+        }
+        self.server.record("provider.import", json!({ "urls": entries.iter().map(|e| &e.url).collect::<Vec<_>>() }));
+        self.server.flush().await?;
+        Ok(entries)
     }
 
     /// Accept an offer (assign = issue): the provider registers the pension
@@ -306,89 +413,93 @@ impl Pensions {
     /// minted for it, and issues a credential over OpenID4VCI. A failed
     /// issuance is reported; the registration stands and can be retried.
     pub async fn accept(&self, provider_url: &str, resource_id: &str) -> Result<Value, ProtocolError> {
-        let provider_url = provider_url.trim_end_matches('/');
-        if self.providers.get(provider_url)?.is_none() {
-            return Err(ProtocolError::invalid_request(format!("{provider_url} is not one of your providers")));
-        }
+        let provider = self.known_provider(provider_url)?;
         let identity = self.require_identity()?;
-        let assertion = self.server.mint_assertion(provider_url, 300)?;
+        let assertion = self.server.mint_assertion(&provider.url, 300)?;
         let issuer = self.server.config().issuer.clone();
-        let body = self.assign(provider_url, resource_id, &identity, &issuer, &assertion).await?;
-        Ok(self.collect_credential(&body).await)
+        let body = self.assign(&provider.url, resource_id, &identity, &issuer, &assertion).await?;
+        Ok(self.collect_credential(&provider, &body, &issuer).await)
     }
 
-    /// The wallet's own client, registered on first use, and a policy on
-    /// each provider that permits it: the owner's own requests are never
-    /// put to the owner.
-    async fn owner_client(&self, providers: &[String]) -> Result<SelfClient, ProtocolError> {
-        let client = match self.self_client.get(SELF_CLIENT_KEY)? {
-            Some(c) => c,
+    /// The wallet's own client, registered on first use, and a permit for
+    /// it on each of the owner's pensions (one per pension, never a whole
+    /// provider): the owner's own requests are never put to the owner.
+    async fn owner_client(&self, resources: &[Resource]) -> Result<Client, ProtocolError> {
+        let stored = match self.self_client.get(SELF_CLIENT_KEY)? {
+            Some(stored) => stored,
             None => {
-                let metadata = uma_as::client_registration::ClientMetadata {
-                    client_name: Some("This wallet (the owner)".into()),
-                    ..Default::default()
-                };
-                let registered = self.server.register_client(metadata)?;
-                let client = SelfClient { client_id: registered.client_id, client_secret: registered.client_secret };
-                self.self_client.insert(SELF_CLIENT_KEY, &client)?;
-                client
+                let client = self.server.register_internal_client("This wallet (you)")?;
+                let stored = SelfClient { client_id: client.client_id, legacy_secret: None };
+                self.self_client.insert(SELF_CLIENT_KEY, &stored)?;
+                stored
             }
         };
+        if stored.legacy_secret.is_some() {
+            self.server.forget_client_secret(&stored.client_id)?;
+            self.self_client.insert(SELF_CLIENT_KEY, &SelfClient { client_id: stored.client_id.clone(), legacy_secret: None })?;
+        }
+        let client = self.server.client(&stored.client_id).ok_or_else(ProtocolError::server_error)?;
+        let mine = |p: &uma_as::policy::Policy| p.party.client_id.as_deref() == Some(client.client_id.as_str()) && p.outcome == Outcome::Permit;
         let policies = self.server.policies();
-        for provider in providers {
-            let target = Target::ResourceServer(provider.clone());
-            let exists = policies.iter().any(|p| p.target == target && p.party.client_id.as_deref() == Some(&client.client_id) && p.outcome == Outcome::Permit);
-            if !exists {
-                self.server
-                    .add_policy(NewPolicy {
-                        target,
-                        scopes: vec![],
-                        party: PartyCondition { client_id: Some(client.client_id.clone()), ..Default::default() },
-                        valid_from: None,
-                        valid_until: None,
-                        outcome: Outcome::Permit,
-                        description: Some("the owner's own access through this wallet".into()),
-                    })
-                    .await?;
+        for whole_provider in policies.iter().filter(|p| mine(p) && matches!(p.target, Target::ResourceServer(_))) {
+            self.server.remove_policy(&whole_provider.id).await?;
+        }
+        let mut added = false;
+        for resource in resources {
+            let target = Target::Resource(resource.id.clone());
+            if !policies.iter().any(|p| mine(p) && p.target == target) {
+                self.server.insert_policy(NewPolicy {
+                    target,
+                    scopes: vec![],
+                    party: PartyCondition { client_id: Some(client.client_id.clone()), ..Default::default() },
+                    valid_from: None,
+                    valid_until: None,
+                    outcome: Outcome::Permit,
+                    description: Some("your own access through this wallet".into()),
+                })?;
+                added = true;
             }
+        }
+        if added {
+            self.server.flush().await?;
         }
         Ok(client)
     }
 
     /// One pension's view data through the normal UMA flow: a tokenless
-    /// request, the provider's ticket, an RPT from this wallet's token
-    /// endpoint, the request again.
-    async fn fetch_view(&self, client: &SelfClient, provider: &str, asset: &str) -> Result<Value, String> {
+    /// request, the provider's ticket, an RPT from this wallet's own
+    /// authorization server (in-process: no credential of the wallet's ever
+    /// goes over the network), the request again. The provider chooses the
+    /// ticket, so the grant takes it only if it is this provider's ticket
+    /// for exactly this pension: a provider cannot have the wallet fetch a
+    /// token for another provider's pension and hand it over.
+    async fn fetch_view(&self, client: &Client, resource: &Resource, asset: &str) -> Result<Value, String> {
+        let provider = &resource.resource_server;
         let url = format!("{provider}/pensions/{asset}?include=value");
         let first = self.http.get(&url).send().await.map_err(|e| format!("unreachable: {e}"))?;
         if first.status().is_success() {
             return Err("the provider served the pension without authorization".into());
         }
-        let challenge = first.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-        let part = |name: &str| challenge.split(&format!("{name}=\"")).nth(1).and_then(|r| r.split('"').next()).map(String::from);
-        let (Some(as_uri), Some(ticket)) = (part("as_uri"), part("ticket")) else {
-            return Err(format!("no UMA challenge (HTTP {})", first.status()));
-        };
-        if as_uri != self.server.config().issuer {
-            return Err(format!("protected by another authorization server ({as_uri})"));
+        let header = first.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let challenge = crate::challenge::UmaChallenge::find(header).ok_or_else(|| format!("no UMA challenge (HTTP {})", first.status()))?;
+        if challenge.as_uri.trim_end_matches('/') != self.server.config().issuer {
+            return Err(format!("protected by another authorization server ({})", challenge.as_uri));
         }
-        let token: Value = self
-            .http
-            .post(self.server.config().endpoint("/token"))
-            .basic_auth(&client.client_id, Some(&client.client_secret))
-            .form(&[("grant_type", uma_as::client_registration::GRANT_UMA_TICKET), ("ticket", ticket.as_str())])
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
-        let rpt = token["access_token"].as_str().ok_or_else(|| format!("no RPT: {}", token["error"]))?;
-        let second = self.http.get(&url).bearer_auth(rpt).send().await.map_err(|e| format!("unreachable: {e}"))?;
+        let request = UmaGrantRequest {
+            ticket: uma_as::secret::Secret::new(challenge.ticket),
+            claim_token: None,
+            claim_token_format: None,
+            pct: None,
+            rpt: None,
+            scope: vec![],
+        };
+        let expected = ExpectedTicket { resource_server: provider, resource_id: &resource.id };
+        let rpt = self.server.uma_grant_expecting(client, request, Some(expected)).await.map_err(|e| format!("no access: {e}"))?;
+        let second = self.http.get(&url).bearer_auth(&rpt.access_token).send().await.map_err(|e| format!("unreachable: {e}"))?;
         if !second.status().is_success() {
             return Err(format!("refused with an RPT (HTTP {})", second.status()));
         }
-        second.json::<Value>().await.map_err(|e| format!("unreadable view data: {e}"))
+        http_guard::outbound::json_capped::<Value>(second, MAX_PROVIDER_ANSWER).await.map_err(|e| format!("unreadable view data: {e}"))
     }
 
     /// Every pension this wallet protects, read as the owner: values,
@@ -396,15 +507,12 @@ impl Pensions {
     pub async fn my_pensions(&self) -> Result<Value, ProtocolError> {
         let providers: Vec<String> = self.providers()?.into_iter().map(|p| p.url).collect();
         let resources: Vec<_> = self.server.resources().into_iter().filter(|r| providers.contains(&r.resource_server)).collect();
-        let mut connected: Vec<String> = resources.iter().map(|r| r.resource_server.clone()).collect();
-        connected.sort();
-        connected.dedup();
-        let client = self.owner_client(&connected).await?;
+        let client = self.owner_client(&resources).await?;
         let fetches = resources.iter().map(|r| {
             let pei = r.description.name.clone().unwrap_or_default();
             let asset = pei.rsplit(':').next().unwrap_or_default().to_string();
             let client = client.clone();
-            async move { (r, pei.clone(), self.fetch_view(&client, &r.resource_server, &asset).await) }
+            async move { (r, pei.clone(), self.fetch_view(&client, r, &asset).await) }
         });
         // The providers' own listings say how well each pension matched the
         // owner's find data; asked at the same time as the views.

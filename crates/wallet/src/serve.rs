@@ -6,6 +6,7 @@ use serde::Serialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use tokio::net::TcpListener;
+use http_guard::inbound::{check_host, refuse_cross_origin, Hosts, Limits, Origins};
 use uma_as::{AuthorizationServer, Clock, Config};
 
 pub struct ServeOptions {
@@ -38,6 +39,8 @@ pub enum ServeError {
     Bind(SocketAddr, std::io::Error),
     #[error("the owner API must listen on a loopback address, not {0}")]
     OwnerApiNotLoopback(SocketAddr),
+    #[error("{0}")]
+    Issuer(String),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -65,12 +68,14 @@ pub async fn bind(options: ServeOptions) -> Result<Bound, ServeError> {
     if !options.owner_listen.ip().is_loopback() {
         return Err(ServeError::OwnerApiNotLoopback(options.owner_listen));
     }
+    let public_issuer = options.public_issuer.as_deref().map(crate::check_public_issuer).transpose().map_err(ServeError::Issuer)?;
     let as_listener = TcpListener::bind(options.listen).await.map_err(|e| ServeError::Bind(options.listen, e))?;
     let owner_listener = TcpListener::bind(options.owner_listen).await.map_err(|e| ServeError::Bind(options.owner_listen, e))?;
     let as_addr = as_listener.local_addr()?;
     let owner_addr = owner_listener.local_addr()?;
-    let issuer = options.public_issuer.unwrap_or_else(|| format!("http://{as_addr}"));
+    let issuer = public_issuer.unwrap_or_else(|| format!("http://{as_addr}"));
     let wallet = Wallet::open(&options.data_dir, &options.passphrase, Config::new(issuer), options.clock)?;
+    wallet.rotate_owner_token()?;
     let ready = Ready {
         issuer: wallet.server().config().issuer.clone(),
         owner_api: format!("http://{owner_addr}"),
@@ -101,9 +106,14 @@ impl Bound {
             let _ = rx.wait_for(|stopped| *stopped).await;
         };
         let as_app = uma_as::http::router(server.clone());
-        let owner_app = owner_api::router(&self.wallet, &token);
-        let as_task = axum::serve(self.as_listener, as_app).with_graceful_shutdown(wait(stop_rx.clone()));
-        let owner_task = axum::serve(self.owner_listener, owner_app).with_graceful_shutdown(wait(stop_rx.clone()));
+        // Loopback only, and never driven by a web page: a DNS-rebinding
+        // page or a cross-origin POST is refused before the token is checked.
+        let owner_app = owner_api::router(&self.wallet, &token)
+            .layer(axum::middleware::from_fn_with_state(Origins::none(), refuse_cross_origin))
+            .layer(axum::middleware::from_fn_with_state(Hosts::loopback_only(), check_host));
+        let limits = Limits::default();
+        let as_task = http_guard::inbound::serve(self.as_listener, as_app, limits, wait(stop_rx.clone()));
+        let owner_task = http_guard::inbound::serve(self.owner_listener, owner_app, limits, wait(stop_rx.clone()));
         let housekeeping = tokio::spawn(housekeeping(server.clone(), stop_rx));
         let (a, b) = tokio::join!(as_task, owner_task);
         housekeeping.abort();

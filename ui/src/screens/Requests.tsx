@@ -138,8 +138,14 @@ function RequestCard({ request, resources, refresh, gone, error: failure, onFail
   const idp = `req-${request.id}`;
   return (
     <article className="card request" data-testid="request-card" data-request-id={request.id} aria-labelledby={`${idp}-h`}>
-      <h2 id={`${idp}-h`}>{request.client_name || request.client_id} asks to see your pension</h2>
-      <p className="muted small">Asked {formatTime(request.created_at)}</p>
+      <h2 id={`${idp}-h`}>An app calling itself “{request.client_name || 'unnamed'}” asks to see your pension</h2>
+      <p className="muted small" data-testid="name-unverified">
+        The app chose this name itself; your wallet has not checked who it is. Asked {formatTime(request.created_at)}.
+      </p>
+      <details className="small">
+        <summary>Technical details</summary>
+        <p className="mono">Client id: {request.client_id}</p>
+      </details>
       <PartyClaims party={request.party} />
       <fieldset>
         <legend>What to share</legend>

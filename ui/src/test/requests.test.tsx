@@ -22,6 +22,10 @@ describe('requests', () => {
     expect(card).toHaveAttribute('data-request-id', req.id);
     expect(card).toHaveTextContent('Bob the adviser');
     expect(card).toHaveTextContent(/anonymous/i);
+    // The name is the app's own: said so, with its id behind Technical details.
+    expect(within(card).getByRole('heading')).toHaveTextContent('An app calling itself “Bob the adviser”');
+    expect(within(card).getByTestId('name-unverified')).toHaveTextContent(/chose this name itself/);
+    expect(card).toHaveTextContent(req.client_id);
     expect(await within(card).findByText('Acme Staff Defined Benefit Scheme')).toBeInTheDocument();
     expect(card).toHaveTextContent('urn:pei:3f2a6c1e-9b0d-4e57-8a61-0c2d9e7b4a11:a1c0ffee-0001-4000-8000-000000000001');
     expect(within(card).getByRole('checkbox', { name: /owner/ })).toBeChecked();

@@ -14,8 +14,10 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
 use axum::http::{header, request::Parts, HeaderMap};
 use axum::response::IntoResponse;
+use axum::middleware;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use http_guard::inbound::{check_host, refuse_cross_origin, Hosts, Origins};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::de::DeserializeOwned;
@@ -24,20 +26,24 @@ use std::collections::HashMap;
 /// Requests larger than this are refused with 413 before they are parsed.
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// The authorization server's routes. Requests for a host other than the
+/// issuer's (or loopback) are refused, so a DNS-rebinding page cannot use
+/// the server as its own origin; state-changing calls from web pages of
+/// other origins are refused, so a page in the owner's browser cannot drive
+/// the protocol endpoints with "simple" cross-origin POSTs. The claims page
+/// is the one place a browser is expected, and it has its own CSRF check.
 pub fn router(server: AuthorizationServer) -> Router {
-    Router::new()
-        .route("/.well-known/uma2-configuration", get(metadata))
-        .route("/.well-known/oauth-authorization-server", get(metadata))
-        .route("/jwks", get(jwks))
+    let issuer = server.config().issuer.clone();
+    let collection = || get(protection::list_resources).post(protection::create_resource).fallback(method_not_allowed);
+    let protocol = Router::new()
         .route("/register", post(token::register))
         .route("/token", post(token::token))
         .route("/revoke", post(token::revoke))
         .route("/introspect", post(protection::introspect))
         .route("/permission", post(protection::permission))
-        .route(
-            "/resource_set",
-            get(protection::list_resources).post(protection::create_resource).fallback(method_not_allowed),
-        )
+        // FedAuthz §3.2 writes create and list as `POST rreguri/` and `GET rreguri/`.
+        .route("/resource_set", collection())
+        .route("/resource_set/", collection())
         .route(
             "/resource_set/{id}",
             get(protection::read_resource)
@@ -45,10 +51,17 @@ pub fn router(server: AuthorizationServer) -> Router {
                 .delete(protection::delete_resource)
                 .fallback(method_not_allowed),
         )
+        .layer(middleware::from_fn_with_state(Origins::of(&issuer), refuse_cross_origin));
+    Router::new()
+        .route("/.well-known/uma2-configuration", get(metadata))
+        .route("/.well-known/oauth-authorization-server", get(metadata))
+        .route("/jwks", get(jwks))
         .route("/claims", get(claims::show).post(claims::submit))
+        .merge(protocol)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(Hosts::of(&issuer), check_host))
         .with_state(server)
 }
 
@@ -89,8 +102,21 @@ fn content_type_is(headers: &HeaderMap, wanted: &str) -> bool {
 /// A form body (`application/x-www-form-urlencoded`) in which every
 /// parameter appears at most once (RFC 6749 §3.2: repeated parameters are
 /// an `invalid_request`).
-#[derive(Debug)]
 pub struct Form(pub HashMap<String, String>);
+
+/// Parameter names whose values are never printed.
+const SECRET_PARAMETERS: [&str; 8] = ["client_secret", "assertion", "ticket", "claim_token", "pct", "rpt", "token", "csrf"];
+
+impl std::fmt::Debug for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut map = f.debug_map();
+        for (k, v) in &self.0 {
+            let shown: &str = if SECRET_PARAMETERS.contains(&k.as_str()) { "[redacted]" } else { v };
+            map.entry(k, &shown);
+        }
+        map.finish()
+    }
+}
 
 impl<S: Send + Sync> FromRequest<S> for Form {
     type Rejection = ProtocolError;
@@ -99,20 +125,24 @@ impl<S: Send + Sync> FromRequest<S> for Form {
         if !content_type_is(req.headers(), "application/x-www-form-urlencoded") {
             return Err(ProtocolError::invalid_request("the body must be application/x-www-form-urlencoded"));
         }
-        let bytes = body_bytes(req).await?;
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_bytes(&bytes).map_err(|_| ProtocolError::invalid_request("malformed form body"))?;
-        let mut params = HashMap::with_capacity(pairs.len());
-        for (k, v) in pairs {
-            if params.insert(k.clone(), v).is_some() {
-                return Err(ProtocolError::invalid_request(format!("parameter {k:?} is repeated")));
-            }
-        }
-        Ok(Form(params))
+        Form::parse(&body_bytes(req).await?)
     }
 }
 
 impl Form {
+    /// Parses a form body; a repeated parameter is an error.
+    pub fn parse(bytes: &[u8]) -> Result<Form, ProtocolError> {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(bytes).map_err(|_| ProtocolError::invalid_request("malformed form body"))?;
+        let mut params = HashMap::with_capacity(pairs.len());
+        for (k, v) in pairs {
+            if params.insert(k.clone(), v).is_some() {
+                return Err(ProtocolError::invalid_request(format!("parameter {:?} is repeated", k.chars().take(64).collect::<String>())));
+            }
+        }
+        Ok(Form(params))
+    }
+
     pub fn take(&mut self, name: &str) -> Option<String> {
         self.0.remove(name).filter(|v| !v.is_empty())
     }

@@ -19,6 +19,9 @@ pub async fn create_resource(
     JsonBody(description): JsonBody<ResourceDescription>,
 ) -> Result<Response, ProtocolError> {
     let resource = server.create_resource(&caller, description)?;
+    // Acknowledged registrations survive a crash: the owner's pensions
+    // must not silently drop out of her wallet.
+    server.flush().await?;
     let location = server.config().endpoint(&format!("/resource_set/{}", resource.id));
     let mut response = (StatusCode::CREATED, Json(json!({ "_id": resource.id }))).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
@@ -49,6 +52,7 @@ pub async fn update_resource(
     JsonBody(description): JsonBody<ResourceDescription>,
 ) -> Result<Json<serde_json::Value>, ProtocolError> {
     let resource = server.update_resource(&caller, &id, description)?;
+    server.flush().await?;
     Ok(Json(json!({ "_id": resource.id })))
 }
 
@@ -58,6 +62,7 @@ pub async fn delete_resource(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ProtocolError> {
     server.delete_resource(&caller, &id)?;
+    server.flush().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

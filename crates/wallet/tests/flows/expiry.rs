@@ -26,20 +26,22 @@ async fn tickets_rpts_and_approved_grants_expire_on_the_servers_clock() {
     let (status, body) = w.uma_grant(&client, &polling, &[]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let rpt = body["access_token"].as_str().unwrap().to_string();
+    let pct = body["pct"].as_str().expect("the approved chain continues with a PCT").to_string();
     assert_eq!(w.introspect(&rs, &rpt).await["active"], true);
 
     w.clock.advance(601);
     assert_eq!(w.introspect(&rs, &rpt).await["active"], false, "RPTs live 600 s");
 
-    // Within the grant's 15 minutes a new RPT comes at once; after them, the owner is asked again.
-    let (status, body) = w.uma_grant(&client, &w.ticket(&rs, &pension, &["owner"]).await, &[]).await;
+    // Within the grant's 15 minutes a new RPT comes at once (for the same
+    // party, shown by its PCT); after them, the owner is asked again.
+    let (status, body) = w.uma_grant(&client, &w.ticket(&rs, &pension, &["owner"]).await, &[("pct", &pct)]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let rpt = body["access_token"].as_str().unwrap().to_string();
     let introspection = w.introspect(&rs, &rpt).await;
     assert_eq!(introspection["permissions"][0]["exp"], grant_ends, "the grant's earlier end is shown per permission");
     w.clock.advance(300);
     assert_eq!(w.introspect(&rs, &rpt).await["active"], false, "the grant ended before the RPT would have");
-    let (status, body) = w.uma_grant(&client, &w.ticket(&rs, &pension, &["owner"]).await, &[]).await;
+    let (status, body) = w.uma_grant(&client, &w.ticket(&rs, &pension, &["owner"]).await, &[("pct", &pct)]).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::FORBIDDEN, Some("request_submitted")));
 }
 

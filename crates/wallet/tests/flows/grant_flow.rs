@@ -116,7 +116,7 @@ async fn revoking_a_grant_or_the_token_makes_the_rpt_inactive_at_once() {
     let first = rpt_of(body);
     let grants = w.owner_get("/grants").await;
     assert_eq!(grants.as_array().unwrap().len(), 1);
-    let grant_id = grants[0]["id"].as_str().unwrap();
+    let grant_id = grants[0]["id"].as_str().unwrap().to_string();
     w.owner_post(&format!("/grants/{grant_id}/revoke"), json!({})).await;
     assert_eq!(w.introspect(&rs, &first).await["active"], false);
     assert_eq!(w.owner_get("/grants").await[0]["active"], false);
@@ -126,6 +126,12 @@ async fn revoking_a_grant_or_the_token_makes_the_rpt_inactive_at_once() {
     let (_, body) = w.uma_grant(&client, &w.ticket(&rs, &pension, &["owner"]).await, &[]).await;
     let second = rpt_of(body);
     assert_eq!(w.introspect(&rs, &second).await["active"], true);
+    // ... under a new grant: the revoked one stays revoked (it used to be
+    // recreated under the same id, active again).
+    let grants = w.owner_get("/grants").await;
+    let revoked = grants.as_array().unwrap().iter().find(|g| g["id"] == grant_id).unwrap();
+    assert_eq!(revoked["active"], false, "{grants}");
+    assert_eq!(grants.as_array().unwrap().iter().filter(|g| g["active"] == true).count(), 1, "{grants}");
     let other = w.client("other").await;
     let (status, body) = w.form(&w.url("/revoke"), Some(&other), &[("token", &second)]).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("unauthorized_client")));

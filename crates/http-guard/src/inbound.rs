@@ -1,0 +1,210 @@
+//! Serving with limits: what a stranger on the network can make a server
+//! hold open, read or answer.
+
+use crate::refuse;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+
+/// What one server allows each connection and request.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// A request head must arrive within this after the connection opens or
+    /// goes idle: stalled and idle keep-alive connections are closed after it.
+    pub header_read_timeout: Duration,
+    /// A whole request body must arrive within this.
+    pub body_read_timeout: Duration,
+    /// Larger request bodies are refused with 413 before they are read.
+    pub max_body: usize,
+    /// Connections served at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// On shutdown, connections still open after this are dropped.
+    pub drain_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            max_body: 64 * 1024,
+            max_connections: 4096,
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets requests
+/// in flight finish (up to [`Limits::drain_timeout`]).
+pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+    let app = app.layer(middleware::from_fn_with_state(limits, whole_body));
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before
+                    // it was accepted: wait a moment rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone().map_request(|request: Request<hyper::body::Incoming>| request.map(Body::new)));
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.drain_timeout, graceful.shutdown()).await.is_err() {
+        tracing::warn!("connections still open after the drain timeout were dropped");
+    }
+    Ok(())
+}
+
+/// Reads the whole request body within the deadline and the size limit, so
+/// a handler never waits on a client that dribbles its body.
+async fn whole_body(State(limits): State<Limits>, request: Request, next: Next) -> Response {
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limits.max_body) {
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "request body too large");
+    }
+    let (parts, body) = request.into_parts();
+    let read = tokio::time::timeout(limits.body_read_timeout, Limited::new(body, limits.max_body).collect()).await;
+    let bytes = match read {
+        Err(_) => return refuse(StatusCode::REQUEST_TIMEOUT, "invalid_request", "the request body did not arrive in time"),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "request body too large")
+        }
+        Ok(Err(_)) => return refuse(StatusCode::BAD_REQUEST, "invalid_request", "could not read the request body"),
+        Ok(Ok(collected)) => collected.to_bytes(),
+    };
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// The host names a server answers for. Loopback names (`localhost`,
+/// 127.0.0.0/8, `::1`) can always be admitted: a DNS-rebinding page sends
+/// its own host name, never a loopback one.
+#[derive(Clone, Debug)]
+pub struct Hosts {
+    names: Arc<Vec<String>>,
+    loopback: bool,
+}
+
+impl Hosts {
+    /// Loopback names and the host of `url` (an issuer, say), if it has one.
+    pub fn of(url: &str) -> Hosts {
+        let names = url::Url::parse(url).ok().and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase()));
+        Hosts { names: Arc::new(names.into_iter().collect()), loopback: true }
+    }
+
+    pub fn loopback_only() -> Hosts {
+        Hosts { names: Arc::default(), loopback: true }
+    }
+
+    /// Whether a `Host` header value names this server (its port is not
+    /// part of the check).
+    pub fn admits(&self, host_header: &str) -> bool {
+        let Ok(authority) = host_header.parse::<axum::http::uri::Authority>() else { return false };
+        let host = authority.host().trim_matches(['[', ']']).to_ascii_lowercase();
+        (self.loopback && is_loopback_name(&host)) || self.names.contains(&host)
+    }
+}
+
+/// `localhost` or a loopback address.
+pub fn is_loopback_name(host: &str) -> bool {
+    let host = host.trim_matches(['[', ']']);
+    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Refuses requests for a host this server does not answer for with 421
+/// (RFC 9110 §15.5.20), and requests that name none with 400.
+pub async fn check_host(State(hosts): State<Hosts>, request: Request, next: Next) -> Response {
+    let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_string).or_else(|| request.uri().authority().map(|a| a.to_string()));
+    match host {
+        None => refuse(StatusCode::BAD_REQUEST, "invalid_request", "the request names no host"),
+        Some(host) if hosts.admits(&host) => next.run(request).await,
+        Some(_) => refuse(StatusCode::MISDIRECTED_REQUEST, "invalid_request", "this server does not answer for that host"),
+    }
+}
+
+/// The web origins allowed to send state-changing requests to a server's
+/// API: none but its own. Browsers label every cross-origin POST with
+/// `Origin`; a protocol client sends none.
+#[derive(Clone, Debug)]
+pub struct Origins {
+    own: Arc<Vec<String>>,
+}
+
+impl Origins {
+    /// The origin of `url` (scheme, host and port).
+    pub fn of(url: &str) -> Origins {
+        let own = url::Url::parse(url).ok().map(|u| u.origin().ascii_serialization());
+        Origins { own: Arc::new(own.into_iter().collect()) }
+    }
+
+    pub fn none() -> Origins {
+        Origins { own: Arc::default() }
+    }
+}
+
+/// Refuses a non-GET request that a web page on another origin sent (a
+/// "simple" cross-origin POST needs no CORS preflight, so without this a
+/// page in the owner's browser could drive the API).
+pub async fn refuse_cross_origin(State(origins): State<Origins>, request: Request, next: Next) -> Response {
+    let reads_only = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let foreign = request.headers().get(header::ORIGIN).is_some_and(|origin| origin.to_str().map_or(true, |o| !origins.own.iter().any(|own| own == o)));
+    if foreign && !reads_only {
+        return refuse(StatusCode::FORBIDDEN, "invalid_request", "this endpoint does not take requests from web pages of other origins");
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_admit_the_issuer_and_loopback_and_nothing_else() {
+        let hosts = Hosts::of("https://Wallet.Example/uma");
+        for ok in ["wallet.example", "WALLET.example:443", "127.0.0.1:7420", "localhost", "[::1]:80", "127.9.9.9"] {
+            assert!(hosts.admits(ok), "{ok}");
+        }
+        for refused in ["attacker.example", "wallet.example.attacker.example", "192.168.1.10:7420", "", "a b", "wallet.example@evil"] {
+            assert!(!hosts.admits(refused), "{refused:?}");
+        }
+        assert!(!Hosts::loopback_only().admits("wallet.example"));
+    }
+}

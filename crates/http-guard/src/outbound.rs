@@ -1,0 +1,126 @@
+//! Fetching on a peer's word. A peer (a provider, an identity issuer, an
+//! authorization server) names URLs in its answers; each is followed only
+//! if it is on the origin the owner chose for that peer, over `https`
+//! unless that origin is on loopback. Redirects are never followed, and
+//! every answer is read with a size cap.
+
+use reqwest::Url;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// Why a URL a peer gave is not followed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("{0:?} is not an absolute http(s) URL")]
+    NotHttp(String),
+    #[error("{0:?} is not https (only loopback addresses may use plain http)")]
+    Insecure(String),
+    #[error("{url:?} is not on {origin}")]
+    OtherOrigin { url: String, origin: String },
+}
+
+/// Why a fetch failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+    #[error("the answer is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("unreadable answer: {0}")]
+    Unreadable(String),
+}
+
+/// An HTTP client that never follows redirects: a redirect would let an
+/// answer steer the next request anywhere.
+pub fn client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("HTTP client builds")
+}
+
+/// Whether a URL's host is loopback (`localhost`, 127.0.0.0/8, `::1`).
+pub fn is_loopback(url: &Url) -> bool {
+    url.host_str().is_some_and(crate::inbound::is_loopback_name)
+}
+
+/// Parses a URL the owner (or a registry) names for a peer: http(s),
+/// absolute, and `https` unless it is on loopback.
+pub fn secure_url(text: &str) -> Result<Url, UrlError> {
+    let url = Url::parse(text).map_err(|_| UrlError::NotHttp(text.into()))?;
+    match url.scheme() {
+        "https" if url.host_str().is_some() => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(UrlError::Insecure(text.into())),
+        _ => Err(UrlError::NotHttp(text.into())),
+    }
+}
+
+/// Parses a URL a peer gave and requires it on `origin` (same scheme,
+/// host and port).
+pub fn on_origin(text: &str, origin: &Url) -> Result<Url, UrlError> {
+    let url = secure_url(text)?;
+    if url.origin() != origin.origin() {
+        return Err(UrlError::OtherOrigin { url: text.into(), origin: origin.origin().ascii_serialization() });
+    }
+    Ok(url)
+}
+
+/// Reads a response body, refusing it once it passes `max` bytes (and at
+/// once when it says it is longer).
+pub async fn read_capped(mut response: reqwest::Response, max: usize) -> Result<Vec<u8>, FetchError> {
+    if response.content_length().is_some_and(|n| n > max as u64) {
+        return Err(FetchError::TooLarge(max));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| FetchError::Unreachable(e.to_string()))? {
+        if body.len() + chunk.len() > max {
+            return Err(FetchError::TooLarge(max));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A JSON answer read with a size cap.
+pub async fn json_capped<T: DeserializeOwned>(response: reqwest::Response, max: usize) -> Result<T, FetchError> {
+    let body = read_capped(response, max).await?;
+    serde_json::from_slice(&body).map_err(|e| FetchError::Unreadable(e.to_string()))
+}
+
+/// Sends a request and reads its JSON answer with a cap, whatever its
+/// status: the caller decides what an error status means.
+pub async fn send_json<T: DeserializeOwned>(request: reqwest::RequestBuilder, max: usize) -> Result<(reqwest::StatusCode, T), FetchError> {
+    let response = request.send().await.map_err(|e| FetchError::Unreachable(e.to_string()))?;
+    let status = response.status();
+    Ok((status, json_capped(response, max).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_a_peer_gives_stay_on_its_origin_and_off_plain_http() {
+        let origin = Url::parse("https://provider.example").unwrap();
+        assert!(on_origin("https://provider.example/token", &origin).is_ok());
+        for (bad, why) in [
+            ("https://provider.example:8443/token", "port"),
+            ("http://provider.example/token", "scheme"),
+            ("https://evil.example/token", "host"),
+            ("https://provider.example.evil.example/", "suffix"),
+            ("file:///etc/passwd", "scheme"),
+            ("/token", "relative"),
+        ] {
+            assert!(on_origin(bad, &origin).is_err(), "{why}: {bad}");
+        }
+        let local = Url::parse("http://127.0.0.1:8101").unwrap();
+        assert!(on_origin("http://127.0.0.1:8101/nonce", &local).is_ok());
+        assert!(on_origin("http://127.0.0.1:9/admin", &local).is_err(), "another loopback port is another origin");
+        assert_eq!(secure_url("http://192.168.1.1/"), Err(UrlError::Insecure("http://192.168.1.1/".into())));
+        assert!(secure_url("http://localhost:8080").is_ok());
+        assert!(secure_url("https://pensions.example").is_ok());
+    }
+}

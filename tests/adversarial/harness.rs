@@ -1,0 +1,305 @@
+//! The real parties: the `uma-wallet` and `pension-provider` binaries, each
+//! in its own process on loopback, talked to over HTTP.
+//!
+//! The binaries are the release builds, taken from `UMA_WALLET_BIN` and
+//! `PENSION_PROVIDER_BIN` when set (CI builds them first), else built here
+//! once with `cargo build --release`.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+pub const PASSPHRASE: &str = "a long and private passphrase";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
+}
+
+/// A release binary of this workspace.
+pub fn binary(name: &str) -> PathBuf {
+    let variable = format!("{}_BIN", name.to_uppercase().replace('-', "_"));
+    if let Ok(path) = std::env::var(&variable) {
+        return PathBuf::from(path);
+    }
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--release", "--locked", "-p", "uma-wallet-cli", "-p", "pension-provider", "--bins"])
+            .current_dir(workspace())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the release binaries failed");
+        let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| workspace().join("target"));
+        target.join("release")
+    });
+    dir.join(name)
+}
+
+/// Reads the one JSON line a server prints when it is ready.
+fn ready_line(child: &mut Child) -> Value {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line).expect("ready line");
+    serde_json::from_str(&line).unwrap_or_else(|_| panic!("not a ready line: {line:?}"))
+}
+
+/// A wallet: `uma-wallet serve` on loopback port 0 over its own data directory.
+pub struct WalletProcess {
+    pub dir: tempfile::TempDir,
+    child: Option<Child>,
+    pub issuer: String,
+    pub owner_api: String,
+    pub http: reqwest::Client,
+}
+
+pub fn uma_wallet(data_dir: &Path) -> Command {
+    let mut command = Command::new(binary("uma-wallet"));
+    command.arg("--data-dir").arg(data_dir).env("UMA_WALLET_PASSPHRASE", PASSPHRASE).env_remove("UMA_WALLET_DATA_DIR");
+    command
+}
+
+impl WalletProcess {
+    pub async fn start() -> WalletProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let init = uma_wallet(dir.path()).arg("init").output().unwrap();
+        assert!(init.status.success(), "init: {}", String::from_utf8_lossy(&init.stderr));
+        let mut wallet = WalletProcess { dir, child: None, issuer: String::new(), owner_api: String::new(), http: reqwest::Client::new() };
+        wallet.serve();
+        wallet
+    }
+
+    fn serve(&mut self) {
+        let mut child = uma_wallet(self.dir.path()).args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let ready = ready_line(&mut child);
+        self.issuer = ready["issuer"].as_str().unwrap().into();
+        self.owner_api = ready["owner_api"].as_str().unwrap().into();
+        self.child = Some(child);
+    }
+
+    pub fn token(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("owner-token")).unwrap().trim().to_string()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+
+    /// Calls the owner API.
+    pub async fn owner(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.owner_api)).bearer_auth(self.token());
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn owner_ok(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let (status, body) = self.owner(method, path, body).await;
+        assert!((200..300).contains(&status), "{path}: {status} {body}");
+        body
+    }
+
+    pub async fn audit_actions(&self) -> Vec<String> {
+        let entries = self.owner_ok(reqwest::Method::GET, "/audit?limit=10000", None).await;
+        entries.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect()
+    }
+
+    /// SIGKILL: nothing is flushed, nothing is cleaned up.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM: the server drains and flushes, then exits.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").arg(child.id().to_string()).status();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.stop();
+        self.serve();
+    }
+
+    /// Used by the soak tool (`tests/soak.rs`), which shares this harness.
+    #[allow(dead_code)]
+    pub fn restart_after_kill(&mut self) {
+        self.kill9();
+        self.serve();
+    }
+
+    /// Bytes under the data directory.
+    pub fn disk_usage(&self) -> u64 {
+        fn walk(path: &Path) -> u64 {
+            std::fs::read_dir(path).map_or(0, |entries| {
+                entries.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { e.metadata().map_or(0, |m| m.len()) }).sum()
+            })
+        }
+        walk(self.dir.path())
+    }
+}
+
+impl Drop for WalletProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A reference pension provider: `pension-provider serve`.
+pub struct ProviderProcess {
+    child: Child,
+    pub url: String,
+}
+
+impl ProviderProcess {
+    pub fn start(fixtures: &str, trusted: &[&str]) -> ProviderProcess {
+        let mut command = Command::new(binary("pension-provider"));
+        command.args(["serve", "--fixtures", fixtures]);
+        for issuer in trusted {
+            command.args(["--trust-as", issuer]);
+        }
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let ready = ready_line(&mut child);
+        ProviderProcess { url: ready["url"].as_str().unwrap().into(), child }
+    }
+}
+
+impl Drop for ProviderProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Alice's identity details, as the reference providers know her.
+pub fn alice() -> Value {
+    json!({
+        "given_name": "Alice", "family_name": "Archer", "date_of_birth": "1975-04-12",
+        "postcode": "SW1A 1AA", "verified": ["name", "date_of_birth", "address"]
+    })
+}
+
+/// Alice's wallet with Acme connected and her pensions there accepted.
+/// Returns the accepted offers.
+pub async fn alice_with_acme(wallet: &WalletProcess, acme: &ProviderProcess) -> Vec<Value> {
+    wallet.owner_ok(reqwest::Method::PUT, "/identity", Some(alice())).await;
+    wallet.owner_ok(reqwest::Method::POST, "/providers", Some(json!({ "url": acme.url }))).await;
+    let offers = wallet.owner_ok(reqwest::Method::GET, "/offers", None).await["offers"].as_array().unwrap().clone();
+    assert!(!offers.is_empty(), "Acme offers Alice's pensions");
+    for offer in &offers {
+        let accepted = wallet.owner_ok(reqwest::Method::POST, "/offers/accept", Some(json!({ "provider": acme.url, "resource_id": offer["resource_id"] }))).await;
+        assert_eq!(accepted["credential"]["status"], "active", "{accepted}");
+    }
+    offers
+}
+
+/// A resource server the owner connected by minting an assertion for it.
+pub async fn connect_resource_server(wallet: &WalletProcess, name: &str) -> String {
+    let minted = wallet.owner_ok(reqwest::Method::POST, "/assertions", Some(json!({ "resource_server": name }))).await;
+    let answer: Value = wallet
+        .http
+        .post(wallet.url("/token"))
+        .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", minted["assertion"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["access_token"].as_str().unwrap_or_else(|| panic!("no PAT: {answer}")).to_string()
+}
+
+pub async fn register_resource(wallet: &WalletProcess, pat: &str, name: &str) -> String {
+    let created: Value = wallet
+        .http
+        .post(wallet.url("/resource_set"))
+        .bearer_auth(pat)
+        .json(&json!({ "name": name, "resource_scopes": ["owner", "value"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    created["_id"].as_str().unwrap().to_string()
+}
+
+pub async fn ticket(wallet: &WalletProcess, pat: &str, resource_id: &str, scopes: &[&str]) -> String {
+    let answer: Value = wallet
+        .http
+        .post(wallet.url("/permission"))
+        .bearer_auth(pat)
+        .json(&json!({ "resource_id": resource_id, "resource_scopes": scopes }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["ticket"].as_str().unwrap_or_else(|| panic!("no ticket: {answer}")).to_string()
+}
+
+/// A client registered at the wallet.
+pub struct Client {
+    pub id: String,
+    pub secret: String,
+}
+
+pub async fn register_client(wallet: &WalletProcess, name: &str) -> Client {
+    let answer: Value = wallet
+        .http
+        .post(wallet.url("/register"))
+        .json(&json!({ "client_name": name, "claims_redirect_uris": ["https://client.example/back"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    Client { id: answer["client_id"].as_str().unwrap().into(), secret: answer["client_secret"].as_str().unwrap().into() }
+}
+
+/// The uma-ticket grant, with extra parameters.
+pub async fn uma_grant(wallet: &WalletProcess, client: &Client, ticket: &str, extra: &[(&str, &str)]) -> (u16, Value) {
+    let mut form = vec![("grant_type", "urn:ietf:params:oauth:grant-type:uma-ticket"), ("ticket", ticket)];
+    form.extend_from_slice(extra);
+    let response = wallet.http.post(wallet.url("/token")).basic_auth(&client.id, Some(&client.secret)).form(&form).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+}
+
+pub async fn introspect(wallet: &WalletProcess, pat: &str, token: &str) -> Value {
+    wallet.http.post(wallet.url("/introspect")).bearer_auth(pat).form(&[("token", token)]).send().await.unwrap().json().await.unwrap()
+}
+
+/// A listener on another loopback port that counts what reaches it: where
+/// a server must never be steered.
+pub struct Canary {
+    pub url: String,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Canary {
+    pub async fn start() -> Canary {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = hits.clone();
+        let app = axum::Router::new().fallback(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { "{}" }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Canary { url, hits }
+    }
+
+    pub fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
