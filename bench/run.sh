@@ -168,7 +168,7 @@ ours_instance() {
   mkdir -p "$data" "$out"
   "$OURS_BIN/uma-wallet" init --data-dir "$data" >/dev/null || die "ours/$name: init failed"
   log "ours/$name: serve"
-  start_server "$name" "$OURS_BIN/uma-wallet" serve --data-dir "$data" --listen 127.0.0.1:0
+  start_server "$name" "$OURS_BIN/uma-wallet" serve --data-dir "$data" --listen 127.0.0.1:0 --tickets-per-minute 100000000
   OURS_PID=$SERVER_PID
   local issuer owner_api
   issuer=$(field issuer "$READY"); owner_api=$(field owner_api "$READY")

@@ -41,6 +41,7 @@ async fn main() {
         owner_listen: "127.0.0.1:0".parse().expect("addr"),
         public_issuer: None,
         clock: Clock::System,
+        tickets_per_minute: None,
     })
     .await
     .expect("bind");

@@ -179,6 +179,7 @@ impl Desktop {
                 owner_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
                 public_issuer: settings.public_issuer.clone(),
                 clock: self.clock.clone(),
+                tickets_per_minute: None,
             };
             let bound = serve::bind(options).await?;
             let owner = InProcessOwner::new(bound.wallet())?;

@@ -22,6 +22,9 @@ const M_PEI: &str = "urn:pei:m-holder:m-asset";
 pub enum Plan {
     /// A credential for `pei`, signed by its own DID, naming `authorization_server`.
     Credential { pei: String, authorization_server: Option<String> },
+    /// An assignment answer and a credential both naming `pei`, which it
+    /// never registered.
+    ClaimsPei(String),
     /// An offer whose credential issuer is another address.
     IssuerElsewhere(String),
     /// Metadata whose endpoints are on another address.
@@ -97,12 +100,13 @@ async fn assign(State(h): State<Arc<Hostile>>, Path(_): Path<String>, Json(body)
         .send()
         .await
         .unwrap();
-    let issuer = match &*h.plan.lock() {
-        Plan::IssuerElsewhere(elsewhere) => elsewhere.clone(),
-        _ => h.url.clone(),
+    let (issuer, pei) = match &*h.plan.lock() {
+        Plan::IssuerElsewhere(elsewhere) => (elsewhere.clone(), M_PEI.to_string()),
+        Plan::ClaimsPei(pei) => (h.url.clone(), pei.clone()),
+        _ => (h.url.clone(), M_PEI.to_string()),
     };
     Json(json!({
-        "resource_id": M_ASSET, "pei": M_PEI, "authorization_server": body["at_as"],
+        "resource_id": M_ASSET, "pei": pei, "authorization_server": body["at_as"],
         "credential_offer": {
             "credential_issuer": issuer, "credential_configuration_ids": ["PensionResourceCredential"],
             "grants": { "urn:ietf:params:oauth:grant-type:pre-authorized_code": { "pre-authorized_code": "code" } }
@@ -152,6 +156,7 @@ async fn credential(State(h): State<Arc<Hostile>>, Json(body): Json<Value>) -> J
     let holder = did::peek(proof).map(|(header, _)| header["kid"].as_str().unwrap_or_default().split('#').next().unwrap_or_default().to_string()).unwrap_or_default();
     let (pei, authorization_server) = match h.plan.lock().clone() {
         Plan::Credential { pei, authorization_server } => (pei, authorization_server.unwrap_or_else(|| h.wallet_issuer.clone())),
+        Plan::ClaimsPei(pei) => (pei, h.wallet_issuer.clone()),
         _ => (M_PEI.to_string(), h.wallet_issuer.clone()),
     };
     let own = h.did();
@@ -226,6 +231,10 @@ async fn a_credential_claiming_another_providers_pension_is_refused_and_supersed
     hostile.set_plan(Plan::Credential { pei: M_PEI.into(), authorization_server: Some("https://elsewhere.example".into()) });
     let accepted = accept_hostile(&wallet, &hostile).await;
     assert!(accepted["credential_error"].as_str().unwrap().contains("another authorization server"), "{accepted}");
+    // Its answer and its credential agree on Acme's pension, which it never registered here.
+    hostile.set_plan(Plan::ClaimsPei(acme_pei.clone()));
+    let accepted = accept_hostile(&wallet, &hostile).await;
+    assert!(accepted["credential_error"].as_str().unwrap().contains("registered no such pension"), "{accepted}");
 
     assert_eq!(wallet.owner_ok(reqwest::Method::GET, "/credentials", None).await, before, "nothing stored, nothing superseded");
 }

@@ -24,6 +24,14 @@ async fn start_forger() -> String {
         .route(
             "/resources/{id}",
             post(|State(f): State<Arc<Forger>>, Json(body): Json<Value>| async move {
+                // Connects and registers like any provider: the forgery is
+                // in the credential alone.
+                let wallet = body["at_as"].as_str().unwrap_or_default();
+                let http = reqwest::Client::new();
+                let form = [("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", body["assertion"].as_str().unwrap_or_default())];
+                let pat: Value = http.post(format!("{wallet}/token")).form(&form).send().await.unwrap().json().await.unwrap();
+                let registration = json!({ "name": "urn:pei:forged:r1", "resource_scopes": ["owner"] });
+                http.post(format!("{wallet}/resource_set")).bearer_auth(pat["access_token"].as_str().unwrap_or_default()).json(&registration).send().await.unwrap();
                 Json(json!({
                     "resource_id": "r1", "pei": "urn:pei:forged:r1", "authorization_server": body["at_as"],
                     "credential_offer": {

@@ -119,6 +119,10 @@ struct ServeArgs {
     /// Public issuer URL, when the server sits behind a reverse proxy or tunnel.
     #[arg(long)]
     issuer: Option<String>,
+    /// Permission tickets one resource server may ask for a minute
+    /// [default: 6000]; raise it for load tests.
+    #[arg(long)]
+    tickets_per_minute: Option<u32>,
 }
 
 #[derive(Subcommand)]
@@ -275,6 +279,9 @@ enum TrustCommand {
         /// Where its keys are; found through OpenID discovery when omitted.
         #[arg(long)]
         jwks_uri: Option<String>,
+        /// A client's id at that issuer whose ID tokens count here (repeatable).
+        #[arg(long = "client-id")]
+        client_ids: Vec<String>,
     },
     Remove { issuer: String },
 }
@@ -380,6 +387,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 owner_listen: args.owner_listen,
                 public_issuer: args.issuer,
                 clock: Clock::System,
+                tickets_per_minute: args.tickets_per_minute,
             };
             let bound = serve::bind(options).await.map_err(|e| e.to_string())?;
             println!("{}", serde_json::to_string(&bound.ready).expect("ready line serializes"));
@@ -431,8 +439,8 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
         Command::Grants(GrantsCommand::List) => owner.get("/grants").await?,
         Command::Grants(GrantsCommand::Revoke { grant_id }) => owner.post(&format!("/grants/{grant_id}/revoke"), None).await?,
         Command::Trust(TrustCommand::List) => owner.get("/trusted-issuers").await?,
-        Command::Trust(TrustCommand::Add { issuer, jwks_uri }) => {
-            owner.post("/trusted-issuers", Some(json!({ "issuer": issuer, "jwks_uri": jwks_uri }))).await?
+        Command::Trust(TrustCommand::Add { issuer, jwks_uri, client_ids }) => {
+            owner.post("/trusted-issuers", Some(json!({ "issuer": issuer, "jwks_uri": jwks_uri, "client_ids": client_ids }))).await?
         }
         Command::Trust(TrustCommand::Remove { issuer }) => {
             let query: String = url::form_urlencoded::byte_serialize(issuer.as_bytes()).collect();

@@ -31,6 +31,9 @@ pub struct Limits {
     /// Larger request bodies are refused with 413 before they are read.
     pub max_body: usize,
     /// Connections served at once; further ones wait in the listen backlog.
+    /// By default half the process's open-file limit (at most 4,096), so
+    /// that a flood of connections leaves descriptors for the store, the
+    /// other listener and outgoing calls.
     pub max_connections: usize,
     /// On shutdown, connections still open after this are dropped.
     pub drain_timeout: Duration,
@@ -42,10 +45,17 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
             max_body: 64 * 1024,
-            max_connections: 4096,
+            max_connections: open_file_limit().map_or(512, |n| (n / 2).clamp(64, 4096)),
             drain_timeout: Duration::from_secs(10),
         }
     }
+}
+
+/// The soft limit on open files, where the system says (Linux).
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets requests
@@ -195,6 +205,15 @@ pub async fn refuse_cross_origin(State(origins): State<Origins>, request: Reques
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_connection_cap_leaves_half_the_descriptors() {
+        let cap = Limits::default().max_connections;
+        if let Some(limit) = open_file_limit() {
+            assert!(cap <= limit.max(128) / 2 || cap == 64, "{cap} of {limit}");
+        }
+        assert!((64..=4096).contains(&cap));
+    }
 
     #[test]
     fn hosts_admit_the_issuer_and_loopback_and_nothing_else() {

@@ -70,17 +70,29 @@ struct Window {
 #[derive(Default)]
 pub struct Throttle {
     windows: Mutex<std::collections::HashMap<(String, String), Window>>,
+    /// Entries written in the current minute, across all kinds.
+    budget: Mutex<(UnixTime, usize)>,
 }
 
 impl Throttle {
     pub const KEYS: usize = 4096;
     pub const WINDOW: UnixTime = 60;
+    /// Entries a minute across every actor: many actors (clients from open
+    /// registration) share this, and past it they count as `many`.
+    pub const PER_MINUTE: usize = 120;
 
     /// The entry to write now, if any.
     pub fn admit(&self, now: UnixTime, actor: &str, action: &str, mut detail: serde_json::Value) -> Option<Noise> {
         let mut windows = self.windows.lock();
         let mut key = (actor.to_string(), action.to_string());
-        if !windows.contains_key(&key) && windows.len() >= Self::KEYS {
+        let over_budget = {
+            let mut budget = self.budget.lock();
+            if now >= budget.0.saturating_add(Self::WINDOW) {
+                *budget = (now, 0);
+            }
+            budget.1 >= Self::PER_MINUTE
+        };
+        if (!windows.contains_key(&key) && windows.len() >= Self::KEYS) || over_budget {
             key.0 = "many".into();
         }
         let window = windows.entry(key.clone()).or_insert(Window { started: UnixTime::MIN, suppressed: 0 });
@@ -90,6 +102,7 @@ impl Throttle {
         }
         let before = std::mem::take(&mut window.suppressed);
         window.started = now;
+        self.budget.lock().1 += 1;
         if before > 0 {
             if let Some(map) = detail.as_object_mut() {
                 map.insert("suppressed_before".into(), before.into());
@@ -313,12 +326,20 @@ mod tests {
     }
 
     #[test]
+    fn many_actors_share_one_budget_a_minute() {
+        let t = Throttle::default();
+        let written = (0..1000).filter(|i| t.admit(5, &format!("client:{i}"), "x", serde_json::json!({})).is_some()).count();
+        assert_eq!(written, Throttle::PER_MINUTE + 1, "the budget, then one entry for `many`");
+        assert!(t.admit(70, "client:1", "x", serde_json::json!({})).is_some(), "a new minute, a new budget");
+    }
+
+    #[test]
     fn the_throttle_tracks_a_bounded_number_of_kinds() {
         let t = Throttle::default();
         for i in 0..Throttle::KEYS + 100 {
             t.admit(0, &format!("client:{i}"), "x", serde_json::json!({}));
         }
-        assert_eq!(t.windows.lock().len(), Throttle::KEYS + 1, "the rest share the actor `many`");
+        assert!(t.windows.lock().len() <= Throttle::KEYS + 1, "the rest share the actor `many`");
     }
 
     #[test]

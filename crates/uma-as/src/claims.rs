@@ -128,6 +128,14 @@ pub fn unverified_issuer(token: &str) -> Result<String, ClaimTokenError> {
     value["iss"].as_str().map(String::from).ok_or(ClaimTokenError::Malformed)
 }
 
+/// An ID token already pushed, and the request chain it belongs to.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UsedIdToken {
+    pub client_id: String,
+    pub chain: String,
+    pub expires_at: UnixTime,
+}
+
 /// Self-asserted claims typed in on the gathering page.
 #[derive(Debug, Default, Deserialize)]
 pub struct StatedClaims {
@@ -186,9 +194,10 @@ impl AuthorizationServer {
     /// that issuer (a real OpenID Provider names the client's id at the
     /// provider). With several audiences, `azp` must name one of those
     /// (OpenID Connect Core §3.1.3.7). It must be fresh (`iat` within an
-    /// hour) and is accepted once: a client cannot replay a person's token
-    /// in later requests without them.
-    pub async fn verify_id_token(&self, token: &str, client_id: &str) -> Result<ClaimSet, ClaimTokenError> {
+    /// hour) and belongs to the request chain it was first pushed in: that
+    /// chain may push it again while it polls, but a client cannot replay a
+    /// person's token in later requests without them.
+    pub async fn verify_id_token(&self, token: &str, client_id: &str, chain: &str) -> Result<ClaimSet, ClaimTokenError> {
         let iss = unverified_issuer(token)?;
         let issuer = self
             .trees()
@@ -246,12 +255,15 @@ impl AuthorizationServer {
         if !for_this_client {
             return Err(ClaimTokenError::WrongAudience);
         }
-        // Once only, remembered until the token would have expired anyway.
-        let seen = format!("id_token|{}", crate::secret::hex(&SecretHash::of(token).0));
-        match self.trees().used_jtis.insert_new(seen, &(claims.exp + LEEWAY)) {
-            Ok(true) => {}
-            Ok(false) => return Err(ClaimTokenError::Replayed),
-            Err(e) => return Err(ClaimTokenError::KeysUnavailable(e.to_string())),
+        // Bound to its first chain, remembered until it would have expired anyway.
+        let first = UsedIdToken { client_id: client_id.into(), chain: chain.into(), expires_at: claims.exp + LEEWAY };
+        let key = SecretHash::of(token).0;
+        let store_failed = |e: crate::store::StoreError| ClaimTokenError::KeysUnavailable(e.to_string());
+        if !self.trees().id_tokens.insert_new(key, &first).map_err(store_failed)? {
+            let seen = self.trees().id_tokens.get(key).map_err(store_failed)?;
+            if seen.is_none_or(|seen| seen.client_id != first.client_id || seen.chain != first.chain) {
+                return Err(ClaimTokenError::Replayed);
+            }
         }
         Ok(ClaimSet {
             issuer: Some(claims.iss),
@@ -317,27 +329,24 @@ impl AuthorizationServer {
         Ok(())
     }
 
-    /// Opens a gathering visit. `Err(ShowError)` is shown to the person;
-    /// `Ok(Err(url))` redirects back to the client with an error. Only a
-    /// ticket already bound to this client may send the person back with
-    /// an error: otherwise anyone could register a client and use this
-    /// endpoint to redirect to wherever it likes (RFC 9700 §4.11.2).
+    /// Opens a gathering visit, or says why not: a request that cannot go
+    /// on is shown to the person, never redirected with an error, since the
+    /// client it would go back to is whoever registered a client with that
+    /// address, and the endpoint would be a redirector for anyone
+    /// (RFC 9700 §4.11.2).
     pub fn start_gathering(
         &self,
         client_id: &str,
         ticket: &str,
         claims_redirect_uri: Option<&str>,
         state: Option<&str>,
-    ) -> Result<Result<GatheringPage, String>, ShowError> {
+    ) -> Result<GatheringPage, ShowError> {
         let client = self.client(client_id).ok_or_else(|| ShowError("unknown client".into()))?;
         let redirect = match claims_redirect_uri {
             Some(uri) if client.claims_redirect_uris.iter().any(|r| r == uri) => uri.to_string(),
             Some(_) => return Err(ShowError("claims_redirect_uri is not registered for this client".into())),
             None if client.claims_redirect_uris.len() == 1 => client.claims_redirect_uris[0].clone(),
             None => return Err(ShowError("claims_redirect_uri is required".into())),
-        };
-        let back_with_error = |code: &str, description: &str| {
-            redirect_with(&redirect, &[("error", code), ("error_description", description)], state)
         };
         let store_error = |e: crate::store::StoreError| {
             tracing::error!(error = %e, "store failure in claims gathering");
@@ -348,16 +357,12 @@ impl AuthorizationServer {
             Some(TicketSlot::Live(r)) => r,
             _ => return Err(ShowError("this link is no longer valid; start again from the application".into())),
         };
-        let bound_here = record.client_id.as_deref() == Some(client_id);
-        if record.client_id.is_some() && !bound_here {
+        if record.client_id.as_deref().is_some_and(|c| c != client_id) {
             return Err(ShowError("this link belongs to another application".into()));
         }
         let now = self.now();
         if record.expires_at <= now {
-            return match bound_here {
-                true => Ok(Err(back_with_error("invalid_request", "the ticket has expired"))),
-                false => Err(ShowError("this link has expired; start again from the application".into())),
-            };
+            return Err(ShowError("this link has expired; start again from the application".into()));
         }
         let resources = {
             let cache = self.cache().read();
@@ -384,7 +389,7 @@ impl AuthorizationServer {
             expires_at: now + GATHERING_TTL,
         };
         self.trees().sessions.insert(&session, &visit).map_err(store_error)?;
-        Ok(Ok(GatheringPage { session, csrf, client_name: client.display_name().into(), resources }))
+        Ok(GatheringPage { session, csrf, client_name: client.display_name().into(), resources })
     }
 
     /// Completes a visit: checks the CSRF token (in the form and in the

@@ -45,12 +45,18 @@ pub struct Client {
     pub created_at: UnixTime,
     /// When the client first proved who it is (a secret, an assertion). A
     /// client that never does is reaped: registration is open to anyone.
-    #[serde(default)]
+    /// Records from before this field count as authenticated: they were
+    /// kept, and may be in use.
+    #[serde(default = "kept_before")]
     pub authenticated_at: Option<UnixTime>,
     /// When the owner last refused this resource server. Assertions minted
     /// before then no longer connect it.
     #[serde(default)]
     pub refused_at: Option<UnixTime>,
+}
+
+fn kept_before() -> Option<UnixTime> {
+    Some(0)
 }
 
 impl Client {

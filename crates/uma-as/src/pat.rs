@@ -44,6 +44,9 @@ pub struct AssertionClaims {
     pub jti: String,
 }
 
+/// Resource servers waiting for the owner's approval at any time.
+const MAX_WAITING_RESOURCE_SERVERS: usize = 20;
+
 /// A PAT that checked out: the resource server it belongs to.
 #[derive(Clone, Debug)]
 pub struct ProtectionCaller {
@@ -64,11 +67,18 @@ impl AuthorizationServer {
         match client.protection {
             Protection::Approved => self.issue_pat(&client.client_id, &actor, "client_credentials"),
             Protection::Refused => {
-                self.audit(&actor, "pat.refused", json!({ "reason": "owner refused this resource server" }));
+                self.audit_noisy(&actor, "pat.refused", json!({ "reason": "owner refused this resource server" }));
                 Err(ProtocolError::unauthorized_client("the resource owner refused this resource server"))
             }
             Protection::None | Protection::Pending => {
                 if client.protection == Protection::None {
+                    // Anyone can register a client and ask: the owner's list
+                    // of waiting connections is kept short.
+                    let waiting_now = self.cache().read().clients.values().filter(|c| c.protection == Protection::Pending).count();
+                    if waiting_now >= MAX_WAITING_RESOURCE_SERVERS {
+                        self.audit_noisy(&actor, "pat.too_many_waiting", json!({ "waiting": waiting_now }));
+                        return Err(ProtocolError::temporarily_unavailable("too many resource servers are waiting for the resource owner", 3600));
+                    }
                     let mut waiting = client.clone();
                     waiting.protection = Protection::Pending;
                     self.save_client(&waiting)?;
@@ -77,7 +87,7 @@ impl AuthorizationServer {
                         client_name: client.display_name().into(),
                     });
                 }
-                self.audit(&actor, "pat.awaiting_owner", json!({}));
+                self.audit_noisy(&actor, "pat.awaiting_owner", json!({}));
                 Err(ProtocolError::unauthorized_client(
                     "the resource owner has not approved this resource server yet; try again later",
                 ))
@@ -117,12 +127,12 @@ impl AuthorizationServer {
             None
         };
         if let Some(problem) = problem {
-            self.audit(&actor, "pat.assertion_rejected", json!({ "reason": problem }));
+            self.audit_noisy(&actor, "pat.assertion_rejected", json!({ "reason": problem }));
             return Err(ProtocolError::invalid_grant(problem));
         }
         // The jti is remembered until the assertion would have expired anyway.
         if !self.trees().used_jtis.insert_new(format!("{}|{}", claims.sub, claims.jti), &claims.exp)? {
-            self.audit(&actor, "pat.assertion_replayed", json!({ "jti": claims.jti }));
+            self.audit_noisy(&actor, "pat.assertion_replayed", json!({}));
             return Err(ProtocolError::invalid_grant("this assertion has already been used"));
         }
         let client = match self.client(&claims.sub) {

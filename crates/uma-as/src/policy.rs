@@ -76,7 +76,8 @@ impl PartyCondition {
         if let Some(wanted) = &self.email {
             let same = |e: &Option<String>| e.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(wanted));
             let by_verified = verified.is_some_and(|v| same(&v.email));
-            let by_statement = !self.verified_only && party.self_asserted.as_ref().is_some_and(|a| same(&a.email));
+            // With an issuer named, the email is that issuer's word, never the party's own.
+            let by_statement = !self.verified_only && self.issuer.is_none() && party.self_asserted.as_ref().is_some_and(|a| same(&a.email));
             if !by_verified && !by_statement {
                 return false;
             }
@@ -338,6 +339,21 @@ mod tests {
         let eve = verified("eve@x.org");
         assert!(matches!(evaluate([&p], &resource(), "owner", "c", &eve, 0), Decision::Deny { .. }));
         assert_eq!(evaluate([&p], &other, "owner", "c", &eve, 0), Decision::Ask);
+    }
+
+    #[test]
+    fn an_email_pinned_to_an_issuer_is_that_issuers_word_only() {
+        let cond = PartyCondition { email: Some("bob@x.org".into()), issuer: Some("https://idp".into()), ..Default::default() };
+        let p = policy(Outcome::Permit, cond);
+        assert!(matches!(evaluate([&p], &resource(), "owner", "c", &verified("bob@x.org"), 0), Decision::Permit { .. }));
+        // Verified by that issuer as someone else, stating Bob's email.
+        let mut mallory = verified("mallory@x.org");
+        mallory.self_asserted = Some(ClaimSet { email: Some("bob@x.org".into()), ..Default::default() });
+        assert_eq!(evaluate([&p], &resource(), "owner", "c", &mallory, 0), Decision::Ask);
+        // Bob's email verified by another issuer.
+        let mut elsewhere = verified("bob@x.org");
+        elsewhere.verified.as_mut().unwrap().issuer = Some("https://lax-idp".into());
+        assert_eq!(evaluate([&p], &resource(), "owner", "c", &elsewhere, 0), Decision::Ask);
     }
 
     #[test]

@@ -72,8 +72,10 @@ impl Config {
             registrations_per_minute: 30,
             unused_client_ttl: 3600,
             max_unused_clients: 500,
-            ticket_burst: 1200,
-            tickets_per_minute: 1200,
+            // 100 a second: a stranger cannot drain a provider's budget
+            // with a trickle, and at most 30,000 tickets (about 10 MB) live.
+            ticket_burst: 6000,
+            tickets_per_minute: 6000,
         }
     }
 
@@ -166,6 +168,7 @@ pub(crate) struct Trees {
     pub used_jtis: Tree<UnixTime>,
     pub issuers: Tree<TrustedIssuer>,
     pub sessions: Tree<GatheringSession>,
+    pub id_tokens: Tree<crate::claims::UsedIdToken>,
 }
 
 pub(crate) struct Inner {
@@ -213,6 +216,7 @@ impl AuthorizationServer {
             used_jtis: store.tree("used_jtis")?,
             issuers: store.tree("trusted_issuers")?,
             sessions: store.tree("gathering_sessions")?,
+            id_tokens: store.tree("used_id_tokens")?,
         };
         let mut cache = Cache::default();
         for client in trees.clients.values()? {
@@ -380,6 +384,7 @@ impl AuthorizationServer {
         removed += purge(&t.used_jtis, |exp| *exp <= now)?;
         removed += purge(&t.sessions, |r| r.expires_at <= now)?;
         removed += purge(&t.pcts, |r| r.expires_at <= now)?;
+        removed += purge(&t.id_tokens, |r| r.expires_at <= now)?;
         removed += purge(&t.rpts, |r| r.expires_at + 86_400 <= now)?;
         let closed: Vec<String> = t.pending.iter().filter_map(|item| match item {
             Ok((k, r)) if r.open_until.is_some_and(|at| at <= now) => Some(Ok(String::from_utf8_lossy(&k).into_owned())),

@@ -85,8 +85,17 @@ pub struct Store {
     db: sled::Db,
     key: Arc<LessSafeKey>,
     /// sled 0.34 can deadlock when flushes overlap (spacejam/sled#1308), so
-    /// they take turns.
+    /// they take turns; see [`Store::flush`].
     flushing: Arc<tokio::sync::Mutex<()>>,
+    /// Group commit: `asked` counts calls to [`Store::flush`], `done` the
+    /// last count a finished flush covered.
+    flushes: Arc<FlushCounts>,
+}
+
+#[derive(Default)]
+struct FlushCounts {
+    asked: std::sync::atomic::AtomicU64,
+    done: std::sync::atomic::AtomicU64,
 }
 
 impl Store {
@@ -112,7 +121,7 @@ impl Store {
         };
         meta.insert(HEADER_KEY, serde_json::to_vec(&header).expect("header serializes"))?;
         db.flush()?;
-        Ok(Store { db, key: Arc::new(aead_key(data_key.as_ref())), flushing: Arc::default() })
+        Ok(Store { db, key: Arc::new(aead_key(data_key.as_ref())), flushing: Arc::default(), flushes: Arc::default() })
     }
 
     /// Opens an existing wallet database; a wrong passphrase is `WrongPassphrase`.
@@ -137,7 +146,7 @@ impl Store {
         if data_key.len() != 32 {
             return Err(corrupt());
         }
-        Ok(Store { db, key: Arc::new(aead_key(&data_key)), flushing: Arc::default() })
+        Ok(Store { db, key: Arc::new(aead_key(&data_key)), flushing: Arc::default(), flushes: Arc::default() })
     }
 
     /// True when `path` holds a wallet header.
@@ -149,11 +158,24 @@ impl Store {
         Ok(Tree { name, tree: self.db.open_tree(name)?, key: self.key.clone(), _record: PhantomData })
     }
 
-    /// Writes everything buffered to disk. Owner decisions call this before
-    /// they are acknowledged; the grant path leaves it to sled's background flush.
+    /// Writes everything buffered to disk. Owner decisions and resource
+    /// registrations call this before they are acknowledged; the grant path
+    /// leaves it to sled's background flush.
+    ///
+    /// Group commit: a caller whose writes a flush that started after it
+    /// asked has already covered returns without one of its own, so many
+    /// concurrent callers share a few disk syncs.
     pub async fn flush(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        let mine = self.flushes.asked.fetch_add(1, Ordering::SeqCst) + 1;
         let _turn = self.flushing.lock().await;
+        if self.flushes.done.load(Ordering::SeqCst) >= mine {
+            return Ok(());
+        }
+        // Everyone who asked up to now wrote before asking: this flush covers them.
+        let covers = self.flushes.asked.load(Ordering::SeqCst);
         self.db.flush_async().await?;
+        self.flushes.done.fetch_max(covers, Ordering::SeqCst);
         Ok(())
     }
 

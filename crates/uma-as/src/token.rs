@@ -184,7 +184,7 @@ impl AuthorizationServer {
         if let Some(token) = &request.claim_token {
             let format = request.claim_token_format.as_deref().unwrap_or_default();
             let verified = if format == ID_TOKEN_FORMAT {
-                self.verify_id_token(token.expose(), &client.client_id).await
+                self.verify_id_token(token.expose(), &client.client_id, party.chain.as_deref().unwrap_or_default()).await
             } else {
                 Err(ClaimTokenError::UnsupportedFormat(format.into()))
             };

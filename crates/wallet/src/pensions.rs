@@ -8,7 +8,6 @@
 
 use crate::credentials::Credentials;
 use crate::WalletError;
-use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -194,11 +193,22 @@ impl Pensions {
     pub fn open(store: &Store, server: AuthorizationServer) -> Result<Pensions, WalletError> {
         let http = http_guard::outbound::client(PROVIDER_TIMEOUT);
         let credentials = Credentials::open(store, server.clone(), http.clone())?;
+        let self_client: Tree<SelfClient> = store.tree("self_client")?;
+        // Wallets before this one gave their own client a secret and used
+        // it over HTTP: take it away before anything can use it again.
+        if let Some(stored) = self_client.get(SELF_CLIENT_KEY)? {
+            if stored.legacy_secret.is_some() {
+                if server.client(&stored.client_id).is_some() {
+                    server.forget_client_secret(&stored.client_id).map_err(|e| WalletError::Io("self client".into(), std::io::Error::other(e.to_string())))?;
+                }
+                self_client.insert(SELF_CLIENT_KEY, &SelfClient { client_id: stored.client_id, legacy_secret: None })?;
+            }
+        }
         Ok(Pensions {
             server,
             identity: store.tree("identity")?,
             providers: store.tree("providers")?,
-            self_client: store.tree("self_client")?,
+            self_client,
             credentials,
             http,
         })
@@ -349,6 +359,14 @@ impl Pensions {
     /// registration stands and can be retried.
     async fn collect_credential(&self, provider: &ProviderEntry, assigned: &Value, authorization_server: &str) -> Value {
         let mut answer = json!({ "resource_id": assigned["resource_id"], "pei": assigned["pei"], "authorization_server": assigned["authorization_server"] });
+        // Assigned here, the provider must really have registered that
+        // pension here: its answer alone could name anyone's.
+        let pei = assigned["pei"].as_str().unwrap_or_default();
+        let registered_here = self.server.resources().iter().any(|r| r.resource_server == provider.url && r.description.name.as_deref() == Some(pei));
+        if authorization_server == self.server.config().issuer && !registered_here {
+            answer["credential_error"] = "the provider registered no such pension at this wallet".into();
+            return answer;
+        }
         let expected = crate::credentials::Expected {
             provider_url: &provider.url,
             pei: assigned["pei"].as_str().unwrap_or_default(),
@@ -425,20 +443,15 @@ impl Pensions {
     /// it on each of the owner's pensions (one per pension, never a whole
     /// provider): the owner's own requests are never put to the owner.
     async fn owner_client(&self, resources: &[Resource]) -> Result<Client, ProtocolError> {
-        let stored = match self.self_client.get(SELF_CLIENT_KEY)? {
-            Some(stored) => stored,
+        let known = self.self_client.get(SELF_CLIENT_KEY)?.and_then(|stored| self.server.client(&stored.client_id));
+        let client = match known {
+            Some(client) => client,
             None => {
                 let client = self.server.register_internal_client("This wallet (you)")?;
-                let stored = SelfClient { client_id: client.client_id, legacy_secret: None };
-                self.self_client.insert(SELF_CLIENT_KEY, &stored)?;
-                stored
+                self.self_client.insert(SELF_CLIENT_KEY, &SelfClient { client_id: client.client_id.clone(), legacy_secret: None })?;
+                client
             }
         };
-        if stored.legacy_secret.is_some() {
-            self.server.forget_client_secret(&stored.client_id)?;
-            self.self_client.insert(SELF_CLIENT_KEY, &SelfClient { client_id: stored.client_id.clone(), legacy_secret: None })?;
-        }
-        let client = self.server.client(&stored.client_id).ok_or_else(ProtocolError::server_error)?;
         let mine = |p: &uma_as::policy::Policy| p.party.client_id.as_deref() == Some(client.client_id.as_str()) && p.outcome == Outcome::Permit;
         let policies = self.server.policies();
         for whole_provider in policies.iter().filter(|p| mine(p) && matches!(p.target, Target::ResourceServer(_))) {
@@ -508,15 +521,20 @@ impl Pensions {
         let providers: Vec<String> = self.providers()?.into_iter().map(|p| p.url).collect();
         let resources: Vec<_> = self.server.resources().into_iter().filter(|r| providers.contains(&r.resource_server)).collect();
         let client = self.owner_client(&resources).await?;
-        let fetches = resources.iter().map(|r| {
+        let fetches = resources.into_iter().map(|r| {
             let pei = r.description.name.clone().unwrap_or_default();
             let asset = pei.rsplit(':').next().unwrap_or_default().to_string();
             let client = client.clone();
-            async move { (r, pei.clone(), self.fetch_view(&client, r, &asset).await) }
+            async move {
+                let view = self.fetch_view(&client, &r, &asset).await;
+                (r, pei, view)
+            }
         });
+        // A few at a time: a provider may have registered many.
+        let views = futures_util::StreamExt::collect::<Vec<_>>(futures_util::StreamExt::buffered(futures_util::stream::iter(fetches), FIND_FANOUT));
         // The providers' own listings say how well each pension matched the
         // owner's find data; asked at the same time as the views.
-        let (fetched_views, listings) = futures_util::future::join(join_all(fetches), self.ask_all(reqwest::Method::GET, "/resources")).await;
+        let (fetched_views, listings) = futures_util::future::join(views, self.ask_all(reqwest::Method::GET, "/resources")).await;
         let match_status: std::collections::HashMap<String, Value> = listings
             .unwrap_or_default()
             .into_iter()

@@ -20,6 +20,9 @@ pub struct ServeOptions {
     /// The issuer URL when the server sits behind a proxy or tunnel.
     pub public_issuer: Option<String>,
     pub clock: Clock,
+    /// Permission tickets one resource server may ask for a minute (and in
+    /// a burst); the default suits a personal wallet, a load test needs more.
+    pub tickets_per_minute: Option<u32>,
 }
 
 /// What `serve` announces once it accepts connections (one JSON line).
@@ -74,7 +77,11 @@ pub async fn bind(options: ServeOptions) -> Result<Bound, ServeError> {
     let as_addr = as_listener.local_addr()?;
     let owner_addr = owner_listener.local_addr()?;
     let issuer = public_issuer.unwrap_or_else(|| format!("http://{as_addr}"));
-    let wallet = Wallet::open(&options.data_dir, &options.passphrase, Config::new(issuer), options.clock)?;
+    let mut config = Config::new(issuer);
+    if let Some(rate) = options.tickets_per_minute {
+        (config.ticket_burst, config.tickets_per_minute) = (rate, rate);
+    }
+    let wallet = Wallet::open(&options.data_dir, &options.passphrase, config, options.clock)?;
     wallet.rotate_owner_token()?;
     let ready = Ready {
         issuer: wallet.server().config().issuer.clone(),

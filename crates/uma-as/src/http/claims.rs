@@ -57,8 +57,7 @@ pub async fn show(State(server): State<AuthorizationServer>, Query(q): Query<Has
     let started = server.start_gathering(client_id, ticket, q.get("claims_redirect_uri").map(String::as_str), q.get("state").map(String::as_str));
     let response = match started {
         Err(e) => shown_error(e),
-        Ok(Err(redirect)) => found(&redirect),
-        Ok(Ok(visit)) => form_page(visit),
+        Ok(visit) => form_page(visit),
     };
     no_cache(response)
 }

@@ -49,6 +49,7 @@ impl TestWallet {
             owner_listen: "127.0.0.1:0".parse().unwrap(),
             public_issuer: None,
             clock: clock.clone(),
+            tickets_per_minute: None,
         })
         .await
         .unwrap();
