@@ -26,8 +26,11 @@ async fn failed_logins_with_huge_client_ids_do_not_grow_the_wallet() {
     w.restart();
     let grown = w.disk_usage().saturating_sub(before);
     assert!(grown < 1024 * 1024, "200 failed logins grew the data directory by {grown} bytes");
-    let failures = w.audit_actions().await.iter().filter(|a| *a == "client.authentication_failed").count();
-    assert!((1..=2).contains(&failures), "counted, not stored one by one: {failures} entries");
+    let entries = w.owner_ok(reqwest::Method::GET, "/audit?limit=10000", None).await;
+    let failures: Vec<&Value> = entries.as_array().unwrap().iter().filter(|e| e["action"] == "client.authentication_failed").collect();
+    assert_eq!(failures.len(), 2, "counted, not stored one by one: {failures:?}");
+    let counted: u64 = failures.iter().map(|e| e["detail"]["repeats"].as_u64().unwrap_or_else(|| 1 + e["detail"]["suppressed_before"].as_u64().unwrap_or(0))).sum();
+    assert_eq!(counted, 200, "every failure is counted: {failures:?}");
 }
 
 /// Opens a socket that sends half a request line and then nothing.
@@ -189,4 +192,20 @@ fn acknowledged_writes_survive_hard_kills() {
         .output()
         .unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stdout));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_details_go_only_to_secure_provider_addresses_and_not_to_too_many() {
+    let w = WalletProcess::start().await;
+    for insecure in ["http://192.168.1.10:8101", "http://pensions.example", "ftp://pensions.example"] {
+        let (status, body) = w.owner(reqwest::Method::POST, "/providers", Some(json!({ "url": insecure }))).await;
+        assert_eq!(status, 400, "{insecure}: {body}");
+    }
+    let many: Vec<Value> = (0..101).map(|i| json!({ "url": format!("https://p{i}.example") })).collect();
+    let (status, _) = w.owner(reqwest::Method::POST, "/providers/import", Some(json!({ "providers": many }))).await;
+    assert_eq!(status, 400, "a registry of 101 providers");
+    let mixed = json!({ "providers": [{ "url": "https://good.example" }, { "url": "http://10.0.0.1" }] });
+    let (status, _) = w.owner(reqwest::Method::POST, "/providers/import", Some(mixed)).await;
+    assert_eq!(status, 400);
+    assert_eq!(w.owner_ok(reqwest::Method::GET, "/providers", None).await, json!([]), "a bad registry adds nothing");
 }

@@ -113,6 +113,15 @@ async fn find_and_offers_report_every_provider_and_keep_what_worked() {
     let (_, pending) = owner.call(reqwest::Method::GET, "/pending", None).await;
     assert_eq!(pending, json!([]), "the owner's own requests are never put to the owner");
 
+    // What went to whom is in the owner's activity log.
+    let (_, log) = owner.call(reqwest::Method::GET, "/audit?limit=1000", None).await;
+    let actions: Vec<&str> = log.as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    for action in ["identity.update", "provider.add", "identity.disclosed"] {
+        assert!(actions.contains(&action), "{action} is audited: {actions:?}");
+    }
+    let disclosed = log.as_array().unwrap().iter().find(|e| e["action"] == "identity.disclosed").unwrap();
+    assert!(disclosed["detail"]["items"].as_array().unwrap().iter().any(|i| i == "date_of_birth"), "{disclosed}");
+
     // Identity details are checked before they are kept.
     let (status, _) = owner.call(reqwest::Method::PUT, "/identity", Some(json!({ "given_name": "A", "family_name": "B", "date_of_birth": "12/04/1975" }))).await;
     assert_eq!(status, 400);

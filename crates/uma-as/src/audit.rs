@@ -111,12 +111,13 @@ impl Throttle {
         Some(Noise { actor: key.0, action: key.1, detail })
     }
 
-    /// Summaries of the counts whose minute is over, and forgets them.
-    pub fn drain(&self, now: UnixTime) -> Vec<Noise> {
+    /// Summaries of the counts whose minute is over (all of them when
+    /// `everything`, at shutdown), and forgets them.
+    pub fn drain(&self, now: UnixTime, everything: bool) -> Vec<Noise> {
         let mut windows = self.windows.lock();
         let mut out = Vec::new();
         windows.retain(|(actor, action), w| {
-            if now < w.started.saturating_add(Self::WINDOW) {
+            if !everything && now < w.started.saturating_add(Self::WINDOW) {
                 return true;
             }
             if w.suppressed > 0 {
@@ -320,9 +321,13 @@ mod tests {
         let next = t.admit(61, "anonymous", "login_failed", serde_json::json!({})).unwrap();
         assert_eq!(next.detail["suppressed_before"], 99);
         t.admit(70, "anonymous", "login_failed", serde_json::json!({}));
-        let summary = t.drain(200);
+        assert!(t.drain(100, false).is_empty(), "the minute is not over");
+        let summary = t.drain(200, false);
         assert_eq!(summary, vec![Noise { actor: "anonymous".into(), action: "login_failed".into(), detail: serde_json::json!({ "repeats": 1 }) }]);
-        assert!(t.drain(300).is_empty());
+        assert!(t.drain(300, false).is_empty());
+        t.admit(400, "anonymous", "login_failed", serde_json::json!({}));
+        t.admit(401, "anonymous", "login_failed", serde_json::json!({}));
+        assert_eq!(t.drain(402, true).len(), 1, "at shutdown, counts are written whatever the minute");
     }
 
     #[test]

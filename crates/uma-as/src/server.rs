@@ -322,9 +322,17 @@ impl AuthorizationServer {
         }
     }
 
-    /// Writes what the throttle has only counted so far.
+    /// Writes what the throttle has counted in minutes now over.
     pub(crate) fn flush_noise(&self) {
-        for entry in self.inner.noise.drain(self.now()) {
+        for entry in self.inner.noise.drain(self.now(), false) {
+            self.audit(&entry.actor, &entry.action, entry.detail);
+        }
+    }
+
+    /// Writes every count the throttle holds: called when the server stops,
+    /// so that counted refusals are in the log, not lost with the process.
+    pub fn write_counted_refusals(&self) {
+        for entry in self.inner.noise.drain(self.now(), true) {
             self.audit(&entry.actor, &entry.action, entry.detail);
         }
     }

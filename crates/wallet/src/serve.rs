@@ -124,6 +124,7 @@ impl Bound {
         let housekeeping = tokio::spawn(housekeeping(server.clone(), stop_rx));
         let (a, b) = tokio::join!(as_task, owner_task);
         housekeeping.abort();
+        server.write_counted_refusals();
         server.flush().await.map_err(WalletError::from)?;
         let _ = std::fs::remove_file(&server_file);
         a?;

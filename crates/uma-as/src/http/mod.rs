@@ -218,3 +218,18 @@ pub fn client_credentials(headers: &HeaderMap, form: &mut Form) -> Result<Client
         (None, None) => Err(ProtocolError::invalid_client("client authentication is required")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print_in_debug() {
+        let form = Form::parse(b"grant_type=client_credentials&client_secret=s3cr3t-1&assertion=s3cr3t-2&ticket=s3cr3t-3&pct=s3cr3t-4").unwrap();
+        let token = crate::token::RptResponse { access_token: "s3cr3t-5".into(), token_type: "Bearer", expires_in: 1, pct: Some("s3cr3t-6".into()), upgraded: None };
+        let pat = crate::pat::AccessTokenResponse { access_token: "s3cr3t-7".into(), token_type: "Bearer", expires_in: 1, scope: "uma_protection" };
+        let printed = format!("{form:?} {token:?} {pat:?}");
+        assert!(printed.contains("client_credentials"), "{printed}");
+        assert!(!printed.contains("s3cr3t"), "{printed}");
+    }
+}
