@@ -200,50 +200,26 @@ pub async fn alice_with_acme(wallet: &WalletProcess, acme: &ProviderProcess) -> 
     offers
 }
 
+/// Sends a request and reads its JSON answer, whatever its status.
+pub async fn answer(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap_or(Value::Null)
+}
+
 /// A resource server the owner connected by minting an assertion for it.
 pub async fn connect_resource_server(wallet: &WalletProcess, name: &str) -> String {
     let minted = wallet.owner_ok(reqwest::Method::POST, "/assertions", Some(json!({ "resource_server": name }))).await;
-    let answer: Value = wallet
-        .http
-        .post(wallet.url("/token"))
-        .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", minted["assertion"].as_str().unwrap())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["access_token"].as_str().unwrap_or_else(|| panic!("no PAT: {answer}")).to_string()
+    let body = answer(wallet.http.post(wallet.url("/token")).form(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", minted["assertion"].as_str().unwrap())])).await;
+    body["access_token"].as_str().unwrap_or_else(|| panic!("no PAT: {body}")).to_string()
 }
 
 pub async fn register_resource(wallet: &WalletProcess, pat: &str, name: &str) -> String {
-    let created: Value = wallet
-        .http
-        .post(wallet.url("/resource_set"))
-        .bearer_auth(pat)
-        .json(&json!({ "name": name, "resource_scopes": ["owner", "value"] }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = answer(wallet.http.post(wallet.url("/resource_set")).bearer_auth(pat).json(&json!({ "name": name, "resource_scopes": ["owner", "value"] }))).await;
     created["_id"].as_str().unwrap().to_string()
 }
 
 pub async fn ticket(wallet: &WalletProcess, pat: &str, resource_id: &str, scopes: &[&str]) -> String {
-    let answer: Value = wallet
-        .http
-        .post(wallet.url("/permission"))
-        .bearer_auth(pat)
-        .json(&json!({ "resource_id": resource_id, "resource_scopes": scopes }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["ticket"].as_str().unwrap_or_else(|| panic!("no ticket: {answer}")).to_string()
+    let body = answer(wallet.http.post(wallet.url("/permission")).bearer_auth(pat).json(&json!({ "resource_id": resource_id, "resource_scopes": scopes }))).await;
+    body["ticket"].as_str().unwrap_or_else(|| panic!("no ticket: {body}")).to_string()
 }
 
 /// A client registered at the wallet.
@@ -253,17 +229,8 @@ pub struct Client {
 }
 
 pub async fn register_client(wallet: &WalletProcess, name: &str) -> Client {
-    let answer: Value = wallet
-        .http
-        .post(wallet.url("/register"))
-        .json(&json!({ "client_name": name, "claims_redirect_uris": ["https://client.example/back"] }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    Client { id: answer["client_id"].as_str().unwrap().into(), secret: answer["client_secret"].as_str().unwrap().into() }
+    let body = answer(wallet.http.post(wallet.url("/register")).json(&json!({ "client_name": name, "claims_redirect_uris": ["https://client.example/back"] }))).await;
+    Client { id: body["client_id"].as_str().unwrap().into(), secret: body["client_secret"].as_str().unwrap().into() }
 }
 
 /// The uma-ticket grant, with extra parameters.
@@ -275,7 +242,7 @@ pub async fn uma_grant(wallet: &WalletProcess, client: &Client, ticket: &str, ex
 }
 
 pub async fn introspect(wallet: &WalletProcess, pat: &str, token: &str) -> Value {
-    wallet.http.post(wallet.url("/introspect")).bearer_auth(pat).form(&[("token", token)]).send().await.unwrap().json().await.unwrap()
+    answer(wallet.http.post(wallet.url("/introspect")).bearer_auth(pat).form(&[("token", token)])).await
 }
 
 /// A listener on another loopback port that counts what reaches it: where

@@ -84,15 +84,8 @@ pub async fn start(wallet_issuer: &str, plan: Plan) -> Arc<Hostile> {
 /// its resource at the wallet, then answers with its offer.
 async fn assign(State(h): State<Arc<Hostile>>, Path(_): Path<String>, Json(body): Json<Value>) -> Json<Value> {
     let http = reqwest::Client::new();
-    let pat: Value = http
-        .post(format!("{}/token", h.wallet_issuer))
-        .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", body["assertion"].as_str().unwrap_or_default())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let assertion = [("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", body["assertion"].as_str().unwrap_or_default())];
+    let pat = answer(http.post(format!("{}/token", h.wallet_issuer)).form(&assertion)).await;
     let pat = pat["access_token"].as_str().unwrap_or_default();
     http.post(format!("{}/resource_set", h.wallet_issuer))
         .bearer_auth(pat)

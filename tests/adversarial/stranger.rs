@@ -94,16 +94,7 @@ async fn a_web_page_cannot_post_to_the_protocol_endpoints() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_claims_page_does_not_redirect_for_a_ticket_it_does_not_know() {
     let w = WalletProcess::start().await;
-    let registered: Value = w
-        .http
-        .post(w.url("/register"))
-        .json(&json!({ "client_name": "Redirector", "claims_redirect_uris": ["https://evil.example/landing"] }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let registered = answer(w.http.post(w.url("/register")).json(&json!({ "client_name": "Redirector", "claims_redirect_uris": ["https://evil.example/landing"] }))).await;
     let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let page = browser.get(w.url("/claims")).query(&[("client_id", registered["client_id"].as_str().unwrap()), ("ticket", "made-up")]).send().await.unwrap();
     assert_eq!(page.status(), 400);

@@ -362,8 +362,8 @@ impl Pensions {
         // Assigned here, the provider must really have registered that
         // pension here: its answer alone could name anyone's.
         let pei = assigned["pei"].as_str().unwrap_or_default();
-        let registered_here = self.server.resources().iter().any(|r| r.resource_server == provider.url && r.description.name.as_deref() == Some(pei));
-        if authorization_server == self.server.config().issuer && !registered_here {
+        let registered_here = || self.server.resources().iter().any(|r| r.resource_server == provider.url && r.description.name.as_deref() == Some(pei));
+        if authorization_server == self.server.config().issuer && !registered_here() {
             answer["credential_error"] = "the provider registered no such pension at this wallet".into();
             return answer;
         }
