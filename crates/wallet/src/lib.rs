@@ -50,6 +50,16 @@ mod tests {
         for bad in ["http://wallet.example", "http://192.168.1.5:7420", "https://wallet.example/?x=1", "ftp://wallet.example", "wallet.example"] {
             assert!(super::check_public_issuer(bad).is_err(), "{bad}");
         }
+        assert_eq!(super::check_public_issuer("HTTPS://Wallet.Example:443/").unwrap(), "https://wallet.example");
+    }
+
+    #[test]
+    fn a_provider_address_is_kept_as_parsed() {
+        // Found by the registry fuzzer: a spelling the URL parser forgives
+        // was kept as typed, and no longer looked like an https address.
+        assert_eq!(crate::pensions::provider_url("https:/'acme.example").unwrap(), "https://'acme.example");
+        assert_eq!(crate::pensions::provider_url(" https://Acme.Example/ ").unwrap(), "https://acme.example");
+        assert_eq!(crate::pensions::provider_url("http://127.0.0.1:8101/").unwrap(), "http://127.0.0.1:8101");
     }
 }
 
@@ -159,12 +169,12 @@ pub fn passphrase_problem(passphrase: &str) -> Option<String> {
 /// and clients send tokens to it, and it is the name the wallet's
 /// credentials and registrations carry.
 pub fn check_public_issuer(issuer: &str) -> Result<String, String> {
-    let issuer = issuer.trim().trim_end_matches('/');
+    let issuer = issuer.trim();
     let url = http_guard::outbound::secure_url(issuer).map_err(|e| format!("public issuer: {e}"))?;
     if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
         return Err(format!("public issuer: {issuer:?} must have no query, fragment or user name"));
     }
-    Ok(issuer.to_string())
+    Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
 pub fn read_owner_token(data_dir: &Path) -> Result<Secret, WalletError> {

@@ -171,12 +171,14 @@ fn checked_provider(url: &str, name: Option<String>, did: Option<String>) -> Res
 /// A provider's URL as the owner gives it: `https`, or plain http on loopback
 /// (the reference providers), with no trailing slash.
 pub fn provider_url(url: &str) -> Result<String, ProtocolError> {
-    let url = url.trim().trim_end_matches('/');
+    let url = url.trim();
     let parsed = http_guard::outbound::secure_url(url).map_err(|e| ProtocolError::invalid_request(format!("provider: {e}")))?;
-    if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() {
+    if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(ProtocolError::invalid_request(format!("provider: {url:?} must be a plain address")));
     }
-    Ok(url.to_string())
+    // Kept as parsed: the name every later comparison and request uses is
+    // the URL's own, not whatever spelling the parser forgave.
+    Ok(parsed.as_str().trim_end_matches('/').to_string())
 }
 
 #[derive(Clone)]
@@ -256,7 +258,8 @@ impl Pensions {
     /// wallet's authorization server, and assertions minted for it before
     /// are void.
     pub async fn remove_provider(&self, url: &str) -> Result<(), ProtocolError> {
-        let url = url.trim_end_matches('/');
+        let canonical = provider_url(url).unwrap_or_else(|_| url.trim_end_matches('/').to_string());
+        let url = canonical.as_str();
         if !self.providers.remove(url)? {
             return Err(ProtocolError::not_found("no such provider"));
         }
@@ -350,7 +353,8 @@ impl Pensions {
     }
 
     fn known_provider(&self, url: &str) -> Result<ProviderEntry, ProtocolError> {
-        let url = url.trim_end_matches('/');
+        let canonical = provider_url(url).unwrap_or_else(|_| url.trim_end_matches('/').to_string());
+        let url = canonical.as_str();
         self.providers.get(url)?.ok_or_else(|| ProtocolError::invalid_request(format!("{url} is not one of your providers")))
     }
 
