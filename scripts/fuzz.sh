@@ -25,6 +25,10 @@ while [ $# -gt 0 ]; do
         *) break ;;
     esac
 done
+# cargo fuzz needs the nightly toolchain (for -Zsanitizer and coverage).
+if ! rustup toolchain list | grep -q '^nightly'; then
+    rustup toolchain install nightly --profile minimal
+fi
 CARGO_FUZZ_VERSION=0.13.2
 if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
     cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
