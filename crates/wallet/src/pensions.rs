@@ -168,6 +168,12 @@ fn checked_provider(url: &str, name: Option<String>, did: Option<String>) -> Res
     Ok((url, name, did))
 }
 
+/// The key a provider is stored under: its parsed URL, or the text as
+/// given when it does not parse (then nothing is stored under it).
+fn provider_key(url: &str) -> String {
+    provider_url(url).unwrap_or_else(|_| url.trim_end_matches('/').to_string())
+}
+
 /// A provider's URL as the owner gives it: `https`, or plain http on loopback
 /// (the reference providers), with no trailing slash.
 pub fn provider_url(url: &str) -> Result<String, ProtocolError> {
@@ -258,7 +264,7 @@ impl Pensions {
     /// wallet's authorization server, and assertions minted for it before
     /// are void.
     pub async fn remove_provider(&self, url: &str) -> Result<(), ProtocolError> {
-        let canonical = provider_url(url).unwrap_or_else(|_| url.trim_end_matches('/').to_string());
+        let canonical = provider_key(url);
         let url = canonical.as_str();
         if !self.providers.remove(url)? {
             return Err(ProtocolError::not_found("no such provider"));
@@ -353,7 +359,7 @@ impl Pensions {
     }
 
     fn known_provider(&self, url: &str) -> Result<ProviderEntry, ProtocolError> {
-        let canonical = provider_url(url).unwrap_or_else(|_| url.trim_end_matches('/').to_string());
+        let canonical = provider_key(url);
         let url = canonical.as_str();
         self.providers.get(url)?.ok_or_else(|| ProtocolError::invalid_request(format!("{url} is not one of your providers")))
     }
