@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Every test, on a fresh Debian/Ubuntu machine with Rust: installs what the
 # tests need, then runs the UI's component tests, all Rust tests (with the
-# desktop commands through Tauri's IPC, and the adversarial suite against
-# the release binaries), the desktop app end to end in a real window under
-# Xvfb, the command-line demo against real providers, and a short run of
-# every fuzz target.
+# desktop commands through Tauri's IPC, the adversarial suite against the
+# wallet and provider binaries, and every input of the fuzz corpus), the
+# desktop app end to end in a real window under Xvfb, and the command-line
+# demo against real providers. Fuzzing itself, and the soak, are longer
+# runs of their own: scripts/fuzz.sh and scripts/soak.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +15,10 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # The UI: the app embeds ui/dist at compile time, so it is built first.
 (cd ui && npm ci --no-audit --no-fund && npm run build && npm test)
 
-# The adversarial suite (tests/adversarial) attacks the release binaries.
-cargo build --release --locked -p uma-wallet-cli -p pension-provider --bins
-export UMA_WALLET_BIN=$PWD/target/release/uma-wallet PENSION_PROVIDER_BIN=$PWD/target/release/pension-provider
+# The adversarial suite (tests/adversarial) attacks the binaries, built
+# once in the profile the tests share (the demo uses the same ones).
+cargo build --locked -p uma-wallet-cli -p pension-provider --bins
+export UMA_WALLET_BIN=$PWD/target/debug/uma-wallet PENSION_PROVIDER_BIN=$PWD/target/debug/pension-provider
 cargo test --workspace --locked
 
 # The desktop app in a real window: Xvfb for the display, a private session
@@ -26,6 +28,3 @@ dbus-run-session -- xvfb-run -a -s "-screen 0 1024x768x24" \
     cargo test --locked -p uma-wallet-desktop --test desktop_e2e -- --ignored --nocapture
 
 bash scripts/demo.sh
-
-# Every parser of a peer's bytes, fuzzed for a few seconds each.
-bash scripts/fuzz.sh --quick --seconds 10

@@ -1,7 +1,7 @@
-//! A backup file, which can come from anywhere.
+//! See `bodies::backup`.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
+#[path = "../bodies.rs"]
+#[allow(dead_code)]
+mod bodies;
 
-fuzz_target!(|data: &[u8]| {
-    let _ = uma_as::Store::read_backup(data);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bodies::backup(data));

@@ -1,15 +1,7 @@
-//! A governance registry file the owner imports.
+//! See `bodies::registry`.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
+#[path = "../bodies.rs"]
+#[allow(dead_code)]
+mod bodies;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(document) = serde_json::from_slice::<serde_json::Value>(data) else { return };
-    if let Ok(entries) = wallet::pensions::registry_entries(&document) {
-        for (url, _, _) in entries {
-            // Every provider it lets in is https, or plain http on loopback.
-            assert!(url.starts_with("https://") || url.starts_with("http://"));
-            let parsed = http_guard::outbound::secure_url(&url).expect("registry entries are checked URLs");
-            assert!(parsed.scheme() == "https" || http_guard::outbound::is_loopback(&parsed));
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bodies::registry(data));

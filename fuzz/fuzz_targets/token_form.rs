@@ -1,21 +1,7 @@
-//! The token endpoint's input: an `Authorization` header (first line) and
-//! a form body (the rest), as a stranger may send them.
+//! See `bodies::token_form`.
 #![no_main]
-use axum::http::{header, HeaderMap, HeaderValue};
-use libfuzzer_sys::fuzz_target;
-use uma_as::http::{client_credentials, Form};
+#[path = "../bodies.rs"]
+#[allow(dead_code)]
+mod bodies;
 
-fuzz_target!(|data: &[u8]| {
-    let (authorization, body) = match data.iter().position(|b| *b == b'\n') {
-        Some(i) => (&data[..i], &data[i + 1..]),
-        None => (&[][..], data),
-    };
-    let Ok(mut form) = Form::parse(body) else { return };
-    let mut headers = HeaderMap::new();
-    if let Ok(value) = HeaderValue::from_bytes(authorization) {
-        headers.insert(header::AUTHORIZATION, value);
-    }
-    let _ = client_credentials(&headers, &mut form);
-    let _ = form.require("grant_type");
-    let _ = format!("{form:?}");
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bodies::token_form(data));

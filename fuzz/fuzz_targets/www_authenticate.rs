@@ -1,13 +1,7 @@
-//! A resource server's `WWW-Authenticate` challenge, which a hostile
-//! provider writes.
+//! See `bodies::www_authenticate`.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
-use wallet::challenge::{parse, UmaChallenge};
+#[path = "../bodies.rs"]
+#[allow(dead_code)]
+mod bodies;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let _ = parse(text);
-    if let Some(found) = UmaChallenge::find(text) {
-        assert!(!found.as_uri.is_empty() || found.ticket.len() <= text.len());
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bodies::www_authenticate(data));

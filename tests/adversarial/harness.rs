@@ -1,9 +1,10 @@
 //! The real parties: the `uma-wallet` and `pension-provider` binaries, each
 //! in its own process on loopback, talked to over HTTP.
 //!
-//! The binaries are the release builds, taken from `UMA_WALLET_BIN` and
-//! `PENSION_PROVIDER_BIN` when set (CI builds them first), else built here
-//! once with `cargo build --release`.
+//! The binaries are taken from `UMA_WALLET_BIN` and `PENSION_PROVIDER_BIN`
+//! when set (CI builds them first; point them at release builds to attack
+//! those), else built here once with `cargo build`, in the debug profile the
+//! tests share, where arithmetic overflow panics instead of wrapping.
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
@@ -17,7 +18,7 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
 }
 
-/// A release binary of this workspace.
+/// A binary of this workspace.
 pub fn binary(name: &str) -> PathBuf {
     let variable = format!("{}_BIN", name.to_uppercase().replace('-', "_"));
     if let Ok(path) = std::env::var(&variable) {
@@ -27,13 +28,13 @@ pub fn binary(name: &str) -> PathBuf {
     let dir = BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "--release", "--locked", "-p", "uma-wallet-cli", "-p", "pension-provider", "--bins"])
+            .args(["build", "--locked", "-p", "uma-wallet-cli", "-p", "pension-provider", "--bins"])
             .current_dir(workspace())
             .status()
             .expect("cargo runs");
-        assert!(status.success(), "building the release binaries failed");
+        assert!(status.success(), "building the binaries failed");
         let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| workspace().join("target"));
-        target.join("release")
+        target.join("debug")
     });
     dir.join(name)
 }
