@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The pension wallet's story in under a minute, on loopback only:
-# two pension providers, one wallet; find, offers, accept (credential issued),
-# a dashboard asks, the owner approves, the dashboard reads what was approved.
+# The pension wallet's story in under a minute, on loopback only: an
+# identity service, two pension providers, one wallet; Alice proves who she
+# is (identity credential), find with proof, offers, accept (credential
+# issued), a dashboard asks, the owner approves, the dashboard reads what was
+# approved.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --quiet -p uma-wallet-cli -p pension-provider
+cargo build --quiet -p uma-wallet-cli -p pension-provider -p identity-service
 bin=target/debug
 work=$(mktemp -d)
 pids=()
@@ -25,19 +27,38 @@ until [ -s "$work/wallet.json" ]; do sleep 0.1; done
 issuer=$(field "$(cat "$work/wallet.json")" "['issuer']")
 echo "issuer: $issuer"
 
-say "Two pension providers that trust it"
+say "An identity service (standing for GOV.UK One Login)"
+"$bin/identity-service" serve >"$work/identity.json" 2>"$work/identity.mail" & pids+=($!)
+until [ -s "$work/identity.json" ]; do sleep 0.1; done
+identity=$(field "$(cat "$work/identity.json")" "['url']")
+echo "identity service: $identity"
+
+say "Two pension providers that trust the wallet and the identity service"
 declare -A provider
 for name in acme northwind; do
-    "$bin/pension-provider" serve --fixtures "$name" --trust-as "$issuer" >"$work/$name.json" 2>/dev/null & pids+=($!)
+    "$bin/pension-provider" serve --fixtures "$name" --trust-as "$issuer" --trust-identity-issuer "$identity" \
+        >"$work/$name.json" 2>/dev/null & pids+=($!)
     until [ -s "$work/$name.json" ]; do sleep 0.1; done
     provider[$name]=$(field "$(cat "$work/$name.json")" "['url']")
     wallet providers add "${provider[$name]}" >/dev/null
     echo "$name: ${provider[$name]}"
 done
 
-say "Find: Alice's identity details go, signed, to every provider at once"
-wallet identity set --given-name Alice --family-name Archer --date-of-birth 1975-04-12 \
-    --postcode "SW1A 1AA" --verified name,date_of_birth,address >/dev/null
+say "Alice proves who she is: she signs in at the identity service in her browser"
+wallet identity get --issuer "$identity" >"$work/sign-in.json" 2>/dev/null & signing_in=$!
+until [ -s "$work/sign-in.json" ]; do sleep 0.1; done
+page=$(field "$(head -n1 "$work/sign-in.json")" "['authorize_url']")
+# Her browser, scripted: the sign-in form, her email address, the code the
+# service emailed her (here, a line in its log), and back to the wallet.
+session=$(curl -s "$page" | sed -nE 's/.*name="session" value="([^"]+)".*/\1/p' | head -n1)
+curl -s -o /dev/null "$identity/login" --data-urlencode "session=$session" --data-urlencode "email=alice@example.com"
+code=$(grep '"one_time_code"' "$work/identity.mail" | tail -n1 | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["code"])')
+back=$(curl -s -o /dev/null -w '%{redirect_url}' "$identity/verify" --data-urlencode "session=$session" --data-urlencode "code=$code")
+curl -s -o /dev/null "$back"
+wait "$signing_in"
+tail -n +2 "$work/sign-in.json" | python3 -c 'import json,sys; c=json.load(sys.stdin); print("  identity credential: %s %s, born %s, from %s" % (c["given_name"], c["family_name"], c["birthdate"], c["issuer_name"]))'
+
+say "Find with proof: each provider gets only name, date of birth, postcode and NINO, for it alone"
 wallet find | python3 -c 'import json,sys; [print("  %s: %s" % (p["name"] or p["url"], p["outcome"])) for p in json.load(sys.stdin)]'
 
 say "Offers: pensions not yet protected by the wallet"

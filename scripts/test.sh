@@ -17,8 +17,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 # The adversarial suite (tests/adversarial) attacks the binaries, built
 # once in the profile the tests share (the demo uses the same ones).
-cargo build --locked -p uma-wallet-cli -p pension-provider --bins
-export UMA_WALLET_BIN=$PWD/target/debug/uma-wallet PENSION_PROVIDER_BIN=$PWD/target/debug/pension-provider
+cargo build --locked -p uma-wallet-cli -p pension-provider -p identity-service --bins
+export UMA_WALLET_BIN=$PWD/target/debug/uma-wallet PENSION_PROVIDER_BIN=$PWD/target/debug/pension-provider \
+    IDENTITY_SERVICE_BIN=$PWD/target/debug/identity-service
 cargo test --workspace --locked
 
 # The desktop app in a real window: Xvfb for the display, a private session

@@ -1,7 +1,10 @@
-//! `cargo run --release -p e2e --bin pensions-bench`: how long find takes
-//! across many providers (it should take the slowest provider's time plus a
-//! small constant, since the wallet asks them all at once), and how many
-//! credentials per second the wallet verifies with ssi.
+//! `cargo run --release -p e2e --bin pensions-bench`: how long find with
+//! proof takes across many providers (it should take the slowest
+//! provider's time plus a small constant, since the wallet asks them all at
+//! once, each with a nonce request and a presentation of its own), how many
+//! identity presentations per second a provider verifies against a plain
+//! find token, and how many credentials per second the wallet verifies
+//! with ssi.
 
 use pension_provider::{did, fixtures::Catalogue, http, Provider};
 use serde_json::{json, Value};
@@ -15,10 +18,12 @@ const SLOWEST_MS: u64 = 400;
 const ROUNDS: usize = 10;
 const CREDENTIALS: usize = 2000;
 
-async fn provider(issuer: &str, delay: Duration) -> String {
+const PRESENTATIONS: usize = 2000;
+
+async fn provider(issuer: &str, identity_issuer: &str, delay: Duration) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
-    let mut provider = Provider::new(url.clone(), Catalogue::load("acme").expect("fixture"), vec![issuer.into()]);
+    let mut provider = Provider::new(url.clone(), Catalogue::load("acme").expect("fixture"), vec![issuer.into()], vec![identity_issuer.into()]);
     provider.find_delay = delay;
     let provider = Arc::new(provider);
     tokio::spawn(async move { axum::serve(listener, http::router(provider)).await });
@@ -56,8 +61,19 @@ async fn main() {
         }
         request.send()
     };
-    let identity = json!({ "given_name": "Alice", "family_name": "Archer", "date_of_birth": "1975-04-12", "postcode": "SW1A 1AA", "verified": ["name", "date_of_birth", "address"] });
-    owner(reqwest::Method::PUT, "/identity", Some(identity)).await.expect("identity");
+    // Alice proves who she is at the identity service, as she would.
+    let identity = identity_service::spawn_local().await;
+    let started: Value = owner(reqwest::Method::POST, "/identity/credential", Some(json!({ "issuer": identity.url }))).await.expect("sign-in").json().await.expect("json");
+    let page = identity_service::person::start(started["authorize_url"].as_str().expect("a page"), "alice@example.com").await.expect("sign-in page");
+    page.enter(&identity.latest_code_for("alice@example.com").expect("a code")).await.expect("code accepted");
+    loop {
+        let status: Value = owner(reqwest::Method::GET, "/identity/credential", None).await.expect("status").json().await.expect("json");
+        match status["sign_in"]["state"].as_str() {
+            Some("finished") => break,
+            Some("failed") => panic!("sign-in failed: {status}"),
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
 
     let mut report = Vec::new();
     for (label, slowest) in [("all answer at once", 0), ("delays spread up to the slowest", SLOWEST_MS)] {
@@ -69,7 +85,7 @@ async fn main() {
         for i in 0..PROVIDERS {
             // Provider i waits slowest·(i+1)/N: the last one is the slowest.
             let delay = Duration::from_millis(slowest * (i as u64 + 1) / PROVIDERS as u64);
-            let url = provider(&ready.issuer, delay).await;
+            let url = provider(&ready.issuer, &identity.url, delay).await;
             owner(reqwest::Method::POST, "/providers", Some(json!({ "url": url }))).await.expect("add");
         }
         let mut times = Vec::new();
@@ -82,18 +98,51 @@ async fn main() {
         }
         let med = median(times.clone());
         report.push(format!(
-            "| find across {PROVIDERS} providers, {label} | slowest {slowest} ms | median {med:.1} ms, min {:.1}, max {:.1} | {:.1} ms above the slowest |",
+            "| find with proof across {PROVIDERS} providers, {label} | slowest {slowest} ms | median {med:.1} ms, min {:.1}, max {:.1} | {:.1} ms above the slowest |",
             times.iter().cloned().fold(f64::MAX, f64::min),
             times.iter().cloned().fold(0.0, f64::max),
             med - slowest as f64,
         ));
     }
 
+    // What a provider checks per find: the find token's signature alone
+    // (before), and the identity presentation in it (now).
+    let holder = uma_as::keys::SigningKey::generate();
+    let audience = "https://provider.example";
+    let credential = identity.issue_to(identity.person("alice@example.com").expect("Alice"), &holder.public_jwk()).expect("issued");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
+    let presentation = sd_jwt_vc::present(&credential, &wallet::identity_credential::FIND_DISCLOSURES, audience, "n", now, |claims| {
+        holder.sign_typed(uma_as::keys::TokenType::KeyBinding, claims)
+    })
+    .expect("presented");
+    let keys = identity.key.public_jwks();
+    sd_jwt_vc::verify_presentation(&presentation, &keys, audience, now).expect("the benchmark presentation verifies");
+    let start = Instant::now();
+    for _ in 0..PRESENTATIONS {
+        sd_jwt_vc::verify_presentation(&presentation, &keys, audience, now).expect("verifies");
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    report.push(format!(
+        "| identity presentation verification (SD-JWT VC, 5 disclosures + key binding, one thread) | {PRESENTATIONS} presentations | {:.0} per second | {:.1} µs each |",
+        PRESENTATIONS as f64 / elapsed,
+        elapsed * 1e6 / PRESENTATIONS as f64
+    ));
+    let find_token = holder.sign_typed(uma_as::keys::TokenType::FindToken, &json!({ "iss": "w", "aud": audience, "iat": now, "exp": now + 300, "jti": "j", "find_data": {} }));
+    let start = Instant::now();
+    for _ in 0..PRESENTATIONS {
+        holder.verify_typed::<Value>(uma_as::keys::TokenType::FindToken, &find_token).expect("verifies");
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    report.push(format!(
+        "| plain find token verification (EdDSA JWT, one thread) | {PRESENTATIONS} tokens | {:.0} per second | {:.1} µs each |",
+        PRESENTATIONS as f64 / elapsed,
+        elapsed * 1e6 / PRESENTATIONS as f64
+    ));
+
     // Credential verification: the same JWT-VC form the provider issues.
     let issuer = did::generate();
     let issuer_did = did::did_of(&issuer);
     let holder = did::did_of(&did::generate());
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
     let jwt = did::sign(
         &issuer,
         &json!({ "alg": "EdDSA", "typ": "JWT", "kid": did::verification_method(&issuer_did) }),

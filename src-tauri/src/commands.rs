@@ -101,9 +101,44 @@ pub async fn list_offers(desktop: State<'_, Desktop>) -> Answer {
     Ok(desktop.owner().await?.get("/offers").await?)
 }
 
+/// Accepts an offer; `confirmation_code` is the code the provider sent the
+/// owner when another wallet protects the pension (the first try answers
+/// the kind `confirmation_required`).
 #[tauri::command]
-pub async fn accept_offer(desktop: State<'_, Desktop>, provider: String, resource_id: String) -> Answer {
-    Ok(desktop.owner().await?.post("/offers/accept", Some(json!({ "provider": provider, "resource_id": resource_id }))).await?)
+pub async fn accept_offer(desktop: State<'_, Desktop>, provider: String, resource_id: String, confirmation_code: Option<String>) -> Answer {
+    let body = json!({ "provider": provider, "resource_id": resource_id, "confirmation_code": confirmation_code });
+    Ok(desktop.owner().await?.post("/offers/accept", Some(body)).await?)
+}
+
+/// Starts proving who the owner is at an identity service: the wallet
+/// listens for the answer, and the sign-in page opens in the owner's own
+/// browser (never in this window: the owner should see the service's real
+/// address, and its page gets no access to the wallet). `opened` is false
+/// when no browser could be started; the page's address is shown instead.
+#[tauri::command]
+pub async fn start_identity_sign_in<R: Runtime>(app: AppHandle<R>, desktop: State<'_, Desktop>, issuer: String) -> Answer {
+    use tauri_plugin_opener::OpenerExt;
+    let started = desktop.owner().await?.post("/identity/credential", Some(json!({ "issuer": issuer }))).await?;
+    let page = started["authorize_url"].as_str().unwrap_or_default().to_string();
+    let opened = match app.opener().open_url(&page, None::<&str>) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "no browser for the sign-in page");
+            false
+        }
+    };
+    Ok(json!({ "authorize_url": page, "opened": opened }))
+}
+
+/// The identity credential held and how the latest sign-in went.
+#[tauri::command]
+pub async fn identity_credential(desktop: State<'_, Desktop>) -> Answer {
+    Ok(desktop.owner().await?.get("/identity/credential").await?)
+}
+
+#[tauri::command]
+pub async fn forget_identity_credential(desktop: State<'_, Desktop>) -> Answer {
+    Ok(desktop.owner().await?.delete("/identity/credential").await?)
 }
 
 #[tauri::command]

@@ -39,7 +39,9 @@ struct TrayPresent(AtomicBool);
 /// Registers the state and every command: shared by the real app and the
 /// command tests (`tauri::test`'s mock runtime).
 pub fn build<R: Runtime>(builder: Builder<R>, desktop: Desktop) -> Builder<R> {
-    builder.manage(desktop).invoke_handler(tauri::generate_handler![
+    // The opener is used from Rust only (the sign-in page): the window's
+    // capabilities grant the page none of its commands.
+    builder.plugin(tauri_plugin_opener::init()).manage(desktop).invoke_handler(tauri::generate_handler![
         commands::app_state,
         commands::create_wallet,
         commands::unlock_wallet,
@@ -55,6 +57,9 @@ pub fn build<R: Runtime>(builder: Builder<R>, desktop: Desktop) -> Builder<R> {
         commands::find_pensions,
         commands::list_offers,
         commands::accept_offer,
+        commands::start_identity_sign_in,
+        commands::identity_credential,
+        commands::forget_identity_credential,
         commands::my_pensions,
         commands::list_resources,
         commands::list_clients,

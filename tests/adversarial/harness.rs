@@ -1,8 +1,9 @@
-//! The real parties: the `uma-wallet` and `pension-provider` binaries, each
-//! in its own process on loopback, talked to over HTTP.
+//! The real parties: the `uma-wallet`, `pension-provider` and
+//! `identity-service` binaries, each in its own process on loopback, talked
+//! to over HTTP.
 //!
-//! The binaries are taken from `UMA_WALLET_BIN` and `PENSION_PROVIDER_BIN`
-//! when set (CI builds them first; point them at release builds to attack
+//! The binaries are taken from `UMA_WALLET_BIN`, `PENSION_PROVIDER_BIN` and
+//! `IDENTITY_SERVICE_BIN` when set (CI builds them first; point them at release builds to attack
 //! those), else built here once with `cargo build`, in the debug profile the
 //! tests share, where arithmetic overflow panics instead of wrapping.
 
@@ -28,7 +29,7 @@ pub fn binary(name: &str) -> PathBuf {
     let dir = BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "--locked", "-p", "uma-wallet-cli", "-p", "pension-provider", "--bins"])
+            .args(["build", "--locked", "-p", "uma-wallet-cli", "-p", "pension-provider", "-p", "identity-service", "--bins"])
             .current_dir(workspace())
             .status()
             .expect("cargo runs");
@@ -153,22 +154,94 @@ impl Drop for WalletProcess {
     }
 }
 
+/// The JSON lines a peer writes on standard error: the post and email it
+/// sends people (one-time codes, confirmation codes), among its logs.
+#[derive(Clone, Default)]
+pub struct Mailbox(std::sync::Arc<parking_lot::Mutex<Vec<Value>>>);
+
+impl Mailbox {
+    fn read_from(child: &mut Child) -> Mailbox {
+        let mailbox = Mailbox::default();
+        let lines = BufReader::new(child.stderr.take().expect("piped stderr"));
+        let kept = mailbox.clone();
+        std::thread::spawn(move || {
+            for line in lines.lines().map_while(Result::ok) {
+                if let Ok(message) = serde_json::from_str::<Value>(&line) {
+                    kept.0.lock().push(message);
+                }
+            }
+        });
+        mailbox
+    }
+
+    /// The latest `event` message whose `field` is `value`, waiting a little
+    /// for it to arrive.
+    pub async fn latest(&self, event: &str, field: &str, value: &str) -> Option<Value> {
+        for _ in 0..100 {
+            let found = self.0.lock().iter().rev().find(|m| m["event"] == event && m[field] == value).cloned();
+            if found.is_some() {
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        None
+    }
+}
+
 /// A reference pension provider: `pension-provider serve`.
 pub struct ProviderProcess {
     child: Child,
     pub url: String,
+    /// What it writes to members.
+    pub post: Mailbox,
 }
 
 impl ProviderProcess {
-    pub fn start(fixtures: &str, trusted: &[&str]) -> ProviderProcess {
+    /// A provider that trusts the wallets `trusted` and the identity
+    /// services `identity_issuers`.
+    pub fn start(fixtures: &str, trusted: &[&str], identity_issuers: &[&str]) -> ProviderProcess {
         let mut command = Command::new(binary("pension-provider"));
         command.args(["serve", "--fixtures", fixtures]);
         for issuer in trusted {
             command.args(["--trust-as", issuer]);
         }
-        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        for issuer in identity_issuers {
+            command.args(["--trust-identity-issuer", issuer]);
+        }
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let ready = ready_line(&mut child);
-        ProviderProcess { url: ready["url"].as_str().unwrap().into(), child }
+        let post = Mailbox::read_from(&mut child);
+        ProviderProcess { url: ready["url"].as_str().unwrap().into(), child, post }
+    }
+}
+
+/// The reference identity service: `identity-service serve`.
+pub struct IdentityProcess {
+    child: Child,
+    pub url: String,
+    /// The email it sends people: their one-time codes.
+    pub email: Mailbox,
+}
+
+impl IdentityProcess {
+    pub fn start() -> IdentityProcess {
+        let mut child = Command::new(binary("identity-service")).arg("serve").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let ready = ready_line(&mut child);
+        let email = Mailbox::read_from(&mut child);
+        IdentityProcess { url: ready["url"].as_str().unwrap().into(), child, email }
+    }
+
+    /// The latest one-time code sent to `address`.
+    pub async fn code_for(&self, address: &str) -> String {
+        let message = self.email.latest("one_time_code", "to", address).await.unwrap_or_else(|| panic!("no code was sent to {address}"));
+        message["code"].as_str().unwrap().to_string()
+    }
+}
+
+impl Drop for IdentityProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -179,7 +252,8 @@ impl Drop for ProviderProcess {
     }
 }
 
-/// Alice's identity details, as the reference providers know her.
+/// Alice's identity details, as the reference providers know her, stated
+/// and marked verified by whoever typed them.
 pub fn alice() -> Value {
     json!({
         "given_name": "Alice", "family_name": "Archer", "date_of_birth": "1975-04-12",
@@ -187,10 +261,29 @@ pub fn alice() -> Value {
     })
 }
 
-/// Alice's wallet with Acme connected and her pensions there accepted.
-/// Returns the accepted offers.
-pub async fn alice_with_acme(wallet: &WalletProcess, acme: &ProviderProcess) -> Vec<Value> {
-    wallet.owner_ok(reqwest::Method::PUT, "/identity", Some(alice())).await;
+impl WalletProcess {
+    /// Signs in at the identity service as the holder of `email` does: the
+    /// wallet opens the page, the person gives the code from their email.
+    pub async fn prove_identity(&self, identity: &IdentityProcess, email: &str) -> Value {
+        let started = self.owner_ok(reqwest::Method::POST, "/identity/credential", Some(json!({ "issuer": identity.url }))).await;
+        let page = identity_service::person::start(started["authorize_url"].as_str().unwrap(), email).await.unwrap();
+        page.enter(&identity.code_for(email).await).await.unwrap();
+        for _ in 0..200 {
+            let status = self.owner_ok(reqwest::Method::GET, "/identity/credential", None).await;
+            match status["sign_in"]["state"].as_str() {
+                Some("finished") => return status["credential"].clone(),
+                Some("failed") => panic!("signing in failed: {status}"),
+                _ => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        }
+        panic!("the wallet never collected the identity credential");
+    }
+}
+
+/// Alice's wallet with her identity proven, Acme connected and her pensions
+/// there accepted. Returns the accepted offers.
+pub async fn alice_with_acme(wallet: &WalletProcess, acme: &ProviderProcess, identity: &IdentityProcess) -> Vec<Value> {
+    wallet.prove_identity(identity, "alice@example.com").await;
     wallet.owner_ok(reqwest::Method::POST, "/providers", Some(json!({ "url": acme.url }))).await;
     let offers = wallet.owner_ok(reqwest::Method::GET, "/offers", None).await["offers"].as_array().unwrap().clone();
     assert!(!offers.is_empty(), "Acme offers Alice's pensions");

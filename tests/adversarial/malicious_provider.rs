@@ -178,8 +178,9 @@ async fn accept_hostile(wallet: &WalletProcess, hostile: &Hostile) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_cannot_make_the_wallet_fetch_a_token_for_another_providers_pension() {
     let wallet = WalletProcess::start().await;
-    let acme = ProviderProcess::start("acme", &[&wallet.issuer]);
-    let offers = alice_with_acme(&wallet, &acme).await;
+    let identity = IdentityProcess::start();
+    let acme = ProviderProcess::start("acme", &[&wallet.issuer], &[&identity.url]);
+    let offers = alice_with_acme(&wallet, &acme, &identity).await;
     let hostile = start(&wallet.issuer, Plan::Credential { pei: M_PEI.into(), authorization_server: None }).await;
     accept_hostile(&wallet, &hostile).await;
 
@@ -210,8 +211,9 @@ async fn a_provider_cannot_make_the_wallet_fetch_a_token_for_another_providers_p
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_credential_claiming_another_providers_pension_is_refused_and_supersedes_nothing() {
     let wallet = WalletProcess::start().await;
-    let acme = ProviderProcess::start("acme", &[&wallet.issuer]);
-    let offers = alice_with_acme(&wallet, &acme).await;
+    let identity = IdentityProcess::start();
+    let acme = ProviderProcess::start("acme", &[&wallet.issuer], &[&identity.url]);
+    let offers = alice_with_acme(&wallet, &acme, &identity).await;
     let acme_pei = offers[0]["pei"].as_str().unwrap().to_string();
     let before = wallet.owner_ok(reqwest::Method::GET, "/credentials", None).await;
 

@@ -62,7 +62,7 @@ async fn stalled_sockets_are_closed_and_do_not_keep_others_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_for_another_host_is_refused_everywhere() {
     let w = WalletProcess::start().await;
-    let acme = ProviderProcess::start("acme", &[&w.issuer]);
+    let acme = ProviderProcess::start("acme", &[&w.issuer], &[]);
     for url in [w.url("/.well-known/uma2-configuration"), format!("{}/openapi.json", w.owner_api), format!("{}/authorization_servers", acme.url)] {
         let rebound = w.http.get(&url).header("host", "attacker.example").send().await.unwrap();
         assert_eq!(rebound.status(), 421, "{url} answered for attacker.example");

@@ -1,6 +1,8 @@
 //! The parties of the end-to-end scenarios: a wallet serving on loopback
-//! port 0 and reference pension providers, all speaking real HTTP.
+//! port 0, reference pension providers and the reference identity service,
+//! all speaking real HTTP.
 
+use identity_service::IdentityService;
 use pension_provider::{fixtures::Catalogue, http, Provider};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -64,28 +66,84 @@ impl TestWallet {
     }
 
     /// A find token signed with the wallet's key, as the wallet's own find
-    /// signs them, for scenarios that call a provider directly.
+    /// signs them, for scenarios that call a provider directly: what the
+    /// owner states only, so never more than a possible match.
     pub fn find_token(&self, provider: &str, find_data: Value, issued_at: i64) -> String {
         self.server.signing_key().sign_typed(uma_as::keys::TokenType::FindToken, &json!({
             "iss": self.issuer(), "aud": provider, "iat": issued_at, "exp": issued_at + 300,
-            "jti": format!("{issued_at}-{provider}"), "find_data": find_data,
+            "jti": uma_as::keys::new_jti(), "find_data": find_data,
         }))
+    }
+
+    /// A find token with a presentation of `email`'s identity credential
+    /// from `identity` (issued to this wallet's key, as a sign-in would),
+    /// made for `provider` with a nonce it gave out.
+    pub async fn find_token_with_proof(&self, provider: &str, identity: &IdentityService, email: &str) -> String {
+        let key = self.server.signing_key();
+        let person = identity.person(email).expect("a fixture person");
+        let credential = identity.issue_to(person, &key.public_jwk()).unwrap();
+        let nonce: Value = reqwest::Client::new().post(format!("{provider}/nonce")).send().await.unwrap().json().await.unwrap();
+        let presentation = sd_jwt_vc::present(
+            &credential,
+            &wallet::identity_credential::FIND_DISCLOSURES,
+            provider,
+            nonce["c_nonce"].as_str().unwrap(),
+            now(),
+            |claims| key.sign_typed(uma_as::keys::TokenType::KeyBinding, claims),
+        )
+        .unwrap();
+        key.sign_typed(uma_as::keys::TokenType::FindToken, &json!({
+            "iss": self.issuer(), "aud": provider, "iat": now(), "exp": now() + 300,
+            "jti": uma_as::keys::new_jti(), "find_data": {}, "identity_presentation": presentation,
+        }))
+    }
+
+    /// Proves who the owner is the way a person does: the wallet starts the
+    /// sign-in, the person signs in at the identity service's pages with the
+    /// code sent to `email`, and the wallet collects the credential.
+    pub async fn prove_identity(&self, identity: &IdentityService, email: &str) -> Value {
+        let started = self.owner(reqwest::Method::POST, "/identity/credential", Some(json!({ "issuer": identity.url }))).await;
+        let page = identity_service::person::start(started["authorize_url"].as_str().unwrap(), email).await.unwrap();
+        page.enter(&identity.latest_code_for(email).expect("a code was sent")).await.unwrap();
+        for _ in 0..100 {
+            let status = self.owner(reqwest::Method::GET, "/identity/credential", None).await;
+            match status["sign_in"]["state"].as_str() {
+                Some("finished") => return status["credential"].clone(),
+                Some("failed") => panic!("signing in failed: {status}"),
+                _ => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        }
+        panic!("the wallet never collected the credential");
     }
 }
 
-pub async fn start_provider(fixtures: &str, trusted: Vec<String>) -> String {
+/// The reference identity service with its built-in people (Alice is
+/// `alice@example.com`).
+pub async fn start_identity_service() -> Arc<IdentityService> {
+    identity_service::spawn_local().await
+}
+
+/// A provider trusting the wallets `trusted` and the identity service.
+pub async fn start_provider(fixtures: &str, trusted: Vec<String>, identity: &IdentityService) -> String {
+    start_provider_handle(fixtures, trusted, identity).await.0
+}
+
+/// The same, with the provider itself (to read the post it sends members).
+pub async fn start_provider_handle(fixtures: &str, trusted: Vec<String>, identity: &IdentityService) -> (String, Arc<Provider>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let provider = Arc::new(Provider::new(url.clone(), Catalogue::load(fixtures).unwrap(), trusted));
-    tokio::spawn(async move { axum::serve(listener, http::router(provider)).await.unwrap() });
-    url
+    let provider = Arc::new(Provider::new(url.clone(), Catalogue::load(fixtures).unwrap(), trusted, vec![identity.url.clone()]));
+    let app = http::router(provider.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, provider)
 }
 
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
-/// Alice's find data, verified by an identity service.
+/// Alice's find data as she states it: whatever it says of itself, a
+/// provider takes none of it as verified.
 pub fn alice() -> Value {
     json!({
         "names": [{ "value": { "given_name": "Alice", "family_name": "Archer" }, "verified": true }],

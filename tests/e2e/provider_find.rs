@@ -1,5 +1,6 @@
 //! The provider's find and resources APIs against a real wallet
-//! authorization server over loopback HTTP.
+//! authorization server and the reference identity service over loopback
+//! HTTP.
 
 use crate::common::*;
 use serde_json::{json, Value};
@@ -7,7 +8,7 @@ use uma_as::keys::{SigningKey, TokenType};
 
 /// Signs with any key, to forge as well as to find.
 fn find_token(key: &SigningKey, issuer: &str, audience: &str, find_data: Value, iat: i64) -> String {
-    key.sign_typed(TokenType::FindToken, &json!({ "iss": issuer, "aud": audience, "iat": iat, "exp": iat + 300, "jti": format!("{iat}"), "find_data": find_data }))
+    key.sign_typed(TokenType::FindToken, &json!({ "iss": issuer, "aud": audience, "iat": iat, "exp": iat + 300, "jti": uma_as::keys::new_jti(), "find_data": find_data }))
 }
 
 async fn call(url: &str, token: Option<&str>) -> (u16, Value) {
@@ -20,14 +21,14 @@ async fn call(url: &str, token: Option<&str>) -> (u16, Value) {
 }
 
 #[tokio::test]
-async fn a_find_token_from_a_trusted_wallet_lists_the_owners_pensions_as_resources() {
+async fn a_verified_identity_lists_the_owners_pensions_as_resources() {
     let owner = TestWallet::start().await;
-    let wallet = &owner.server;
-    let issuer = wallet.config().issuer.clone();
-    let acme = start_provider("acme", vec![issuer.clone()]).await;
-    let northwind = start_provider("northwind", vec![issuer.clone()]).await;
+    let identity = start_identity_service().await;
+    let issuer = owner.issuer().to_string();
+    let acme = start_provider("acme", vec![issuer.clone()], &identity).await;
+    let northwind = start_provider("northwind", vec![issuer.clone()], &identity).await;
 
-    let token = find_token(wallet.signing_key(), &issuer, &acme, alice(), now());
+    let token = owner.find_token_with_proof(&acme, &identity, "alice@example.com").await;
     let (status, resources) = call(&format!("{acme}/resources"), Some(&token)).await;
     assert_eq!(status, 200, "{resources}");
     let resources = resources.as_array().unwrap();
@@ -39,16 +40,17 @@ async fn a_find_token_from_a_trusted_wallet_lists_the_owners_pensions_as_resourc
         assert!(r.get("authorization_server").is_none());
     }
 
+    let token = owner.find_token_with_proof(&acme, &identity, "alice@example.com").await;
     let response = reqwest::Client::new().post(format!("{acme}/find")).bearer_auth(&token).send().await.unwrap();
     let found: Value = response.json().await.unwrap();
     assert_eq!(found["provider"], "Acme Pensions");
     assert_eq!(found["matches"].as_array().unwrap().len(), 2);
 
-    // Northwind holds no NINO and Alice's token brings none, but the postcode
-    // agrees: still a match. The token is for Acme, so Northwind refuses it.
-    let (status, _) = call(&format!("{northwind}/resources"), Some(&token)).await;
+    // A token and its presentation are for Acme: Northwind refuses them.
+    let (status, _) = call(&format!("{northwind}/resources"), Some(&owner.find_token_with_proof(&acme, &identity, "alice@example.com").await)).await;
     assert_eq!(status, 401);
-    let token = find_token(wallet.signing_key(), &issuer, &northwind, alice(), now());
+    // Northwind holds no NINO, but the attested postcode agrees: a match.
+    let token = owner.find_token_with_proof(&northwind, &identity, "alice@example.com").await;
     let (_, resources) = call(&format!("{northwind}/resources"), Some(&token)).await;
     assert_eq!(resources[0]["match_status"], "match-yes");
 
@@ -57,30 +59,34 @@ async fn a_find_token_from_a_trusted_wallet_lists_the_owners_pensions_as_resourc
 }
 
 #[tokio::test]
-async fn weak_or_no_agreement_gives_possible_or_nothing() {
+async fn what_the_owner_states_finds_possible_matches_at_most() {
     let owner = TestWallet::start().await;
-    let wallet = &owner.server;
-    let issuer = wallet.config().issuer.clone();
-    let acme = start_provider("acme", vec![issuer.clone()]).await;
-    let mut unverified = alice();
-    unverified["names"][0]["verified"] = false.into();
-    let (_, resources) = call(&format!("{acme}/resources"), Some(&find_token(wallet.signing_key(), &issuer, &acme, unverified, now()))).await;
-    assert!(resources.as_array().unwrap().iter().all(|r| r["match_status"] == "match-possible"));
+    let identity = start_identity_service().await;
+    let acme = start_provider("acme", vec![owner.issuer().into()], &identity).await;
+    // Alice's details, each marked verified by the wallet itself: before
+    // identity credentials, a provider believed it and matched for sure.
+    let (_, resources) = call(&format!("{acme}/resources"), Some(&owner.find_token(&acme, alice(), now()))).await;
+    let resources = resources.as_array().unwrap();
+    assert_eq!(resources.len(), 2);
+    assert!(resources.iter().all(|r| r["match_status"] == "match-possible"), "{resources:?}");
     let mut stranger = alice();
     stranger["date_of_birth"]["value"] = "1990-01-01".into();
-    let (status, resources) = call(&format!("{acme}/resources"), Some(&find_token(wallet.signing_key(), &issuer, &acme, stranger, now()))).await;
+    let (status, resources) = call(&format!("{acme}/resources"), Some(&owner.find_token(&acme, stranger, now()))).await;
     assert_eq!((status, resources), (200, json!([])));
 }
 
 #[tokio::test]
-async fn unsigned_forged_expired_or_untrusted_find_tokens_are_refused() {
+async fn unsigned_forged_expired_replayed_or_untrusted_find_tokens_are_refused() {
     let owner = TestWallet::start().await;
     let wallet = &owner.server;
     let other = TestWallet::start().await;
     let stranger = &other.server;
+    let identity = start_identity_service().await;
     let issuer = wallet.config().issuer.clone();
-    let acme = start_provider("acme", vec![issuer.clone()]).await;
+    let acme = start_provider("acme", vec![issuer.clone()], &identity).await;
     let resources = format!("{acme}/resources");
+    let used = find_token(wallet.signing_key(), &issuer, &acme, alice(), now());
+    assert_eq!(call(&resources, Some(&used)).await.0, 200);
     let cases = [
         ("missing", None),
         ("garbage", Some("not-a-jwt".to_string())),
@@ -88,10 +94,62 @@ async fn unsigned_forged_expired_or_untrusted_find_tokens_are_refused() {
         ("expired", Some(find_token(wallet.signing_key(), &issuer, &acme, alice(), now() - 3600))),
         ("untrusted wallet", Some(find_token(stranger.signing_key(), &stranger.config().issuer, &acme, alice(), now()))),
         ("other audience", Some(find_token(wallet.signing_key(), &issuer, "http://elsewhere.example", alice(), now()))),
+        ("used before", Some(used)),
     ];
     for (case, token) in cases {
         let (status, body) = call(&resources, token.as_deref()).await;
         assert_eq!(status, 401, "{case}: {body}");
         assert_eq!(body["error"], "invalid_token", "{case}");
     }
+}
+
+/// Swaps a find token's presentation into a token signed by `signer`.
+fn with_presentation(signer: &SigningKey, issuer: &str, audience: &str, presentation: &str) -> String {
+    signer.sign_typed(TokenType::FindToken, &json!({
+        "iss": issuer, "aud": audience, "iat": now(), "exp": now() + 300,
+        "jti": uma_as::keys::new_jti(), "find_data": {}, "identity_presentation": presentation,
+    }))
+}
+
+fn presentation_of(find_token: &str) -> String {
+    use base64::Engine;
+    let payload = find_token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["identity_presentation"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_stolen_replayed_misdirected_or_unvouched_identity_presentation_is_refused() {
+    let alice = TestWallet::start().await;
+    let eve = TestWallet::start().await;
+    let identity = start_identity_service().await;
+    let rogue_identity = start_identity_service().await;
+    let acme = start_provider("acme", vec![alice.issuer().into(), eve.issuer().into()], &identity).await;
+    let northwind = start_provider("northwind", vec![alice.issuer().into()], &identity).await;
+    let resources = format!("{acme}/resources");
+
+    // Eve copies Alice's presentation into a find token of her own wallet.
+    let alices = presentation_of(&alice.find_token_with_proof(&acme, &identity, "alice@example.com").await);
+    let stolen = with_presentation(eve.server.signing_key(), eve.issuer(), &acme, &alices);
+    let (status, body) = call(&resources, Some(&stolen)).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body["error_description"].as_str().unwrap().contains("bound to another wallet"), "{body}");
+
+    // Alice's own presentation, sent again inside a fresh find token.
+    let (status, _) = call(&resources, Some(&with_presentation(alice.server.signing_key(), alice.issuer(), &acme, &alices))).await;
+    assert_eq!(status, 200);
+    let (status, body) = call(&resources, Some(&with_presentation(alice.server.signing_key(), alice.issuer(), &acme, &alices))).await;
+    assert_eq!(status, 401, "replayed: {body}");
+    assert!(body["error_description"].as_str().unwrap().contains("nonce"), "{body}");
+
+    // A presentation made for Northwind, shown to Acme.
+    let for_northwind = presentation_of(&alice.find_token_with_proof(&northwind, &identity, "alice@example.com").await);
+    let (status, body) = call(&resources, Some(&with_presentation(alice.server.signing_key(), alice.issuer(), &acme, &for_northwind))).await;
+    assert_eq!(status, 401, "{body}");
+
+    // A credential from an identity service Acme does not trust.
+    let unvouched = alice.find_token_with_proof(&acme, &rogue_identity, "alice@example.com").await;
+    let (status, body) = call(&resources, Some(&unvouched)).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body["error_description"].as_str().unwrap().contains("not in this provider's registry"), "{body}");
 }

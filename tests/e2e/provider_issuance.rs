@@ -8,10 +8,10 @@ use serde_json::{json, Value};
 const DB_PENSION: &str = "a1c0ffee-0001-4000-8000-000000000001";
 
 /// Assigns the DB pension to the wallet; the provider's credential offer.
-async fn offer(acme: &str, wallet: &TestWallet) -> Value {
+async fn offer(acme: &str, wallet: &TestWallet, identity: &identity_service::IdentityService) -> Value {
     let response = reqwest::Client::new()
         .post(format!("{acme}/resources/{DB_PENSION}"))
-        .bearer_auth(wallet.find_token(acme, alice(), now()))
+        .bearer_auth(wallet.find_token_with_proof(acme, identity, "alice@example.com").await)
         .json(&json!({ "at_as": wallet.issuer(), "assertion": wallet.assertion_for(acme).await }))
         .send()
         .await
@@ -57,8 +57,9 @@ async fn ask_credential(issuer: &str, token: Option<&str>, proof: &str) -> (u16,
 #[tokio::test]
 async fn the_holder_collects_a_credential_naming_the_pension_and_its_authorization_server() {
     let wallet = TestWallet::start().await;
-    let acme = start_provider("acme", vec![wallet.issuer().into()]).await;
-    let offer = offer(&acme, &wallet).await;
+    let identity = start_identity_service().await;
+    let acme = start_provider("acme", vec![wallet.issuer().into()], &identity).await;
+    let offer = offer(&acme, &wallet, &identity).await;
     assert_eq!(offer["credential_issuer"], acme.as_str());
     assert_eq!(offer["credential_configuration_ids"], json!(["PensionResourceCredential"]));
     let metadata: Value = reqwest::get(format!("{acme}/.well-known/openid-credential-issuer")).await.unwrap().json().await.unwrap();
@@ -94,16 +95,17 @@ async fn the_holder_collects_a_credential_naming_the_pension_and_its_authorizati
 #[tokio::test]
 async fn bad_key_proofs_get_invalid_proof_or_invalid_nonce() {
     let wallet = TestWallet::start().await;
-    let acme = start_provider("acme", vec![wallet.issuer().into()]).await;
+    let identity = start_identity_service().await;
+    let acme = start_provider("acme", vec![wallet.issuer().into()], &identity).await;
     let holder = did::generate();
     let holder_did = did::did_of(&holder);
     let impostor = did::generate();
 
     let used = c_nonce(&acme).await;
-    let token = access_token(&offer(&acme, &wallet).await).await;
+    let token = access_token(&offer(&acme, &wallet, &identity).await).await;
     assert_eq!(ask_credential(&acme, Some(&token), &proof(&holder, &holder_did, &acme, &used)).await.0, 200);
 
-    let token = access_token(&offer(&acme, &wallet).await).await;
+    let token = access_token(&offer(&acme, &wallet, &identity).await).await;
     let cases = [
         ("replayed nonce", proof(&holder, &holder_did, &acme, &used), "invalid_nonce"),
         ("made-up nonce", proof(&holder, &holder_did, &acme, "not-from-this-issuer"), "invalid_nonce"),

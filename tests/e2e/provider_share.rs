@@ -4,23 +4,19 @@
 use crate::common::*;
 use serde_json::{json, Value};
 
-/// Alice as the provider will see her: verified name and date of birth,
-/// and a NINO she typed in.
-fn alice_with_nino() -> Value {
-    json!({
-        "names": [{ "value": { "given_name": "Alice", "family_name": "Archer" }, "verified": true }],
-        "date_of_birth": { "value": "1975-04-12", "verified": true },
-        "nino": { "value": "QQ123456C", "verified": false }
-    })
+const DB_PENSION: &str = "a1c0ffee-0001-4000-8000-000000000001";
+const ALICE: &str = "alice@example.com";
+
+/// Asks `provider` to protect Alice's DB pension at `wallet`'s server.
+async fn assign(provider: &str, wallet: &TestWallet, find_token: &str, assertion: &str) -> (u16, Value) {
+    assign_at(provider, wallet.issuer(), find_token, assertion).await
 }
 
-const DB_PENSION: &str = "a1c0ffee-0001-4000-8000-000000000001";
-
-async fn assign(provider: &str, wallet: &TestWallet, find_token: &str, assertion: &str) -> (u16, Value) {
+async fn assign_at(provider: &str, at_as: &str, find_token: &str, assertion: &str) -> (u16, Value) {
     let response = reqwest::Client::new()
         .post(format!("{provider}/resources/{DB_PENSION}"))
         .bearer_auth(find_token)
-        .json(&json!({ "at_as": wallet.issuer(), "assertion": assertion }))
+        .json(&json!({ "at_as": at_as, "assertion": assertion }))
         .send()
         .await
         .unwrap();
@@ -37,8 +33,9 @@ fn uma_challenge(response: &reqwest::Response) -> (String, String) {
 #[tokio::test]
 async fn assigned_pension_is_registered_at_the_wallet_and_shared_with_only_the_approved_scope() {
     let wallet = TestWallet::start().await;
-    let acme = start_provider("acme", vec![wallet.issuer().into()]).await;
-    let find_token = wallet.find_token(&acme, alice_with_nino(), now());
+    let identity = start_identity_service().await;
+    let acme = start_provider("acme", vec![wallet.issuer().into()], &identity).await;
+    let find_token = wallet.find_token_with_proof(&acme, &identity, ALICE).await;
 
     let (status, body) = assign(&acme, &wallet, &find_token, &wallet.assertion_for(&acme).await).await;
     assert_eq!(status, 200, "{body}");
@@ -46,6 +43,7 @@ async fn assigned_pension_is_registered_at_the_wallet_and_shared_with_only_the_a
     let registered = wallet.owner(reqwest::Method::GET, "/resources", None).await;
     assert_eq!(registered[0]["name"], body["pei"], "the PeI is now a resource at the wallet");
     assert_eq!(registered[0]["resource_scopes"], json!(["owner", "value", "delegate"]));
+    let find_token = wallet.find_token_with_proof(&acme, &identity, ALICE).await;
     let (_, listed) = (200, reqwest::Client::new().get(format!("{acme}/resources")).bearer_auth(&find_token).send().await.unwrap().json::<Value>().await.unwrap());
     assert_eq!(listed.as_array().unwrap().iter().find(|r| r["_id"] == DB_PENSION).unwrap()["authorization_server"], wallet.issuer());
 
@@ -105,15 +103,19 @@ async fn assigned_pension_is_registered_at_the_wallet_and_shared_with_only_the_a
 }
 
 #[tokio::test]
-async fn moving_a_pension_to_another_wallet_deregisters_it_at_the_first() {
+async fn the_wallet_holding_a_pension_can_move_it_and_it_is_deregistered_there() {
     let first = TestWallet::start().await;
     let second = TestWallet::start().await;
-    let acme = start_provider("acme", vec![first.issuer().into(), second.issuer().into()]).await;
-    let (status, _) = assign(&acme, &first, &first.find_token(&acme, alice_with_nino(), now()), &first.assertion_for(&acme).await).await;
+    let identity = start_identity_service().await;
+    let acme = start_provider("acme", vec![first.issuer().into(), second.issuer().into()], &identity).await;
+    let (status, _) = assign(&acme, &first, &first.find_token_with_proof(&acme, &identity, ALICE).await, &first.assertion_for(&acme).await).await;
     assert_eq!(status, 200);
     assert_eq!(first.owner(reqwest::Method::GET, "/resources", None).await.as_array().unwrap().len(), 1);
 
-    let (status, body) = assign(&acme, &second, &second.find_token(&acme, alice_with_nino(), now()), &second.assertion_for(&acme).await).await;
+    // The wallet that holds it asks, naming the second wallet, which consents
+    // with an assertion of its own.
+    let token = first.find_token_with_proof(&acme, &identity, ALICE).await;
+    let (status, body) = assign_at(&acme, second.issuer(), &token, &second.assertion_for(&acme).await).await;
     assert_eq!(status, 200, "{body}");
     assert!(first.owner(reqwest::Method::GET, "/resources", None).await.as_array().unwrap().is_empty(), "gone from the first wallet");
     assert_eq!(second.owner(reqwest::Method::GET, "/resources", None).await.as_array().unwrap().len(), 1);
@@ -122,18 +124,53 @@ async fn moving_a_pension_to_another_wallet_deregisters_it_at_the_first() {
 }
 
 #[tokio::test]
+async fn another_wallet_cannot_take_a_protected_pension_without_the_members_confirmation() {
+    let first = TestWallet::start().await;
+    let second = TestWallet::start().await;
+    let identity = start_identity_service().await;
+    let acme = start_provider("acme", vec![first.issuer().into(), second.issuer().into()], &identity).await;
+    assert_eq!(assign(&acme, &first, &first.find_token_with_proof(&acme, &identity, ALICE).await, &first.assertion_for(&acme).await).await.0, 200);
+
+    // Even with Alice's own verified identity, a second wallet gets only a
+    // request for the member's confirmation, and nothing moves.
+    let token = second.find_token_with_proof(&acme, &identity, ALICE).await;
+    let (status, body) = assign(&acme, &second, &token, &second.assertion_for(&acme).await).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("confirmation_required")), "{body}");
+    assert_eq!(first.owner(reqwest::Method::GET, "/resources", None).await.as_array().unwrap().len(), 1, "still at the first wallet");
+    assert!(second.owner(reqwest::Method::GET, "/resources", None).await.as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn only_a_verified_match_is_assigned_and_only_to_the_wallet_that_proved_it() {
+    let wallet = TestWallet::start().await;
+    let other = TestWallet::start().await;
+    let identity = start_identity_service().await;
+    let acme = start_provider("acme", vec![wallet.issuer().into(), other.issuer().into()], &identity).await;
+    // Alice's details, stated and marked verified by the wallet itself.
+    let (status, body) = assign(&acme, &wallet, &wallet.find_token(&acme, alice(), now()), &wallet.assertion_for(&acme).await).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("match_required")), "{body}");
+    // A verified match, but naming another server than the one that proved it.
+    let token = wallet.find_token_with_proof(&acme, &identity, ALICE).await;
+    let (status, body) = assign_at(&acme, other.issuer(), &token, &other.assertion_for(&acme).await).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("wrong_authorization_server")), "{body}");
+    assert!(wallet.owner(reqwest::Method::GET, "/resources", None).await.as_array().unwrap().is_empty());
+    assert!(other.owner(reqwest::Method::GET, "/resources", None).await.as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn assignment_refuses_replayed_assertions_unknown_servers_and_strangers() {
     let wallet = TestWallet::start().await;
     let stranger = TestWallet::start().await;
-    let acme = start_provider("acme", vec![wallet.issuer().into()]).await;
-    let find_token = wallet.find_token(&acme, alice_with_nino(), now());
+    let identity = start_identity_service().await;
+    let acme = start_provider("acme", vec![wallet.issuer().into()], &identity).await;
     let assertion = wallet.assertion_for(&acme).await;
-    assert_eq!(assign(&acme, &wallet, &find_token, &assertion).await.0, 200);
-    let (status, body) = assign(&acme, &wallet, &find_token, &assertion).await;
+    assert_eq!(assign(&acme, &wallet, &wallet.find_token_with_proof(&acme, &identity, ALICE).await, &assertion).await.0, 200);
+    let (status, body) = assign(&acme, &wallet, &wallet.find_token_with_proof(&acme, &identity, ALICE).await, &assertion).await;
     assert_eq!(status, 400, "a replayed assertion: {body}");
     assert!(body["error_description"].as_str().unwrap().contains("invalid_grant"));
 
-    let (status, _) = assign(&acme, &stranger, &find_token, &stranger.assertion_for(&acme).await).await;
+    let token = wallet.find_token_with_proof(&acme, &identity, ALICE).await;
+    let (status, _) = assign(&acme, &stranger, &token, &stranger.assertion_for(&acme).await).await;
     assert_eq!(status, 400, "an authorization server this provider does not accept");
     let (status, _) = assign(&acme, &wallet, "not-a-token", &wallet.assertion_for(&acme).await).await;
     assert_eq!(status, 401, "no owner, no assignment");

@@ -1,6 +1,7 @@
 //! Moving a pension from this wallet to another authorization server and
 //! back: the registration follows, the credential is reissued, the old one
-//! is superseded, and the view API sends clients to the new server.
+//! is superseded, and the view API sends clients to the new server. Coming
+//! back takes the member's confirmation through the provider's own post.
 
 use crate::common::*;
 use serde_json::json;
@@ -9,9 +10,9 @@ use serde_json::json;
 async fn a_pension_moves_to_another_authorization_server_and_back() {
     let mine = TestWallet::start().await;
     let other = TestWallet::start().await;
-    let acme = start_provider("acme", vec![mine.issuer().into(), other.issuer().into()]).await;
-    let identity = json!({ "given_name": "Alice", "family_name": "Archer", "date_of_birth": "1975-04-12", "postcode": "SW1A 1AA", "verified": ["name", "date_of_birth", "address"] });
-    mine.owner(reqwest::Method::PUT, "/identity", Some(identity)).await;
+    let identity = start_identity_service().await;
+    let (acme, provider) = start_provider_handle("acme", vec![mine.issuer().into(), other.issuer().into()], &identity).await;
+    mine.prove_identity(&identity, "alice@example.com").await;
     let registry = json!({ "providers": [{ "url": acme, "name": "Acme Pensions" }] });
     mine.owner(reqwest::Method::POST, "/providers/import", Some(registry)).await;
     let offers = mine.owner(reqwest::Method::GET, "/offers", None).await;
@@ -38,8 +39,18 @@ async fn a_pension_moves_to_another_authorization_server_and_back() {
     let offers = mine.owner(reqwest::Method::GET, "/offers", None).await;
     assert_eq!(offers["offers"].as_array().unwrap().iter().find(|o| o["resource_id"] == resource_id.as_str()).unwrap()["authorization_server"], other.issuer());
 
-    // Back: accepting the offer moves it home.
-    let back = mine.owner(reqwest::Method::POST, "/offers/accept", Some(json!({ "provider": acme, "resource_id": resource_id }))).await;
+    // Back: the other wallet holds it now, so the provider writes to Alice
+    // first; accepting with the code she received moves it home.
+    let accept = json!({ "provider": acme, "resource_id": resource_id });
+    let (status, body) = mine.call(reqwest::Method::POST, "/offers/accept", Some(accept)).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("confirmation_required")), "{body}");
+    let pei = offers["offers"].as_array().unwrap().iter().find(|o| o["resource_id"] == resource_id.as_str()).unwrap()["pei"].as_str().unwrap().to_string();
+    let code = provider.confirmations.latest_sent_for(&pei).expect("the provider wrote to Alice");
+    let (status, _) = mine.call(reqwest::Method::POST, "/offers/accept", Some(json!({ "provider": acme, "resource_id": resource_id, "confirmation_code": "000000x" }))).await;
+    assert_eq!(status, 502, "a wrong code moves nothing");
+    let back = mine
+        .owner(reqwest::Method::POST, "/offers/accept", Some(json!({ "provider": acme, "resource_id": resource_id, "confirmation_code": code })))
+        .await;
     assert_eq!(back["authorization_server"], mine.issuer());
     assert!(other.owner(reqwest::Method::GET, "/resources", None).await.as_array().unwrap().is_empty());
     let view = reqwest::get(format!("{acme}/pensions/{resource_id}")).await.unwrap();

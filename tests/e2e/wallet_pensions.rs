@@ -29,8 +29,9 @@ async fn down() -> String {
 async fn find_and_offers_report_every_provider_and_keep_what_worked() {
     let owner = TestWallet::start().await;
     let issuer = owner.issuer().to_string();
-    let acme = start_provider("acme", vec![issuer.clone()]).await;
-    let northwind = start_provider("northwind", vec![issuer.clone()]).await;
+    let identity_service = start_identity_service().await;
+    let acme = start_provider("acme", vec![issuer.clone()], &identity_service).await;
+    let northwind = start_provider("northwind", vec![issuer.clone()], &identity_service).await;
     let (dead, garbage, slow) = (down().await, misbehaving("garbage").await, misbehaving("slow").await);
 
     let (status, body) = owner.call(reqwest::Method::POST, "/find", None).await;
@@ -38,9 +39,11 @@ async fn find_and_offers_report_every_provider_and_keep_what_worked() {
 
     let identity = json!({
         "given_name": "Alice", "family_name": "Archer", "date_of_birth": "1975-04-12",
-        "postcode": "SW1A 1AA", "email": "alice@example.org", "verified": ["name", "date_of_birth", "address"]
+        "postcode": "SW1A 1AA", "email": "alice@example.org"
     });
     assert_eq!(owner.call(reqwest::Method::PUT, "/identity", Some(identity)).await.0, 200);
+    let attested = owner.prove_identity(&identity_service, "alice@example.com").await;
+    assert_eq!((attested["given_name"].as_str(), attested["birthdate"].as_str()), (Some("Alice"), Some("1975-04-12")), "{attested}");
     for url in [&acme, &northwind, &dead, &garbage, &slow] {
         assert_eq!(owner.call(reqwest::Method::POST, "/providers", Some(json!({ "url": url }))).await.0, 201);
     }
@@ -121,6 +124,10 @@ async fn find_and_offers_report_every_provider_and_keep_what_worked() {
     }
     let disclosed = log.as_array().unwrap().iter().find(|e| e["action"] == "identity.disclosed").unwrap();
     assert!(disclosed["detail"]["items"].as_array().unwrap().iter().any(|i| i == "date_of_birth"), "{disclosed}");
+    // From the identity credential, only what finding needs: never the street.
+    let attested = disclosed["detail"]["attested"]["claims"].as_array().unwrap();
+    assert!(attested.iter().any(|c| c == "birthdate") && !attested.iter().any(|c| c == "street_address"), "{disclosed}");
+    assert!(actions.contains(&"identity.credential.receive"), "{actions:?}");
 
     // Identity details are checked before they are kept.
     let (status, _) = owner.call(reqwest::Method::PUT, "/identity", Some(json!({ "given_name": "A", "family_name": "B", "date_of_birth": "12/04/1975" }))).await;

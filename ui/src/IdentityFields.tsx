@@ -1,7 +1,8 @@
-import type { Identity, VerifiedField } from './api';
+import type { Identity } from './api';
 
-/** The identity details providers match to find the owner's pensions, as
- * typed: used when creating the wallet and when editing in Settings. */
+/** The identity details the owner types: used when creating the wallet and
+ * when editing in Settings. Providers take none of them as checked (only
+ * the identity credential is): they help find possible matches. */
 export interface IdentityDraft {
   givenName: string;
   familyName: string;
@@ -9,18 +10,9 @@ export interface IdentityDraft {
   postcode: string;
   nino: string;
   email: string;
-  verified: VerifiedField[];
 }
 
-export const EMPTY_IDENTITY: IdentityDraft = { givenName: '', familyName: '', dob: '', postcode: '', nino: '', email: '', verified: [] };
-
-const VERIFIABLE: { field: VerifiedField; label: string }[] = [
-  { field: 'name', label: 'Name' },
-  { field: 'date_of_birth', label: 'Date of birth' },
-  { field: 'address', label: 'Address (postcode)' },
-  { field: 'nino', label: 'National Insurance number' },
-  { field: 'email', label: 'Email' },
-];
+export const EMPTY_IDENTITY: IdentityDraft = { givenName: '', familyName: '', dob: '', postcode: '', nino: '', email: '' };
 
 function validDate(s: string): boolean {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
@@ -48,14 +40,14 @@ export function toIdentity(d: IdentityDraft): Identity {
     address_lines: [],
     email: opt(d.email),
     mobile: null,
-    verified: VERIFIABLE.map((v) => v.field).filter((f) => d.verified.includes(f)),
+    verified: [],
   };
 }
 
 export function fromIdentity(i: Identity): IdentityDraft {
   return {
     givenName: i.given_name, familyName: i.family_name, dob: i.date_of_birth, postcode: i.postcode ?? '',
-    nino: i.nino ?? '', email: i.email ?? '', verified: i.verified,
+    nino: i.nino ?? '', email: i.email ?? '',
   };
 }
 
@@ -66,13 +58,11 @@ export function IdentityFields({ value, onChange, prefix = '' }: {
   prefix?: string;
 }) {
   const set = (k: keyof IdentityDraft) => (e: { target: { value: string } }) => onChange({ ...value, [k]: e.target.value });
-  const toggle = (field: VerifiedField) =>
-    onChange({ ...value, verified: value.verified.includes(field) ? value.verified.filter((f) => f !== field) : [...value.verified, field] });
   const id = (name: string) => `${prefix}${name}`;
   return (
     <>
       <fieldset>
-        <legend>About you (used to find your pensions)</legend>
+        <legend>About you (helps providers find possible matches)</legend>
         <div className="row">
           <div className="field">
             <label htmlFor={id('given-name')}>Given name</label>
@@ -103,17 +93,6 @@ export function IdentityFields({ value, onChange, prefix = '' }: {
             <label htmlFor={id('email')}>Email (optional)</label>
             <input id={id('email')} type="email" autoComplete="email" value={value.email} onChange={set('email')} />
           </div>
-        </div>
-      </fieldset>
-      <fieldset>
-        <legend>Which of these details have been verified (for example by an identity check)?</legend>
-        <div className="checks">
-          {VERIFIABLE.map(({ field, label }) => (
-            <div className="check" key={field}>
-              <input id={id(`verified-${field}`)} type="checkbox" checked={value.verified.includes(field)} onChange={() => toggle(field)} />
-              <label htmlFor={id(`verified-${field}`)}>{label}</label>
-            </div>
-          ))}
         </div>
       </fieldset>
     </>

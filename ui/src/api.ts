@@ -299,8 +299,40 @@ export const removeProvider = (url: string) => call<null>('remove_provider', { u
 export const importRegistry = (registry: unknown) => call<Provider[]>('import_registry', { registry });
 export const findPensions = () => call<FindResult[]>('find_pensions');
 export const listOffers = () => call<OffersAnswer>('list_offers');
-export const acceptOffer = (provider: string, resourceId: string) =>
-  call<AcceptAnswer>('accept_offer', { provider, resourceId });
+/** `confirmationCode`: the code a provider sent the owner when another
+ * wallet protects the pension (the first try fails with the kind
+ * `confirmation_required`). */
+export const acceptOffer = (provider: string, resourceId: string, confirmationCode: string | null = null) =>
+  call<AcceptAnswer>('accept_offer', { provider, resourceId, confirmationCode });
+
+/** What the owner's identity credential attests. */
+export interface IdentitySummary {
+  issuer: string;
+  issuer_name: string | null;
+  received_at: number;
+  expires_at: number;
+  given_name: string | null;
+  family_name: string | null;
+  birthdate: string | null;
+  postal_code: string | null;
+  national_insurance_number: string | null;
+}
+
+export type SignInStatus =
+  | { state: 'none' }
+  | { state: 'waiting'; issuer: string; authorize_url: string }
+  | { state: 'failed'; issuer: string; error: string }
+  | { state: 'finished'; issuer: string };
+
+export interface IdentityCredentialStatus {
+  credential: IdentitySummary | null;
+  sign_in: SignInStatus;
+}
+
+export const startIdentitySignIn = (issuer: string) =>
+  call<{ authorize_url: string; opened: boolean }>('start_identity_sign_in', { issuer });
+export const identityCredential = () => call<IdentityCredentialStatus>('identity_credential');
+export const forgetIdentityCredential = () => call<null>('forget_identity_credential');
 export const myPensions = () => call<MyPensions>('my_pensions');
 export const listResources = () => call<Resource[]>('list_resources');
 export const listClients = () => call<Client[]>('list_clients');

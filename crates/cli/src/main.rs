@@ -59,7 +59,8 @@ enum Command {
     /// The tamper-evident log of every decision.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Your identity details, sent (signed) to providers to find your pensions.
+    /// Who you are: your identity credential from an identity service, and
+    /// details you state yourself. Providers find your pensions with them.
     #[command(subcommand)]
     Identity(IdentityCommand),
     /// The pension providers the wallet asks.
@@ -95,6 +96,10 @@ enum Command {
         provider: String,
         /// The offer's resource_id.
         resource_id: String,
+        /// The code the provider sent you, when another wallet protects
+        /// this pension and the provider asked you to confirm the move.
+        #[arg(long)]
+        confirmation_code: Option<String>,
     },
     /// Mint a jwt-bearer assertion that lets one resource server connect (get a PAT).
     Assertion {
@@ -127,8 +132,26 @@ struct ServeArgs {
 
 #[derive(Subcommand)]
 enum IdentityCommand {
+    /// The details you stated yourself.
     Show,
+    /// State your details yourself. Providers never take them as verified:
+    /// they can find possible matches only.
     Set(IdentityArgs),
+    /// Prove who you are at an identity service and keep the identity
+    /// credential it issues: prints the page to open in your browser, then
+    /// waits for you to sign in there.
+    Get {
+        /// The identity service's address.
+        #[arg(long)]
+        issuer: String,
+        /// How long to wait for you to sign in.
+        #[arg(long, default_value_t = 600)]
+        wait_seconds: u64,
+    },
+    /// What your identity credential attests, and the latest sign-in.
+    Credential,
+    /// Delete your identity credential.
+    ForgetCredential,
 }
 
 #[derive(Args)]
@@ -150,10 +173,6 @@ struct IdentityArgs {
     email: Option<String>,
     #[arg(long)]
     mobile: Option<String>,
-    /// Items an identity service verified (comma-separated): name,
-    /// date_of_birth, nino, address, email, mobile.
-    #[arg(long, value_delimiter = ',')]
-    verified: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -468,10 +487,33 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
             let identity = json!({
                 "given_name": a.given_name, "family_name": a.family_name, "date_of_birth": a.date_of_birth,
                 "nino": a.nino, "postcode": a.postcode, "address_lines": a.address_lines,
-                "email": a.email, "mobile": a.mobile, "verified": a.verified,
+                "email": a.email, "mobile": a.mobile,
             });
             owner.put("/identity", identity).await?
         }
+        Command::Identity(IdentityCommand::Get { issuer, wait_seconds }) => {
+            let started = owner.post("/identity/credential", Some(json!({ "issuer": issuer }))).await?;
+            let page = started["authorize_url"].as_str().unwrap_or_default();
+            eprintln!("Open this page in your browser to prove who you are:\n  {page}");
+            // The page on standard output too, one line, for scripts.
+            println!("{}", json!({ "authorize_url": page }));
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(wait_seconds);
+            loop {
+                let status = owner.get("/identity/credential").await?;
+                match status["sign_in"]["state"].as_str() {
+                    Some("finished") => break status["credential"].clone(),
+                    Some("failed") => {
+                        return Err(OwnerError::Usage(format!("signing in failed: {}", status["sign_in"]["error"].as_str().unwrap_or(""))).into());
+                    }
+                    _ if std::time::Instant::now() > deadline => {
+                        return Err(OwnerError::Usage("you did not finish signing in in time".into()).into());
+                    }
+                    _ => tokio::time::sleep(std::time::Duration::from_millis(300)).await,
+                }
+            }
+        }
+        Command::Identity(IdentityCommand::Credential) => owner.get("/identity/credential").await?,
+        Command::Identity(IdentityCommand::ForgetCredential) => owner.delete("/identity/credential").await?,
         Command::Providers(ProvidersCommand::List) => owner.get("/providers").await?,
         Command::Providers(ProvidersCommand::Add { url, name }) => owner.post("/providers", Some(json!({ "url": url, "name": name }))).await?,
         Command::Providers(ProvidersCommand::Remove { url }) => {
@@ -498,8 +540,9 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
             Some(path) => return export(&owner.get("/credentials/export").await?, &path, "credentials"),
             None => owner.get("/credentials/export").await?,
         },
-        Command::Accept { provider, resource_id } => {
-            owner.post("/offers/accept", Some(json!({ "provider": provider, "resource_id": resource_id }))).await?
+        Command::Accept { provider, resource_id, confirmation_code } => {
+            let body = json!({ "provider": provider, "resource_id": resource_id, "confirmation_code": confirmation_code });
+            owner.post("/offers/accept", Some(body)).await?
         }
         Command::Assertion { resource_server, lifetime } => {
             owner.post("/assertions", Some(json!({ "resource_server": resource_server, "lifetime": lifetime }))).await?

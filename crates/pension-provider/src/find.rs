@@ -1,7 +1,11 @@
 //! PDP find data and the matching rules.
 //!
-//! A verified name and date of birth plus the NINO or the postcode make a
-//! `match-yes`. Name and date of birth agreeing otherwise (unverified, or
+//! Verified means attested by a trusted identity service's credential
+//! ([`FindData::attest`]); what a member or their wallet states is never
+//! verified, whatever it says about itself ([`FindData::stated`]).
+//!
+//! A verified name and date of birth plus a verified NINO or postcode make
+//! a `match-yes`. Name and date of birth agreeing otherwise (stated, or
 //! without NINO or postcode) make a `match-possible`. Anything less is no
 //! match. Find data is only read while matching; nothing of it is kept.
 
@@ -46,6 +50,38 @@ pub struct FindData {
     pub mobiles: Vec<Item<String>>,
 }
 
+impl FindData {
+    /// What the member states: every item unverified, whatever it claims.
+    pub fn stated(mut self) -> FindData {
+        self.names.iter_mut().for_each(|i| i.verified = false);
+        self.addresses.iter_mut().for_each(|i| i.verified = false);
+        self.emails.iter_mut().for_each(|i| i.verified = false);
+        self.mobiles.iter_mut().for_each(|i| i.verified = false);
+        for item in [&mut self.date_of_birth, &mut self.nino].into_iter().flatten() {
+            item.verified = false;
+        }
+        self
+    }
+
+    /// Adds what an identity credential attests (SD-JWT VC claims), as
+    /// verified: it replaces a stated date of birth or NINO.
+    pub fn attest(&mut self, claims: &serde_json::Map<String, serde_json::Value>) {
+        let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(String::from);
+        if let (Some(given_name), Some(family_name)) = (text(claims.get("given_name")), text(claims.get("family_name"))) {
+            self.names.push(Item { value: Name { given_name, family_name }, verified: true });
+        }
+        if let Some(birthdate) = text(claims.get("birthdate")) {
+            self.date_of_birth = Some(Item { value: birthdate, verified: true });
+        }
+        if let Some(nino) = text(claims.get("national_insurance_number")) {
+            self.nino = Some(Item { value: nino, verified: true });
+        }
+        if let Some(postcode) = text(claims.get("address").and_then(|a| a.get("postal_code"))) {
+            self.addresses.push(Item { value: Address { lines: vec![], postcode }, verified: true });
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MatchStatus {
@@ -72,11 +108,11 @@ pub fn match_member(data: &FindData, member: &Member) -> Option<MatchStatus> {
     if !name(false) || !dob(false) {
         return None;
     }
-    let nino = data.nino.as_ref().zip(member.nino.as_ref()).is_some_and(|(d, m)| normalise(&d.value) == normalise(m));
+    let nino = data.nino.as_ref().zip(member.nino.as_ref()).is_some_and(|(d, m)| d.verified && normalise(&d.value) == normalise(m));
     let postcode = member
         .postcode
         .as_ref()
-        .is_some_and(|m| data.addresses.iter().any(|a| normalise(&a.value.postcode) == normalise(m)));
+        .is_some_and(|m| data.addresses.iter().any(|a| a.verified && normalise(&a.value.postcode) == normalise(m)));
     if name(true) && dob(true) && (nino || postcode) {
         Some(MatchStatus::MatchYes)
     } else {
@@ -121,7 +157,38 @@ mod tests {
         let c = catalogue();
         let mut data = alice(true);
         data.addresses.clear();
-        data.nino = Some(Item { value: "QQ 12 34 56 C".into(), verified: false });
+        data.nino = Some(Item { value: "QQ 12 34 56 C".into(), verified: true });
+        assert_eq!(find(&c, &data)[0].1, MatchStatus::MatchYes);
+    }
+
+    #[test]
+    fn a_stated_nino_or_postcode_does_not_make_a_match() {
+        let c = catalogue();
+        let mut data = alice(true);
+        data.addresses[0].verified = false;
+        assert_eq!(find(&c, &data)[0].1, MatchStatus::MatchPossible);
+        data.addresses.clear();
+        data.nino = Some(Item { value: "QQ123456C".into(), verified: false });
+        assert_eq!(find(&c, &data)[0].1, MatchStatus::MatchPossible);
+    }
+
+    #[test]
+    fn what_a_member_states_is_never_verified_whatever_it_says() {
+        let c = catalogue();
+        let stated = alice(true).stated();
+        assert!(stated.names.iter().chain([]).all(|n| !n.verified) && !stated.date_of_birth.as_ref().unwrap().verified);
+        assert_eq!(find(&c, &stated)[0].1, MatchStatus::MatchPossible);
+    }
+
+    #[test]
+    fn attested_claims_make_a_match() {
+        let c = catalogue();
+        let claims = serde_json::json!({
+            "given_name": "Alice", "family_name": "Archer", "birthdate": "1975-04-12",
+            "address": { "postal_code": "SW1A 1AA" },
+        });
+        let mut data = FindData::default();
+        data.attest(claims.as_object().unwrap());
         assert_eq!(find(&c, &data)[0].1, MatchStatus::MatchYes);
     }
 

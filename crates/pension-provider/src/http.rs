@@ -29,7 +29,7 @@ pub fn router(provider: Arc<Provider>) -> Router {
 
 fn unauthorized(error: TokenError) -> Response {
     let status = match error {
-        TokenError::KeysUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        TokenError::KeysUnavailable(_) | TokenError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::UNAUTHORIZED,
     };
     let description = error.to_string();
@@ -51,17 +51,37 @@ fn bearer(headers: &HeaderMap) -> Result<&str, TokenError> {
         .ok_or(TokenError::Missing)
 }
 
-/// Every pension of every member the find token matches, as resources.
-async fn matched(provider: &Provider, headers: &HeaderMap) -> Result<Vec<Value>, Response> {
+/// What a find token found, and the authorization server that sent it.
+struct Matched {
+    resources: Vec<Value>,
+    /// The issuer of the find token: the server whose key the identity
+    /// presentation, if any, is bound to.
+    presenter: String,
+}
+
+/// Every pension of every member the find token matches, as resources:
+/// stated find data can only make possible matches; a verified identity
+/// presentation can make a `match-yes`.
+async fn matched(provider: &Provider, headers: &HeaderMap) -> Result<Matched, Response> {
     if !provider.find_delay.is_zero() {
         tokio::time::sleep(provider.find_delay).await;
     }
     let token = bearer(headers).map_err(unauthorized)?;
-    let claims = provider.registry.verify_find_token(token, &provider.url).await.map_err(unauthorized)?;
+    let verified = provider.registry.verify_find_token(token, &provider.url).await.map_err(unauthorized)?;
+    let claims = verified.claims;
+    let mut data = claims.find_data.stated();
+    if let Some(presentation) = &claims.identity_presentation {
+        let attested = provider
+            .registry
+            .verify_identity(presentation, &verified.signer_key, &provider.url, |nonce| provider.issuer.spend_nonce(nonce))
+            .await
+            .map_err(unauthorized)?;
+        data.attest(&attested);
+    }
     let catalogue = &provider.catalogue;
     let registered = provider.registered_at.lock();
     let mut out = Vec::new();
-    for (member, status) in find::find(catalogue, &claims.find_data) {
+    for (member, status) in find::find(catalogue, &data) {
         for pension in &member.pensions {
             let mut resource = json!({
                 "_id": pension.asset_guid,
@@ -77,13 +97,13 @@ async fn matched(provider: &Provider, headers: &HeaderMap) -> Result<Vec<Value>,
             out.push(resource);
         }
     }
-    Ok(out)
+    Ok(Matched { resources: out, presenter: claims.iss.trim_end_matches('/').to_string() })
 }
 
 /// `POST /find` with a find token: the matches, and nothing kept.
 async fn find_pensions(State(provider): State<Arc<Provider>>, headers: HeaderMap) -> Response {
     match matched(&provider, &headers).await {
-        Ok(resources) => {
+        Ok(Matched { resources, .. }) => {
             let matches: Vec<Value> = resources
                 .into_iter()
                 .map(|r| json!({ "pei": r["name"], "description": r["description"], "match_status": r["match_status"] }))
@@ -96,7 +116,7 @@ async fn find_pensions(State(provider): State<Arc<Provider>>, headers: HeaderMap
 
 async fn resources(State(provider): State<Arc<Provider>>, headers: HeaderMap) -> Response {
     match matched(&provider, &headers).await {
-        Ok(resources) => Json(resources).into_response(),
+        Ok(Matched { resources, .. }) => Json(resources).into_response(),
         Err(response) => response,
     }
 }
@@ -122,13 +142,28 @@ fn as_failure(e: AsError) -> Response {
 struct Assign {
     at_as: String,
     assertion: String,
+    /// The code this provider sent the member, to move a pension another
+    /// authorization server protects.
+    #[serde(default)]
+    confirmation_code: Option<String>,
 }
 
 /// `POST /resources/{id}`: protect this pension with the named authorization
-/// server. The owner proves who they are with a find token and consents with
-/// an assertion their wallet minted for this provider; the provider gets a
-/// PAT with it, registers the pension there, and deregisters it at the
-/// previous authorization server.
+/// server. The owner proves who they are with a find token carrying their
+/// identity presentation (only a `match-yes` on attested claims can be
+/// assigned) and consents with an assertion minted for this provider by the
+/// server named; the provider gets a PAT with it, registers the pension
+/// there, and deregisters it at the previous authorization server.
+///
+/// Which server may be named:
+/// - a pension protected nowhere goes only to the server that presented the
+///   proof (the find token's issuer, whose key the presentation is bound to);
+/// - a pension that server already protects may go to any trusted server:
+///   the server that holds it consents by asking (a move);
+/// - a pension another server protects goes to the asking server only with
+///   the member's confirmation through this provider's own channel: the
+///   first request answers `409 confirmation_required` and sends the member
+///   a code; the request with `confirmation_code` moves it.
 async fn assign(
     State(provider): State<Arc<Provider>>,
     Path(id): Path<String>,
@@ -138,16 +173,57 @@ async fn assign(
     let Ok(Json(body)) = body else {
         return error(StatusCode::BAD_REQUEST, "invalid_request", "the body must be JSON with at_as and assertion");
     };
-    let owned = match matched(&provider, &headers).await {
-        Ok(resources) => resources.into_iter().find(|r| r["_id"] == id.as_str()),
+    let (owned, presenter) = match matched(&provider, &headers).await {
+        Ok(Matched { resources, presenter }) => (resources.into_iter().find(|r| r["_id"] == id.as_str()), presenter),
         Err(response) => return response,
     };
     let Some(resource) = owned else {
         return error(StatusCode::NOT_FOUND, "not_found", "no such pension for this member");
     };
+    if resource["match_status"] != "match-yes" {
+        return error(
+            StatusCode::FORBIDDEN,
+            "match_required",
+            "only a pension matched on the member's verified identity can be connected; present an identity credential",
+        );
+    }
     let issuer = body.at_as.trim_end_matches('/').to_string();
     if !provider.registry.trusted().contains(&issuer) {
         return error(StatusCode::BAD_REQUEST, "invalid_request", format!("authorization server {issuer:?} is not accepted here"));
+    }
+    let holder = provider.registered_at.lock().get(&id).map(|r| r.issuer.clone());
+    let held_by_presenter = holder.as_deref() == Some(presenter.as_str());
+    if !held_by_presenter && issuer != presenter {
+        return error(
+            StatusCode::FORBIDDEN,
+            "wrong_authorization_server",
+            "a pension is connected only to the wallet that proved the member's identity",
+        );
+    }
+    if holder.is_some() && !held_by_presenter {
+        let pei = resource["name"].as_str().unwrap_or_default();
+        match body.confirmation_code.as_deref() {
+            None => {
+                let Some(code) = provider.confirmations.issue(&id, &presenter) else {
+                    return error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "too many confirmations outstanding; try again later");
+                };
+                provider.confirmations.send(pei, &presenter, &code);
+                return error(
+                    StatusCode::CONFLICT,
+                    "confirmation_required",
+                    "another wallet protects this pension; we have sent you a code to confirm the move, by our usual way of writing to you",
+                );
+            }
+            Some(code) => match provider.confirmations.check(&id, &presenter, code) {
+                crate::confirmation::Checked::Confirmed => {}
+                crate::confirmation::Checked::Wrong => {
+                    return error(StatusCode::FORBIDDEN, "invalid_confirmation", "that confirmation code is not right");
+                }
+                crate::confirmation::Checked::NoneOutstanding => {
+                    return error(StatusCode::FORBIDDEN, "invalid_confirmation", "no confirmation is waiting: ask again for a new code");
+                }
+            },
+        }
     }
     let client = &provider.as_client;
     let endpoints = match client.discover(&issuer).await {

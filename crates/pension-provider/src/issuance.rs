@@ -119,6 +119,12 @@ impl Issuer {
         &self.did
     }
 
+    /// Uses up a nonce this provider gave out (`POST /nonce`): true if it
+    /// was live. Key proofs and identity presentations both carry one.
+    pub fn spend_nonce(&self, nonce: &str) -> bool {
+        self.nonces.lock().take(nonce, Instant::now())
+    }
+
     /// A credential offer by value, with a fresh pre-authorized code.
     pub fn offer(&self, issuer_url: &str, subject: Subject) -> Value {
         let code = random_token();

@@ -14,6 +14,7 @@
 //! - [`issuance::Issuer`]: OpenID4VCI 1.0, pre-authorized code flow, issuing
 //!   a `PensionResourceCredential` when a pension is assigned.
 
+pub mod confirmation;
 pub mod did;
 pub mod find;
 pub mod fixtures;
@@ -35,20 +36,23 @@ pub struct Provider {
     pub as_client: protection::AsClient,
     /// OpenID4VCI: offers, codes, nonces, and the key credentials are signed with.
     pub issuer: issuance::Issuer,
+    /// Codes sent to members to confirm moving a pension to a new wallet.
+    pub confirmations: confirmation::Confirmations,
     /// Added before every find and discovery answer: a slow provider, for
     /// benchmarks and timeout tests.
     pub find_delay: std::time::Duration,
 }
 
 impl Provider {
-    pub fn new(url: String, catalogue: fixtures::Catalogue, trusted: Vec<String>) -> Provider {
+    pub fn new(url: String, catalogue: fixtures::Catalogue, trusted: Vec<String>, identity_issuers: Vec<String>) -> Provider {
         Provider {
             url,
             catalogue,
-            registry: trust::Registry::new(trusted),
+            registry: trust::Registry::new(trusted, identity_issuers),
             registered_at: Mutex::default(),
             as_client: protection::AsClient::default(),
             issuer: issuance::Issuer::default(),
+            confirmations: confirmation::Confirmations::default(),
             find_delay: std::time::Duration::ZERO,
         }
     }

@@ -25,6 +25,10 @@ enum Command {
         /// An authorization server this provider trusts (repeatable): its issuer URL.
         #[arg(long = "trust-as")]
         trust_as: Vec<String>,
+        /// An identity service whose identity credentials this provider
+        /// matches members on (repeatable): its issuer URL.
+        #[arg(long = "trust-identity-issuer")]
+        trust_identity_issuer: Vec<String>,
         /// Wait this long before answering a find or discovery (simulates a slow provider).
         #[arg(long, default_value_t = 0)]
         find_delay_ms: u64,
@@ -34,7 +38,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt().with_writer(std::io::stderr).init();
-    let Command::Serve { listen, fixtures, trust_as, find_delay_ms } = Cli::parse().command;
+    let Command::Serve { listen, fixtures, trust_as, trust_identity_issuer, find_delay_ms } = Cli::parse().command;
     let catalogue = match Catalogue::load(&fixtures) {
         Ok(c) => c,
         Err(e) => {
@@ -51,7 +55,7 @@ async fn main() -> ExitCode {
     };
     let url = format!("http://{}", listener.local_addr().expect("bound"));
     let provider_name = catalogue.provider_name.clone();
-    let mut provider = Provider::new(url.clone(), catalogue, trust_as);
+    let mut provider = Provider::new(url.clone(), catalogue, trust_as, trust_identity_issuer);
     provider.find_delay = std::time::Duration::from_millis(find_delay_ms);
     let provider = Arc::new(provider);
     println!("{}", serde_json::json!({ "url": url, "provider_name": provider_name, "pid": std::process::id() }));
@@ -59,28 +63,11 @@ async fn main() -> ExitCode {
         http_guard::inbound::Hosts::of(&url),
         http_guard::inbound::check_host,
     ));
-    match http_guard::inbound::serve(listener, app, http_guard::inbound::Limits::default(), shutdown_signal()).await {
+    match http_guard::inbound::serve(listener, app, http_guard::inbound::Limits::default(), http_guard::inbound::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return std::future::pending().await,
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -1,10 +1,18 @@
-//! Which authorization servers this provider trusts (its governance
-//! registry), and verification of the find tokens they sign.
+//! Which authorization servers and identity services this provider trusts
+//! (its governance registry), verification of the find tokens the servers
+//! sign, and of the identity presentations inside them.
 //!
 //! A find token is a JWT signed by a trusted authorization server, for this
-//! provider (`aud`), short-lived, carrying `find_data`. The signing keys come
-//! from the server's own metadata (`/.well-known/oauth-authorization-server`
-//! → `jwks_uri`), cached for ten minutes.
+//! provider (`aud`), short-lived, used once (`jti`), carrying `find_data`
+//! (what the member states, never taken as verified) and, when the member
+//! has one, `identity_presentation`: an SD-JWT VC identity credential from a
+//! trusted identity service, presented to this provider with a nonce it
+//! gave out, and bound to the key of the very server that signed the find
+//! token. Only what that presentation attests is matched as verified.
+//!
+//! Keys come from the parties' own metadata (an authorization server's
+//! `/.well-known/oauth-authorization-server` → `jwks_uri`; an identity
+//! service's `/.well-known/jwt-vc-issuer`), cached for ten minutes.
 
 use crate::find::FindData;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -46,6 +54,18 @@ pub enum TokenError {
     WrongAudience,
     #[error("the token is not a find token")]
     WrongType,
+    #[error("this find token was used before; send a fresh one")]
+    Replayed,
+    #[error("identity service {0:?} is not in this provider's registry")]
+    UntrustedIdentityIssuer(String),
+    #[error("the identity presentation does not verify: {0}")]
+    Identity(String),
+    #[error("the identity credential is bound to another wallet than the one asking")]
+    IdentityNotThisWallet,
+    #[error("the identity presentation's nonce is unknown, used or expired; ask for a fresh one")]
+    IdentityNonce,
+    #[error("too many find tokens in flight; try again shortly")]
+    Busy,
 }
 
 #[derive(Deserialize)]
@@ -54,12 +74,31 @@ pub struct FindClaims {
     pub aud: Value,
     pub exp: i64,
     pub iat: i64,
+    #[serde(default)]
+    pub jti: Option<String>,
+    #[serde(default)]
     pub find_data: FindData,
+    /// An SD-JWT VC presentation of the member's identity credential.
+    #[serde(default)]
+    pub identity_presentation: Option<String>,
 }
+
+/// A verified find token, and the key of the server that signed it.
+pub struct VerifiedFind {
+    pub claims: FindClaims,
+    pub signer_key: Value,
+}
+
+/// Find token ids seen and not yet expired: at most this many.
+const MAX_SEEN: usize = 100_000;
 
 pub struct Registry {
     trusted: Vec<String>,
-    keys: Mutex<HashMap<String, (Instant, JwkSet)>>,
+    identity_issuers: Vec<String>,
+    /// Key sets by issuer URL (authorization servers and identity services).
+    keys: Mutex<HashMap<String, (Instant, Value)>>,
+    /// `jti` → `exp` of every find token accepted.
+    seen: Mutex<HashMap<String, i64>>,
     http: reqwest::Client,
 }
 
@@ -69,19 +108,23 @@ pub(crate) fn now() -> i64 {
 }
 
 impl Registry {
-    pub fn new(trusted: Vec<String>) -> Registry {
+    pub fn new(trusted: Vec<String>, identity_issuers: Vec<String>) -> Registry {
         let http = http_guard::outbound::client(Duration::from_secs(5));
-        let trusted = trusted.into_iter().map(|t| t.trim_end_matches('/').to_string()).collect();
-        Registry { trusted, keys: Mutex::new(HashMap::new()), http }
+        let canonical = |list: Vec<String>| list.into_iter().map(|t| t.trim_end_matches('/').to_string()).collect();
+        Registry { trusted: canonical(trusted), identity_issuers: canonical(identity_issuers), keys: Mutex::default(), seen: Mutex::default(), http }
     }
 
     pub fn trusted(&self) -> &[String] {
         &self.trusted
     }
 
+    pub fn identity_issuers(&self) -> &[String] {
+        &self.identity_issuers
+    }
+
     /// The wallet's keys, from its metadata's `jwks_uri`, which must be on
     /// the wallet's own origin.
-    async fn fetch_keys(&self, issuer: &str) -> Result<JwkSet, TokenError> {
+    async fn fetch_wallet_keys(&self, issuer: &str) -> Result<Value, TokenError> {
         use http_guard::outbound::{json_capped, on_origin, secure_url};
         let unavailable = |e: String| TokenError::KeysUnavailable(e);
         let origin = secure_url(issuer).map_err(|e| unavailable(e.to_string()))?;
@@ -95,20 +138,80 @@ impl Registry {
         json_capped(response, MAX_DOCUMENT).await.map_err(|e| unavailable(e.to_string()))
     }
 
-    async fn keys(&self, issuer: &str, refresh: bool) -> Result<JwkSet, TokenError> {
+    /// An identity service's keys, from its SD-JWT VC issuer metadata.
+    async fn fetch_identity_keys(&self, issuer: &str) -> Result<Value, TokenError> {
+        use http_guard::outbound::{json_capped, secure_url};
+        let unavailable = |e: String| TokenError::KeysUnavailable(e);
+        secure_url(issuer).map_err(|e| unavailable(e.to_string()))?;
+        let response = self.http.get(format!("{issuer}/.well-known/jwt-vc-issuer")).send().await.map_err(|e| unavailable(e.to_string()))?;
+        let response = response.error_for_status().map_err(|e| unavailable(e.to_string()))?;
+        let metadata: Value = json_capped(response, MAX_DOCUMENT).await.map_err(|e| unavailable(e.to_string()))?;
+        if metadata["issuer"].as_str().map(|i| i.trim_end_matches('/')) != Some(issuer) {
+            return Err(unavailable("its metadata names another issuer".into()));
+        }
+        Ok(metadata["jwks"].clone())
+    }
+
+    async fn keys(&self, issuer: &str, identity: bool, refresh: bool) -> Result<Value, TokenError> {
         if let Some((at, set)) = self.keys.lock().get(issuer) {
             let age = at.elapsed();
             if (age < KEYS_TTL && !refresh) || age < REFETCH_EVERY {
                 return Ok(set.clone());
             }
         }
-        let set = self.fetch_keys(issuer).await?;
+        let set = if identity { self.fetch_identity_keys(issuer).await? } else { self.fetch_wallet_keys(issuer).await? };
         self.keys.lock().insert(issuer.to_string(), (Instant::now(), set.clone()));
         Ok(set)
     }
 
-    /// Verifies a find token addressed to `audience` (this provider's URL).
-    pub async fn verify_find_token(&self, token: &str, audience: &str) -> Result<FindClaims, TokenError> {
+    /// Records a find token's id until it expires: false if seen before.
+    fn first_use(&self, jti: &str, exp: i64, now: i64) -> Result<bool, TokenError> {
+        let mut seen = self.seen.lock();
+        if seen.len() >= MAX_SEEN {
+            seen.retain(|_, until| *until > now);
+            if seen.len() >= MAX_SEEN {
+                return Err(TokenError::Busy);
+            }
+        }
+        Ok(seen.insert(jti.to_string(), exp).is_none())
+    }
+
+    /// Verifies an identity presentation inside a find token that `signer_key`
+    /// signed, for this provider (`audience`), spending its nonce with
+    /// `spend_nonce`. Returns every claim it attests.
+    pub async fn verify_identity(
+        &self,
+        presentation: &str,
+        signer_key: &Value,
+        audience: &str,
+        spend_nonce: impl FnOnce(&str) -> bool,
+    ) -> Result<serde_json::Map<String, Value>, TokenError> {
+        let issuer = sd_jwt_vc::unverified_issuer(presentation).ok_or_else(|| TokenError::Identity("not an SD-JWT VC".into()))?;
+        let issuer = issuer.trim_end_matches('/').to_string();
+        if !self.identity_issuers.contains(&issuer) {
+            return Err(TokenError::UntrustedIdentityIssuer(issuer));
+        }
+        let verify = |keys: &Value| sd_jwt_vc::verify_presentation(presentation, keys, audience, now());
+        let presented = match verify(&self.keys(&issuer, true, false).await?) {
+            Err(sd_jwt_vc::SdJwtError::UnknownKey(_)) => verify(&self.keys(&issuer, true, true).await?),
+            other => other,
+        }
+        .map_err(|e| TokenError::Identity(e.to_string()))?;
+        if presented.credential.vct != sd_jwt_vc::IDENTITY_VCT || presented.credential.issuer.trim_end_matches('/') != issuer {
+            return Err(TokenError::Identity("not an identity credential".into()));
+        }
+        if !sd_jwt_vc::same_key(&presented.credential.holder_key, signer_key) {
+            return Err(TokenError::IdentityNotThisWallet);
+        }
+        if !spend_nonce(&presented.nonce) {
+            return Err(TokenError::IdentityNonce);
+        }
+        Ok(presented.credential.claims)
+    }
+
+    /// Verifies a find token addressed to `audience` (this provider's URL),
+    /// and records it as used.
+    pub async fn verify_find_token(&self, token: &str, audience: &str) -> Result<VerifiedFind, TokenError> {
         let payload = token.split('.').nth(1).ok_or(TokenError::Malformed)?;
         let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Malformed)?;
         let unverified: Value = serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
@@ -123,10 +226,13 @@ impl Registry {
         if !matches!(header.alg, Algorithm::EdDSA | Algorithm::ES256 | Algorithm::RS256) {
             return Err(TokenError::BadSignature);
         }
-        let find = |set: &JwkSet| header.kid.as_deref().and_then(|kid| set.find(kid).cloned());
-        let jwk = match find(&self.keys(&issuer, false).await?) {
+        let find = |set: Value| {
+            let set: JwkSet = serde_json::from_value(set).ok()?;
+            header.kid.as_deref().and_then(|kid| set.find(kid).cloned())
+        };
+        let jwk = match find(self.keys(&issuer, false, false).await?) {
             Some(k) => k,
-            None => find(&self.keys(&issuer, true).await?).ok_or(TokenError::BadSignature)?,
+            None => find(self.keys(&issuer, false, true).await?).ok_or(TokenError::BadSignature)?,
         };
         let key = DecodingKey::from_jwk(&jwk).map_err(|_| TokenError::BadSignature)?;
         let mut validation = Validation::new(header.alg);
@@ -150,6 +256,11 @@ impl Registry {
         if !for_us {
             return Err(TokenError::WrongAudience);
         }
-        Ok(claims)
+        let jti = claims.jti.as_deref().filter(|j| !j.is_empty() && j.len() <= 200).ok_or(TokenError::Malformed)?;
+        if !self.first_use(jti, claims.exp, now)? {
+            return Err(TokenError::Replayed);
+        }
+        let signer_key = serde_json::to_value(&jwk).map_err(|_| TokenError::BadSignature)?;
+        Ok(VerifiedFind { claims, signer_key })
     }
 }

@@ -15,6 +15,9 @@ use ssi_claims::jws::{self, Header};
 use ssi_claims::sd_jwt::{SdAlg, SdHash, SdJwt, SdJwtBuf, SdJwtPayload};
 use ssi_jwk::{Algorithm, JWK};
 
+/// The credential type (`vct`) of an identity credential: what a
+/// provider matches a member on.
+pub const IDENTITY_VCT: &str = "urn:pensions-wallet:vct:identity:1";
 /// The JOSE `typ` of an issued SD-JWT VC.
 pub const CREDENTIAL_TYPE: &str = "dc+sd-jwt";
 /// The JOSE `typ` of a key-binding JWT.
@@ -147,6 +150,20 @@ pub fn unverified_issuer(compact: &str) -> Option<String> {
     let (_, payload) = jws::decode_unverified(sd_jwt.jwt().as_str()).ok()?;
     let claims: Value = serde_json::from_slice(&payload).ok()?;
     claims["iss"].as_str().map(String::from)
+}
+
+/// Every claim of a credential, revealed but not verified: for showing the
+/// holder what a credential it verified on receipt says.
+pub fn unverified_claims(compact: &str) -> Option<Map<String, Value>> {
+    let sd_jwt = parse(compact).ok()?;
+    let revealed = sd_jwt.trim_kb().decode_reveal_any().ok()?;
+    match serde_json::to_value(revealed.claims()).ok()? {
+        Value::Object(mut claims) => {
+            claims.remove("_sd_alg");
+            Some(claims)
+        }
+        _ => None,
+    }
 }
 
 fn public_key(jwk: &Value) -> Result<JWK, SdJwtError> {

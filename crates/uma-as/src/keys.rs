@@ -32,10 +32,13 @@ pub enum TokenType {
     FindToken,
     /// An OpenID4VCI key proof (OpenID4VCI 1.0 §8.2.1.1).
     KeyProof,
+    /// An SD-JWT key-binding JWT: the wallet presenting its identity
+    /// credential to one verifier (RFC 9901 §4.3).
+    KeyBinding,
 }
 
 impl TokenType {
-    pub const ALL: [TokenType; 4] = [TokenType::Rpt, TokenType::Assertion, TokenType::FindToken, TokenType::KeyProof];
+    pub const ALL: [TokenType; 5] = [TokenType::Rpt, TokenType::Assertion, TokenType::FindToken, TokenType::KeyProof, TokenType::KeyBinding];
 
     pub fn typ(self) -> &'static str {
         match self {
@@ -43,6 +46,7 @@ impl TokenType {
             TokenType::Assertion => "uma-assertion+jwt",
             TokenType::FindToken => "find+jwt",
             TokenType::KeyProof => "openid4vci-proof+jwt",
+            TokenType::KeyBinding => "kb+jwt",
         }
     }
 }
@@ -54,7 +58,7 @@ pub struct SigningKey {
     /// `{"alg":"EdDSA","typ":"JWT","kid":…}` already base64url-encoded.
     encoded_header: String,
     /// The same with each [`TokenType`]'s `typ`, in [`TokenType::ALL`] order.
-    typed_headers: [String; 4],
+    typed_headers: [String; 5],
 }
 
 impl fmt::Debug for SigningKey {

@@ -54,6 +54,7 @@ pub fn router(wallet: &Wallet, owner_token: &Secret) -> Router {
         .route("/assertions", post(mint_assertion))
         .route("/events", get(events))
         .route("/identity", get(identity).put(set_identity))
+        .route("/identity/credential", get(identity_credential).post(get_identity_credential).delete(forget_identity_credential))
         .route("/providers", get(providers).post(add_provider).delete(remove_provider))
         .route("/find", post(find))
         .route("/offers", get(offers))
@@ -354,11 +355,43 @@ async fn offers(State(s): State<OwnerState>) -> Result<Json<Value>> {
 struct Accept {
     provider: String,
     resource_id: String,
+    /// The code the provider sent, to move a pension another wallet protects.
+    #[serde(default)]
+    confirmation_code: Option<String>,
 }
 
 /// Accepts an offer: the provider registers the pension at this wallet.
 async fn accept(State(s): State<OwnerState>, JsonBody(body): JsonBody<Accept>) -> Result<Json<Value>> {
-    Ok(Json(s.pensions.accept(&body.provider, &body.resource_id).await?))
+    Ok(Json(s.pensions.accept(&body.provider, &body.resource_id, body.confirmation_code.as_deref()).await?))
+}
+
+/// The identity credential held (what it attests) and the latest sign-in.
+async fn identity_credential(State(s): State<OwnerState>) -> Result<Json<Value>> {
+    let credential = s.pensions.identity_credential();
+    Ok(Json(json!({ "credential": credential.summary()?, "sign_in": credential.sign_in_status() })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GetIdentityCredential {
+    /// The identity service's issuer URL.
+    issuer: String,
+}
+
+/// Starts signing in at an identity service: `202` with the page the owner
+/// opens in their browser; the wallet collects the credential when they
+/// finish (see `GET /identity/credential`).
+async fn get_identity_credential(State(s): State<OwnerState>, JsonBody(body): JsonBody<GetIdentityCredential>) -> Result<Response> {
+    let authorize_url = s.pensions.identity_credential().start_sign_in(&body.issuer).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "authorize_url": authorize_url }))).into_response())
+}
+
+async fn forget_identity_credential(State(s): State<OwnerState>) -> Result<StatusCode> {
+    if s.pensions.identity_credential().forget().await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ProtocolError::not_found("no identity credential is held"))
+    }
 }
 
 /// The owner's own view of every pension this wallet protects.

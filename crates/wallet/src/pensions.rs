@@ -7,6 +7,7 @@
 //! minutes, carrying the PDP find data.
 
 use crate::credentials::Credentials;
+use crate::identity_credential::{HeldIdentity, IdentityCredential, FIND_DISCLOSURES};
 use crate::WalletError;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -99,9 +100,11 @@ impl Identity {
         present.into_iter().filter(|(_, p)| *p).map(|(item, _)| item).collect()
     }
 
-    /// The find data of a find token.
+    /// The find data of a find token: what the owner states, never marked
+    /// verified (only an identity credential attests, and providers take
+    /// nothing else as verified).
     pub fn find_data(&self) -> Value {
-        let verified = |item: &str| self.verified.iter().any(|v| v == item);
+        let verified = |_: &str| false;
         let one = |value: &Option<String>, item: &str| value.as_ref().map(|v| json!([{ "value": v, "verified": verified(item) }])).unwrap_or(json!([]));
         json!({
             "names": [{ "value": { "given_name": self.given_name, "family_name": self.family_name }, "verified": verified("name") }],
@@ -111,6 +114,24 @@ impl Identity {
             "emails": one(&self.email, "email"),
             "mobiles": one(&self.mobile, "mobile"),
         })
+    }
+}
+
+/// What the wallet can tell a provider about its owner.
+pub struct Who {
+    /// What the owner states (never taken as verified).
+    pub stated: Option<Identity>,
+    /// The identity credential, presented with [`FIND_DISCLOSURES`] only.
+    pub credential: Option<HeldIdentity>,
+}
+
+impl Who {
+    /// The audit entry for telling `to` about the owner.
+    fn disclosure(&self, to: Vec<&str>, path: &str) -> Value {
+        let attested = self.credential.as_ref().map(|held| {
+            json!({ "issuer": held.issuer, "claims": FIND_DISCLOSURES.iter().map(|p| p.rsplit('/').next().unwrap_or(p)).collect::<Vec<_>>() })
+        });
+        json!({ "to": to, "path": path, "items": self.stated.as_ref().map(Identity::items).unwrap_or_default(), "attested": attested })
     }
 }
 
@@ -194,6 +215,7 @@ pub struct Pensions {
     providers: Tree<ProviderEntry>,
     self_client: Tree<SelfClient>,
     credentials: Credentials,
+    identity_credential: IdentityCredential,
     http: reqwest::Client,
 }
 
@@ -201,6 +223,7 @@ impl Pensions {
     pub fn open(store: &Store, server: AuthorizationServer) -> Result<Pensions, WalletError> {
         let http = http_guard::outbound::client(PROVIDER_TIMEOUT);
         let credentials = Credentials::open(store, server.clone(), http.clone())?;
+        let identity_credential = IdentityCredential::open(store, server.clone(), http.clone())?;
         let self_client: Tree<SelfClient> = store.tree("self_client")?;
         // Wallets before this one gave their own client a secret and used
         // it over HTTP: take it away before anything can use it again.
@@ -218,12 +241,18 @@ impl Pensions {
             providers: store.tree("providers")?,
             self_client,
             credentials,
+            identity_credential,
             http,
         })
     }
 
     pub fn credentials(&self) -> &Credentials {
         &self.credentials
+    }
+
+    /// The owner's identity credential: getting one, and what it attests.
+    pub fn identity_credential(&self) -> &IdentityCredential {
+        &self.identity_credential
     }
 
     pub fn identity(&self) -> Result<Option<Identity>, ProtocolError> {
@@ -277,21 +306,50 @@ impl Pensions {
         Ok(())
     }
 
-    /// A find token for one provider.
-    pub fn find_token(&self, identity: &Identity, provider_url: &str) -> String {
+    /// A find token for one provider: what the owner states, and, when the
+    /// wallet holds an identity credential, a presentation of it for this
+    /// provider with a nonce the provider gives out (one more request).
+    pub async fn find_token(&self, who: &Who, provider_url: &str) -> Result<String, (&'static str, String)> {
+        let presentation = match &who.credential {
+            None => None,
+            Some(held) => {
+                let request = self.http.post(format!("{provider_url}/nonce"));
+                let nonce = match http_guard::outbound::send_json::<Value>(request, MAX_PROVIDER_ANSWER).await {
+                    Err(http_guard::outbound::FetchError::Unreachable(e)) => return Err(("unreachable", e)),
+                    Err(e) => return Err(("error", e.to_string())),
+                    Ok((status, body)) => match body["c_nonce"].as_str() {
+                        Some(nonce) if status.is_success() => nonce.to_string(),
+                        _ => return Err(("error", format!("no nonce from the provider (HTTP {status})"))),
+                    },
+                };
+                Some(self.identity_credential.present(held, provider_url, &nonce).map_err(|e| ("error", e.to_string()))?)
+            }
+        };
         let now = self.server.now();
-        self.server.signing_key().sign_typed(uma_as::keys::TokenType::FindToken, &json!({
+        let mut claims = json!({
             "iss": self.server.config().issuer,
             "aud": provider_url,
             "iat": now,
             "exp": now + FIND_TOKEN_LIFETIME,
             "jti": new_jti(),
-            "find_data": identity.find_data(),
-        }))
+            "find_data": who.stated.as_ref().map(Identity::find_data).unwrap_or_else(|| json!({})),
+        });
+        if let Some(presentation) = presentation {
+            claims["identity_presentation"] = presentation.into();
+        }
+        Ok(self.server.signing_key().sign_typed(uma_as::keys::TokenType::FindToken, &claims))
     }
 
-    fn require_identity(&self) -> Result<Identity, ProtocolError> {
-        self.identity()?.ok_or_else(|| ProtocolError::invalid_request("set your identity details first (uma-wallet identity set)"))
+    /// Who the owner says they are, and what their identity credential
+    /// attests; at least one of them.
+    fn who(&self) -> Result<Who, ProtocolError> {
+        let who = Who { stated: self.identity()?, credential: self.identity_credential.held()? };
+        if who.stated.is_none() && who.credential.is_none() {
+            return Err(ProtocolError::invalid_request(
+                "prove who you are first (uma-wallet identity get --issuer URL), or enter your details (uma-wallet identity set)",
+            ));
+        }
+        Ok(who)
     }
 
     /// Asks every provider, a few at a time, each with its own timeout;
@@ -299,16 +357,18 @@ impl Pensions {
     /// whom is audited.
     async fn ask_all(&self, method: reqwest::Method, path: &str) -> Result<Vec<(ProviderEntry, Result<Value, (&'static str, String)>)>, ProtocolError> {
         use futures_util::StreamExt;
-        let identity = self.require_identity()?;
+        let who = self.who()?;
         let providers = self.providers()?;
-        self.server.record(
-            "identity.disclosed",
-            json!({ "to": providers.iter().map(|p| &p.url).collect::<Vec<_>>(), "path": path, "items": identity.items() }),
-        );
+        self.server.record("identity.disclosed", who.disclosure(providers.iter().map(|p| p.url.as_str()).collect(), path));
+        let who = &who;
         let calls = providers.into_iter().map(|p| {
-            let token = self.find_token(&identity, &p.url);
-            let request = self.http.request(method.clone(), format!("{}{}", p.url, path)).bearer_auth(token);
+            let method = method.clone();
             async move {
+                let token = match self.find_token(who, &p.url).await {
+                    Ok(token) => token,
+                    Err(failure) => return (p, Err(failure)),
+                };
+                let request = self.http.request(method, format!("{}{}", p.url, path)).bearer_auth(token);
                 let answer = match http_guard::outbound::send_json::<Value>(request, MAX_PROVIDER_ANSWER).await {
                     Err(http_guard::outbound::FetchError::Unreachable(e)) => Err(("unreachable", e)),
                     Err(e) => Err(("error", e.to_string())),
@@ -353,8 +413,7 @@ impl Pensions {
             .as_str()
             .trim_end_matches('/')
             .to_string();
-        let identity = self.require_identity()?;
-        let body = self.assign(&provider.url, resource_id, &identity, &issuer, assertion).await?;
+        let body = self.assign(&provider.url, resource_id, &issuer, assertion, None).await?;
         Ok(self.collect_credential(&provider, &body, &issuer).await)
     }
 
@@ -392,19 +451,30 @@ impl Pensions {
 
     /// `POST {provider}/resources/{id}`: the provider registers the pension
     /// at `issuer` with `assertion`, and answers with a credential offer.
-    async fn assign(&self, provider_url: &str, resource_id: &str, identity: &Identity, issuer: &str, assertion: &str) -> Result<Value, ProtocolError> {
+    /// `confirmation_code` is the code the provider sent the owner to move a
+    /// pension another wallet protects.
+    async fn assign(&self, provider_url: &str, resource_id: &str, issuer: &str, assertion: &str, confirmation_code: Option<&str>) -> Result<Value, ProtocolError> {
         if resource_id.is_empty() || resource_id.len() > 200 || !resource_id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)) {
             return Err(ProtocolError::invalid_request("resource_id is 1 to 200 letters, digits, '-', '_', '.' or ':'"));
         }
-        self.server.record("identity.disclosed", json!({ "to": [provider_url], "path": "/resources/{id}", "items": identity.items() }));
-        let request = self
-            .http
-            .post(format!("{provider_url}/resources/{resource_id}"))
-            .bearer_auth(self.find_token(identity, provider_url))
-            .json(&json!({ "at_as": issuer, "assertion": assertion }));
+        let who = self.who()?;
+        self.server.record("identity.disclosed", who.disclosure(vec![provider_url], "/resources/{id}"));
+        let token = self.find_token(&who, provider_url).await.map_err(|(_, why)| provider_failed(provider_url, &why))?;
+        let mut body = json!({ "at_as": issuer, "assertion": assertion });
+        if let Some(code) = confirmation_code {
+            body["confirmation_code"] = code.into();
+        }
+        let request = self.http.post(format!("{provider_url}/resources/{resource_id}")).bearer_auth(token).json(&body);
         let (status, body) = http_guard::outbound::send_json::<Value>(request, MAX_PROVIDER_ANSWER)
             .await
             .map_err(|e| provider_failed(provider_url, &e.to_string()))?;
+        if status == reqwest::StatusCode::CONFLICT && body["error"] == "confirmation_required" {
+            return Err(ProtocolError::new(
+                axum::http::StatusCode::CONFLICT,
+                "confirmation_required",
+                "Another wallet protects this pension. The provider has sent you a code by its usual way of writing to you: accept again with that code.",
+            ));
+        }
         if !status.is_success() {
             let detail = body["error_description"].as_str().or(body["error"].as_str()).unwrap_or("no detail");
             return Err(provider_failed(provider_url, &format!("HTTP {status}: {detail}")));
@@ -440,12 +510,15 @@ impl Pensions {
     /// at this wallet's authorization server, consenting with an assertion
     /// minted for it, and issues a credential over OpenID4VCI. A failed
     /// issuance is reported; the registration stands and can be retried.
-    pub async fn accept(&self, provider_url: &str, resource_id: &str) -> Result<Value, ProtocolError> {
+    ///
+    /// A pension another wallet protects moves here only with the code the
+    /// provider sends the owner: the first try answers that one was sent
+    /// (`confirmation_required`), the second carries `confirmation_code`.
+    pub async fn accept(&self, provider_url: &str, resource_id: &str, confirmation_code: Option<&str>) -> Result<Value, ProtocolError> {
         let provider = self.known_provider(provider_url)?;
-        let identity = self.require_identity()?;
         let assertion = self.server.mint_assertion(&provider.url, 300)?;
         let issuer = self.server.config().issuer.clone();
-        let body = self.assign(&provider.url, resource_id, &identity, &issuer, &assertion).await?;
+        let body = self.assign(&provider.url, resource_id, &issuer, &assertion, confirmation_code).await?;
         Ok(self.collect_credential(&provider, &body, &issuer).await)
     }
 

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use tokio::net::TcpListener;
 use http_guard::inbound::{check_host, refuse_cross_origin, Hosts, Limits, Origins};
 use uma_as::{AuthorizationServer, Clock, Config};
+/// What `serve` stops on: SIGTERM or Ctrl-C.
+pub use http_guard::inbound::shutdown_signal;
 
 pub struct ServeOptions {
     pub data_dir: PathBuf,
@@ -147,27 +149,5 @@ async fn housekeeping(server: AuthorizationServer, mut stop: tokio::sync::watch:
             }
             _ = stop.changed() => return,
         }
-    }
-}
-
-/// Resolves on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
     }
 }

@@ -1,5 +1,5 @@
-//! What the desktop tests in a real window share: reference providers on
-//! loopback, tauri-driver, a WebDriver session with the app, screenshots
+//! What the desktop tests in a real window share: reference providers and
+//! the reference identity service on loopback, tauri-driver, a WebDriver session with the app, screenshots
 //! from the X display, and the owner's first steps in the app.
 
 #![allow(dead_code)] // each test binary uses its own part
@@ -30,10 +30,10 @@ pub fn screenshots_dir() -> PathBuf {
     dir
 }
 
-pub async fn start_provider(fixtures: &str, trusted: &str) -> String {
+pub async fn start_provider(fixtures: &str, trusted: &str, identity_issuer: &str) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let provider = Arc::new(Provider::new(url.clone(), Catalogue::load(fixtures).unwrap(), vec![trusted.to_string()]));
+    let provider = Arc::new(Provider::new(url.clone(), Catalogue::load(fixtures).unwrap(), vec![trusted.to_string()], vec![identity_issuer.to_string()]));
     tokio::spawn(async move { axum::serve(listener, http::router(provider)).await.unwrap() });
     url
 }
@@ -175,6 +175,7 @@ pub fn capture_display(file: &std::path::Path) {
 pub struct Scene {
     pub ui: Ui,
     pub issuer: String,
+    pub identity: Arc<identity_service::IdentityService>,
     pub acme: String,
     pub northwind: String,
     pub data_dir: PathBuf,
@@ -189,8 +190,9 @@ impl Scene {
         let dir = tempfile::tempdir().unwrap();
         let wallet_port = free_port();
         let issuer = format!("http://127.0.0.1:{wallet_port}");
-        let acme = start_provider("acme", &issuer).await;
-        let northwind = start_provider("northwind", &issuer).await;
+        let identity = identity_service::spawn_local().await;
+        let acme = start_provider("acme", &issuer, &identity.url).await;
+        let northwind = start_provider("northwind", &issuer, &identity.url).await;
         let (driver, driver_url) = start_driver().await;
         let data_dir = dir.path().join("wallet");
         let backups = dir.path().join("backups");
@@ -204,7 +206,7 @@ impl Scene {
             .await
             .expect("a WebDriver session with the app");
         let ui = Ui { client, shots: screenshots_dir(), taken: 0 };
-        Scene { ui, issuer, acme, northwind, data_dir, http: reqwest::Client::new(), _driver: driver, _dir: dir }
+        Scene { ui, issuer, identity, acme, northwind, data_dir, http: reqwest::Client::new(), _driver: driver, _dir: dir }
     }
 
     /// First run: the wallet is created with the owner's identity details.
@@ -217,9 +219,6 @@ impl Scene {
         ui.type_into("#family-name", "Archer").await;
         ui.type_into("#date-of-birth", "1975-04-12").await;
         ui.type_into("#postcode", "SW1A 1AA").await;
-        for item in ["name", "date_of_birth", "address"] {
-            ui.click(&format!("#verified-{item}")).await;
-        }
         ui.screenshot("create-wallet").await;
         ui.click("[data-testid=create-wallet]").await;
         ui.wait_for("[data-testid=screen-pensions]").await;
@@ -239,11 +238,21 @@ impl Scene {
         ui.screenshot("settings").await;
     }
 
-    /// Offers: find, then accept each of the three pensions; each provider
+    /// Offers: Alice proves who she is (the app sends her to the identity
+    /// service's page; her browser is scripted here, at that very address),
+    /// then finds and accepts each of the three pensions; each provider
     /// registers its pension at the wallet and issues a credential.
     pub async fn find_and_accept_all(&mut self) {
         let ui = &mut self.ui;
         ui.open("offers").await;
+        ui.type_into("#identity-service", &self.identity.url).await;
+        ui.click("[data-testid=prove-identity-start]").await;
+        let page = ui.text("[data-testid=sign-in-url]").await;
+        ui.screenshot("prove-identity-waiting").await;
+        let at_code = identity_service::person::start(page.trim(), "alice@example.com").await.expect("the sign-in page");
+        at_code.enter(&self.identity.latest_code_for("alice@example.com").expect("a code was sent")).await.expect("signed in");
+        ui.wait_for("[data-testid=identity-proven]").await;
+        ui.screenshot("identity-proven").await;
         ui.click("[data-testid=find-pensions]").await;
         ui.wait_for_count("[data-testid=offer-card]", 3).await;
         ui.screenshot("offers").await;

@@ -4,6 +4,7 @@ import {
   type AcceptAnswer, type ApiError, type FindResult, type Offer, type OffersAnswer, type Provider,
 } from '../api';
 import { ErrorMessage, Loading, Screen } from '../components';
+import { ProveIdentity } from '../ProveIdentity';
 import { MATCH_LABELS } from '../format';
 import type { ScreenName } from '../App';
 
@@ -20,7 +21,9 @@ const OUTCOME: Record<string, string> = {
 type AcceptState =
   | { state: 'running' }
   | { state: 'done'; answer: AcceptAnswer }
-  | { state: 'error'; error: ApiError };
+  | { state: 'error'; error: ApiError }
+  /** Another wallet protects it: the provider wrote to the owner with a code. */
+  | { state: 'confirm'; code: string; error: ApiError | null };
 
 export function Offers({ onGoto }: { onGoto: (s: ScreenName) => void }) {
   const [providers, setProviders] = useState<Provider[] | null>(null);
@@ -50,16 +53,23 @@ export function Offers({ onGoto }: { onGoto: (s: ScreenName) => void }) {
     }
   }
 
-  async function accept(offer: Offer) {
+  async function accept(offer: Offer, code: string | null = null) {
     const key = `${offer.provider} ${offer.resource_id}`;
     setAccepts((a) => ({ ...a, [key]: { state: 'running' } }));
     try {
-      const answer = await acceptOffer(offer.provider, offer.resource_id);
+      const answer = await acceptOffer(offer.provider, offer.resource_id, code);
       setAccepts((a) => ({ ...a, [key]: { state: 'done', answer } }));
     } catch (e) {
-      setAccepts((a) => ({ ...a, [key]: { state: 'error', error: e as ApiError } }));
+      const error = e as ApiError;
+      const next: AcceptState = error.kind === 'confirmation_required'
+        ? { state: 'confirm', code: '', error: null }
+        : code !== null ? { state: 'confirm', code, error } : { state: 'error', error };
+      setAccepts((a) => ({ ...a, [key]: next }));
     }
   }
+
+  const setCode = (key: string, code: string) =>
+    setAccepts((a) => ({ ...a, [key]: { state: 'confirm', code, error: null } }));
 
   if (loadError) return <Screen name="offers" title="Offers"><ErrorMessage error={loadError} /></Screen>;
   if (!providers) return <Screen name="offers" title="Offers"><Loading /></Screen>;
@@ -80,6 +90,7 @@ export function Offers({ onGoto }: { onGoto: (s: ScreenName) => void }) {
 
   return (
     <Screen name="offers" title="Offers">
+      <ProveIdentity />
       <p>
         Ask your {providers.length === 1 ? 'provider' : `${providers.length} providers`} which pensions they hold for you.
         You can then protect each one with this wallet, so that you decide who may see it.
@@ -135,6 +146,23 @@ export function Offers({ onGoto }: { onGoto: (s: ScreenName) => void }) {
                         </p>
                       )}
                     </div>
+                  ) : st?.state === 'confirm' ? (
+                    <form data-testid="confirm-move" onSubmit={(e) => { e.preventDefault(); accept(o, st.code.trim()); }}>
+                      <p>
+                        Another wallet protects this pension. To check that moving it is your wish, {o.provider_name ?? nameOf(o.provider)} has
+                        written to you with a code, in its usual way. Enter the code to move the pension to this wallet.
+                      </p>
+                      <div className="field">
+                        <label htmlFor={`code-${o.resource_id}`}>Code from {o.provider_name ?? nameOf(o.provider)}</label>
+                        <input id={`code-${o.resource_id}`} inputMode="numeric" autoComplete="one-time-code" value={st.code}
+                          onChange={(e) => setCode(key, e.target.value)} required
+                          aria-describedby={st.error ? `code-error-${o.resource_id}` : undefined} />
+                      </div>
+                      {st.error && (
+                        <p className="error" role="alert" id={`code-error-${o.resource_id}`}>That did not work: {st.error.message}</p>
+                      )}
+                      <button type="submit" className="primary" data-testid="confirm-move-submit">Move it to my wallet</button>
+                    </form>
                   ) : (
                     <button type="button" data-testid="accept-offer" onClick={() => accept(o)} disabled={st?.state === 'running'}>
                       {st?.state === 'running' ? 'Protecting…' : 'Protect with my wallet'}

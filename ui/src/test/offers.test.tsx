@@ -3,7 +3,16 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { Offers } from '../screens/Offers';
 import { callsTo, deferred, mockCommands, sample } from './ipc';
-import type { OffersAnswer } from '../api';
+import type { IdentityCredentialStatus, OffersAnswer } from '../api';
+
+const NOT_PROVEN: IdentityCredentialStatus = { credential: null, sign_in: { state: 'none' } };
+const PROVEN: IdentityCredentialStatus = {
+  credential: {
+    issuer: 'http://127.0.0.1:40001', issuer_name: 'Reference Identity Service', received_at: 1790000000, expires_at: 1797776000,
+    given_name: 'Alice', family_name: 'Archer', birthdate: '1975-04-12', postal_code: 'SW1A 1AA', national_insurance_number: 'QQ123456C',
+  },
+  sign_in: { state: 'finished', issuer: 'http://127.0.0.1:40001' },
+};
 
 const offers: OffersAnswer = {
   offers: [
@@ -30,6 +39,7 @@ describe('offers', () => {
     const pending = deferred<unknown>();
     const calls = mockCommands({
       list_providers: sample('providers'),
+      identity_credential: PROVEN,
       find_pensions: sample('find'),
       list_offers: offers,
       accept_offer: () => pending.promise,
@@ -39,7 +49,7 @@ describe('offers', () => {
     await user.click(await screen.findByTestId('find-pensions'));
     const cards = await screen.findAllByTestId('offer-card');
     expect(cards).toHaveLength(2);
-    expect(calls.map((c) => c.cmd)).toEqual(['list_providers', 'find_pensions', 'list_offers']);
+    expect(calls.map((c) => c.cmd).filter((c) => c !== 'identity_credential')).toEqual(['list_providers', 'find_pensions', 'list_offers']);
     expect(screen.getAllByTestId('provider-outcome')[0]).toHaveTextContent(/Acme Pensions: Found pensions that match you/);
 
     await user.click(within(cards[0]).getByTestId('accept-offer'));
@@ -47,7 +57,7 @@ describe('offers', () => {
     expect(button).toBeDisabled();
     expect(button).toHaveTextContent('Protecting…');
     expect(within(cards[1]).getByTestId('accept-offer')).toBeEnabled();
-    expect(callsTo(calls, 'accept_offer')[0].args).toEqual({ provider: 'http://127.0.0.1:38341', resourceId: 'acme-db' });
+    expect(callsTo(calls, 'accept_offer')[0].args).toEqual({ provider: 'http://127.0.0.1:38341', resourceId: 'acme-db', confirmationCode: null });
 
     await act(async () => pending.resolve({ pei: 'urn:pei:acme:1', credential: { id: 'c1', status: 'active', issuer: 'did:key:x' } }));
     expect(await within(cards[0]).findByTestId('accept-success')).toHaveTextContent(/credential\) received/);
@@ -57,6 +67,7 @@ describe('offers', () => {
   it('shows a rejected accept on that card only', async () => {
     mockCommands({
       list_providers: sample('providers'),
+      identity_credential: PROVEN,
       find_pensions: sample('find'),
       list_offers: offers,
       accept_offer: () => { throw { kind: 'provider_error', message: 'Northwind said: identity does not match' }; },
@@ -75,7 +86,7 @@ describe('offers', () => {
 
   it('reports a credential that could not be collected although the pension is protected', async () => {
     mockCommands({
-      list_providers: sample('providers'), find_pensions: sample('find'), list_offers: offers,
+      list_providers: sample('providers'), identity_credential: PROVEN, find_pensions: sample('find'), list_offers: offers,
       accept_offer: { pei: 'urn:pei:acme:1', credential_error: 'offer expired' },
     });
     const user = userEvent.setup();
@@ -84,5 +95,69 @@ describe('offers', () => {
     const [card] = await screen.findAllByTestId('offer-card');
     await user.click(within(card).getByTestId('accept-offer'));
     await waitFor(() => expect(within(card).getByTestId('accept-success')).toHaveTextContent(/could not be collected: offer expired/));
+  });
+
+  it('asks for the code the provider posted when another wallet protects the pension, then moves it', async () => {
+    let tries = 0;
+    const calls = mockCommands({
+      list_providers: sample('providers'), identity_credential: PROVEN, find_pensions: sample('find'), list_offers: offers,
+      accept_offer: (args: Record<string, unknown>) => {
+        tries += 1;
+        if (!args.confirmationCode) throw { kind: 'confirmation_required', message: 'Another wallet protects this pension.' };
+        if (args.confirmationCode !== '482913') throw { kind: 'provider_error', message: 'that confirmation code is not right' };
+        return { pei: 'urn:pei:acme:1', credential: { id: 'c1', status: 'active', issuer: 'did:key:x' } };
+      },
+    });
+    const user = userEvent.setup();
+    render(<Offers onGoto={vi.fn()} />);
+    await user.click(await screen.findByTestId('find-pensions'));
+    const [card] = await screen.findAllByTestId('offer-card');
+    await user.click(within(card).getByTestId('accept-offer'));
+    const form = await within(card).findByTestId('confirm-move');
+    expect(form).toHaveTextContent(/Acme Pensions has written to you with a code/);
+    const input = within(form).getByLabelText(/code from acme pensions/i);
+    await user.type(input, '111111');
+    await user.click(within(form).getByTestId('confirm-move-submit'));
+    expect(await within(card).findByRole('alert')).toHaveTextContent(/not right/);
+    await user.clear(within(card).getByLabelText(/code from acme pensions/i));
+    await user.type(within(card).getByLabelText(/code from acme pensions/i), '482913');
+    await user.click(within(card).getByTestId('confirm-move-submit'));
+    expect(await within(card).findByTestId('accept-success')).toBeInTheDocument();
+    expect(callsTo(calls, 'accept_offer').map((c) => c.args.confirmationCode)).toEqual([null, '111111', '482913']);
+    expect(tries).toBe(3);
+  });
+});
+
+describe('proving who you are', () => {
+  it('opens the sign-in, shows the address when no browser opened, and shows what was proven', async () => {
+    let signedIn = false;
+    const calls = mockCommands({
+      list_providers: sample('providers'),
+      identity_credential: () => (signedIn ? PROVEN : NOT_PROVEN),
+      start_identity_sign_in: { authorize_url: 'http://127.0.0.1:40001/authorize?client_id=uma-wallet', opened: false },
+    });
+    const user = userEvent.setup();
+    render(<Offers onGoto={vi.fn()} />);
+    const card = await screen.findByTestId('prove-identity');
+    expect(card).toHaveTextContent(/Prove who you are/);
+    await user.type(within(card).getByLabelText(/identity service address/i), 'http://127.0.0.1:40001');
+    await user.click(within(card).getByTestId('prove-identity-start'));
+    expect(callsTo(calls, 'start_identity_sign_in')[0].args).toEqual({ issuer: 'http://127.0.0.1:40001' });
+    const waiting = await within(card).findByTestId('sign-in-waiting');
+    expect(waiting).toHaveTextContent(/could not be opened/);
+    expect(within(card).getByTestId('sign-in-url')).toHaveTextContent('http://127.0.0.1:40001/authorize');
+    signedIn = true;
+    const proven = await within(card).findByTestId('identity-proven', {}, { timeout: 3000 });
+    expect(proven).toHaveTextContent(/Reference Identity Service checked that you are Alice Archer, born 12 Apr 1975/);
+    expect(proven).toHaveTextContent(/only your name, date of birth, postcode and National Insurance number/);
+  });
+
+  it('says plainly when signing in failed', async () => {
+    mockCommands({
+      list_providers: sample('providers'),
+      identity_credential: { credential: null, sign_in: { state: 'failed', issuer: 'http://127.0.0.1:40001', error: 'you cancelled signing in' } },
+    });
+    render(<Offers onGoto={vi.fn()} />);
+    expect(await screen.findByTestId('sign-in-failed')).toHaveTextContent(/did not finish: you cancelled signing in/);
   });
 });

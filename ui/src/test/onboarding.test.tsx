@@ -49,7 +49,7 @@ describe('create wallet', () => {
     expect(callsTo(calls, 'create_wallet')).toHaveLength(0);
   });
 
-  it('sends the passphrase and identity with the ticked verified fields', async () => {
+  it('sends the passphrase and the identity as typed, never claiming it was checked', async () => {
     const calls = mockCommands({ create_wallet: unlockedState });
     const user = userEvent.setup();
     const done = vi.fn();
@@ -59,9 +59,7 @@ describe('create wallet', () => {
     await fillIdentity(user);
     await user.type(document.getElementById('postcode')!, 'sw1a 1aa');
     await user.type(document.getElementById('nino')!, 'QQ 12 34 56 C');
-    await user.click(document.getElementById('verified-name')!);
-    await user.click(document.getElementById('verified-date_of_birth')!);
-    await user.click(document.getElementById('verified-address')!);
+    expect(document.getElementById('verified-name')).toBeNull();
     await user.click(screen.getByTestId('create-wallet'));
     await waitFor(() => expect(done).toHaveBeenCalledWith(unlockedState));
     const [call] = callsTo(calls, 'create_wallet');
@@ -70,7 +68,7 @@ describe('create wallet', () => {
       identity: {
         given_name: 'Alice', family_name: 'Archer', date_of_birth: '1975-04-12',
         nino: 'QQ123456C', postcode: 'SW1A 1AA', address_lines: [], email: null, mobile: null,
-        verified: ['name', 'date_of_birth', 'address'],
+        verified: [],
       },
     });
   });

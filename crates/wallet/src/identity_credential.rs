@@ -1,0 +1,422 @@
+//! The owner's identity credential: an SD-JWT VC from an identity service
+//! (the reference one in `crates/identity-service`, in life GOV.UK One
+//! Login or a bank), received over OpenID4VCI 1.0 with the authorization
+//! code flow, and presented, a few claims at a time, to pension providers.
+//!
+//! Signing in happens in the owner's browser. The wallet is a native app
+//! (RFC 8252): it listens once on a loopback port for the redirect, sends
+//! PKCE S256, checks `state` and the `iss` of the answer (RFC 9207), and
+//! binds the credential to its own signing key with a key proof whose
+//! `jwk` header carries the public key. The credential is stored only if
+//! its issuer's signature (keys from the issuer's `/.well-known/jwt-vc-issuer`,
+//! on its origin), its times, its disclosures, and its holder key (this
+//! wallet's) all check.
+//!
+//! Holder binding to the wallet's authorization-server key is deliberate:
+//! a provider that sees a presentation inside a find token signed by the
+//! same key knows the authorization server asking is the person's own.
+
+use axum::extract::Query;
+use axum::response::{Html, IntoResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use http_guard::outbound::{on_origin, secure_url, send_json};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio::sync::oneshot;
+use uma_as::keys::TokenType;
+use uma_as::store::Tree;
+use uma_as::{AuthorizationServer, ProtocolError, Store};
+
+/// The client id wallets have at identity services (a public client).
+pub const CLIENT_ID: &str = "uma-wallet";
+pub const CONFIGURATION: &str = "IdentityCredential";
+pub const SCOPE: &str = "identity_credential";
+const PROOF_TYPE: &str = "openid4vci-proof+jwt";
+const KEY: &str = "current";
+const MAX_ANSWER: usize = 256 * 1024;
+/// How long the owner has to sign in before the wallet stops listening.
+pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What a pension provider needs to find the owner's pensions (PDP find
+/// data), and no more: not the street address, not the country.
+pub const FIND_DISCLOSURES: [&str; 5] = ["/given_name", "/family_name", "/birthdate", "/address/postal_code", "/national_insurance_number"];
+
+/// The identity credential the wallet holds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HeldIdentity {
+    pub issuer: String,
+    /// The issuer's display name, from its metadata.
+    #[serde(default)]
+    pub issuer_name: Option<String>,
+    /// The SD-JWT VC as issued (issuer JWT and every disclosure).
+    pub credential: String,
+    pub received_at: i64,
+    pub expires_at: i64,
+}
+
+/// What the identity credential attests, for the owner to see.
+#[derive(Clone, Debug, Serialize)]
+pub struct IdentitySummary {
+    pub issuer: String,
+    pub issuer_name: Option<String>,
+    pub received_at: i64,
+    pub expires_at: i64,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub birthdate: Option<String>,
+    pub postal_code: Option<String>,
+    pub national_insurance_number: Option<String>,
+}
+
+/// A sign-in under way: the page to open, and the loopback listener that
+/// will receive the answer.
+pub struct SignIn {
+    /// Where the owner signs in (open it in the system browser).
+    pub authorize_url: String,
+    endpoints: Endpoints,
+    redirect_uri: String,
+    verifier: String,
+    state: String,
+    callback: oneshot::Receiver<Callback>,
+    listener: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for SignIn {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Endpoints {
+    issuer: String,
+    issuer_name: Option<String>,
+    token: String,
+    credential: String,
+    nonce: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// Where the owner's latest sign-in stands.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SignInStatus {
+    #[default]
+    None,
+    /// Waiting for the owner to sign in at `authorize_url`.
+    Waiting { issuer: String, authorize_url: String },
+    Failed { issuer: String, error: String },
+    Finished { issuer: String },
+}
+
+#[derive(Default)]
+struct SignInTask {
+    status: SignInStatus,
+    task: Option<tokio::task::AbortHandle>,
+    /// Which sign-in the status is about: a replaced one never writes it.
+    generation: u64,
+}
+
+#[derive(Clone)]
+pub struct IdentityCredential {
+    server: AuthorizationServer,
+    held: Tree<HeldIdentity>,
+    http: reqwest::Client,
+    /// The one sign-in that may be under way.
+    sign_in: std::sync::Arc<parking_lot::Mutex<SignInTask>>,
+}
+
+fn failed(issuer: &str, why: impl std::fmt::Display) -> ProtocolError {
+    ProtocolError::new(axum::http::StatusCode::BAD_GATEWAY, "identity_service_error", format!("{issuer}: {why}"))
+}
+
+fn internal(why: impl std::fmt::Display) -> ProtocolError {
+    tracing::error!(error = %why, "identity credential");
+    ProtocolError::server_error()
+}
+
+fn random() -> String {
+    URL_SAFE_NO_PAD.encode(uma_as::secret::random_bytes::<32>())
+}
+
+impl IdentityCredential {
+    pub fn open(store: &Store, server: AuthorizationServer, http: reqwest::Client) -> Result<IdentityCredential, uma_as::StoreError> {
+        Ok(IdentityCredential { server, held: store.tree("identity_credential")?, http, sign_in: Default::default() })
+    }
+
+    /// Starts signing in at `issuer` and finishes in the background: the
+    /// owner opens the returned page; [`IdentityCredential::sign_in_status`]
+    /// tells how it went. A new sign-in replaces one under way.
+    pub async fn start_sign_in(&self, issuer: &str) -> Result<String, ProtocolError> {
+        let sign_in = self.begin(issuer).await?;
+        let authorize_url = sign_in.authorize_url.clone();
+        let issuer = sign_in.endpoints.issuer.clone();
+        let mut current = self.sign_in.lock();
+        if let Some(previous) = current.task.take() {
+            previous.abort();
+        }
+        current.generation += 1;
+        current.status = SignInStatus::Waiting { issuer: issuer.clone(), authorize_url: authorize_url.clone() };
+        let generation = current.generation;
+        let this = self.clone();
+        let task = tokio::spawn(async move {
+            let status = match this.finish(sign_in, SIGN_IN_TIMEOUT).await {
+                Ok(_) => SignInStatus::Finished { issuer },
+                Err(e) => SignInStatus::Failed { issuer, error: e.description.clone() },
+            };
+            let mut current = this.sign_in.lock();
+            if current.generation == generation {
+                current.status = status;
+                current.task = None;
+            }
+        });
+        current.task = Some(task.abort_handle());
+        Ok(authorize_url)
+    }
+
+    pub fn sign_in_status(&self) -> SignInStatus {
+        self.sign_in.lock().status.clone()
+    }
+
+    /// The credential held, if any and still valid.
+    pub fn held(&self) -> Result<Option<HeldIdentity>, ProtocolError> {
+        let now = self.server.now();
+        Ok(self.held.get(KEY)?.filter(|h| h.expires_at > now))
+    }
+
+    /// What the held credential attests, read from it.
+    pub fn summary(&self) -> Result<Option<IdentitySummary>, ProtocolError> {
+        let Some(held) = self.held()? else { return Ok(None) };
+        let claims = sd_jwt_vc::unverified_claims(&held.credential).unwrap_or_default();
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(String::from);
+        Ok(Some(IdentitySummary {
+            issuer: held.issuer,
+            issuer_name: held.issuer_name,
+            received_at: held.received_at,
+            expires_at: held.expires_at,
+            given_name: text(claims.get("given_name")),
+            family_name: text(claims.get("family_name")),
+            birthdate: text(claims.get("birthdate")),
+            postal_code: text(claims.get("address").and_then(|a| a.get("postal_code"))),
+            national_insurance_number: text(claims.get("national_insurance_number")),
+        }))
+    }
+
+    pub async fn forget(&self) -> Result<bool, ProtocolError> {
+        let removed = self.held.remove(KEY)?;
+        if removed {
+            self.server.record("identity.credential.delete", json!({}));
+            self.server.flush().await?;
+        }
+        Ok(removed)
+    }
+
+    async fn get_json(&self, issuer: &str, url: &str) -> Result<Value, ProtocolError> {
+        let (status, body) = send_json::<Value>(self.http.get(url), MAX_ANSWER).await.map_err(|e| failed(issuer, e))?;
+        if !status.is_success() {
+            return Err(failed(issuer, format!("{url}: HTTP {status}")));
+        }
+        Ok(body)
+    }
+
+    /// The issuer's endpoints from its metadata, every one on its origin.
+    /// And the authorization endpoint, where the owner signs in.
+    async fn discover(&self, issuer: &str) -> Result<(Endpoints, String), ProtocolError> {
+        let origin = secure_url(issuer).map_err(|e| ProtocolError::invalid_request(format!("identity service: {e}")))?;
+        let metadata = self.get_json(issuer, &format!("{issuer}/.well-known/openid-credential-issuer")).await?;
+        if metadata["credential_issuer"].as_str().map(|i| i.trim_end_matches('/')) != Some(issuer) {
+            return Err(failed(issuer, "its metadata names another issuer"));
+        }
+        let configuration = &metadata["credential_configurations_supported"][CONFIGURATION];
+        if configuration["format"] != "dc+sd-jwt" {
+            return Err(failed(issuer, "it issues no SD-JWT VC identity credential"));
+        }
+        let authorization_servers = metadata["authorization_servers"].as_array();
+        if authorization_servers.is_some_and(|list| list.iter().any(|a| a.as_str().map(|a| a.trim_end_matches('/')) != Some(issuer))) {
+            return Err(failed(issuer, "it sends sign-in to another authorization server, which this wallet does not follow"));
+        }
+        let oauth = self.get_json(issuer, &format!("{issuer}/.well-known/oauth-authorization-server")).await?;
+        if oauth["issuer"].as_str().map(|i| i.trim_end_matches('/')) != Some(issuer) {
+            return Err(failed(issuer, "its authorization server metadata names another issuer"));
+        }
+        let pkce = oauth["code_challenge_methods_supported"].as_array().is_some_and(|m| m.iter().any(|m| m == "S256"));
+        if !pkce {
+            return Err(failed(issuer, "it does not support PKCE with S256"));
+        }
+        let endpoint = |value: &Value, name: &str| -> Result<String, ProtocolError> {
+            let text = value.as_str().ok_or_else(|| failed(issuer, format!("no {name}")))?;
+            Ok(on_origin(text, &origin).map_err(|e| failed(issuer, format!("{name}: {e}")))?.to_string())
+        };
+        let endpoints = Endpoints {
+            issuer: issuer.to_string(),
+            issuer_name: metadata["display"][0]["name"].as_str().map(|n| n.chars().take(100).collect()),
+            token: endpoint(&oauth["token_endpoint"], "token_endpoint")?,
+            credential: endpoint(&metadata["credential_endpoint"], "credential_endpoint")?,
+            nonce: endpoint(&metadata["nonce_endpoint"], "nonce_endpoint")?,
+        };
+        Ok((endpoints, endpoint(&oauth["authorization_endpoint"], "authorization_endpoint")?))
+    }
+
+    /// Starts signing in at `issuer`: discovers its endpoints, listens on a
+    /// loopback port for the answer, and returns the page to open.
+    pub async fn begin(&self, issuer: &str) -> Result<SignIn, ProtocolError> {
+        let issuer = secure_url(issuer.trim().trim_end_matches('/'))
+            .map_err(|e| ProtocolError::invalid_request(format!("identity service: {e}")))?
+            .as_str()
+            .trim_end_matches('/')
+            .to_string();
+        let (endpoints, authorize) = self.discover(&issuer).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| internal(format!("cannot listen for the sign-in: {e}")))?;
+        let port = listener.local_addr().map_err(internal)?.port();
+        let redirect_uri = format!("http://127.0.0.1:{port}/callback");
+        let (sender, callback) = oneshot::channel();
+        let listener = tokio::spawn(receive_callback(listener, sender));
+
+        let verifier = random();
+        let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes()));
+        let state = random();
+        let mut url = url::Url::parse(&authorize).map_err(|e| failed(&issuer, e))?;
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", CLIENT_ID)
+            .append_pair("redirect_uri", &redirect_uri)
+            .append_pair("scope", SCOPE)
+            .append_pair("state", &state)
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        Ok(SignIn { authorize_url: url.to_string(), endpoints, redirect_uri, verifier, state, callback, listener })
+    }
+
+    /// Waits for the owner to finish signing in (at most `timeout`), then
+    /// collects the credential, checks it, and keeps it.
+    pub async fn finish(&self, sign_in: SignIn, timeout: Duration) -> Result<IdentitySummary, ProtocolError> {
+        let mut sign_in = sign_in;
+        let issuer = sign_in.endpoints.issuer.clone();
+        let answer = match tokio::time::timeout(timeout, &mut sign_in.callback).await {
+            Err(_) => return Err(ProtocolError::invalid_request("signing in took too long; start again")),
+            Ok(Err(_)) => return Err(internal("the sign-in listener stopped")),
+            Ok(Ok(answer)) => answer,
+        };
+        if answer.state.as_deref() != Some(sign_in.state.as_str()) {
+            return Err(failed(&issuer, "the answer is for another sign-in (state)"));
+        }
+        if answer.iss.as_deref().is_some_and(|iss| iss.trim_end_matches('/') != issuer) {
+            return Err(failed(&issuer, "the answer comes from another identity service (iss)"));
+        }
+        if let Some(error) = answer.error {
+            let why = if error == "access_denied" { "you cancelled signing in".to_string() } else { format!("{error}: {}", answer.error_description.unwrap_or_default()) };
+            return Err(failed(&issuer, why));
+        }
+        let code = answer.code.ok_or_else(|| failed(&issuer, "the answer has no code"))?;
+        self.collect(&sign_in.endpoints, &code, &sign_in.redirect_uri, &sign_in.verifier).await
+    }
+
+    async fn post(&self, issuer: &str, request: reqwest::RequestBuilder) -> Result<Value, ProtocolError> {
+        let (status, body) = send_json::<Value>(request, MAX_ANSWER).await.map_err(|e| failed(issuer, e))?;
+        if !status.is_success() {
+            let code = body["error"].as_str().unwrap_or("error");
+            return Err(failed(issuer, format!("{code}: {}", body["error_description"].as_str().unwrap_or(""))));
+        }
+        Ok(body)
+    }
+
+    async fn collect(&self, endpoints: &Endpoints, code: &str, redirect_uri: &str, verifier: &str) -> Result<IdentitySummary, ProtocolError> {
+        let issuer = endpoints.issuer.as_str();
+        let token = self
+            .post(
+                issuer,
+                self.http.post(&endpoints.token).form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", redirect_uri),
+                    ("client_id", CLIENT_ID),
+                    ("code_verifier", verifier),
+                ]),
+            )
+            .await?;
+        let access_token = token["access_token"].as_str().ok_or_else(|| failed(issuer, "no access token"))?;
+        let nonce = self.post(issuer, self.http.post(&endpoints.nonce)).await?;
+        let c_nonce = nonce["c_nonce"].as_str().ok_or_else(|| failed(issuer, "no c_nonce"))?;
+        let key = self.server.signing_key();
+        let proof = key.sign_with_header(
+            &json!({ "typ": PROOF_TYPE, "jwk": key.public_jwk() }),
+            &json!({ "iss": CLIENT_ID, "aud": issuer, "iat": self.server.now(), "nonce": c_nonce }),
+        );
+        let body = json!({ "credential_configuration_id": CONFIGURATION, "proofs": { "jwt": [proof] } });
+        let answer = self.post(issuer, self.http.post(&endpoints.credential).bearer_auth(access_token).json(&body)).await?;
+        let credential = answer["credentials"][0]["credential"].as_str().ok_or_else(|| failed(issuer, "no credential in the answer"))?;
+
+        let keys = self.get_json(issuer, &format!("{issuer}/.well-known/jwt-vc-issuer")).await?;
+        if keys["issuer"].as_str().map(|i| i.trim_end_matches('/')) != Some(issuer) {
+            return Err(failed(issuer, "its key metadata names another issuer"));
+        }
+        let verified = sd_jwt_vc::verify_credential(credential, &keys["jwks"], self.server.now()).map_err(|e| failed(issuer, format!("the credential does not verify: {e}")))?;
+        if verified.issuer.trim_end_matches('/') != issuer {
+            return Err(failed(issuer, "the credential names another issuer"));
+        }
+        if !sd_jwt_vc::same_key(&verified.holder_key, &key.public_jwk()) {
+            return Err(failed(issuer, "the credential is bound to another key than this wallet's"));
+        }
+        let held = HeldIdentity {
+            issuer: issuer.to_string(),
+            issuer_name: endpoints.issuer_name.clone(),
+            credential: credential.to_string(),
+            received_at: self.server.now(),
+            expires_at: verified.expires_at,
+        };
+        self.held.insert(KEY, &held)?;
+        self.server.record("identity.credential.receive", json!({ "issuer": issuer, "expires_at": held.expires_at }));
+        self.server.flush().await?;
+        Ok(self.summary()?.expect("just stored"))
+    }
+
+    /// A presentation of the held credential for one provider: only
+    /// [`FIND_DISCLOSURES`], with a key-binding JWT for `audience` and the
+    /// provider's `nonce`.
+    pub fn present(&self, held: &HeldIdentity, audience: &str, nonce: &str) -> Result<String, ProtocolError> {
+        let key = self.server.signing_key();
+        sd_jwt_vc::present(&held.credential, &FIND_DISCLOSURES, audience, nonce, self.server.now(), |claims| key.sign_typed(TokenType::KeyBinding, claims))
+            .map_err(|e| internal(format!("cannot present the identity credential: {e}")))
+    }
+}
+
+/// Serves one redirect on the loopback listener and hands its query over.
+async fn receive_callback(listener: tokio::net::TcpListener, sender: oneshot::Sender<Callback>) {
+    let sender = std::sync::Arc::new(parking_lot::Mutex::new(Some(sender)));
+    let (done, stopped) = oneshot::channel::<()>();
+    let done = std::sync::Arc::new(parking_lot::Mutex::new(Some(done)));
+    let app = axum::Router::new().route(
+        "/callback",
+        axum::routing::get(move |Query(answer): Query<Callback>| {
+            let sender = sender.clone();
+            let done = done.clone();
+            async move {
+                let failed = answer.error.is_some();
+                if let Some(sender) = sender.lock().take() {
+                    let _ = sender.send(answer);
+                }
+                if let Some(done) = done.lock().take() {
+                    let _ = done.send(());
+                }
+                let text = if failed { "Signing in did not finish. Go back to your wallet to see why." } else { "You are signed in. You can close this window and go back to your wallet." };
+                Html(format!("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Back to your wallet</title></head><body><main><h1>{text}</h1></main></body></html>")).into_response()
+            }
+        }),
+    );
+    let stop = async {
+        let _ = stopped.await;
+        // Let the browser's page be written before the listener closes.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let _ = http_guard::inbound::serve(listener, app, http_guard::inbound::Limits::default(), stop).await;
+}

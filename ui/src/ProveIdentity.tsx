@@ -1,0 +1,115 @@
+import { useEffect, useRef, useState } from 'react';
+import {
+  identityCredential, startIdentitySignIn,
+  type ApiError, type IdentityCredentialStatus,
+} from './api';
+import { ErrorMessage } from './components';
+import { formatDay, formatTime } from './format';
+
+/** How often the window asks whether the owner finished signing in. */
+const POLL_MS = 1000;
+
+/** Proving who the owner is: the identity credential the wallet holds, or
+ * the way to get one by signing in at an identity service in the owner's
+ * own browser. Providers connect a pension only to a proven owner. */
+export function ProveIdentity({ onProven }: { onProven?: () => void }) {
+  const [status, setStatus] = useState<IdentityCredentialStatus | null>(null);
+  const [loadError, setLoadError] = useState<ApiError | null>(null);
+  const [issuer, setIssuer] = useState('');
+  const [page, setPage] = useState<{ url: string; opened: boolean } | null>(null);
+  const [starting, setStarting] = useState(false);
+  const [startError, setStartError] = useState<ApiError | null>(null);
+  const proven = useRef(onProven);
+  proven.current = onProven;
+
+  useEffect(() => {
+    identityCredential().then(setStatus, (e) => setLoadError(e as ApiError));
+  }, []);
+
+  const waiting = status?.sign_in.state === 'waiting' && page !== null;
+  useEffect(() => {
+    if (!waiting) return undefined;
+    const timer = setInterval(() => {
+      identityCredential().then((next) => {
+        setStatus(next);
+        if (next.sign_in.state !== 'waiting') {
+          setPage(null);
+          if (next.sign_in.state === 'finished') proven.current?.();
+        }
+      }, (e) => setLoadError(e as ApiError));
+    }, POLL_MS);
+    return () => clearInterval(timer);
+  }, [waiting]);
+
+  async function start(e: React.FormEvent) {
+    e.preventDefault();
+    setStarting(true);
+    setStartError(null);
+    try {
+      const started = await startIdentitySignIn(issuer.trim());
+      setPage({ url: started.authorize_url, opened: started.opened });
+      setStatus((s) => ({ credential: s?.credential ?? null, sign_in: { state: 'waiting', issuer: issuer.trim(), authorize_url: started.authorize_url } }));
+    } catch (err) {
+      setStartError(err as ApiError);
+    } finally {
+      setStarting(false);
+    }
+  }
+
+  if (loadError) return <ErrorMessage error={loadError} />;
+  if (!status) return null;
+  const held = status.credential;
+
+  return (
+    <section className="card" aria-labelledby="h-identity" data-testid="prove-identity">
+      <h2 id="h-identity">{held ? 'Your identity is proven' : 'Prove who you are'}</h2>
+      {held ? (
+        <div data-testid="identity-proven">
+          <p>
+            {held.issuer_name ?? 'An identity service'} checked that you are <strong>{held.given_name} {held.family_name}</strong>,
+            born {formatDay(held.birthdate)}. Your wallet shows this proof to your providers when it looks for your pensions:
+            only your name, date of birth, postcode and National Insurance number, each time for that provider alone.
+          </p>
+          <p className="muted small">Received {formatTime(held.received_at)}; valid until {formatTime(held.expires_at)}.</p>
+          <details>
+            <summary>Technical details</summary>
+            <p className="small">An SD-JWT VC identity credential from <span className="mono">{held.issuer}</span>, bound to this wallet's key.</p>
+          </details>
+        </div>
+      ) : (
+        <p>
+          Your providers connect a pension to your wallet only when you have proved who you are. You sign in at an identity
+          service (such as GOV.UK One Login) in your web browser, and it gives your wallet a record of your checked identity.
+        </p>
+      )}
+      {status.sign_in.state === 'failed' && !page && (
+        <p className="error" role="alert" data-testid="sign-in-failed">Proving who you are did not finish: {status.sign_in.error}</p>
+      )}
+      {waiting ? (
+        <div role="status" data-testid="sign-in-waiting">
+          <p>
+            {page.opened
+              ? 'We opened the sign-in page in your web browser. Sign in there; this page updates when you have finished.'
+              : 'Your web browser could not be opened. Open this address in it and sign in; this page updates when you have finished:'}
+          </p>
+          <p className="mono small" data-testid="sign-in-url">{page.url}</p>
+        </div>
+      ) : (
+        !held && (
+          <form onSubmit={start}>
+            <div className="field">
+              <label htmlFor="identity-service">Identity service address</label>
+              <input id="identity-service" type="url" inputMode="url" placeholder="https://" value={issuer}
+                onChange={(e) => setIssuer(e.target.value)} required aria-describedby="identity-service-hint" />
+              <p className="hint small" id="identity-service-hint">The address your identity service gave you.</p>
+            </div>
+            <button type="submit" className="primary" data-testid="prove-identity-start" disabled={starting}>
+              {starting ? 'Opening…' : 'Prove who I am'}
+            </button>
+            <ErrorMessage error={startError} />
+          </form>
+        )
+      )}
+    </section>
+  );
+}
