@@ -59,14 +59,24 @@ pub fn jwt(data: &[u8]) {
     let _ = runtime.block_on(wallet::vc::verify_did_jws(token));
 }
 
-/// A governance registry file the owner imports.
+/// A governance registry the owner imports: as a signed file (which
+/// cannot carry a valid signature here, so this reaches every check made
+/// before it), and as a document a registry operator signs (every entry
+/// check, then a round trip through signature and verification).
 pub fn registry(data: &[u8]) {
-    let Ok(document) = serde_json::from_slice::<serde_json::Value>(data) else { return };
-    if let Ok(entries) = wallet::pensions::registry_entries(&document) {
-        for (url, _, _) in entries {
+    static KEY: OnceLock<registry::RegistryKey> = OnceLock::new();
+    let key = KEY.get_or_init(registry::RegistryKey::generate);
+    const NOW: i64 = 1_800_000_000;
+    if let Ok(text) = std::str::from_utf8(data) {
+        assert!(registry::verify(text, &key.did(), NOW).is_err(), "nothing verifies without the key's signature");
+    }
+    let Ok(document) = serde_json::from_slice::<registry::Registry>(data) else { return };
+    if let Ok(signed) = key.sign(&document, NOW, 3600) {
+        let verified = registry::verify(&signed, &key.did(), NOW).expect("what the key signed verifies");
+        assert_eq!(verified.registry, document);
+        for entry in verified.registry.with_role(registry::Role::PensionProvider) {
             // Every provider it lets in is https, or plain http on loopback.
-            assert!(url.starts_with("https://") || url.starts_with("http://"));
-            let parsed = http_guard::outbound::secure_url(&url).expect("registry entries are checked URLs");
+            let parsed = http_guard::outbound::secure_url(&entry.id).expect("registry entries are checked URLs");
             assert!(parsed.scheme() == "https" || http_guard::outbound::is_loopback(&parsed));
         }
     }

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The pension wallet's story in under a minute, on loopback only: an
-# identity service, two pension providers, one wallet; Alice proves who she
+# The pension wallet's story in under a minute, on loopback only: a signed
+# governance registry, an identity service, two pension providers, one
+# wallet; Alice proves who she
 # is (identity credential), find with proof, offers, accept (credential
 # issued), a dashboard asks, the owner approves, the dashboard reads what was
 # approved.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --quiet -p uma-wallet-cli -p pension-provider -p identity-service
+cargo build --quiet -p uma-wallet-cli -p pension-provider -p identity-service -p registry
 bin=target/debug
 work=$(mktemp -d)
 pids=()
@@ -33,16 +34,32 @@ until [ -s "$work/identity.json" ]; do sleep 0.1; done
 identity=$(field "$(cat "$work/identity.json")" "['url']")
 echo "identity service: $identity"
 
-say "Two pension providers that trust the wallet and the identity service"
+say "The governance registry lists them, signed with the registry's key"
+registry() { "$bin/registry" "$@"; }
+registry_key=$(registry keygen --out "$work/registry.key")
+registry new --name "Pensions governance registry (reference)" --out "$work/registry.json" >/dev/null
+registry add "$work/registry.json" --role authorization-server --id "$issuer" --name "Alice's wallet" >/dev/null
+registry add "$work/registry.json" --role identity-issuer --id "$identity" --name "Reference Identity Service" \
+    --jwks-url "$identity/.well-known/jwt-vc-issuer" >/dev/null
+registry sign "$work/registry.json" --key "$work/registry.key" --out "$work/registry-1.jws"
+
+say "Two pension providers that trust what the registry lists"
 declare -A provider
 for name in acme northwind; do
-    "$bin/pension-provider" serve --fixtures "$name" --trust-as "$issuer" --trust-identity-issuer "$identity" \
+    "$bin/pension-provider" serve --fixtures "$name" --registry "$work/registry-1.jws" --registry-key "$registry_key" \
         >"$work/$name.json" 2>/dev/null & pids+=($!)
     until [ -s "$work/$name.json" ]; do sleep 0.1; done
     provider[$name]=$(field "$(cat "$work/$name.json")" "['url']")
-    wallet providers add "${provider[$name]}" >/dev/null
+    registry add "$work/registry.json" --role pension-provider --id "${provider[$name]}" \
+        --name "$(field "$(cat "$work/$name.json")" "['provider_name']")" >/dev/null
     echo "$name: ${provider[$name]}"
 done
+registry sign "$work/registry.json" --key "$work/registry.key" --out "$work/registry-2.jws" >/dev/null
+
+say "Alice's wallet trusts the registry's key and imports its next edition"
+wallet registry trust "$registry_key" >/dev/null
+wallet registry import "$work/registry-2.jws" |
+    python3 -c 'import json,sys; r=json.load(sys.stdin); print("  %s, edition %d: %d providers added" % (r["governance"]["registry"]["name"], r["governance"]["registry"]["version"], len(r["providers"])))'
 
 say "Alice proves who she is: she signs in at the identity service in her browser"
 wallet identity get --issuer "$identity" >"$work/sign-in.json" 2>/dev/null & signing_in=$!

@@ -14,6 +14,8 @@ const COMMANDS: &[&str] = &[
     "add_provider",
     "remove_provider",
     "import_registry",
+    "registry_summary",
+    "set_registry_key",
     "find_pensions",
     "list_offers",
     "accept_offer",

@@ -86,9 +86,21 @@ pub async fn remove_provider(desktop: State<'_, Desktop>, url: String) -> Answer
     Ok(desktop.owner().await?.delete(&format!("/providers?{}", query(&[("url", &url)]))).await?)
 }
 
+/// Imports a signed governance registry file's text.
 #[tauri::command]
-pub async fn import_registry(desktop: State<'_, Desktop>, registry: Value) -> Answer {
-    Ok(desktop.owner().await?.post("/providers/import", Some(registry)).await?)
+pub async fn import_registry(desktop: State<'_, Desktop>, registry: String) -> Answer {
+    Ok(desktop.owner().await?.post("/registry", Some(json!({ "registry": registry }))).await?)
+}
+
+/// The registry key the wallet trusts and the registry it holds.
+#[tauri::command]
+pub async fn registry_summary(desktop: State<'_, Desktop>) -> Answer {
+    Ok(desktop.owner().await?.get("/registry").await?)
+}
+
+#[tauri::command]
+pub async fn set_registry_key(desktop: State<'_, Desktop>, key: String) -> Answer {
+    Ok(desktop.owner().await?.put("/registry/key", json!({ "key": key })).await?)
 }
 
 #[tauri::command]

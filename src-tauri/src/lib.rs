@@ -54,6 +54,8 @@ pub fn build<R: Runtime>(builder: Builder<R>, desktop: Desktop) -> Builder<R> {
         commands::add_provider,
         commands::remove_provider,
         commands::import_registry,
+        commands::registry_summary,
+        commands::set_registry_key,
         commands::find_pensions,
         commands::list_offers,
         commands::accept_offer,

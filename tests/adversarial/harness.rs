@@ -174,11 +174,21 @@ impl Mailbox {
         mailbox
     }
 
+    /// How many messages have arrived: a mark to wait for newer ones.
+    pub fn mark(&self) -> usize {
+        self.0.lock().len()
+    }
+
     /// The latest `event` message whose `field` is `value`, waiting a little
     /// for it to arrive.
     pub async fn latest(&self, event: &str, field: &str, value: &str) -> Option<Value> {
+        self.latest_since(0, event, field, value).await
+    }
+
+    /// The same, among the messages that arrived after `mark`.
+    pub async fn latest_since(&self, mark: usize, event: &str, field: &str, value: &str) -> Option<Value> {
         for _ in 0..100 {
-            let found = self.0.lock().iter().rev().find(|m| m["event"] == event && m[field] == value).cloned();
+            let found = self.0.lock().iter().skip(mark).rev().find(|m| m["event"] == event && m[field] == value).cloned();
             if found.is_some() {
                 return found;
             }
@@ -200,14 +210,20 @@ impl ProviderProcess {
     /// A provider that trusts the wallets `trusted` and the identity
     /// services `identity_issuers`.
     pub fn start(fixtures: &str, trusted: &[&str], identity_issuers: &[&str]) -> ProviderProcess {
-        let mut command = Command::new(binary("pension-provider"));
-        command.args(["serve", "--fixtures", fixtures]);
+        let mut args = Vec::new();
         for issuer in trusted {
-            command.args(["--trust-as", issuer]);
+            args.extend(["--trust-as".to_string(), issuer.to_string()]);
         }
         for issuer in identity_issuers {
-            command.args(["--trust-identity-issuer", issuer]);
+            args.extend(["--trust-identity-issuer".to_string(), issuer.to_string()]);
         }
+        ProviderProcess::start_with(fixtures, &args)
+    }
+
+    /// A provider started with these `serve` arguments.
+    pub fn start_with(fixtures: &str, args: &[String]) -> ProviderProcess {
+        let mut command = Command::new(binary("pension-provider"));
+        command.args(["serve", "--fixtures", fixtures]).args(args);
         let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let ready = ready_line(&mut child);
         let post = Mailbox::read_from(&mut child);
@@ -231,9 +247,10 @@ impl IdentityProcess {
         IdentityProcess { url: ready["url"].as_str().unwrap().into(), child, email }
     }
 
-    /// The latest one-time code sent to `address`.
-    pub async fn code_for(&self, address: &str) -> String {
-        let message = self.email.latest("one_time_code", "to", address).await.unwrap_or_else(|| panic!("no code was sent to {address}"));
+    /// The first one-time code sent to `address` after `mark`
+    /// ([`Mailbox::mark`] taken before the sign-in began).
+    pub async fn code_for(&self, address: &str, mark: usize) -> String {
+        let message = self.email.latest_since(mark, "one_time_code", "to", address).await.unwrap_or_else(|| panic!("no code was sent to {address}"));
         message["code"].as_str().unwrap().to_string()
     }
 }
@@ -265,9 +282,10 @@ impl WalletProcess {
     /// Signs in at the identity service as the holder of `email` does: the
     /// wallet opens the page, the person gives the code from their email.
     pub async fn prove_identity(&self, identity: &IdentityProcess, email: &str) -> Value {
+        let mark = identity.email.mark();
         let started = self.owner_ok(reqwest::Method::POST, "/identity/credential", Some(json!({ "issuer": identity.url }))).await;
         let page = identity_service::person::start(started["authorize_url"].as_str().unwrap(), email).await.unwrap();
-        page.enter(&identity.code_for(email).await).await.unwrap();
+        page.enter(&identity.code_for(email, mark).await).await.unwrap();
         for _ in 0..200 {
             let status = self.owner_ok(reqwest::Method::GET, "/identity/credential", None).await;
             match status["sign_in"]["state"].as_str() {

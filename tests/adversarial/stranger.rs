@@ -192,11 +192,77 @@ async fn identity_details_go_only_to_secure_provider_addresses_and_not_to_too_ma
         let (status, body) = w.owner(reqwest::Method::POST, "/providers", Some(json!({ "url": insecure }))).await;
         assert_eq!(status, 400, "{insecure}: {body}");
     }
-    let many: Vec<Value> = (0..101).map(|i| json!({ "url": format!("https://p{i}.example") })).collect();
-    let (status, _) = w.owner(reqwest::Method::POST, "/providers/import", Some(json!({ "providers": many }))).await;
-    assert_eq!(status, 400, "a registry of 101 providers");
-    let mixed = json!({ "providers": [{ "url": "https://good.example" }, { "url": "http://10.0.0.1" }] });
-    let (status, _) = w.owner(reqwest::Method::POST, "/providers/import", Some(mixed)).await;
-    assert_eq!(status, 400);
+    assert_eq!(w.owner_ok(reqwest::Method::GET, "/providers", None).await, json!([]));
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+fn provider(url: &str) -> registry::Entry {
+    registry::Entry { role: registry::Role::PensionProvider, id: url.into(), name: format!("Provider at {url}"), status: None, did: None, jwks: None }
+}
+
+/// A registry signed with `key` without the checks `RegistryKey::sign`
+/// makes: what a registry operator's mistake, or a forger holding an old
+/// key, could produce.
+fn sign_unchecked(key: &registry::RegistryKey, registry: &Value, issued_at: i64, lifetime: i64) -> String {
+    use base64::Engine;
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let header = json!({ "alg": "EdDSA", "typ": registry::REGISTRY_TYPE });
+    let claims = json!({ "iss": key.did(), "iat": issued_at, "exp": issued_at + lifetime, "registry": registry });
+    let input = format!("{}.{}", b64(&header), b64(&claims));
+    let pair = ring::signature::Ed25519KeyPair::from_pkcs8(key.pkcs8()).unwrap();
+    format!("{input}.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(pair.sign(input.as_bytes()).as_ref()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_that_fails_any_check_is_refused_whole_and_adds_nothing() {
+    let w = WalletProcess::start().await;
+    let key = registry::RegistryKey::generate();
+    let good = registry::Registry { name: "Reference registry".into(), version: 2, entries: vec![provider("https://good.example")] };
+    let w = &w;
+    let import = |jws: String| async move { w.owner(reqwest::Method::POST, "/registry", Some(json!({ "registry": jws }))).await };
+
+    let (status, body) = import(key.sign(&good, now(), 3600).unwrap()).await;
+    assert_eq!(status, 400, "no registry key is trusted yet: {body}");
+    w.owner_ok(reqwest::Method::PUT, "/registry/key", Some(json!({ "key": key.did() }))).await;
+
+    let cases = [
+        ("signed by another key", registry::RegistryKey::generate().sign(&good, now(), 3600).unwrap()),
+        ("expired", key.sign(&good, now() - 7200, 3600).unwrap()),
+        (
+            "101 providers",
+            key.sign(&registry::Registry { entries: (0..101).map(|i| provider(&format!("https://p{i}.example"))).collect(), ..good.clone() }, now(), 3600).unwrap(),
+        ),
+        (
+            "a provider over plain http off loopback",
+            sign_unchecked(&key, &json!({ "name": "x", "version": 3, "entries": [
+                { "role": "pension_provider", "id": "https://good.example", "name": "Good" },
+                { "role": "pension_provider", "id": "http://10.0.0.1", "name": "Bad" },
+            ] }), now(), 3600),
+        ),
+        ("tampered", {
+            let jws = key.sign(&good, now(), 3600).unwrap();
+            let mut parts: Vec<String> = jws.split('.').map(String::from).collect();
+            parts[1] = parts[1].replacen('e', "f", 1);
+            parts.join(".")
+        }),
+        ("not a registry", "{\"providers\": []}".to_string()),
+    ];
+    for (case, jws) in cases {
+        let (status, body) = import(jws).await;
+        assert_eq!(status, 400, "{case}: {body}");
+    }
     assert_eq!(w.owner_ok(reqwest::Method::GET, "/providers", None).await, json!([]), "a bad registry adds nothing");
+
+    // A good one, then an older edition of it: the older one is refused.
+    let (status, body) = import(key.sign(&good, now(), 3600).unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let older = registry::Registry { version: 1, entries: vec![provider("https://good.example"), provider("https://removed.example")], ..good };
+    let (status, body) = import(key.sign(&older, now(), 3600).unwrap()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error_description"].as_str().unwrap().contains("older"), "{body}");
+    let providers = w.owner_ok(reqwest::Method::GET, "/providers", None).await;
+    assert_eq!(providers.as_array().unwrap().len(), 1, "{providers}");
 }

@@ -13,8 +13,16 @@ async fn a_pension_moves_to_another_authorization_server_and_back() {
     let identity = start_identity_service().await;
     let (acme, provider) = start_provider_handle("acme", vec![mine.issuer().into(), other.issuer().into()], &identity).await;
     mine.prove_identity(&identity, "alice@example.com").await;
-    let registry = json!({ "providers": [{ "url": acme, "name": "Acme Pensions" }] });
-    mine.owner(reqwest::Method::POST, "/providers/import", Some(registry)).await;
+    // Acme comes from the signed governance registry the wallet trusts.
+    let key = registry::RegistryKey::generate();
+    let listed = registry::Registry {
+        name: "Reference registry".into(),
+        version: 1,
+        entries: vec![registry::Entry { role: registry::Role::PensionProvider, id: acme.clone(), name: "Acme Pensions".into(), status: None, did: None, jwks: None }],
+    };
+    mine.owner(reqwest::Method::PUT, "/registry/key", Some(json!({ "key": key.did() }))).await;
+    let imported = mine.owner(reqwest::Method::POST, "/registry", Some(json!({ "registry": key.sign(&listed, now(), 3600).unwrap() }))).await;
+    assert_eq!(imported["providers"][0]["url"], acme.as_str());
     let offers = mine.owner(reqwest::Method::GET, "/offers", None).await;
     let resource_id = offers["offers"][0]["resource_id"].as_str().unwrap().to_string();
     mine.owner(reqwest::Method::POST, "/offers/accept", Some(json!({ "provider": acme, "resource_id": resource_id }))).await;

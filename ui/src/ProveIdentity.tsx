@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import {
-  identityCredential, startIdentitySignIn,
-  type ApiError, type IdentityCredentialStatus,
+  identityCredential, registrySummary, startIdentitySignIn,
+  type ApiError, type IdentityCredentialStatus, type RegistryEntry,
 } from './api';
 import { ErrorMessage } from './components';
 import { formatDay, formatTime } from './format';
@@ -16,6 +16,8 @@ export function ProveIdentity({ onProven }: { onProven?: () => void }) {
   const [status, setStatus] = useState<IdentityCredentialStatus | null>(null);
   const [loadError, setLoadError] = useState<ApiError | null>(null);
   const [issuer, setIssuer] = useState('');
+  /** The identity services the official list names, if it is held. */
+  const [services, setServices] = useState<RegistryEntry[]>([]);
   const [page, setPage] = useState<{ url: string; opened: boolean } | null>(null);
   const [starting, setStarting] = useState(false);
   const [startError, setStartError] = useState<ApiError | null>(null);
@@ -24,6 +26,11 @@ export function ProveIdentity({ onProven }: { onProven?: () => void }) {
 
   useEffect(() => {
     identityCredential().then(setStatus, (e) => setLoadError(e as ApiError));
+    registrySummary().then((g) => {
+      const listed = g.registry?.entries.filter((e) => e.role === 'identity_issuer') ?? [];
+      setServices(listed);
+      if (listed.length > 0) setIssuer((current) => current || listed[0].id);
+    }, () => setServices([]));
   }, []);
 
   const waiting = status?.sign_in.state === 'waiting' && page !== null;
@@ -97,12 +104,27 @@ export function ProveIdentity({ onProven }: { onProven?: () => void }) {
       ) : (
         !held && (
           <form onSubmit={start}>
-            <div className="field">
-              <label htmlFor="identity-service">Identity service address</label>
-              <input id="identity-service" type="url" inputMode="url" placeholder="https://" value={issuer}
-                onChange={(e) => setIssuer(e.target.value)} required aria-describedby="identity-service-hint" />
-              <p className="hint small" id="identity-service-hint">The address your identity service gave you.</p>
-            </div>
+            {services.length > 0 ? (
+              <fieldset>
+                <legend>Identity services on the official list</legend>
+                {services.map((service) => (
+                  <div className="check" key={service.id}>
+                    <input type="radio" name="identity-service" id={`identity-service-${service.id}`} value={service.id}
+                      checked={issuer === service.id} onChange={() => setIssuer(service.id)} />
+                    <label htmlFor={`identity-service-${service.id}`}>{service.name}</label>
+                  </div>
+                ))}
+              </fieldset>
+            ) : (
+              <div className="field">
+                <label htmlFor="identity-service">Identity service address</label>
+                <input id="identity-service" type="url" inputMode="url" placeholder="https://" value={issuer}
+                  onChange={(e) => setIssuer(e.target.value)} required aria-describedby="identity-service-hint" />
+                <p className="hint small" id="identity-service-hint">
+                  The address your identity service gave you. Import the official list in Settings to choose from the services it names.
+                </p>
+              </div>
+            )}
             <button type="submit" className="primary" data-testid="prove-identity-start" disabled={starting}>
               {starting ? 'Opening…' : 'Prove who I am'}
             </button>

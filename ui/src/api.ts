@@ -115,7 +115,7 @@ export interface Provider {
 export interface FindResult {
   url: string;
   name: string | null;
-  outcome: 'matched' | 'possible' | 'none' | 'unreachable' | 'error' | string;
+  outcome: 'matched' | 'possible' | 'none' | 'unreachable' | 'not_accepted' | 'error' | string;
   items?: { pei: string; description: string; match_status: string }[];
   error?: string;
 }
@@ -296,7 +296,27 @@ export const setIdentity = (identity: Identity) => call<Identity>('set_identity'
 export const listProviders = () => call<Provider[]>('list_providers');
 export const addProvider = (url: string, name: string | null) => call<Provider>('add_provider', { url, name });
 export const removeProvider = (url: string) => call<null>('remove_provider', { url });
-export const importRegistry = (registry: unknown) => call<Provider[]>('import_registry', { registry });
+/** One participant of the governance registry. */
+export interface RegistryEntry {
+  role: 'identity_issuer' | 'pension_provider' | 'authorization_server' | 'client' | 'regulator';
+  id: string;
+  name: string;
+  status?: string | null;
+  did?: string | null;
+}
+
+export interface GovernanceSummary {
+  trusted_key: string | null;
+  registry: { name: string; version: number; issued_at: number; expires_at: number; entries: RegistryEntry[] } | null;
+  /** A registry is held but no longer verifies (it expired). */
+  expired: boolean;
+}
+
+/** `registry`: the signed registry file's text. */
+export const importRegistry = (registry: string) =>
+  call<{ providers: Provider[]; governance: GovernanceSummary }>('import_registry', { registry });
+export const registrySummary = () => call<GovernanceSummary>('registry_summary');
+export const setRegistryKey = (key: string) => call<GovernanceSummary>('set_registry_key', { key });
 export const findPensions = () => call<FindResult[]>('find_pensions');
 export const listOffers = () => call<OffersAnswer>('list_offers');
 /** `confirmationCode`: the code a provider sent the owner when another

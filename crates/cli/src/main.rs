@@ -66,6 +66,10 @@ enum Command {
     /// The pension providers the wallet asks.
     #[command(subcommand)]
     Providers(ProvidersCommand),
+    /// The governance registry: who is who among providers, identity
+    /// services, wallets and the apps that ask for access.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
     /// Ask every provider, in parallel, whether it holds pensions of yours.
     Find,
     /// Pensions the providers hold for you that this wallet does not protect yet.
@@ -186,8 +190,17 @@ enum ProvidersCommand {
     Remove {
         url: String,
     },
-    /// Add the providers of a governance registry file ({"providers":[{"url","name"}]}).
+}
+
+#[derive(Subcommand)]
+enum RegistryCommand {
+    /// Trust registries signed by this key (the registry's did:key).
+    Trust { key: String },
+    /// Import a signed registry file (checked whole against the trusted
+    /// key) and add the pension providers it lists.
     Import { file: PathBuf },
+    /// The trusted key and the registry held.
+    Show,
 }
 
 #[derive(Subcommand)]
@@ -520,11 +533,12 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
             let query: String = url::form_urlencoded::byte_serialize(url.as_bytes()).collect();
             owner.delete(&format!("/providers?url={query}")).await?
         }
-        Command::Providers(ProvidersCommand::Import { file }) => {
+        Command::Registry(RegistryCommand::Trust { key }) => owner.put("/registry/key", json!({ "key": key })).await?,
+        Command::Registry(RegistryCommand::Import { file }) => {
             let text = std::fs::read_to_string(&file).map_err(|e| OwnerError::Usage(format!("{}: {e}", file.display())))?;
-            let registry: Value = serde_json::from_str(&text).map_err(|e| OwnerError::Usage(format!("{}: not JSON: {e}", file.display())))?;
-            owner.post("/providers/import", Some(registry)).await?
+            owner.post("/registry", Some(json!({ "registry": text.trim() }))).await?
         }
+        Command::Registry(RegistryCommand::Show) => owner.get("/registry").await?,
         Command::Move { provider, resource_id, to, assertion } => {
             owner.post("/pensions/move", Some(json!({ "provider": provider, "resource_id": resource_id, "to": to, "assertion": assertion }))).await?
         }

@@ -58,6 +58,19 @@ pub fn secure_url(text: &str) -> Result<Url, UrlError> {
     }
 }
 
+/// The well-known URL of a document about `identifier` (RFC 8615, as RFC
+/// 8414 and OpenID4VCI use it): `/.well-known/{name}` goes between the
+/// host and the identifier's path, so a path under someone's host never
+/// speaks for the host, nor the host for the path.
+pub fn well_known(identifier: &str, name: &str) -> Result<Url, UrlError> {
+    let mut url = secure_url(identifier)?;
+    let path = url.path().trim_end_matches('/').to_string();
+    url.set_path(&format!("/.well-known/{name}{path}"));
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url)
+}
+
 /// Parses a URL a peer gave and requires it on `origin` (same scheme,
 /// host and port).
 pub fn on_origin(text: &str, origin: &Url) -> Result<Url, UrlError> {
@@ -122,5 +135,14 @@ mod tests {
         assert_eq!(secure_url("http://192.168.1.1/"), Err(UrlError::Insecure("http://192.168.1.1/".into())));
         assert!(secure_url("http://localhost:8080").is_ok());
         assert!(secure_url("https://pensions.example").is_ok());
+    }
+
+    #[test]
+    fn well_known_documents_go_between_host_and_path() {
+        let at = |id: &str, name: &str| well_known(id, name).unwrap().to_string();
+        assert_eq!(at("https://issuer.example", "openid-credential-issuer"), "https://issuer.example/.well-known/openid-credential-issuer");
+        assert_eq!(at("https://issuer.example/tenant", "jwt-vc-issuer"), "https://issuer.example/.well-known/jwt-vc-issuer/tenant");
+        assert_eq!(at("http://127.0.0.1:4000/", "oauth-authorization-server"), "http://127.0.0.1:4000/.well-known/oauth-authorization-server");
+        assert!(well_known("http://issuer.example", "x").is_err());
     }
 }

@@ -77,25 +77,50 @@ impl People {
 /// sign-in or ask for a nonce, and none of them may grow this without bound.
 pub struct Expiring<T> {
     entries: HashMap<String, (Instant, T)>,
+    /// Keys in the order they were stored, for dropping the oldest.
+    order: std::collections::VecDeque<String>,
     ttl: Duration,
     max: usize,
+    /// When full: drop the oldest (what anonymous callers fill: a flood
+    /// then only shortens everyone's window) or refuse (what only a
+    /// signed-in person creates).
+    evict_oldest: bool,
 }
 
 impl<T> Expiring<T> {
     pub fn new(ttl: Duration, max: usize) -> Expiring<T> {
-        Expiring { entries: HashMap::new(), ttl, max }
+        Expiring { entries: HashMap::new(), order: Default::default(), ttl, max, evict_oldest: false }
     }
 
-    /// Stores `value` under `key`; `false` when full of live entries.
+    /// The same, dropping the oldest entry when full instead of refusing.
+    pub fn evicting(ttl: Duration, max: usize) -> Expiring<T> {
+        Expiring { evict_oldest: true, ..Expiring::new(ttl, max) }
+    }
+
+    /// Stores `value` under `key`; `false` when full of live entries (and
+    /// not evicting).
     pub fn insert(&mut self, key: String, value: T) -> bool {
         let now = Instant::now();
-        if self.entries.len() >= self.max {
-            self.entries.retain(|_, (until, _)| *until > now);
-            if self.entries.len() >= self.max {
-                return false;
+        while self.entries.len() >= self.max {
+            // Keys already taken out leave stale names in `order`.
+            let Some(oldest) = self.order.pop_front() else { break };
+            match self.entries.get(&oldest) {
+                Some((until, _)) if *until > now && !self.evict_oldest => {
+                    self.order.push_front(oldest);
+                    return false;
+                }
+                Some(_) => {
+                    self.entries.remove(&oldest);
+                }
+                None => {}
             }
         }
-        self.entries.insert(key, (now + self.ttl, value));
+        if self.order.len() > 2 * self.max {
+            let entries = &self.entries;
+            self.order.retain(|k| entries.contains_key(k));
+        }
+        self.entries.insert(key.clone(), (now + self.ttl, value));
+        self.order.push_back(key);
         true
     }
 
@@ -130,6 +155,8 @@ pub struct IdentityService {
     /// Access token → who may collect a credential.
     pub tokens: Mutex<Expiring<usize>>,
     pub nonces: Mutex<Expiring<()>>,
+    /// Wrong codes per person, across sign-ins ([`login::Failures`]).
+    pub failures: Mutex<login::Failures>,
     /// The one-time codes sent, newest last (the reference's mailbox, also
     /// written to standard error); the last hundred are kept.
     outbox: Mutex<std::collections::VecDeque<(String, String)>>,
@@ -142,10 +169,11 @@ impl IdentityService {
             people,
             key: sd_jwt_vc::IssuerKey::generate(),
             show_codes,
-            logins: Mutex::new(Expiring::new(Duration::from_secs(600), 1000)),
+            logins: Mutex::new(Expiring::evicting(Duration::from_secs(600), 10_000)),
             codes: Mutex::new(Expiring::new(Duration::from_secs(60), 1000)),
             tokens: Mutex::new(Expiring::new(Duration::from_secs(300), 1000)),
-            nonces: Mutex::new(Expiring::new(Duration::from_secs(300), 10_000)),
+            nonces: Mutex::new(Expiring::evicting(Duration::from_secs(300), 10_000)),
+            failures: Mutex::default(),
             outbox: Mutex::default(),
         }
     }
@@ -210,4 +238,24 @@ pub fn oauth_error(status: axum::http::StatusCode, error: &str, description: &st
     let mut response = (status, axum::Json(body)).into_response();
     response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_anonymous_callers_fill_drops_its_oldest_and_the_rest_refuses_when_full() {
+        let mut nonces = Expiring::evicting(Duration::from_secs(60), 3);
+        for i in 0..5 {
+            assert!(nonces.insert(format!("n{i}"), ()));
+        }
+        assert!(nonces.take("n0").is_none() && nonces.take("n1").is_none(), "the oldest went");
+        assert!(nonces.take("n4").is_some());
+        let mut tokens = Expiring::new(Duration::from_secs(60), 2);
+        assert!(tokens.insert("a".into(), 1) && tokens.insert("b".into(), 2));
+        assert!(!tokens.insert("c".into(), 3), "full of live tokens: refused, nothing dropped");
+        assert_eq!(tokens.take("a"), Some(1));
+        assert!(tokens.insert("c".into(), 3), "room again once one is used");
+    }
 }

@@ -5,8 +5,14 @@
 //!
 //! Until the client and its redirect URI are known good, errors are shown
 //! on this service's own page and never redirected (RFC 6749 §4.1.2.1).
-//! Unknown email addresses get the same answer as known ones, and a
-//! sign-in allows five wrong codes before it ends.
+//! The wallet's redirect URI is its registered one, `http://127.0.0.1/callback`
+//! (or `[::1]`), on any port (RFC 8252 §7.3).
+//!
+//! Guessing a code is bounded twice: a sign-in allows five wrong codes and
+//! three codes sent, and a person allows ten wrong codes an hour across
+//! all sign-ins ([`Failures`]), after which no code signs them in until
+//! the hour is over. Unknown email addresses get the same answer as known
+//! ones.
 
 use crate::{random_token, IdentityService, IDENTITY_CONFIGURATION, IDENTITY_SCOPE, WALLET_CLIENT_ID};
 use axum::extract::{Query, State};
@@ -19,6 +25,33 @@ use std::sync::Arc;
 use url::Url;
 
 const MAX_CODE_TRIES: u8 = 5;
+const MAX_CODES_SENT: u8 = 3;
+const MAX_FAILURES_PER_HOUR: u32 = 10;
+const FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
+/// Longer redirect URIs and states are refused: nothing legitimate needs more.
+const MAX_REDIRECT_URI: usize = 200;
+const MAX_STATE: usize = 512;
+
+/// Wrong codes per person in the current hour: bounded by the number of
+/// people, since only codes sent to a registered person count.
+#[derive(Default)]
+pub struct Failures {
+    by_person: std::collections::HashMap<usize, (std::time::Instant, u32)>,
+}
+
+impl Failures {
+    fn locked(&self, person: usize) -> bool {
+        self.by_person.get(&person).is_some_and(|(since, count)| since.elapsed() < FAILURE_WINDOW && *count >= MAX_FAILURES_PER_HOUR)
+    }
+
+    fn record(&mut self, person: usize) {
+        let entry = self.by_person.entry(person).or_insert((std::time::Instant::now(), 0));
+        if entry.0.elapsed() >= FAILURE_WINDOW {
+            *entry = (std::time::Instant::now(), 0);
+        }
+        entry.1 += 1;
+    }
+}
 
 /// A sign-in under way.
 pub struct Login {
@@ -30,6 +63,7 @@ pub struct Login {
     person: Option<usize>,
     one_time_code: Option<String>,
     tries: u8,
+    codes_sent: u8,
 }
 
 /// What an authorization code stands for.
@@ -108,10 +142,17 @@ fn problem(service: &IdentityService, status: StatusCode, text: &str) -> Respons
     page(service, status, "Something went wrong", &format!("<p>{}</p><p>Go back to your wallet and start again.</p>", escape(text)))
 }
 
-/// A redirect URI this service will send a code to: plain http on a
-/// loopback IP literal (a native app's, RFC 8252 §7.3), any port.
+/// A redirect URI this service will send a code to: the wallet's registered
+/// one, plain http on a loopback IP literal at `/callback` (a native app's,
+/// RFC 8252 §7.3), on any port.
 fn loopback_redirect(text: &str) -> Option<Url> {
+    if text.len() > MAX_REDIRECT_URI {
+        return None;
+    }
     let url = Url::parse(text).ok()?;
+    if url.path() != "/callback" || url.query().is_some() {
+        return None;
+    }
     let loopback = match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -176,11 +217,12 @@ async fn authorize(State(service): State<Arc<IdentityService>>, Query(query): Qu
     let login = Login {
         client_id: WALLET_CLIENT_ID.into(),
         redirect_uri,
-        state: query.state.clone().filter(|s| s.len() <= 512),
+        state: query.state.clone().filter(|s| s.len() <= MAX_STATE),
         code_challenge,
         person: None,
         one_time_code: None,
         tries: 0,
+        codes_sent: 0,
     };
     if !service.logins.lock().insert(session.clone(), login) {
         return problem(&service, StatusCode::SERVICE_UNAVAILABLE, "Too many people are signing in right now. Try again in a few minutes.");
@@ -219,9 +261,15 @@ async fn login(State(service): State<Arc<IdentityService>>, Form(form): Form<Log
         let Some(login) = logins.get_mut(&form.session) else {
             return problem(&service, StatusCode::BAD_REQUEST, "This sign-in has expired.");
         };
+        // A new code does not give more tries: it replaces the old one, and
+        // a sign-in sends only a few.
+        if login.codes_sent >= MAX_CODES_SENT {
+            logins.remove(&form.session);
+            return problem(&service, StatusCode::FORBIDDEN, "We have sent as many codes as one sign-in allows.");
+        }
+        login.codes_sent += 1;
         login.person = person;
         login.one_time_code = Some(code.clone());
-        login.tries = 0;
     }
     if let Some(index) = person {
         service.send_code(&service.people.people[index].email, &code);
@@ -252,24 +300,50 @@ struct VerifyForm {
     code: String,
 }
 
-async fn verify(State(service): State<Arc<IdentityService>>, Form(form): Form<VerifyForm>) -> Response {
+enum Checked {
+    /// The right code: the sign-in, taken out.
+    SignedIn(Login),
+    Wrong { left: u8 },
+    /// Too many wrong codes, for this sign-in or for this person this hour.
+    Ended,
+    Expired,
+}
+
+/// Checks a code with the sign-in and the person's failures held together,
+/// so concurrent guesses cannot get past either count.
+fn check_code(service: &IdentityService, session: &str, code: &str) -> Checked {
     use subtle::ConstantTimeEq;
-    let outcome = {
-        let mut logins = service.logins.lock();
-        let Some(login) = logins.get_mut(&form.session) else {
-            return problem(&service, StatusCode::BAD_REQUEST, "This sign-in has expired.");
-        };
-        login.tries += 1;
-        let expected = login.one_time_code.clone().unwrap_or_default();
-        let right = !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(form.code.trim().as_bytes()));
-        match (right, login.person) {
-            (true, Some(person)) => Ok(person),
-            _ => Err(MAX_CODE_TRIES.saturating_sub(login.tries)),
+    let mut logins = service.logins.lock();
+    let mut failures = service.failures.lock();
+    let Some(login) = logins.get_mut(session) else { return Checked::Expired };
+    if login.tries >= MAX_CODE_TRIES || login.person.is_some_and(|p| failures.locked(p)) {
+        logins.remove(session);
+        return Checked::Ended;
+    }
+    login.tries += 1;
+    let expected = login.one_time_code.clone().unwrap_or_default();
+    let right = !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(code.trim().as_bytes()));
+    match (right, login.person) {
+        (true, Some(_)) => logins.take(session).map(Checked::SignedIn).unwrap_or(Checked::Expired),
+        (_, person) => {
+            if let Some(person) = person {
+                failures.record(person);
+            }
+            match MAX_CODE_TRIES.saturating_sub(login.tries) {
+                0 => {
+                    logins.remove(session);
+                    Checked::Ended
+                }
+                left => Checked::Wrong { left },
+            }
         }
-    };
-    match outcome {
-        Ok(person) => {
-            let Some(login) = service.logins.lock().take(&form.session) else {
+    }
+}
+
+async fn verify(State(service): State<Arc<IdentityService>>, Form(form): Form<VerifyForm>) -> Response {
+    match check_code(&service, &form.session, &form.code) {
+        Checked::SignedIn(login) => {
+            let Some(person) = login.person else {
                 return problem(&service, StatusCode::BAD_REQUEST, "This sign-in has expired.");
             };
             let code = random_token();
@@ -279,11 +353,13 @@ async fn verify(State(service): State<Arc<IdentityService>>, Form(form): Form<Ve
             }
             redirect_with(&service, &login.redirect_uri, login.state.as_deref(), &[("code", &code)])
         }
-        Err(0) => {
-            service.logins.lock().remove(&form.session);
-            problem(&service, StatusCode::FORBIDDEN, "That code was wrong too many times, so this sign-in has ended.")
-        }
-        Err(left) => page(
+        Checked::Expired => problem(&service, StatusCode::BAD_REQUEST, "This sign-in has expired."),
+        Checked::Ended => problem(
+            &service,
+            StatusCode::FORBIDDEN,
+            "That code was wrong too many times, so this sign-in has ended. If this was you, wait an hour before trying again.",
+        ),
+        Checked::Wrong { left } => page(
             &service,
             StatusCode::OK,
             "Enter the code we sent you",
@@ -311,18 +387,77 @@ mod tests {
     #[test]
     fn only_loopback_ip_literals_over_http_are_redirect_targets() {
         assert!(loopback_redirect("http://127.0.0.1:49152/callback").is_some());
-        assert!(loopback_redirect("http://[::1]:8080/cb").is_some());
+        assert!(loopback_redirect("http://[::1]:8080/callback").is_some());
+        let long = format!("http://127.0.0.1:1/callback?{}", "x".repeat(300));
         for refused in [
-            "https://127.0.0.1/cb",
-            "http://localhost:8080/cb",
-            "http://attacker.example/cb",
-            "http://10.0.0.1/cb",
-            "http://127.0.0.1/cb#fragment",
-            "http://user@127.0.0.1/cb",
+            "https://127.0.0.1/callback",
+            "http://localhost:8080/callback",
+            "http://attacker.example/callback",
+            "http://10.0.0.1/callback",
+            "http://127.0.0.1/callback#fragment",
+            "http://user@127.0.0.1/callback",
+            "http://127.0.0.1:8080/admin/delete",
+            "http://127.0.0.1:8080/callback?then=elsewhere",
+            &long,
             "not a url",
         ] {
             assert!(loopback_redirect(refused).is_none(), "{refused}");
         }
+    }
+
+    fn service() -> IdentityService {
+        IdentityService::new("http://127.0.0.1:1".into(), crate::People::load("builtin").unwrap(), false)
+    }
+
+    fn session(service: &IdentityService, code: &str) -> String {
+        let session = crate::random_token();
+        let login = Login {
+            client_id: "uma-wallet".into(),
+            redirect_uri: "http://127.0.0.1:1/callback".into(),
+            state: None,
+            code_challenge: "c".repeat(43),
+            person: Some(0),
+            one_time_code: Some(code.into()),
+            tries: 0,
+            codes_sent: 1,
+        };
+        assert!(service.logins.lock().insert(session.clone(), login));
+        session
+    }
+
+    #[test]
+    fn a_sign_in_ends_after_five_wrong_codes_even_before_the_right_one() {
+        let service = service();
+        let s = session(&service, "123456");
+        for _ in 0..4 {
+            assert!(matches!(check_code(&service, &s, "000000"), Checked::Wrong { .. }));
+        }
+        assert!(matches!(check_code(&service, &s, "000000"), Checked::Ended));
+        assert!(matches!(check_code(&service, &s, "123456"), Checked::Expired), "the right code after five wrong ones");
+    }
+
+    #[test]
+    fn a_person_allows_ten_wrong_codes_an_hour_across_sign_ins() {
+        // Before: every new sign-in (or every code sent again) gave five
+        // fresh tries, without limit.
+        let service = service();
+        for _ in 0..2 {
+            let s = session(&service, "123456");
+            for _ in 0..5 {
+                check_code(&service, &s, "000000");
+            }
+        }
+        let s = session(&service, "123456");
+        assert!(matches!(check_code(&service, &s, "123456"), Checked::Ended), "locked for the hour, even with the right code");
+        // Another person is not affected.
+        let other = crate::random_token();
+        let mut login = service.logins.lock();
+        login.insert(other.clone(), Login {
+            client_id: "uma-wallet".into(), redirect_uri: "http://127.0.0.1:1/callback".into(), state: None,
+            code_challenge: "c".repeat(43), person: Some(1), one_time_code: Some("654321".into()), tries: 0, codes_sent: 1,
+        });
+        drop(login);
+        assert!(matches!(check_code(&service, &other, "654321"), Checked::SignedIn(_)));
     }
 
     #[test]

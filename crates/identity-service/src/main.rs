@@ -40,6 +40,10 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if show_codes && !listen.ip().is_loopback() {
+        eprintln!("error: --show-codes lets anyone sign in as anyone: it is for loopback demos only");
+        return ExitCode::FAILURE;
+    }
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {

@@ -204,8 +204,18 @@ async fn assign(
         let pei = resource["name"].as_str().unwrap_or_default();
         match body.confirmation_code.as_deref() {
             None => {
-                let Some(code) = provider.confirmations.issue(&id, &presenter) else {
-                    return error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "too many confirmations outstanding; try again later");
+                use crate::confirmation::Issued;
+                let code = match provider.confirmations.issue(&id, &presenter) {
+                    Issued::Send(code) => code,
+                    Issued::OtherMoveWaiting => {
+                        return error(StatusCode::CONFLICT, "confirmation_pending", "a move of this pension to another wallet is waiting for the member's confirmation; try again later");
+                    }
+                    Issued::Locked => {
+                        return error(StatusCode::FORBIDDEN, "invalid_confirmation", "too many wrong confirmation codes; try again in fifteen minutes");
+                    }
+                    Issued::Full => {
+                        return error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "too many confirmations outstanding; try again later");
+                    }
                 };
                 provider.confirmations.send(pei, &presenter, &code);
                 return error(

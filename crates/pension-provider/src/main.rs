@@ -29,6 +29,13 @@ enum Command {
         /// matches members on (repeatable): its issuer URL.
         #[arg(long = "trust-identity-issuer")]
         trust_identity_issuer: Vec<String>,
+        /// A signed governance registry file: its authorization servers and
+        /// identity services are trusted (with the keys it lists).
+        #[arg(long, requires = "registry_key")]
+        registry: Option<std::path::PathBuf>,
+        /// The did:key the registry must be signed with.
+        #[arg(long, requires = "registry")]
+        registry_key: Option<String>,
         /// Wait this long before answering a find or discovery (simulates a slow provider).
         #[arg(long, default_value_t = 0)]
         find_delay_ms: u64,
@@ -38,7 +45,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt().with_writer(std::io::stderr).init();
-    let Command::Serve { listen, fixtures, trust_as, trust_identity_issuer, find_delay_ms } = Cli::parse().command;
+    let Command::Serve { listen, fixtures, trust_as, trust_identity_issuer, registry, registry_key, find_delay_ms } = Cli::parse().command;
     let catalogue = match Catalogue::load(&fixtures) {
         Ok(c) => c,
         Err(e) => {
@@ -56,6 +63,18 @@ async fn main() -> ExitCode {
     let url = format!("http://{}", listener.local_addr().expect("bound"));
     let provider_name = catalogue.provider_name.clone();
     let mut provider = Provider::new(url.clone(), catalogue, trust_as, trust_identity_issuer);
+    if let (Some(path), Some(key)) = (registry, registry_key) {
+        let signed = std::fs::read_to_string(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))
+            .and_then(|text| registry::verify(&text, &key, pension_provider::trust::now()).map_err(|e| format!("{}: {e}", path.display())));
+        match signed {
+            Ok(signed) => provider.registry.add_governance(&signed),
+            Err(e) => {
+                eprintln!("error: registry refused: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     provider.find_delay = std::time::Duration::from_millis(find_delay_ms);
     let provider = Arc::new(provider);
     println!("{}", serde_json::json!({ "url": url, "provider_name": provider_name, "pid": std::process::id() }));

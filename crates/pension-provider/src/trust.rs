@@ -89,21 +89,32 @@ pub struct VerifiedFind {
     pub signer_key: Value,
 }
 
-/// Find token ids seen and not yet expired: at most this many.
-const MAX_SEEN: usize = 100_000;
+/// Find token ids seen and not yet expired, per authorization server: one
+/// server filling its share refuses only its own find tokens.
+const MAX_SEEN_PER_ISSUER: usize = 20_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum KeyKind {
+    AuthorizationServer,
+    IdentityIssuer,
+}
 
 pub struct Registry {
     trusted: Vec<String>,
     identity_issuers: Vec<String>,
-    /// Key sets by issuer URL (authorization servers and identity services).
-    keys: Mutex<HashMap<String, (Instant, Value)>>,
-    /// `jti` → `exp` of every find token accepted.
-    seen: Mutex<HashMap<String, i64>>,
+    /// Identity services' keys as a signed governance registry lists them:
+    /// used as they are, never fetched.
+    pinned_keys: HashMap<String, Value>,
+    /// Key sets by (kind, issuer URL): an authorization server's keys never
+    /// verify identity credentials, nor the other way round.
+    keys: Mutex<HashMap<(KeyKind, String), (Instant, Value)>>,
+    /// Per authorization server: `jti` → `exp` of every find token accepted.
+    seen: Mutex<HashMap<String, HashMap<String, i64>>>,
     http: reqwest::Client,
 }
 
 /// Seconds since the Unix epoch, for token times.
-pub(crate) fn now() -> i64 {
+pub fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
@@ -111,7 +122,29 @@ impl Registry {
     pub fn new(trusted: Vec<String>, identity_issuers: Vec<String>) -> Registry {
         let http = http_guard::outbound::client(Duration::from_secs(5));
         let canonical = |list: Vec<String>| list.into_iter().map(|t| t.trim_end_matches('/').to_string()).collect();
-        Registry { trusted: canonical(trusted), identity_issuers: canonical(identity_issuers), keys: Mutex::default(), seen: Mutex::default(), http }
+        Registry {
+            trusted: canonical(trusted),
+            identity_issuers: canonical(identity_issuers),
+            pinned_keys: HashMap::new(),
+            keys: Mutex::default(),
+            seen: Mutex::default(),
+            http,
+        }
+    }
+
+    /// Adds what a signed governance registry lists: its authorization
+    /// servers are trusted, and its identity services with the keys it
+    /// gives for them.
+    pub fn add_governance(&mut self, signed: &registry::Signed) {
+        for entry in signed.registry.with_role(registry::Role::AuthorizationServer) {
+            self.trusted.push(entry.id.clone());
+        }
+        for entry in signed.registry.with_role(registry::Role::IdentityIssuer) {
+            self.identity_issuers.push(entry.id.clone());
+            if let Some(jwks) = &entry.jwks {
+                self.pinned_keys.insert(entry.id.clone(), jwks.clone());
+            }
+        }
     }
 
     pub fn trusted(&self) -> &[String] {
@@ -140,10 +173,10 @@ impl Registry {
 
     /// An identity service's keys, from its SD-JWT VC issuer metadata.
     async fn fetch_identity_keys(&self, issuer: &str) -> Result<Value, TokenError> {
-        use http_guard::outbound::{json_capped, secure_url};
+        use http_guard::outbound::{json_capped, well_known};
         let unavailable = |e: String| TokenError::KeysUnavailable(e);
-        secure_url(issuer).map_err(|e| unavailable(e.to_string()))?;
-        let response = self.http.get(format!("{issuer}/.well-known/jwt-vc-issuer")).send().await.map_err(|e| unavailable(e.to_string()))?;
+        let url = well_known(issuer, "jwt-vc-issuer").map_err(|e| unavailable(e.to_string()))?;
+        let response = self.http.get(url).send().await.map_err(|e| unavailable(e.to_string()))?;
         let response = response.error_for_status().map_err(|e| unavailable(e.to_string()))?;
         let metadata: Value = json_capped(response, MAX_DOCUMENT).await.map_err(|e| unavailable(e.to_string()))?;
         if metadata["issuer"].as_str().map(|i| i.trim_end_matches('/')) != Some(issuer) {
@@ -153,27 +186,34 @@ impl Registry {
     }
 
     async fn keys(&self, issuer: &str, identity: bool, refresh: bool) -> Result<Value, TokenError> {
-        if let Some((at, set)) = self.keys.lock().get(issuer) {
+        if let Some(pinned) = self.pinned_keys.get(issuer).filter(|_| identity) {
+            return Ok(pinned.clone());
+        }
+        let kind = if identity { KeyKind::IdentityIssuer } else { KeyKind::AuthorizationServer };
+        let cache_key = (kind, issuer.to_string());
+        if let Some((at, set)) = self.keys.lock().get(&cache_key) {
             let age = at.elapsed();
             if (age < KEYS_TTL && !refresh) || age < REFETCH_EVERY {
                 return Ok(set.clone());
             }
         }
         let set = if identity { self.fetch_identity_keys(issuer).await? } else { self.fetch_wallet_keys(issuer).await? };
-        self.keys.lock().insert(issuer.to_string(), (Instant::now(), set.clone()));
+        self.keys.lock().insert(cache_key, (Instant::now(), set.clone()));
         Ok(set)
     }
 
     /// Records a find token's id until it expires: false if seen before.
-    fn first_use(&self, jti: &str, exp: i64, now: i64) -> Result<bool, TokenError> {
+    /// Only trusted servers' verified tokens get here, each in its own share.
+    fn first_use(&self, issuer: &str, jti: &str, exp: i64, now: i64) -> Result<bool, TokenError> {
         let mut seen = self.seen.lock();
-        if seen.len() >= MAX_SEEN {
-            seen.retain(|_, until| *until > now);
-            if seen.len() >= MAX_SEEN {
+        let mine = seen.entry(issuer.to_string()).or_default();
+        if mine.len() >= MAX_SEEN_PER_ISSUER {
+            mine.retain(|_, until| *until > now);
+            if mine.len() >= MAX_SEEN_PER_ISSUER {
                 return Err(TokenError::Busy);
             }
         }
-        Ok(seen.insert(jti.to_string(), exp).is_none())
+        Ok(mine.insert(jti.to_string(), exp).is_none())
     }
 
     /// Verifies an identity presentation inside a find token that `signer_key`
@@ -257,7 +297,7 @@ impl Registry {
             return Err(TokenError::WrongAudience);
         }
         let jti = claims.jti.as_deref().filter(|j| !j.is_empty() && j.len() <= 200).ok_or(TokenError::Malformed)?;
-        if !self.first_use(jti, claims.exp, now)? {
+        if !self.first_use(&issuer, jti, claims.exp, now)? {
             return Err(TokenError::Replayed);
         }
         let signer_key = serde_json::to_value(&jwk).map_err(|_| TokenError::BadSignature)?;

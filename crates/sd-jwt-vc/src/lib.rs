@@ -205,7 +205,8 @@ fn verify_issued(sd_jwt: &SdJwt, issuer_jwks: &Value, now: i64) -> Result<Verifi
     let vct = text("vct").ok_or_else(|| malformed("no vct"))?;
     let issued_at = number("iat").ok_or_else(|| malformed("no iat"))?;
     let expires_at = number("exp").ok_or_else(|| malformed("no exp"))?;
-    if expires_at <= now || issued_at > now + LEEWAY {
+    let not_before = number("nbf").unwrap_or(issued_at);
+    if expires_at <= now || issued_at > now + LEEWAY || not_before > now + LEEWAY {
         return Err(SdJwtError::Expired);
     }
     let holder_key = claims.get("cnf").and_then(|c| c.get("jwk")).cloned().ok_or(SdJwtError::NoHolderKey)?;

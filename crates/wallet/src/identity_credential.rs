@@ -96,6 +96,9 @@ struct Endpoints {
     token: String,
     credential: String,
     nonce: String,
+    /// The service says its answers carry `iss` (RFC 9207): then one
+    /// without it is refused.
+    sends_iss: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -233,19 +236,22 @@ impl IdentityCredential {
     /// And the authorization endpoint, where the owner signs in.
     async fn discover(&self, issuer: &str) -> Result<(Endpoints, String), ProtocolError> {
         let origin = secure_url(issuer).map_err(|e| ProtocolError::invalid_request(format!("identity service: {e}")))?;
-        let metadata = self.get_json(issuer, &format!("{issuer}/.well-known/openid-credential-issuer")).await?;
+        let well_known = |name: &str| {
+            http_guard::outbound::well_known(issuer, name).map(|u| u.to_string()).map_err(|e| ProtocolError::invalid_request(format!("identity service: {e}")))
+        };
+        let metadata = self.get_json(issuer, &well_known("openid-credential-issuer")?).await?;
         if metadata["credential_issuer"].as_str().map(|i| i.trim_end_matches('/')) != Some(issuer) {
             return Err(failed(issuer, "its metadata names another issuer"));
         }
         let configuration = &metadata["credential_configurations_supported"][CONFIGURATION];
-        if configuration["format"] != "dc+sd-jwt" {
+        if configuration["format"] != "dc+sd-jwt" || configuration["vct"] != sd_jwt_vc::IDENTITY_VCT {
             return Err(failed(issuer, "it issues no SD-JWT VC identity credential"));
         }
         let authorization_servers = metadata["authorization_servers"].as_array();
         if authorization_servers.is_some_and(|list| list.iter().any(|a| a.as_str().map(|a| a.trim_end_matches('/')) != Some(issuer))) {
             return Err(failed(issuer, "it sends sign-in to another authorization server, which this wallet does not follow"));
         }
-        let oauth = self.get_json(issuer, &format!("{issuer}/.well-known/oauth-authorization-server")).await?;
+        let oauth = self.get_json(issuer, &well_known("oauth-authorization-server")?).await?;
         if oauth["issuer"].as_str().map(|i| i.trim_end_matches('/')) != Some(issuer) {
             return Err(failed(issuer, "its authorization server metadata names another issuer"));
         }
@@ -263,6 +269,7 @@ impl IdentityCredential {
             token: endpoint(&oauth["token_endpoint"], "token_endpoint")?,
             credential: endpoint(&metadata["credential_endpoint"], "credential_endpoint")?,
             nonce: endpoint(&metadata["nonce_endpoint"], "nonce_endpoint")?,
+            sends_iss: oauth["authorization_response_iss_parameter_supported"] == true,
         };
         Ok((endpoints, endpoint(&oauth["authorization_endpoint"], "authorization_endpoint")?))
     }
@@ -280,11 +287,11 @@ impl IdentityCredential {
         let port = listener.local_addr().map_err(internal)?.port();
         let redirect_uri = format!("http://127.0.0.1:{port}/callback");
         let (sender, callback) = oneshot::channel();
-        let listener = tokio::spawn(receive_callback(listener, sender));
+        let state = random();
+        let listener = tokio::spawn(receive_callback(listener, state.clone(), sender));
 
         let verifier = random();
         let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes()));
-        let state = random();
         let mut url = url::Url::parse(&authorize).map_err(|e| failed(&issuer, e))?;
         url.query_pairs_mut()
             .append_pair("response_type", "code")
@@ -310,8 +317,12 @@ impl IdentityCredential {
         if answer.state.as_deref() != Some(sign_in.state.as_str()) {
             return Err(failed(&issuer, "the answer is for another sign-in (state)"));
         }
-        if answer.iss.as_deref().is_some_and(|iss| iss.trim_end_matches('/') != issuer) {
-            return Err(failed(&issuer, "the answer comes from another identity service (iss)"));
+        let iss_ok = match answer.iss.as_deref() {
+            Some(iss) => iss.trim_end_matches('/') == issuer,
+            None => !sign_in.endpoints.sends_iss,
+        };
+        if !iss_ok {
+            return Err(failed(&issuer, "the answer does not come from this identity service (iss)"));
         }
         if let Some(error) = answer.error {
             let why = if error == "access_denied" { "you cancelled signing in".to_string() } else { format!("{error}: {}", answer.error_description.unwrap_or_default()) };
@@ -356,13 +367,14 @@ impl IdentityCredential {
         let answer = self.post(issuer, self.http.post(&endpoints.credential).bearer_auth(access_token).json(&body)).await?;
         let credential = answer["credentials"][0]["credential"].as_str().ok_or_else(|| failed(issuer, "no credential in the answer"))?;
 
-        let keys = self.get_json(issuer, &format!("{issuer}/.well-known/jwt-vc-issuer")).await?;
+        let keys_at = http_guard::outbound::well_known(issuer, "jwt-vc-issuer").map_err(|e| failed(issuer, e))?;
+        let keys = self.get_json(issuer, keys_at.as_str()).await?;
         if keys["issuer"].as_str().map(|i| i.trim_end_matches('/')) != Some(issuer) {
             return Err(failed(issuer, "its key metadata names another issuer"));
         }
         let verified = sd_jwt_vc::verify_credential(credential, &keys["jwks"], self.server.now()).map_err(|e| failed(issuer, format!("the credential does not verify: {e}")))?;
-        if verified.issuer.trim_end_matches('/') != issuer {
-            return Err(failed(issuer, "the credential names another issuer"));
+        if verified.issuer.trim_end_matches('/') != issuer || verified.vct != sd_jwt_vc::IDENTITY_VCT {
+            return Err(failed(issuer, "the credential names another issuer or is not an identity credential"));
         }
         if !sd_jwt_vc::same_key(&verified.holder_key, &key.public_jwk()) {
             return Err(failed(issuer, "the credential is bound to another key than this wallet's"));
@@ -390,33 +402,80 @@ impl IdentityCredential {
     }
 }
 
-/// Serves one redirect on the loopback listener and hands its query over.
-async fn receive_callback(listener: tokio::net::TcpListener, sender: oneshot::Sender<Callback>) {
+/// Serves the redirect on the loopback listener and hands its query over:
+/// only a request for this sign-in (its `state`, on a loopback host name)
+/// counts. Anything else (a web page or a local program guessing the port)
+/// gets a plain page and changes nothing.
+async fn receive_callback(listener: tokio::net::TcpListener, state: String, sender: oneshot::Sender<Callback>) {
+    use subtle::ConstantTimeEq;
     let sender = std::sync::Arc::new(parking_lot::Mutex::new(Some(sender)));
     let (done, stopped) = oneshot::channel::<()>();
     let done = std::sync::Arc::new(parking_lot::Mutex::new(Some(done)));
-    let app = axum::Router::new().route(
-        "/callback",
-        axum::routing::get(move |Query(answer): Query<Callback>| {
-            let sender = sender.clone();
-            let done = done.clone();
-            async move {
-                let failed = answer.error.is_some();
-                if let Some(sender) = sender.lock().take() {
-                    let _ = sender.send(answer);
+    let app = axum::Router::new()
+        .route(
+            "/callback",
+            axum::routing::get(move |Query(answer): Query<Callback>| {
+                let (sender, done, state) = (sender.clone(), done.clone(), state.clone());
+                async move {
+                    let ours = answer.state.as_deref().is_some_and(|s| bool::from(s.as_bytes().ct_eq(state.as_bytes())));
+                    if !ours {
+                        return (axum::http::StatusCode::BAD_REQUEST, page("This is not the sign-in your wallet is waiting for.")).into_response();
+                    }
+                    let failed = answer.error.is_some();
+                    if let Some(sender) = sender.lock().take() {
+                        let _ = sender.send(answer);
+                    }
+                    if let Some(done) = done.lock().take() {
+                        let _ = done.send(());
+                    }
+                    page(if failed {
+                        "Signing in did not finish. Go back to your wallet to see why."
+                    } else {
+                        "You are signed in. You can close this window and go back to your wallet."
+                    })
+                    .into_response()
                 }
-                if let Some(done) = done.lock().take() {
-                    let _ = done.send(());
-                }
-                let text = if failed { "Signing in did not finish. Go back to your wallet to see why." } else { "You are signed in. You can close this window and go back to your wallet." };
-                Html(format!("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Back to your wallet</title></head><body><main><h1>{text}</h1></main></body></html>")).into_response()
-            }
-        }),
-    );
+            }),
+        )
+        .layer(axum::middleware::from_fn_with_state(http_guard::inbound::Hosts::loopback_only(), http_guard::inbound::check_host));
     let stop = async {
         let _ = stopped.await;
         // Let the browser's page be written before the listener closes.
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let _ = http_guard::inbound::serve(listener, app, http_guard::inbound::Limits::default(), stop).await;
+}
+
+fn page(text: &str) -> Html<String> {
+    Html(format!("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Back to your wallet</title></head><body><main><h1>{text}</h1></main></body></html>"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_loopback_listener_takes_only_its_own_sign_in_and_only_on_loopback_names() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (sender, mut received) = oneshot::channel();
+        let server = tokio::spawn(receive_callback(listener, "the-state".into(), sender));
+        let http = reqwest::Client::new();
+        let get = |query: &str, host: Option<&str>| {
+            let mut request = http.get(format!("http://127.0.0.1:{port}/callback?{query}"));
+            if let Some(host) = host {
+                request = request.header("host", host);
+            }
+            request.send()
+        };
+        // A web page that found the port, before the identity service answers.
+        assert_eq!(get("code=evil&state=guess", None).await.unwrap().status(), 400);
+        assert_eq!(get("error=access_denied", None).await.unwrap().status(), 400);
+        assert_eq!(get("code=evil&state=the-state", Some("attacker.example")).await.unwrap().status(), 421);
+        assert!(received.try_recv().is_err(), "nothing was taken as the answer");
+        assert_eq!(get("code=real&state=the-state&iss=x", None).await.unwrap().status(), 200);
+        let answer = received.await.unwrap();
+        assert_eq!(answer.code.as_deref(), Some("real"));
+        server.await.unwrap();
+    }
 }

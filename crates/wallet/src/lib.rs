@@ -14,6 +14,7 @@
 
 pub mod challenge;
 pub mod credentials;
+pub mod governance;
 pub mod identity_credential;
 pub mod owner_api;
 pub mod owner_client;

@@ -60,7 +60,8 @@ pub fn router(wallet: &Wallet, owner_token: &Secret) -> Router {
         .route("/offers", get(offers))
         .route("/offers/accept", post(accept))
         .route("/pensions/move", post(move_pension))
-        .route("/providers/import", post(import_registry))
+        .route("/registry", get(registry_summary).post(import_registry))
+        .route("/registry/key", axum::routing::put(set_registry_key))
         .route("/pensions", get(my_pensions))
         .route("/did", get(did))
         .route("/credentials", get(credentials))
@@ -450,6 +451,33 @@ async fn move_pension(State(s): State<OwnerState>, JsonBody(body): JsonBody<Move
 }
 
 /// Adds every provider of a governance registry document.
-async fn import_registry(State(s): State<OwnerState>, JsonBody(registry): JsonBody<Value>) -> Result<Json<Value>> {
-    Ok(Json(json!(s.pensions.import_registry(&registry).await?)))
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportRegistry {
+    /// The signed registry (a compact JWS), as the file holds it.
+    registry: String,
+}
+
+/// Imports a signed governance registry: checked whole against the trusted
+/// registry key, then its pension providers are added.
+async fn import_registry(State(s): State<OwnerState>, JsonBody(body): JsonBody<ImportRegistry>) -> Result<Json<Value>> {
+    let added = s.pensions.import_registry(&body.registry).await?;
+    Ok(Json(json!({ "providers": added, "governance": s.pensions.governance().summary()? })))
+}
+
+/// The registry key the wallet trusts and the registry it holds.
+async fn registry_summary(State(s): State<OwnerState>) -> Result<Json<Value>> {
+    Ok(Json(s.pensions.governance().summary()?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistryKey {
+    /// The registry's did:key.
+    key: String,
+}
+
+async fn set_registry_key(State(s): State<OwnerState>, JsonBody(body): JsonBody<RegistryKey>) -> Result<Json<Value>> {
+    s.pensions.governance().set_trusted_key(&body.key).await?;
+    Ok(Json(s.pensions.governance().summary()?))
 }

@@ -153,7 +153,9 @@ pub struct ProviderEntry {
 pub struct ProviderOutcome {
     pub url: String,
     pub name: Option<String>,
-    /// `matched`, `possible`, `none`, `unreachable`, or `error`.
+    /// `matched`, `possible`, `none`, `unreachable`, `not_accepted` (the
+    /// provider does not accept this wallet's authorization server), or
+    /// `error`.
     pub outcome: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<Value>,
@@ -163,22 +165,6 @@ pub struct ProviderOutcome {
 
 fn provider_failed(url: &str, why: &str) -> ProtocolError {
     ProtocolError::new(axum::http::StatusCode::BAD_GATEWAY, "provider_error", format!("{url}: {why}"))
-}
-
-/// The providers a governance registry document lists, each checked:
-/// `{"providers": [{"url": …, "name": …, "did": …}]}`.
-pub fn registry_entries(registry: &Value) -> Result<Vec<(String, Option<String>, Option<String>)>, ProtocolError> {
-    let list = registry["providers"].as_array().ok_or_else(|| ProtocolError::invalid_request("a registry has a providers array"))?;
-    if list.len() > MAX_PROVIDERS {
-        return Err(ProtocolError::invalid_request(format!("a registry lists at most {MAX_PROVIDERS} providers")));
-    }
-    let text = |p: &Value, name: &str| p[name].as_str().map(String::from);
-    list.iter()
-        .map(|p| {
-            let url = p["url"].as_str().ok_or_else(|| ProtocolError::invalid_request("every provider needs a url"))?;
-            checked_provider(url, text(p, "name"), text(p, "did"))
-        })
-        .collect()
 }
 
 fn checked_provider(url: &str, name: Option<String>, did: Option<String>) -> Result<(String, Option<String>, Option<String>), ProtocolError> {
@@ -216,6 +202,7 @@ pub struct Pensions {
     self_client: Tree<SelfClient>,
     credentials: Credentials,
     identity_credential: IdentityCredential,
+    governance: crate::governance::Governance,
     http: reqwest::Client,
 }
 
@@ -224,6 +211,7 @@ impl Pensions {
         let http = http_guard::outbound::client(PROVIDER_TIMEOUT);
         let credentials = Credentials::open(store, server.clone(), http.clone())?;
         let identity_credential = IdentityCredential::open(store, server.clone(), http.clone())?;
+        let governance = crate::governance::Governance::open(store, server.clone())?;
         let self_client: Tree<SelfClient> = store.tree("self_client")?;
         // Wallets before this one gave their own client a secret and used
         // it over HTTP: take it away before anything can use it again.
@@ -242,12 +230,18 @@ impl Pensions {
             self_client,
             credentials,
             identity_credential,
+            governance,
             http,
         })
     }
 
     pub fn credentials(&self) -> &Credentials {
         &self.credentials
+    }
+
+    /// The governance registry this wallet trusts.
+    pub fn governance(&self) -> &crate::governance::Governance {
+        &self.governance
     }
 
     /// The owner's identity credential: getting one, and what it attests.
@@ -385,8 +379,9 @@ impl Pensions {
 
     /// Find: every provider, in parallel; matched, possible, none or unreachable each.
     pub async fn find(&self) -> Result<Vec<ProviderOutcome>, ProtocolError> {
+        use futures_util::StreamExt;
         let answers = self.ask_all(reqwest::Method::POST, "/find").await?;
-        Ok(answers
+        let outcomes: Vec<ProviderOutcome> = answers
             .into_iter()
             .map(|(p, answer)| match answer {
                 Err((outcome, error)) => ProviderOutcome { url: p.url, name: p.name, outcome, items: vec![], error: Some(error) },
@@ -400,7 +395,27 @@ impl Pensions {
                     }
                 },
             })
-            .collect())
+            .collect();
+        // A provider that answered with an error may simply not accept this
+        // wallet: its list of accepted authorization servers says so.
+        let checks = outcomes.into_iter().map(|mut outcome| async move {
+            if outcome.outcome == "error" && self.accepts_this_wallet(&outcome.url).await == Some(false) {
+                outcome.outcome = "not_accepted";
+                outcome.error = Some("This provider does not accept your wallet yet. It (or the governance registry) must list your wallet first.".into());
+            }
+            outcome
+        });
+        Ok(futures_util::stream::iter(checks).buffered(FIND_FANOUT).collect().await)
+    }
+
+    /// Whether a provider's `GET /authorization_servers` lists this wallet's
+    /// authorization server; `None` when it cannot tell.
+    async fn accepts_this_wallet(&self, provider_url: &str) -> Option<bool> {
+        let request = self.http.get(format!("{provider_url}/authorization_servers"));
+        let (status, list) = http_guard::outbound::send_json::<Value>(request, MAX_PROVIDER_ANSWER).await.ok()?;
+        let list = list.as_array().filter(|_| status.is_success())?;
+        let ours = self.server.config().issuer.trim_end_matches('/');
+        Some(list.iter().any(|a| a.as_str().map(|a| a.trim_end_matches('/')) == Some(ours)))
     }
 
     /// Moves a pension this wallet protects to another authorization server:
@@ -485,19 +500,25 @@ impl Pensions {
         Ok(body)
     }
 
-    /// Adds the providers of a governance registry file:
-    /// `{"providers": [{"url": …, "name": …, "did": …}]}`. Every entry is
-    /// checked before any is added: a bad one adds nothing.
-    pub async fn import_registry(&self, registry: &Value) -> Result<Vec<ProviderEntry>, ProtocolError> {
-        let entries = registry_entries(registry)?
-            .into_iter()
-            .map(|(url, name, did)| self.provider_entry(&url, name, did))
+    /// Imports a signed governance registry (checked whole against the
+    /// registry key the owner trusts) and adds the pension providers it
+    /// lists, each with the DID its credentials must be signed with.
+    /// Returns the providers added or updated.
+    pub async fn import_registry(&self, jws: &str) -> Result<Vec<ProviderEntry>, ProtocolError> {
+        let key = self.governance.trusted_key()?.ok_or_else(|| ProtocolError::invalid_request("set the registry key first: a registry is checked against it"))?;
+        // Checked in full before anything is kept.
+        let signed = registry::verify(jws, &key, self.server.now()).map_err(|e| ProtocolError::invalid_request(format!("registry refused: {e}")))?;
+        let entries = signed
+            .registry
+            .with_role(registry::Role::PensionProvider)
+            .map(|p| self.provider_entry(&p.id, Some(p.name.clone()), p.did.clone()))
             .collect::<Result<Vec<_>, _>>()?;
         let known = self.providers.raw().len();
         let new = entries.iter().filter(|e| self.providers.get(&e.url).ok().flatten().is_none()).count();
         if known + new > MAX_PROVIDERS {
             return Err(ProtocolError::invalid_request(format!("at most {MAX_PROVIDERS} providers")));
         }
+        self.governance.import(jws).await?;
         for entry in &entries {
             self.providers.insert(&entry.url, entry)?;
         }

@@ -13,6 +13,7 @@ const OUTCOME: Record<string, string> = {
   possible: 'Found possible matches — the provider may need to check',
   none: 'No pensions found for you',
   unreachable: 'Could not be reached',
+  not_accepted: 'Does not accept your wallet yet',
   error: 'Answered with an error',
   ok: 'Answered',
 };

@@ -1,6 +1,7 @@
 import { useEffect, useState, type ChangeEvent, type FormEvent } from 'react';
 import {
-  addProvider, exportBackup, getIdentity, importRegistry, listProviders, removeProvider, saveSettings, setIdentity,
+  addProvider, exportBackup, getIdentity, importRegistry, listProviders, registrySummary, removeProvider, saveSettings, setIdentity,
+  setRegistryKey, type GovernanceSummary,
   type ApiError, type AppState, type Provider,
 } from '../api';
 import { EMPTY_IDENTITY, IdentityFields, fromIdentity, identityProblems, toIdentity, type IdentityDraft } from '../IdentityFields';
@@ -8,10 +9,13 @@ import { ErrorMessage, Loading, Screen } from '../components';
 import { formatTime } from '../format';
 
 export function SettingsScreen({ state, onState }: { state: AppState; onState: (s: AppState) => void }) {
+  // Bumped when a registry is imported, so the official list's summary reloads.
+  const [governanceVersion, setGovernanceVersion] = useState(0);
   return (
     <Screen name="settings" title="Settings">
       <ServerSettings state={state} onState={onState} />
-      <Providers />
+      <Governance version={governanceVersion} />
+      <Providers onImported={() => setGovernanceVersion((v) => v + 1)} />
       <IdentitySettings />
       <Backup />
     </Screen>
@@ -114,7 +118,60 @@ function ServerSettings({ state, onState }: { state: AppState; onState: (s: AppS
   );
 }
 
-function Providers() {
+function Governance({ version }: { version: number }) {
+  const [summary, setSummary] = useState<GovernanceSummary | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [key, setKey] = useState('');
+  const [saved, setSaved] = useState(false);
+
+  useEffect(() => {
+    registrySummary().then((g) => { setSummary(g); setKey(g.trusted_key ?? ''); }, (e) => setError(e as ApiError));
+  }, [version]);
+
+  async function save(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    setSaved(false);
+    try {
+      setSummary(await setRegistryKey(key.trim()));
+      setSaved(true);
+    } catch (err) {
+      setError(err as ApiError);
+    }
+  }
+
+  const held = summary?.registry;
+  const count = (role: string) => held?.entries.filter((e) => e.role === role).length ?? 0;
+  return (
+    <section className="card" aria-labelledby="h-registry" data-testid="governance">
+      <h2 id="h-registry">Official list</h2>
+      {held ? (
+        <p data-testid="registry-held">
+          {held.name}, edition {held.version}: {count('pension_provider')} pension providers, {count('identity_issuer')} identity
+          services and {count('client')} apps. Valid until {formatTime(held.expires_at)}.
+        </p>
+      ) : summary?.expired ? (
+        <p className="error" role="alert">Your copy of the official list has expired. Import a newer one below.</p>
+      ) : (
+        <p>No official list yet. Import the registry file below to add the providers and identity services it lists.</p>
+      )}
+      <details>
+        <summary>Technical details</summary>
+        <form onSubmit={save} className="subform">
+          <div className="field">
+            <label htmlFor="registry-key">Registry key (did:key) the list must be signed with</label>
+            <input id="registry-key" className="mono" value={key} onChange={(e) => setKey(e.target.value)} />
+          </div>
+          <button type="submit" data-testid="save-registry-key">Save key</button>
+          {saved && <p className="success" role="status">Saved.</p>}
+        </form>
+      </details>
+      <ErrorMessage error={error} />
+    </section>
+  );
+}
+
+function Providers({ onImported }: { onImported: () => void }) {
   const [list, setList] = useState<Provider[] | null>(null);
   const [loadError, setLoadError] = useState<ApiError | null>(null);
   const [url, setUrl] = useState('');
@@ -168,16 +225,11 @@ function Providers() {
     const reader = new FileReader();
     reader.onerror = () => setImportError({ kind: 'invalid_input', message: 'The file could not be read.' });
     reader.onload = async () => {
-      let registry: unknown;
       try {
-        registry = JSON.parse(String(reader.result));
-      } catch {
-        setImportError({ kind: 'invalid_input', message: `${file.name} is not a JSON file.` });
-        return;
-      }
-      try {
-        const added = await importRegistry(registry);
-        setImportMsg(`Imported ${added.length} provider${added.length === 1 ? '' : 's'} from ${file.name}.`);
+        const imported = await importRegistry(String(reader.result).trim());
+        const added = imported.providers;
+        setImportMsg(`The registry checked out. ${added.length} provider${added.length === 1 ? '' : 's'} from ${file.name} ${added.length === 1 ? 'is' : 'are'} now on your list.`);
+        onImported();
         await load();
       } catch (err) {
         setImportError(err as ApiError);
@@ -225,10 +277,14 @@ function Providers() {
         <button type="submit" data-testid="add-provider" disabled={busy}>{busy ? 'Adding…' : 'Add provider'}</button>
       </form>
       <div className="subform">
-        <h3>Import a registry</h3>
+        <h3>Import the official list</h3>
+        <p className="small">
+          The governance registry is the official list of pension providers, identity services and the apps that may ask
+          for access. Your wallet checks its seal before using it, and refuses a list that does not check out.
+        </p>
         <div className="field">
-          <label htmlFor="registry-file">Governance registry file (JSON)</label>
-          <input id="registry-file" type="file" accept=".json,application/json" onChange={onFile} />
+          <label htmlFor="registry-file">Registry file</label>
+          <input id="registry-file" type="file" accept=".jws,.jwt,.txt,application/jwt" onChange={onFile} />
         </div>
         <ErrorMessage error={importError} />
         {importMsg && <p className="success" role="status">{importMsg}</p>}

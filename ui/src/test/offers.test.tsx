@@ -49,7 +49,7 @@ describe('offers', () => {
     await user.click(await screen.findByTestId('find-pensions'));
     const cards = await screen.findAllByTestId('offer-card');
     expect(cards).toHaveLength(2);
-    expect(calls.map((c) => c.cmd).filter((c) => c !== 'identity_credential')).toEqual(['list_providers', 'find_pensions', 'list_offers']);
+    expect(calls.map((c) => c.cmd).filter((c) => c !== 'identity_credential' && c !== 'registry_summary')).toEqual(['list_providers', 'find_pensions', 'list_offers']);
     expect(screen.getAllByTestId('provider-outcome')[0]).toHaveTextContent(/Acme Pensions: Found pensions that match you/);
 
     await user.click(within(cards[0]).getByTestId('accept-offer'));
