@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --quiet -p uma-wallet-cli -p pension-provider -p identity-service -p registry
+cargo build --quiet -p uma-wallet-cli -p pension-provider -p identity-service -p registry -p verifier
 bin=target/debug
 work=$(mktemp -d)
 pids=()
@@ -116,6 +116,17 @@ rpt=$(field "$answer" "['access_token']")
 echo "  with values: HTTP $(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $rpt" "$view") (not approved)"
 curl -s -H "Authorization: Bearer $rpt" "${provider[acme]}/pensions/$asset" |
     python3 -c 'import json,sys; p=json.load(sys.stdin)["pension"]; print("  without: %s, %s, employed at %s" % (p["schemeName"], p["pensionAdministrator"]["name"], p["employmentMembershipPeriods"][0]["employerName"]))'
+
+say "The dashboard holds a credential of what it was granted; anyone can check it"
+curl -s -H "Authorization: Bearer $rpt" "$issuer/access-grants" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["credentials"][0]["credential"])' >"$work/grant.jwt"
+"$bin/vc-verify" "$work/grant.jwt" |
+    python3 -c 'import json,sys; r=json.load(sys.stdin); s=r["credential"]["credentialSubject"]; print("  independent verifier: valid, %s may see %s (%s), signed by %s..." % (s["client"]["name"], s["resource"]["description"], ", ".join(s["scopes"]), r["issuer"][:24]))'
+
+say "Alice revokes the access: the same credential now fails everywhere"
+wallet grants revoke "$(field "$(wallet grants list)" "[0]['id']")" >/dev/null
+"$bin/vc-verify" "$work/grant.jwt" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("  independent verifier: valid=%s (%s)" % (r["valid"], r["reason"]))' || true
+echo "  the dashboard reads again: HTTP $(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $rpt" "${provider[acme]}/pensions/$asset")"
 
 say "Every decision is in the tamper-evident audit log"
 wallet audit verify

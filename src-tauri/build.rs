@@ -33,6 +33,7 @@ const COMMANDS: &[&str] = &[
     "remove_policy",
     "list_grants",
     "revoke_grant",
+    "list_receipts",
     "list_credentials",
     "show_credential",
     "verify_credential",

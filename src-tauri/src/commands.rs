@@ -208,6 +208,12 @@ pub async fn revoke_grant(desktop: State<'_, Desktop>, id: String) -> Answer {
     Ok(desktop.owner().await?.post(&format!("/grants/{}/revoke", id_segment(&id)?), None).await?)
 }
 
+/// The owner's consent receipts, each with its access grant credential.
+#[tauri::command]
+pub async fn list_receipts(desktop: State<'_, Desktop>) -> Answer {
+    Ok(desktop.owner().await?.get("/receipts").await?)
+}
+
 #[tauri::command]
 pub async fn list_credentials(desktop: State<'_, Desktop>) -> Answer {
     Ok(desktop.owner().await?.get("/credentials").await?)

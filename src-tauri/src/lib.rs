@@ -73,6 +73,7 @@ pub fn build<R: Runtime>(builder: Builder<R>, desktop: Desktop) -> Builder<R> {
         commands::remove_policy,
         commands::list_grants,
         commands::revoke_grant,
+        commands::list_receipts,
         commands::list_credentials,
         commands::show_credential,
         commands::verify_credential,

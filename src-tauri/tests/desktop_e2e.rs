@@ -60,8 +60,15 @@ async fn owner_creates_finds_accepts_and_approves_in_the_real_app() {
     let pension: Value = pension.json().await.unwrap();
     assert_eq!(pension["pension"]["schemeName"], "Acme Staff Defined Benefit Scheme");
 
+    // The dashboard can hold a credential of what it was granted.
+    let held: Value = scene.http.get(format!("{}/access-grants", scene.issuer)).bearer_auth(rpt).send().await.unwrap().json().await.unwrap();
+    assert!(held["credentials"][0]["credential"].is_string(), "an access grant credential: {held}");
+
     let ui = &mut scene.ui;
     ui.open("sharing").await;
+    // Alice keeps a receipt of her approval.
+    let receipt = ui.text("[data-testid=receipt]").await;
+    assert!(receipt.contains("Family dashboard") && receipt.contains("In force"), "the receipt: {receipt}");
     ui.screenshot("sharing").await;
     ui.open("activity").await;
     let status = ui.text("[data-testid=audit-status]").await;

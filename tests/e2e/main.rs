@@ -1,6 +1,7 @@
 //! End-to-end scenarios across the wallet and the reference pension
 //! providers over loopback HTTP. One test binary; one module per story.
 
+mod access_grant;
 mod common;
 mod forged_credential;
 mod provider_find;

@@ -364,6 +364,24 @@ export const listPolicies = () => call<Policy[]>('list_policies');
 export const addPolicy = (policy: NewPolicy) => call<Policy>('add_policy', { policy });
 export const removePolicy = (id: string) => call<Policy>('remove_policy', { id });
 export const listGrants = () => call<Grant[]>('list_grants');
+
+/** A consent receipt: one approval the owner gave, with the credential the
+ * wallet issued for it. */
+export interface Receipt {
+  grant_id: string;
+  client_id: string;
+  client_name: string | null;
+  pension: string | null;
+  provider: string | null;
+  scopes: string[];
+  granted_at: number;
+  until: number | null;
+  revoked_at: number | null;
+  active: boolean;
+  how_to_withdraw: string;
+  credential: string;
+}
+export const listReceipts = () => call<Receipt[]>('list_receipts');
 export const revokeGrant = (id: string) => call<Grant>('revoke_grant', { id });
 export const listCredentials = () => call<Credential[]>('list_credentials');
 export const showCredential = (id: string) => call<Record<string, unknown>>('show_credential', { id });

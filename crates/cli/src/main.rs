@@ -53,6 +53,9 @@ enum Command {
     /// Access you have granted.
     #[command(subcommand)]
     Grants(GrantsCommand),
+    /// Your consent receipts: each approval you gave, with the access grant
+    /// credential the wallet issued for it.
+    Receipts,
     /// OpenID Providers whose ID tokens you accept as proof of identity.
     #[command(subcommand)]
     Trust(TrustCommand),
@@ -299,7 +302,8 @@ struct PolicyArgs {
 #[derive(Subcommand)]
 enum GrantsCommand {
     List,
-    /// Revoke a grant; RPTs issued from it stop working at once.
+    /// Revoke a grant; RPTs issued from it stop working at once, and its
+    /// access grant credential shows as revoked in the status list.
     Revoke { grant_id: String },
 }
 
@@ -469,6 +473,7 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
         Command::Policy(PolicyCommand::Add(args)) => owner.post("/policies", Some(policy_body(args))).await?,
         Command::Policy(PolicyCommand::Remove { policy_id }) => owner.delete(&format!("/policies/{policy_id}")).await?,
         Command::Grants(GrantsCommand::List) => owner.get("/grants").await?,
+        Command::Receipts => owner.get("/receipts").await?,
         Command::Grants(GrantsCommand::Revoke { grant_id }) => owner.post(&format!("/grants/{grant_id}/revoke"), None).await?,
         Command::Trust(TrustCommand::List) => owner.get("/trusted-issuers").await?,
         Command::Trust(TrustCommand::Add { issuer, jwks_uri, client_ids }) => {

@@ -81,6 +81,7 @@ impl AuthorizationServer {
                 created_at: now,
                 expires_at,
                 revoked_at: None,
+                status_index: None,
             },
         };
         self.trees().grants.insert(&grant.id, &grant)?;

@@ -9,12 +9,14 @@
 //!   Each protocol piece adds methods to it in its own module:
 //!   [`client_registration`], [`pat`], [`resource_registration`],
 //!   [`permission`], [`token`], [`claims`], [`introspection`], [`revocation`],
-//!   [`discovery`], and the owner's side in [`owner`] and [`grant`].
+//!   [`discovery`], and the owner's side in [`owner`] and [`grant`];
+//!   [`access_grant`] issues credentials for grants and their status list.
 //! - The rules are plain functions: [`policy::evaluate`] decides one scope
 //!   for one party, [`assessment`] computes requested scopes and turns
 //!   verdicts into a result.
 //! - [`http::router`] exposes it all over axum; handlers only parse and map errors.
 
+pub mod access_grant;
 pub mod assessment;
 pub mod audit;
 pub mod claims;

@@ -266,6 +266,10 @@ pub struct Grant {
     pub created_at: UnixTime,
     pub expires_at: Option<UnixTime>,
     pub revoked_at: Option<UnixTime>,
+    /// Its place in the access-grant status list, given with its first
+    /// credential ([`crate::access_grant`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_index: Option<u32>,
 }
 
 impl Grant {

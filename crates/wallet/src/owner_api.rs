@@ -47,6 +47,7 @@ pub fn router(wallet: &Wallet, owner_token: &Secret) -> Router {
         .route("/policies/{id}", axum::routing::delete(remove_policy))
         .route("/grants", get(grants))
         .route("/grants/{id}/revoke", post(revoke_grant))
+        .route("/receipts", get(receipts))
         .route("/trusted-issuers", get(trusted_issuers).post(trust_issuer).delete(distrust_issuer))
         .route("/audit", get(audit))
         .route("/audit/verify", get(audit_verify))
@@ -211,6 +212,39 @@ async fn grants(State(s): State<OwnerState>) -> Json<Value> {
         })
         .collect();
     Json(json!(list))
+}
+
+/// The owner's consent receipts: one for each approval given, saying who
+/// may see what, since and until when, whether it was withdrawn, and how
+/// to withdraw it; each with the access grant credential the wallet issued
+/// for it (signed by the wallet's DID, revoked with the grant).
+async fn receipts(State(s): State<OwnerState>) -> Result<Json<Value>> {
+    let now = s.server.now();
+    let resources = s.server.resources();
+    let mut list = Vec::new();
+    for grant in s.server.grants() {
+        let uma_as::model::GrantSource::Approval { request_id } = &grant.source else { continue };
+        let resource = resources.iter().find(|r| r.id == grant.resource_id);
+        let client = s.server.client(&grant.client_id);
+        list.push(json!({
+            "grant_id": grant.id,
+            "request_id": request_id,
+            "client_id": grant.client_id,
+            "client_name": client.and_then(|c| c.client_name),
+            "pension": resource.and_then(|r| r.description.description.clone().or(r.description.name.clone())),
+            "pei": resource.and_then(|r| r.description.name.clone()),
+            "provider": resource.map(|r| r.resource_server.clone()),
+            "scopes": grant.scopes,
+            "granted_at": grant.created_at,
+            "until": grant.expires_at,
+            "revoked_at": grant.revoked_at,
+            "active": grant.is_active(now),
+            "how_to_withdraw": "Sharing: revoke this access. The app asking is told at once, and this receipt's credential shows as revoked.",
+            "credential": s.server.access_grant_credential(&grant.id)?,
+        }));
+    }
+    list.sort_by(|a, b| b["granted_at"].as_i64().cmp(&a["granted_at"].as_i64()));
+    Ok(Json(json!(list)))
 }
 
 async fn revoke_grant(State(s): State<OwnerState>, Path(id): Path<String>) -> Result<Json<Value>> {

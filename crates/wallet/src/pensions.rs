@@ -40,7 +40,7 @@ struct SelfClient {
 
 /// How many providers one find asks at once, and how many a wallet keeps:
 /// each gets the owner's identity details.
-const FIND_FANOUT: usize = 16;
+const FIND_FANOUT: usize = 32;
 pub const MAX_PROVIDERS: usize = 100;
 /// The largest answer read from a provider.
 const MAX_PROVIDER_ANSWER: usize = 1024 * 1024;
@@ -355,12 +355,12 @@ impl Pensions {
         let providers = self.providers()?;
         self.server.record("identity.disclosed", who.disclosure(providers.iter().map(|p| p.url.as_str()).collect(), path));
         let who = &who;
-        let calls = providers.into_iter().map(|p| {
+        let calls = providers.into_iter().enumerate().map(|(index, p)| {
             let method = method.clone();
             async move {
                 let token = match self.find_token(who, &p.url).await {
                     Ok(token) => token,
-                    Err(failure) => return (p, Err(failure)),
+                    Err(failure) => return (index, p, Err(failure)),
                 };
                 let request = self.http.request(method, format!("{}{}", p.url, path)).bearer_auth(token);
                 let answer = match http_guard::outbound::send_json::<Value>(request, MAX_PROVIDER_ANSWER).await {
@@ -371,10 +371,14 @@ impl Pensions {
                     }
                     Ok((_, body)) => Ok(body),
                 };
-                (p, answer)
+                (index, p, answer)
             }
         });
-        Ok(futures_util::stream::iter(calls).buffered(FIND_FANOUT).collect().await)
+        // Unordered, so a slow provider holds up only its own slot; the
+        // answers are put back in the providers' order after.
+        let mut answers: Vec<_> = futures_util::stream::iter(calls).buffer_unordered(FIND_FANOUT).collect().await;
+        answers.sort_by_key(|(index, _, _)| *index);
+        Ok(answers.into_iter().map(|(_, p, answer)| (p, answer)).collect())
     }
 
     /// Find: every provider, in parallel; matched, possible, none or unreachable each.

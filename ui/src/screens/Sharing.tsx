@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import {
-  addPolicy, listClients, listGrants, listPolicies, listResources, removePolicy, revokeGrant,
-  type ApiError, type Client, type Grant, type NewPolicy, type Outcome, type Policy, type Resource,
+  addPolicy, listClients, listGrants, listPolicies, listReceipts, listResources, removePolicy, revokeGrant,
+  type ApiError, type Client, type Grant, type NewPolicy, type Outcome, type Policy, type Receipt, type Resource,
 } from '../api';
 import { ErrorMessage, Loading, Screen } from '../components';
 import { formatTime } from '../format';
@@ -44,7 +44,47 @@ export function Sharing() {
     <Screen name="sharing" title="Sharing">
       <p>For each pension: the rules you set (who is allowed, who must ask, who is refused) and who currently has access.</p>
       {data.resources.map((r) => <ResourceSharing key={r.id} resource={r} data={data} reload={load} />)}
+      <Receipts version={data.grants.filter((g) => !g.active).length} />
     </Screen>
+  );
+}
+
+/** The owner's consent receipts: each approval she gave, in words, with the
+ * signed credential the wallet issued for it under Technical details. */
+function Receipts({ version }: { version: number }) {
+  const [receipts, setReceipts] = useState<Receipt[] | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  useEffect(() => {
+    listReceipts().then(setReceipts, (e) => setError(e as ApiError));
+  }, [version]);
+  if (error) return <ErrorMessage error={error} />;
+  if (!receipts || receipts.length === 0) return null;
+  return (
+    <section className="card" aria-labelledby="h-receipts" data-testid="receipts">
+      <h2 id="h-receipts">Your receipts</h2>
+      <p>A record of each time you said yes: who may see what, and until when. Each is signed by your wallet, so it can be shown to anyone.</p>
+      <ul className="rows">
+        {receipts.map((r) => (
+          <li key={r.grant_id} data-testid="receipt">
+            <div>
+              <p>
+                You let <strong>{r.client_name ?? 'an app'}</strong> see <strong>{r.pension ?? 'a pension'}</strong>:{' '}
+                {r.scopes.map((s) => SCOPE_LABELS[s] ?? s).join('; ')}.
+              </p>
+              <p className="muted small">
+                From {formatTime(r.granted_at)}{r.until ? ` until ${formatTime(r.until)}` : ', with no end date'}.{' '}
+                {r.revoked_at ? `You withdrew it on ${formatTime(r.revoked_at)}.` : r.active ? 'In force. To withdraw it, revoke this access above.' : 'It has ended.'}
+              </p>
+              <details>
+                <summary>Technical details</summary>
+                <p className="small">Access grant credential (VC-JOSE, signed by this wallet's DID; revoked through its status list):</p>
+                <p className="mono small receipt-credential">{r.credential}</p>
+              </details>
+            </div>
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 

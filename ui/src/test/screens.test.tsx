@@ -97,6 +97,7 @@ describe('sharing', () => {
   it('revokes a grant and adds a policy targeting the pension', async () => {
     const calls = mockCommands({
       list_resources: sample('resources'), list_policies: sample('policies'), list_grants: sample('grants'), list_clients: sample('clients'),
+      list_receipts: [],
       revoke_grant: (a: Record<string, unknown>) => ({ id: a.id }),
       add_policy: (a: Record<string, unknown>) => ({ id: 'p-new', ...(a.policy as object) }),
     });
@@ -123,6 +124,28 @@ describe('sharing', () => {
         party: { email: 'bob@adviser.example', verified_only: true },
       },
     });
+  });
+});
+
+describe('sharing: receipts', () => {
+  it('shows each approval in words, withdrawn or in force, with its credential under technical details', async () => {
+    mockCommands({
+      list_resources: sample('resources'), list_policies: sample('policies'), list_grants: sample('grants'), list_clients: sample('clients'),
+      list_receipts: [
+        { grant_id: 'g1', client_id: 'c1', client_name: 'Adviser platform', pension: 'Acme Staff Defined Benefit Scheme', provider: 'http://127.0.0.1:8101',
+          scopes: ['owner'], granted_at: 1790000000, until: 1790086400, revoked_at: null, active: true, how_to_withdraw: 'Sharing', credential: 'eyJ.a.b' },
+        { grant_id: 'g2', client_id: 'c2', client_name: 'Family dashboard', pension: 'Acme Group Personal Pension', provider: 'http://127.0.0.1:8101',
+          scopes: ['owner', 'value'], granted_at: 1789000000, until: null, revoked_at: 1789500000, active: false, how_to_withdraw: 'Sharing', credential: 'eyJ.c.d' },
+      ],
+    });
+    render(<Sharing />);
+    const rows = await screen.findAllByTestId('receipt');
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toHaveTextContent(/You let Adviser platform see Acme Staff Defined Benefit Scheme: See who holds the pension \(owner\)\./);
+    expect(rows[0]).toHaveTextContent(/In force/);
+    expect(rows[1]).toHaveTextContent(/See values and estimates/);
+    expect(rows[1]).toHaveTextContent(/You withdrew it on/);
+    expect(within(rows[0]).getByText('Technical details')).toBeInTheDocument();
   });
 });
 

@@ -57,6 +57,8 @@ pub fn router(server: AuthorizationServer) -> Router {
         .route("/.well-known/oauth-authorization-server", get(metadata))
         .route("/jwks", get(jwks))
         .route("/claims", get(claims::show).post(claims::submit))
+        .route("/access-grants", get(access_grants))
+        .route(crate::access_grant::STATUS_LIST_PATH, get(status_list))
         .merge(protocol)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -71,6 +73,26 @@ async fn metadata(State(server): State<AuthorizationServer>) -> impl IntoRespons
 
 async fn jwks(State(server): State<AuthorizationServer>) -> impl IntoResponse {
     Json(server.signing_key().jwks())
+}
+
+/// `GET /access-grants` with `Authorization: Bearer <RPT>`: a verifiable
+/// credential for each active grant behind the RPT, for the client to
+/// hold and show (`application/vc+jwt` strings).
+async fn access_grants(State(server): State<AuthorizationServer>, request: axum::extract::Request) -> Result<Json<serde_json::Value>, ProtocolError> {
+    let (parts, _) = request.into_parts();
+    let rpt = bearer(&parts).ok_or_else(|| ProtocolError::invalid_token("an RPT is required (Authorization: Bearer)"))?;
+    let credentials = server.access_grant_credentials_for_rpt(rpt)?;
+    let list: Vec<serde_json::Value> = credentials.into_iter().map(|(grant_id, credential)| serde_json::json!({ "grant_id": grant_id, "credential": credential })).collect();
+    Ok(Json(serde_json::json!({ "credentials": list })))
+}
+
+/// The access-grant status list, as a `vc+jwt` anyone may fetch.
+async fn status_list(State(server): State<AuthorizationServer>) -> axum::response::Response {
+    let mut response = server.status_list_credential().into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/vc+jwt"));
+    headers.insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("max-age=60"));
+    response
 }
 
 async fn not_found() -> ProtocolError {

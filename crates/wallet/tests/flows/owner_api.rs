@@ -48,7 +48,7 @@ async fn openapi_document_covers_every_owner_route() {
             );
         }
     }
-    for route in ["/status", "/clients", "/resources", "/pending", "/policies", "/grants", "/trusted-issuers", "/audit", "/audit/verify", "/audit/export", "/assertions", "/events", "/identity", "/identity/credential", "/providers", "/find", "/offers", "/offers/accept", "/pensions", "/did", "/credentials", "/credentials/export", "/pensions/move", "/registry", "/registry/key"] {
+    for route in ["/status", "/clients", "/resources", "/pending", "/policies", "/grants", "/trusted-issuers", "/audit", "/audit/verify", "/audit/export", "/assertions", "/events", "/identity", "/identity/credential", "/providers", "/find", "/offers", "/offers/accept", "/pensions", "/did", "/credentials", "/credentials/export", "/pensions/move", "/registry", "/registry/key", "/receipts"] {
         assert!(paths.contains_key(route), "{route} is served but not documented");
     }
 }

@@ -1,0 +1,193 @@
+//! Access grant credentials: the wallet, as issuer, states in a verifiable
+//! credential what a grant allows (which client, which pension, which
+//! scopes, until when, from which wallet), and publishes whether it was
+//! revoked in a status list.
+//!
+//! The format is VCDM 2.0 secured with JOSE (VC-JOSE-COSE, `typ` `vc+jwt`),
+//! signed by the wallet's did:key. JOSE rather than Data Integrity: the
+//! credential is verified offline by anyone holding nothing but the DID
+//! (a did:key resolves from itself), it needs no JSON-LD processing (whose
+//! strict term expansion makes Data Integrity brittle for a custom type),
+//! and it travels as one compact string in HTTP answers.
+//!
+//! Revocation is a W3C Bitstring Status List (`BitstringStatusListEntry`,
+//! purpose `revocation`): each credential gets an index, and the list at
+//! [`STATUS_LIST_PATH`] (itself a `vc+jwt` by the same DID) has that bit set
+//! once the grant is revoked. The bit follows the grant: revoking the grant
+//! is revoking its credential.
+
+use crate::error::{ProtocolError, ProtocolResult};
+use crate::model::Grant;
+use crate::secret::SecretHash;
+use crate::AuthorizationServer;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::{json, Value};
+
+/// Where the status list is published, under the issuer.
+pub const STATUS_LIST_PATH: &str = "/status/access-grants";
+/// Entries in the status list: 16 KiB of bits, the specification's
+/// minimum, which also keeps which grant a verifier asks about private
+/// among many.
+pub const STATUS_LIST_SIZE: u32 = 131_072;
+/// How long a published status list may be relied on before refetching.
+const STATUS_LIST_VALIDITY: i64 = 300;
+pub const CREDENTIAL_TYPE: &str = "AccessGrantCredential";
+
+/// `YYYY-MM-DDThh:mm:ssZ` for Unix seconds (proleptic Gregorian, UTC).
+pub fn rfc3339(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let seconds = unix.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", seconds / 3600, seconds % 3600 / 60, seconds % 60)
+}
+
+impl AuthorizationServer {
+    fn vc_jwt(&self, credential: &Value) -> String {
+        let key = self.signing_key();
+        key.sign_with_header(&json!({ "typ": "vc+jwt", "cty": "vc", "kid": key.did_key_url() }), credential)
+    }
+
+    /// The status list index of a grant, given on its first credential.
+    fn status_index(&self, grant_id: &str) -> ProtocolResult<u32> {
+        let mut cache = self.cache().write();
+        let Some(grant) = cache.grants.get(grant_id).cloned() else { return Err(ProtocolError::not_found("no such grant")) };
+        if let Some(index) = grant.status_index {
+            return Ok(index);
+        }
+        let next = cache.grants.values().filter_map(|g| g.status_index).max().map_or(0, |i| i + 1);
+        if next >= STATUS_LIST_SIZE {
+            return Err(ProtocolError::temporarily_unavailable("the status list is full", 3600));
+        }
+        let grant = Grant { status_index: Some(next), ..grant };
+        self.trees().grants.insert(&grant.id, &grant)?;
+        cache.put_grant(grant);
+        Ok(next)
+    }
+
+    /// The access grant credential for one grant.
+    pub fn access_grant_credential(&self, grant_id: &str) -> ProtocolResult<String> {
+        let index = self.status_index(grant_id)?;
+        let grant = self.cache().read().grants.get(grant_id).cloned().ok_or_else(|| ProtocolError::not_found("no such grant"))?;
+        let resource = self.cache().read().resources.get(&grant.resource_id).cloned();
+        let client = self.client(&grant.client_id);
+        let issuer = &self.config().issuer;
+        let status_list = format!("{issuer}{STATUS_LIST_PATH}");
+        let mut credential = json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "id": format!("urn:uma-wallet:grant:{}", grant.id),
+            "type": ["VerifiableCredential", CREDENTIAL_TYPE],
+            "issuer": self.signing_key().did_key(),
+            "validFrom": rfc3339(grant.created_at),
+            "credentialSubject": {
+                "id": format!("{issuer}/clients/{}", grant.client_id),
+                "client": { "clientId": grant.client_id, "name": client.and_then(|c| c.client_name) },
+                "requestingParty": {
+                    "verified": grant.party.verified,
+                    "selfAsserted": grant.party.self_asserted,
+                },
+                "resource": {
+                    "name": resource.as_ref().and_then(|r| r.description.name.clone()),
+                    "description": resource.as_ref().and_then(|r| r.description.description.clone()),
+                    "resourceServer": resource.as_ref().map(|r| r.resource_server.clone()),
+                },
+                "scopes": grant.scopes,
+                "authorizationServer": issuer,
+            },
+            "credentialStatus": {
+                "id": format!("{status_list}#{index}"),
+                "type": "BitstringStatusListEntry",
+                "statusPurpose": "revocation",
+                "statusListIndex": index.to_string(),
+                "statusListCredential": status_list,
+            },
+        });
+        if let Some(until) = grant.expires_at {
+            credential["validUntil"] = rfc3339(until).into();
+        }
+        Ok(self.vc_jwt(&credential))
+    }
+
+    /// `GET /access-grants` with an RPT: a credential for each grant the RPT
+    /// carries that is still active, for the client holding it.
+    pub fn access_grant_credentials_for_rpt(&self, rpt: &str) -> ProtocolResult<Vec<(String, String)>> {
+        let now = self.now();
+        let record = self.trees().rpts.get(SecretHash::of(rpt).0)?;
+        let Some(record) = record.filter(|r| r.revoked_at.is_none() && r.expires_at > now) else {
+            return Err(ProtocolError::invalid_token("the RPT is unknown, revoked or expired"));
+        };
+        let active: Vec<String> = {
+            let cache = self.cache().read();
+            record.permissions.iter().filter(|p| cache.grants.get(&p.grant_id).is_some_and(|g| g.is_active(now))).map(|p| p.grant_id.clone()).collect()
+        };
+        // As introspection says: an RPT whose grants are all gone is inactive.
+        if active.is_empty() {
+            return Err(ProtocolError::invalid_token("no grant behind this RPT is active"));
+        }
+        let mut out = Vec::new();
+        for grant_id in active {
+            if !out.iter().any(|(id, _)| id == &grant_id) {
+                let credential = self.access_grant_credential(&grant_id)?;
+                out.push((grant_id, credential));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The status list credential: bit `i` set when the grant with status
+    /// index `i` is revoked. Valid for five minutes from now.
+    pub fn status_list_credential(&self) -> String {
+        let mut bits = vec![0u8; (STATUS_LIST_SIZE / 8) as usize];
+        for grant in self.cache().read().grants.values() {
+            if let (Some(index), Some(_)) = (grant.status_index, grant.revoked_at) {
+                // Index 0 is the first bit: the most significant of byte 0.
+                bits[(index / 8) as usize] |= 0x80 >> (index % 8);
+            }
+        }
+        let encoded_list = {
+            use std::io::Write;
+            let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            gzip.write_all(&bits).expect("writing to memory");
+            // Multibase: 'u' is base64url without padding.
+            format!("u{}", URL_SAFE_NO_PAD.encode(gzip.finish().expect("writing to memory")))
+        };
+        let now = self.now();
+        let id = format!("{}{STATUS_LIST_PATH}", self.config().issuer);
+        self.vc_jwt(&json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "id": id,
+            "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+            "issuer": self.signing_key().did_key(),
+            "validFrom": rfc3339(now),
+            "validUntil": rfc3339(now + STATUS_LIST_VALIDITY),
+            "credentialSubject": {
+                "id": format!("{id}#list"),
+                "type": "BitstringStatusList",
+                "statusPurpose": "revocation",
+                "encodedList": encoded_list,
+            },
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339;
+
+    #[test]
+    fn unix_seconds_read_as_utc_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_798_761_599), "2026-12-31T23:59:59Z");
+        assert_eq!(rfc3339(-86_400), "1969-12-31T00:00:00Z");
+    }
+}
