@@ -118,7 +118,7 @@ curl -s -H "Authorization: Bearer $rpt" "${provider[acme]}/pensions/$asset" |
     python3 -c 'import json,sys; p=json.load(sys.stdin)["pension"]; print("  without: %s, %s, employed at %s" % (p["schemeName"], p["pensionAdministrator"]["name"], p["employmentMembershipPeriods"][0]["employerName"]))'
 
 say "The dashboard holds a credential of what it was granted; anyone can check it"
-curl -s -H "Authorization: Bearer $rpt" "$issuer/access-grants" |
+curl -s -u "$id:$secret" "$issuer/access-grants" -d "rpt=$rpt" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["credentials"][0]["credential"])' >"$work/grant.jwt"
 "$bin/vc-verify" "$work/grant.jwt" |
     python3 -c 'import json,sys; r=json.load(sys.stdin); s=r["credential"]["credentialSubject"]; print("  independent verifier: valid, %s may see %s (%s), signed by %s..." % (s["client"]["name"], s["resource"]["description"], ", ".join(s["scopes"]), r["issuer"][:24]))'

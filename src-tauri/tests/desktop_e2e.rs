@@ -61,7 +61,7 @@ async fn owner_creates_finds_accepts_and_approves_in_the_real_app() {
     assert_eq!(pension["pension"]["schemeName"], "Acme Staff Defined Benefit Scheme");
 
     // The dashboard can hold a credential of what it was granted.
-    let held: Value = scene.http.get(format!("{}/access-grants", scene.issuer)).bearer_auth(rpt).send().await.unwrap().json().await.unwrap();
+    let held: Value = scene.http.post(format!("{}/access-grants", scene.issuer)).basic_auth(&client_id, Some(&secret)).form(&[("rpt", rpt)]).send().await.unwrap().json().await.unwrap();
     assert!(held["credentials"][0]["credential"].is_string(), "an access grant credential: {held}");
 
     let ui = &mut scene.ui;

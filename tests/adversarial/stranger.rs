@@ -259,10 +259,23 @@ async fn a_registry_that_fails_any_check_is_refused_whole_and_adds_nothing() {
     // A good one, then an older edition of it: the older one is refused.
     let (status, body) = import(key.sign(&good, now(), 3600).unwrap()).await;
     assert_eq!(status, 200, "{body}");
-    let older = registry::Registry { version: 1, entries: vec![provider("https://good.example"), provider("https://removed.example")], ..good };
+    let older = registry::Registry { version: 1, entries: vec![provider("https://good.example"), provider("https://removed.example")], ..good.clone() };
     let (status, body) = import(key.sign(&older, now(), 3600).unwrap()).await;
     assert_eq!(status, 400, "{body}");
     assert!(body["error_description"].as_str().unwrap().contains("older"), "{body}");
     let providers = w.owner_ok(reqwest::Method::GET, "/providers", None).await;
     assert_eq!(providers.as_array().unwrap().len(), 1, "{providers}");
+    // The same edition signed again (an earlier expiry) does not replace it.
+    let (status, _) = import(key.sign(&good, now(), 60).unwrap()).await;
+    assert_eq!(status, 400);
+
+    // The next edition strikes the provider off: the wallet forgets it, but
+    // keeps the one the owner added herself.
+    w.owner_ok(reqwest::Method::POST, "/providers", Some(json!({ "url": "https://mine.example" }))).await;
+    let struck_off = registry::Registry { version: 3, entries: vec![provider("https://other.example")], ..good };
+    let (status, body) = import(key.sign(&struck_off, now(), 3600).unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let urls: Vec<String> = w.owner_ok(reqwest::Method::GET, "/providers", None).await.as_array().unwrap().iter().map(|p| p["url"].as_str().unwrap().to_string()).collect();
+    assert!(urls.contains(&"https://mine.example".to_string()) && urls.contains(&"https://other.example".to_string()), "{urls:?}");
+    assert!(!urls.contains(&"https://good.example".to_string()), "struck off: {urls:?}");
 }

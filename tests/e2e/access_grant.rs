@@ -47,11 +47,23 @@ async fn an_approved_client_holds_a_credential_a_stranger_verifies_until_the_own
     wallet.owner(reqwest::Method::POST, &format!("/pending/{}/approve", pending[0]["id"].as_str().unwrap()), Some(approval)).await;
     let rpt = grant(answer["ticket"].as_str().unwrap().to_string()).await["access_token"].as_str().expect("an RPT").to_string();
 
-    // The client fetches its credential with the RPT; a stranger cannot.
-    let fetched: Value = http.get(format!("{}/access-grants", wallet.issuer())).bearer_auth(&rpt).send().await.unwrap().json().await.unwrap();
+    // The client fetches its credential: authenticated, with its RPT. The
+    // provider, which saw the RPT, and another client cannot.
+    let fetch = |id: String, secret: String, rpt: String| {
+        let (http, url) = (http.clone(), format!("{}/access-grants", wallet.issuer()));
+        async move {
+            let response = http.post(url).basic_auth(id, Some(secret)).form(&[("rpt", rpt.as_str())]).send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, fetched) = fetch(id.clone(), secret.clone(), rpt.clone()).await;
+    assert_eq!(status, 200, "{fetched}");
     let credential = fetched["credentials"][0]["credential"].as_str().expect("a credential").to_string();
-    let anonymous = http.get(format!("{}/access-grants", wallet.issuer())).bearer_auth("not-an-rpt").send().await.unwrap();
-    assert_eq!(anonymous.status(), 401);
+    let anonymous = http.post(format!("{}/access-grants", wallet.issuer())).form(&[("rpt", rpt.as_str())]).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401, "no client authentication");
+    let other: Value = http.post(format!("{}/register", wallet.issuer())).json(&json!({ "client_name": "Someone else" })).send().await.unwrap().json().await.unwrap();
+    let (status, _) = fetch(other["client_id"].as_str().unwrap().into(), other["client_secret"].as_str().unwrap().into(), rpt.clone()).await;
+    assert_eq!(status, 400, "another client's RPT");
 
     // Anyone verifies it with the wallet's DID alone.
     let accepted = verifier::verify(&credential, &http).await.expect("an independent verifier accepts it");
@@ -63,6 +75,7 @@ async fn an_approved_client_holds_a_credential_a_stranger_verifies_until_the_own
     assert_eq!(subject["client"]["name"], "Adviser platform");
     assert_eq!(subject["authorizationServer"], wallet.issuer());
     assert!(accepted.credential["validUntil"].is_string(), "until when: {}", accepted.credential);
+    assert!(subject.get("requestingParty").is_none(), "what the party said of itself stays out of it");
 
     // A changed scope breaks the signature.
     let mut parts: Vec<String> = credential.split('.').map(String::from).collect();
@@ -72,6 +85,11 @@ async fn an_approved_client_holds_a_credential_a_stranger_verifies_until_the_own
     claims["credentialSubject"]["scopes"] = json!(["owner", "value"]);
     parts[1] = engine.encode(claims.to_string());
     assert!(matches!(verifier::verify(&parts.join("."), &http).await, Err(verifier::Refused::BadSignature(_))));
+
+    // The status list is public and signed by the same DID, but it is not
+    // an access grant: the verifier says so.
+    let list = http.get(format!("{}/status/access-grants", wallet.issuer())).send().await.unwrap().text().await.unwrap();
+    assert!(matches!(verifier::verify(&list, &http).await, Err(verifier::Refused::Malformed(_))));
 
     // Alice keeps a receipt of it.
     let receipts = wallet.owner(reqwest::Method::GET, "/receipts", None).await;
@@ -86,6 +104,7 @@ async fn an_approved_client_holds_a_credential_a_stranger_verifies_until_the_own
     assert_eq!(verifier::verify(&credential, &http).await, Err(verifier::Refused::Revoked));
     let receipts = wallet.owner(reqwest::Method::GET, "/receipts", None).await;
     assert_eq!(receipts[0]["active"], false);
-    let after = http.get(format!("{}/access-grants", wallet.issuer())).bearer_auth(&rpt).send().await.unwrap();
-    assert_eq!(after.status(), 401, "the revoked grant's RPT gets no credential either");
+    assert!(receipts[0]["credential"].is_null(), "no new credential for a withdrawn grant");
+    let (status, _) = fetch(id.clone(), secret.clone(), rpt.clone()).await;
+    assert_eq!(status, 400, "the revoked grant's RPT gets no credential either");
 }

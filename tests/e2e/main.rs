@@ -7,5 +7,6 @@ mod forged_credential;
 mod provider_find;
 mod provider_issuance;
 mod provider_share;
+mod registry_client;
 mod wallet_move;
 mod wallet_pensions;

@@ -86,6 +86,8 @@ export interface PendingRequest {
   decided_at?: number;
   expires_at?: number | null;
   scopes?: Permission[];
+  /** What the official list (governance registry) says of the app asking. */
+  registry?: { listed: true; name: string; status?: string | null } | { listed: false; claims_to_be?: string };
 }
 
 export type OwnerEvent =

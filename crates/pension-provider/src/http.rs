@@ -188,7 +188,7 @@ async fn assign(
         );
     }
     let issuer = body.at_as.trim_end_matches('/').to_string();
-    if !provider.registry.trusted().contains(&issuer) {
+    if !provider.registry.trusts_authorization_server(&issuer) {
         return error(StatusCode::BAD_REQUEST, "invalid_request", format!("authorization server {issuer:?} is not accepted here"));
     }
     let holder = provider.registered_at.lock().get(&id).map(|r| r.issuer.clone());

@@ -99,12 +99,27 @@ enum KeyKind {
     IdentityIssuer,
 }
 
+#[derive(Default)]
+struct Governed {
+    authorization_servers: Vec<String>,
+    identity_issuers: Vec<String>,
+    pinned_keys: HashMap<String, Value>,
+    expires_at: i64,
+}
+
+impl Governed {
+    fn live(&self) -> bool {
+        now() < self.expires_at
+    }
+}
+
 pub struct Registry {
     trusted: Vec<String>,
     identity_issuers: Vec<String>,
-    /// Identity services' keys as a signed governance registry lists them:
-    /// used as they are, never fetched.
-    pinned_keys: HashMap<String, Value>,
+    /// What a signed governance registry adds, until it expires: its
+    /// authorization servers, its identity services, and their keys (used
+    /// as they are, never fetched).
+    governed: Governed,
     /// Key sets by (kind, issuer URL): an authorization server's keys never
     /// verify identity credentials, nor the other way round.
     keys: Mutex<HashMap<(KeyKind, String), (Instant, Value)>>,
@@ -125,7 +140,7 @@ impl Registry {
         Registry {
             trusted: canonical(trusted),
             identity_issuers: canonical(identity_issuers),
-            pinned_keys: HashMap::new(),
+            governed: Governed::default(),
             keys: Mutex::default(),
             seen: Mutex::default(),
             http,
@@ -135,24 +150,33 @@ impl Registry {
     /// Adds what a signed governance registry lists: its authorization
     /// servers are trusted, and its identity services with the keys it
     /// gives for them.
+    /// Past the registry's `exp`, none of it is trusted any more.
     pub fn add_governance(&mut self, signed: &registry::Signed) {
+        let mut governed = Governed { expires_at: signed.expires_at, ..Governed::default() };
         for entry in signed.registry.with_role(registry::Role::AuthorizationServer) {
-            self.trusted.push(entry.id.clone());
+            governed.authorization_servers.push(entry.id.clone());
         }
         for entry in signed.registry.with_role(registry::Role::IdentityIssuer) {
-            self.identity_issuers.push(entry.id.clone());
+            governed.identity_issuers.push(entry.id.clone());
             if let Some(jwks) = &entry.jwks {
-                self.pinned_keys.insert(entry.id.clone(), jwks.clone());
+                governed.pinned_keys.insert(entry.id.clone(), jwks.clone());
             }
         }
+        self.governed = governed;
     }
 
-    pub fn trusted(&self) -> &[String] {
-        &self.trusted
+    /// The authorization servers trusted now.
+    pub fn trusted(&self) -> Vec<String> {
+        let governed = self.governed.live().then_some(&self.governed.authorization_servers).into_iter().flatten();
+        self.trusted.iter().chain(governed).cloned().collect()
     }
 
-    pub fn identity_issuers(&self) -> &[String] {
-        &self.identity_issuers
+    pub fn trusts_authorization_server(&self, issuer: &str) -> bool {
+        self.trusted.iter().any(|t| t == issuer) || (self.governed.live() && self.governed.authorization_servers.iter().any(|t| t == issuer))
+    }
+
+    fn trusts_identity_issuer(&self, issuer: &str) -> bool {
+        self.identity_issuers.iter().any(|t| t == issuer) || (self.governed.live() && self.governed.identity_issuers.iter().any(|t| t == issuer))
     }
 
     /// The wallet's keys, from its metadata's `jwks_uri`, which must be on
@@ -186,7 +210,7 @@ impl Registry {
     }
 
     async fn keys(&self, issuer: &str, identity: bool, refresh: bool) -> Result<Value, TokenError> {
-        if let Some(pinned) = self.pinned_keys.get(issuer).filter(|_| identity) {
+        if let Some(pinned) = self.governed.pinned_keys.get(issuer).filter(|_| identity && self.governed.live()) {
             return Ok(pinned.clone());
         }
         let kind = if identity { KeyKind::IdentityIssuer } else { KeyKind::AuthorizationServer };
@@ -228,7 +252,7 @@ impl Registry {
     ) -> Result<serde_json::Map<String, Value>, TokenError> {
         let issuer = sd_jwt_vc::unverified_issuer(presentation).ok_or_else(|| TokenError::Identity("not an SD-JWT VC".into()))?;
         let issuer = issuer.trim_end_matches('/').to_string();
-        if !self.identity_issuers.contains(&issuer) {
+        if !self.trusts_identity_issuer(&issuer) {
             return Err(TokenError::UntrustedIdentityIssuer(issuer));
         }
         let verify = |keys: &Value| sd_jwt_vc::verify_presentation(presentation, keys, audience, now());
@@ -256,7 +280,7 @@ impl Registry {
         let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Malformed)?;
         let unverified: Value = serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
         let issuer = unverified["iss"].as_str().ok_or(TokenError::Malformed)?.trim_end_matches('/').to_string();
-        if !self.trusted.contains(&issuer) {
+        if !self.trusts_authorization_server(&issuer) {
             return Err(TokenError::UntrustedIssuer(issuer));
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;

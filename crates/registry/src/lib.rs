@@ -239,8 +239,12 @@ fn check_entries(registry: &Registry) -> Result<(), RegistryError> {
         }
         if let Some(jwks) = &entry.jwks {
             let keys = jwks["keys"].as_array().filter(|k| !k.is_empty() && k.len() <= 20).ok_or_else(|| bad("jwks must hold 1 to 20 keys"))?;
-            if keys.iter().any(|k| k.get("d").is_some() || !k.is_object()) {
-                return Err(bad("jwks must hold public keys only"));
+            let public_signing_key = |k: &Value| {
+                let curve = matches!((k["kty"].as_str(), k["crv"].as_str()), (Some("OKP"), Some("Ed25519")) | (Some("EC"), Some("P-256")));
+                curve && k["x"].is_string() && k.get("d").is_none() && k.get("k").is_none()
+            };
+            if !keys.iter().all(public_signing_key) {
+                return Err(bad("jwks must hold public Ed25519 or P-256 keys only"));
             }
         }
         if matches!(entry.role, Role::IdentityIssuer | Role::Client) && entry.jwks.is_none() {

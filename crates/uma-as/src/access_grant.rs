@@ -14,7 +14,17 @@
 //! purpose `revocation`): each credential gets an index, and the list at
 //! [`STATUS_LIST_PATH`] (itself a `vc+jwt` by the same DID) has that bit set
 //! once the grant is revoked. The bit follows the grant: revoking the grant
-//! is revoking its credential.
+//! is revoking its credential. Indices are drawn at random from the free
+//! ones (the specification's privacy advice: a holder learns nothing of
+//! other grants from its index), and an index comes free again once its
+//! grant has expired or been revoked and its credential can no longer be
+//! valid.
+//!
+//! Only the client a grant was given to gets its credential, authenticated
+//! as at the token endpoint and showing an RPT it holds. The credential
+//! names the client, the pension, the scopes and the time; not what the
+//! requesting party said about itself. A grant with no end is issued a
+//! credential valid for [`OPEN_GRANT_VALIDITY`], fetched again after.
 
 use crate::error::{ProtocolError, ProtocolResult};
 use crate::model::Grant;
@@ -32,6 +42,11 @@ pub const STATUS_LIST_PATH: &str = "/status/access-grants";
 pub const STATUS_LIST_SIZE: u32 = 131_072;
 /// How long a published status list may be relied on before refetching.
 const STATUS_LIST_VALIDITY: i64 = 300;
+/// How far `validFrom` is set back: verifiers allow no clock skew, and a
+/// clock a little behind the wallet's must not refuse what was just issued.
+const CLOCK_SKEW: i64 = 300;
+/// The validity of a credential for a grant with no end date.
+pub const OPEN_GRANT_VALIDITY: i64 = 30 * 86_400;
 pub const CREDENTIAL_TYPE: &str = "AccessGrantCredential";
 
 /// `YYYY-MM-DDThh:mm:ssZ` for Unix seconds (proleptic Gregorian, UTC).
@@ -57,49 +72,67 @@ impl AuthorizationServer {
         key.sign_with_header(&json!({ "typ": "vc+jwt", "cty": "vc", "kid": key.did_key_url() }), credential)
     }
 
-    /// The status list index of a grant, given on its first credential.
+    /// The status list index of a grant, given on its first credential: a
+    /// random free one. An index is free when no grant holds it, or when its
+    /// grant is no longer active and every credential for it has expired
+    /// (then the grant gives it up, and gets no credential again).
     fn status_index(&self, grant_id: &str) -> ProtocolResult<u32> {
+        let now = self.now();
         let mut cache = self.cache().write();
         let Some(grant) = cache.grants.get(grant_id).cloned() else { return Err(ProtocolError::not_found("no such grant")) };
         if let Some(index) = grant.status_index {
             return Ok(index);
         }
-        let next = cache.grants.values().filter_map(|g| g.status_index).max().map_or(0, |i| i + 1);
-        if next >= STATUS_LIST_SIZE {
+        if !grant.is_active(now) {
+            return Err(ProtocolError::not_found("no active grant"));
+        }
+        let taken: std::collections::HashSet<u32> = cache.grants.values().filter(|g| !index_is_free(g, now)).filter_map(|g| g.status_index).collect();
+        if taken.len() as u32 >= STATUS_LIST_SIZE {
             return Err(ProtocolError::temporarily_unavailable("the status list is full", 3600));
         }
-        let grant = Grant { status_index: Some(next), ..grant };
+        let index = loop {
+            let candidate = u32::from_le_bytes(crate::secret::random_bytes::<4>()) % STATUS_LIST_SIZE;
+            if !taken.contains(&candidate) {
+                break candidate;
+            }
+        };
+        // A grant whose index was free gives it up for good.
+        let released: Vec<Grant> = cache
+            .grants
+            .values()
+            .filter(|g| g.status_index == Some(index))
+            .map(|g| Grant { status_index: None, ..g.clone() })
+            .collect();
+        for grant in released {
+            self.trees().grants.insert(&grant.id, &grant)?;
+            cache.put_grant(grant);
+        }
+        let grant = Grant { status_index: Some(index), ..grant };
         self.trees().grants.insert(&grant.id, &grant)?;
         cache.put_grant(grant);
-        Ok(next)
+        Ok(index)
     }
 
-    /// The access grant credential for one grant.
+    /// The access grant credential for one active grant.
     pub fn access_grant_credential(&self, grant_id: &str) -> ProtocolResult<String> {
         let index = self.status_index(grant_id)?;
         let grant = self.cache().read().grants.get(grant_id).cloned().ok_or_else(|| ProtocolError::not_found("no such grant"))?;
+        let now = self.now();
         let resource = self.cache().read().resources.get(&grant.resource_id).cloned();
         let client = self.client(&grant.client_id);
         let issuer = &self.config().issuer;
         let status_list = format!("{issuer}{STATUS_LIST_PATH}");
-        let mut credential = json!({
+        let credential = json!({
             "@context": ["https://www.w3.org/ns/credentials/v2"],
             "id": format!("urn:uma-wallet:grant:{}", grant.id),
             "type": ["VerifiableCredential", CREDENTIAL_TYPE],
             "issuer": self.signing_key().did_key(),
-            "validFrom": rfc3339(grant.created_at),
+            "validFrom": rfc3339(grant.created_at - CLOCK_SKEW),
+            "validUntil": rfc3339(grant.expires_at.unwrap_or(now + OPEN_GRANT_VALIDITY)),
             "credentialSubject": {
                 "id": format!("{issuer}/clients/{}", grant.client_id),
-                "client": { "clientId": grant.client_id, "name": client.and_then(|c| c.client_name) },
-                "requestingParty": {
-                    "verified": grant.party.verified,
-                    "selfAsserted": grant.party.self_asserted,
-                },
-                "resource": {
-                    "name": resource.as_ref().and_then(|r| r.description.name.clone()),
-                    "description": resource.as_ref().and_then(|r| r.description.description.clone()),
-                    "resourceServer": resource.as_ref().map(|r| r.resource_server.clone()),
-                },
+                "client": client_json(&grant.client_id, client.and_then(|c| c.client_name)),
+                "resource": resource_json(resource.as_ref()),
                 "scopes": grant.scopes,
                 "authorizationServer": issuer,
             },
@@ -111,30 +144,19 @@ impl AuthorizationServer {
                 "statusListCredential": status_list,
             },
         });
-        if let Some(until) = grant.expires_at {
-            credential["validUntil"] = rfc3339(until).into();
-        }
         Ok(self.vc_jwt(&credential))
     }
 
-    /// `GET /access-grants` with an RPT: a credential for each grant the RPT
-    /// carries that is still active, for the client holding it.
-    pub fn access_grant_credentials_for_rpt(&self, rpt: &str) -> ProtocolResult<Vec<(String, String)>> {
+    /// `POST /access-grants`: for an authenticated client showing an active
+    /// RPT it was issued, a credential for each grant behind the RPT.
+    pub fn access_grant_credentials_for_rpt(&self, client: &crate::model::Client, rpt: &str) -> ProtocolResult<Vec<(String, String)>> {
         let now = self.now();
         let record = self.trees().rpts.get(SecretHash::of(rpt).0)?;
-        let Some(record) = record.filter(|r| r.revoked_at.is_none() && r.expires_at > now) else {
-            return Err(ProtocolError::invalid_token("the RPT is unknown, revoked or expired"));
+        let Some(record) = record.filter(|r| r.client_id == client.client_id && self.rpt_is_active(r, now, false)) else {
+            return Err(ProtocolError::invalid_grant("the RPT is unknown, not this client's, revoked or expired"));
         };
-        let active: Vec<String> = {
-            let cache = self.cache().read();
-            record.permissions.iter().filter(|p| cache.grants.get(&p.grant_id).is_some_and(|g| g.is_active(now))).map(|p| p.grant_id.clone()).collect()
-        };
-        // As introspection says: an RPT whose grants are all gone is inactive.
-        if active.is_empty() {
-            return Err(ProtocolError::invalid_token("no grant behind this RPT is active"));
-        }
         let mut out = Vec::new();
-        for grant_id in active {
+        for grant_id in record.permissions.iter().map(|p| p.grant_id.clone()) {
             if !out.iter().any(|(id, _)| id == &grant_id) {
                 let credential = self.access_grant_credential(&grant_id)?;
                 out.push((grant_id, credential));
@@ -143,8 +165,8 @@ impl AuthorizationServer {
         Ok(out)
     }
 
-    /// The status list credential: bit `i` set when the grant with status
-    /// index `i` is revoked. Valid for five minutes from now.
+    /// The status list credential: bit `i` set when the grant holding
+    /// status index `i` is revoked. Valid for five minutes from now.
     pub fn status_list_credential(&self) -> String {
         let mut bits = vec![0u8; (STATUS_LIST_SIZE / 8) as usize];
         for grant in self.cache().read().grants.values() {
@@ -167,7 +189,7 @@ impl AuthorizationServer {
             "id": id,
             "type": ["VerifiableCredential", "BitstringStatusListCredential"],
             "issuer": self.signing_key().did_key(),
-            "validFrom": rfc3339(now),
+            "validFrom": rfc3339(now - CLOCK_SKEW),
             "validUntil": rfc3339(now + STATUS_LIST_VALIDITY),
             "credentialSubject": {
                 "id": format!("{id}#list"),
@@ -177,6 +199,40 @@ impl AuthorizationServer {
             },
         }))
     }
+}
+
+/// Whether a grant's status index may go to another grant: the grant is
+/// over, and the last credential issued for it (valid at most
+/// [`OPEN_GRANT_VALIDITY`] past the moment it ended) has expired too.
+fn index_is_free(grant: &Grant, now: i64) -> bool {
+    let ended = match (grant.revoked_at, grant.expires_at) {
+        (Some(revoked), _) => Some(revoked),
+        (None, Some(expires)) if expires <= now => Some(expires),
+        _ => None,
+    };
+    ended.is_some_and(|at| at + OPEN_GRANT_VALIDITY < now)
+}
+
+fn client_json(client_id: &str, name: Option<String>) -> Value {
+    let mut client = json!({ "clientId": client_id });
+    if let Some(name) = name {
+        client["name"] = name.into();
+    }
+    client
+}
+
+fn resource_json(resource: Option<&crate::model::Resource>) -> Value {
+    let mut out = json!({});
+    if let Some(r) = resource {
+        out["resourceServer"] = r.resource_server.clone().into();
+        if let Some(name) = &r.description.name {
+            out["name"] = name.clone().into();
+        }
+        if let Some(description) = &r.description.description {
+            out["description"] = description.clone().into();
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,9 +1,13 @@
 //! Dynamic client registration (RFC 7591, with UMA's `claims_redirect_uris`,
 //! Grant §2) and client authentication at the token endpoint (RFC 6749 §2.3.1).
 //!
-//! Both `client_secret_basic` and `client_secret_post` are accepted from any
-//! confidential client. Public clients are not supported: every client here
-//! holds a secret.
+//! A client authenticates with a secret (`client_secret_basic`,
+//! `client_secret_post`) or with a key (`private_key_jwt`, RFC 7523 §2.2:
+//! a JWT signed with a key it registered in `jwks`, for this token
+//! endpoint, short-lived and used once). Public clients are not supported.
+//! A client registered with a key and a `software_id` is one the owner can
+//! be shown as the governance registry lists it, when the registry gives
+//! the same keys for that software id: only its holder can authenticate.
 //!
 //! Registration is open to anyone, so it is bounded: a token bucket on
 //! registrations, a cap on clients that have not authenticated yet, and
@@ -22,7 +26,13 @@ pub const GRANT_UMA_TICKET: &str = "urn:ietf:params:oauth:grant-type:uma-ticket"
 pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
 pub const GRANT_JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 pub const PROTECTION_SCOPE: &str = "uma_protection";
-const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", PRIVATE_KEY_JWT];
+pub const PRIVATE_KEY_JWT: &str = "private_key_jwt";
+pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// A client assertion may live at most this long.
+const MAX_ASSERTION_LIFETIME: i64 = 300;
+/// Client assertion ids remembered per client until they expire.
+const MAX_LIVE_ASSERTIONS: usize = 1000;
 
 /// Client metadata a client sends (RFC 7591 §2).
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -49,16 +59,26 @@ pub struct ClientMetadata {
     pub client_uri: Option<String>,
     #[serde(default)]
     pub contacts: Option<Vec<String>>,
+    #[serde(default)]
+    pub software_id: Option<String>,
+    /// Public keys, for `private_key_jwt`.
+    #[serde(default)]
+    pub jwks: Option<serde_json::Value>,
 }
 
 /// The registration response (RFC 7591 §3.2.1).
 #[derive(Serialize)]
 pub struct RegisteredClient {
     pub client_id: String,
-    pub client_secret: String,
+    /// None for a `private_key_jwt` client: it has no secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
     pub client_id_issued_at: i64,
-    /// 0: the secret does not expire.
-    pub client_secret_expires_at: i64,
+    /// 0: the secret does not expire (sent with a secret only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret_expires_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub software_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_name: Option<String>,
     pub redirect_uris: Vec<String>,
@@ -84,6 +104,26 @@ impl std::fmt::Debug for RegisteredClient {
 pub struct ClientCredentials {
     pub client_id: String,
     pub secret: Option<Secret>,
+    /// A `private_key_jwt` client assertion (RFC 7523 §2.2).
+    pub assertion: Option<Secret>,
+}
+
+/// Checks registered public keys: 1 to 5 of them, Ed25519 or P-256, no
+/// private parts, each usable by the JWT library.
+fn check_jwks(jwks: &serde_json::Value) -> ProtocolResult<()> {
+    let keys = jwks["keys"].as_array().filter(|k| (1..=5).contains(&k.len())).ok_or_else(|| ProtocolError::invalid_client_metadata("jwks must hold 1 to 5 keys"))?;
+    for key in keys {
+        let curve_ok = matches!((key["kty"].as_str(), key["crv"].as_str()), (Some("OKP"), Some("Ed25519")) | (Some("EC"), Some("P-256")));
+        if !curve_ok || key.get("d").is_some() {
+            return Err(ProtocolError::invalid_client_metadata("jwks keys must be public Ed25519 or P-256 keys"));
+        }
+        let parsed: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.clone()).map_err(|_| ProtocolError::invalid_client_metadata("a jwks key does not parse"))?;
+        jsonwebtoken::DecodingKey::from_jwk(&parsed).map_err(|_| ProtocolError::invalid_client_metadata("a jwks key is not usable"))?;
+    }
+    if jwks.to_string().len() > 8 * 1024 {
+        return Err(ProtocolError::invalid_client_metadata("jwks is too large"));
+    }
+    Ok(())
 }
 
 /// An absolute URI without a fragment (RFC 6749 §3.1.2, Grant §3.3.2).
@@ -105,6 +145,11 @@ fn bounded(value: &Option<String>, name: &str, max: usize) -> ProtocolResult<()>
     }
 }
 
+enum AssertionRefused {
+    Invalid,
+    Busy,
+}
+
 /// How much of a stranger's client id goes into the audit log.
 const LOGGED_ID_CHARS: usize = 64;
 
@@ -124,6 +169,14 @@ impl AuthorizationServer {
                 "token_endpoint_auth_method must be one of {AUTH_METHODS:?}"
             )));
         }
+        let uses_key = method == PRIVATE_KEY_JWT;
+        match (&metadata.jwks, uses_key) {
+            (Some(jwks), true) => check_jwks(jwks)?,
+            (None, true) => return Err(ProtocolError::invalid_client_metadata("private_key_jwt needs jwks")),
+            (Some(_), false) => return Err(ProtocolError::invalid_client_metadata("jwks is only for private_key_jwt")),
+            (None, false) => {}
+        }
+        bounded(&metadata.software_id, "software_id", 200)?;
         let grant_types = metadata
             .grant_types
             .unwrap_or_else(|| vec![GRANT_UMA_TICKET.into(), GRANT_CLIENT_CREDENTIALS.into()]);
@@ -138,10 +191,10 @@ impl AuthorizationServer {
             return Err(ProtocolError::temporarily_unavailable("too many client registrations; try again later", wait));
         }
         let scope: Vec<String> = metadata.scope.as_deref().unwrap_or("").split_whitespace().map(String::from).collect();
-        let secret = Secret::generate();
+        let secret = (!uses_key).then(Secret::generate);
         let client = Client {
             client_id: random_id(),
-            secret_hash: Some(secret.hash()),
+            secret_hash: secret.as_ref().map(Secret::hash),
             client_name: metadata.client_name,
             redirect_uris: metadata.redirect_uris,
             claims_redirect_uris: metadata.claims_redirect_uris,
@@ -154,13 +207,16 @@ impl AuthorizationServer {
             created_at: now,
             authenticated_at: None,
             refused_at: None,
+            software_id: metadata.software_id,
+            jwks: metadata.jwks,
         };
         self.save_client(&client)?;
         Ok(RegisteredClient {
             client_id: client.client_id.clone(),
-            client_secret: secret.expose().into(),
+            client_secret: secret.as_ref().map(|s| s.expose().to_string()),
             client_id_issued_at: now,
-            client_secret_expires_at: 0,
+            client_secret_expires_at: secret.as_ref().map(|_| 0),
+            software_id: client.software_id.clone(),
             client_name: client.client_name.clone(),
             redirect_uris: client.redirect_uris.clone(),
             claims_redirect_uris: client.claims_redirect_uris.clone(),
@@ -187,6 +243,8 @@ impl AuthorizationServer {
             created_at: now,
             authenticated_at: Some(now),
             refused_at: None,
+            software_id: None,
+            jwks: None,
         };
         self.save_client(&client)?;
         self.audit("owner", "client.registered", json!({ "client_id": client.client_id, "client_name": client.client_name, "internal": true }));
@@ -220,12 +278,70 @@ impl AuthorizationServer {
             self.audit_noisy("anonymous", "client.authentication_failed", json!({ "client_id": shown }));
             ProtocolError::invalid_client("client authentication failed")
         };
-        let Some(secret) = &credentials.secret else { return Err(fail()) };
         let client = self.client(&credentials.client_id);
-        match client {
-            Some(c) if c.secret_hash.as_ref().is_some_and(|h| secret.matches(h)) => self.first_use(c),
+        match (client, &credentials.secret, &credentials.assertion) {
+            (Some(c), Some(secret), None) if c.token_endpoint_auth_method != PRIVATE_KEY_JWT && c.secret_hash.as_ref().is_some_and(|h| secret.matches(h)) => {
+                self.first_use(c)
+            }
+            (Some(c), None, Some(assertion)) if c.token_endpoint_auth_method == PRIVATE_KEY_JWT => match self.check_client_assertion(&c, assertion.expose()) {
+                Ok(()) => self.first_use(c),
+                Err(AssertionRefused::Busy) => Err(ProtocolError::temporarily_unavailable("too many client assertions in flight; try again shortly", 60)),
+                Err(AssertionRefused::Invalid) => Err(fail()),
+            },
             _ => Err(fail()),
         }
+    }
+
+    /// RFC 7523 §3: signed by one of the client's keys, `iss` and `sub` its
+    /// id, `aud` this token endpoint (or the issuer), `exp` soon, `jti`
+    /// never seen before.
+    fn check_client_assertion(&self, client: &Client, assertion: &str) -> Result<(), AssertionRefused> {
+        use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+        let header = jsonwebtoken::decode_header(assertion).map_err(|_| AssertionRefused::Invalid)?;
+        if !matches!(header.alg, Algorithm::EdDSA | Algorithm::ES256) {
+            return Err(AssertionRefused::Invalid);
+        }
+        let keys: jsonwebtoken::jwk::JwkSet = client.jwks.clone().and_then(|j| serde_json::from_value(j).ok()).ok_or(AssertionRefused::Invalid)?;
+        let candidates: Vec<&jsonwebtoken::jwk::Jwk> = match header.kid.as_deref() {
+            Some(kid) => keys.find(kid).into_iter().collect(),
+            None => keys.keys.iter().collect(),
+        };
+        let mut validation = Validation::new(header.alg);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let claims = candidates
+            .into_iter()
+            .filter_map(|jwk| DecodingKey::from_jwk(jwk).ok())
+            .find_map(|key| jsonwebtoken::decode::<serde_json::Value>(assertion, &key, &validation).ok())
+            .ok_or(AssertionRefused::Invalid)?
+            .claims;
+        let id = client.client_id.as_str();
+        let token_endpoint = self.config().endpoint("/token");
+        let issuer = self.config().issuer.as_str();
+        let for_us = |a: &serde_json::Value| a.as_str().is_some_and(|a| a == token_endpoint || a.trim_end_matches('/') == issuer);
+        let audience_ok = match &claims["aud"] {
+            serde_json::Value::Array(list) => list.iter().any(for_us),
+            single => for_us(single),
+        };
+        let now = self.now();
+        let exp = claims["exp"].as_i64().ok_or(AssertionRefused::Invalid)?;
+        let jti = claims["jti"].as_str().filter(|j| !j.is_empty() && j.len() <= 200).ok_or(AssertionRefused::Invalid)?;
+        if claims["iss"] != id || claims["sub"] != id || !audience_ok || exp <= now || exp > now + MAX_ASSERTION_LIFETIME {
+            return Err(AssertionRefused::Invalid);
+        }
+        let mut seen = self.inner.client_assertions.lock();
+        let mine = seen.entry(id.to_string()).or_default();
+        if mine.len() >= MAX_LIVE_ASSERTIONS {
+            mine.retain(|_, until| *until > now);
+            if mine.len() >= MAX_LIVE_ASSERTIONS {
+                return Err(AssertionRefused::Busy);
+            }
+        }
+        if mine.insert(jti.to_string(), exp).is_some() {
+            return Err(AssertionRefused::Invalid);
+        }
+        Ok(())
     }
 
     /// The first time a client proves who it is, it is kept for good and

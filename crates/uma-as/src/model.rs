@@ -53,6 +53,14 @@ pub struct Client {
     /// before then no longer connect it.
     #[serde(default)]
     pub refused_at: Option<UnixTime>,
+    /// RFC 7591 `software_id`: what the client says it is, e.g. its id in
+    /// the governance registry. Believed only with `private_key_jwt` and
+    /// the registry's keys for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_id: Option<String>,
+    /// The public keys a `private_key_jwt` client signs its assertions with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
 }
 
 fn kept_before() -> Option<UnixTime> {

@@ -154,6 +154,8 @@ impl AuthorizationServer {
                 created_at: now,
                 authenticated_at: Some(now),
                 refused_at: None,
+                software_id: None,
+                jwks: None,
             },
         };
         self.save_client(&client)?;

@@ -184,6 +184,8 @@ pub(crate) struct Inner {
     pub noise: crate::audit::Throttle,
     pub registrations: crate::limit::TokenBucket,
     pub tickets: crate::limit::Buckets,
+    /// Per client: the `jti` and `exp` of each client assertion accepted.
+    pub client_assertions: parking_lot::Mutex<std::collections::HashMap<String, std::collections::HashMap<String, i64>>>,
 }
 
 /// The UMA 2.0 authorization server of one owner. Cheap to clone.
@@ -258,6 +260,7 @@ impl AuthorizationServer {
                 noise: crate::audit::Throttle::default(),
                 registrations,
                 tickets,
+                client_assertions: Default::default(),
             }),
         })
     }

@@ -51,9 +51,13 @@ pub struct Accepted {
 pub async fn verify_signed(jwt: &str) -> Result<(String, Value), Refused> {
     let jws = JwsStr::new(jwt.trim()).map_err(|e| Refused::Malformed(e.to_string()))?;
     let decoded = JoseVc::decode_any(jws).map_err(|e| Refused::Malformed(e.to_string()))?;
-    // A did:key names no algorithm; the credential must say EdDSA.
+    // A did:key names no algorithm; the credential must say EdDSA. ssi
+    // leaves `typ` alone, so a JWT of another kind is refused here.
     if decoded.header().algorithm != ssi_jwk::Algorithm::EdDSA {
         return Err(Refused::BadSignature("not EdDSA".into()));
+    }
+    if decoded.header().type_.as_deref() != Some("vc+jwt") {
+        return Err(Refused::Malformed("not a vc+jwt".into()));
     }
     let params = VerificationParameters::from_resolver(DIDKey.into_vm_resolver::<AnyJwkMethod>());
     decoded
@@ -70,13 +74,20 @@ pub async fn verify_signed(jwt: &str) -> Result<(String, Value), Refused> {
     Ok((issuer, credential))
 }
 
-/// Verifies a credential and, when it has a `BitstringStatusListEntry`,
-/// that its bit is not set in the issuer's status list.
+fn has_type(credential: &Value, wanted: &str) -> bool {
+    credential["type"].as_array().is_some_and(|types| types.iter().any(|t| t == wanted))
+}
+
+/// Verifies an access grant credential: signed, valid now, of type
+/// `AccessGrantCredential`, with a `BitstringStatusListEntry` whose bit is
+/// not set in the issuer's status list.
 pub async fn verify(jwt: &str, http: &reqwest::Client) -> Result<Accepted, Refused> {
     let (issuer, credential) = verify_signed(jwt).await?;
-    if let Some(status) = credential.get("credentialStatus") {
-        check_status(status, &issuer, http).await?;
+    if !has_type(&credential, "AccessGrantCredential") {
+        return Err(Refused::Malformed("not an AccessGrantCredential".into()));
     }
+    let status = credential.get("credentialStatus").ok_or_else(|| Refused::StatusUnavailable("no credentialStatus".into()))?;
+    check_status(status, &issuer, http).await?;
     Ok(Accepted { issuer, credential })
 }
 
@@ -86,8 +97,8 @@ async fn check_status(status: &Value, issuer: &str, http: &reqwest::Client) -> R
         return Err(unavailable("not a revocation BitstringStatusListEntry".into()));
     }
     let index: usize = status["statusListIndex"].as_str().and_then(|i| i.parse().ok()).ok_or_else(|| unavailable("no statusListIndex".into()))?;
-    let url = status["statusListCredential"].as_str().ok_or_else(|| unavailable("no statusListCredential".into()))?;
-    let url = http_guard::outbound::secure_url(url).map_err(|e| unavailable(e.to_string()))?;
+    let list_id = status["statusListCredential"].as_str().ok_or_else(|| unavailable("no statusListCredential".into()))?;
+    let url = http_guard::outbound::secure_url(list_id).map_err(|e| unavailable(e.to_string()))?;
     let response = http.get(url).send().await.map_err(|e| unavailable(e.to_string()))?;
     if !response.status().is_success() {
         return Err(unavailable(format!("HTTP {}", response.status())));
@@ -98,12 +109,18 @@ async fn check_status(status: &Value, issuer: &str, http: &reqwest::Client) -> R
     if list_issuer != issuer {
         return Err(unavailable("the status list is not the credential issuer's".into()));
     }
+    if !has_type(&list, "BitstringStatusListCredential") || list["id"].as_str() != Some(list_id) {
+        return Err(unavailable("not the status list the credential names".into()));
+    }
     let subject = &list["credentialSubject"];
     if subject["type"] != "BitstringStatusList" || subject["statusPurpose"] != "revocation" {
         return Err(unavailable("not a revocation BitstringStatusList".into()));
     }
     let encoded = subject["encodedList"].as_str().ok_or_else(|| unavailable("no encodedList".into()))?;
     let bytes = EncodedList::new(encoded.to_string()).decode(Some(MAX_LIST)).map_err(|e| unavailable(e.to_string()))?;
+    if bytes.len() < EncodedList::MINIMUM_SIZE {
+        return Err(unavailable("the status list is shorter than the specification's minimum".into()));
+    }
     match BitString::from_bytes(bytes).get(StatusSize::default(), index) {
         Some(0) => Ok(()),
         Some(_) => Err(Refused::Revoked),

@@ -26,10 +26,19 @@ struct Stored {
     version: u64,
 }
 
+/// The same public key, whatever else the two JWKs say (`kid`, `use`, `alg`).
+fn same_public_key(a: &Value, b: &Value) -> bool {
+    let fields = |k: &Value| (k["kty"].clone(), k["crv"].clone(), k["x"].clone(), k["y"].clone());
+    a["kty"].is_string() && a["x"].is_string() && fields(a) == fields(b)
+}
+
 #[derive(Clone)]
 pub struct Governance {
     server: AuthorizationServer,
     tree: Tree<Stored>,
+    /// Imports and key changes one at a time: each reads, checks and
+    /// writes the stored edition.
+    writing: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 fn refused(e: registry::RegistryError) -> ProtocolError {
@@ -38,7 +47,7 @@ fn refused(e: registry::RegistryError) -> ProtocolError {
 
 impl Governance {
     pub fn open(store: &Store, server: AuthorizationServer) -> Result<Governance, uma_as::StoreError> {
-        Ok(Governance { server, tree: store.tree("governance")? })
+        Ok(Governance { server, tree: store.tree("governance")?, writing: Default::default() })
     }
 
     fn stored(&self) -> Result<Stored, ProtocolError> {
@@ -54,6 +63,7 @@ impl Governance {
     pub async fn set_trusted_key(&self, did: &str) -> Result<(), ProtocolError> {
         let did = did.trim();
         registry::did_key_public(did).map_err(refused)?;
+        let _writing = self.writing.lock().await;
         let mut stored = self.stored()?;
         if stored.trusted_key.as_deref() != Some(did) {
             stored = Stored { trusted_key: Some(did.to_string()), jws: None, version: 0 };
@@ -66,9 +76,19 @@ impl Governance {
 
     /// Verifies a signed registry under the trusted key and keeps it.
     pub async fn import(&self, jws: &str) -> Result<Signed, ProtocolError> {
+        let _writing = self.writing.lock().await;
         let mut stored = self.stored()?;
         let key = stored.trusted_key.clone().ok_or_else(|| ProtocolError::invalid_request("set the registry key first: a registry is checked against it"))?;
         let signed = registry::verify(jws, &key, self.server.now()).map_err(refused)?;
+        // The same edition again only as the very same document: another
+        // signing of it (an earlier expiry, say) does not replace it.
+        let same_edition_other_text = signed.registry.version == stored.version && stored.jws.as_deref().is_some_and(|held| held != jws.trim());
+        if same_edition_other_text {
+            return Err(ProtocolError::invalid_request(format!(
+                "registry refused: you already have a different copy of version {}; a newer edition has a higher version",
+                stored.version
+            )));
+        }
         if stored.jws.is_some() && signed.registry.version < stored.version {
             return Err(ProtocolError::invalid_request(format!(
                 "registry refused: it is version {}, older than version {} which you have",
@@ -96,6 +116,26 @@ impl Governance {
     /// The entries in one role, from the registry held.
     pub fn entries(&self, role: Role) -> Result<Vec<Entry>, ProtocolError> {
         Ok(self.current()?.map(|s| s.registry.with_role(role).cloned().collect()).unwrap_or_default())
+    }
+
+    /// Who a client really is, as far as the registry says: listed when it
+    /// registered with a `software_id` the registry lists as a client, it
+    /// authenticates with a key (`private_key_jwt`, so only the key's holder
+    /// can use this client), and every key it registered is one the
+    /// registry gives for that software id.
+    pub fn client_standing(&self, client: &uma_as::model::Client) -> Result<Value, ProtocolError> {
+        let Some(software_id) = client.software_id.as_deref() else { return Ok(json!({ "listed": false })) };
+        let entry = self.current()?.and_then(|s| s.registry.find(Role::Client, software_id).cloned());
+        let keys_match = |entry: &Entry| {
+            let theirs = entry.jwks.as_ref().and_then(|j| j["keys"].as_array()).cloned().unwrap_or_default();
+            let ours = client.jwks.as_ref().and_then(|j| j["keys"].as_array()).cloned().unwrap_or_default();
+            !ours.is_empty() && ours.iter().all(|k| theirs.iter().any(|t| same_public_key(k, t)))
+        };
+        let vouched = client.token_endpoint_auth_method == uma_as::client_registration::PRIVATE_KEY_JWT;
+        Ok(match entry {
+            Some(entry) if vouched && keys_match(&entry) => json!({ "listed": true, "name": entry.name, "status": entry.status }),
+            _ => json!({ "listed": false, "claims_to_be": software_id }),
+        })
     }
 
     /// For the owner: the key, and the registry held with its participants.

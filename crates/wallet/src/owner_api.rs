@@ -141,6 +141,7 @@ async fn clients(State(s): State<OwnerState>) -> Json<Value> {
                 "scope": c.scope.join(" "),
                 "claims_redirect_uris": c.claims_redirect_uris,
                 "created_at": c.created_at,
+                "registry": s.pensions.governance().client_standing(&c).unwrap_or(json!({ "listed": false })),
             })
         })
         .collect();
@@ -167,8 +168,19 @@ struct PendingQuery {
     all: bool,
 }
 
+/// Requests, each with what the governance registry says of the app asking.
 async fn pending(State(s): State<OwnerState>, Query(q): Query<PendingQuery>) -> Result<Json<Value>> {
-    Ok(Json(json!(s.server.pending_requests(!q.all)?)))
+    let mut list = Vec::new();
+    for request in s.server.pending_requests(!q.all)? {
+        let standing = match s.server.client(&request.client_id) {
+            Some(client) => s.pensions.governance().client_standing(&client)?,
+            None => json!({ "listed": false }),
+        };
+        let mut value = json!(request);
+        value["registry"] = standing;
+        list.push(value);
+    }
+    Ok(Json(json!(list)))
 }
 
 /// The body is optional: an empty one approves everything that was asked.
@@ -240,7 +252,8 @@ async fn receipts(State(s): State<OwnerState>) -> Result<Json<Value>> {
             "revoked_at": grant.revoked_at,
             "active": grant.is_active(now),
             "how_to_withdraw": "Sharing: revoke this access. The app asking is told at once, and this receipt's credential shows as revoked.",
-            "credential": s.server.access_grant_credential(&grant.id)?,
+            // While it is in force; a withdrawn grant's credential is revoked.
+            "credential": if grant.is_active(now) { Some(s.server.access_grant_credential(&grant.id)?) } else { None },
         }));
     }
     list.sort_by(|a, b| b["granted_at"].as_i64().cmp(&a["granted_at"].as_i64()));

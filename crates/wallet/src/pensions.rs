@@ -146,6 +146,10 @@ pub struct ProviderEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub did: Option<String>,
     pub added_at: i64,
+    /// Added from the governance registry: it goes when the registry no
+    /// longer lists it (one the owner added herself stays).
+    #[serde(default)]
+    pub from_registry: bool,
 }
 
 /// What one provider answered.
@@ -280,7 +284,7 @@ impl Pensions {
         if self.providers.get(&url)?.is_none() && self.providers.raw().len() >= MAX_PROVIDERS {
             return Err(ProtocolError::invalid_request(format!("at most {MAX_PROVIDERS} providers")));
         }
-        Ok(ProviderEntry { url, name, did, added_at: self.server.now() })
+        Ok(ProviderEntry { url, name, did, added_at: self.server.now(), from_registry: false })
     }
 
     /// Forgets a provider and disconnects it: it can no longer use this
@@ -515,18 +519,28 @@ impl Pensions {
         let entries = signed
             .registry
             .with_role(registry::Role::PensionProvider)
-            .map(|p| self.provider_entry(&p.id, Some(p.name.clone()), p.did.clone()))
+            .map(|p| self.provider_entry(&p.id, Some(p.name.clone()), p.did.clone()).map(|e| ProviderEntry { from_registry: true, ..e }))
             .collect::<Result<Vec<_>, _>>()?;
-        let known = self.providers.raw().len();
+        // Those the registry added before and no longer lists go: a provider
+        // struck off gets no more identity details.
+        let listed = |url: &str| entries.iter().any(|e| e.url == url);
+        let struck_off: Vec<ProviderEntry> = self.providers()?.into_iter().filter(|p| p.from_registry && !listed(&p.url)).collect();
+        let known = self.providers.raw().len() - struck_off.len();
         let new = entries.iter().filter(|e| self.providers.get(&e.url).ok().flatten().is_none()).count();
         if known + new > MAX_PROVIDERS {
             return Err(ProtocolError::invalid_request(format!("at most {MAX_PROVIDERS} providers")));
         }
         self.governance.import(jws).await?;
+        for gone in &struck_off {
+            self.providers.remove(&gone.url)?;
+        }
         for entry in &entries {
             self.providers.insert(&entry.url, entry)?;
         }
-        self.server.record("provider.import", json!({ "urls": entries.iter().map(|e| &e.url).collect::<Vec<_>>() }));
+        self.server.record(
+            "provider.import",
+            json!({ "urls": entries.iter().map(|e| &e.url).collect::<Vec<_>>(), "removed": struck_off.iter().map(|e| &e.url).collect::<Vec<_>>() }),
+        );
         self.server.flush().await?;
         Ok(entries)
     }

@@ -12,9 +12,35 @@ const ACTIONS: Record<string, string> = {
   'client.registered': 'App registered',
   'pending.approve': 'You approved a request',
   'pending.deny': 'You denied a request',
+  'identity.disclosed': 'Your details were sent to providers',
+  'identity.credential.receive': 'You proved who you are',
+  'identity.credential.delete': 'You deleted your proof of identity',
+  'registry.import': 'Official list imported',
+  'registry.key': 'Official list key set',
+  'grant.revoke': 'You withdrew access',
 };
 
-function summarise(detail: Record<string, unknown>): string {
+const ITEM_WORDS: Record<string, string> = {
+  name: 'name', date_of_birth: 'date of birth', nino: 'National Insurance number', address: 'postcode', email: 'email', mobile: 'mobile',
+  given_name: 'given name', family_name: 'family name', birthdate: 'date of birth', postal_code: 'postcode',
+  national_insurance_number: 'National Insurance number',
+};
+
+/** What a find told whom: the providers, what the owner stated, and what
+ * her identity credential attested (only those claims). */
+function disclosure(detail: Record<string, unknown>): string {
+  const words = (list: unknown) => (Array.isArray(list) ? list.map((i) => ITEM_WORDS[String(i)] ?? String(i)).join(', ') : '');
+  const to = Array.isArray(detail.to) ? detail.to.map(String) : [];
+  const attested = detail.attested as { claims?: unknown } | null | undefined;
+  const parts = [`to ${to.length === 1 ? to[0] : `${to.length} providers (${to.join(', ')})`}`];
+  const stated = words(detail.items);
+  if (stated) parts.push(`as you typed them: ${stated}`);
+  if (attested?.claims) parts.push(`from your proof of identity: ${words(attested.claims)}`);
+  return parts.join(' · ');
+}
+
+function summarise(action: string, detail: Record<string, unknown>): string {
+  if (action === 'identity.disclosed') return disclosure(detail ?? {});
   const parts: string[] = [];
   for (const [k, v] of Object.entries(detail ?? {})) {
     if (v === null || v === undefined) continue;
@@ -77,7 +103,7 @@ export function Activity() {
                 <td className="nowrap">{formatTime(e.at)}</td>
                 <td>{ACTIONS[e.action] ?? e.action}<div className="muted small mono">{e.action}</div></td>
                 <td className="mono small">{e.actor.startsWith('client:') ? `app ${shortId(e.actor.slice(7))}` : e.actor}</td>
-                <td className="small">{summarise(e.detail)}</td>
+                <td className="small">{summarise(e.action, e.detail)}</td>
               </tr>
             ))}
           </tbody>

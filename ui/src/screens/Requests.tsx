@@ -138,10 +138,24 @@ function RequestCard({ request, resources, refresh, gone, error: failure, onFail
   const idp = `req-${request.id}`;
   return (
     <article className="card request" data-testid="request-card" data-request-id={request.id} aria-labelledby={`${idp}-h`}>
-      <h2 id={`${idp}-h`}>An app calling itself “{request.client_name || 'unnamed'}” asks to see your pension</h2>
-      <p className="muted small" data-testid="name-unverified">
-        The app chose this name itself; your wallet has not checked who it is. Asked {formatTime(request.created_at)}.
-      </p>
+      {request.registry?.listed ? (
+        <>
+          <h2 id={`${idp}-h`}>{request.registry.name} asks to see your pension</h2>
+          <p className="small" data-testid="registry-listed">
+            <span className="tag tag-ok">On the official list</span>{' '}
+            {request.registry.status ?? 'Listed in the governance registry.'} Asked {formatTime(request.created_at)}.
+          </p>
+        </>
+      ) : (
+        <>
+          <h2 id={`${idp}-h`}>An app calling itself “{request.client_name || 'unnamed'}” asks to see your pension</h2>
+          <p className="muted small" data-testid="name-unverified">
+            The app chose this name itself and is not on the official list; your wallet could not check who it is.
+            {request.registry?.claims_to_be ? ` It says it is “${request.registry.claims_to_be}” on the list, but the list does not vouch for it.` : ''}{' '}
+            Asked {formatTime(request.created_at)}.
+          </p>
+        </>
+      )}
       <details className="small">
         <summary>Technical details</summary>
         <p className="mono">Client id: {request.client_id}</p>

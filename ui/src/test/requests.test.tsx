@@ -32,6 +32,18 @@ describe('requests', () => {
     expect(within(card).getByRole('checkbox', { name: /value/ })).toBeChecked();
   });
 
+  it('names an app the official list vouches for, and says so of one it does not', async () => {
+    await setup([
+      { ...req, id: 'listed', registry: { listed: true, name: 'Adviser Platform Ltd', status: 'FCA-authorised financial adviser platform' } },
+      { ...req, id: 'claims', registry: { listed: false, claims_to_be: 'adviser-platform-ltd' } },
+    ], {});
+    const [listed, claims] = screen.getAllByTestId('request-card');
+    expect(within(listed).getByRole('heading')).toHaveTextContent('Adviser Platform Ltd asks to see your pension');
+    expect(within(listed).getByTestId('registry-listed')).toHaveTextContent(/On the official list FCA-authorised financial adviser platform/);
+    expect(within(claims).getByRole('heading')).toHaveTextContent('An app calling itself “Bob the adviser”');
+    expect(within(claims).getByTestId('name-unverified')).toHaveTextContent(/says it is “adviser-platform-ltd” on the list, but the list does not vouch for it/);
+  });
+
   it('labels verified and self-asserted party claims', async () => {
     await setup([
       { ...req, id: 'a', party: { verified: { email: 'bob@adviser.example', issuer: 'https://id.example' } } },

@@ -29,6 +29,27 @@ describe('activity', () => {
   });
 });
 
+describe('activity: what went to whom', () => {
+  it('says which providers got which details, and which came from the proof of identity', async () => {
+    mockCommands({
+      list_audit: [{
+        seq: 30, at: 1790000000, actor: 'owner', action: 'identity.disclosed', prev_hash: 'x', hash: 'y',
+        detail: {
+          to: ['http://127.0.0.1:8101', 'http://127.0.0.1:8102'], path: '/find', items: ['name', 'date_of_birth'],
+          attested: { issuer: 'http://127.0.0.1:8100', claims: ['given_name', 'family_name', 'birthdate', 'postal_code', 'national_insurance_number'] },
+        },
+      }],
+      verify_audit: { intact: true, entries: 30 },
+    });
+    render(<Activity />);
+    const [row] = await screen.findAllByTestId('audit-row');
+    expect(row).toHaveTextContent('Your details were sent to providers');
+    expect(row).toHaveTextContent('to 2 providers (http://127.0.0.1:8101, http://127.0.0.1:8102)');
+    expect(row).toHaveTextContent('as you typed them: name, date of birth');
+    expect(row).toHaveTextContent('from your proof of identity: given name, family name, date of birth, postcode, National Insurance number');
+  });
+});
+
 describe('credentials', () => {
   it('lists credentials, shows details and verifies one', async () => {
     const calls = mockCommands({

@@ -39,6 +39,7 @@ pub fn router(server: AuthorizationServer) -> Router {
         .route("/register", post(token::register))
         .route("/token", post(token::token))
         .route("/revoke", post(token::revoke))
+        .route("/access-grants", post(access_grants))
         .route("/introspect", post(protection::introspect))
         .route("/permission", post(protection::permission))
         // FedAuthz §3.2 writes create and list as `POST rreguri/` and `GET rreguri/`.
@@ -57,7 +58,6 @@ pub fn router(server: AuthorizationServer) -> Router {
         .route("/.well-known/oauth-authorization-server", get(metadata))
         .route("/jwks", get(jwks))
         .route("/claims", get(claims::show).post(claims::submit))
-        .route("/access-grants", get(access_grants))
         .route(crate::access_grant::STATUS_LIST_PATH, get(status_list))
         .merge(protocol)
         .fallback(not_found)
@@ -75,13 +75,14 @@ async fn jwks(State(server): State<AuthorizationServer>) -> impl IntoResponse {
     Json(server.signing_key().jwks())
 }
 
-/// `GET /access-grants` with `Authorization: Bearer <RPT>`: a verifiable
-/// credential for each active grant behind the RPT, for the client to
-/// hold and show (`application/vc+jwt` strings).
-async fn access_grants(State(server): State<AuthorizationServer>, request: axum::extract::Request) -> Result<Json<serde_json::Value>, ProtocolError> {
-    let (parts, _) = request.into_parts();
-    let rpt = bearer(&parts).ok_or_else(|| ProtocolError::invalid_token("an RPT is required (Authorization: Bearer)"))?;
-    let credentials = server.access_grant_credentials_for_rpt(rpt)?;
+/// `POST /access-grants`: the client authenticates as at the token
+/// endpoint and sends `rpt`, an active RPT it was issued; it gets a
+/// verifiable credential for each grant behind it, to hold and show
+/// (`application/vc+jwt` strings).
+async fn access_grants(State(server): State<AuthorizationServer>, headers: axum::http::HeaderMap, mut form: Form) -> Result<Json<serde_json::Value>, ProtocolError> {
+    let client = server.authenticate_client(&client_credentials(&headers, &mut form)?)?;
+    let rpt = form.require("rpt")?;
+    let credentials = server.access_grant_credentials_for_rpt(&client, &rpt)?;
     let list: Vec<serde_json::Value> = credentials.into_iter().map(|(grant_id, credential)| serde_json::json!({ "grant_id": grant_id, "credential": credential })).collect();
     Ok(Json(serde_json::json!({ "credentials": list })))
 }
@@ -213,6 +214,25 @@ impl FromRequestParts<AuthorizationServer> for ProtectionCaller {
 pub fn client_credentials(headers: &HeaderMap, form: &mut Form) -> Result<ClientCredentials, ProtocolError> {
     let in_body = form.take("client_id");
     let secret_in_body = form.take("client_secret");
+    let assertion_type = form.take("client_assertion_type");
+    let assertion = form.take("client_assertion");
+    // RFC 7523 §2.2: a client assertion names its client in `sub` (and `iss`).
+    if assertion_type.is_some() || assertion.is_some() {
+        if assertion_type.as_deref() != Some(crate::client_registration::CLIENT_ASSERTION_TYPE) {
+            return Err(ProtocolError::invalid_request("client_assertion_type must be jwt-bearer"));
+        }
+        let assertion = assertion.ok_or_else(|| ProtocolError::invalid_request("client_assertion is missing"))?;
+        if secret_in_body.is_some() || headers.contains_key(header::AUTHORIZATION) {
+            return Err(ProtocolError::invalid_request("use one client authentication method, not two"));
+        }
+        let payload = assertion.split('.').nth(1).and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).ok());
+        let claims: Option<serde_json::Value> = payload.and_then(|p| serde_json::from_slice(&p).ok());
+        let client_id = claims.as_ref().and_then(|c| c["sub"].as_str()).map(String::from).ok_or_else(|| ProtocolError::invalid_client("malformed client assertion"))?;
+        if in_body.is_some_and(|b| b != client_id) {
+            return Err(ProtocolError::invalid_request("client_id in the body differs from the client assertion"));
+        }
+        return Ok(ClientCredentials { client_id, secret: None, assertion: Some(Secret::new(assertion)) });
+    }
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -234,9 +254,9 @@ pub fn client_credentials(headers: &HeaderMap, form: &mut Form) -> Result<Client
             if id_in_body.is_some_and(|b| b != client_id) {
                 return Err(ProtocolError::invalid_request("client_id in the body differs from the Basic credentials"));
             }
-            Ok(ClientCredentials { client_id, secret: Some(Secret::new(unescape(secret))) })
+            Ok(ClientCredentials { client_id, secret: Some(Secret::new(unescape(secret))), assertion: None })
         }
-        (None, Some(id)) => Ok(ClientCredentials { client_id: id, secret: secret_in_body.map(Secret::new) }),
+        (None, Some(id)) => Ok(ClientCredentials { client_id: id, secret: secret_in_body.map(Secret::new), assertion: None }),
         (None, None) => Err(ProtocolError::invalid_client("client authentication is required")),
     }
 }

@@ -1,0 +1,134 @@
+//! Who is asking, as the governance registry says: an app registered with
+//! its registry software id and the keys the registry gives for it, and
+//! authenticating with them (`private_key_jwt`), is shown to the owner as
+//! the registry lists it. An app that copies its id and public keys cannot
+//! authenticate at all; one with its own keys is shown as unlisted.
+
+use crate::common::*;
+use serde_json::{json, Value};
+use uma_as::keys::SigningKey;
+
+const DB_PENSION: &str = "a1c0ffee-0001-4000-8000-000000000001";
+
+fn assertion(key: &SigningKey, client_id: &str, token_endpoint: &str, jti: &str) -> String {
+    key.sign_with_header(
+        &json!({ "typ": "JWT", "kid": key.public_jwk()["kid"] }),
+        &json!({ "iss": client_id, "sub": client_id, "aud": token_endpoint, "exp": now() + 120, "jti": jti }),
+    )
+}
+
+async fn register(wallet: &TestWallet, software_id: &str, key: &SigningKey) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/register", wallet.issuer()))
+        .json(&json!({
+            "client_name": "Adviser platform", "software_id": software_id,
+            "token_endpoint_auth_method": "private_key_jwt", "jwks": { "keys": [key.public_jwk()] },
+        }))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+async fn ask(wallet: &TestWallet, view: &str, client_id: &str, assertion: &str) -> Value {
+    let http = reqwest::Client::new();
+    let challenge = http.get(view).send().await.unwrap();
+    let header = challenge.headers()["www-authenticate"].to_str().unwrap().to_string();
+    let ticket = header.split("ticket=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    http.post(format!("{}/token", wallet.issuer()))
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:uma-ticket"),
+            ("ticket", ticket.as_str()),
+            ("client_id", client_id),
+            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            ("client_assertion", assertion),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_owner_sees_a_registry_listed_app_as_listed_and_an_impostor_cannot_pass_for_it() {
+    let wallet = TestWallet::start().await;
+    let identity = start_identity_service().await;
+    let acme = start_provider("acme", vec![wallet.issuer().into()], &identity).await;
+    let token = wallet.find_token_with_proof(&acme, &identity, "alice@example.com").await;
+    let assigned = reqwest::Client::new()
+        .post(format!("{acme}/resources/{DB_PENSION}"))
+        .bearer_auth(token)
+        .json(&json!({ "at_as": wallet.issuer(), "assertion": wallet.assertion_for(&acme).await }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(assigned.status(), 200);
+    let view = format!("{acme}/pensions/{DB_PENSION}");
+    let token_endpoint = format!("{}/token", wallet.issuer());
+
+    // The registry lists the adviser platform with its key.
+    let platform_key = SigningKey::generate();
+    let registry_key = registry::RegistryKey::generate();
+    let listed = registry::Registry {
+        name: "Reference registry".into(),
+        version: 1,
+        entries: vec![registry::Entry {
+            role: registry::Role::Client,
+            id: "adviser-platform-ltd".into(),
+            name: "Adviser Platform Ltd".into(),
+            status: Some("FCA-authorised financial adviser platform".into()),
+            did: None,
+            jwks: Some(json!({ "keys": [platform_key.public_jwk()] })),
+        }],
+    };
+    wallet.owner(reqwest::Method::PUT, "/registry/key", Some(json!({ "key": registry_key.did() }))).await;
+    wallet.owner(reqwest::Method::POST, "/registry", Some(json!({ "registry": registry_key.sign(&listed, now(), 3600).unwrap() }))).await;
+
+    // The real platform registers with its software id and key, and asks.
+    let (status, registered) = register(&wallet, "adviser-platform-ltd", &platform_key).await;
+    assert_eq!(status, 201, "{registered}");
+    assert!(registered.get("client_secret").is_none(), "a key-authenticated client gets no secret: {registered}");
+    let real_id = registered["client_id"].as_str().unwrap().to_string();
+    let first = assertion(&platform_key, &real_id, &token_endpoint, "a-1");
+    let answer = ask(&wallet, &view, &real_id, &first).await;
+    assert_eq!(answer["error"], "request_submitted", "{answer}");
+    // The same assertion again is refused: each is used once.
+    let replayed = ask(&wallet, &view, &real_id, &first).await;
+    assert_eq!(replayed["error"], "invalid_client", "{replayed}");
+
+    // An impostor copies the id and the public key: it cannot sign, so it
+    // cannot authenticate, and never reaches the owner.
+    let (_, copied) = register(&wallet, "adviser-platform-ltd", &platform_key).await;
+    let copied_id = copied["client_id"].as_str().unwrap().to_string();
+    let forged = assertion(&SigningKey::generate(), &copied_id, &token_endpoint, "b-1");
+    assert_eq!(ask(&wallet, &view, &copied_id, &forged).await["error"], "invalid_client");
+    // Another app claims the id with a key of its own: it may ask, as unlisted.
+    let own_key = SigningKey::generate();
+    let (_, other) = register(&wallet, "adviser-platform-ltd", &own_key).await;
+    let other_id = other["client_id"].as_str().unwrap().to_string();
+    let answer = ask(&wallet, &view, &other_id, &assertion(&own_key, &other_id, &token_endpoint, "c-1")).await;
+    assert_eq!(answer["error"], "request_submitted", "{answer}");
+
+    let pending = wallet.owner(reqwest::Method::GET, "/pending", None).await;
+    let standing = |id: &str| pending.as_array().unwrap().iter().find(|p| p["client_id"] == id).map(|p| p["registry"].clone());
+    assert_eq!(
+        standing(&real_id),
+        Some(json!({ "listed": true, "name": "Adviser Platform Ltd", "status": "FCA-authorised financial adviser platform" }))
+    );
+    assert_eq!(standing(&other_id), Some(json!({ "listed": false, "claims_to_be": "adviser-platform-ltd" })));
+    assert_eq!(standing(&copied_id), None, "the impostor never filed a request");
+
+    // Registration needs the keys for private_key_jwt, and a secret client
+    // cannot bring keys.
+    let http = reqwest::Client::new();
+    for bad in [
+        json!({ "client_name": "x", "token_endpoint_auth_method": "private_key_jwt" }),
+        json!({ "client_name": "x", "jwks": { "keys": [own_key.public_jwk()] } }),
+        json!({ "client_name": "x", "token_endpoint_auth_method": "private_key_jwt", "jwks": { "keys": [{ "kty": "OKP", "crv": "Ed25519", "x": "AA", "d": "secret" }] } }),
+    ] {
+        let response = http.post(format!("{}/register", wallet.issuer())).json(&bad).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{bad}");
+    }
+}
