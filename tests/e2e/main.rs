@@ -2,6 +2,7 @@
 //! providers over loopback HTTP. One test binary; one module per story.
 
 mod access_grant;
+mod adviser_credential;
 mod common;
 mod forged_credential;
 mod provider_find;

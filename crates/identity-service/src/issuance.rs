@@ -8,7 +8,7 @@
 //! service gave out and not yet used) and binds the credential to that key
 //! (`cnf.jwk`). An access token collects one credential.
 
-use crate::{now, oauth_error, random_token, IdentityService, IDENTITY_CONFIGURATION, IDENTITY_SCOPE, IDENTITY_VCT};
+use crate::{now, oauth_error, random_token, IdentityService, ADVISER_CONFIGURATION, ADVISER_SCOPE, ADVISER_VCT, IDENTITY_CONFIGURATION, IDENTITY_SCOPE, IDENTITY_VCT};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -41,6 +41,8 @@ pub fn routes() -> Router<Arc<IdentityService>> {
         .route("/.well-known/openid-credential-issuer", get(issuer_metadata))
         .route("/.well-known/oauth-authorization-server", get(authorization_server_metadata))
         .route("/.well-known/jwt-vc-issuer", get(jwt_vc_issuer_metadata))
+        // RFC 8615 places the regulator's (`{url}/regulator`) after the well-known name.
+        .route("/.well-known/jwt-vc-issuer/regulator", get(regulator_metadata))
         .route("/token", post(token))
         .route("/nonce", post(nonce))
         .route("/credential", post(credential))
@@ -79,6 +81,24 @@ async fn issuer_metadata(State(service): State<Arc<IdentityService>>) -> Json<Va
                     ],
                 },
             },
+            ADVISER_CONFIGURATION: {
+                "format": "dc+sd-jwt",
+                "vct": ADVISER_VCT,
+                "scope": ADVISER_SCOPE,
+                "cryptographic_binding_methods_supported": ["jwk"],
+                "credential_signing_alg_values_supported": ["EdDSA"],
+                "proof_types_supported": { "jwt": { "proof_signing_alg_values_supported": ["EdDSA"] } },
+                "credential_metadata": {
+                    "display": [{ "name": "Authorised financial adviser", "locale": "en-GB" }],
+                    "claims": [
+                        claim(&["given_name"], "Given name"),
+                        claim(&["family_name"], "Family name"),
+                        claim(&["firm"], "Firm"),
+                        claim(&["reference"], "Regulator's reference"),
+                        claim(&["authorisation"], "Authorised as"),
+                    ],
+                },
+            },
         },
     }))
 }
@@ -93,7 +113,7 @@ async fn authorization_server_metadata(State(service): State<Arc<IdentityService
         "grant_types_supported": ["authorization_code"],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["none"],
-        "scopes_supported": [IDENTITY_SCOPE],
+        "scopes_supported": [IDENTITY_SCOPE, ADVISER_SCOPE],
         "authorization_response_iss_parameter_supported": true,
     }))
 }
@@ -101,6 +121,11 @@ async fn authorization_server_metadata(State(service): State<Arc<IdentityService
 /// SD-JWT VC issuer metadata: the keys credentials are signed with.
 async fn jwt_vc_issuer_metadata(State(service): State<Arc<IdentityService>>) -> Json<Value> {
     Json(json!({ "issuer": service.url, "jwks": service.key.public_jwks() }))
+}
+
+/// The regulator's: the keys adviser credentials are signed with.
+async fn regulator_metadata(State(service): State<Arc<IdentityService>>) -> Json<Value> {
+    Json(json!({ "issuer": service.regulator_url(), "name": service.people.regulator_name, "jwks": service.regulator_key.public_jwks() }))
 }
 
 #[derive(Deserialize)]
@@ -206,18 +231,22 @@ async fn credential(State(service): State<Arc<IdentityService>>, headers: Header
     let Ok(Json(body)) = body else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_credential_request", "the body must be JSON");
     };
-    if body["credential_configuration_id"] != IDENTITY_CONFIGURATION {
+    let configuration = body["credential_configuration_id"].as_str().unwrap_or_default().to_string();
+    if configuration != IDENTITY_CONFIGURATION && configuration != ADVISER_CONFIGURATION {
         // Check the token first, so a stranger learns nothing.
         if service.tokens.lock().get_mut(&token).is_none() {
             return invalid_token();
         }
-        return oauth_error(StatusCode::BAD_REQUEST, "unknown_credential_configuration", "only IdentityCredential");
+        return oauth_error(StatusCode::BAD_REQUEST, "unknown_credential_configuration", "IdentityCredential or AdviserCredential");
     }
     let proofs = body["proofs"].as_object().filter(|p| p.len() == 1);
     let Some(proof) = proofs.and_then(|p| p.get("jwt")).and_then(Value::as_array).filter(|list| list.len() == 1).and_then(|list| list[0].as_str()) else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_proof", "exactly one jwt proof is required");
     };
     let Some(person) = service.tokens.lock().get_mut(&token).map(|p| *p) else { return invalid_token() };
+    if configuration == ADVISER_CONFIGURATION && service.people.people[person].adviser.is_none() {
+        return oauth_error(StatusCode::BAD_REQUEST, "credential_request_denied", "the regulator lists no authorisation for this person");
+    }
     let holder_key = match check_proof(&service, proof) {
         Ok(key) => key,
         Err(ProofError::Nonce) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_nonce", "fetch a fresh c_nonce and sign the proof again"),
@@ -227,7 +256,8 @@ async fn credential(State(service): State<Arc<IdentityService>>, headers: Header
     if service.tokens.lock().take(&token).is_none() {
         return invalid_token();
     }
-    match service.issue_to(person, &holder_key) {
+    let issued = if configuration == ADVISER_CONFIGURATION { service.issue_adviser_to(person, &holder_key) } else { service.issue_to(person, &holder_key) };
+    match issued {
         Ok(credential) => {
             let mut response = Json(json!({ "credentials": [{ "credential": credential }] })).into_response();
             response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -256,6 +286,28 @@ impl IdentityService {
             "address": person.address,
         });
         self.key.issue(&claims, &DISCLOSABLE)
+    }
+
+    /// The adviser credential of the `person`-th person, signed by the
+    /// regulator, bound to `holder_key`; `None` when the regulator lists no
+    /// authorisation for them.
+    pub fn issue_adviser_to(&self, person: usize, holder_key: &Value) -> Result<String, sd_jwt_vc::SdJwtError> {
+        let person = &self.people.people[person];
+        let adviser = person.adviser.as_ref().ok_or_else(|| sd_jwt_vc::SdJwtError::Signing("not an authorised adviser".into()))?;
+        let issued_at = now();
+        let claims = json!({
+            "iss": self.regulator_url(),
+            "vct": ADVISER_VCT,
+            "iat": issued_at,
+            "exp": issued_at + CREDENTIAL_LIFETIME,
+            "cnf": { "jwk": holder_key },
+            "given_name": person.given_name,
+            "family_name": person.family_name,
+            "firm": adviser.firm,
+            "reference": adviser.reference,
+            "authorisation": adviser.authorisation,
+        });
+        self.regulator_key.issue(&claims, &["/given_name", "/family_name", "/firm", "/reference"])
     }
 
     /// The index of the person with this email address.

@@ -12,6 +12,12 @@
 //!
 //! - [`login`]: `/authorize`, the sign-in pages, the redirect with a code.
 //! - [`issuance`]: metadata, `/token`, `/nonce`, `/credential`.
+//!
+//! It also stands for a regulator (the FCA in life): to a person its
+//! fixtures list as an authorised financial adviser it issues an adviser
+//! credential, signed with the regulator's own key and naming the regulator
+//! (`{url}/regulator`) as issuer, so that the governance registry can list
+//! the regulator apart from the identity service.
 
 pub mod issuance;
 pub mod login;
@@ -24,10 +30,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use sd_jwt_vc::IDENTITY_VCT;
+pub use sd_jwt_vc::{ADVISER_VCT, IDENTITY_VCT};
 /// Its configuration id in the issuer metadata, and the scope that asks for it.
 pub const IDENTITY_CONFIGURATION: &str = "IdentityCredential";
 pub const IDENTITY_SCOPE: &str = "identity_credential";
+pub const ADVISER_CONFIGURATION: &str = "AdviserCredential";
+pub const ADVISER_SCOPE: &str = "adviser_credential";
 /// The public clients this service knows: wallets, which receive the
 /// authorization code on a loopback redirect (RFC 8252 §7.3).
 pub const WALLET_CLIENT_ID: &str = "uma-wallet";
@@ -50,12 +58,31 @@ pub struct Person {
     pub birthdate: String,
     pub address: Address,
     pub national_insurance_number: String,
+    /// Set for an authorised financial adviser: what the regulator vouches for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adviser: Option<Adviser>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Adviser {
+    /// The firm the adviser works for.
+    pub firm: String,
+    /// The regulator's reference for the adviser.
+    pub reference: String,
+    /// What the adviser is authorised as, in words.
+    pub authorisation: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct People {
     pub service_name: String,
+    #[serde(default = "default_regulator_name")]
+    pub regulator_name: String,
     pub people: Vec<Person>,
+}
+
+fn default_regulator_name() -> String {
+    "Reference Financial Conduct Regulator".into()
 }
 
 impl People {
@@ -146,6 +173,8 @@ pub struct IdentityService {
     pub url: String,
     pub people: People,
     pub key: sd_jwt_vc::IssuerKey,
+    /// The regulator's key: it signs adviser credentials.
+    pub regulator_key: sd_jwt_vc::IssuerKey,
     /// Show the one-time code on the sign-in page (reference only: it
     /// stands for reading one's email).
     pub show_codes: bool,
@@ -168,6 +197,7 @@ impl IdentityService {
             url,
             people,
             key: sd_jwt_vc::IssuerKey::generate(),
+            regulator_key: sd_jwt_vc::IssuerKey::generate(),
             show_codes,
             logins: Mutex::new(Expiring::evicting(Duration::from_secs(600), 10_000)),
             codes: Mutex::new(Expiring::new(Duration::from_secs(60), 1000)),
@@ -176,6 +206,11 @@ impl IdentityService {
             failures: Mutex::default(),
             outbox: Mutex::default(),
         }
+    }
+
+    /// The regulator's issuer identifier: the `iss` of adviser credentials.
+    pub fn regulator_url(&self) -> String {
+        format!("{}/regulator", self.url)
     }
 
     /// Sends a one-time code to a person's email address: here, a JSON line

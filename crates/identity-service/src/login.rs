@@ -14,7 +14,7 @@
 //! the hour is over. Unknown email addresses get the same answer as known
 //! ones.
 
-use crate::{random_token, IdentityService, IDENTITY_CONFIGURATION, IDENTITY_SCOPE, WALLET_CLIENT_ID};
+use crate::{random_token, IdentityService, ADVISER_CONFIGURATION, ADVISER_SCOPE, IDENTITY_CONFIGURATION, IDENTITY_SCOPE, WALLET_CLIENT_ID};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -178,13 +178,16 @@ fn redirect_with(service: &IdentityService, redirect_uri: &str, state: Option<&s
     Redirect::to(url.as_str()).into_response()
 }
 
-/// Does the request ask for the identity credential, by scope or by
-/// `authorization_details` (OpenID4VCI §5.1)?
-fn asks_for_identity(query: &AuthorizeQuery) -> bool {
-    let by_scope = query.scope.as_deref().is_some_and(|s| s.split(' ').any(|s| s == IDENTITY_SCOPE));
+/// Does the request ask for a credential issued here (identity or
+/// adviser), by scope or by `authorization_details` (OpenID4VCI §5.1)?
+fn asks_for_a_credential(query: &AuthorizeQuery) -> bool {
+    let by_scope = query.scope.as_deref().is_some_and(|s| s.split(' ').any(|s| s == IDENTITY_SCOPE || s == ADVISER_SCOPE));
     let by_details = query.authorization_details.as_deref().and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok()).is_some_and(|d| {
         d.as_array().is_some_and(|list| {
-            list.iter().any(|entry| entry["type"] == "openid_credential" && entry["credential_configuration_id"] == IDENTITY_CONFIGURATION)
+            list.iter().any(|entry| {
+                entry["type"] == "openid_credential"
+                    && (entry["credential_configuration_id"] == IDENTITY_CONFIGURATION || entry["credential_configuration_id"] == ADVISER_CONFIGURATION)
+            })
         })
     });
     by_scope || by_details
@@ -210,7 +213,7 @@ async fn authorize(State(service): State<Arc<IdentityService>>, Query(query): Qu
             &[("error", "invalid_request"), ("error_description", "PKCE with S256 is required")],
         );
     };
-    if !asks_for_identity(&query) {
+    if !asks_for_a_credential(&query) {
         return redirect_with(&service, &redirect_uri, state, &[("error", "invalid_scope")]);
     }
     let session = random_token();

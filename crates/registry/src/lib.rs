@@ -40,8 +40,8 @@ pub enum Role {
     /// A dashboard or an adviser's platform asking for access; `id` is its
     /// software id and `jwks` the keys it authenticates with.
     Client,
-    /// Issues credentials about professionals (e.g. financial advisers);
-    /// `did` signs them.
+    /// Issues credentials about professionals (e.g. financial advisers):
+    /// `id` its issuer URL, `jwks` the keys that sign them.
     Regulator,
 }
 
@@ -62,8 +62,8 @@ impl Role {
 #[serde(deny_unknown_fields)]
 pub struct Entry {
     pub role: Role,
-    /// Its URL (identity services, providers, authorization servers), its
-    /// software id (clients), or its DID (regulators).
+    /// Its URL (identity services, providers, authorization servers,
+    /// regulators), or its software id (clients).
     pub id: String,
     /// The name people know it by.
     pub name: String,
@@ -218,7 +218,7 @@ fn check_entries(registry: &Registry) -> Result<(), RegistryError> {
             return Err(bad("a name (and status) of 1 to 200 characters is required"));
         }
         match entry.role {
-            Role::IdentityIssuer | Role::PensionProvider | Role::AuthorizationServer => {
+            Role::IdentityIssuer | Role::PensionProvider | Role::AuthorizationServer | Role::Regulator => {
                 let url = http_guard::outbound::secure_url(&entry.id).map_err(|e| bad(&e.to_string()))?;
                 if url.as_str().trim_end_matches('/') != entry.id || url.query().is_some() || url.fragment().is_some() {
                     return Err(bad("the URL must be written as parsed: lower-case host, no trailing slash, query or fragment"));
@@ -229,9 +229,6 @@ fn check_entries(registry: &Registry) -> Result<(), RegistryError> {
                 if !ok {
                     return Err(bad("a client's id is its software id: 1 to 200 letters, digits, '-', '_', '.' or ':'"));
                 }
-            }
-            Role::Regulator => {
-                did_key_public(&entry.id).map_err(|e| bad(&e.to_string()))?;
             }
         }
         if let Some(did) = &entry.did {
@@ -247,8 +244,8 @@ fn check_entries(registry: &Registry) -> Result<(), RegistryError> {
                 return Err(bad("jwks must hold public Ed25519 or P-256 keys only"));
             }
         }
-        if matches!(entry.role, Role::IdentityIssuer | Role::Client) && entry.jwks.is_none() {
-            return Err(bad("identity services and clients are listed with their keys (jwks)"));
+        if matches!(entry.role, Role::IdentityIssuer | Role::Client | Role::Regulator) && entry.jwks.is_none() {
+            return Err(bad("identity services, regulators and clients are listed with their keys (jwks)"));
         }
         if !seen.insert((entry.role, entry.id.clone())) {
             return Err(bad("listed twice in the same role"));

@@ -18,6 +18,9 @@ use ssi_jwk::{Algorithm, JWK};
 /// The credential type (`vct`) of an identity credential: what a
 /// provider matches a member on.
 pub const IDENTITY_VCT: &str = "urn:pensions-wallet:vct:identity:1";
+/// The credential type of an adviser credential: a regulator vouches that
+/// its holder is an authorised financial adviser.
+pub const ADVISER_VCT: &str = "urn:pensions-wallet:vct:adviser:1";
 /// The JOSE `typ` of an issued SD-JWT VC.
 pub const CREDENTIAL_TYPE: &str = "dc+sd-jwt";
 /// The JOSE `typ` of a key-binding JWT.
