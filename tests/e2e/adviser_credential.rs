@@ -92,3 +92,130 @@ async fn an_authorised_adviser_collects_a_regulator_signed_credential_and_no_one
     let (status, answer) = collect(&identity, "alice@example.com", &holder).await;
     assert_eq!((status, answer["error"].as_str()), (400, Some("credential_request_denied")), "{answer}");
 }
+
+const DB_PENSION: &str = "a1c0ffee-0001-4000-8000-000000000001";
+
+/// The uma-ticket grant with a pushed presentation; the ticket from a fresh challenge.
+async fn push(wallet: &TestWallet, view: &str, client: &(String, String), presentation: impl FnOnce(&str) -> String) -> (String, Value) {
+    let http = reqwest::Client::new();
+    let challenge = http.get(view).send().await.unwrap();
+    let header = challenge.headers()["www-authenticate"].to_str().unwrap().to_string();
+    let ticket = header.split("ticket=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let token = presentation(&ticket);
+    let answer = http
+        .post(format!("{}/token", wallet.issuer()))
+        .basic_auth(&client.0, Some(&client.1))
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:uma-ticket"),
+            ("ticket", ticket.as_str()),
+            ("claim_token", token.as_str()),
+            ("claim_token_format", uma_as::claims::PRESENTATION_FORMAT),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (token, answer)
+}
+
+#[tokio::test]
+async fn an_adviser_proving_their_status_is_let_in_by_the_owners_rule_for_thirty_days() {
+    let wallet = TestWallet::start().await;
+    let identity = start_identity_service().await;
+    let acme = start_provider("acme", vec![wallet.issuer().into()], &identity).await;
+    let http = reqwest::Client::new();
+    let token = wallet.find_token_with_proof(&acme, &identity, "alice@example.com").await;
+    let assigned = http
+        .post(format!("{acme}/resources/{DB_PENSION}"))
+        .bearer_auth(token)
+        .json(&json!({ "at_as": wallet.issuer(), "assertion": wallet.assertion_for(&acme).await }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(assigned.status(), 200);
+    let view = format!("{acme}/pensions/{DB_PENSION}?include=value");
+
+    // The official list names the regulator, with its keys.
+    let registry_key = registry::RegistryKey::generate();
+    let listed = registry::Registry {
+        name: "Reference registry".into(),
+        version: 1,
+        entries: vec![registry::Entry {
+            role: registry::Role::Regulator,
+            id: identity.regulator_url(),
+            name: "Reference Financial Conduct Regulator".into(),
+            status: None,
+            did: None,
+            jwks: Some(identity.regulator_key.public_jwks()),
+        }],
+    };
+    wallet.owner(reqwest::Method::PUT, "/registry/key", Some(json!({ "key": registry_key.did() }))).await;
+    wallet.owner(reqwest::Method::POST, "/registry", Some(json!({ "registry": registry_key.sign(&listed, now(), 3600).unwrap() }))).await;
+
+    // Alice's rule: any authorised adviser may see this pension, with values, for 30 days.
+    let resources = wallet.owner(reqwest::Method::GET, "/resources", None).await;
+    let resource_id = resources[0]["_id"].as_str().or(resources[0]["id"].as_str()).unwrap().to_string();
+    let rule = json!({
+        "target": { "kind": "resource", "id": resource_id }, "scopes": ["owner", "value"],
+        "party": { "credential_type": "AdviserCredential" }, "outcome": "permit", "grant_lifetime": 30 * 86_400,
+    });
+    wallet.owner(reqwest::Method::POST, "/policies", Some(rule)).await;
+
+    // Bob's platform holds his adviser credential, bound to its key.
+    let platform = SigningKey::generate();
+    let bob = identity.person("bob@adviser.example").unwrap();
+    let credential = identity.issue_adviser_to(bob, &platform.public_jwk()).unwrap();
+    let client: Value = http.post(format!("{}/register", wallet.issuer())).json(&json!({ "client_name": "Sound Advice" })).send().await.unwrap().json().await.unwrap();
+    let client = (client["client_id"].as_str().unwrap().to_string(), client["client_secret"].as_str().unwrap().to_string());
+    let present = |ticket: &str| {
+        sd_jwt_vc::present(&credential, &["/given_name", "/family_name", "/firm"], wallet.issuer(), ticket, now(), |c| {
+            platform.sign_typed(uma_as::keys::TokenType::KeyBinding, c)
+        })
+        .unwrap()
+    };
+
+    let (presented, answer) = push(&wallet, &view, &client, present).await;
+    let rpt = answer["access_token"].as_str().unwrap_or_else(|| panic!("let in by the rule: {answer}")).to_string();
+    let pension = http.get(&view).bearer_auth(&rpt).send().await.unwrap();
+    assert_eq!(pension.status(), 200, "values included");
+    let grants = wallet.owner(reqwest::Method::GET, "/grants", None).await;
+    let adviser_grant = grants.as_array().unwrap().iter().find(|g| g["client_id"] == client.0.as_str()).unwrap();
+    let until = adviser_grant["expires_at"].as_i64().expect("the rule's grant ends");
+    assert!((until - now() - 30 * 86_400).abs() < 60, "thirty days: {adviser_grant}");
+    assert_eq!(adviser_grant["party"]["verified"]["organisation"], "Sound Advice LLP");
+
+    // The same presentation, for another request: refused.
+    let (_, replayed) = push(&wallet, &view, &client, |_| presented.clone()).await;
+    assert_eq!(replayed["error"], "need_info", "{replayed}");
+
+    // A presentation for another authorization server: refused.
+    let (_, elsewhere) = push(&wallet, &view, &client, |ticket| {
+        sd_jwt_vc::present(&credential, &["/given_name"], "https://other-wallet.example", ticket, now(), |c| platform.sign_typed(uma_as::keys::TokenType::KeyBinding, c)).unwrap()
+    })
+    .await;
+    assert_eq!(elsewhere["error"], "need_info", "{elsewhere}");
+
+    // Someone holding Bob's credential but not his platform's key: refused.
+    let thief = SigningKey::generate();
+    let (_, stolen) = push(&wallet, &view, &client, |ticket| {
+        sd_jwt_vc::present(&credential, &["/given_name"], wallet.issuer(), ticket, now(), |c| thief.sign_typed(uma_as::keys::TokenType::KeyBinding, c)).unwrap()
+    })
+    .await;
+    assert_eq!(stolen["error"], "need_info", "{stolen}");
+
+    // An identity credential is not an adviser credential, and its issuer
+    // is not one Alice trusts for this: no rule lets it in.
+    let alice_key = SigningKey::generate();
+    let alice_credential = identity.issue_to(identity.person("alice@example.com").unwrap(), &alice_key.public_jwk()).unwrap();
+    let (_, other) = push(&wallet, &view, &client, |ticket| {
+        sd_jwt_vc::present(&alice_credential, &["/given_name"], wallet.issuer(), ticket, now(), |c| alice_key.sign_typed(uma_as::keys::TokenType::KeyBinding, c)).unwrap()
+    })
+    .await;
+    assert_eq!(other["error"], "need_info", "{other}");
+
+    // Discovery says the format is accepted.
+    let metadata: Value = http.get(format!("{}/.well-known/uma2-configuration", wallet.issuer())).send().await.unwrap().json().await.unwrap();
+    assert!(metadata["claim_token_profiles_supported"].as_array().unwrap().iter().any(|f| f == uma_as::claims::PRESENTATION_FORMAT));
+}

@@ -232,6 +232,8 @@ export interface PolicyParty {
   email?: string;
   issuer?: string;
   subject?: string;
+  /** A proven credential of this kind, e.g. `AdviserCredential`. */
+  credential_type?: string;
   verified_only: boolean;
 }
 
@@ -253,6 +255,8 @@ export interface NewPolicy {
   outcome: Outcome;
   party: PolicyParty;
   description?: string;
+  /** Seconds the access a permit gives lasts. */
+  grant_lifetime?: number;
 }
 
 export interface Grant {

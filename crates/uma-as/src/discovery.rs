@@ -21,11 +21,12 @@ impl AuthorizationServer {
             // REQUIRED by RFC 8414; this AS has no authorization endpoint, so none.
             "response_types_supported": [],
             "grant_types_supported": [GRANT_UMA_TICKET, GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+            "token_endpoint_auth_signing_alg_values_supported": ["EdDSA", "ES256"],
             "introspection_endpoint_auth_methods_supported": ["bearer"],
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "scopes_supported": ["uma_protection"],
-            "claim_token_profiles_supported": [crate::policy::ID_TOKEN_FORMAT],
+            "claim_token_profiles_supported": [crate::policy::ID_TOKEN_FORMAT, crate::claims::PRESENTATION_FORMAT],
             "uma_profiles_supported": [],
         })
     }

@@ -124,11 +124,21 @@ pub struct ClaimSet {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
+    /// The kind of credential these claims were presented in (e.g.
+    /// `AdviserCredential`), when a verifiable presentation carried them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_type: Option<String>,
+    /// The organisation the credential names (an adviser's firm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
+    /// What the issuer vouches the party is authorised as, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorisation: Option<String>,
 }
 
 impl ClaimSet {
     pub fn is_empty(&self) -> bool {
-        self.issuer.is_none() && self.subject.is_none() && self.email.is_none() && self.name.is_none()
+        self.issuer.is_none() && self.subject.is_none() && self.email.is_none() && self.name.is_none() && self.credential_type.is_none()
     }
 }
 
@@ -360,4 +370,8 @@ pub struct TrustedIssuer {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub client_ids: Vec<String>,
     pub added_at: UnixTime,
+    /// Its keys, when given (a governance registry lists them): used as
+    /// they are, never fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
 }

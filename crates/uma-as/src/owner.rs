@@ -30,6 +30,9 @@ pub struct NewPolicy {
     pub outcome: Outcome,
     #[serde(default)]
     pub description: Option<String>,
+    /// Seconds the access a permit gives lasts (at most five years).
+    #[serde(default)]
+    pub grant_lifetime: Option<i64>,
 }
 
 /// The owner's answer to a pending request.
@@ -133,6 +136,7 @@ impl AuthorizationServer {
             valid_until: new.valid_until,
             outcome: new.outcome,
             description: new.description,
+            grant_lifetime: new.grant_lifetime,
             created_at: self.now(),
         };
         self.trees().policies.insert(&policy.id, &policy)?;
@@ -142,6 +146,9 @@ impl AuthorizationServer {
     }
 
     fn check_policy(&self, new: &NewPolicy) -> ProtocolResult<()> {
+        if new.grant_lifetime.is_some_and(|l| !(60..=5 * 365 * 86_400).contains(&l)) {
+            return Err(ProtocolError::invalid_request("grant_lifetime is from a minute to five years, in seconds"));
+        }
         let cache = self.cache().read();
         match &new.target {
             Target::Resource(id) => {

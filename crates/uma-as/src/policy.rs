@@ -42,6 +42,10 @@ pub struct PartyCondition {
     pub subject: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// A verifiable presentation of this kind of credential (e.g.
+    /// `AdviserCredential`) from an issuer the owner trusts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_type: Option<String>,
     /// Only claims verified from a trusted issuer's token count.
     #[serde(default)]
     pub verified_only: bool,
@@ -49,7 +53,7 @@ pub struct PartyCondition {
 
 impl PartyCondition {
     fn names_someone(&self) -> bool {
-        self.email.is_some() || self.issuer.is_some() || self.subject.is_some()
+        self.email.is_some() || self.issuer.is_some() || self.subject.is_some() || self.credential_type.is_some()
     }
 
     pub fn matches(&self, client_id: &str, party: &RequestingParty) -> bool {
@@ -64,6 +68,12 @@ impl PartyCondition {
             return by_client || by_claims;
         }
         let verified = party.verified.as_ref();
+        if let Some(wanted) = &self.credential_type {
+            // Only a presentation verified under a trusted issuer's key says this.
+            if verified.is_none_or(|v| v.credential_type.as_deref() != Some(wanted.as_str())) {
+                return false;
+            }
+        }
         if self.issuer.is_some() || self.subject.is_some() {
             let Some(v) = verified else { return false };
             if self.issuer.is_some() && v.issuer != self.issuer {
@@ -135,6 +145,10 @@ pub struct Policy {
     pub outcome: Outcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// How long the access a permit gives lasts, from when it is given
+    /// (seconds); without it, as long as the policy stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_lifetime: Option<i64>,
     pub created_at: UnixTime,
 }
 
@@ -223,6 +237,7 @@ mod tests {
             outcome,
             description: None,
             created_at: 0,
+            grant_lifetime: None,
         }
     }
 
@@ -245,6 +260,25 @@ mod tests {
             self_asserted: Some(ClaimSet { email: Some(email.into()), ..Default::default() }),
             chain: None,
         }
+    }
+
+    #[test]
+    fn a_credential_type_counts_only_from_a_verified_presentation() {
+        let rule = PartyCondition { credential_type: Some("AdviserCredential".into()), ..Default::default() };
+        let adviser = RequestingParty {
+            verified: Some(ClaimSet { issuer: Some("https://regulator".into()), credential_type: Some("AdviserCredential".into()), ..Default::default() }),
+            self_asserted: None,
+            chain: None,
+        };
+        assert!(rule.matches("any-client", &adviser));
+        // Saying so oneself is not presenting one.
+        let claims_it = RequestingParty {
+            verified: None,
+            self_asserted: Some(ClaimSet { credential_type: Some("AdviserCredential".into()), ..Default::default() }),
+            chain: None,
+        };
+        assert!(!rule.matches("any-client", &claims_it));
+        assert!(!rule.matches("any-client", &verified("bob@adviser.example")), "a verified email is not an adviser credential");
     }
 
     fn by_email(email: &str, verified_only: bool) -> PartyCondition {

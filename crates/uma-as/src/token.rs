@@ -185,6 +185,8 @@ impl AuthorizationServer {
             let format = request.claim_token_format.as_deref().unwrap_or_default();
             let verified = if format == ID_TOKEN_FORMAT {
                 self.verify_id_token(token.expose(), &client.client_id, party.chain.as_deref().unwrap_or_default()).await
+            } else if format == crate::claims::PRESENTATION_FORMAT {
+                self.verify_presentation(token.expose(), request.ticket.expose()).await
             } else {
                 Err(ClaimTokenError::UnsupportedFormat(format.into()))
             };
@@ -195,7 +197,7 @@ impl AuthorizationServer {
                 }
                 Err(e) => {
                     self.audit_noisy(actor, "token.need_info", json!({ "reason": e.to_string() }));
-                    let required = vec![json!({ "claim_token_format": [ID_TOKEN_FORMAT], "name": "sub" })];
+                    let required = vec![json!({ "claim_token_format": [ID_TOKEN_FORMAT, crate::claims::PRESENTATION_FORMAT], "name": "sub" })];
                     return Err(self.need_info(client, &ticket, party, required, &e.to_string())?);
                 }
             }
@@ -408,9 +410,11 @@ impl AuthorizationServer {
         let mut granted: Vec<GrantedPermission> = Vec::new();
         for p in permitted {
             let id = match &p.source {
-                GrantSource::Policy { .. } => {
+                GrantSource::Policy { policy_id } => {
                     let scopes: Vec<String> = if p.scope.is_empty() { vec![] } else { vec![p.scope.clone()] };
-                    self.ensure_grant(&p.source, &client.client_id, party, &p.resource_id, &scopes, None)?
+                    // A policy may give its access for a set time from now.
+                    let lifetime = self.cache().read().policies.values().flatten().find(|policy| &policy.id == policy_id).and_then(|policy| policy.grant_lifetime);
+                    self.ensure_grant(&p.source, &client.client_id, party, &p.resource_id, &scopes, lifetime.map(|l| now + l))?
                 }
                 GrantSource::Approval { .. } => grant_id(&p.source, &client.client_id, &party.holder_key(), &p.resource_id),
             };

@@ -101,6 +101,7 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
         valid_until: None,
         outcome: Outcome::Permit,
         description: None,
+        grant_lifetime: None,
     };
     w.server.add_policy(policy).await.unwrap();
     let mut spent: HashSet<String> = HashSet::new();

@@ -531,6 +531,13 @@ impl Pensions {
             return Err(ProtocolError::invalid_request(format!("at most {MAX_PROVIDERS} providers")));
         }
         self.governance.import(jws).await?;
+        // The regulators it lists vouch for professionals (advisers): their
+        // presentations count as verified, with the keys the registry gives.
+        for regulator in signed.registry.with_role(registry::Role::Regulator) {
+            if let Some(jwks) = &regulator.jwks {
+                self.server.trust_credential_issuer(&regulator.id, jwks.clone()).await?;
+            }
+        }
         for gone in &struck_off {
             self.providers.remove(&gone.url)?;
         }
@@ -591,6 +598,7 @@ impl Pensions {
                     valid_until: None,
                     outcome: Outcome::Permit,
                     description: Some("your own access through this wallet".into()),
+                    grant_lifetime: None,
                 })?;
                 added = true;
             }

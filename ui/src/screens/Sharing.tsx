@@ -94,6 +94,8 @@ function partyText(p: Policy['party'], clientName: (id: string) => string): stri
   if (p.client_id) bits.push(`app “${clientName(p.client_id)}”`);
   if (p.issuer) bits.push(`issuer ${p.issuer}`);
   if (p.subject) bits.push(`subject ${p.subject}`);
+  if (p.credential_type === 'AdviserCredential') bits.push('any authorised financial adviser');
+  else if (p.credential_type) bits.push(`anyone proving a ${p.credential_type}`);
   const who = bits.length ? bits.join(', ') : 'anyone who identifies themselves';
   return p.verified_only ? `${who} (verified only)` : who;
 }
@@ -182,7 +184,9 @@ function ResourceSharing({ resource, data, reload }: { resource: Resource; data:
 function AddPolicy({ resource, clients, reload }: { resource: Resource; clients: Client[]; reload: () => Promise<void> }) {
   const [open, setOpen] = useState(false);
   const [outcome, setOutcome] = useState<Outcome>('permit');
-  const [who, setWho] = useState<'email' | 'client'>('email');
+  const [who, setWho] = useState<'email' | 'client' | 'adviser'>('email');
+  /** How long a permit's access lasts: days, or 0 for as long as the rule stands. */
+  const [days, setDays] = useState(30);
   const [email, setEmail] = useState('');
   const [clientId, setClientId] = useState('');
   const [verifiedOnly, setVerifiedOnly] = useState(true);
@@ -208,11 +212,15 @@ function AddPolicy({ resource, clients, reload }: { resource: Resource; clients:
       setError({ kind: 'invalid_input', message: 'Tick at least one thing this rule covers.' });
       return;
     }
+    const party = who === 'email'
+      ? { email: email.trim(), verified_only: verifiedOnly }
+      : who === 'adviser' ? { credential_type: 'AdviserCredential', verified_only: true } : { client_id: clientId, verified_only: false };
     const policy: NewPolicy = {
       target: { kind: 'resource', id: resource.id },
       scopes,
       outcome,
-      party: who === 'email' ? { email: email.trim(), verified_only: verifiedOnly } : { client_id: clientId, verified_only: false },
+      party,
+      ...(outcome === 'permit' && days > 0 ? { grant_lifetime: days * 86400 } : {}),
       ...(description.trim() ? { description: description.trim() } : {}),
     };
     setBusy(true);
@@ -251,7 +259,13 @@ function AddPolicy({ resource, clients, reload }: { resource: Resource; clients:
           <input type="radio" id={id('who-client')} name={id('who')} checked={who === 'client'} onChange={() => setWho('client')} />
           <label htmlFor={id('who-client')}>An app</label>
         </div>
-        {who === 'email' ? (
+        <div className="check">
+          <input type="radio" id={id('who-adviser')} name={id('who')} checked={who === 'adviser'} onChange={() => setWho('adviser')} />
+          <label htmlFor={id('who-adviser')}>Any authorised financial adviser (proved by a regulator on the official list)</label>
+        </div>
+        {who === 'adviser' ? (
+          <p className="small muted">The adviser's app shows the regulator's proof each time it asks; an adviser the regulator does not vouch for is not let in.</p>
+        ) : who === 'email' ? (
           <>
             <div className="field">
               <label htmlFor={id('email')}>Email</label>
@@ -282,6 +296,17 @@ function AddPolicy({ resource, clients, reload }: { resource: Resource; clients:
           </div>
         ))}
       </fieldset>
+      {outcome === 'permit' && (
+        <div className="field inline">
+          <label htmlFor={id('days')}>Access lasts</label>
+          <select id={id('days')} value={days} onChange={(e) => setDays(Number(e.target.value))}>
+            <option value={1}>1 day</option>
+            <option value={30}>30 days</option>
+            <option value={365}>1 year</option>
+            <option value={0}>As long as this rule stands</option>
+          </select>
+        </div>
+      )}
       <div className="field">
         <label htmlFor={id('desc')}>Note (optional)</label>
         <input id={id('desc')} value={description} onChange={(e) => setDescription(e.target.value)} />

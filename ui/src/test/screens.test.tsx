@@ -148,6 +148,33 @@ describe('sharing', () => {
   });
 });
 
+describe('sharing: a rule for advisers', () => {
+  it('lets any authorised adviser in for 30 days, in words the owner chose', async () => {
+    const calls = mockCommands({
+      list_resources: sample('resources'), list_policies: [], list_grants: [], list_clients: sample('clients'), list_receipts: [],
+      add_policy: (a: Record<string, unknown>) => ({ id: 'p-new', ...(a.policy as object) }),
+    });
+    const user = userEvent.setup();
+    render(<Sharing />);
+    const sections = await screen.findAllByTestId('sharing-pension');
+    const acmeDb = sections.find((s) => s.textContent!.includes('Acme Staff Defined Benefit Scheme'))!;
+    await user.click(within(acmeDb).getByTestId('add-policy-open'));
+    await user.click(within(acmeDb).getByLabelText(/Any authorised financial adviser/));
+    expect(within(acmeDb).getByLabelText('Access lasts')).toHaveValue('30');
+    await user.click(within(acmeDb).getByRole('button', { name: 'Save rule' }));
+    await waitFor(() => expect(callsTo(calls, 'add_policy')).toHaveLength(1));
+    expect(callsTo(calls, 'add_policy')[0].args).toEqual({
+      policy: {
+        target: { kind: 'resource', id: '39d382986c2731424ab3cc69128d24aa' },
+        scopes: ['owner', 'value'],
+        outcome: 'permit',
+        party: { credential_type: 'AdviserCredential', verified_only: true },
+        grant_lifetime: 30 * 86400,
+      },
+    });
+  });
+});
+
 describe('sharing: receipts', () => {
   it('shows each approval in words, withdrawn or in force, with its credential under technical details', async () => {
     mockCommands({
