@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --quiet -p uma-wallet-cli -p pension-provider -p identity-service -p registry -p verifier
+cargo build --quiet -p e2e --bin adviser-client
 bin=target/debug
 work=$(mktemp -d)
 pids=()
@@ -127,6 +128,23 @@ say "Alice revokes the access: the same credential now fails everywhere"
 wallet grants revoke "$(field "$(wallet grants list)" "[0]['id']")" >/dev/null
 "$bin/vc-verify" "$work/grant.jwt" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("  independent verifier: valid=%s (%s)" % (r["valid"], r["reason"]))' || true
 echo "  the dashboard reads again: HTTP $(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $rpt" "${provider[acme]}/pensions/$asset")"
+
+say "An adviser asks: Alice's rule lets in any adviser a listed regulator vouches for, for 30 days"
+registry add "$work/registry.json" --role regulator --id "$identity/regulator" --name "Reference Financial Conduct Regulator" \
+    --jwks-url "$identity/.well-known/jwt-vc-issuer/regulator" >/dev/null
+registry sign "$work/registry.json" --key "$work/registry.key" --out "$work/registry-3.jws" >/dev/null
+wallet registry import "$work/registry-3.jws" >/dev/null
+wallet policy add --resource "$rid" --scope owner --scope value --credential-type AdviserCredential --verified-only \
+    --days 30 --outcome permit >/dev/null
+# Bob's platform: signs him in at the regulator (his code from his mailbox),
+# presents his adviser credential for this request, reads, keeps its grant.
+"$bin/adviser-client" --identity "$identity" --email bob@adviser.example --mailbox "$work/identity.mail" \
+    --view "$view" --grant-out "$work/adviser-grant.jwt" |
+    python3 -c 'import json,sys; r=json.load(sys.stdin); print("  the adviser reads %s with values: %s (scopes %s)" % (r["scheme"], r["values"], ", ".join(r["scopes"])))'
+"$bin/vc-verify" "$work/adviser-grant.jwt" |
+    python3 -c 'import json,sys; r=json.load(sys.stdin); s=r["credential"]["credentialSubject"]; print("  independent verifier: valid, %s may see %s (%s) until %s" % (s["client"]["name"], s["resource"]["description"], ", ".join(s["scopes"]), r["credential"]["validUntil"]))'
+wallet grants revoke "$(wallet grants list | python3 -c 'import json,sys; print([g for g in json.load(sys.stdin) if g["active"] and "value" in g["scopes"]][0]["id"])')" >/dev/null
+"$bin/vc-verify" "$work/adviser-grant.jwt" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("  after Alice revokes it: valid=%s (%s)" % (r["valid"], r["reason"]))' || true
 
 say "Every decision is in the tamper-evident audit log"
 wallet audit verify

@@ -284,6 +284,13 @@ struct PolicyArgs {
     /// Only this client.
     #[arg(long)]
     client: Option<String>,
+    /// Anyone presenting this kind of credential from an issuer you trust
+    /// (e.g. AdviserCredential: an adviser a registry-listed regulator vouches for).
+    #[arg(long)]
+    credential_type: Option<String>,
+    /// The access a permit gives lasts this many days from when it is given.
+    #[arg(long)]
+    days: Option<i64>,
     /// Only claims verified by a trusted issuer count.
     #[arg(long)]
     verified_only: bool,
@@ -592,7 +599,7 @@ fn policy_body(args: PolicyArgs) -> Value {
         OutcomeArg::Deny => "deny",
     };
     let mut party = json!({ "verified_only": args.verified_only });
-    for (name, value) in [("email", args.email), ("issuer", args.issuer), ("subject", args.subject), ("client_id", args.client)] {
+    for (name, value) in [("email", args.email), ("issuer", args.issuer), ("subject", args.subject), ("client_id", args.client), ("credential_type", args.credential_type)] {
         if let Some(v) = value {
             party[name] = v.into();
         }
@@ -605,6 +612,9 @@ fn policy_body(args: PolicyArgs) -> Value {
     }
     if let Some(d) = args.description {
         body["description"] = d.into();
+    }
+    if let Some(days) = args.days {
+        body["grant_lifetime"] = (days * 86_400).into();
     }
     body
 }
