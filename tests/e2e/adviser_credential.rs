@@ -215,7 +215,117 @@ async fn an_adviser_proving_their_status_is_let_in_by_the_owners_rule_for_thirty
     .await;
     assert_eq!(other["error"], "need_info", "{other}");
 
+    // The next edition of the official list no longer names the regulator:
+    // Bob's proof counts for nothing now.
+    let unlisted = registry::Registry { version: 2, entries: vec![], ..listed };
+    wallet.owner(reqwest::Method::POST, "/registry", Some(json!({ "registry": registry_key.sign(&unlisted, now(), 3600).unwrap() }))).await;
+    let (_, struck_off) = push(&wallet, &view, &client, present).await;
+    assert_eq!(struck_off["error"], "need_info", "{struck_off}");
+
     // Discovery says the format is accepted.
     let metadata: Value = http.get(format!("{}/.well-known/uma2-configuration", wallet.issuer())).send().await.unwrap().json().await.unwrap();
     assert!(metadata["claim_token_profiles_supported"].as_array().unwrap().iter().any(|f| f == uma_as::claims::PRESENTATION_FORMAT));
+}
+
+#[tokio::test]
+async fn an_adviser_can_prove_their_status_on_the_claims_page_too() {
+    let wallet = TestWallet::start().await;
+    let identity = start_identity_service().await;
+    let acme = start_provider("acme", vec![wallet.issuer().into()], &identity).await;
+    let http = reqwest::Client::new();
+    let token = wallet.find_token_with_proof(&acme, &identity, "alice@example.com").await;
+    let assigned = http
+        .post(format!("{acme}/resources/{DB_PENSION}"))
+        .bearer_auth(token)
+        .json(&json!({ "at_as": wallet.issuer(), "assertion": wallet.assertion_for(&acme).await }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(assigned.status(), 200);
+    let registry_key = registry::RegistryKey::generate();
+    let listed = registry::Registry {
+        name: "Reference registry".into(),
+        version: 1,
+        entries: vec![registry::Entry {
+            role: registry::Role::Regulator,
+            id: identity.regulator_url(),
+            name: "Reference Financial Conduct Regulator".into(),
+            status: None,
+            did: None,
+            jwks: Some(identity.regulator_key.public_jwks()),
+        }],
+    };
+    wallet.owner(reqwest::Method::PUT, "/registry/key", Some(json!({ "key": registry_key.did() }))).await;
+    wallet.owner(reqwest::Method::POST, "/registry", Some(json!({ "registry": registry_key.sign(&listed, now(), 3600).unwrap() }))).await;
+    let resources = wallet.owner(reqwest::Method::GET, "/resources", None).await;
+    let resource_id = resources[0]["_id"].as_str().or(resources[0]["id"].as_str()).unwrap().to_string();
+    let rule = json!({ "target": { "kind": "resource", "id": resource_id }, "party": { "credential_type": "AdviserCredential" }, "outcome": "permit" });
+    wallet.owner(reqwest::Method::POST, "/policies", Some(rule)).await;
+
+    // The adviser's app asks with no claims: the wallet says what would do.
+    let client: Value = http
+        .post(format!("{}/register", wallet.issuer()))
+        .json(&json!({ "client_name": "Sound Advice", "claims_redirect_uris": ["https://advice.example/back"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (id, secret) = (client["client_id"].as_str().unwrap().to_string(), client["client_secret"].as_str().unwrap().to_string());
+    let challenge = http.get(format!("{acme}/pensions/{DB_PENSION}")).send().await.unwrap();
+    let header = challenge.headers()["www-authenticate"].to_str().unwrap().to_string();
+    let ticket = header.split("ticket=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let grant = |ticket: String| {
+        let (http, url, id, secret) = (http.clone(), format!("{}/token", wallet.issuer()), id.clone(), secret.clone());
+        async move {
+            http.post(url).basic_auth(id, Some(secret)).form(&[("grant_type", "urn:ietf:params:oauth:grant-type:uma-ticket"), ("ticket", ticket.as_str())]).send().await.unwrap().json::<Value>().await.unwrap()
+        }
+    };
+    let answer = grant(ticket).await;
+    assert_eq!(answer["error"], "need_info", "{answer}");
+    assert!(answer["required_claims"].as_array().unwrap().iter().any(|c| c["name"] == "credential_type" && c["value"] == "AdviserCredential"), "{answer}");
+
+    // Bob opens the claims page and pastes a presentation made for its code.
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = browser
+        .get(answer["redirect_user"].as_str().unwrap())
+        .query(&[("client_id", id.as_str()), ("ticket", answer["ticket"].as_str().unwrap()), ("claims_redirect_uri", "https://advice.example/back")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let html = page.text().await.unwrap();
+    let hidden = |name: &str| {
+        let marker = format!("name=\"{name}\" value=\"");
+        html[html.find(&marker).unwrap() + marker.len()..].split('"').next().unwrap().to_string()
+    };
+    let (session, csrf) = (hidden("session"), hidden("csrf"));
+    assert!(html.contains(&format!("<code>{session}</code>")), "the page shows the code to present for");
+    let bob_key = SigningKey::generate();
+    let credential = identity.issue_adviser_to(identity.person("bob@adviser.example").unwrap(), &bob_key.public_jwk()).unwrap();
+    let present = |nonce: &str| {
+        sd_jwt_vc::present(&credential, &["/given_name", "/family_name", "/firm"], wallet.issuer(), nonce, now(), |c| bob_key.sign_typed(uma_as::keys::TokenType::KeyBinding, c)).unwrap()
+    };
+    let post = |presentation: String| {
+        let (browser, url, cookie, session, csrf) = (browser.clone(), format!("{}/claims", wallet.issuer()), cookie.clone(), session.clone(), csrf.clone());
+        async move {
+            browser
+                .post(url)
+                .header("cookie", cookie)
+                .form(&[("session", session.as_str()), ("csrf", csrf.as_str()), ("name", "Bob Baker"), ("email", "bob@adviser.example"), ("presentation", presentation.as_str())])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Made for another code: refused, and the page stays usable.
+    let wrong = post(present("some-other-code")).await;
+    assert_eq!(wrong.status(), 400);
+    let right = post(present(&session)).await;
+    assert_eq!(right.status(), 302);
+    let back = right.headers()["location"].to_str().unwrap().to_string();
+    let new_ticket = url::Url::parse(&back).unwrap().query_pairs().find(|(k, _)| k == "ticket").unwrap().1.to_string();
+    let answer = grant(new_ticket).await;
+    assert!(answer["access_token"].is_string(), "the rule lets the proven adviser in: {answer}");
 }

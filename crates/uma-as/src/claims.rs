@@ -233,6 +233,7 @@ impl AuthorizationServer {
             .get(&iss)
             .ok()
             .flatten()
+            .filter(|i| !i.credential_issuer)
             .ok_or_else(|| ClaimTokenError::UntrustedIssuer(iss.clone()))?;
         let header = jsonwebtoken::decode_header(token).map_err(|_| ClaimTokenError::Malformed)?;
         if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256 | Algorithm::EdDSA | Algorithm::PS256 | Algorithm::ES384) {
@@ -303,14 +304,17 @@ impl AuthorizationServer {
         })
     }
 
-    /// Verifies a pushed SD-JWT VC presentation ([`PRESENTATION_FORMAT`]):
-    /// from an issuer the owner trusts (its keys as given, else from its
+    /// Verifies an SD-JWT VC presentation ([`PRESENTATION_FORMAT`]): from an
+    /// issuer the owner trusts (its keys as given, else from its
     /// `/.well-known/jwt-vc-issuer`), with a key-binding JWT for this
-    /// authorization server whose nonce is the very ticket being redeemed,
-    /// so it stands for this request only. Returns the claims it proves.
-    pub async fn verify_presentation(&self, presentation: &str, ticket: &str) -> Result<ClaimSet, ClaimTokenError> {
+    /// authorization server whose nonce is `expected_nonce`: the very ticket
+    /// being redeemed when pushed, the page's session when pasted on the
+    /// claims page, so it stands for this request only. Returns the claims
+    /// it proves.
+    pub async fn verify_presentation(&self, presentation: &str, expected_nonce: &str) -> Result<ClaimSet, ClaimTokenError> {
         let iss = sd_jwt_vc::unverified_issuer(presentation).ok_or(ClaimTokenError::Malformed)?;
-        let issuer = self.trees().issuers.get(&iss).ok().flatten().ok_or_else(|| ClaimTokenError::UntrustedIssuer(iss.clone()))?;
+        // Only credential issuers (registry regulators) vouch in presentations.
+        let issuer = self.trees().issuers.get(&iss).ok().flatten().filter(|i| i.credential_issuer).ok_or_else(|| ClaimTokenError::UntrustedIssuer(iss.clone()))?;
         let now = self.now();
         let keys = match &issuer.jwks {
             Some(keys) => keys.clone(),
@@ -322,7 +326,7 @@ impl AuthorizationServer {
             sd_jwt_vc::SdJwtError::Malformed(_) => ClaimTokenError::Malformed,
             _ => ClaimTokenError::BadSignature,
         })?;
-        if presented.nonce != ticket {
+        if presented.nonce != expected_nonce {
             return Err(ClaimTokenError::Replayed);
         }
         let credential = presented.credential;
@@ -334,10 +338,10 @@ impl AuthorizationServer {
             (Some(given), Some(family)) => Some(format!("{given} {family}")),
             (given, family) => given.or(family),
         };
+        // Only the credential types this wallet knows say anything.
         let credential_type = match credential.vct.as_str() {
             sd_jwt_vc::ADVISER_VCT => "AdviserCredential".to_string(),
-            sd_jwt_vc::IDENTITY_VCT => "IdentityCredential".to_string(),
-            other => other.to_string(),
+            other => return Err(ClaimTokenError::UnsupportedFormat(format!("credential type {other}"))),
         };
         Ok(ClaimSet {
             issuer: Some(credential.issuer),
@@ -347,6 +351,7 @@ impl AuthorizationServer {
             credential_type: Some(credential_type),
             organisation: text("firm"),
             authorisation: text("authorisation"),
+            valid_until: Some(credential.expires_at),
             ..ClaimSet::default()
         })
     }
@@ -367,8 +372,16 @@ impl AuthorizationServer {
 
     /// The claims behind a PCT, if it is this client's and still valid.
     pub(crate) fn redeem_pct(&self, pct: &str, client_id: &str) -> ProtocolResult<RequestingParty> {
+        let now = self.now();
         match self.trees().pcts.get(SecretHash::of(pct).0)? {
-            Some(r) if r.client_id == client_id && r.expires_at > self.now() => Ok(r.party),
+            Some(r) if r.client_id == client_id && r.expires_at > now => {
+                let mut party = r.party;
+                // A presented credential's claims end with the credential.
+                if party.verified.as_ref().and_then(|v| v.valid_until).is_some_and(|until| until <= now) {
+                    party.verified = None;
+                }
+                Ok(party)
+            }
             _ => Err(ProtocolError::invalid_grant("unknown, expired or foreign pct")),
         }
     }
@@ -389,7 +402,7 @@ impl AuthorizationServer {
         if client_ids.len() > 20 || client_ids.iter().any(|c| c.is_empty() || c.len() > 500) {
             return Err(ProtocolError::invalid_request("at most 20 client ids, each 1 to 500 characters"));
         }
-        let record = TrustedIssuer { issuer: issuer.into(), jwks_uri, client_ids, added_at: self.now(), jwks: None };
+        let record = TrustedIssuer { issuer: issuer.into(), jwks_uri, client_ids, added_at: self.now(), jwks: None, credential_issuer: false };
         self.trees().issuers.insert(issuer, &record)?;
         self.audit("owner", "trusted_issuer.add", json!({ "issuer": issuer }));
         self.flush().await?;
@@ -398,14 +411,31 @@ impl AuthorizationServer {
 
     /// Trusts a credential issuer with the keys given for it (a governance
     /// registry's regulator): presentations it signed count as verified.
+    /// An OpenID Provider the owner trusts under the same address is left
+    /// as it is: each is trusted for its own kind only.
     pub async fn trust_credential_issuer(&self, issuer: &str, jwks: serde_json::Value) -> ProtocolResult<TrustedIssuer> {
         let issuer = issuer.trim_end_matches('/');
         http_guard::outbound::secure_url(issuer).map_err(|e| ProtocolError::invalid_request(format!("issuer: {e}")))?;
-        let record = TrustedIssuer { issuer: issuer.into(), jwks_uri: None, client_ids: vec![], added_at: self.now(), jwks: Some(jwks) };
+        if let Some(existing) = self.trees().issuers.get(issuer)?.filter(|i| !i.credential_issuer) {
+            return Ok(existing);
+        }
+        let record = TrustedIssuer { issuer: issuer.into(), jwks_uri: None, client_ids: vec![], added_at: self.now(), jwks: Some(jwks), credential_issuer: true };
         self.trees().issuers.insert(issuer, &record)?;
         self.audit("owner", "trusted_issuer.add", json!({ "issuer": issuer, "keys": "given" }));
         self.flush().await?;
         Ok(record)
+    }
+
+    /// Stops trusting the credential issuers not in `kept` (those a new
+    /// registry edition no longer lists); returns how many went.
+    pub async fn keep_credential_issuers(&self, kept: &[String]) -> ProtocolResult<usize> {
+        let gone: Vec<TrustedIssuer> = self.trusted_issuers()?.into_iter().filter(|i| i.credential_issuer && !kept.contains(&i.issuer)).collect();
+        for issuer in &gone {
+            self.trees().issuers.remove(&issuer.issuer)?;
+            self.audit("owner", "trusted_issuer.remove", json!({ "issuer": issuer.issuer, "why": "no longer in the registry" }));
+        }
+        self.flush().await?;
+        Ok(gone.len())
     }
 
     pub async fn distrust_issuer(&self, issuer: &str) -> ProtocolResult<()> {
@@ -482,13 +512,17 @@ impl AuthorizationServer {
 
     /// Completes a visit: checks the CSRF token (in the form and in the
     /// cookie), spends the ticket, keeps the stated claims in a new ticket,
-    /// and returns the URL to send the person back to (Grant §3.3.3).
-    pub fn finish_gathering(
+    /// and returns the URL to send the person back to (Grant §3.3.3). A
+    /// credential presentation pasted on the page (its nonce the page's
+    /// session) adds verified claims; one that does not verify sends the
+    /// person back to try again, and spends nothing.
+    pub async fn finish_gathering(
         &self,
         session: &str,
         form_csrf: &str,
         cookie_csrf: Option<&str>,
         stated: StatedClaims,
+        presentation: Option<&str>,
     ) -> Result<String, ShowError> {
         let csrf_ok = Secret::new(form_csrf);
         if !cookie_csrf.is_some_and(|c| crate::secret::constant_time_eq(c, form_csrf)) {
@@ -502,6 +536,10 @@ impl AuthorizationServer {
         if !csrf_ok.matches(&visit.csrf) {
             return Err(ShowError("the form's security token does not match; reload the page".into()));
         }
+        let proven = match presentation.map(str::trim).filter(|p| !p.is_empty()) {
+            None => None,
+            Some(p) => Some(self.verify_presentation(p, session).await.map_err(|e| ShowError(format!("your proof was not accepted ({e}); go back and try again")))?),
+        };
         self.trees().sessions.remove(session).map_err(store_error)?;
         let now = self.now();
         if visit.expires_at <= now {
@@ -518,6 +556,9 @@ impl AuthorizationServer {
         let claims = ClaimSet { email: clean(stated.email), name: clean(stated.name), purpose: clean(stated.purpose), ..ClaimSet::default() };
         ticket.client_id = Some(visit.client_id.clone());
         ticket.party.self_asserted = Some(claims.clone());
+        if let Some(proven) = proven {
+            ticket.party.verified = Some(proven);
+        }
         ticket.issued_at = now;
         ticket.expires_at = now + self.config().ticket_ttl;
         let new_ticket = self.store_ticket(&ticket).map_err(store_error)?;
@@ -526,7 +567,8 @@ impl AuthorizationServer {
             .filter(|(_, v)| v.is_some())
             .map(|(k, _)| k)
             .collect();
-        self.audit(&format!("client:{}", visit.client_id), "claims.gathered", json!({ "verified": false, "stated": stated_fields }));
+        let verified = ticket.party.verified.as_ref().and_then(|v| v.credential_type.clone());
+        self.audit(&format!("client:{}", visit.client_id), "claims.gathered", json!({ "verified": verified, "stated": stated_fields }));
         Ok(redirect_with(&visit.claims_redirect_uri, &[("ticket", new_ticket.expose())], visit.state.as_deref()))
     }
 }

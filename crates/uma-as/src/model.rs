@@ -134,6 +134,10 @@ pub struct ClaimSet {
     /// What the issuer vouches the party is authorised as, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorisation: Option<String>,
+    /// When the presented credential expires: these claims stop counting
+    /// then, even when a PCT carries them on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<UnixTime>,
 }
 
 impl ClaimSet {
@@ -374,4 +378,9 @@ pub struct TrustedIssuer {
     /// they are, never fetched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks: Option<serde_json::Value>,
+    /// A credential issuer (a regulator the governance registry lists),
+    /// whose presentations count; never an OpenID Provider, whose ID
+    /// tokens count. Each is trusted for its own kind only.
+    #[serde(default)]
+    pub credential_issuer: bool,
 }

@@ -123,6 +123,19 @@ impl PartyCondition {
         if self.subject.is_some() || self.issuer.is_some() {
             claim("sub", "Subject identifier");
         }
+        if let Some(kind) = &self.credential_type {
+            // Proved by presenting the credential itself.
+            let mut c = serde_json::json!({
+                "name": "credential_type",
+                "friendly_name": format!("A {kind}"),
+                "claim_token_format": [crate::claims::PRESENTATION_FORMAT],
+                "value": kind,
+            });
+            if !issuers.is_empty() {
+                c["issuer"] = serde_json::json!(issuers);
+            }
+            out.push(c);
+        }
         out
     }
 }

@@ -68,6 +68,8 @@ impl Governance {
         if stored.trusted_key.as_deref() != Some(did) {
             stored = Stored { trusted_key: Some(did.to_string()), jws: None, version: 0 };
             self.tree.insert(KEY, &stored)?;
+            // The old key's regulators vouch for no one now.
+            self.server.keep_credential_issuers(&[]).await?;
             self.server.record("registry.key", json!({ "key": did }));
             self.server.flush().await?;
         }

@@ -533,11 +533,15 @@ impl Pensions {
         self.governance.import(jws).await?;
         // The regulators it lists vouch for professionals (advisers): their
         // presentations count as verified, with the keys the registry gives.
+        let mut regulators = Vec::new();
         for regulator in signed.registry.with_role(registry::Role::Regulator) {
             if let Some(jwks) = &regulator.jwks {
                 self.server.trust_credential_issuer(&regulator.id, jwks.clone()).await?;
+                regulators.push(regulator.id.trim_end_matches('/').to_string());
             }
         }
+        // Those it no longer lists vouch for no one any more.
+        self.server.keep_credential_issuers(&regulators).await?;
         for gone in &struck_off {
             self.providers.remove(&gone.url)?;
         }

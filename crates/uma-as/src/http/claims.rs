@@ -72,6 +72,10 @@ fn form_page(visit: GatheringPage) -> Response {
 <label>Your name<input name=\"name\" autocomplete=\"name\" maxlength=\"200\" required></label>\
 <label>Your email<input name=\"email\" type=\"email\" autocomplete=\"email\" maxlength=\"200\" required></label>\
 <label>Why you ask<textarea name=\"purpose\" rows=\"3\" maxlength=\"200\"></textarea></label>\
+<details><summary>Prove who you are with a credential (optional)</summary>\
+<p class=\"note\">If your credential app can prove something about you (for example that you are an authorised financial adviser), \
+ask it for a presentation for this page, with the code <code>{session}</code>, and paste it here. The owner then sees what it proves as verified.</p>\
+<label>Presentation<textarea name=\"presentation\" rows=\"4\" maxlength=\"16384\"></textarea></label></details>\
 <button type=\"submit\">Send to the owner</button></form>",
         client = escape(&visit.client_name),
         session = escape(&visit.session),
@@ -108,7 +112,8 @@ pub async fn submit(State(server): State<AuthorizationServer>, headers: HeaderMa
         email: form.take("email").unwrap_or_default(),
         purpose: form.take("purpose").unwrap_or_default(),
     };
-    let response = match server.finish_gathering(&session, &csrf, cookie(&headers, CSRF_COOKIE), stated) {
+    let presentation = form.take("presentation");
+    let response = match server.finish_gathering(&session, &csrf, cookie(&headers, CSRF_COOKIE), stated, presentation.as_deref()).await {
         Ok(redirect) => found(&redirect),
         Err(e) => shown_error(e),
     };
