@@ -7,7 +7,7 @@
 
 mod support;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,6 +70,84 @@ async fn owner_creates_finds_accepts_and_approves_in_the_real_app() {
     let receipt = ui.text("[data-testid=receipt]").await;
     assert!(receipt.contains("Family dashboard") && receipt.contains("In force"), "the receipt: {receipt}");
     ui.screenshot("sharing").await;
+    // An adviser: the official list names the regulator (imported through
+    // the owner API the app serves), Alice makes the rule in the app, and
+    // Bob's platform proves his status for its request.
+    let server: Value = serde_json::from_str(&std::fs::read_to_string(scene.data_dir.join("server.json")).unwrap()).unwrap();
+    let owner_api = server["owner_api"].as_str().unwrap().to_string();
+    let owner_token = std::fs::read_to_string(scene.data_dir.join("owner-token")).unwrap().trim().to_string();
+    let registry_key = registry::RegistryKey::generate();
+    let listed = registry::Registry {
+        name: "Reference registry".into(),
+        version: 1,
+        entries: vec![registry::Entry {
+            role: registry::Role::Regulator,
+            id: scene.identity.regulator_url(),
+            name: "Reference Financial Conduct Regulator".into(),
+            status: None,
+            did: None,
+            jwks: Some(scene.identity.regulator_key.public_jwks()),
+        }],
+    };
+    let owner = |method: reqwest::Method, path: &str, body: Value| scene.http.request(method, format!("{owner_api}{path}")).bearer_auth(&owner_token).json(&body).send();
+    assert!(owner(reqwest::Method::PUT, "/registry/key", json!({ "key": registry_key.did() })).await.unwrap().status().is_success());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let imported = owner(reqwest::Method::POST, "/registry", json!({ "registry": registry_key.sign(&listed, now, 3600).unwrap() })).await.unwrap();
+    assert!(imported.status().is_success(), "{}", imported.text().await.unwrap());
+
+    let ui = &mut scene.ui;
+    let section = "//section[@data-testid='sharing-pension'][.//*[contains(text(), 'Acme Staff Defined Benefit Scheme')]]";
+    let driver = ui.client.clone();
+    let click_xpath = |xpath: String| {
+        let client = driver.clone();
+        async move {
+            let element = client.wait().at_most(PATIENCE).for_element(fantoccini::Locator::XPath(&xpath)).await.unwrap_or_else(|e| panic!("{xpath}: {e}"));
+            element.click().await.unwrap();
+        }
+    };
+    click_xpath(format!("{section}//button[@data-testid='add-policy-open']")).await;
+    click_xpath(format!("{section}//input[contains(@id, 'who-adviser')]")).await;
+    ui.screenshot("adviser-rule").await;
+    click_xpath(format!("{section}//button[text()='Save rule']")).await;
+    let rules = ui.client.clone();
+    rules.wait().at_most(PATIENCE).for_element(fantoccini::Locator::XPath(&format!("{section}//li[contains(., 'any authorised financial adviser')]"))).await.expect("the rule is listed");
+
+    let bob_platform = uma_as::keys::SigningKey::generate();
+    let bob = scene.identity.person("bob@adviser.example").unwrap();
+    let credential = scene.identity.issue_adviser_to(bob, &bob_platform.public_jwk()).unwrap();
+    let challenge = scene.http.get(&view).send().await.unwrap();
+    let header = challenge.headers()["www-authenticate"].to_str().unwrap().to_string();
+    let ticket = header.split("ticket=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let adviser: Value = scene.http.post(format!("{}/register", scene.issuer)).json(&json!({ "client_name": "Sound Advice" })).send().await.unwrap().json().await.unwrap();
+    let presentation = sd_jwt_vc::present(&credential, &["/given_name", "/family_name", "/firm"], &scene.issuer, &ticket, now, |c| {
+        bob_platform.sign_typed(uma_as::keys::TokenType::KeyBinding, c)
+    })
+    .unwrap();
+    let answer: Value = scene
+        .http
+        .post(format!("{}/token", scene.issuer))
+        .basic_auth(adviser["client_id"].as_str().unwrap(), adviser["client_secret"].as_str())
+        .form(&[
+            ("grant_type", UMA_GRANT),
+            ("ticket", ticket.as_str()),
+            ("claim_token", presentation.as_str()),
+            ("claim_token_format", uma_as::claims::PRESENTATION_FORMAT),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let adviser_rpt = answer["access_token"].as_str().unwrap_or_else(|| panic!("the rule made in the app lets the adviser in: {answer}"));
+    assert_eq!(scene.http.get(&view).bearer_auth(adviser_rpt).send().await.unwrap().status(), 200);
+    let ui = &mut scene.ui;
+    ui.open("activity").await;
+    ui.open("sharing").await;
+    let granted = ui.client.clone();
+    granted.wait().at_most(PATIENCE).for_element(fantoccini::Locator::XPath(&format!("{section}//*[@data-testid='grant-row'][contains(., 'Sound Advice')][contains(., 'Bob Baker of Sound Advice LLP')]"))).await.expect("the adviser's access is shown");
+    ui.screenshot("adviser-access").await;
+
     ui.open("activity").await;
     let status = ui.text("[data-testid=audit-status]").await;
     assert!(status.to_lowercase().contains("intact"), "the audit chain verifies: {status}");

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import {
   addPolicy, listClients, listGrants, listPolicies, listReceipts, listResources, removePolicy, revokeGrant,
-  type ApiError, type Client, type Grant, type NewPolicy, type Outcome, type Policy, type Receipt, type Resource,
+  type ApiError, type Client, type Grant, type NewPolicy, type Outcome, type Party, type Policy, type Receipt, type Resource,
 } from '../api';
 import { ErrorMessage, Loading, Screen } from '../components';
 import { formatTime } from '../format';
@@ -88,6 +88,19 @@ function Receipts({ version }: { version: number }) {
   );
 }
 
+/** Who a grant is for, in words: a proven name (and firm), else an email;
+ * nothing when the app asked on no one's behalf. The raw key stays out. */
+function personOf(party: Party | null | undefined): string | null {
+  const claims = (c: unknown) => (c && typeof c === 'object' ? (c as Record<string, unknown>) : {});
+  const verified = claims(party?.verified);
+  const stated = claims(party?.self_asserted);
+  const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null);
+  const name = text(verified.name);
+  const firm = text(verified.organisation);
+  if (name) return firm ? `${name} of ${firm}` : name;
+  return text(verified.email) ?? text(stated.name) ?? text(stated.email);
+}
+
 function partyText(p: Policy['party'], clientName: (id: string) => string): string {
   const bits: string[] = [];
   if (p.email) bits.push(`email ${p.email}`);
@@ -160,7 +173,7 @@ function ResourceSharing({ resource, data, reload }: { resource: Resource; data:
             <li key={g.id} data-testid="grant-row">
               <div>
                 <strong>{clientName(g.client_id)}</strong>
-                {g.party_key !== 'anonymous' && <> for {g.party_key}</>} — {g.scopes.join(', ') || 'everything'}
+                {personOf(g.party) && <> for {personOf(g.party)}</>} — {g.scopes.join(', ') || 'everything'}
                 <div className="muted small">
                   Since {formatTime(g.created_at)}{g.expires_at ? `, until ${formatTime(g.expires_at)}` : ', no end date'}
                   {g.source.kind === 'policy' ? ' · by a rule' : ' · you approved it'}
