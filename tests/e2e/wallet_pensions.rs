@@ -135,3 +135,31 @@ async fn find_and_offers_report_every_provider_and_keep_what_worked() {
     let (_, kept) = owner.call(reqwest::Method::GET, "/identity", None).await;
     assert_eq!(kept["date_of_birth"], "1975-04-12", "the bad update changed nothing");
 }
+
+#[tokio::test]
+async fn a_sign_in_that_does_not_end_in_a_credential_keeps_nothing_and_is_audited() {
+    let owner = TestWallet::start().await;
+    let identity = start_identity_service().await;
+    let started = owner.owner(reqwest::Method::POST, "/identity/credential", Some(json!({ "issuer": identity.url }))).await;
+    // The person cancels at the identity service's page.
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = browser.get(started["authorize_url"].as_str().unwrap()).send().await.unwrap().text().await.unwrap();
+    let marker = "name=\"session\" value=\"";
+    let session = page[page.find(marker).unwrap() + marker.len()..].split('"').next().unwrap().to_string();
+    let cancelled = browser.post(format!("{}/cancel", identity.url)).form(&[("session", session.as_str())]).send().await.unwrap();
+    let back = cancelled.headers()["location"].to_str().unwrap().to_string();
+    assert!(browser.get(&back).send().await.unwrap().status().is_success());
+    let mut status = json!(null);
+    for _ in 0..100 {
+        status = owner.owner(reqwest::Method::GET, "/identity/credential", None).await;
+        if status["sign_in"]["state"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status["sign_in"]["state"], "failed", "{status}");
+    assert!(status["sign_in"]["error"].as_str().unwrap().contains("cancelled"), "{status}");
+    assert!(status["credential"].is_null(), "nothing kept");
+    let log = owner.owner(reqwest::Method::GET, "/audit?limit=100", None).await;
+    assert!(log.as_array().unwrap().iter().any(|e| e["action"] == "identity.credential.refused"), "{log}");
+}

@@ -27,7 +27,10 @@ pub fn router(provider: Arc<Provider>) -> Router {
         .with_state(provider)
 }
 
+/// Every refusal of a find token or identity presentation is logged: the
+/// reference provider's audit trail (a real one keeps it for six years).
 fn unauthorized(error: TokenError) -> Response {
+    tracing::warn!(target: "pension_provider::audit", reason = %error, "find refused");
     let status = match error {
         TokenError::KeysUnavailable(_) | TokenError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::UNAUTHORIZED,

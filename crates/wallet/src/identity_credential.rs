@@ -175,7 +175,12 @@ impl IdentityCredential {
         let task = tokio::spawn(async move {
             let status = match this.finish(sign_in, SIGN_IN_TIMEOUT).await {
                 Ok(_) => SignInStatus::Finished { issuer },
-                Err(e) => SignInStatus::Failed { issuer, error: e.description.clone() },
+                Err(e) => {
+                    // A credential refused (forged, wrongly bound, another
+                    // issuer's) is kept out and the refusal audited.
+                    this.server.record("identity.credential.refused", json!({ "issuer": issuer, "reason": e.description }));
+                    SignInStatus::Failed { issuer, error: e.description.clone() }
+                }
             };
             let mut current = this.sign_in.lock();
             if current.generation == generation {
