@@ -7,7 +7,7 @@
 use crate::common::*;
 use serde_json::{json, Value};
 
-const DB_PENSION: &str = "a1c0ffee-0001-4000-8000-000000000001";
+const DB_PENSION: &str = ACME_DB_PENSION;
 
 #[tokio::test]
 async fn an_approved_client_holds_a_credential_a_stranger_verifies_until_the_owner_revokes_it() {
@@ -15,16 +15,7 @@ async fn an_approved_client_holds_a_credential_a_stranger_verifies_until_the_own
     let identity = start_identity_service().await;
     let acme = start_provider("acme", vec![wallet.issuer().into()], &identity).await;
     let http = reqwest::Client::new();
-    let token = wallet.find_token_with_proof(&acme, &identity, "alice@example.com").await;
-    let assigned = http
-        .post(format!("{acme}/resources/{DB_PENSION}"))
-        .bearer_auth(token)
-        .json(&json!({ "at_as": wallet.issuer(), "assertion": wallet.assertion_for(&acme).await }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(assigned.status(), 200);
-    let pei = assigned.json::<Value>().await.unwrap()["pei"].as_str().unwrap().to_string();
+    let pei = wallet.protect_alices_db_pension(&acme, &identity).await["pei"].as_str().unwrap().to_string();
 
     // An adviser's platform asks; Alice approves the administrative data for a day.
     let view = format!("{acme}/pensions/{DB_PENSION}");

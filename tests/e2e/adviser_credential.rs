@@ -93,7 +93,7 @@ async fn an_authorised_adviser_collects_a_regulator_signed_credential_and_no_one
     assert_eq!((status, answer["error"].as_str()), (400, Some("credential_request_denied")), "{answer}");
 }
 
-const DB_PENSION: &str = "a1c0ffee-0001-4000-8000-000000000001";
+const DB_PENSION: &str = ACME_DB_PENSION;
 
 /// The uma-ticket grant with a pushed presentation; the ticket from a fresh challenge.
 async fn push(wallet: &TestWallet, view: &str, client: &(String, String), presentation: impl FnOnce(&str) -> String) -> (String, Value) {
@@ -126,33 +126,13 @@ async fn an_adviser_proving_their_status_is_let_in_by_the_owners_rule_for_thirty
     let identity = start_identity_service().await;
     let acme = start_provider("acme", vec![wallet.issuer().into()], &identity).await;
     let http = reqwest::Client::new();
-    let token = wallet.find_token_with_proof(&acme, &identity, "alice@example.com").await;
-    let assigned = http
-        .post(format!("{acme}/resources/{DB_PENSION}"))
-        .bearer_auth(token)
-        .json(&json!({ "at_as": wallet.issuer(), "assertion": wallet.assertion_for(&acme).await }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(assigned.status(), 200);
+    wallet.protect_alices_db_pension(&acme, &identity).await;
     let view = format!("{acme}/pensions/{DB_PENSION}?include=value");
 
     // The official list names the regulator, with its keys.
     let registry_key = registry::RegistryKey::generate();
-    let listed = registry::Registry {
-        name: "Reference registry".into(),
-        version: 1,
-        entries: vec![registry::Entry {
-            role: registry::Role::Regulator,
-            id: identity.regulator_url(),
-            name: "Reference Financial Conduct Regulator".into(),
-            status: None,
-            did: None,
-            jwks: Some(identity.regulator_key.public_jwks()),
-        }],
-    };
-    wallet.owner(reqwest::Method::PUT, "/registry/key", Some(json!({ "key": registry_key.did() }))).await;
-    wallet.owner(reqwest::Method::POST, "/registry", Some(json!({ "registry": registry_key.sign(&listed, now(), 3600).unwrap() }))).await;
+    let listed = registry_with_regulator(&identity);
+    wallet.import_registry(&registry_key, &listed).await;
 
     // Alice's rule: any authorised adviser may see this pension, with values, for 30 days.
     let resources = wallet.owner(reqwest::Method::GET, "/resources", None).await;
@@ -233,30 +213,10 @@ async fn an_adviser_can_prove_their_status_on_the_claims_page_too() {
     let identity = start_identity_service().await;
     let acme = start_provider("acme", vec![wallet.issuer().into()], &identity).await;
     let http = reqwest::Client::new();
-    let token = wallet.find_token_with_proof(&acme, &identity, "alice@example.com").await;
-    let assigned = http
-        .post(format!("{acme}/resources/{DB_PENSION}"))
-        .bearer_auth(token)
-        .json(&json!({ "at_as": wallet.issuer(), "assertion": wallet.assertion_for(&acme).await }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(assigned.status(), 200);
+    wallet.protect_alices_db_pension(&acme, &identity).await;
     let registry_key = registry::RegistryKey::generate();
-    let listed = registry::Registry {
-        name: "Reference registry".into(),
-        version: 1,
-        entries: vec![registry::Entry {
-            role: registry::Role::Regulator,
-            id: identity.regulator_url(),
-            name: "Reference Financial Conduct Regulator".into(),
-            status: None,
-            did: None,
-            jwks: Some(identity.regulator_key.public_jwks()),
-        }],
-    };
-    wallet.owner(reqwest::Method::PUT, "/registry/key", Some(json!({ "key": registry_key.did() }))).await;
-    wallet.owner(reqwest::Method::POST, "/registry", Some(json!({ "registry": registry_key.sign(&listed, now(), 3600).unwrap() }))).await;
+    let listed = registry_with_regulator(&identity);
+    wallet.import_registry(&registry_key, &listed).await;
     let resources = wallet.owner(reqwest::Method::GET, "/resources", None).await;
     let resource_id = resources[0]["_id"].as_str().or(resources[0]["id"].as_str()).unwrap().to_string();
     let rule = json!({ "target": { "kind": "resource", "id": resource_id }, "party": { "credential_type": "AdviserCredential" }, "outcome": "permit" });

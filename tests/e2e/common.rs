@@ -117,6 +117,48 @@ impl TestWallet {
     }
 }
 
+/// Alice's defined benefit pension at the Acme fixture.
+pub const ACME_DB_PENSION: &str = "a1c0ffee-0001-4000-8000-000000000001";
+
+impl TestWallet {
+    /// Alice proves who she is to `acme` and has it protect her DB pension
+    /// here, as accepting the offer does; returns the assignment answer.
+    pub async fn protect_alices_db_pension(&self, acme: &str, identity: &IdentityService) -> Value {
+        let token = self.find_token_with_proof(acme, identity, "alice@example.com").await;
+        let assigned = reqwest::Client::new()
+            .post(format!("{acme}/resources/{ACME_DB_PENSION}"))
+            .bearer_auth(token)
+            .json(&json!({ "at_as": self.issuer(), "assertion": self.assertion_for(acme).await }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(assigned.status(), 200);
+        assigned.json().await.unwrap()
+    }
+
+    /// Trusts `key` as the registry key and imports `registry` signed by it.
+    pub async fn import_registry(&self, key: &registry::RegistryKey, registry: &registry::Registry) -> Value {
+        self.owner(reqwest::Method::PUT, "/registry/key", Some(json!({ "key": key.did() }))).await;
+        self.owner(reqwest::Method::POST, "/registry", Some(json!({ "registry": key.sign(registry, now(), 3600).unwrap() }))).await
+    }
+}
+
+/// A registry naming the reference identity service's regulator, with its keys.
+pub fn registry_with_regulator(identity: &IdentityService) -> registry::Registry {
+    registry::Registry {
+        name: "Reference registry".into(),
+        version: 1,
+        entries: vec![registry::Entry {
+            role: registry::Role::Regulator,
+            id: identity.regulator_url(),
+            name: "Reference Financial Conduct Regulator".into(),
+            status: None,
+            did: None,
+            jwks: Some(identity.regulator_key.public_jwks()),
+        }],
+    }
+}
+
 /// The reference identity service with its built-in people (Alice is
 /// `alice@example.com`).
 pub async fn start_identity_service() -> Arc<IdentityService> {

@@ -8,7 +8,7 @@ use crate::common::*;
 use serde_json::{json, Value};
 use uma_as::keys::SigningKey;
 
-const DB_PENSION: &str = "a1c0ffee-0001-4000-8000-000000000001";
+const DB_PENSION: &str = ACME_DB_PENSION;
 
 fn assertion(key: &SigningKey, client_id: &str, token_endpoint: &str, jti: &str) -> String {
     key.sign_with_header(
@@ -56,15 +56,7 @@ async fn the_owner_sees_a_registry_listed_app_as_listed_and_an_impostor_cannot_p
     let wallet = TestWallet::start().await;
     let identity = start_identity_service().await;
     let acme = start_provider("acme", vec![wallet.issuer().into()], &identity).await;
-    let token = wallet.find_token_with_proof(&acme, &identity, "alice@example.com").await;
-    let assigned = reqwest::Client::new()
-        .post(format!("{acme}/resources/{DB_PENSION}"))
-        .bearer_auth(token)
-        .json(&json!({ "at_as": wallet.issuer(), "assertion": wallet.assertion_for(&acme).await }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(assigned.status(), 200);
+    wallet.protect_alices_db_pension(&acme, &identity).await;
     let view = format!("{acme}/pensions/{DB_PENSION}");
     let token_endpoint = format!("{}/token", wallet.issuer());
 
