@@ -6,7 +6,9 @@
 //! reads what it was let see, and keeps the access grant credential the
 //! wallet issues. Prints one JSON line; the credential goes to `--grant-out`.
 
-use base64::Engine;
+#[path = "adviser_holder.rs"]
+mod adviser_holder;
+
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use uma_as::keys::{SigningKey, TokenType};
@@ -45,69 +47,7 @@ async fn run(args: Args) -> Result<Value, String> {
     let holder = SigningKey::generate();
     let fail = |e: reqwest::Error| e.to_string();
 
-    // The code flow, with the browser's part scripted by the person module.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
-    let redirect_uri = format!("http://127.0.0.1:{}/callback", listener.local_addr().map_err(|e| e.to_string())?.port());
-    let (sender, received) = tokio::sync::oneshot::channel::<String>();
-    let sender = std::sync::Arc::new(parking_lot::Mutex::new(Some(sender)));
-    let app = axum::Router::new().route(
-        "/callback",
-        axum::routing::get(move |axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>| {
-            let sender = sender.clone();
-            async move {
-                if let Some(s) = sender.lock().take() {
-                    let _ = s.send(q.get("code").cloned().unwrap_or_default());
-                }
-                "back to the adviser's platform"
-            }
-        }),
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let verifier = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(uma_as::secret::random_bytes::<32>());
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes()));
-    let mut authorize = url::Url::parse(&format!("{}/authorize", args.identity)).map_err(|e| e.to_string())?;
-    authorize
-        .query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", "uma-wallet")
-        .append_pair("redirect_uri", &redirect_uri)
-        .append_pair("scope", "adviser_credential")
-        .append_pair("state", "adviser")
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
-    let before = code_in(&args.mailbox, &args.email);
-    let page = identity_service::person::start(authorize.as_str(), &args.email).await?;
-    let mut code = None;
-    for _ in 0..100 {
-        code = code_in(&args.mailbox, &args.email).filter(|c| Some(c) != before.as_ref());
-        if code.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    page.enter(&code.ok_or("no code arrived in the mailbox")?).await?;
-    let authorization_code = received.await.map_err(|e| e.to_string())?;
-    let token: Value = http
-        .post(format!("{}/token", args.identity))
-        .form(&[("grant_type", "authorization_code"), ("code", &authorization_code), ("redirect_uri", &redirect_uri), ("client_id", "uma-wallet"), ("code_verifier", &verifier)])
-        .send()
-        .await
-        .map_err(fail)?
-        .json()
-        .await
-        .map_err(fail)?;
-    let nonce: Value = http.post(format!("{}/nonce", args.identity)).send().await.map_err(fail)?.json().await.map_err(fail)?;
-    let proof = holder.sign_with_header(&json!({ "typ": "openid4vci-proof+jwt", "jwk": holder.public_jwk() }), &json!({ "aud": args.identity, "iat": now(), "nonce": nonce["c_nonce"] }));
-    let issued: Value = http
-        .post(format!("{}/credential", args.identity))
-        .bearer_auth(token["access_token"].as_str().unwrap_or_default())
-        .json(&json!({ "credential_configuration_id": "AdviserCredential", "proofs": { "jwt": [proof] } }))
-        .send()
-        .await
-        .map_err(fail)?
-        .json()
-        .await
-        .map_err(fail)?;
+    let (_, issued) = adviser_holder::collect(&args.identity, &args.email, &holder, || code_in(&args.mailbox, &args.email)).await?;
     let credential = issued["credentials"][0]["credential"].as_str().ok_or_else(|| format!("no adviser credential: {issued}"))?.to_string();
 
     // Ask the provider; present the credential to the wallet for this request.

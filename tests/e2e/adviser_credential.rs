@@ -4,67 +4,13 @@
 //! a person the regulator does not list gets none.
 
 use crate::common::*;
-use base64::Engine;
 use serde_json::{json, Value};
 use uma_as::keys::SigningKey;
 
-/// A holder (the adviser's platform) running the code flow by hand:
-/// authorize, sign in as `email`, token, nonce, credential.
+/// The adviser's platform collecting the credential; the adviser reads the
+/// code in the identity service's outbox.
 async fn collect(identity: &identity_service::IdentityService, email: &str, holder: &SigningKey) -> (u16, Value) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let redirect_uri = format!("http://127.0.0.1:{}/callback", listener.local_addr().unwrap().port());
-    let (sender, received) = tokio::sync::oneshot::channel::<String>();
-    let sender = std::sync::Arc::new(parking_lot::Mutex::new(Some(sender)));
-    let app = axum::Router::new().route(
-        "/callback",
-        axum::routing::get(move |axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>| {
-            let sender = sender.clone();
-            async move {
-                if let Some(s) = sender.lock().take() {
-                    let _ = s.send(q.get("code").cloned().unwrap_or_default());
-                }
-                "back"
-            }
-        }),
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let verifier = "a-verifier-of-at-least-forty-three-characters-long-0123456789";
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes()));
-    let mut url = url::Url::parse(&format!("{}/authorize", identity.url)).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", "uma-wallet")
-        .append_pair("redirect_uri", &redirect_uri)
-        .append_pair("scope", "adviser_credential")
-        .append_pair("state", "s")
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
-    let page = identity_service::person::start(url.as_str(), email).await.unwrap();
-    page.enter(&identity.latest_code_for(email).unwrap()).await.unwrap();
-    let code = received.await.unwrap();
-    let http = reqwest::Client::new();
-    let token: Value = http
-        .post(format!("{}/token", identity.url))
-        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &redirect_uri), ("client_id", "uma-wallet"), ("code_verifier", verifier)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let nonce: Value = http.post(format!("{}/nonce", identity.url)).send().await.unwrap().json().await.unwrap();
-    let proof = holder.sign_with_header(
-        &json!({ "typ": "openid4vci-proof+jwt", "jwk": holder.public_jwk() }),
-        &json!({ "aud": identity.url, "iat": now(), "nonce": nonce["c_nonce"] }),
-    );
-    let response = http
-        .post(format!("{}/credential", identity.url))
-        .bearer_auth(token["access_token"].as_str().unwrap())
-        .json(&json!({ "credential_configuration_id": "AdviserCredential", "proofs": { "jwt": [proof] } }))
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
+    crate::adviser_holder::collect(&identity.url, email, holder, || identity.latest_code_for(email)).await.unwrap()
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 //! providers over loopback HTTP. One test binary; one module per story.
 
 mod access_grant;
+#[path = "../adviser_holder.rs"]
+mod adviser_holder;
 mod adviser_credential;
 mod common;
 mod forged_credential;
