@@ -58,6 +58,14 @@ fn open_file_limit() -> Option<usize> {
     line.split_whitespace().nth(3)?.parse().ok()
 }
 
+/// Serves `app` as the server at `url` (requests for any other host but
+/// loopback get `421`), with the default limits, until SIGTERM or Ctrl-C:
+/// how a reference peer's `serve` command runs.
+pub async fn serve_as(listener: TcpListener, app: Router, url: &str) -> std::io::Result<()> {
+    let app = app.layer(axum::middleware::from_fn_with_state(Hosts::of(url), check_host));
+    serve(listener, app, Limits::default(), shutdown_signal()).await
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then lets requests
 /// in flight finish (up to [`Limits::drain_timeout`]).
 pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {

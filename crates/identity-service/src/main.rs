@@ -54,11 +54,7 @@ async fn main() -> ExitCode {
     let url = format!("http://{}", listener.local_addr().expect("bound"));
     let service = Arc::new(IdentityService::new(url.clone(), people, show_codes));
     println!("{}", serde_json::json!({ "url": url, "kid": service.key.kid(), "pid": std::process::id() }));
-    let app = router(service).layer(axum::middleware::from_fn_with_state(
-        http_guard::inbound::Hosts::of(&url),
-        http_guard::inbound::check_host,
-    ));
-    match http_guard::inbound::serve(listener, app, http_guard::inbound::Limits::default(), http_guard::inbound::shutdown_signal()).await {
+    match http_guard::inbound::serve_as(listener, router(service), &url).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -78,11 +78,7 @@ async fn main() -> ExitCode {
     provider.find_delay = std::time::Duration::from_millis(find_delay_ms);
     let provider = Arc::new(provider);
     println!("{}", serde_json::json!({ "url": url, "provider_name": provider_name, "pid": std::process::id() }));
-    let app = http::router(provider).layer(axum::middleware::from_fn_with_state(
-        http_guard::inbound::Hosts::of(&url),
-        http_guard::inbound::check_host,
-    ));
-    match http_guard::inbound::serve(listener, app, http_guard::inbound::Limits::default(), http_guard::inbound::shutdown_signal()).await {
+    match http_guard::inbound::serve_as(listener, http::router(provider), &url).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
