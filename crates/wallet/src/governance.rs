@@ -120,26 +120,6 @@ impl Governance {
         Ok(self.current()?.map(|s| s.registry.with_role(role).cloned().collect()).unwrap_or_default())
     }
 
-    /// Who a client really is, as far as the registry says: listed when it
-    /// registered with a `software_id` the registry lists as a client, it
-    /// authenticates with a key (`private_key_jwt`, so only the key's holder
-    /// can use this client), and every key it registered is one the
-    /// registry gives for that software id.
-    pub fn client_standing(&self, client: &uma_as::model::Client) -> Result<Value, ProtocolError> {
-        let Some(software_id) = client.software_id.as_deref() else { return Ok(json!({ "listed": false })) };
-        let entry = self.current()?.and_then(|s| s.registry.find(Role::Client, software_id).cloned());
-        let keys_match = |entry: &Entry| {
-            let theirs = entry.jwks.as_ref().and_then(|j| j["keys"].as_array()).cloned().unwrap_or_default();
-            let ours = client.jwks.as_ref().and_then(|j| j["keys"].as_array()).cloned().unwrap_or_default();
-            !ours.is_empty() && ours.iter().all(|k| theirs.iter().any(|t| same_public_key(k, t)))
-        };
-        let vouched = client.token_endpoint_auth_method == uma_as::client_registration::PRIVATE_KEY_JWT;
-        Ok(match entry {
-            Some(entry) if vouched && keys_match(&entry) => json!({ "listed": true, "name": entry.name, "status": entry.status }),
-            _ => json!({ "listed": false, "claims_to_be": software_id }),
-        })
-    }
-
     /// For the owner: the key, and the registry held with its participants.
     pub fn summary(&self) -> Result<Value, ProtocolError> {
         let stored = self.stored()?;
@@ -156,5 +136,26 @@ impl Governance {
             })),
             "expired": held_but_invalid,
         }))
+    }
+}
+
+/// Who a client really is, as far as the registry held says: listed when
+/// it registered with a `software_id` the registry lists as a client, it
+/// authenticates with a key (`private_key_jwt`, so only the key's holder
+/// can use this client), and every key it registered is one the registry
+/// gives for that software id. Callers verify the registry once
+/// ([`Governance::current`]) for a whole list of clients.
+pub fn client_standing(held: Option<&Signed>, client: &uma_as::model::Client) -> Value {
+    let Some(software_id) = client.software_id.as_deref() else { return json!({ "listed": false }) };
+    let entry = held.and_then(|s| s.registry.find(Role::Client, software_id));
+    let keys_match = |entry: &Entry| {
+        let theirs = entry.jwks.as_ref().and_then(|j| j["keys"].as_array()).cloned().unwrap_or_default();
+        let ours = client.jwks.as_ref().and_then(|j| j["keys"].as_array()).cloned().unwrap_or_default();
+        !ours.is_empty() && ours.iter().all(|k| theirs.iter().any(|t| same_public_key(k, t)))
+    };
+    let vouched = client.token_endpoint_auth_method == uma_as::client_registration::PRIVATE_KEY_JWT;
+    match entry {
+        Some(entry) if vouched && keys_match(entry) => json!({ "listed": true, "name": entry.name, "status": entry.status }),
+        _ => json!({ "listed": false, "claims_to_be": software_id }),
     }
 }
