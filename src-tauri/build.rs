@@ -39,6 +39,16 @@ const COMMANDS: &[&str] = &[
     "verify_credential",
     "list_audit",
     "verify_audit",
+    "list_trusted_issuers",
+    "trust_issuer",
+    "distrust_issuer",
+    "approve_client",
+    "refuse_client",
+    "move_pension",
+    "delete_credential",
+    "export_credentials",
+    "wallet_did",
+    "export_audit",
 ];
 
 fn main() {

@@ -1,125 +1,132 @@
-//! The window's commands: each one a thin call into the owner service (the
-//! same owner API the CLI and the HTTP listener use, driven in-process), so
-//! the app adds no protocol logic of its own.
+//! The window's commands: each one a thin call into the owner service
+//! through the typed owner client (the same owner API the CLI and the HTTP
+//! listener use, driven in-process), so the app adds no protocol logic of
+//! its own.
 
 use crate::desktop::{AppState, Desktop, Settings};
 use crate::error::CommandError;
-use serde_json::{json, Value};
+use serde::Serialize;
+use std::path::PathBuf;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
-use uma_as::server::OwnerEvent;
+use wallet::api::*;
 
-type Answer = Result<Value, CommandError>;
-
-/// Ids go into URL paths: anything but an id's characters is refused, so a
-/// crafted id cannot reach another endpoint.
-fn id_segment(id: &str) -> Result<&str, CommandError> {
-    let ok = !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    ok.then_some(id).ok_or_else(|| CommandError::invalid_input(format!("{id:?} is not an id")))
-}
-
-fn query(pairs: &[(&str, &str)]) -> String {
-    serde_urlencoded::to_string(pairs).expect("string pairs encode")
-}
+type Answer<T> = Result<T, CommandError>;
 
 #[tauri::command]
-pub async fn app_state(desktop: State<'_, Desktop>) -> Result<AppState, CommandError> {
+pub async fn app_state(desktop: State<'_, Desktop>) -> Answer<AppState> {
     desktop.note_window_interactive();
     Ok(desktop.state().await)
 }
 
 #[tauri::command]
-pub async fn create_wallet<R: Runtime>(app: AppHandle<R>, desktop: State<'_, Desktop>, passphrase: String, identity: Option<Value>) -> Result<AppState, CommandError> {
+pub async fn create_wallet<R: Runtime>(app: AppHandle<R>, desktop: State<'_, Desktop>, passphrase: String, identity: Option<Identity>) -> Answer<AppState> {
     desktop.create(&app, passphrase, identity).await
 }
 
 #[tauri::command]
-pub async fn unlock_wallet<R: Runtime>(app: AppHandle<R>, desktop: State<'_, Desktop>, passphrase: String) -> Result<AppState, CommandError> {
+pub async fn unlock_wallet<R: Runtime>(app: AppHandle<R>, desktop: State<'_, Desktop>, passphrase: String) -> Answer<AppState> {
     desktop.unlock(&app, passphrase).await
 }
 
 #[tauri::command]
-pub async fn save_settings(desktop: State<'_, Desktop>, settings: Settings) -> Result<AppState, CommandError> {
+pub async fn save_settings(desktop: State<'_, Desktop>, settings: Settings) -> Answer<AppState> {
     desktop.save_settings(settings).await
 }
 
 /// New requests (and resource servers waiting for approval) as they arrive.
 #[tauri::command]
-pub async fn watch_requests(desktop: State<'_, Desktop>, on_event: Channel<OwnerEvent>) -> Result<(), CommandError> {
+pub async fn watch_requests(desktop: State<'_, Desktop>, on_event: Channel<OwnerEvent>) -> Answer<()> {
     desktop.watch(on_event);
     Ok(())
 }
 
+/// Where a file the app wrote went.
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
+pub struct Written {
+    pub path: PathBuf,
+}
+
 #[tauri::command]
-pub async fn export_backup(desktop: State<'_, Desktop>) -> Answer {
-    Ok(json!({ "path": desktop.export_backup().await? }))
+pub async fn export_backup(desktop: State<'_, Desktop>) -> Answer<Written> {
+    Ok(Written { path: desktop.export_backup().await? })
 }
 
 /// `null` until the owner has given identity details.
 #[tauri::command]
-pub async fn get_identity(desktop: State<'_, Desktop>) -> Answer {
-    match desktop.owner().await?.get("/identity").await {
-        Ok(identity) => Ok(identity),
-        Err(e) if e.status == 404 => Ok(Value::Null),
-        Err(e) => Err(e.into()),
-    }
+pub async fn get_identity(desktop: State<'_, Desktop>) -> Answer<Option<Identity>> {
+    Ok(desktop.owner().await?.identity().await?)
 }
 
 #[tauri::command]
-pub async fn set_identity(desktop: State<'_, Desktop>, identity: Value) -> Answer {
-    Ok(desktop.owner().await?.put("/identity", identity).await?)
+pub async fn set_identity(desktop: State<'_, Desktop>, identity: Identity) -> Answer<Identity> {
+    Ok(desktop.owner().await?.set_identity(&identity).await?)
 }
 
 #[tauri::command]
-pub async fn list_providers(desktop: State<'_, Desktop>) -> Answer {
-    Ok(desktop.owner().await?.get("/providers").await?)
+pub async fn list_providers(desktop: State<'_, Desktop>) -> Answer<Vec<ProviderEntry>> {
+    Ok(desktop.owner().await?.providers().await?)
 }
 
 #[tauri::command]
-pub async fn add_provider(desktop: State<'_, Desktop>, url: String, name: Option<String>) -> Answer {
+pub async fn add_provider(desktop: State<'_, Desktop>, url: String, name: Option<String>) -> Answer<ProviderEntry> {
     let name = name.filter(|n| !n.trim().is_empty());
-    Ok(desktop.owner().await?.post("/providers", Some(json!({ "url": url.trim(), "name": name }))).await?)
+    Ok(desktop.owner().await?.add_provider(&AddProvider { url: url.trim().into(), name }).await?)
 }
 
 #[tauri::command]
-pub async fn remove_provider(desktop: State<'_, Desktop>, url: String) -> Answer {
-    Ok(desktop.owner().await?.delete(&format!("/providers?{}", query(&[("url", &url)]))).await?)
+pub async fn remove_provider(desktop: State<'_, Desktop>, url: String) -> Answer<()> {
+    Ok(desktop.owner().await?.remove_provider(&url).await?)
 }
 
 /// Imports a signed governance registry file's text.
 #[tauri::command]
-pub async fn import_registry(desktop: State<'_, Desktop>, registry: String) -> Answer {
-    Ok(desktop.owner().await?.post("/registry", Some(json!({ "registry": registry }))).await?)
+pub async fn import_registry(desktop: State<'_, Desktop>, registry: String) -> Answer<RegistryImported> {
+    Ok(desktop.owner().await?.import_registry(&registry).await?)
 }
 
 /// The registry key the wallet trusts and the registry it holds.
 #[tauri::command]
-pub async fn registry_summary(desktop: State<'_, Desktop>) -> Answer {
-    Ok(desktop.owner().await?.get("/registry").await?)
+pub async fn registry_summary(desktop: State<'_, Desktop>) -> Answer<GovernanceSummary> {
+    Ok(desktop.owner().await?.registry().await?)
 }
 
 #[tauri::command]
-pub async fn set_registry_key(desktop: State<'_, Desktop>, key: String) -> Answer {
-    Ok(desktop.owner().await?.put("/registry/key", json!({ "key": key })).await?)
+pub async fn set_registry_key(desktop: State<'_, Desktop>, key: String) -> Answer<GovernanceSummary> {
+    Ok(desktop.owner().await?.set_registry_key(&key).await?)
 }
 
 #[tauri::command]
-pub async fn find_pensions(desktop: State<'_, Desktop>) -> Answer {
-    Ok(desktop.owner().await?.post("/find", None).await?)
+pub async fn find_pensions(desktop: State<'_, Desktop>) -> Answer<Vec<ProviderOutcome>> {
+    Ok(desktop.owner().await?.find().await?)
 }
 
 #[tauri::command]
-pub async fn list_offers(desktop: State<'_, Desktop>) -> Answer {
-    Ok(desktop.owner().await?.get("/offers").await?)
+pub async fn list_offers(desktop: State<'_, Desktop>) -> Answer<Offers> {
+    Ok(desktop.owner().await?.offers().await?)
 }
 
 /// Accepts an offer; `confirmation_code` is the code the provider sent the
 /// owner when another wallet protects the pension (the first try answers
 /// the kind `confirmation_required`).
 #[tauri::command]
-pub async fn accept_offer(desktop: State<'_, Desktop>, provider: String, resource_id: String, confirmation_code: Option<String>) -> Answer {
-    let body = json!({ "provider": provider, "resource_id": resource_id, "confirmation_code": confirmation_code });
-    Ok(desktop.owner().await?.post("/offers/accept", Some(body)).await?)
+pub async fn accept_offer(desktop: State<'_, Desktop>, provider: String, resource_id: String, confirmation_code: Option<String>) -> Answer<Accepted> {
+    Ok(desktop.owner().await?.accept(&AcceptOffer { provider, resource_id, confirmation_code }).await?)
+}
+
+/// Moves a pension to another wallet: `to` is that wallet's address, and
+/// `assertion` the permission code it gave for the provider.
+#[tauri::command]
+pub async fn move_pension(desktop: State<'_, Desktop>, provider: String, resource_id: String, to: String, assertion: String) -> Answer<Accepted> {
+    let request = MovePension { provider, resource_id, to: to.trim().into(), assertion: assertion.trim().into() };
+    Ok(desktop.owner().await?.move_pension(&request).await?)
+}
+
+/// A sign-in started: the page, and whether a browser opened it.
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
+pub struct SignInOpened {
+    pub authorize_url: String,
+    pub opened: bool,
 }
 
 /// Starts proving who the owner is at an identity service: the wallet
@@ -128,113 +135,187 @@ pub async fn accept_offer(desktop: State<'_, Desktop>, provider: String, resourc
 /// address, and its page gets no access to the wallet). `opened` is false
 /// when no browser could be started; the page's address is shown instead.
 #[tauri::command]
-pub async fn start_identity_sign_in<R: Runtime>(app: AppHandle<R>, desktop: State<'_, Desktop>, issuer: String) -> Answer {
+pub async fn start_identity_sign_in<R: Runtime>(app: AppHandle<R>, desktop: State<'_, Desktop>, issuer: String) -> Answer<SignInOpened> {
     use tauri_plugin_opener::OpenerExt;
-    let started = desktop.owner().await?.post("/identity/credential", Some(json!({ "issuer": issuer }))).await?;
-    let page = started["authorize_url"].as_str().unwrap_or_default().to_string();
-    let opened = match app.opener().open_url(&page, None::<&str>) {
+    let started = desktop.owner().await?.start_sign_in(&issuer).await?;
+    let opened = match app.opener().open_url(&started.authorize_url, None::<&str>) {
         Ok(()) => true,
         Err(e) => {
             tracing::warn!(error = %e, "no browser for the sign-in page");
             false
         }
     };
-    Ok(json!({ "authorize_url": page, "opened": opened }))
+    Ok(SignInOpened { authorize_url: started.authorize_url, opened })
 }
 
 /// The identity credential held and how the latest sign-in went.
 #[tauri::command]
-pub async fn identity_credential(desktop: State<'_, Desktop>) -> Answer {
-    Ok(desktop.owner().await?.get("/identity/credential").await?)
+pub async fn identity_credential(desktop: State<'_, Desktop>) -> Answer<IdentityCredentialStatus> {
+    Ok(desktop.owner().await?.identity_credential().await?)
 }
 
 #[tauri::command]
-pub async fn forget_identity_credential(desktop: State<'_, Desktop>) -> Answer {
-    Ok(desktop.owner().await?.delete("/identity/credential").await?)
+pub async fn forget_identity_credential(desktop: State<'_, Desktop>) -> Answer<()> {
+    Ok(desktop.owner().await?.forget_identity_credential().await?)
 }
 
 #[tauri::command]
-pub async fn my_pensions(desktop: State<'_, Desktop>) -> Answer {
-    Ok(desktop.owner().await?.get("/pensions").await?)
+pub async fn my_pensions(desktop: State<'_, Desktop>) -> Answer<MyPensions> {
+    Ok(desktop.owner().await?.my_pensions().await?)
 }
 
 #[tauri::command]
-pub async fn list_resources(desktop: State<'_, Desktop>) -> Answer {
-    Ok(desktop.owner().await?.get("/resources").await?)
+pub async fn list_resources(desktop: State<'_, Desktop>) -> Answer<Vec<Resource>> {
+    Ok(desktop.owner().await?.resources().await?)
 }
 
 #[tauri::command]
-pub async fn list_clients(desktop: State<'_, Desktop>) -> Answer {
-    Ok(desktop.owner().await?.get("/clients").await?)
+pub async fn list_clients(desktop: State<'_, Desktop>) -> Answer<Vec<ClientView>> {
+    Ok(desktop.owner().await?.clients().await?)
+}
+
+/// Lets a provider waiting for approval use this wallet to protect pensions.
+#[tauri::command]
+pub async fn approve_client(desktop: State<'_, Desktop>, id: String) -> Answer<ClientDecision> {
+    Ok(desktop.owner().await?.approve_client(&id).await?)
 }
 
 #[tauri::command]
-pub async fn list_requests(desktop: State<'_, Desktop>, all: bool) -> Answer {
-    Ok(desktop.owner().await?.get(if all { "/pending?all=true" } else { "/pending" }).await?)
+pub async fn refuse_client(desktop: State<'_, Desktop>, id: String) -> Answer<ClientDecision> {
+    Ok(desktop.owner().await?.refuse_client(&id).await?)
 }
 
 #[tauri::command]
-pub async fn approve_request(desktop: State<'_, Desktop>, id: String, approval: Value) -> Answer {
-    Ok(desktop.owner().await?.post(&format!("/pending/{}/approve", id_segment(&id)?), Some(approval)).await?)
+pub async fn list_requests(desktop: State<'_, Desktop>, all: bool) -> Answer<Vec<PendingView>> {
+    Ok(desktop.owner().await?.requests(all).await?)
 }
 
 #[tauri::command]
-pub async fn deny_request(desktop: State<'_, Desktop>, id: String) -> Answer {
-    Ok(desktop.owner().await?.post(&format!("/pending/{}/deny", id_segment(&id)?), None).await?)
+pub async fn approve_request(desktop: State<'_, Desktop>, id: String, approval: Approval) -> Answer<PendingRequest> {
+    Ok(desktop.owner().await?.approve_request(&id, &approval).await?)
 }
 
 #[tauri::command]
-pub async fn list_policies(desktop: State<'_, Desktop>) -> Answer {
-    Ok(desktop.owner().await?.get("/policies").await?)
+pub async fn deny_request(desktop: State<'_, Desktop>, id: String) -> Answer<PendingRequest> {
+    Ok(desktop.owner().await?.deny_request(&id).await?)
 }
 
 #[tauri::command]
-pub async fn add_policy(desktop: State<'_, Desktop>, policy: Value) -> Answer {
-    Ok(desktop.owner().await?.post("/policies", Some(policy)).await?)
+pub async fn list_policies(desktop: State<'_, Desktop>) -> Answer<Vec<Policy>> {
+    Ok(desktop.owner().await?.policies().await?)
 }
 
 #[tauri::command]
-pub async fn remove_policy(desktop: State<'_, Desktop>, id: String) -> Answer {
-    Ok(desktop.owner().await?.delete(&format!("/policies/{}", id_segment(&id)?)).await?)
+pub async fn add_policy(desktop: State<'_, Desktop>, policy: NewPolicy) -> Answer<Policy> {
+    Ok(desktop.owner().await?.add_policy(&policy).await?)
 }
 
 #[tauri::command]
-pub async fn list_grants(desktop: State<'_, Desktop>) -> Answer {
-    Ok(desktop.owner().await?.get("/grants").await?)
+pub async fn remove_policy(desktop: State<'_, Desktop>, id: String) -> Answer<Policy> {
+    Ok(desktop.owner().await?.remove_policy(&id).await?)
 }
 
 #[tauri::command]
-pub async fn revoke_grant(desktop: State<'_, Desktop>, id: String) -> Answer {
-    Ok(desktop.owner().await?.post(&format!("/grants/{}/revoke", id_segment(&id)?), None).await?)
+pub async fn list_grants(desktop: State<'_, Desktop>) -> Answer<Vec<GrantView>> {
+    Ok(desktop.owner().await?.grants().await?)
+}
+
+#[tauri::command]
+pub async fn revoke_grant(desktop: State<'_, Desktop>, id: String) -> Answer<Grant> {
+    Ok(desktop.owner().await?.revoke_grant(&id).await?)
 }
 
 /// The owner's consent receipts, each with its access grant credential.
 #[tauri::command]
-pub async fn list_receipts(desktop: State<'_, Desktop>) -> Answer {
-    Ok(desktop.owner().await?.get("/receipts").await?)
+pub async fn list_receipts(desktop: State<'_, Desktop>) -> Answer<Vec<Receipt>> {
+    Ok(desktop.owner().await?.receipts().await?)
+}
+
+/// The sign-in services whose word the owner takes about who is asking.
+#[tauri::command]
+pub async fn list_trusted_issuers(desktop: State<'_, Desktop>) -> Answer<Vec<TrustedIssuer>> {
+    Ok(desktop.owner().await?.trusted_issuers().await?)
 }
 
 #[tauri::command]
-pub async fn list_credentials(desktop: State<'_, Desktop>) -> Answer {
-    Ok(desktop.owner().await?.get("/credentials").await?)
+pub async fn trust_issuer(desktop: State<'_, Desktop>, issuer: TrustIssuer) -> Answer<TrustedIssuer> {
+    Ok(desktop.owner().await?.trust_issuer(&issuer).await?)
 }
 
 #[tauri::command]
-pub async fn show_credential(desktop: State<'_, Desktop>, id: String) -> Answer {
-    Ok(desktop.owner().await?.get(&format!("/credentials/{}", id_segment(&id)?)).await?)
+pub async fn distrust_issuer(desktop: State<'_, Desktop>, issuer: String) -> Answer<()> {
+    Ok(desktop.owner().await?.distrust_issuer(&issuer).await?)
 }
 
 #[tauri::command]
-pub async fn verify_credential(desktop: State<'_, Desktop>, id: String) -> Answer {
-    Ok(desktop.owner().await?.post(&format!("/credentials/{}/verify", id_segment(&id)?), None).await?)
+pub async fn list_credentials(desktop: State<'_, Desktop>) -> Answer<Vec<CredentialSummary>> {
+    Ok(desktop.owner().await?.credentials().await?)
 }
 
 #[tauri::command]
-pub async fn list_audit(desktop: State<'_, Desktop>, limit: u32) -> Answer {
-    Ok(desktop.owner().await?.get(&format!("/audit?limit={}", limit.clamp(1, 10_000))).await?)
+pub async fn show_credential(desktop: State<'_, Desktop>, id: String) -> Answer<CredentialDetail> {
+    Ok(desktop.owner().await?.credential(&id).await?)
 }
 
 #[tauri::command]
-pub async fn verify_audit(desktop: State<'_, Desktop>) -> Answer {
-    Ok(desktop.owner().await?.get("/audit/verify").await?)
+pub async fn verify_credential(desktop: State<'_, Desktop>, id: String) -> Answer<CredentialCheck> {
+    Ok(desktop.owner().await?.verify_credential(&id).await?)
+}
+
+#[tauri::command]
+pub async fn delete_credential(desktop: State<'_, Desktop>, id: String) -> Answer<()> {
+    Ok(desktop.owner().await?.delete_credential(&id).await?)
+}
+
+/// Every credential, with what the provider signed, in a file in the
+/// backup folder (for another wallet, or safekeeping).
+#[tauri::command]
+pub async fn export_credentials(desktop: State<'_, Desktop>) -> Answer<Written> {
+    let credentials = desktop.owner().await?.export_credentials().await?;
+    Ok(Written { path: desktop.write_export("credentials", &credentials).await? })
+}
+
+/// This wallet's DID: the name its credentials are issued to.
+#[tauri::command]
+pub async fn wallet_did(desktop: State<'_, Desktop>) -> Answer<Did> {
+    Ok(desktop.owner().await?.did().await?)
+}
+
+#[tauri::command]
+pub async fn list_audit(desktop: State<'_, Desktop>, limit: u32) -> Answer<Vec<AuditEntry>> {
+    Ok(desktop.owner().await?.audit(limit.clamp(1, 10_000) as usize).await?)
+}
+
+#[tauri::command]
+pub async fn verify_audit(desktop: State<'_, Desktop>) -> Answer<AuditVerification> {
+    Ok(desktop.owner().await?.audit_verify().await?)
+}
+
+/// The whole activity record, oldest first, in a file in the backup folder.
+#[tauri::command]
+pub async fn export_audit(desktop: State<'_, Desktop>) -> Answer<Written> {
+    let entries = desktop.owner().await?.audit_export().await?;
+    Ok(Written { path: desktop.write_export("activity", &entries).await? })
+}
+
+/// The TypeScript of the app's own commands' types (the owner contract's
+/// are in `ui/src/contract`).
+pub fn export_typescript(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
+    use ts_rs::TS;
+    let config = wallet::api::typescript::config(dir);
+    AppState::export_all(&config)?;
+    Written::export_all(&config)?;
+    SignInOpened::export_all(&config)
+}
+
+#[cfg(test)]
+mod tests {
+    /// `UPDATE_CONTRACT=1 cargo test -p uma-wallet-desktop --lib contract` writes them afresh.
+    #[test]
+    fn the_apps_command_contract_types_are_current() {
+        let checked_in = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/app-contract");
+        if let Err(stale) = wallet::api::typescript::check(&checked_in, super::export_typescript) {
+            panic!("{stale}: run UPDATE_CONTRACT=1 cargo test -p uma-wallet-desktop --lib contract");
+        }
+    }
 }

@@ -4,7 +4,6 @@
 
 use crate::error::CommandError;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,17 +12,16 @@ use std::time::Instant;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime};
 use tokio::sync::{broadcast, watch};
-use uma_as::server::OwnerEvent;
-use uma_as::{Clock, KdfParams};
-use wallet::owner_client::InProcessOwner;
+use wallet::api::{Identity, OwnerEvent};
+use wallet::owner_client::OwnerClient;
 use wallet::serve::{self, Ready, ServeError, ServeOptions};
-use wallet::Wallet;
+use wallet::{Clock, KdfParams, Wallet};
 
 /// The app's settings file in the data directory. Not secret: addresses only.
 const SETTINGS_FILE: &str = "desktop.json";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7420";
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Settings {
     /// Where the authorization server listens.
     pub listen: String,
@@ -53,7 +51,7 @@ impl Settings {
 }
 
 /// What the window needs to know to choose a screen.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
 pub struct AppState {
     pub wallet_exists: bool,
     pub unlocked: bool,
@@ -63,7 +61,7 @@ pub struct AppState {
 }
 
 struct Session {
-    owner: InProcessOwner,
+    owner: OwnerClient,
     wallet: Wallet,
     ready: Ready,
     stop: watch::Sender<bool>,
@@ -138,7 +136,7 @@ impl Desktop {
         }
     }
 
-    pub async fn create<R: Runtime>(&self, app: &AppHandle<R>, passphrase: String, identity: Option<Value>) -> Result<AppState, CommandError> {
+    pub async fn create<R: Runtime>(&self, app: &AppHandle<R>, passphrase: String, identity: Option<Identity>) -> Result<AppState, CommandError> {
         if let Some(problem) = wallet::passphrase_problem(&passphrase) {
             return Err(CommandError::invalid_input(problem));
         }
@@ -151,7 +149,7 @@ impl Desktop {
             .map_err(|e| CommandError::new("wallet_error", e.to_string()))??;
         self.unlock(app, passphrase).await?;
         if let Some(identity) = identity {
-            self.owner().await?.put("/identity", identity).await.map_err(|e| {
+            self.owner().await?.set_identity(&identity).await.map_err(|e| {
                 let e = CommandError::from(e);
                 CommandError::new(&e.kind, format!("Your wallet was created, but the identity details were refused: {}", e.message))
             })?;
@@ -182,10 +180,10 @@ impl Desktop {
                 tickets_per_minute: None,
             };
             let bound = serve::bind(options).await?;
-            let owner = InProcessOwner::new(bound.wallet())?;
+            let owner = OwnerClient::in_process(bound.wallet())?;
             let wallet = bound.wallet().clone();
             let ready = bound.ready.clone();
-            let events = bound.server().subscribe();
+            let events = wallet.subscribe();
             let (stop, mut stopped) = watch::channel(false);
             let server = tauri::async_runtime::spawn(bound.run(async move {
                 let _ = stopped.wait_for(|s| *s).await;
@@ -226,7 +224,7 @@ impl Desktop {
     }
 
     /// The owner service, for one call; the session lock is not held during it.
-    pub async fn owner(&self) -> Result<InProcessOwner, CommandError> {
+    pub async fn owner(&self) -> Result<OwnerClient, CommandError> {
         self.session.lock().await.as_ref().map(|s| s.owner.clone()).ok_or_else(CommandError::locked)
     }
 
@@ -234,16 +232,33 @@ impl Desktop {
         *self.watcher.lock() = Some(channel);
     }
 
+    fn wallet(&self, session: &Option<Session>) -> Result<Wallet, CommandError> {
+        session.as_ref().map(|s| s.wallet.clone()).ok_or_else(CommandError::locked)
+    }
+
+    fn backup_folder(&self) -> Result<&std::path::Path, CommandError> {
+        wallet::create_private_dir(&self.backup_dir)?;
+        Ok(&self.backup_dir)
+    }
+
     /// A sealed copy of the wallet in the backup folder; returns its path.
     pub async fn export_backup(&self) -> Result<PathBuf, CommandError> {
-        let wallet = self.session.lock().await.as_ref().map(|s| s.wallet.clone()).ok_or_else(CommandError::locked)?;
-        std::fs::create_dir_all(&self.backup_dir).map_err(|e| CommandError::new("io_error", format!("{}: {e}", self.backup_dir.display())))?;
-        let now = wallet.server().now();
-        let path = self.backup_dir.join(format!("uma-wallet-backup-{now}.json"));
+        let wallet = self.wallet(&*self.session.lock().await)?;
+        let path = self.backup_folder()?.join(format!("uma-wallet-backup-{}.json", wallet.now()));
         let target = path.clone();
-        tokio::task::spawn_blocking(move || wallet.server().backup(&target))
+        tokio::task::spawn_blocking(move || wallet.backup(&target))
             .await
             .map_err(|e| CommandError::new("wallet_error", e.to_string()))??;
+        Ok(path)
+    }
+
+    /// Writes what the owner exports (her credentials, her activity) as
+    /// JSON in the backup folder, readable by her alone; returns its path.
+    pub async fn write_export<T: Serialize>(&self, what: &str, items: &T) -> Result<PathBuf, CommandError> {
+        let wallet = self.wallet(&*self.session.lock().await)?;
+        let path = self.backup_folder()?.join(format!("uma-wallet-{what}-{}.json", wallet.now()));
+        let json = serde_json::to_string_pretty(items).map_err(|e| CommandError::new("wallet_error", e.to_string()))?;
+        wallet::write_private(&path, &json)?;
         Ok(path)
     }
 }

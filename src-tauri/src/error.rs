@@ -2,10 +2,9 @@
 //! on and a message for the owner. Never a secret, never a panic.
 
 use serde::Serialize;
-use uma_as::StoreError;
 use wallet::owner_client::OwnerApiError;
 use wallet::serve::ServeError;
-use wallet::WalletError;
+use wallet::{StoreError, WalletError};
 
 #[derive(Clone, Debug, PartialEq, Serialize, thiserror::Error)]
 #[error("{kind}: {message}")]

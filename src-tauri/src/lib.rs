@@ -16,7 +16,7 @@ use std::time::Instant;
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{Builder, Manager, RunEvent, Runtime, WindowEvent};
-use uma_as::{Clock, KdfParams};
+use wallet::{Clock, KdfParams};
 
 #[derive(Parser, Debug)]
 #[command(name = "uma-wallet-desktop", about = "The pension wallet: your own UMA authorization server, on your desktop")]
@@ -74,6 +74,16 @@ pub fn build<R: Runtime>(builder: Builder<R>, desktop: Desktop) -> Builder<R> {
         commands::list_grants,
         commands::revoke_grant,
         commands::list_receipts,
+        commands::list_trusted_issuers,
+        commands::trust_issuer,
+        commands::distrust_issuer,
+        commands::approve_client,
+        commands::refuse_client,
+        commands::move_pension,
+        commands::delete_credential,
+        commands::export_credentials,
+        commands::wallet_did,
+        commands::export_audit,
         commands::list_credentials,
         commands::show_credential,
         commands::verify_credential,

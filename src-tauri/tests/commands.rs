@@ -9,7 +9,7 @@ use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::{App, Manager, WebviewWindow, WebviewWindowBuilder};
-use uma_as::{Clock, KdfParams};
+use wallet::{Clock, KdfParams};
 use uma_wallet_desktop::desktop::{Desktop, DesktopOptions};
 
 const PASSPHRASE: &str = "correct horse battery";
@@ -165,7 +165,7 @@ fn a_wallet_open_in_another_program_is_reported_as_in_use() {
     let app = TestApp::new(tempfile::tempdir().unwrap(), false);
     let data_dir = app.dir.path().join("wallet");
     wallet::Wallet::init(&data_dir, PASSPHRASE, quick_kdf()).unwrap();
-    let _held = wallet::Wallet::open(&data_dir, PASSPHRASE, uma_as::Config::new("http://127.0.0.1:1"), Clock::System).unwrap();
+    let _held = wallet::Wallet::open(&data_dir, PASSPHRASE, wallet::Config::new("http://127.0.0.1:1"), Clock::System).unwrap();
     assert_eq!(app.error_kind("unlock_wallet", json!({ "passphrase": PASSPHRASE })), "wallet_in_use");
 }
 
@@ -173,8 +173,8 @@ fn a_wallet_open_in_another_program_is_reported_as_in_use() {
 fn ids_cannot_reach_other_endpoints() {
     let app = TestApp::start();
     app.create();
-    assert_eq!(app.error_kind("revoke_grant", json!({ "id": "../policies" })), "invalid_input");
-    assert_eq!(app.error_kind("show_credential", json!({ "id": "x?all=true" })), "invalid_input");
+    assert_eq!(app.error_kind("revoke_grant", json!({ "id": "../policies" })), "invalid_request");
+    assert_eq!(app.error_kind("show_credential", json!({ "id": "x?all=true" })), "invalid_request");
     assert_eq!(app.error_kind("deny_request", json!({ "id": "0123abcd" })), "not_found");
 }
 
@@ -270,7 +270,7 @@ fn a_backup_is_written_sealed_and_settings_survive_a_restart() {
     let copy = app.dir.path().join("restored");
     assert!(wallet::Wallet::restore(std::path::Path::new(&path), &copy, "not the passphrase").is_err());
     wallet::Wallet::restore(std::path::Path::new(&path), &copy, PASSPHRASE).unwrap();
-    let restored = wallet::Wallet::open(&copy, PASSPHRASE, uma_as::Config::new("http://127.0.0.1:1"), Clock::System).unwrap();
+    let restored = wallet::Wallet::open(&copy, PASSPHRASE, wallet::Config::new("http://127.0.0.1:1"), Clock::System).unwrap();
     assert_eq!(restored.pensions().identity().unwrap().unwrap().family_name, "Archer", "the backup restores the wallet");
     drop(restored);
 

@@ -40,7 +40,7 @@ fn cold_start_to_an_interactive_window() {
         for _ in 0..10 {
             let dir = tempfile::tempdir().unwrap();
             if existing {
-                wallet::Wallet::init(dir.path(), PASSPHRASE, uma_as::KdfParams::default()).unwrap();
+                wallet::Wallet::init(dir.path(), PASSPHRASE, wallet::KdfParams::default()).unwrap();
             }
             let started = Instant::now();
             let mut app = Command::new(&application)

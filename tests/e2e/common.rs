@@ -33,7 +33,7 @@ impl TestWallet {
         })
         .await
         .unwrap();
-        let (server, ready) = (bound.server().clone(), bound.ready.clone());
+        let (server, ready) = (bound.wallet().authorization_server().clone(), bound.ready.clone());
         tokio::spawn(bound.run(std::future::pending()));
         let token = std::fs::read_to_string(dir.path().join(wallet::OWNER_TOKEN_FILE)).unwrap().trim().to_string();
         TestWallet { _dir: dir, server, ready, token }

@@ -25,7 +25,7 @@ export function buildSeries(pensions: PensionOk[], dateOfBirth: string): Series[
       const age = ageAt(dateOfBirth, c.payableDetails?.payableDate ?? '');
       if (typeof amount === 'number' && age !== null) steps.push({ age, amount });
     }
-    if (steps.length) out.push({ id: p.resource_id, label: p.scheme, colour: COLOURS[i % COLOURS.length], steps });
+    if (steps.length) out.push({ id: p.resource_id, label: p.scheme ?? p.pei, colour: COLOURS[i % COLOURS.length], steps });
   });
   return out;
 }

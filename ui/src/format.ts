@@ -47,28 +47,18 @@ const CLAIM_LABELS: Record<string, string> = {
   email: 'Email', name: 'Name', issuer: 'Issuer', iss: 'Issuer', subject: 'Subject', sub: 'Subject', purpose: 'Purpose',
 };
 
-function claimsOf(o: unknown, skip: string[] = []): [string, string][] {
+function claimsOf(o: unknown): [string, string][] {
   if (!o || typeof o !== 'object') return [];
   return Object.entries(o as Record<string, unknown>)
-    .filter(([k, v]) => !skip.includes(k) && v !== null && v !== undefined && v !== '')
+    .filter(([, v]) => v !== null && v !== undefined && v !== '')
     .map(([k, v]) => [CLAIM_LABELS[k] ?? k, typeof v === 'string' ? v : JSON.stringify(v)]);
 }
 
-/** Who is asking. The wallet sends `{verified?: {...claims}, self_asserted?: {...claims}}`;
- * a flat claims object with `verified: true` is also accepted. Empty → anonymous. */
+/** Who is asking: claims an issuer the owner trusts verified, and claims
+ * the party typed in itself. None at all → anonymous. */
 export function describeParty(party: Party | null | undefined): PartyView {
-  const p = party ?? {};
-  let verified: [string, string][] = [];
-  let selfAsserted: [string, string][] = [];
-  const nested = (typeof p.verified === 'object' && p.verified !== null) || (typeof p.self_asserted === 'object' && p.self_asserted !== null);
-  if (nested) {
-    verified = claimsOf(p.verified);
-    selfAsserted = claimsOf(p.self_asserted);
-  } else {
-    const flat = claimsOf(p, ['verified', 'self_asserted']);
-    if (p.verified === true) verified = flat;
-    else selfAsserted = flat;
-  }
+  const verified = claimsOf(party?.verified);
+  const selfAsserted = claimsOf(party?.self_asserted);
   const kind = verified.length && selfAsserted.length ? 'mixed'
     : verified.length ? 'verified'
     : selfAsserted.length ? 'self-asserted'

@@ -9,7 +9,8 @@ mod owner;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use owner::{Owner, OwnerError};
-use serde_json::{json, Value};
+use serde_json::Value;
+use wallet::api::{AcceptOffer, AddProvider, Approval, AssertionRequest, Identity, MovePension, NewPolicy, Outcome, PartyCondition, Permission, SignInStatus, Target, TrustIssuer};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -400,13 +401,13 @@ async fn run(cli: Cli) -> Result<(), String> {
                 return Err(format!("a wallet already exists at {}", data_dir.display()));
             }
             create_wallet(&data_dir)?;
-            print(&json!({ "created": data_dir }));
+            print(&serde_json::json!({ "created": data_dir }));
             Ok(())
         }
         Command::Restore { backup } => {
             let passphrase = passphrase(false)?;
             Wallet::restore(&backup, &data_dir, &passphrase).map_err(|e| e.to_string())?;
-            print(&json!({ "restored": data_dir, "from": backup }));
+            print(&serde_json::json!({ "restored": data_dir, "from": backup }));
             Ok(())
         }
         Command::Serve(args) => {
@@ -444,177 +445,175 @@ async fn run(cli: Cli) -> Result<(), String> {
 }
 
 async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError> {
-    let value = match command {
+    let client = &owner.client;
+    let value: Value = match command {
         Command::Status => {
-            let mut status = owner.get("/status").await?;
-            status["serving"] = owner.is_remote().into();
+            let mut status = json(client.status().await?);
+            status["serving"] = client.is_remote().into();
             status
         }
-        Command::Clients(ClientsCommand::List) => owner.get("/clients").await?,
-        Command::Clients(ClientsCommand::Approve { client_id }) => owner.post(&format!("/clients/{client_id}/approve"), None).await?,
-        Command::Clients(ClientsCommand::Refuse { client_id }) => owner.post(&format!("/clients/{client_id}/refuse"), None).await?,
-        Command::Resources => owner.get("/resources").await?,
-        Command::Pending(PendingCommand::List { all }) => owner.get(if all { "/pending?all=true" } else { "/pending" }).await?,
+        Command::Clients(ClientsCommand::List) => json(client.clients().await?),
+        Command::Clients(ClientsCommand::Approve { client_id }) => json(client.approve_client(&client_id).await?),
+        Command::Clients(ClientsCommand::Refuse { client_id }) => json(client.refuse_client(&client_id).await?),
+        Command::Resources => json(client.resources().await?),
+        Command::Pending(PendingCommand::List { all }) => json(client.requests(all).await?),
         Command::Pending(PendingCommand::Approve { request_id, scopes, expires_in }) => {
-            let mut body = json!({});
+            let mut approval = Approval::default();
             if !scopes.is_empty() {
-                let mut permissions: Vec<Value> = Vec::new();
+                let mut permissions: Vec<Permission> = Vec::new();
                 for s in &scopes {
-                    let (resource, scope) =
-                        s.split_once(':').ok_or_else(|| OwnerError::Usage(format!("--scope {s:?} must be RESOURCE_ID:SCOPE")))?;
-                    match permissions.iter_mut().find(|p| p["resource_id"] == resource) {
-                        Some(p) => p["resource_scopes"].as_array_mut().expect("array").push(scope.into()),
-                        None => permissions.push(json!({ "resource_id": resource, "resource_scopes": [scope] })),
+                    let (resource, scope) = s.split_once(':').ok_or_else(|| OwnerError::Usage(format!("--scope {s:?} must be RESOURCE_ID:SCOPE")))?;
+                    match permissions.iter_mut().find(|p| p.resource_id == resource) {
+                        Some(p) => p.resource_scopes.push(scope.into()),
+                        None => permissions.push(Permission { resource_id: resource.into(), resource_scopes: vec![scope.into()] }),
                     }
                 }
-                body["permissions"] = permissions.into();
+                approval.permissions = Some(permissions);
             }
             if let Some(secs) = expires_in {
                 let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-                body["expires_at"] = (now + secs).into();
+                approval.expires_at = Some(now + secs);
             }
-            owner.post(&format!("/pending/{request_id}/approve"), Some(body)).await?
+            json(client.approve_request(&request_id, &approval).await?)
         }
-        Command::Pending(PendingCommand::Deny { request_id }) => owner.post(&format!("/pending/{request_id}/deny"), None).await?,
-        Command::Policy(PolicyCommand::List) => owner.get("/policies").await?,
-        Command::Policy(PolicyCommand::Add(args)) => owner.post("/policies", Some(policy_body(args))).await?,
-        Command::Policy(PolicyCommand::Remove { policy_id }) => owner.delete(&format!("/policies/{policy_id}")).await?,
-        Command::Grants(GrantsCommand::List) => owner.get("/grants").await?,
-        Command::Receipts => owner.get("/receipts").await?,
-        Command::Grants(GrantsCommand::Revoke { grant_id }) => owner.post(&format!("/grants/{grant_id}/revoke"), None).await?,
-        Command::Trust(TrustCommand::List) => owner.get("/trusted-issuers").await?,
-        Command::Trust(TrustCommand::Add { issuer, jwks_uri, client_ids }) => {
-            owner.post("/trusted-issuers", Some(json!({ "issuer": issuer, "jwks_uri": jwks_uri, "client_ids": client_ids }))).await?
-        }
-        Command::Trust(TrustCommand::Remove { issuer }) => {
-            let query: String = url::form_urlencoded::byte_serialize(issuer.as_bytes()).collect();
-            owner.delete(&format!("/trusted-issuers?issuer={query}")).await?
-        }
-        Command::Audit(AuditCommand::List { limit }) => owner.get(&format!("/audit?limit={limit}")).await?,
+        Command::Pending(PendingCommand::Deny { request_id }) => json(client.deny_request(&request_id).await?),
+        Command::Policy(PolicyCommand::List) => json(client.policies().await?),
+        Command::Policy(PolicyCommand::Add(args)) => json(client.add_policy(&new_policy(args)).await?),
+        Command::Policy(PolicyCommand::Remove { policy_id }) => json(client.remove_policy(&policy_id).await?),
+        Command::Grants(GrantsCommand::List) => json(client.grants().await?),
+        Command::Receipts => json(client.receipts().await?),
+        Command::Grants(GrantsCommand::Revoke { grant_id }) => json(client.revoke_grant(&grant_id).await?),
+        Command::Trust(TrustCommand::List) => json(client.trusted_issuers().await?),
+        Command::Trust(TrustCommand::Add { issuer, jwks_uri, client_ids }) => json(client.trust_issuer(&TrustIssuer { issuer, jwks_uri, client_ids }).await?),
+        Command::Trust(TrustCommand::Remove { issuer }) => json(client.distrust_issuer(&issuer).await?),
+        Command::Audit(AuditCommand::List { limit }) => json(client.audit(limit).await?),
         Command::Audit(AuditCommand::Verify) => {
-            let result = owner.get("/audit/verify").await?;
-            if result["intact"] == true {
-                println!("audit log intact: {} entries", result["entries"]);
+            let result = client.audit_verify().await?;
+            if result.intact {
+                println!("audit log intact: {} entries", result.entries.unwrap_or(0));
                 return Ok(());
             }
             return Err(OwnerError::Usage(format!(
                 "audit log BROKEN at entry {}: {}",
-                result["broken_at"],
-                result["reason"].as_str().unwrap_or("")
+                result.broken_at.unwrap_or(0),
+                result.reason.unwrap_or_default()
             )));
         }
-        Command::Audit(AuditCommand::Export { output }) => match output {
-            Some(path) => return export(&owner.get("/audit/export").await?, &path, "entries"),
-            None => owner.get("/audit/export").await?,
+        Command::Audit(AuditCommand::Export { output }) => {
+            let entries = client.audit_export().await?;
+            match output {
+                Some(path) => return export(&entries, &path, "entries"),
+                None => json(entries),
+            }
+        }
+        Command::Identity(IdentityCommand::Show) => match client.identity().await? {
+            Some(identity) => json(identity),
+            None => return Err(OwnerError::Usage("no identity details yet (uma-wallet identity set)".into())),
         },
-        Command::Identity(IdentityCommand::Show) => owner.get("/identity").await?,
         Command::Identity(IdentityCommand::Set(a)) => {
-            let identity = json!({
-                "given_name": a.given_name, "family_name": a.family_name, "date_of_birth": a.date_of_birth,
-                "nino": a.nino, "postcode": a.postcode, "address_lines": a.address_lines,
-                "email": a.email, "mobile": a.mobile,
-            });
-            owner.put("/identity", identity).await?
+            let identity = Identity {
+                given_name: a.given_name,
+                family_name: a.family_name,
+                date_of_birth: a.date_of_birth,
+                nino: a.nino,
+                postcode: a.postcode,
+                address_lines: a.address_lines,
+                email: a.email,
+                mobile: a.mobile,
+                verified: vec![],
+            };
+            json(client.set_identity(&identity).await?)
         }
         Command::Identity(IdentityCommand::Get { issuer, wait_seconds }) => {
-            let started = owner.post("/identity/credential", Some(json!({ "issuer": issuer }))).await?;
-            let page = started["authorize_url"].as_str().unwrap_or_default();
-            eprintln!("Open this page in your browser to prove who you are:\n  {page}");
+            let started = client.start_sign_in(&issuer).await?;
+            eprintln!("Open this page in your browser to prove who you are:\n  {}", started.authorize_url);
             // The page on standard output too, one line, for scripts.
-            println!("{}", json!({ "authorize_url": page }));
+            println!("{}", serde_json::json!({ "authorize_url": started.authorize_url }));
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(wait_seconds);
             loop {
-                let status = owner.get("/identity/credential").await?;
-                match status["sign_in"]["state"].as_str() {
-                    Some("finished") => break status["credential"].clone(),
-                    Some("failed") => {
-                        return Err(OwnerError::Usage(format!("signing in failed: {}", status["sign_in"]["error"].as_str().unwrap_or(""))).into());
-                    }
-                    _ if std::time::Instant::now() > deadline => {
-                        return Err(OwnerError::Usage("you did not finish signing in in time".into()).into());
-                    }
+                let status = client.identity_credential().await?;
+                match status.sign_in {
+                    SignInStatus::Finished { .. } => break json(status.credential),
+                    SignInStatus::Failed { error, .. } => return Err(OwnerError::Usage(format!("signing in failed: {error}"))),
+                    _ if std::time::Instant::now() > deadline => return Err(OwnerError::Usage("you did not finish signing in in time".into())),
                     _ => tokio::time::sleep(std::time::Duration::from_millis(300)).await,
                 }
             }
         }
-        Command::Identity(IdentityCommand::Credential) => owner.get("/identity/credential").await?,
-        Command::Identity(IdentityCommand::ForgetCredential) => owner.delete("/identity/credential").await?,
-        Command::Providers(ProvidersCommand::List) => owner.get("/providers").await?,
-        Command::Providers(ProvidersCommand::Add { url, name }) => owner.post("/providers", Some(json!({ "url": url, "name": name }))).await?,
-        Command::Providers(ProvidersCommand::Remove { url }) => {
-            let query: String = url::form_urlencoded::byte_serialize(url.as_bytes()).collect();
-            owner.delete(&format!("/providers?url={query}")).await?
-        }
-        Command::Registry(RegistryCommand::Trust { key }) => owner.put("/registry/key", json!({ "key": key })).await?,
+        Command::Identity(IdentityCommand::Credential) => json(client.identity_credential().await?),
+        Command::Identity(IdentityCommand::ForgetCredential) => json(client.forget_identity_credential().await?),
+        Command::Providers(ProvidersCommand::List) => json(client.providers().await?),
+        Command::Providers(ProvidersCommand::Add { url, name }) => json(client.add_provider(&AddProvider { url, name }).await?),
+        Command::Providers(ProvidersCommand::Remove { url }) => json(client.remove_provider(&url).await?),
+        Command::Registry(RegistryCommand::Trust { key }) => json(client.set_registry_key(&key).await?),
         Command::Registry(RegistryCommand::Import { file }) => {
             let text = std::fs::read_to_string(&file).map_err(|e| OwnerError::Usage(format!("{}: {e}", file.display())))?;
-            owner.post("/registry", Some(json!({ "registry": text.trim() }))).await?
+            json(client.import_registry(&text).await?)
         }
-        Command::Registry(RegistryCommand::Show) => owner.get("/registry").await?,
-        Command::Move { provider, resource_id, to, assertion } => {
-            owner.post("/pensions/move", Some(json!({ "provider": provider, "resource_id": resource_id, "to": to, "assertion": assertion }))).await?
+        Command::Registry(RegistryCommand::Show) => json(client.registry().await?),
+        Command::Move { provider, resource_id, to, assertion } => json(client.move_pension(&MovePension { provider, resource_id, to, assertion }).await?),
+        Command::Find => json(client.find().await?),
+        Command::Offers => json(client.offers().await?),
+        Command::Pensions => json(client.my_pensions().await?),
+        Command::Did => json(client.did().await?),
+        Command::Credentials(CredentialsCommand::List) => json(client.credentials().await?),
+        Command::Credentials(CredentialsCommand::Show { id }) => json(client.credential(&id).await?),
+        Command::Credentials(CredentialsCommand::Verify { id }) => json(client.verify_credential(&id).await?),
+        Command::Credentials(CredentialsCommand::Delete { id }) => json(client.delete_credential(&id).await?),
+        Command::Credentials(CredentialsCommand::Export { output }) => {
+            let credentials = client.export_credentials().await?;
+            match output {
+                Some(path) => return export(&credentials, &path, "credentials"),
+                None => json(credentials),
+            }
         }
-        Command::Find => owner.post("/find", None).await?,
-        Command::Offers => owner.get("/offers").await?,
-        Command::Pensions => owner.get("/pensions").await?,
-        Command::Did => owner.get("/did").await?,
-        Command::Credentials(CredentialsCommand::List) => owner.get("/credentials").await?,
-        Command::Credentials(CredentialsCommand::Show { id }) => owner.get(&format!("/credentials/{id}")).await?,
-        Command::Credentials(CredentialsCommand::Verify { id }) => owner.post(&format!("/credentials/{id}/verify"), None).await?,
-        Command::Credentials(CredentialsCommand::Delete { id }) => owner.delete(&format!("/credentials/{id}")).await?,
-        Command::Credentials(CredentialsCommand::Export { output }) => match output {
-            Some(path) => return export(&owner.get("/credentials/export").await?, &path, "credentials"),
-            None => owner.get("/credentials/export").await?,
-        },
-        Command::Accept { provider, resource_id, confirmation_code } => {
-            let body = json!({ "provider": provider, "resource_id": resource_id, "confirmation_code": confirmation_code });
-            owner.post("/offers/accept", Some(body)).await?
-        }
-        Command::Assertion { resource_server, lifetime } => {
-            owner.post("/assertions", Some(json!({ "resource_server": resource_server, "lifetime": lifetime }))).await?
-        }
+        Command::Accept { provider, resource_id, confirmation_code } => json(client.accept(&AcceptOffer { provider, resource_id, confirmation_code }).await?),
+        Command::Assertion { resource_server, lifetime } => json(client.mint_assertion(&AssertionRequest { resource_server, lifetime }).await?),
         Command::Init | Command::Serve(_) | Command::Restore { .. } => unreachable!("handled before connecting"),
     };
     print(&value);
     Ok(())
 }
 
+/// An answer as JSON, to print.
+fn json<T: serde::Serialize>(answer: T) -> Value {
+    serde_json::to_value(answer).expect("owner API answers are JSON")
+}
+
 /// Writes a JSON list to a file and says how many items went.
-fn export(list: &Value, path: &std::path::Path, what: &str) -> Result<(), OwnerError> {
+fn export<T: serde::Serialize>(list: &[T], path: &std::path::Path, what: &str) -> Result<(), OwnerError> {
     let text = serde_json::to_string_pretty(list).expect("JSON prints");
     std::fs::write(path, text).map_err(|e| OwnerError::Usage(format!("{}: {e}", path.display())))?;
-    println!("exported {} {what} to {}", list.as_array().map_or(0, Vec::len), path.display());
+    println!("exported {} {what} to {}", list.len(), path.display());
     Ok(())
 }
 
-fn policy_body(args: PolicyArgs) -> Value {
+fn new_policy(args: PolicyArgs) -> NewPolicy {
     let target = match (args.resource, args.resource_server) {
-        (Some(id), _) => json!({ "kind": "resource", "id": id }),
-        (None, Some(id)) => json!({ "kind": "resource_server", "id": id }),
+        (Some(id), _) => Target::Resource(id),
+        (None, Some(id)) => Target::ResourceServer(id),
         (None, None) => unreachable!("clap requires one"),
     };
     let outcome = match args.outcome {
-        OutcomeArg::Permit => "permit",
-        OutcomeArg::Ask => "ask",
-        OutcomeArg::Deny => "deny",
+        OutcomeArg::Permit => Outcome::Permit,
+        OutcomeArg::Ask => Outcome::Ask,
+        OutcomeArg::Deny => Outcome::Deny,
     };
-    let mut party = json!({ "verified_only": args.verified_only });
-    for (name, value) in [("email", args.email), ("issuer", args.issuer), ("subject", args.subject), ("client_id", args.client), ("credential_type", args.credential_type)] {
-        if let Some(v) = value {
-            party[name] = v.into();
-        }
+    NewPolicy {
+        target,
+        scopes: args.scopes,
+        party: PartyCondition {
+            email: args.email,
+            issuer: args.issuer,
+            subject: args.subject,
+            client_id: args.client,
+            credential_type: args.credential_type,
+            verified_only: args.verified_only,
+        },
+        valid_from: args.valid_from,
+        valid_until: args.valid_until,
+        outcome,
+        description: args.description,
+        grant_lifetime: args.days.map(|days| days * 86_400),
     }
-    let mut body = json!({ "target": target, "scopes": args.scopes, "party": party, "outcome": outcome });
-    for (name, value) in [("valid_from", args.valid_from), ("valid_until", args.valid_until)] {
-        if let Some(v) = value {
-            body[name] = v.into();
-        }
-    }
-    if let Some(d) = args.description {
-        body["description"] = d.into();
-    }
-    if let Some(days) = args.days {
-        body["grant_lifetime"] = (days * 86_400).into();
-    }
-    body
 }

@@ -26,7 +26,7 @@ const MAX_NAME: usize = 200;
 /// Clock skew allowed on `iat`.
 const LEEWAY: i64 = 300;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Checks people's identity and issues identity credentials; `jwks`
@@ -58,7 +58,7 @@ impl Role {
 }
 
 /// One participant.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
     pub role: Role,

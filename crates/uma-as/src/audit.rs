@@ -16,7 +16,7 @@ use ring::digest::{Context, SHA256};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct AuditEntry {
     pub seq: u64,
     pub at: UnixTime,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// One resource and the scopes bound to it: requested in a ticket, granted in
 /// an RPT (Grant §1.3; FedAuthz §4).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct Permission {
     /// REQUIRED. The `_id` the AS assigned at resource registration.
     pub resource_id: String,
@@ -16,7 +16,7 @@ pub struct Permission {
 
 /// Where a resource server stands with the owner (FedAuthz §1.3: the PAT
 /// records the owner's consent that this RS may use this AS).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Protection {
     /// A plain client; it never asked for `uma_protection`.
@@ -82,7 +82,7 @@ pub struct Pat {
 }
 
 /// A registered resource description (FedAuthz §3.1).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct Resource {
     pub id: String,
     /// The resource server (client id) that registered it; only it may see or touch it.
@@ -93,7 +93,7 @@ pub struct Resource {
 }
 
 /// The body of a resource registration request (FedAuthz §3.1).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct ResourceDescription {
     /// REQUIRED. Scopes available for this resource.
     pub resource_scopes: Vec<String>,
@@ -112,7 +112,7 @@ pub struct ResourceDescription {
 }
 
 /// Claims about one set of facts on the requesting party.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct ClaimSet {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
@@ -148,7 +148,7 @@ impl ClaimSet {
 
 /// Who is asking, as far as the AS knows: claims verified from a token signed
 /// by an issuer the owner trusts, and claims the person typed in themselves.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct RequestingParty {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<ClaimSet>,
@@ -268,7 +268,7 @@ impl TicketSlot {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum GrantSource {
     Policy { policy_id: String },
@@ -276,7 +276,7 @@ pub enum GrantSource {
 }
 
 /// Who may do what on which resource, and why.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct Grant {
     pub id: String,
     pub resource_id: String,
@@ -330,7 +330,7 @@ pub struct PctRecord {
     pub expires_at: UnixTime,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum RequestStatus {
     Pending,
@@ -339,7 +339,7 @@ pub enum RequestStatus {
 }
 
 /// An access request waiting for (or decided by) the owner.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct PendingRequest {
     pub id: String,
     pub client_id: String,
@@ -364,7 +364,7 @@ impl PendingRequest {
 }
 
 /// An OpenID Provider whose ID tokens the owner accepts as claims.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct TrustedIssuer {
     pub issuer: String,
     /// Where the issuer's keys are; found through OpenID discovery when absent.

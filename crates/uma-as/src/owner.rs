@@ -11,12 +11,13 @@ use crate::policy::{Outcome, PartyCondition, Policy, Target};
 use crate::secret::random_id;
 use crate::server::AuthorizationServer;
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// A policy as the owner writes it; the server assigns `id` and `created_at`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
+#[ts(optional_fields = nullable)]
 pub struct NewPolicy {
     pub target: Target,
     #[serde(default)]
@@ -36,8 +37,9 @@ pub struct NewPolicy {
 }
 
 /// The owner's answer to a pending request.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
+#[ts(optional_fields = nullable)]
 pub struct Approval {
     /// The scopes granted; absent means everything that was asked.
     #[serde(default)]

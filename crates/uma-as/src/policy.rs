@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 /// The claim token format for OpenID Connect ID tokens (Grant §3.3.1).
 pub const ID_TOKEN_FORMAT: &str = "http://openid.net/specs/openid-connect-core-1_0.html#IDToken";
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Target {
     /// One resource, by `_id`.
@@ -23,7 +23,7 @@ pub enum Target {
     ResourceServer(String),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Permit,
@@ -32,7 +32,8 @@ pub enum Outcome {
 }
 
 /// Conditions on who is asking; all that are set must hold.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 pub struct PartyCondition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -142,7 +143,7 @@ impl PartyCondition {
 
 /// An owner's rule: for these resources and scopes, for these parties, in
 /// this period, do this.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct Policy {
     pub id: String,
     pub target: Target,

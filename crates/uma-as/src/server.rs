@@ -85,11 +85,27 @@ impl Config {
 }
 
 /// What the owner's user interfaces subscribe to.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OwnerEvent {
     RequestSubmitted { request: PendingRequest },
     ResourceServerWaiting { client_id: String, client_name: String },
+}
+
+/// How much the authorization server holds, for the owner.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+pub struct Stats {
+    pub issuer: String,
+    pub clients: usize,
+    /// Resource servers the owner connected.
+    pub resource_servers: usize,
+    pub resources: usize,
+    pub policies: usize,
+    /// Grants in force.
+    pub grants: usize,
+    /// Requests waiting for the owner.
+    pub pending_requests: usize,
+    pub audit_entries: u64,
 }
 
 #[derive(Default)]
@@ -365,19 +381,19 @@ impl AuthorizationServer {
     }
 
     /// Counts for `status`.
-    pub fn stats(&self) -> serde_json::Value {
+    pub fn stats(&self) -> Stats {
         let cache = self.inner.cache.read();
-        let pending = cache.open_requests(self.now()).count();
-        serde_json::json!({
-            "issuer": self.inner.config.issuer,
-            "clients": cache.clients.len(),
-            "resource_servers": cache.clients.values().filter(|c| c.protection == Protection::Approved).count(),
-            "resources": cache.resources.len(),
-            "policies": cache.policies.values().map(Vec::len).sum::<usize>(),
-            "grants": cache.grants.values().filter(|g| g.is_active(self.now())).count(),
-            "pending_requests": pending,
-            "audit_entries": self.inner.audit.len(),
-        })
+        let now = self.now();
+        Stats {
+            issuer: self.inner.config.issuer.clone(),
+            clients: cache.clients.len(),
+            resource_servers: cache.clients.values().filter(|c| c.protection == Protection::Approved).count(),
+            resources: cache.resources.len(),
+            policies: cache.policies.values().map(Vec::len).sum(),
+            grants: cache.grants.values().filter(|g| g.is_active(now)).count(),
+            pending_requests: cache.open_requests(now).count(),
+            audit_entries: self.inner.audit.len(),
+        }
     }
 }
 

@@ -34,7 +34,7 @@ const SIGNED_METADATA_TYPE: &str = "openidvci-issuer-metadata+jwt";
 /// The largest answer read from an issuer.
 const MAX_ANSWER: usize = 256 * 1024;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct StoredCredential {
     pub id: String,
     /// The compact JWT as issued.
@@ -47,6 +47,43 @@ pub struct StoredCredential {
     pub received_at: i64,
     /// `active`, or `superseded` once a newer one for the same pension arrived.
     pub status: String,
+}
+
+/// A credential, without its JWT: what the owner's list shows.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+pub struct CredentialSummary {
+    pub id: String,
+    pub pei: String,
+    pub scheme: String,
+    pub issuer: String,
+    pub authorization_server: String,
+    /// `active`, or `superseded` once a newer one for the same pension arrived.
+    pub status: String,
+    pub received_at: i64,
+}
+
+impl From<StoredCredential> for CredentialSummary {
+    fn from(c: StoredCredential) -> Self {
+        CredentialSummary { id: c.id, pei: c.pei, scheme: c.scheme, issuer: c.issuer, authorization_server: c.authorization_server, status: c.status, received_at: c.received_at }
+    }
+}
+
+/// A credential with what it says, decoded.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+pub struct CredentialDetail {
+    #[serde(flatten)]
+    pub credential: StoredCredential,
+    /// The JWT's claims (`null` if they do not decode).
+    pub claims: Value,
+}
+
+/// Whether a credential still verifies, and why not.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+pub struct CredentialCheck {
+    pub id: String,
+    pub verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// What a credential received after an assignment must say.
@@ -277,16 +314,14 @@ impl Credentials {
     }
 
     /// The credential with its decoded claims.
-    pub fn show(&self, id: &str) -> Result<Value, ProtocolError> {
-        let stored = self.get(id)?;
-        let claims = vc::decode_claims(&stored.jwt).unwrap_or(Value::Null);
-        let mut view = json!(stored);
-        view["claims"] = claims;
-        Ok(view)
+    pub fn show(&self, id: &str) -> Result<CredentialDetail, ProtocolError> {
+        let credential = self.get(id)?;
+        let claims = vc::decode_claims(&credential.jwt).unwrap_or(Value::Null);
+        Ok(CredentialDetail { credential, claims })
     }
 
     /// Verifies a stored credential again, against what it was accepted for.
-    pub async fn verify(&self, id: &str) -> Result<Value, ProtocolError> {
+    pub async fn verify(&self, id: &str) -> Result<CredentialCheck, ProtocolError> {
         let stored = self.get(id)?;
         let expected = Expected {
             provider_url: &stored.credential_issuer,
@@ -295,8 +330,8 @@ impl Credentials {
             pinned_did: Some(&stored.issuer),
         };
         Ok(match self.check(&stored.jwt, &stored.credential_issuer, &stored.issuer, &expected).await {
-            Ok(_) => json!({ "id": id, "verified": true }),
-            Err(e) => json!({ "id": id, "verified": false, "reason": e.to_string() }),
+            Ok(_) => CredentialCheck { id: id.to_string(), verified: true, reason: None },
+            Err(e) => CredentialCheck { id: id.to_string(), verified: false, reason: Some(e.to_string()) },
         })
     }
 

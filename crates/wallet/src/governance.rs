@@ -121,32 +121,68 @@ impl Governance {
     }
 
     /// For the owner: the key, and the registry held with its participants.
-    pub fn summary(&self) -> Result<Value, ProtocolError> {
+    pub fn summary(&self) -> Result<GovernanceSummary, ProtocolError> {
         let stored = self.stored()?;
         let current = self.current()?;
-        let held_but_invalid = stored.jws.is_some() && current.is_none();
-        Ok(json!({
-            "trusted_key": stored.trusted_key,
-            "registry": current.map(|s| json!({
-                "name": s.registry.name,
-                "version": s.registry.version,
-                "issued_at": s.issued_at,
-                "expires_at": s.expires_at,
-                "entries": s.registry.entries,
-            })),
-            "expired": held_but_invalid,
-        }))
+        let expired = stored.jws.is_some() && current.is_none();
+        Ok(GovernanceSummary {
+            trusted_key: stored.trusted_key,
+            registry: current.map(|s| RegistryHeld {
+                name: s.registry.name,
+                version: s.registry.version,
+                issued_at: s.issued_at,
+                expires_at: s.expires_at,
+                entries: s.registry.entries,
+            }),
+            expired,
+        })
     }
 }
 
+/// The registry key the wallet trusts and the registry it holds.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+pub struct GovernanceSummary {
+    /// The registry's did:key, once the owner set it.
+    pub trusted_key: Option<String>,
+    /// The registry held, while it verifies.
+    pub registry: Option<RegistryHeld>,
+    /// A registry is held but no longer verifies (it expired).
+    pub expired: bool,
+}
+
+/// A signed governance registry the wallet holds.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+pub struct RegistryHeld {
+    pub name: String,
+    pub version: u64,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub entries: Vec<Entry>,
+}
+
+/// What the governance registry says of a client.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+pub struct RegistryStanding {
+    /// The registry lists it, and it proves it is what it is listed as.
+    pub listed: bool,
+    /// Its name in the registry, when listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Its status in the registry (e.g. `authorised`), when listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The software id it gave, when it is not listed under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims_to_be: Option<String>,
+}
 /// Who a client really is, as far as the registry held says: listed when
 /// it registered with a `software_id` the registry lists as a client, it
 /// authenticates with a key (`private_key_jwt`, so only the key's holder
 /// can use this client), and every key it registered is one the registry
 /// gives for that software id. Callers verify the registry once
 /// ([`Governance::current`]) for a whole list of clients.
-pub fn client_standing(held: Option<&Signed>, client: &uma_as::model::Client) -> Value {
-    let Some(software_id) = client.software_id.as_deref() else { return json!({ "listed": false }) };
+pub fn client_standing(held: Option<&Signed>, client: &uma_as::model::Client) -> RegistryStanding {
+    let Some(software_id) = client.software_id.as_deref() else { return RegistryStanding::default() };
     let entry = held.and_then(|s| s.registry.find(Role::Client, software_id));
     let keys_match = |entry: &Entry| {
         let theirs = entry.jwks.as_ref().and_then(|j| j["keys"].as_array()).cloned().unwrap_or_default();
@@ -155,7 +191,7 @@ pub fn client_standing(held: Option<&Signed>, client: &uma_as::model::Client) ->
     };
     let vouched = client.token_endpoint_auth_method == uma_as::client_registration::PRIVATE_KEY_JWT;
     match entry {
-        Some(entry) if vouched && keys_match(entry) => json!({ "listed": true, "name": entry.name, "status": entry.status }),
-        _ => json!({ "listed": false, "claims_to_be": software_id }),
+        Some(entry) if vouched && keys_match(entry) => RegistryStanding { listed: true, name: Some(entry.name.clone()), status: entry.status.clone(), claims_to_be: None },
+        _ => RegistryStanding { claims_to_be: Some(software_id.to_string()), ..RegistryStanding::default() },
     }
 }

@@ -57,7 +57,7 @@ pub struct HeldIdentity {
 }
 
 /// What the identity credential attests, for the owner to see.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct IdentitySummary {
     pub issuer: String,
     pub issuer_name: Option<String>,
@@ -111,7 +111,7 @@ struct Callback {
 }
 
 /// Where the owner's latest sign-in stands.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum SignInStatus {
     #[default]

@@ -12,6 +12,7 @@
 //! - [`serve`] binds the authorization server and the owner API, announces
 //!   them, and stops cleanly, flushing everything, on SIGTERM or Ctrl-C.
 
+pub mod api;
 pub mod challenge;
 pub mod credentials;
 pub mod governance;
@@ -20,12 +21,13 @@ pub mod owner_api;
 pub mod owner_client;
 pub mod pensions;
 pub mod serve;
+pub mod sharing;
 pub mod vc;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use uma_as::secret::Secret;
-pub use uma_as::{AuthorizationServer, Clock, Config, KdfParams, Store, StoreError};
+pub use uma_as::{AuthorizationServer, Clock, Config, KdfParams, OwnerEvent, Store, StoreError};
 
 /// The owner API token's file in the data directory (mode 0600).
 pub const OWNER_TOKEN_FILE: &str = "owner-token";
@@ -127,8 +129,32 @@ impl Wallet {
         &self.data_dir
     }
 
-    pub fn server(&self) -> &AuthorizationServer {
+    pub(crate) fn server(&self) -> &AuthorizationServer {
         &self.server
+    }
+
+    /// The authorization server inside, for tests that play a peer holding
+    /// what only the wallet holds (its signing key, its clock).
+    #[cfg(feature = "test-support")]
+    pub fn authorization_server(&self) -> &AuthorizationServer {
+        &self.server
+    }
+
+    /// New access requests and resource servers waiting for the owner, as
+    /// they happen.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<OwnerEvent> {
+        self.server.subscribe()
+    }
+
+    /// The wallet's clock, in Unix seconds.
+    pub fn now(&self) -> i64 {
+        self.server.now()
+    }
+
+    /// Writes a sealed copy of the whole wallet to `path` (still encrypted
+    /// under the passphrase); returns how many records went in. Blocking.
+    pub fn backup(&self, path: &Path) -> Result<usize, StoreError> {
+        self.server.backup(path)
     }
 
     /// Identity details, providers, find and offers.

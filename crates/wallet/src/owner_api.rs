@@ -1,86 +1,194 @@
-//! The owner HTTP API: everything the owner can do, for the CLI and other
-//! local front ends. Bound to loopback; every route but `/openapi.json`
-//! needs `Authorization: Bearer <token in the data directory's owner-token>`.
+//! The owner HTTP API: everything the owner can do, for the CLI, the app
+//! and other local front ends. Bound to loopback; every route but
+//! `/openapi.json` and `/identify` needs `Authorization: Bearer <token in
+//! the data directory's owner-token>`.
+//!
+//! Each handler is annotated with its route and types ([`crate::api`]), and
+//! the router is built from those annotations, so the OpenAPI document
+//! served at `/openapi.json` is the routes themselves.
 
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use crate::api::{self, paths, *};
+use crate::Wallet;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use futures_util::StreamExt;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::de::DeserializeOwned;
 use tokio_stream::wrappers::BroadcastStream;
 use uma_as::http::JsonBody;
-use uma_as::owner::{Approval, NewPolicy};
 use uma_as::secret::{Secret, SecretHash};
-use crate::pensions::{Identity, Pensions};
-use crate::Wallet;
-use uma_as::{AuthorizationServer, ProtocolError};
-
-/// The OpenAPI 3.1 description of this API, served at `/openapi.json`.
-pub const OPENAPI: &str = include_str!("openapi.json");
+use uma_as::ProtocolError;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::schema::Ref;
+use utoipa::openapi::{ContentBuilder, OpenApi as Document, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 #[derive(Clone)]
 struct OwnerState {
-    server: AuthorizationServer,
-    pensions: Pensions,
+    wallet: Wallet,
     token: SecretHash,
 }
 
 type Result<T> = std::result::Result<T, ProtocolError>;
 
-pub fn router(wallet: &Wallet, owner_token: &Secret) -> Router {
-    let state = OwnerState { server: wallet.server().clone(), pensions: wallet.pensions().clone(), token: owner_token.hash() };
-    let protected = Router::new()
-        .route("/status", get(status))
-        .route("/clients", get(clients))
-        .route("/clients/{id}/approve", post(approve_client))
-        .route("/clients/{id}/refuse", post(refuse_client))
-        .route("/resources", get(resources))
-        .route("/pending", get(pending))
-        .route("/pending/{id}/approve", post(approve_request))
-        .route("/pending/{id}/deny", post(deny_request))
-        .route("/policies", get(policies).post(add_policy))
-        .route("/policies/{id}", axum::routing::delete(remove_policy))
-        .route("/grants", get(grants))
-        .route("/grants/{id}/revoke", post(revoke_grant))
-        .route("/receipts", get(receipts))
-        .route("/trusted-issuers", get(trusted_issuers).post(trust_issuer).delete(distrust_issuer))
-        .route("/audit", get(audit))
-        .route("/audit/verify", get(audit_verify))
-        .route("/audit/export", get(audit_export))
-        .route("/assertions", post(mint_assertion))
-        .route("/events", get(events))
-        .route("/identity", get(identity).put(set_identity))
-        .route("/identity/credential", get(identity_credential).post(get_identity_credential).delete(forget_identity_credential))
-        .route("/providers", get(providers).post(add_provider).delete(remove_provider))
-        .route("/find", post(find))
-        .route("/offers", get(offers))
-        .route("/offers/accept", post(accept))
-        .route("/pensions/move", post(move_pension))
-        .route("/registry", get(registry_summary).post(import_registry))
-        .route("/registry/key", axum::routing::put(set_registry_key))
-        .route("/pensions", get(my_pensions))
-        .route("/did", get(did))
-        .route("/credentials", get(credentials))
-        .route("/credentials/export", get(export_credentials))
-        .route("/credentials/{id}", get(show_credential).delete(delete_credential))
-        .route("/credentials/{id}/verify", post(verify_credential))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_owner));
-    Router::new()
-        .route("/openapi.json", get(openapi))
-        .route("/identify", post(identify))
-        .merge(protected)
+/// Query parameters, refused as every other bad request is (a JSON error
+/// body), not as axum's plain-text rejection.
+struct QueryParams<T>(T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ProtocolError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self> {
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+            .map(QueryParams)
+            .map_err(|e| ProtocolError::invalid_request(format!("query: {e}")))
+    }
+}
+
+/// An id from the path: letters, digits, `-` and `_` only.
+struct Id(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ProtocolError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| ProtocolError::not_found("no such id"))?;
+        if api::is_id(&id) {
+            Ok(Id(id))
+        } else {
+            Err(ProtocolError::not_found("no such id"))
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "uma-wallet owner API", description = "Everything the owner of a wallet can do: her pensions, who may see them, and the record of it. Served on loopback only."),
+    components(schemas(ErrorBody, OwnerEvent)),
+    security(("owner_token" = [])),
+    modifiers(&OwnerSecurity, &ErrorAnswers)
+)]
+struct OwnerApiDoc;
+
+/// An OpenAPI document's outline, to describe `/openapi.json` itself.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct OpenApiDocument {
+    /// `3.1.0`.
+    openapi: String,
+    info: serde_json::Map<String, serde_json::Value>,
+    paths: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The owner token as a bearer scheme.
+struct OwnerSecurity;
+
+impl Modify for OwnerSecurity {
+    fn modify(&self, doc: &mut Document) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("owner_token", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// Every operation may fail with an [`ErrorBody`]: `default` says so for
+/// each status a route does not list itself.
+struct ErrorAnswers;
+
+impl Modify for ErrorAnswers {
+    fn modify(&self, doc: &mut Document) {
+        let error = ResponseBuilder::new()
+            .description("An error: `error` is its code, `error_description` says why.")
+            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+            .build();
+        for item in doc.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                operation.responses.responses.entry("default".into()).or_insert(RefOr::T(error.clone()));
+            }
+        }
+    }
+}
+
+/// The router and the OpenAPI document of its routes.
+fn routes() -> (axum::Router<OwnerState>, Document) {
+    let protected = OpenApiRouter::new()
+        .routes(routes!(status))
+        .routes(routes!(clients))
+        .routes(routes!(approve_client))
+        .routes(routes!(refuse_client))
+        .routes(routes!(resources))
+        .routes(routes!(pending))
+        .routes(routes!(approve_request))
+        .routes(routes!(deny_request))
+        .routes(routes!(policies, add_policy))
+        .routes(routes!(remove_policy))
+        .routes(routes!(grants))
+        .routes(routes!(revoke_grant))
+        .routes(routes!(receipts))
+        .routes(routes!(trusted_issuers, trust_issuer, distrust_issuer))
+        .routes(routes!(audit))
+        .routes(routes!(audit_verify))
+        .routes(routes!(audit_export))
+        .routes(routes!(mint_assertion))
+        .routes(routes!(events))
+        .routes(routes!(identity, set_identity))
+        .routes(routes!(identity_credential, get_identity_credential, forget_identity_credential))
+        .routes(routes!(providers, add_provider, remove_provider))
+        .routes(routes!(find))
+        .routes(routes!(offers))
+        .routes(routes!(accept))
+        .routes(routes!(move_pension))
+        .routes(routes!(registry_summary, import_registry))
+        .routes(routes!(set_registry_key))
+        .routes(routes!(my_pensions))
+        .routes(routes!(did))
+        .routes(routes!(credentials))
+        .routes(routes!(export_credentials))
+        .routes(routes!(show_credential, delete_credential))
+        .routes(routes!(verify_credential));
+    let open = OpenApiRouter::with_openapi(OwnerApiDoc::openapi()).routes(routes!(openapi)).routes(routes!(identify));
+    let (protected, protected_doc) = protected.split_for_parts();
+    let (open, mut doc) = open.split_for_parts();
+    doc.merge(protected_doc);
+    // Modifiers run before the routes join the document; run them again over it all.
+    ErrorAnswers.modify(&mut doc);
+    (open.merge(protected), doc)
+}
+
+/// The owner API's OpenAPI 3.1 document, generated from its routes.
+pub fn openapi_document() -> Document {
+    routes().1
+}
+
+static OPENAPI_JSON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| openapi_document().to_json().expect("the document serialises"));
+
+pub fn router(wallet: &Wallet, owner_token: &Secret) -> axum::Router {
+    let state = OwnerState { wallet: wallet.clone(), token: owner_token.hash() };
+    let (router, _) = routes();
+    router
         .fallback(|| async { ProtocolError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async { ProtocolError::unsupported_method_type() })
+        .layer(middleware::from_fn_with_state(state.clone(), require_owner))
         .layer(DefaultBodyLimit::max(uma_as::http::MAX_BODY))
         .with_state(state)
 }
 
+/// Routes anyone on loopback may call: the document, and the proof a
+/// client checks before it sends the owner token.
+fn is_open(path: &str) -> bool {
+    path == paths::OPENAPI || path == paths::IDENTIFY
+}
+
 async fn require_owner(State(state): State<OwnerState>, request: Request, next: Next) -> Response {
+    if is_open(request.uri().path()) {
+        return next.run(request).await;
+    }
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -104,249 +212,179 @@ pub fn owner_proof(token: &SecretHash, nonce: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Identify {
-    nonce: String,
-}
-
-/// `POST /identify {"nonce"}`: lets a command line check that the server
-/// `server.json` points at is this wallet before it sends the owner token
-/// (a stale file may point at a port someone else now listens on).
-async fn identify(State(s): State<OwnerState>, JsonBody(body): JsonBody<Identify>) -> Result<Json<Value>> {
+/// Lets a command line check that the server `server.json` points at is
+/// this wallet before it sends the owner token (a stale file may point at a
+/// port someone else now listens on).
+#[utoipa::path(post, path = paths::IDENTIFY, security(()), request_body = IdentifyRequest, responses((status = 200, body = IdentifyProof)))]
+async fn identify(State(s): State<OwnerState>, JsonBody(body): JsonBody<IdentifyRequest>) -> Result<Json<IdentifyProof>> {
     if !(16..=256).contains(&body.nonce.len()) {
         return Err(ProtocolError::invalid_request("the nonce is 16 to 256 characters"));
     }
-    Ok(Json(json!({ "proof": owner_proof(&s.token, &body.nonce) })))
+    Ok(Json(IdentifyProof { proof: owner_proof(&s.token, &body.nonce) }))
 }
 
+/// This document.
+#[utoipa::path(get, path = paths::OPENAPI, security(()), responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = OpenApiDocument)))]
 async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON.as_str()).into_response()
 }
 
-async fn status(State(s): State<OwnerState>) -> Json<Value> {
-    Json(s.server.stats())
+/// How much the authorization server holds.
+#[utoipa::path(get, path = paths::STATUS, responses((status = 200, body = Stats)))]
+async fn status(State(s): State<OwnerState>) -> Json<Stats> {
+    Json(s.wallet.server().stats())
 }
 
-async fn clients(State(s): State<OwnerState>) -> Json<Value> {
-    // A registry that cannot be read lists no one.
-    let held = s.pensions.governance().current().ok().flatten();
-    let list: Vec<Value> = s
-        .server
-        .clients()
-        .into_iter()
-        .map(|c| {
-            json!({
-                "client_id": c.client_id,
-                "client_name": c.client_name,
-                "protection": c.protection,
-                "scope": c.scope.join(" "),
-                "claims_redirect_uris": c.claims_redirect_uris,
-                "created_at": c.created_at,
-                "registry": crate::governance::client_standing(held.as_ref(), &c),
-            })
-        })
-        .collect();
-    Json(json!(list))
+/// Every registered client, with what the governance registry says of it.
+#[utoipa::path(get, path = paths::CLIENTS, responses((status = 200, body = Vec<ClientView>)))]
+async fn clients(State(s): State<OwnerState>) -> Json<Vec<ClientView>> {
+    Json(s.wallet.clients())
 }
 
-async fn approve_client(State(s): State<OwnerState>, Path(id): Path<String>) -> Result<Json<Value>> {
-    let client = s.server.decide_resource_server(&id, true).await?;
-    Ok(Json(json!({ "client_id": client.client_id, "protection": client.protection })))
+/// Connects a resource server waiting for the owner's approval.
+#[utoipa::path(post, path = paths::CLIENT_APPROVE, params(("id" = String, Path, description = "The client id")), responses((status = 200, body = ClientDecision)))]
+async fn approve_client(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<ClientDecision>> {
+    decide_client(&s, &id, true).await
 }
 
-async fn refuse_client(State(s): State<OwnerState>, Path(id): Path<String>) -> Result<Json<Value>> {
-    let client = s.server.decide_resource_server(&id, false).await?;
-    Ok(Json(json!({ "client_id": client.client_id, "protection": client.protection })))
+/// Refuses a resource server: it gets no protection API access.
+#[utoipa::path(post, path = paths::CLIENT_REFUSE, params(("id" = String, Path, description = "The client id")), responses((status = 200, body = ClientDecision)))]
+async fn refuse_client(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<ClientDecision>> {
+    decide_client(&s, &id, false).await
 }
 
-async fn resources(State(s): State<OwnerState>) -> Json<Value> {
-    Json(json!(s.server.resources()))
+async fn decide_client(s: &OwnerState, id: &str, approve: bool) -> Result<Json<ClientDecision>> {
+    let client = s.wallet.server().decide_resource_server(id, approve).await?;
+    Ok(Json(ClientDecision { client_id: client.client_id, protection: client.protection }))
 }
 
-#[derive(Deserialize)]
-struct PendingQuery {
-    #[serde(default)]
-    all: bool,
+/// The pensions (resources) providers registered here.
+#[utoipa::path(get, path = paths::RESOURCES, responses((status = 200, body = Vec<Resource>)))]
+async fn resources(State(s): State<OwnerState>) -> Json<Vec<Resource>> {
+    Json(s.wallet.server().resources())
 }
 
-/// Requests, each with what the governance registry says of the app asking.
-async fn pending(State(s): State<OwnerState>, Query(q): Query<PendingQuery>) -> Result<Json<Value>> {
-    let held = s.pensions.governance().current()?;
-    let mut list = Vec::new();
-    for request in s.server.pending_requests(!q.all)? {
-        let standing = match s.server.client(&request.client_id) {
-            Some(client) => crate::governance::client_standing(held.as_ref(), &client),
-            None => json!({ "listed": false }),
-        };
-        let mut value = json!(request);
-        value["registry"] = standing;
-        list.push(value);
-    }
-    Ok(Json(json!(list)))
+/// Access requests waiting for the owner, each with what the governance
+/// registry says of the app asking.
+#[utoipa::path(get, path = paths::PENDING, params(PendingQuery), responses((status = 200, body = Vec<PendingView>)))]
+async fn pending(State(s): State<OwnerState>, QueryParams(q): QueryParams<PendingQuery>) -> Result<Json<Vec<PendingView>>> {
+    Ok(Json(s.wallet.requests(q.all)?))
 }
 
-/// The body is optional: an empty one approves everything that was asked.
-async fn approve_request(State(s): State<OwnerState>, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<Value>> {
+/// Approves a request. The body is optional: none approves everything
+/// that was asked, for as long as the owner's rules allow.
+#[utoipa::path(
+    post,
+    path = paths::PENDING_APPROVE,
+    params(("id" = String, Path, description = "The request id")),
+    request_body = Option<Approval>,
+    responses((status = 200, body = PendingRequest))
+)]
+async fn approve_request(State(s): State<OwnerState>, Id(id): Id, body: axum::body::Bytes) -> Result<Json<PendingRequest>> {
     let approval: Approval = if body.iter().all(u8::is_ascii_whitespace) {
         Approval::default()
     } else {
         serde_json::from_slice(&body).map_err(|e| ProtocolError::invalid_request(format!("malformed JSON: {e}")))?
     };
-    Ok(Json(json!(s.server.approve_request(&id, approval).await?)))
+    Ok(Json(s.wallet.server().approve_request(&id, approval).await?))
 }
 
-async fn deny_request(State(s): State<OwnerState>, Path(id): Path<String>) -> Result<Json<Value>> {
-    Ok(Json(json!(s.server.deny_request(&id).await?)))
+#[utoipa::path(post, path = paths::PENDING_DENY, params(("id" = String, Path, description = "The request id")), responses((status = 200, body = PendingRequest)))]
+async fn deny_request(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<PendingRequest>> {
+    Ok(Json(s.wallet.server().deny_request(&id).await?))
 }
 
-async fn policies(State(s): State<OwnerState>) -> Json<Value> {
-    Json(json!(s.server.policies()))
+/// The owner's rules.
+#[utoipa::path(get, path = paths::POLICIES, responses((status = 200, body = Vec<Policy>)))]
+async fn policies(State(s): State<OwnerState>) -> Json<Vec<Policy>> {
+    Json(s.wallet.server().policies())
 }
 
-async fn add_policy(State(s): State<OwnerState>, JsonBody(policy): JsonBody<NewPolicy>) -> Result<Response> {
-    let policy = s.server.add_policy(policy).await?;
-    Ok((StatusCode::CREATED, Json(json!(policy))).into_response())
+#[utoipa::path(post, path = paths::POLICIES, request_body = NewPolicy, responses((status = 201, body = Policy)))]
+async fn add_policy(State(s): State<OwnerState>, JsonBody(policy): JsonBody<NewPolicy>) -> Result<(StatusCode, Json<Policy>)> {
+    Ok((StatusCode::CREATED, Json(s.wallet.server().add_policy(policy).await?)))
 }
 
-async fn remove_policy(State(s): State<OwnerState>, Path(id): Path<String>) -> Result<Json<Value>> {
-    Ok(Json(json!(s.server.remove_policy(&id).await?)))
+#[utoipa::path(delete, path = paths::POLICY, params(("id" = String, Path, description = "The policy id")), responses((status = 200, body = Policy)))]
+async fn remove_policy(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<Policy>> {
+    Ok(Json(s.wallet.server().remove_policy(&id).await?))
 }
 
-async fn grants(State(s): State<OwnerState>) -> Json<Value> {
-    let now = s.server.now();
-    let list: Vec<Value> = s
-        .server
-        .grants()
-        .into_iter()
-        .map(|g| {
-            let active = g.is_active(now);
-            let mut v = json!(g);
-            v["active"] = active.into();
-            v
-        })
-        .collect();
-    Json(json!(list))
+/// Every grant, in force or not.
+#[utoipa::path(get, path = paths::GRANTS, responses((status = 200, body = Vec<GrantView>)))]
+async fn grants(State(s): State<OwnerState>) -> Json<Vec<GrantView>> {
+    Json(s.wallet.grants())
+}
+
+#[utoipa::path(post, path = paths::GRANT_REVOKE, params(("id" = String, Path, description = "The grant id")), responses((status = 200, body = Grant)))]
+async fn revoke_grant(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<Grant>> {
+    Ok(Json(s.wallet.server().revoke_grant(&id).await?))
 }
 
 /// The owner's consent receipts: one for each approval given, saying who
 /// may see what, since and until when, whether it was withdrawn, and how
 /// to withdraw it; each with the access grant credential the wallet issued
 /// for it (signed by the wallet's DID, revoked with the grant).
-async fn receipts(State(s): State<OwnerState>) -> Result<Json<Value>> {
-    let now = s.server.now();
-    let resources = s.server.resources();
-    let mut list = Vec::new();
-    for grant in s.server.grants() {
-        let uma_as::model::GrantSource::Approval { request_id } = &grant.source else { continue };
-        let resource = resources.iter().find(|r| r.id == grant.resource_id);
-        let client = s.server.client(&grant.client_id);
-        list.push(json!({
-            "grant_id": grant.id,
-            "request_id": request_id,
-            "client_id": grant.client_id,
-            "client_name": client.and_then(|c| c.client_name),
-            "pension": resource.and_then(|r| r.description.description.clone().or(r.description.name.clone())),
-            "pei": resource.and_then(|r| r.description.name.clone()),
-            "provider": resource.map(|r| r.resource_server.clone()),
-            "scopes": grant.scopes,
-            "granted_at": grant.created_at,
-            "until": grant.expires_at,
-            "revoked_at": grant.revoked_at,
-            "active": grant.is_active(now),
-            "how_to_withdraw": "Sharing: revoke this access. The app asking is told at once, and this receipt's credential shows as revoked.",
-            // While it is in force; a withdrawn grant's credential is revoked.
-            "credential": if grant.is_active(now) { Some(s.server.access_grant_credential(&grant.id)?) } else { None },
-        }));
-    }
-    list.sort_by(|a, b| b["granted_at"].as_i64().cmp(&a["granted_at"].as_i64()));
-    Ok(Json(json!(list)))
+#[utoipa::path(get, path = paths::RECEIPTS, responses((status = 200, body = Vec<Receipt>)))]
+async fn receipts(State(s): State<OwnerState>) -> Result<Json<Vec<Receipt>>> {
+    Ok(Json(s.wallet.receipts()?))
 }
 
-async fn revoke_grant(State(s): State<OwnerState>, Path(id): Path<String>) -> Result<Json<Value>> {
-    Ok(Json(json!(s.server.revoke_grant(&id).await?)))
+/// The identity providers and credential issuers the owner trusts.
+#[utoipa::path(get, path = paths::TRUSTED_ISSUERS, responses((status = 200, body = Vec<TrustedIssuer>)))]
+async fn trusted_issuers(State(s): State<OwnerState>) -> Result<Json<Vec<TrustedIssuer>>> {
+    Ok(Json(s.wallet.server().trusted_issuers()?))
 }
 
-async fn trusted_issuers(State(s): State<OwnerState>) -> Result<Json<Value>> {
-    Ok(Json(json!(s.server.trusted_issuers()?)))
+#[utoipa::path(post, path = paths::TRUSTED_ISSUERS, request_body = TrustIssuer, responses((status = 201, body = TrustedIssuer)))]
+async fn trust_issuer(State(s): State<OwnerState>, JsonBody(body): JsonBody<TrustIssuer>) -> Result<(StatusCode, Json<TrustedIssuer>)> {
+    let record = s.wallet.server().trust_issuer(&body.issuer, body.jwks_uri, body.client_ids).await?;
+    Ok((StatusCode::CREATED, Json(record)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TrustIssuer {
-    issuer: String,
-    #[serde(default)]
-    jwks_uri: Option<String>,
-    /// Client ids at that issuer whose ID tokens count here.
-    #[serde(default)]
-    client_ids: Vec<String>,
-}
-
-async fn trust_issuer(State(s): State<OwnerState>, JsonBody(body): JsonBody<TrustIssuer>) -> Result<Response> {
-    let record = s.server.trust_issuer(&body.issuer, body.jwks_uri, body.client_ids).await?;
-    Ok((StatusCode::CREATED, Json(json!(record))).into_response())
-}
-
-#[derive(Deserialize)]
-struct IssuerQuery {
-    issuer: String,
-}
-
-async fn distrust_issuer(State(s): State<OwnerState>, Query(q): Query<IssuerQuery>) -> Result<StatusCode> {
-    s.server.distrust_issuer(&q.issuer).await?;
+#[utoipa::path(delete, path = paths::TRUSTED_ISSUERS, params(IssuerQuery), responses((status = 204, description = "No longer trusted")))]
+async fn distrust_issuer(State(s): State<OwnerState>, QueryParams(q): QueryParams<IssuerQuery>) -> Result<StatusCode> {
+    s.wallet.server().distrust_issuer(&q.issuer).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-struct AuditQuery {
-    #[serde(default = "default_limit")]
-    limit: usize,
+/// The newest audit entries, newest first.
+#[utoipa::path(get, path = paths::AUDIT, params(AuditQuery), responses((status = 200, body = Vec<AuditEntry>)))]
+async fn audit(State(s): State<OwnerState>, QueryParams(q): QueryParams<AuditQuery>) -> Result<Json<Vec<AuditEntry>>> {
+    Ok(Json(s.wallet.server().audit_log().list(q.limit.min(10_000))?))
 }
 
-fn default_limit() -> usize {
-    100
-}
-
-async fn audit(State(s): State<OwnerState>, Query(q): Query<AuditQuery>) -> Result<Json<Value>> {
-    Ok(Json(json!(s.server.audit_log().list(q.limit.min(10_000))?)))
-}
-
-async fn audit_verify(State(s): State<OwnerState>) -> Result<Json<Value>> {
-    Ok(Json(match s.server.audit_log().verify()? {
-        Ok(entries) => json!({ "intact": true, "entries": entries }),
-        Err(broken) => json!({ "intact": false, "broken_at": broken.seq, "reason": broken.reason }),
+/// Walks the audit log's hash chain.
+#[utoipa::path(get, path = paths::AUDIT_VERIFY, responses((status = 200, body = AuditVerification)))]
+async fn audit_verify(State(s): State<OwnerState>) -> Result<Json<AuditVerification>> {
+    Ok(Json(match s.wallet.server().audit_log().verify()? {
+        Ok(entries) => AuditVerification { intact: true, entries: Some(entries), broken_at: None, reason: None },
+        Err(broken) => AuditVerification { intact: false, entries: None, broken_at: Some(broken.seq), reason: Some(broken.reason) },
     }))
 }
 
-async fn audit_export(State(s): State<OwnerState>) -> Result<Json<Value>> {
-    Ok(Json(json!(s.server.audit_log().export()?)))
+/// The whole audit log, oldest first.
+#[utoipa::path(get, path = paths::AUDIT_EXPORT, responses((status = 200, body = Vec<AuditEntry>)))]
+async fn audit_export(State(s): State<OwnerState>) -> Result<Json<Vec<AuditEntry>>> {
+    Ok(Json(s.wallet.server().audit_log().export()?))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AssertionRequest {
-    resource_server: String,
-    #[serde(default = "default_assertion_lifetime")]
-    lifetime: i64,
+/// An assertion a resource server connects to this wallet with (RFC 7523).
+#[utoipa::path(post, path = paths::ASSERTIONS, request_body = AssertionRequest, responses((status = 200, body = MintedAssertion)))]
+async fn mint_assertion(State(s): State<OwnerState>, JsonBody(body): JsonBody<AssertionRequest>) -> Result<Json<MintedAssertion>> {
+    let server = s.wallet.server();
+    Ok(Json(MintedAssertion {
+        assertion: server.mint_assertion(&body.resource_server, body.lifetime)?,
+        grant_type: uma_as::client_registration::GRANT_JWT_BEARER.into(),
+        token_endpoint: server.config().endpoint("/token"),
+    }))
 }
 
-fn default_assertion_lifetime() -> i64 {
-    600
-}
-
-async fn mint_assertion(State(s): State<OwnerState>, JsonBody(body): JsonBody<AssertionRequest>) -> Result<Json<Value>> {
-    let assertion = s.server.mint_assertion(&body.resource_server, body.lifetime)?;
-    Ok(Json(json!({
-        "assertion": assertion,
-        "grant_type": uma_as::client_registration::GRANT_JWT_BEARER,
-        "token_endpoint": s.server.config().endpoint("/token"),
-    })))
-}
-
-/// Server-sent events: one `pending_request` or `resource_server_waiting`
-/// event per occurrence, as JSON.
+/// Server-sent events: one [`OwnerEvent`] (JSON) per new request or
+/// resource server waiting.
+#[utoipa::path(get, path = paths::EVENTS, responses((status = 200, description = "A stream of OwnerEvent, one JSON object per `data:` line", content_type = "text/event-stream")))]
 async fn events(State(s): State<OwnerState>) -> impl IntoResponse {
-    let stream = BroadcastStream::new(s.server.subscribe()).filter_map(|event| async move {
+    let stream = BroadcastStream::new(s.wallet.server().subscribe()).filter_map(|event| async move {
         let event = event.ok()?;
         let data = serde_json::to_string(&event).ok()?;
         Some(Ok::<_, std::convert::Infallible>(Event::default().data(data)))
@@ -354,180 +392,144 @@ async fn events(State(s): State<OwnerState>) -> impl IntoResponse {
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
-async fn identity(State(s): State<OwnerState>) -> Result<Json<Value>> {
-    let identity = s.pensions.identity()?.ok_or_else(|| ProtocolError::not_found("no identity details yet"))?;
-    Ok(Json(json!(identity)))
+/// The identity details the owner gave.
+#[utoipa::path(get, path = paths::IDENTITY, responses((status = 200, body = Identity)))]
+async fn identity(State(s): State<OwnerState>) -> Result<Json<Identity>> {
+    Ok(Json(s.wallet.pensions().identity()?.ok_or_else(|| ProtocolError::not_found("no identity details yet"))?))
 }
 
-async fn set_identity(State(s): State<OwnerState>, JsonBody(identity): JsonBody<Identity>) -> Result<Json<Value>> {
-    s.pensions.set_identity(identity.clone()).await?;
-    Ok(Json(json!(identity)))
-}
-
-async fn providers(State(s): State<OwnerState>) -> Result<Json<Value>> {
-    Ok(Json(json!(s.pensions.providers()?)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AddProvider {
-    url: String,
-    #[serde(default)]
-    name: Option<String>,
-}
-
-async fn add_provider(State(s): State<OwnerState>, JsonBody(body): JsonBody<AddProvider>) -> Result<Response> {
-    let entry = s.pensions.add_provider(&body.url, body.name).await?;
-    Ok((StatusCode::CREATED, Json(json!(entry))).into_response())
-}
-
-#[derive(Deserialize)]
-struct UrlQuery {
-    url: String,
-}
-
-async fn remove_provider(State(s): State<OwnerState>, Query(q): Query<UrlQuery>) -> Result<StatusCode> {
-    s.pensions.remove_provider(&q.url).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Sends the owner's find data to every provider, in parallel.
-async fn find(State(s): State<OwnerState>) -> Result<Json<Value>> {
-    Ok(Json(json!(s.pensions.find().await?)))
-}
-
-/// Each provider's resources not yet protected by this wallet.
-async fn offers(State(s): State<OwnerState>) -> Result<Json<Value>> {
-    Ok(Json(s.pensions.offers().await?))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Accept {
-    provider: String,
-    resource_id: String,
-    /// The code the provider sent, to move a pension another wallet protects.
-    #[serde(default)]
-    confirmation_code: Option<String>,
-}
-
-/// Accepts an offer: the provider registers the pension at this wallet.
-async fn accept(State(s): State<OwnerState>, JsonBody(body): JsonBody<Accept>) -> Result<Json<Value>> {
-    Ok(Json(s.pensions.accept(&body.provider, &body.resource_id, body.confirmation_code.as_deref()).await?))
+#[utoipa::path(put, path = paths::IDENTITY, request_body = Identity, responses((status = 200, body = Identity)))]
+async fn set_identity(State(s): State<OwnerState>, JsonBody(identity): JsonBody<Identity>) -> Result<Json<Identity>> {
+    s.wallet.pensions().set_identity(identity.clone()).await?;
+    Ok(Json(identity))
 }
 
 /// The identity credential held (what it attests) and the latest sign-in.
-async fn identity_credential(State(s): State<OwnerState>) -> Result<Json<Value>> {
-    let credential = s.pensions.identity_credential();
-    Ok(Json(json!({ "credential": credential.summary()?, "sign_in": credential.sign_in_status() })))
+#[utoipa::path(get, path = paths::IDENTITY_CREDENTIAL, responses((status = 200, body = IdentityCredentialStatus)))]
+async fn identity_credential(State(s): State<OwnerState>) -> Result<Json<IdentityCredentialStatus>> {
+    let credential = s.wallet.pensions().identity_credential();
+    Ok(Json(IdentityCredentialStatus { credential: credential.summary()?, sign_in: credential.sign_in_status() }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GetIdentityCredential {
-    /// The identity service's issuer URL.
-    issuer: String,
+/// Starts signing in at an identity service: the page the owner opens in
+/// her browser; the wallet collects the credential when she finishes (see
+/// `GET /identity/credential`).
+#[utoipa::path(post, path = paths::IDENTITY_CREDENTIAL, request_body = SignInRequest, responses((status = 202, body = SignInStarted)))]
+async fn get_identity_credential(State(s): State<OwnerState>, JsonBody(body): JsonBody<SignInRequest>) -> Result<(StatusCode, Json<SignInStarted>)> {
+    let authorize_url = s.wallet.pensions().identity_credential().start_sign_in(&body.issuer).await?;
+    Ok((StatusCode::ACCEPTED, Json(SignInStarted { authorize_url })))
 }
 
-/// Starts signing in at an identity service: `202` with the page the owner
-/// opens in their browser; the wallet collects the credential when they
-/// finish (see `GET /identity/credential`).
-async fn get_identity_credential(State(s): State<OwnerState>, JsonBody(body): JsonBody<GetIdentityCredential>) -> Result<Response> {
-    let authorize_url = s.pensions.identity_credential().start_sign_in(&body.issuer).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "authorize_url": authorize_url }))).into_response())
-}
-
+#[utoipa::path(delete, path = paths::IDENTITY_CREDENTIAL, responses((status = 204, description = "Forgotten")))]
 async fn forget_identity_credential(State(s): State<OwnerState>) -> Result<StatusCode> {
-    if s.pensions.identity_credential().forget().await? {
+    if s.wallet.pensions().identity_credential().forget().await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ProtocolError::not_found("no identity credential is held"))
     }
 }
 
-/// The owner's own view of every pension this wallet protects.
-async fn my_pensions(State(s): State<OwnerState>) -> Result<Json<Value>> {
-    Ok(Json(s.pensions.my_pensions().await?))
+/// The pension providers the wallet asks.
+#[utoipa::path(get, path = paths::PROVIDERS, responses((status = 200, body = Vec<ProviderEntry>)))]
+async fn providers(State(s): State<OwnerState>) -> Result<Json<Vec<ProviderEntry>>> {
+    Ok(Json(s.wallet.pensions().providers()?))
 }
 
-/// This wallet's DID, the subject of the credentials it holds.
-async fn did(State(s): State<OwnerState>) -> Json<Value> {
-    Json(json!({ "did": s.pensions.credentials().did() }))
+#[utoipa::path(post, path = paths::PROVIDERS, request_body = AddProvider, responses((status = 201, body = ProviderEntry)))]
+async fn add_provider(State(s): State<OwnerState>, JsonBody(body): JsonBody<AddProvider>) -> Result<(StatusCode, Json<ProviderEntry>)> {
+    Ok((StatusCode::CREATED, Json(s.wallet.pensions().add_provider(&body.url, body.name).await?)))
 }
 
-async fn credentials(State(s): State<OwnerState>) -> Result<Json<Value>> {
-    let list: Vec<Value> = s
-        .pensions
-        .credentials()
-        .list()?
-        .into_iter()
-        .map(|c| json!({ "id": c.id, "pei": c.pei, "scheme": c.scheme, "issuer": c.issuer, "authorization_server": c.authorization_server, "status": c.status, "received_at": c.received_at }))
-        .collect();
-    Ok(Json(json!(list)))
-}
-
-/// Every credential with its JWT, for backup or another wallet.
-async fn export_credentials(State(s): State<OwnerState>) -> Result<Json<Value>> {
-    Ok(Json(json!(s.pensions.credentials().list()?)))
-}
-
-async fn show_credential(State(s): State<OwnerState>, Path(id): Path<String>) -> Result<Json<Value>> {
-    Ok(Json(s.pensions.credentials().show(&id)?))
-}
-
-async fn verify_credential(State(s): State<OwnerState>, Path(id): Path<String>) -> Result<Json<Value>> {
-    Ok(Json(s.pensions.credentials().verify(&id).await?))
-}
-
-async fn delete_credential(State(s): State<OwnerState>, Path(id): Path<String>) -> Result<StatusCode> {
-    s.pensions.credentials().delete(&id).await?;
+/// Forgets a provider and disconnects it.
+#[utoipa::path(delete, path = paths::PROVIDERS, params(UrlQuery), responses((status = 204, description = "Forgotten")))]
+async fn remove_provider(State(s): State<OwnerState>, QueryParams(q): QueryParams<UrlQuery>) -> Result<StatusCode> {
+    s.wallet.pensions().remove_provider(&q.url).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Move {
-    provider: String,
-    resource_id: String,
-    /// The issuer of the authorization server to move to.
-    to: String,
-    /// An assertion that server minted for the provider.
-    assertion: String,
+/// Sends the owner's find data to every provider, in parallel.
+#[utoipa::path(post, path = paths::FIND, responses((status = 200, body = Vec<ProviderOutcome>)))]
+async fn find(State(s): State<OwnerState>) -> Result<Json<Vec<ProviderOutcome>>> {
+    Ok(Json(s.wallet.pensions().find().await?))
+}
+
+/// Each provider's pensions not yet protected by this wallet.
+#[utoipa::path(get, path = paths::OFFERS, responses((status = 200, body = Offers)))]
+async fn offers(State(s): State<OwnerState>) -> Result<Json<Offers>> {
+    Ok(Json(s.wallet.pensions().offers().await?))
+}
+
+/// Accepts an offer: the provider registers the pension at this wallet and
+/// issues a credential for it.
+#[utoipa::path(post, path = paths::OFFERS_ACCEPT, request_body = AcceptOffer, responses((status = 200, body = Accepted)))]
+async fn accept(State(s): State<OwnerState>, JsonBody(body): JsonBody<AcceptOffer>) -> Result<Json<Accepted>> {
+    Ok(Json(s.wallet.pensions().accept(&body.provider, &body.resource_id, body.confirmation_code.as_deref()).await?))
 }
 
 /// Moves a pension to another authorization server; the credential is reissued.
-async fn move_pension(State(s): State<OwnerState>, JsonBody(body): JsonBody<Move>) -> Result<Json<Value>> {
-    Ok(Json(s.pensions.move_to(&body.provider, &body.resource_id, &body.to, &body.assertion).await?))
-}
-
-/// Adds every provider of a governance registry document.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ImportRegistry {
-    /// The signed registry (a compact JWS), as the file holds it.
-    registry: String,
-}
-
-/// Imports a signed governance registry: checked whole against the trusted
-/// registry key, then its pension providers are added.
-async fn import_registry(State(s): State<OwnerState>, JsonBody(body): JsonBody<ImportRegistry>) -> Result<Json<Value>> {
-    let added = s.pensions.import_registry(&body.registry).await?;
-    Ok(Json(json!({ "providers": added, "governance": s.pensions.governance().summary()? })))
+#[utoipa::path(post, path = paths::PENSIONS_MOVE, request_body = MovePension, responses((status = 200, body = Accepted)))]
+async fn move_pension(State(s): State<OwnerState>, JsonBody(body): JsonBody<MovePension>) -> Result<Json<Accepted>> {
+    Ok(Json(s.wallet.pensions().move_to(&body.provider, &body.resource_id, &body.to, &body.assertion).await?))
 }
 
 /// The registry key the wallet trusts and the registry it holds.
-async fn registry_summary(State(s): State<OwnerState>) -> Result<Json<Value>> {
-    Ok(Json(s.pensions.governance().summary()?))
+#[utoipa::path(get, path = paths::REGISTRY, responses((status = 200, body = GovernanceSummary)))]
+async fn registry_summary(State(s): State<OwnerState>) -> Result<Json<GovernanceSummary>> {
+    Ok(Json(s.wallet.pensions().governance().summary()?))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RegistryKey {
-    /// The registry's did:key.
-    key: String,
+/// Imports a signed governance registry: checked whole against the
+/// trusted registry key, then its pension providers are added.
+#[utoipa::path(post, path = paths::REGISTRY, request_body = ImportRegistry, responses((status = 200, body = RegistryImported)))]
+async fn import_registry(State(s): State<OwnerState>, JsonBody(body): JsonBody<ImportRegistry>) -> Result<Json<RegistryImported>> {
+    let providers = s.wallet.pensions().import_registry(&body.registry).await?;
+    Ok(Json(RegistryImported { providers, governance: s.wallet.pensions().governance().summary()? }))
 }
 
-async fn set_registry_key(State(s): State<OwnerState>, JsonBody(body): JsonBody<RegistryKey>) -> Result<Json<Value>> {
-    s.pensions.governance().set_trusted_key(&body.key).await?;
-    Ok(Json(s.pensions.governance().summary()?))
+#[utoipa::path(put, path = paths::REGISTRY_KEY, request_body = RegistryKey, responses((status = 200, body = GovernanceSummary)))]
+async fn set_registry_key(State(s): State<OwnerState>, JsonBody(body): JsonBody<RegistryKey>) -> Result<Json<GovernanceSummary>> {
+    let governance = s.wallet.pensions().governance();
+    governance.set_trusted_key(&body.key).await?;
+    Ok(Json(governance.summary()?))
+}
+
+/// The owner's own view of every pension this wallet protects.
+#[utoipa::path(get, path = paths::PENSIONS, responses((status = 200, body = MyPensions)))]
+async fn my_pensions(State(s): State<OwnerState>) -> Result<Json<MyPensions>> {
+    Ok(Json(s.wallet.pensions().my_pensions().await?))
+}
+
+/// This wallet's DID, the subject of the credentials it holds.
+#[utoipa::path(get, path = paths::DID, responses((status = 200, body = Did)))]
+async fn did(State(s): State<OwnerState>) -> Json<Did> {
+    Json(Did { did: s.wallet.pensions().credentials().did().to_string() })
+}
+
+/// The credentials the wallet holds, without their JWTs.
+#[utoipa::path(get, path = paths::CREDENTIALS, responses((status = 200, body = Vec<CredentialSummary>)))]
+async fn credentials(State(s): State<OwnerState>) -> Result<Json<Vec<CredentialSummary>>> {
+    Ok(Json(s.wallet.pensions().credentials().list()?.into_iter().map(CredentialSummary::from).collect()))
+}
+
+/// Every credential with its JWT, for backup or another wallet.
+#[utoipa::path(get, path = paths::CREDENTIALS_EXPORT, responses((status = 200, body = Vec<StoredCredential>)))]
+async fn export_credentials(State(s): State<OwnerState>) -> Result<Json<Vec<StoredCredential>>> {
+    Ok(Json(s.wallet.pensions().credentials().list()?))
+}
+
+#[utoipa::path(get, path = paths::CREDENTIAL, params(("id" = String, Path, description = "The credential id")), responses((status = 200, body = CredentialDetail)))]
+async fn show_credential(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<CredentialDetail>> {
+    Ok(Json(s.wallet.pensions().credentials().show(&id)?))
+}
+
+/// Verifies a credential again, against what it was accepted for.
+#[utoipa::path(post, path = paths::CREDENTIAL_VERIFY, params(("id" = String, Path, description = "The credential id")), responses((status = 200, body = CredentialCheck)))]
+async fn verify_credential(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<CredentialCheck>> {
+    Ok(Json(s.wallet.pensions().credentials().verify(&id).await?))
+}
+
+#[utoipa::path(delete, path = paths::CREDENTIAL, params(("id" = String, Path, description = "The credential id")), responses((status = 204, description = "Deleted")))]
+async fn delete_credential(State(s): State<OwnerState>, Id(id): Id) -> Result<StatusCode> {
+    s.wallet.pensions().credentials().delete(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,24 +1,22 @@
-//! The owner API driven in-process: the same router the HTTP listener
-//! serves, called without a socket. The CLI uses it when no server runs and
-//! the desktop app for every owner action, so both go through exactly the
-//! checks and JSON shapes the owner API documents.
+//! The typed owner client: one method per owner operation, over the owner
+//! API, either in-process (the same router the HTTP listener serves,
+//! called without a socket) or over HTTP to a running `serve`. The CLI and
+//! the desktop app both use it, so every front end goes through exactly
+//! the checks and types the owner API documents.
 
-use crate::{owner_api, Wallet, WalletError};
+use crate::api::{self, paths, *};
+use crate::{owner_api, read_owner_token, serve::Ready, Wallet, WalletError, SERVER_FILE};
 use axum::body::Body;
 use axum::http::{header, Method, Request};
-use serde_json::Value;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::path::Path;
 use tower::ServiceExt;
-use uma_as::secret::Secret;
+use uma_as::secret::{constant_time_eq, Secret, SecretHash};
 
 /// Answers larger than this are refused rather than buffered (the largest
 /// real one, a full audit export, stays far below it).
 const MAX_ANSWER: usize = 64 * 1024 * 1024;
-
-#[derive(Clone)]
-pub struct InProcessOwner {
-    router: axum::Router,
-    token: Secret,
-}
 
 /// An owner API error answer: its HTTP status and OAuth-style error body.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -29,69 +27,311 @@ pub struct OwnerApiError {
     pub description: String,
 }
 
-impl InProcessOwner {
-    pub fn new(wallet: &Wallet) -> Result<InProcessOwner, WalletError> {
-        let token = wallet.owner_token()?;
-        Ok(InProcessOwner { router: owner_api::router(wallet, &token), token })
-    }
-
-    pub async fn get(&self, path: &str) -> Result<Value, OwnerApiError> {
-        self.call(Method::GET, path, None).await
-    }
-
-    pub async fn post(&self, path: &str, body: Option<Value>) -> Result<Value, OwnerApiError> {
-        self.call(Method::POST, path, body).await
-    }
-
-    pub async fn put(&self, path: &str, body: Value) -> Result<Value, OwnerApiError> {
-        self.call(Method::PUT, path, Some(body)).await
-    }
-
-    pub async fn delete(&self, path: &str) -> Result<Value, OwnerApiError> {
-        self.call(Method::DELETE, path, None).await
-    }
-
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, OwnerApiError> {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::AUTHORIZATION, format!("Bearer {}", self.token.expose()));
-        let body = match body {
-            Some(json) => {
-                request = request.header(header::CONTENT_TYPE, "application/json");
-                Body::from(json.to_string())
-            }
-            None => Body::empty(),
-        };
-        let request = request.body(body).map_err(|e| OwnerApiError {
-            status: 400,
-            code: "invalid_request".into(),
-            description: format!("cannot build the request for {path}: {e}"),
-        })?;
-        let response = match self.router.clone().oneshot(request).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        };
-        let status = response.status().as_u16();
-        let bytes = axum::body::to_bytes(response.into_body(), MAX_ANSWER).await.map_err(|e| OwnerApiError {
-            status: 500,
-            code: "server_error".into(),
-            description: format!("reading the answer: {e}"),
-        })?;
-        read_answer(status, &bytes)
+impl OwnerApiError {
+    fn local(code: &str, description: impl Into<String>) -> Self {
+        OwnerApiError { status: 400, code: code.into(), description: description.into() }
     }
 }
 
-/// An owner API answer, however it arrived (in-process or over HTTP): the
-/// JSON body (`null` when empty), or the error its status and body describe.
-pub fn read_answer(status: u16, body: &[u8]) -> Result<Value, OwnerApiError> {
-    let value: Value = if body.is_empty() { Value::Null } else { serde_json::from_slice(body).unwrap_or(Value::Null) };
+type Answer<T> = Result<T, OwnerApiError>;
+
+#[derive(Clone)]
+enum Transport {
+    InProcess(axum::Router),
+    Http { base: String, http: reqwest::Client },
+}
+
+#[derive(Clone)]
+pub struct OwnerClient {
+    transport: Transport,
+    token: Secret,
+}
+
+/// A request body, or none.
+const NO_BODY: Option<&()> = None;
+
+impl OwnerClient {
+    /// The owner API of a wallet opened in this process.
+    pub fn in_process(wallet: &Wallet) -> Result<OwnerClient, WalletError> {
+        let token = wallet.owner_token()?;
+        Ok(OwnerClient { transport: Transport::InProcess(owner_api::router(wallet, &token)), token })
+    }
+
+    /// The owner API of the `serve` running over `data_dir`, if
+    /// `server.json` points at one that proves it knows the owner token.
+    pub async fn running(data_dir: &Path) -> Option<OwnerClient> {
+        let token = read_owner_token(data_dir).ok()?;
+        let ready: Ready = serde_json::from_str(&std::fs::read_to_string(data_dir.join(SERVER_FILE)).ok()?).ok()?;
+        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().ok()?;
+        is_this_wallet(&http, &ready.owner_api, &token).await.then(|| OwnerClient { transport: Transport::Http { base: ready.owner_api, http }, token })
+    }
+
+    pub fn is_remote(&self) -> bool {
+        matches!(self.transport, Transport::Http { .. })
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&B>) -> Answer<T> {
+        let body = body.map(|b| serde_json::to_vec(b).map_err(|e| OwnerApiError::local("invalid_request", e.to_string()))).transpose()?;
+        let (status, bytes) = match &self.transport {
+            Transport::InProcess(router) => {
+                let mut request = Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {}", self.token.expose()));
+                if body.is_some() {
+                    request = request.header(header::CONTENT_TYPE, "application/json");
+                }
+                let request = request.body(body.map(Body::from).unwrap_or_else(Body::empty)).map_err(|e| OwnerApiError::local("invalid_request", e.to_string()))?;
+                let response = match router.clone().oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                };
+                let status = response.status().as_u16();
+                let bytes = axum::body::to_bytes(response.into_body(), MAX_ANSWER).await.map_err(|e| OwnerApiError {
+                    status: 500,
+                    code: "server_error".into(),
+                    description: format!("reading the answer: {e}"),
+                })?;
+                (status, bytes.to_vec())
+            }
+            Transport::Http { base, http } => {
+                let mut request = http.request(method, format!("{base}{path}")).bearer_auth(self.token.expose());
+                if let Some(body) = body {
+                    request = request.header(header::CONTENT_TYPE, "application/json").body(body);
+                }
+                let unreachable = |e: reqwest::Error| OwnerApiError { status: 503, code: "unreachable".into(), description: format!("cannot reach the running server: {e}") };
+                let response = request.send().await.map_err(unreachable)?;
+                let status = response.status().as_u16();
+                (status, response.bytes().await.map_err(unreachable)?.to_vec())
+            }
+        };
+        read_answer(status, &bytes)
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Answer<T> {
+        self.call(Method::GET, path, NO_BODY).await
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: Option<&B>) -> Answer<T> {
+        self.call(Method::POST, path, body).await
+    }
+
+    async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Answer<T> {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
+    async fn delete<T: DeserializeOwned>(&self, path: &str) -> Answer<T> {
+        self.call(Method::DELETE, path, NO_BODY).await
+    }
+
+    pub async fn status(&self) -> Answer<Stats> {
+        self.get(paths::STATUS).await
+    }
+
+    pub async fn clients(&self) -> Answer<Vec<ClientView>> {
+        self.get(paths::CLIENTS).await
+    }
+
+    pub async fn approve_client(&self, id: &str) -> Answer<ClientDecision> {
+        self.post(&with_id(paths::CLIENT_APPROVE, id)?, NO_BODY).await
+    }
+
+    pub async fn refuse_client(&self, id: &str) -> Answer<ClientDecision> {
+        self.post(&with_id(paths::CLIENT_REFUSE, id)?, NO_BODY).await
+    }
+
+    pub async fn resources(&self) -> Answer<Vec<Resource>> {
+        self.get(paths::RESOURCES).await
+    }
+
+    /// Requests waiting for the owner; `all`: decided and expired too.
+    pub async fn requests(&self, all: bool) -> Answer<Vec<PendingView>> {
+        self.get(&with_query(paths::PENDING, &PendingQuery { all })).await
+    }
+
+    pub async fn approve_request(&self, id: &str, approval: &Approval) -> Answer<PendingRequest> {
+        self.post(&with_id(paths::PENDING_APPROVE, id)?, Some(approval)).await
+    }
+
+    pub async fn deny_request(&self, id: &str) -> Answer<PendingRequest> {
+        self.post(&with_id(paths::PENDING_DENY, id)?, NO_BODY).await
+    }
+
+    pub async fn policies(&self) -> Answer<Vec<Policy>> {
+        self.get(paths::POLICIES).await
+    }
+
+    pub async fn add_policy(&self, policy: &NewPolicy) -> Answer<Policy> {
+        self.post(paths::POLICIES, Some(policy)).await
+    }
+
+    pub async fn remove_policy(&self, id: &str) -> Answer<Policy> {
+        self.delete(&with_id(paths::POLICY, id)?).await
+    }
+
+    pub async fn grants(&self) -> Answer<Vec<GrantView>> {
+        self.get(paths::GRANTS).await
+    }
+
+    pub async fn revoke_grant(&self, id: &str) -> Answer<Grant> {
+        self.post(&with_id(paths::GRANT_REVOKE, id)?, NO_BODY).await
+    }
+
+    pub async fn receipts(&self) -> Answer<Vec<Receipt>> {
+        self.get(paths::RECEIPTS).await
+    }
+
+    pub async fn trusted_issuers(&self) -> Answer<Vec<TrustedIssuer>> {
+        self.get(paths::TRUSTED_ISSUERS).await
+    }
+
+    pub async fn trust_issuer(&self, issuer: &TrustIssuer) -> Answer<TrustedIssuer> {
+        self.post(paths::TRUSTED_ISSUERS, Some(issuer)).await
+    }
+
+    pub async fn distrust_issuer(&self, issuer: &str) -> Answer<()> {
+        self.delete(&with_query(paths::TRUSTED_ISSUERS, &IssuerQuery { issuer: issuer.into() })).await
+    }
+
+    pub async fn audit(&self, limit: usize) -> Answer<Vec<AuditEntry>> {
+        self.get(&with_query(paths::AUDIT, &AuditQuery { limit })).await
+    }
+
+    pub async fn audit_verify(&self) -> Answer<AuditVerification> {
+        self.get(paths::AUDIT_VERIFY).await
+    }
+
+    pub async fn audit_export(&self) -> Answer<Vec<AuditEntry>> {
+        self.get(paths::AUDIT_EXPORT).await
+    }
+
+    pub async fn mint_assertion(&self, request: &AssertionRequest) -> Answer<MintedAssertion> {
+        self.post(paths::ASSERTIONS, Some(request)).await
+    }
+
+    /// The owner's identity details; `None` until she gives them.
+    pub async fn identity(&self) -> Answer<Option<Identity>> {
+        match self.get(paths::IDENTITY).await {
+            Err(e) if e.status == 404 => Ok(None),
+            other => other.map(Some),
+        }
+    }
+
+    pub async fn set_identity(&self, identity: &Identity) -> Answer<Identity> {
+        self.put(paths::IDENTITY, identity).await
+    }
+
+    pub async fn identity_credential(&self) -> Answer<IdentityCredentialStatus> {
+        self.get(paths::IDENTITY_CREDENTIAL).await
+    }
+
+    pub async fn start_sign_in(&self, issuer: &str) -> Answer<SignInStarted> {
+        self.post(paths::IDENTITY_CREDENTIAL, Some(&SignInRequest { issuer: issuer.into() })).await
+    }
+
+    pub async fn forget_identity_credential(&self) -> Answer<()> {
+        self.delete(paths::IDENTITY_CREDENTIAL).await
+    }
+
+    pub async fn providers(&self) -> Answer<Vec<ProviderEntry>> {
+        self.get(paths::PROVIDERS).await
+    }
+
+    pub async fn add_provider(&self, provider: &AddProvider) -> Answer<ProviderEntry> {
+        self.post(paths::PROVIDERS, Some(provider)).await
+    }
+
+    pub async fn remove_provider(&self, url: &str) -> Answer<()> {
+        self.delete(&with_query(paths::PROVIDERS, &UrlQuery { url: url.into() })).await
+    }
+
+    pub async fn find(&self) -> Answer<Vec<ProviderOutcome>> {
+        self.post(paths::FIND, NO_BODY).await
+    }
+
+    pub async fn offers(&self) -> Answer<Offers> {
+        self.get(paths::OFFERS).await
+    }
+
+    pub async fn accept(&self, offer: &AcceptOffer) -> Answer<Accepted> {
+        self.post(paths::OFFERS_ACCEPT, Some(offer)).await
+    }
+
+    pub async fn move_pension(&self, request: &MovePension) -> Answer<Accepted> {
+        self.post(paths::PENSIONS_MOVE, Some(request)).await
+    }
+
+    pub async fn registry(&self) -> Answer<GovernanceSummary> {
+        self.get(paths::REGISTRY).await
+    }
+
+    pub async fn import_registry(&self, signed: &str) -> Answer<RegistryImported> {
+        self.post(paths::REGISTRY, Some(&ImportRegistry { registry: signed.trim().into() })).await
+    }
+
+    pub async fn set_registry_key(&self, key: &str) -> Answer<GovernanceSummary> {
+        self.put(paths::REGISTRY_KEY, &RegistryKey { key: key.into() }).await
+    }
+
+    pub async fn my_pensions(&self) -> Answer<MyPensions> {
+        self.get(paths::PENSIONS).await
+    }
+
+    pub async fn did(&self) -> Answer<Did> {
+        self.get(paths::DID).await
+    }
+
+    pub async fn credentials(&self) -> Answer<Vec<CredentialSummary>> {
+        self.get(paths::CREDENTIALS).await
+    }
+
+    pub async fn export_credentials(&self) -> Answer<Vec<StoredCredential>> {
+        self.get(paths::CREDENTIALS_EXPORT).await
+    }
+
+    pub async fn credential(&self, id: &str) -> Answer<CredentialDetail> {
+        self.get(&with_id(paths::CREDENTIAL, id)?).await
+    }
+
+    pub async fn verify_credential(&self, id: &str) -> Answer<CredentialCheck> {
+        self.post(&with_id(paths::CREDENTIAL_VERIFY, id)?, NO_BODY).await
+    }
+
+    pub async fn delete_credential(&self, id: &str) -> Answer<()> {
+        self.delete(&with_id(paths::CREDENTIAL, id)?).await
+    }
+}
+
+/// A route with its id; an id a path could be bent with is refused here.
+fn with_id(route: &str, id: &str) -> Answer<String> {
+    api::path_with(route, id).ok_or_else(|| OwnerApiError::local("invalid_request", format!("{id:?} is not an id")))
+}
+
+fn with_query<Q: Serialize>(route: &str, query: &Q) -> String {
+    // Query structs hold strings, numbers and booleans: they always encode.
+    format!("{route}?{}", serde_urlencoded::to_string(query).unwrap_or_default())
+}
+
+/// Whether the server at `base` knows the owner token, proven without
+/// sending it: `server.json` may be stale, and whoever listens on its port
+/// now must not be handed the token.
+async fn is_this_wallet(http: &reqwest::Client, base: &str, token: &Secret) -> bool {
+    let nonce = Secret::generate();
+    let request = IdentifyRequest { nonce: nonce.expose().to_string() };
+    let Ok(answer) = http.post(format!("{base}{}", paths::IDENTIFY)).json(&request).send().await else { return false };
+    let Ok(body) = answer.json::<IdentifyProof>().await else { return false };
+    let expected = owner_api::owner_proof(&SecretHash::of(token.expose()), nonce.expose());
+    constant_time_eq(&body.proof, &expected)
+}
+
+/// An owner API answer, however it arrived: the JSON body (`null` when
+/// empty) as `T`, or the error its status and body describe.
+fn read_answer<T: DeserializeOwned>(status: u16, body: &[u8]) -> Answer<T> {
     if status >= 400 {
+        let error: Option<ErrorBody> = serde_json::from_slice(body).ok();
         return Err(OwnerApiError {
             status,
-            code: value["error"].as_str().unwrap_or("error").to_string(),
-            description: value["error_description"].as_str().unwrap_or("").to_string(),
+            code: error.as_ref().map_or("error", |e| e.error.as_str()).to_string(),
+            description: error.and_then(|e| e.error_description).unwrap_or_default(),
         });
     }
-    Ok(value)
+    let body = if body.is_empty() { b"null".as_slice() } else { body };
+    serde_json::from_slice(body).map_err(|e| OwnerApiError { status, code: "unreadable_answer".into(), description: format!("the owner API's answer does not read: {e}") })
 }

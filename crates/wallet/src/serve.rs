@@ -28,7 +28,7 @@ pub struct ServeOptions {
 }
 
 /// What `serve` announces once it accepts connections (one JSON line).
-#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Ready {
     pub issuer: String,
     pub owner_api: String,
@@ -59,10 +59,6 @@ pub struct Bound {
 }
 
 impl Bound {
-    pub fn server(&self) -> &AuthorizationServer {
-        self.wallet.server()
-    }
-
     pub fn wallet(&self) -> &Wallet {
         &self.wallet
     }

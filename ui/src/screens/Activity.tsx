@@ -103,7 +103,7 @@ export function Activity() {
                 <td className="nowrap">{formatTime(e.at)}</td>
                 <td>{ACTIONS[e.action] ?? e.action}<div className="muted small mono">{e.action}</div></td>
                 <td className="mono small">{e.actor.startsWith('client:') ? `app ${shortId(e.actor.slice(7))}` : e.actor}</td>
-                <td className="small">{summarise(e.action, e.detail)}</td>
+                <td className="small">{summarise(e.action, (e.detail ?? {}) as Record<string, unknown>)}</td>
               </tr>
             ))}
           </tbody>

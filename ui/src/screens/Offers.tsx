@@ -136,7 +136,7 @@ export function Offers({ onGoto }: { onGoto: (s: ScreenName) => void }) {
                 <article key={key} className="card offer" data-testid="offer-card">
                   <h3>{o.scheme}</h3>
                   <p className="muted small">{o.provider_name ?? nameOf(o.provider)} · <span className="mono">{o.pei}</span></p>
-                  <p><span className={`tag ${o.match_status === 'match-yes' ? 'tag-ok' : 'tag-warn'}`}>{MATCH_LABELS[o.match_status] ?? o.match_status}</span></p>
+                  <p><span className={`tag ${o.match_status === 'match-yes' ? 'tag-ok' : 'tag-warn'}`}>{(o.match_status && MATCH_LABELS[o.match_status]) ?? o.match_status}</span></p>
                   {st?.state === 'done' ? (
                     <div className="success" role="status" data-testid="accept-success">
                       Protected by your wallet.

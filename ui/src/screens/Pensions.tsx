@@ -126,7 +126,7 @@ export function Pensions({ onGoto }: { onGoto: (s: ScreenName) => void }) {
                   <div><dt>Retirement date</dt><dd>{formatDay(p.retirement_date)}</dd></div>
                   {pot !== null && <div><dt>Pot value</dt><dd>{formatMoney(pot)}</dd></div>}
                 </dl>
-                {p.employment?.length > 0 && (
+                {p.employment && p.employment.length > 0 && (
                   <>
                     <h4>Employment</h4>
                     <ul className="plain">

@@ -45,5 +45,6 @@ async fn wrong_passphrase_is_refused_and_the_wallet_still_opens() {
     let wrong = wallet::Wallet::open(&w.data_dir(), "not the passphrase", wallet::Config::new("http://x"), wallet::Clock::System);
     assert!(matches!(wrong, Err(wallet::WalletError::Store(wallet::StoreError::WrongPassphrase))));
     let right = wallet::Wallet::open(&w.data_dir(), PASSPHRASE, wallet::Config::new("http://x"), wallet::Clock::System).unwrap();
-    assert_eq!(right.server().resources().len(), 1);
+    let owner = wallet::owner_client::OwnerClient::in_process(&right).unwrap();
+    assert_eq!(owner.resources().await.unwrap().len(), 1);
 }

@@ -1,0 +1,345 @@
+//! The pension providers the wallet asks, and finding pensions at them:
+//! every provider in parallel, each with its own timeout, each told only
+//! what a find token for it carries.
+
+use super::{provider_failed, Pensions, FIND_FANOUT, FIND_TOKEN_LIFETIME, MAX_PROVIDERS, MAX_PROVIDER_ANSWER};
+use super::identity::{Identity, Who};
+use http_guard::outbound::{send_json, FetchError};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use uma_as::keys::new_jti;
+use uma_as::ProtocolError;
+
+/// A pension provider the wallet asks.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema, ts_rs::TS)]
+pub struct ProviderEntry {
+    pub url: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The DID its credentials must be signed with, when a governance
+    /// registry names one; otherwise the provider's signed metadata says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub did: Option<String>,
+    pub added_at: i64,
+    /// Added from the governance registry: it goes when the registry no
+    /// longer lists it (one the owner added herself stays).
+    #[serde(default)]
+    pub from_registry: bool,
+}
+
+/// How one provider answered a find.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum FindOutcome {
+    /// At least one pension matched the owner's details for sure.
+    Matched,
+    /// Pensions that may be the owner's: the provider needs more to be sure.
+    Possible,
+    None,
+    Unreachable,
+    /// The provider does not accept this wallet's authorization server.
+    NotAccepted,
+    Error,
+}
+
+/// A pension a provider found for the owner.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+pub struct FoundPension {
+    /// The pension's identifier (`urn:pei:…`).
+    pub pei: String,
+    /// The scheme's name.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `match-yes` or `match-possible`.
+    pub match_status: String,
+}
+
+/// What one provider answered.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+pub struct ProviderOutcome {
+    pub url: String,
+    pub name: Option<String>,
+    pub outcome: FindOutcome,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<FoundPension>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A provider's `POST /find` answer.
+#[derive(Deserialize)]
+struct FindAnswer {
+    #[serde(default)]
+    provider: Option<String>,
+    matches: Vec<FoundPension>,
+}
+
+/// Why a provider gave no usable answer.
+#[derive(Clone, Debug)]
+pub enum Unanswered {
+    Unreachable(String),
+    Error(String),
+}
+
+impl Unanswered {
+    pub(super) fn outcome(&self) -> FindOutcome {
+        match self {
+            Unanswered::Unreachable(_) => FindOutcome::Unreachable,
+            Unanswered::Error(_) => FindOutcome::Error,
+        }
+    }
+
+    pub(super) fn into_message(self) -> String {
+        match self {
+            Unanswered::Unreachable(why) | Unanswered::Error(why) => why,
+        }
+    }
+}
+
+impl From<FetchError> for Unanswered {
+    fn from(e: FetchError) -> Self {
+        match e {
+            FetchError::Unreachable(why) => Unanswered::Unreachable(why),
+            other => Unanswered::Error(other.to_string()),
+        }
+    }
+}
+
+/// An OAuth-style error answer's words, for the owner.
+pub(super) fn error_detail(body: &Value) -> &str {
+    body["error_description"].as_str().or(body["error"].as_str()).unwrap_or("no detail")
+}
+
+fn checked_provider(url: &str, name: Option<String>, did: Option<String>) -> Result<(String, Option<String>, Option<String>), ProtocolError> {
+    let url = provider_url(url)?;
+    if name.as_ref().is_some_and(|n| n.len() > 200) || did.as_ref().is_some_and(|d| !d.starts_with("did:key:z") || d.len() > 500) {
+        return Err(ProtocolError::invalid_request("a provider's name is at most 200 characters, its DID a did:key"));
+    }
+    Ok((url, name, did))
+}
+
+/// The key a provider is stored under: its parsed URL, or the text as
+/// given when it does not parse (then nothing is stored under it).
+pub(super) fn provider_key(url: &str) -> String {
+    provider_url(url).unwrap_or_else(|_| url.trim_end_matches('/').to_string())
+}
+
+/// A provider's URL as the owner gives it: `https`, or plain http on loopback
+/// (the reference providers), with no trailing slash.
+pub fn provider_url(url: &str) -> Result<String, ProtocolError> {
+    let url = url.trim();
+    let parsed = http_guard::outbound::secure_url(url).map_err(|e| ProtocolError::invalid_request(format!("provider: {e}")))?;
+    if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(ProtocolError::invalid_request(format!("provider: {url:?} must be a plain address")));
+    }
+    // Kept as parsed: the name every later comparison and request uses is
+    // the URL's own, not whatever spelling the parser forgave.
+    Ok(parsed.as_str().trim_end_matches('/').to_string())
+}
+
+impl Pensions {
+    pub fn providers(&self) -> Result<Vec<ProviderEntry>, ProtocolError> {
+        let mut list = self.providers.values()?;
+        list.sort_by(|a, b| a.added_at.cmp(&b.added_at).then(a.url.cmp(&b.url)));
+        Ok(list)
+    }
+
+    pub async fn add_provider(&self, url: &str, name: Option<String>) -> Result<ProviderEntry, ProtocolError> {
+        let entry = self.provider_entry(url, name, None)?;
+        self.providers.insert(&entry.url, &entry)?;
+        self.server.record("provider.add", json!({ "url": entry.url }));
+        self.server.flush().await?;
+        Ok(entry)
+    }
+
+    pub(super) fn provider_entry(&self, url: &str, name: Option<String>, did: Option<String>) -> Result<ProviderEntry, ProtocolError> {
+        let (url, name, did) = checked_provider(url, name, did)?;
+        if self.providers.get(&url)?.is_none() && self.providers.raw().len() >= MAX_PROVIDERS {
+            return Err(ProtocolError::invalid_request(format!("at most {MAX_PROVIDERS} providers")));
+        }
+        Ok(ProviderEntry { url, name, did, added_at: self.server.now(), from_registry: false })
+    }
+
+    /// Forgets a provider and disconnects it: it can no longer use this
+    /// wallet's authorization server, and assertions minted for it before
+    /// are void.
+    pub async fn remove_provider(&self, url: &str) -> Result<(), ProtocolError> {
+        let canonical = provider_key(url);
+        let url = canonical.as_str();
+        if !self.providers.remove(url)? {
+            return Err(ProtocolError::not_found("no such provider"));
+        }
+        if self.server.client(url).is_some() {
+            self.server.decide_resource_server(url, false).await?;
+        }
+        self.server.record("provider.remove", json!({ "url": url }));
+        self.server.flush().await?;
+        Ok(())
+    }
+
+    pub(super) fn known_provider(&self, url: &str) -> Result<ProviderEntry, ProtocolError> {
+        let canonical = provider_key(url);
+        let url = canonical.as_str();
+        self.providers.get(url)?.ok_or_else(|| ProtocolError::invalid_request(format!("{url} is not one of your providers")))
+    }
+
+    /// Imports a signed governance registry (checked whole against the
+    /// registry key the owner trusts) and adds the pension providers it
+    /// lists, each with the DID its credentials must be signed with.
+    /// Returns the providers added or updated.
+    pub async fn import_registry(&self, jws: &str) -> Result<Vec<ProviderEntry>, ProtocolError> {
+        let key = self.governance.trusted_key()?.ok_or_else(|| ProtocolError::invalid_request("set the registry key first: a registry is checked against it"))?;
+        // Checked in full before anything is kept.
+        let signed = registry::verify(jws, &key, self.server.now()).map_err(|e| ProtocolError::invalid_request(format!("registry refused: {e}")))?;
+        let entries = signed
+            .registry
+            .with_role(registry::Role::PensionProvider)
+            .map(|p| self.provider_entry(&p.id, Some(p.name.clone()), p.did.clone()).map(|e| ProviderEntry { from_registry: true, ..e }))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Those the registry added before and no longer lists go: a provider
+        // struck off gets no more identity details.
+        let listed = |url: &str| entries.iter().any(|e| e.url == url);
+        let struck_off: Vec<ProviderEntry> = self.providers()?.into_iter().filter(|p| p.from_registry && !listed(&p.url)).collect();
+        let known = self.providers.raw().len() - struck_off.len();
+        let new = entries.iter().filter(|e| self.providers.get(&e.url).ok().flatten().is_none()).count();
+        if known + new > MAX_PROVIDERS {
+            return Err(ProtocolError::invalid_request(format!("at most {MAX_PROVIDERS} providers")));
+        }
+        self.governance.import(jws).await?;
+        // The regulators it lists vouch for professionals (advisers): their
+        // presentations count as verified, with the keys the registry gives.
+        let mut regulators = Vec::new();
+        for regulator in signed.registry.with_role(registry::Role::Regulator) {
+            if let Some(jwks) = &regulator.jwks {
+                self.server.trust_credential_issuer(&regulator.id, jwks.clone()).await?;
+                regulators.push(regulator.id.trim_end_matches('/').to_string());
+            }
+        }
+        // Those it no longer lists vouch for no one any more.
+        self.server.keep_credential_issuers(&regulators).await?;
+        for gone in &struck_off {
+            self.providers.remove(&gone.url)?;
+        }
+        for entry in &entries {
+            self.providers.insert(&entry.url, entry)?;
+        }
+        self.server.record(
+            "provider.import",
+            json!({ "urls": entries.iter().map(|e| &e.url).collect::<Vec<_>>(), "removed": struck_off.iter().map(|e| &e.url).collect::<Vec<_>>() }),
+        );
+        self.server.flush().await?;
+        Ok(entries)
+    }
+
+    /// A find token for one provider: what the owner states, and, when the
+    /// wallet holds an identity credential, a presentation of it for this
+    /// provider with a nonce the provider gives out (one more request).
+    pub async fn find_token(&self, who: &Who, provider_url: &str) -> Result<String, Unanswered> {
+        #[derive(Deserialize)]
+        struct Nonce {
+            c_nonce: String,
+        }
+        let presentation = match &who.credential {
+            None => None,
+            Some(held) => {
+                let request = self.http.post(format!("{provider_url}/nonce"));
+                let (status, body) = send_json::<Value>(request, MAX_PROVIDER_ANSWER).await?;
+                let nonce = match serde_json::from_value::<Nonce>(body) {
+                    Ok(nonce) if status.is_success() => nonce.c_nonce,
+                    _ => return Err(Unanswered::Error(format!("no nonce from the provider (HTTP {status})"))),
+                };
+                Some(self.identity_credential.present(held, provider_url, &nonce).map_err(|e| Unanswered::Error(e.to_string()))?)
+            }
+        };
+        let now = self.server.now();
+        let mut claims = json!({
+            "iss": self.server.config().issuer,
+            "aud": provider_url,
+            "iat": now,
+            "exp": now + FIND_TOKEN_LIFETIME,
+            "jti": new_jti(),
+            "find_data": who.stated.as_ref().map(Identity::find_data).unwrap_or_else(|| json!({})),
+        });
+        if let Some(presentation) = presentation {
+            claims["identity_presentation"] = presentation.into();
+        }
+        Ok(self.server.signing_key().sign_typed(uma_as::keys::TokenType::FindToken, &claims))
+    }
+
+    /// Asks every provider, a few at a time, each with its own timeout;
+    /// answers come back in the providers' order. What was disclosed to
+    /// whom is audited.
+    pub(super) async fn ask_all<T: DeserializeOwned>(&self, method: reqwest::Method, path: &str) -> Result<Vec<(ProviderEntry, Result<T, Unanswered>)>, ProtocolError> {
+        use futures_util::StreamExt;
+        let who = self.who()?;
+        let providers = self.providers()?;
+        self.server.record("identity.disclosed", who.disclosure(providers.iter().map(|p| p.url.as_str()).collect(), path));
+        let who = &who;
+        let calls = providers.into_iter().enumerate().map(|(index, p)| {
+            let method = method.clone();
+            async move {
+                let answer = async {
+                    let token = self.find_token(who, &p.url).await?;
+                    let request = self.http.request(method, format!("{}{}", p.url, path)).bearer_auth(token);
+                    let (status, body) = send_json::<Value>(request, MAX_PROVIDER_ANSWER).await?;
+                    if !status.is_success() {
+                        return Err(Unanswered::Error(format!("HTTP {status}: {}", error_detail(&body))));
+                    }
+                    serde_json::from_value::<T>(body).map_err(|e| Unanswered::Error(format!("the answer does not read: {e}")))
+                };
+                let answer = answer.await;
+                (index, p, answer)
+            }
+        });
+        // Unordered, so a slow provider holds up only its own slot; the
+        // answers are put back in the providers' order after.
+        let mut answers: Vec<_> = futures_util::stream::iter(calls).buffer_unordered(FIND_FANOUT).collect().await;
+        answers.sort_by_key(|(index, _, _)| *index);
+        Ok(answers.into_iter().map(|(_, p, answer)| (p, answer)).collect())
+    }
+
+    /// Find: every provider, in parallel; matched, possible, none or unreachable each.
+    pub async fn find(&self) -> Result<Vec<ProviderOutcome>, ProtocolError> {
+        use futures_util::StreamExt;
+        let answers = self.ask_all::<FindAnswer>(reqwest::Method::POST, "/find").await?;
+        let outcomes = answers.into_iter().map(|(p, answer)| match answer {
+            Err(failure) => ProviderOutcome { url: p.url, name: p.name, outcome: failure.outcome(), items: vec![], error: Some(failure.into_message()) },
+            Ok(found) => {
+                let status = |s: &str| found.matches.iter().any(|m| m.match_status == s);
+                let outcome = if status("match-yes") {
+                    FindOutcome::Matched
+                } else if status("match-possible") {
+                    FindOutcome::Possible
+                } else {
+                    FindOutcome::None
+                };
+                ProviderOutcome { url: p.url, name: p.name.or(found.provider), outcome, items: found.matches, error: None }
+            }
+        });
+        // A provider that answered with an error may simply not accept this
+        // wallet: its list of accepted authorization servers says so.
+        let checks = outcomes.map(|mut outcome| async move {
+            if outcome.outcome == FindOutcome::Error && self.accepts_this_wallet(&outcome.url).await == Some(false) {
+                outcome.outcome = FindOutcome::NotAccepted;
+                outcome.error = Some("This provider does not accept your wallet yet. It (or the governance registry) must list your wallet first.".into());
+            }
+            outcome
+        });
+        Ok(futures_util::stream::iter(checks).buffered(FIND_FANOUT).collect().await)
+    }
+
+    /// Whether a provider's `GET /authorization_servers` lists this wallet's
+    /// authorization server; `None` when it cannot tell.
+    async fn accepts_this_wallet(&self, provider_url: &str) -> Option<bool> {
+        let request = self.http.get(format!("{provider_url}/authorization_servers"));
+        let (status, list) = send_json::<Vec<Value>>(request, MAX_PROVIDER_ANSWER).await.ok()?;
+        let ours = self.server.config().issuer.trim_end_matches('/');
+        status.is_success().then(|| list.iter().any(|a| a.as_str().map(|a| a.trim_end_matches('/')) == Some(ours)))
+    }
+}
+
+/// Fails the way a provider's failure reaches the owner.
+pub(super) fn failed(provider_url: &str, why: Unanswered) -> ProtocolError {
+    provider_failed(provider_url, &why.into_message())
+}
