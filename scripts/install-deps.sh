@@ -2,7 +2,8 @@
 # Installs what building and running the desktop app needs on a Debian or
 # Ubuntu machine: the WebKitGTK/GTK packages Tauri 2 links against, and
 # Node.js and npm for the UI. With --test-tools, also what the tests need:
-# Xvfb, a D-Bus session, WebKitWebDriver and tauri-driver. Safe to run
+# Xvfb, a D-Bus session, WebKitWebDriver and tauri-driver, and a Python
+# venv and iproute2 for the Schemathesis run (scripts/api-check.sh). Safe to run
 # again: it installs only what is missing.
 set -euo pipefail
 
@@ -14,7 +15,7 @@ packages=(
 )
 test_tools=false
 [ "${1:-}" = "--test-tools" ] && test_tools=true
-$test_tools && packages+=(webkit2gtk-driver xvfb xauth dbus dbus-x11)
+$test_tools && packages+=(webkit2gtk-driver xvfb xauth dbus dbus-x11 iproute2 python3-venv)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 

@@ -2,7 +2,9 @@
 # Every test, on a fresh Debian/Ubuntu machine with Rust: installs what the
 # tests need, then runs the UI's component tests, all Rust tests (with the
 # desktop commands through Tauri's IPC, the adversarial suite against the
-# wallet and provider binaries, and every input of the fuzz corpus), the
+# wallet and provider binaries, and every input of the fuzz corpus),
+# Schemathesis against the owner API's and the authorization server's
+# generated OpenAPI documents, the
 # desktop app end to end in a real window under Xvfb, and the command-line
 # demo against real providers. Fuzzing itself, and the soak, are longer
 # runs of their own: scripts/fuzz.sh and scripts/soak.sh.
@@ -21,6 +23,10 @@ cargo build --locked -p uma-wallet-cli -p pension-provider -p identity-service -
 export UMA_WALLET_BIN=$PWD/target/debug/uma-wallet PENSION_PROVIDER_BIN=$PWD/target/debug/pension-provider \
     IDENTITY_SERVICE_BIN=$PWD/target/debug/identity-service
 cargo test --workspace --locked
+
+# Both OpenAPI documents against the running wallet: Schemathesis (PyPI)
+# generates requests; no answer may be a 5xx or differ from its schema.
+bash scripts/api-check.sh 60
 
 # The desktop app in a real window: Xvfb for the display, a private session
 # bus (WebKit and notifications want one), tauri-driver + WebKitWebDriver.

@@ -55,7 +55,7 @@ async fn a_pension_moves_to_another_authorization_server_and_back() {
     let pei = offers["offers"].as_array().unwrap().iter().find(|o| o["resource_id"] == resource_id.as_str()).unwrap()["pei"].as_str().unwrap().to_string();
     let code = provider.confirmations.latest_sent_for(&pei).expect("the provider wrote to Alice");
     let (status, _) = mine.call(reqwest::Method::POST, "/offers/accept", Some(json!({ "provider": acme, "resource_id": resource_id, "confirmation_code": "000000x" }))).await;
-    assert_eq!(status, 502, "a wrong code moves nothing");
+    assert_eq!(status, 424, "a wrong code moves nothing");
     let back = mine
         .owner(reqwest::Method::POST, "/offers/accept", Some(json!({ "provider": acme, "resource_id": resource_id, "confirmation_code": code })))
         .await;
@@ -68,6 +68,6 @@ async fn a_pension_moves_to_another_authorization_server_and_back() {
     let (status, _) = mine
         .call(reqwest::Method::POST, "/pensions/move", Some(json!({ "provider": acme, "resource_id": resource_id, "to": other.issuer(), "assertion": "forged" })))
         .await;
-    assert_eq!(status, 502);
+    assert_eq!(status, 424);
     assert_eq!(mine.owner(reqwest::Method::GET, "/resources", None).await.as_array().unwrap().len(), 1);
 }

@@ -91,7 +91,7 @@ async fn find_and_offers_report_every_provider_and_keep_what_worked() {
     assert_eq!(shown["status"], "superseded");
     // A provider that is down fails the accept clearly, and nothing changes.
     let (status, failed) = owner.call(reqwest::Method::POST, "/offers/accept", Some(json!({ "provider": dead, "resource_id": "x" }))).await;
-    assert_eq!((status, failed["error"].as_str()), (502, Some("provider_error")), "{failed}");
+    assert_eq!((status, failed["error"].as_str()), (424, Some("provider_error")), "{failed}");
     let (status, _) = owner.call(reqwest::Method::POST, "/offers/accept", Some(json!({ "provider": "http://127.0.0.1:9", "resource_id": "x" }))).await;
     assert_eq!(status, 400, "not one of the owner's providers");
     let (_, discovered) = owner.call(reqwest::Method::GET, "/offers", None).await;

@@ -35,7 +35,7 @@ const MAX_ASSERTION_LIFETIME: i64 = 300;
 const MAX_LIVE_ASSERTIONS: usize = 1000;
 
 /// Client metadata a client sends (RFC 7591 §2).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientMetadata {
     #[serde(default)]
@@ -67,7 +67,7 @@ pub struct ClientMetadata {
 }
 
 /// The registration response (RFC 7591 §3.2.1).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RegisteredClient {
     pub client_id: String,
     /// None for a `private_key_jwt` client: it has no secret.

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// A token endpoint success body (RFC 6749 §5.1).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AccessTokenResponse {
     pub access_token: String,
     pub token_type: &'static str,

@@ -37,7 +37,7 @@ pub struct UmaGrantRequest {
 }
 
 /// The success body (Grant §3.3.5).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RptResponse {
     pub access_token: String,
     pub token_type: &'static str,

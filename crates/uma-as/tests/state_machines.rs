@@ -179,7 +179,7 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
         let now = w.server.now();
         let revoked: HashSet<String> = w.server.grants().into_iter().filter(|g| g.revoked_at.is_some()).map(|g| g.id).collect();
         for (token, sources, _) in &w.rpts {
-            if w.server.introspect(&w.rs, token).unwrap()["active"] == true {
+            if w.server.introspect(&w.rs, token).unwrap().active {
                 prop_assert!(!w.revoked_rpts.contains(token), "a revoked RPT is active");
                 prop_assert!(!sources.is_empty() && !sources.is_subset(&revoked), "an RPT is active after every grant it may come from was revoked");
                 let payload = token.split('.').nth(1).unwrap();

@@ -140,7 +140,7 @@ pub struct IdentityCredential {
 }
 
 fn failed(issuer: &str, why: impl std::fmt::Display) -> ProtocolError {
-    ProtocolError::new(axum::http::StatusCode::BAD_GATEWAY, "identity_service_error", format!("{issuer}: {why}"))
+    ProtocolError::new(axum::http::StatusCode::FAILED_DEPENDENCY, "identity_service_error", format!("{issuer}: {why}"))
 }
 
 fn internal(why: impl std::fmt::Display) -> ProtocolError {

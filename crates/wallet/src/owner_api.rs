@@ -76,16 +76,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
 )]
 struct OwnerApiDoc;
 
-/// An OpenAPI document's outline, to describe `/openapi.json` itself.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-struct OpenApiDocument {
-    /// `3.1.0`.
-    openapi: String,
-    info: serde_json::Map<String, serde_json::Value>,
-    paths: serde_json::Map<String, serde_json::Value>,
-}
-
 /// The owner token as a bearer scheme.
 struct OwnerSecurity;
 
@@ -224,7 +214,7 @@ async fn identify(State(s): State<OwnerState>, JsonBody(body): JsonBody<Identify
 }
 
 /// This document.
-#[utoipa::path(get, path = paths::OPENAPI, security(()), responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = OpenApiDocument)))]
+#[utoipa::path(get, path = paths::OPENAPI, security(()), responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = uma_as::http::openapi::OpenApiOutline)))]
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON.as_str()).into_response()
 }

@@ -50,6 +50,22 @@ fn no_cache(mut response: Response) -> Response {
     response
 }
 
+/// The claims-gathering page (Grant §3.3.2): the requesting party says who
+/// they are, or presents a credential, then returns to the client.
+#[utoipa::path(
+    get,
+    path = "/claims",
+    params(
+        ("client_id" = String, Query, description = "The client sending the party here"),
+        ("ticket" = String, Query, description = "The permission ticket of the request"),
+        ("claims_redirect_uri" = Option<String>, Query, description = "One of the client's registered claims redirect URIs"),
+        ("state" = Option<String>, Query, description = "Returned to the client unchanged"),
+    ),
+    responses(
+        (status = 200, description = "The page", content_type = "text/html", body = String),
+        (status = 400, description = "Why the request cannot continue, as a page", content_type = "text/html", body = String),
+    )
+)]
 pub async fn show(State(server): State<AuthorizationServer>, Query(q): Query<HashMap<String, String>>) -> Response {
     let (Some(client_id), Some(ticket)) = (q.get("client_id"), q.get("ticket")) else {
         return no_cache(shown_error(ShowError("client_id and ticket are required".into())));
@@ -100,6 +116,17 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// The page's form: on success, back to the client's claims redirect URI
+/// with a new ticket.
+#[utoipa::path(
+    post,
+    path = "/claims",
+    request_body(content = super::openapi::ClaimsForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 302, description = "Back to the client (Grant §3.3.3), with `ticket` and `state`"),
+        (status = 400, description = "Why the form cannot be taken, as a page", content_type = "text/html", body = String),
+    )
+)]
 pub async fn submit(State(server): State<AuthorizationServer>, headers: HeaderMap, form: Result<Form, crate::error::ProtocolError>) -> Response {
     let Ok(mut form) = form else {
         return no_cache(shown_error(ShowError("the form could not be read".into())));

@@ -2,6 +2,7 @@
 //! method of [`AuthorizationServer`], and map its error.
 
 mod claims;
+pub mod openapi;
 mod protection;
 mod token;
 
@@ -57,6 +58,7 @@ pub fn router(server: AuthorizationServer) -> Router {
         .route("/.well-known/uma2-configuration", get(metadata))
         .route("/.well-known/oauth-authorization-server", get(metadata))
         .route("/jwks", get(jwks))
+        .route("/openapi.json", get(openapi_json))
         .route("/claims", get(claims::show).post(claims::submit))
         .route(crate::access_grant::STATUS_LIST_PATH, get(status_list))
         .merge(protocol)
@@ -67,27 +69,48 @@ pub fn router(server: AuthorizationServer) -> Router {
         .with_state(server)
 }
 
-async fn metadata(State(server): State<AuthorizationServer>) -> impl IntoResponse {
+/// Authorization server metadata (RFC 8414; UMA Grant §2, FedAuthz §2),
+/// also served at `/.well-known/oauth-authorization-server`.
+#[utoipa::path(get, path = "/.well-known/uma2-configuration", responses((status = 200, body = crate::discovery::Metadata)))]
+async fn metadata(State(server): State<AuthorizationServer>) -> Json<crate::discovery::Metadata> {
     Json(server.metadata())
 }
 
+/// The keys this server signs RPT-bound credentials and assertions with.
+#[utoipa::path(get, path = "/jwks", responses((status = 200, body = openapi::Jwks)))]
 async fn jwks(State(server): State<AuthorizationServer>) -> impl IntoResponse {
     Json(server.signing_key().jwks())
+}
+
+static OPENAPI_JSON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| openapi::document().to_json().expect("the document serialises"));
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "The OpenAPI 3.1 document of the protocol endpoints", body = openapi::OpenApiOutline)))]
+async fn openapi_json() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON.as_str())
 }
 
 /// `POST /access-grants`: the client authenticates as at the token
 /// endpoint and sends `rpt`, an active RPT it was issued; it gets a
 /// verifiable credential for each grant behind it, to hold and show
 /// (`application/vc+jwt` strings).
-async fn access_grants(State(server): State<AuthorizationServer>, headers: axum::http::HeaderMap, mut form: Form) -> Result<Json<serde_json::Value>, ProtocolError> {
+#[utoipa::path(
+    post,
+    path = "/access-grants",
+    request_body(content = openapi::AccessGrantsForm, content_type = "application/x-www-form-urlencoded"),
+    security(("client" = [])),
+    responses((status = 200, body = openapi::AccessGrantCredentials))
+)]
+async fn access_grants(State(server): State<AuthorizationServer>, headers: axum::http::HeaderMap, mut form: Form) -> Result<Json<openapi::AccessGrantCredentials>, ProtocolError> {
     let client = server.authenticate_client(&client_credentials(&headers, &mut form)?)?;
     let rpt = form.require("rpt")?;
     let credentials = server.access_grant_credentials_for_rpt(&client, &rpt)?;
-    let list: Vec<serde_json::Value> = credentials.into_iter().map(|(grant_id, credential)| serde_json::json!({ "grant_id": grant_id, "credential": credential })).collect();
-    Ok(Json(serde_json::json!({ "credentials": list })))
+    let credentials = credentials.into_iter().map(|(grant_id, credential)| openapi::AccessGrantCredential { grant_id, credential }).collect();
+    Ok(Json(openapi::AccessGrantCredentials { credentials }))
 }
 
 /// The access-grant status list, as a `vc+jwt` anyone may fetch.
+#[utoipa::path(get, path = "/status/access-grants", responses((status = 200, description = "A Bitstring Status List credential", content_type = "application/vc+jwt", body = String)))]
 async fn status_list(State(server): State<AuthorizationServer>) -> axum::response::Response {
     let mut response = server.status_list_credential().into_response();
     let headers = response.headers_mut();

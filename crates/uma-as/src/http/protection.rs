@@ -3,16 +3,17 @@
 
 use super::{Form, JsonBody};
 use crate::error::ProtocolError;
-use crate::model::{Permission, ResourceDescription};
+use super::openapi::{PermissionRequest, ResourceId, ResourceView, TicketResponse};
+use crate::model::ResourceDescription;
 use crate::pat::ProtectionCaller;
 use crate::server::AuthorizationServer;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::json;
 
+/// Registers a resource (FedAuthz §3.2.1).
+#[utoipa::path(post, path = "/resource_set", request_body = ResourceDescription, security(("pat" = [])), responses((status = 201, body = ResourceId)))]
 pub async fn create_resource(
     State(server): State<AuthorizationServer>,
     caller: ProtectionCaller,
@@ -23,39 +24,41 @@ pub async fn create_resource(
     // must not silently drop out of her wallet.
     server.flush().await?;
     let location = server.config().endpoint(&format!("/resource_set/{}", resource.id));
-    let mut response = (StatusCode::CREATED, Json(json!({ "_id": resource.id }))).into_response();
+    let mut response = (StatusCode::CREATED, Json(ResourceId { id: resource.id })).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, v);
     }
     Ok(response)
 }
 
+/// The caller's resources' ids (FedAuthz §3.2.5).
+#[utoipa::path(get, path = "/resource_set", security(("pat" = [])), responses((status = 200, body = Vec<String>)))]
 pub async fn list_resources(State(server): State<AuthorizationServer>, caller: ProtectionCaller) -> Json<Vec<String>> {
     Json(server.list_resources(&caller))
 }
 
-pub async fn read_resource(
-    State(server): State<AuthorizationServer>,
-    caller: ProtectionCaller,
-    Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ProtocolError> {
+/// One of the caller's resources (FedAuthz §3.2.2).
+#[utoipa::path(get, path = "/resource_set/{id}", params(("id" = String, Path)), security(("pat" = [])), responses((status = 200, body = ResourceView)))]
+pub async fn read_resource(State(server): State<AuthorizationServer>, caller: ProtectionCaller, Path(id): Path<String>) -> Result<Json<ResourceView>, ProtocolError> {
     let resource = server.read_resource(&caller, &id)?;
-    let mut body = serde_json::to_value(&resource.description).expect("descriptions serialize");
-    body["_id"] = resource.id.into();
-    Ok(Json(body))
+    Ok(Json(ResourceView { id: resource.id, description: resource.description }))
 }
 
+/// Replaces a resource's description (FedAuthz §3.2.3).
+#[utoipa::path(put, path = "/resource_set/{id}", params(("id" = String, Path)), request_body = ResourceDescription, security(("pat" = [])), responses((status = 200, body = ResourceId)))]
 pub async fn update_resource(
     State(server): State<AuthorizationServer>,
     caller: ProtectionCaller,
     Path(id): Path<String>,
     JsonBody(description): JsonBody<ResourceDescription>,
-) -> Result<Json<serde_json::Value>, ProtocolError> {
+) -> Result<Json<ResourceId>, ProtocolError> {
     let resource = server.update_resource(&caller, &id, description)?;
     server.flush().await?;
-    Ok(Json(json!({ "_id": resource.id })))
+    Ok(Json(ResourceId { id: resource.id }))
 }
 
+/// Deregisters a resource (FedAuthz §3.2.4).
+#[utoipa::path(delete, path = "/resource_set/{id}", params(("id" = String, Path)), security(("pat" = [])), responses((status = 204, description = "Deleted")))]
 pub async fn delete_resource(
     State(server): State<AuthorizationServer>,
     caller: ProtectionCaller,
@@ -66,14 +69,8 @@ pub async fn delete_resource(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// One permission or an array of them (FedAuthz §4.1).
-#[derive(Deserialize)]
-#[serde(untagged)]
-pub enum PermissionRequest {
-    One(Permission),
-    Many(Vec<Permission>),
-}
-
+/// A permission ticket for the permissions a client asked for (FedAuthz §4).
+#[utoipa::path(post, path = "/permission", request_body = PermissionRequest, security(("pat" = [])), responses((status = 201, body = TicketResponse)))]
 pub async fn permission(
     State(server): State<AuthorizationServer>,
     caller: ProtectionCaller,
@@ -84,9 +81,18 @@ pub async fn permission(
         PermissionRequest::Many(list) => list,
     };
     let ticket = server.request_permission(&caller, permissions)?;
-    Ok((StatusCode::CREATED, Json(json!({ "ticket": ticket.expose() }))).into_response())
+    Ok((StatusCode::CREATED, Json(TicketResponse { ticket: ticket.expose().to_string() })).into_response())
 }
 
+/// RPT introspection (RFC 7662; FedAuthz §5): only permissions on the
+/// caller's own resources.
+#[utoipa::path(
+    post,
+    path = "/introspect",
+    request_body(content = super::openapi::IntrospectForm, content_type = "application/x-www-form-urlencoded"),
+    security(("pat" = [])),
+    responses((status = 200, body = crate::introspection::Introspection))
+)]
 pub async fn introspect(
     State(server): State<AuthorizationServer>,
     caller: ProtectionCaller,

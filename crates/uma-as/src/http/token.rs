@@ -18,6 +18,9 @@ fn no_store(body: impl serde::Serialize) -> Response {
     response
 }
 
+/// Dynamic client registration (RFC 7591 §3). Open to anyone; a client
+/// that never authenticates is removed.
+#[utoipa::path(post, path = "/register", request_body = ClientMetadata, responses((status = 201, body = crate::client_registration::RegisteredClient)))]
 pub async fn register(State(server): State<AuthorizationServer>, JsonBody(metadata): JsonBody<ClientMetadata>) -> Result<Response, ProtocolError> {
     let registered = server.register_client(metadata)?;
     let mut response = no_store(registered);
@@ -25,6 +28,15 @@ pub async fn register(State(server): State<AuthorizationServer>, JsonBody(metada
     Ok(response)
 }
 
+/// The token endpoint: RPTs for clients (Grant §3.3), PATs for resource
+/// servers (client credentials or an owner-minted assertion).
+#[utoipa::path(
+    post,
+    path = "/token",
+    request_body(content = super::openapi::TokenForm, content_type = "application/x-www-form-urlencoded"),
+    security((), ("client" = [])),
+    responses((status = 200, body = super::openapi::TokenAnswer))
+)]
 pub async fn token(State(server): State<AuthorizationServer>, headers: HeaderMap, mut form: Form) -> Result<Response, ProtocolError> {
     let grant_type = form.require("grant_type")?;
     match grant_type.as_str() {
@@ -60,6 +72,14 @@ pub async fn token(State(server): State<AuthorizationServer>, headers: HeaderMap
     }
 }
 
+/// Token revocation (RFC 7009).
+#[utoipa::path(
+    post,
+    path = "/revoke",
+    request_body(content = super::openapi::RevokeForm, content_type = "application/x-www-form-urlencoded"),
+    security(("client" = [])),
+    responses((status = 200, description = "Revoked, or never valid"))
+)]
 pub async fn revoke(State(server): State<AuthorizationServer>, headers: HeaderMap, mut form: Form) -> Result<Response, ProtocolError> {
     let client = server.authenticate_client(&client_credentials(&headers, &mut form)?)?;
     let token = form.require("token")?;

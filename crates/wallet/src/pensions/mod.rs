@@ -38,8 +38,10 @@ pub const MAX_PROVIDERS: usize = 100;
 /// The largest answer read from a provider.
 const MAX_PROVIDER_ANSWER: usize = 1024 * 1024;
 
+/// A provider failed the wallet: 424, the owner's request depended on it
+/// (not a fault of the wallet's own, so never a 5xx).
 fn provider_failed(url: &str, why: &str) -> ProtocolError {
-    ProtocolError::new(axum::http::StatusCode::BAD_GATEWAY, "provider_error", format!("{url}: {why}"))
+    ProtocolError::new(axum::http::StatusCode::FAILED_DEPENDENCY, "provider_error", format!("{url}: {why}"))
 }
 
 #[derive(Clone)]
