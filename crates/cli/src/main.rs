@@ -10,7 +10,7 @@ mod owner;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use owner::{Owner, OwnerError};
 use serde_json::Value;
-use wallet::api::{AcceptOffer, AddProvider, Approval, AssertionRequest, Identity, MovePension, NewPolicy, Outcome, PartyCondition, Permission, SignInStatus, Target, TrustIssuer};
+use wallet::api::{AcceptOffer, ChangePassphrase, AddProvider, Approval, AssertionRequest, Identity, MovePension, NewPolicy, Outcome, PartyCondition, Permission, SignInStatus, Target, TrustIssuer};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +40,9 @@ enum Command {
     },
     /// Show what the wallet holds.
     Status,
+    /// Change the wallet's passphrase (the new one from a prompt or
+    /// UMA_WALLET_NEW_PASSPHRASE). Backups made before keep the old one.
+    Passphrase,
     /// Clients and resource servers that asked to connect.
     #[command(subcommand)]
     Clients(ClientsCommand),
@@ -556,6 +559,23 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
         Command::Offers => json(client.offers().await?),
         Command::Pensions => json(client.my_pensions().await?),
         Command::Did => json(client.did().await?),
+        Command::Passphrase => {
+            let current = passphrase(false).map_err(OwnerError::Usage)?;
+            let new = match std::env::var("UMA_WALLET_NEW_PASSPHRASE") {
+                Ok(new) => new,
+                Err(_) => {
+                    let first = rpassword::prompt_password("New passphrase: ").map_err(|e| OwnerError::Usage(format!("cannot read the passphrase: {e}")))?;
+                    let again = rpassword::prompt_password("Repeat new passphrase: ").map_err(|e| OwnerError::Usage(format!("cannot read the passphrase: {e}")))?;
+                    if again != first {
+                        return Err(OwnerError::Usage("the passphrases differ".into()));
+                    }
+                    first
+                }
+            };
+            client.change_passphrase(&ChangePassphrase { current, new }).await?;
+            eprintln!("Passphrase changed. Backups made before keep the passphrase they were made with.");
+            serde_json::json!({ "changed": true })
+        }
         Command::Credentials(CredentialsCommand::List) => json(client.credentials().await?),
         Command::Credentials(CredentialsCommand::Show { id }) => json(client.credential(&id).await?),
         Command::Credentials(CredentialsCommand::Verify { id }) => json(client.verify_credential(&id).await?),

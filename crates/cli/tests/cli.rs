@@ -204,3 +204,16 @@ fn audit_export_writes_a_file_and_verify_fails_on_tampering() {
     let (ok, _, stderr) = run(dir.path(), &["audit", "verify"]);
     assert!(!ok && stderr.contains("BROKEN"), "{stderr}");
 }
+
+#[test]
+fn passphrase_changes_the_passphrase_the_wallet_opens_with() {
+    let dir = tempfile::tempdir().unwrap();
+    run_json(dir.path(), &["init"]);
+    let new = "a quiet harbour at dawn";
+    let changed = uma_wallet(dir.path()).env("UMA_WALLET_NEW_PASSPHRASE", new).args(["passphrase"]).output().unwrap();
+    assert!(changed.status.success(), "{}", String::from_utf8_lossy(&changed.stderr));
+    let (ok, _, stderr) = run(dir.path(), &["status"]);
+    assert!(!ok && stderr.contains("wrong passphrase"), "the old one no longer opens it: {stderr}");
+    let status = uma_wallet(dir.path()).env("UMA_WALLET_PASSPHRASE", new).args(["status"]).output().unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+}

@@ -38,10 +38,10 @@ pub mod resource_registration;
 pub mod revocation;
 pub mod secret;
 pub mod server;
-pub mod store;
 pub mod token;
 
 pub use clock::Clock;
 pub use error::ProtocolError;
 pub use server::{AuthorizationServer, Config, OwnerEvent};
-pub use store::{KdfParams, Store, StoreError};
+pub use sealed_store as store;
+pub use sealed_store::{KdfParams, Store, StoreError};

@@ -361,12 +361,6 @@ impl AuthorizationServer {
         self.inner.store.flush().await
     }
 
-    /// A sealed copy of the whole database (see [`Store::backup`]), audited.
-    pub fn backup(&self, path: &std::path::Path) -> Result<usize, StoreError> {
-        self.audit("owner", "wallet.backup", serde_json::json!({ "file": path.display().to_string() }));
-        self.inner.store.backup(path)
-    }
-
     pub(crate) fn trees(&self) -> &Trees {
         &self.inner.trees
     }

@@ -59,13 +59,14 @@ pub mod paths {
     pub const CREDENTIALS_EXPORT: &str = "/credentials/export";
     pub const CREDENTIAL: &str = "/credentials/{id}";
     pub const CREDENTIAL_VERIFY: &str = "/credentials/{id}/verify";
+    pub const PASSPHRASE: &str = "/passphrase";
 
     /// Every route above: the OpenAPI document must list exactly these.
     pub const ALL: &[&str] = &[
         OPENAPI, IDENTIFY, STATUS, CLIENTS, CLIENT_APPROVE, CLIENT_REFUSE, RESOURCES, PENDING, PENDING_APPROVE, PENDING_DENY, POLICIES, POLICY,
         GRANTS, GRANT_REVOKE, RECEIPTS, TRUSTED_ISSUERS, AUDIT, AUDIT_VERIFY, AUDIT_EXPORT, ASSERTIONS, EVENTS, IDENTITY, IDENTITY_CREDENTIAL,
         PROVIDERS, FIND, OFFERS, OFFERS_ACCEPT, PENSIONS_MOVE, PENSIONS, REGISTRY, REGISTRY_KEY, DID, CREDENTIALS, CREDENTIALS_EXPORT, CREDENTIAL,
-        CREDENTIAL_VERIFY,
+        CREDENTIAL_VERIFY, PASSPHRASE,
     ];
 }
 
@@ -267,6 +268,21 @@ pub struct RegistryImported {
 pub struct RegistryKey {
     /// The registry's did:key.
     pub key: String,
+}
+
+/// `POST /passphrase`: a new passphrase for the wallet.
+#[derive(Clone, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassphrase {
+    pub current: String,
+    /// At least 8 characters and not easy to guess.
+    pub new: String,
+}
+
+impl std::fmt::Debug for ChangePassphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChangePassphrase { .. }")
+    }
 }
 
 /// This wallet's DID, the subject of the credentials it holds.

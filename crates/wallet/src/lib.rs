@@ -27,7 +27,8 @@ pub mod vc;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use uma_as::secret::Secret;
-pub use uma_as::{AuthorizationServer, Clock, Config, KdfParams, OwnerEvent, Store, StoreError};
+pub use sealed_store::{KdfParams, Store, StoreError};
+pub use uma_as::{AuthorizationServer, Clock, Config, OwnerEvent};
 
 /// The owner API token's file in the data directory (mode 0600).
 pub const OWNER_TOKEN_FILE: &str = "owner-token";
@@ -78,6 +79,7 @@ pub enum WalletError {
 #[derive(Clone)]
 pub struct Wallet {
     data_dir: PathBuf,
+    store: Store,
     server: AuthorizationServer,
     pensions: pensions::Pensions,
 }
@@ -106,7 +108,7 @@ impl Wallet {
         if !data_dir.join(OWNER_TOKEN_FILE).exists() {
             write_private(&data_dir.join(OWNER_TOKEN_FILE), Secret::generate().expose())?;
         }
-        Ok(Wallet { data_dir: data_dir.to_path_buf(), server, pensions })
+        Ok(Wallet { data_dir: data_dir.to_path_buf(), store, server, pensions })
     }
 
     /// Recreates a wallet in an empty `data_dir` from a backup file
@@ -154,7 +156,29 @@ impl Wallet {
     /// Writes a sealed copy of the whole wallet to `path` (still encrypted
     /// under the passphrase); returns how many records went in. Blocking.
     pub fn backup(&self, path: &Path) -> Result<usize, StoreError> {
-        self.server.backup(path)
+        self.server.record("wallet.backup", serde_json::json!({ "file": path.display().to_string() }));
+        self.store.backup(path)
+    }
+
+    /// Changes the passphrase: the data key is sealed again under the new
+    /// one; no record is rewritten. Backups made before keep the old one.
+    pub async fn change_passphrase(&self, current: &str, new: &str) -> Result<(), uma_as::ProtocolError> {
+        if let Some(problem) = passphrase_problem(new) {
+            return Err(uma_as::ProtocolError::invalid_request(problem));
+        }
+        let (store, current, new) = (self.store.clone(), current.to_string(), new.to_string());
+        let changed = tokio::task::spawn_blocking(move || store.change_passphrase(&current, &new, KdfParams::default()))
+            .await
+            .map_err(|_| uma_as::ProtocolError::server_error())?;
+        match changed {
+            Err(StoreError::WrongPassphrase) => Err(uma_as::ProtocolError::new(axum::http::StatusCode::FORBIDDEN, "wrong_passphrase", "That is not the wallet's passphrase.")),
+            Err(e) => Err(e.into()),
+            Ok(()) => {
+                self.server.record("wallet.passphrase_changed", serde_json::json!({}));
+                self.server.flush().await?;
+                Ok(())
+            }
+        }
     }
 
     /// Identity details, providers, find and offers.

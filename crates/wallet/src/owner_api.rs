@@ -141,7 +141,8 @@ fn routes() -> (axum::Router<OwnerState>, Document) {
         .routes(routes!(credentials))
         .routes(routes!(export_credentials))
         .routes(routes!(show_credential, delete_credential))
-        .routes(routes!(verify_credential));
+        .routes(routes!(verify_credential))
+        .routes(routes!(change_passphrase));
     let open = OpenApiRouter::with_openapi(OwnerApiDoc::openapi()).routes(routes!(openapi)).routes(routes!(identify));
     let (protected, protected_doc) = protected.split_for_parts();
     let (open, mut doc) = open.split_for_parts();
@@ -521,5 +522,13 @@ async fn verify_credential(State(s): State<OwnerState>, Id(id): Id) -> Result<Js
 #[utoipa::path(delete, path = paths::CREDENTIAL, params(("id" = String, Path, description = "The credential id")), responses((status = 204, description = "Deleted")))]
 async fn delete_credential(State(s): State<OwnerState>, Id(id): Id) -> Result<StatusCode> {
     s.wallet.pensions().credentials().delete(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Changes the wallet's passphrase: the data key is sealed again under the
+/// new one, no record is rewritten. Backups made before keep the old one.
+#[utoipa::path(post, path = paths::PASSPHRASE, request_body = ChangePassphrase, responses((status = 204, description = "Changed")))]
+async fn change_passphrase(State(s): State<OwnerState>, JsonBody(body): JsonBody<ChangePassphrase>) -> Result<StatusCode> {
+    s.wallet.change_passphrase(&body.current, &body.new).await?;
     Ok(StatusCode::NO_CONTENT)
 }

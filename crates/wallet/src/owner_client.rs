@@ -297,6 +297,10 @@ impl OwnerClient {
     pub async fn delete_credential(&self, id: &str) -> Answer<()> {
         self.delete(&with_id(paths::CREDENTIAL, id)?).await
     }
+
+    pub async fn change_passphrase(&self, change: &ChangePassphrase) -> Answer<()> {
+        self.post(paths::PASSPHRASE, Some(change)).await
+    }
 }
 
 /// A route with its id; an id a path could be bent with is refused here.

@@ -48,3 +48,25 @@ async fn wrong_passphrase_is_refused_and_the_wallet_still_opens() {
     let owner = wallet::owner_client::OwnerClient::in_process(&right).unwrap();
     assert_eq!(owner.resources().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_new_passphrase_opens_the_wallet_and_the_old_one_no_longer_does() {
+    let mut w = TestWallet::start().await;
+    let rs = w.connect_resource_server("rs").await;
+    w.register_resource(&rs, "p", &["owner"]).await;
+    let new = "a quiet harbour at dawn";
+    let (status, body) = w.owner(reqwest::Method::POST, "/passphrase", Some(json!({ "current": "not it", "new": new }))).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::FORBIDDEN, Some("wrong_passphrase")), "{body}");
+    let (status, body) = w.owner(reqwest::Method::POST, "/passphrase", Some(json!({ "current": PASSPHRASE, "new": "password1" }))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a weak passphrase is refused: {body}");
+    let (status, body) = w.owner(reqwest::Method::POST, "/passphrase", Some(json!({ "current": PASSPHRASE, "new": new }))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let actions: Vec<String> = w.owner_get("/audit/export").await.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect();
+    assert!(actions.iter().any(|a| a == "wallet.passphrase_changed"), "{actions:?}");
+    w.shutdown().await;
+    let old = wallet::Wallet::open(&w.data_dir(), PASSPHRASE, wallet::Config::new("http://x"), wallet::Clock::System);
+    assert!(matches!(old, Err(wallet::WalletError::Store(wallet::StoreError::WrongPassphrase))));
+    let reopened = wallet::Wallet::open(&w.data_dir(), new, wallet::Config::new("http://x"), wallet::Clock::System).unwrap();
+    let owner = wallet::owner_client::OwnerClient::in_process(&reopened).unwrap();
+    assert_eq!(owner.resources().await.unwrap().len(), 1, "every record still opens");
+}

@@ -7,7 +7,6 @@
 //! Argon2id; the parameters, salt and sealed key live in the plaintext header.
 //! A wrong passphrase therefore fails to open the header and touches nothing.
 
-use crate::secret::random_bytes;
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -76,6 +75,14 @@ struct Header {
     sealed_data_key: String,
 }
 
+/// `N` bytes from the operating system's random source.
+fn random_bytes<const N: usize>() -> [u8; N] {
+    use ring::rand::SecureRandom;
+    let mut out = [0u8; N];
+    ring::rand::SystemRandom::new().fill(&mut out).expect("the system random source works");
+    out
+}
+
 const HEADER_KEY: &[u8] = b"header";
 const META_TREE: &str = "meta";
 
@@ -130,23 +137,35 @@ impl Store {
             return Err(StoreError::NotInitialized(path.display().to_string()));
         }
         let db = open_db(path)?;
-        let meta = db.open_tree(META_TREE)?;
-        let Some(raw) = meta.get(HEADER_KEY)? else {
+        let Some(header) = read_header(&db)? else {
             return Err(StoreError::NotInitialized(path.display().to_string()));
         };
-        let corrupt = || StoreError::Corrupt { tree: META_TREE, key: "header".into() };
-        let header: Header = serde_json::from_slice(&raw).map_err(|_| corrupt())?;
-        let salt = STANDARD.decode(&header.salt).map_err(|_| corrupt())?;
-        let sealed = STANDARD.decode(&header.sealed_data_key).map_err(|_| corrupt())?;
-        if !header.kdf.within_bounds() {
-            return Err(corrupt());
-        }
-        let wrapping = derive_key(passphrase, &salt, header.kdf)?;
-        let data_key = zeroize::Zeroizing::new(open(&wrapping, HEADER_KEY, &sealed).ok_or(StoreError::WrongPassphrase)?);
-        if data_key.len() != 32 {
-            return Err(corrupt());
-        }
+        let data_key = unwrap_data_key(&header, passphrase)?;
         Ok(Store { db, key: Arc::new(aead_key(&data_key)), flushing: Arc::default(), flushes: Arc::default() })
+    }
+
+    /// Seals the data key under a new passphrase, with a fresh salt and
+    /// `kdf`'s cost: only the header changes, every record stays as it is.
+    /// `current` must open the header. Backups made before keep the
+    /// passphrase they were made with.
+    pub fn change_passphrase(&self, current: &str, new: &str, kdf: KdfParams) -> Result<(), StoreError> {
+        if !kdf.within_bounds() {
+            return Err(StoreError::Kdf("key derivation parameters out of range".into()));
+        }
+        let header = read_header(&self.db)?.ok_or_else(|| StoreError::Corrupt { tree: META_TREE, key: "header".into() })?;
+        let data_key = unwrap_data_key(&header, current)?;
+        let salt = random_bytes::<16>();
+        let wrapping = derive_key(new, &salt, kdf)?;
+        let header = Header {
+            format: header.format,
+            kdf,
+            salt: STANDARD.encode(salt),
+            sealed_data_key: STANDARD.encode(seal(&wrapping, HEADER_KEY, data_key.as_ref())),
+        };
+        // One key, one write: the old header or the new one, never half.
+        self.db.open_tree(META_TREE)?.insert(HEADER_KEY, serde_json::to_vec(&header).expect("header serializes"))?;
+        self.db.flush()?;
+        Ok(())
     }
 
     /// True when `path` holds a wallet header.
@@ -256,6 +275,29 @@ impl Store {
             }
         }
     }
+}
+
+fn read_header(db: &sled::Db) -> Result<Option<Header>, StoreError> {
+    let Some(raw) = db.open_tree(META_TREE)?.get(HEADER_KEY)? else { return Ok(None) };
+    let header: Header = serde_json::from_slice(&raw).map_err(|_| StoreError::Corrupt { tree: META_TREE, key: "header".into() })?;
+    Ok(Some(header))
+}
+
+/// The data key, opened with the passphrase; `WrongPassphrase` when it
+/// does not open.
+fn unwrap_data_key(header: &Header, passphrase: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
+    let corrupt = || StoreError::Corrupt { tree: META_TREE, key: "header".into() };
+    let salt = STANDARD.decode(&header.salt).map_err(|_| corrupt())?;
+    let sealed = STANDARD.decode(&header.sealed_data_key).map_err(|_| corrupt())?;
+    if !header.kdf.within_bounds() {
+        return Err(corrupt());
+    }
+    let wrapping = derive_key(passphrase, &salt, header.kdf)?;
+    let data_key = zeroize::Zeroizing::new(open(&wrapping, HEADER_KEY, &sealed).ok_or(StoreError::WrongPassphrase)?);
+    if data_key.len() != 32 {
+        return Err(corrupt());
+    }
+    Ok(data_key)
 }
 
 const BACKUP_FORMAT: &str = "uma-wallet-backup/1";
@@ -537,6 +579,26 @@ mod tests {
         assert!(matches!(Store::open(dir.path(), "wrong"), Err(StoreError::WrongPassphrase)));
         let store = Store::open(dir.path(), "right").unwrap();
         assert_eq!(store.tree::<u32>("n").unwrap().get("x").unwrap(), Some(7));
+    }
+
+    #[test]
+    fn a_new_passphrase_rewraps_the_data_key_and_leaves_every_record_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let sealed_before;
+        {
+            let store = Store::create(dir.path(), "old passphrase", quick()).unwrap();
+            store.tree::<u32>("n").unwrap().insert("x", &7).unwrap();
+            sealed_before = store.tree::<u32>("n").unwrap().raw().get("x").unwrap().unwrap();
+            assert!(matches!(store.change_passphrase("not it", "new passphrase", quick()), Err(StoreError::WrongPassphrase)));
+            store.change_passphrase("old passphrase", "new passphrase", quick()).unwrap();
+            // The open store goes on with the same data key.
+            assert_eq!(store.tree::<u32>("n").unwrap().get("x").unwrap(), Some(7));
+        }
+        assert!(matches!(Store::open(dir.path(), "old passphrase"), Err(StoreError::WrongPassphrase)));
+        let store = Store::open(dir.path(), "new passphrase").unwrap();
+        let tree = store.tree::<u32>("n").unwrap();
+        assert_eq!(tree.raw().get("x").unwrap().unwrap(), sealed_before, "the record was not rewritten");
+        assert_eq!(tree.get("x").unwrap(), Some(7));
     }
 
     #[test]
