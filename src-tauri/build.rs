@@ -49,6 +49,9 @@ const COMMANDS: &[&str] = &[
     "export_credentials",
     "wallet_did",
     "export_audit",
+    "list_backups",
+    "restore_backup",
+    "change_passphrase",
 ];
 
 fn main() {

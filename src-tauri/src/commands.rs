@@ -3,7 +3,7 @@
 //! listener use, driven in-process), so the app adds no protocol logic of
 //! its own.
 
-use crate::desktop::{AppState, Desktop, Settings};
+use crate::desktop::{AppState, BackupFile, Desktop, Settings};
 use crate::error::CommandError;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -50,6 +50,26 @@ pub struct Written {
 #[tauri::command]
 pub async fn export_backup(desktop: State<'_, Desktop>) -> Answer<Written> {
     Ok(Written { path: desktop.export_backup().await? })
+}
+
+/// The backups in the app's backup folder, newest first: what the first
+/// screen offers to restore from.
+#[tauri::command]
+pub async fn list_backups(desktop: State<'_, Desktop>) -> Answer<Vec<BackupFile>> {
+    Ok(desktop.backups())
+}
+
+/// Recreates the wallet from a backup (only when there is no wallet here),
+/// with the passphrase it had when the backup was made, and opens it.
+#[tauri::command]
+pub async fn restore_backup<R: Runtime>(app: AppHandle<R>, desktop: State<'_, Desktop>, path: PathBuf, passphrase: String) -> Answer<AppState> {
+    desktop.restore(&app, path, passphrase).await
+}
+
+/// A new passphrase: the wallet's key is sealed again under it.
+#[tauri::command]
+pub async fn change_passphrase(desktop: State<'_, Desktop>, current: String, new: String) -> Answer<()> {
+    Ok(desktop.owner().await?.change_passphrase(&ChangePassphrase { current, new }).await?)
 }
 
 /// `null` until the owner has given identity details.
@@ -304,6 +324,7 @@ pub fn export_typescript(dir: &std::path::Path) -> Result<(), ts_rs::ExportError
     use ts_rs::TS;
     let config = wallet::api::typescript::config(dir);
     AppState::export_all(&config)?;
+    BackupFile::export_all(&config)?;
     Written::export_all(&config)?;
     SignInOpened::export_all(&config)
 }

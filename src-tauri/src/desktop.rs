@@ -20,6 +20,10 @@ use wallet::{Clock, KdfParams, Wallet};
 /// The app's settings file in the data directory. Not secret: addresses only.
 const SETTINGS_FILE: &str = "desktop.json";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7420";
+/// How backup files are named in the backup folder: this, the wallet's
+/// clock at the time, `.json`.
+const BACKUP_PREFIX: &str = "uma-wallet-backup-";
+const DAY: i64 = 86_400;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Settings {
@@ -28,16 +32,75 @@ pub struct Settings {
     /// The issuer URL when a reverse proxy or tunnel fronts the server.
     #[serde(default)]
     pub public_issuer: Option<String>,
+    #[serde(default)]
+    pub backups: BackupSchedule,
+}
+
+/// A sealed backup each day while the wallet is open, keeping the newest few.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct BackupSchedule {
+    pub daily: bool,
+    /// How many backups to keep (1 to 365); older ones are deleted.
+    pub keep: u32,
+}
+
+impl Default for BackupSchedule {
+    fn default() -> Self {
+        BackupSchedule { daily: false, keep: 7 }
+    }
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { listen: DEFAULT_LISTEN.into(), public_issuer: None }
+        Settings { listen: DEFAULT_LISTEN.into(), public_issuer: None, backups: BackupSchedule::default() }
     }
 }
 
+/// A backup file in the backup folder.
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+pub struct BackupFile {
+    pub path: PathBuf,
+    /// When it was made (Unix seconds).
+    pub made_at: i64,
+    pub bytes: u64,
+}
+
+/// The backups in `dir`, newest first (only files the app named).
+pub fn backups_in(dir: &std::path::Path) -> Vec<BackupFile> {
+    let mut found: Vec<BackupFile> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            let made_at = name.strip_prefix(BACKUP_PREFIX)?.strip_suffix(".json")?.parse().ok()?;
+            Some(BackupFile { path: entry.path(), made_at, bytes: entry.metadata().ok()?.len() })
+        })
+        .collect();
+    found.sort_by(|a, b| b.made_at.cmp(&a.made_at));
+    found
+}
+
+/// Whether a daily backup is due, given the backups there are.
+fn backup_due(now: i64, backups: &[BackupFile]) -> bool {
+    backups.first().is_none_or(|newest| now - newest.made_at >= DAY)
+}
+
+/// The backups beyond the newest `keep`.
+fn beyond(backups: &[BackupFile], keep: u32) -> &[BackupFile] {
+    backups.get(keep as usize..).unwrap_or(&[])
+}
+
 impl Settings {
+    /// Whether the server must restart for these settings to take effect.
+    fn moves_the_server(&self, other: &Settings) -> bool {
+        self.listen != other.listen || self.public_issuer != other.public_issuer
+    }
+
     fn check(&self) -> Result<SocketAddr, CommandError> {
+        if !(1..=365).contains(&self.backups.keep) {
+            return Err(CommandError::invalid_input("Keep between 1 and 365 backups."));
+        }
         let addr: SocketAddr = self
             .listen
             .trim()
@@ -77,7 +140,7 @@ pub struct Desktop {
     kdf: KdfParams,
     started: Instant,
     ui_ready: AtomicBool,
-    settings: parking_lot::Mutex<Settings>,
+    settings: Arc<parking_lot::Mutex<Settings>>,
     /// A tokio mutex: unlocking holds it across the bind and the KDF, so two
     /// unlocks cannot race to open the database.
     session: tokio::sync::Mutex<Option<Session>>,
@@ -111,7 +174,7 @@ impl Desktop {
             kdf: options.kdf,
             started: options.started,
             ui_ready: AtomicBool::new(false),
-            settings: parking_lot::Mutex::new(settings),
+            settings: Arc::new(parking_lot::Mutex::new(settings)),
             session: tokio::sync::Mutex::new(None),
             watcher: Arc::default(),
         }
@@ -189,6 +252,7 @@ impl Desktop {
                 let _ = stopped.wait_for(|s| *s).await;
             }));
             tauri::async_runtime::spawn(forward_events(app.clone(), events, self.watcher.clone()));
+            tauri::async_runtime::spawn(scheduled_backups(wallet.clone(), self.backup_dir.clone(), self.settings.clone(), stop.subscribe()));
             tracing::info!(issuer = %ready.issuer, owner_api = %ready.owner_api, "wallet unlocked");
             *session = Some(Session { owner, wallet, ready, stop, server });
         }
@@ -214,10 +278,10 @@ impl Desktop {
         wallet::create_private_dir(&self.data_dir)?;
         let json = serde_json::to_string_pretty(&settings).expect("settings serialize");
         wallet::write_private(&self.data_dir.join(SETTINGS_FILE), &json)?;
-        let changed = std::mem::replace(&mut *self.settings.lock(), settings.clone()) != settings;
+        let moved = std::mem::replace(&mut *self.settings.lock(), settings.clone()).moves_the_server(&settings);
         // The issuer is part of every token and of the server's metadata, so a
         // new address needs the wallet reopened: lock, and the owner unlocks.
-        if changed {
+        if moved {
             self.lock().await;
         }
         Ok(self.state().await)
@@ -244,12 +308,29 @@ impl Desktop {
     /// A sealed copy of the wallet in the backup folder; returns its path.
     pub async fn export_backup(&self) -> Result<PathBuf, CommandError> {
         let wallet = self.wallet(&*self.session.lock().await)?;
-        let path = self.backup_folder()?.join(format!("uma-wallet-backup-{}.json", wallet.now()));
-        let target = path.clone();
-        tokio::task::spawn_blocking(move || wallet.backup(&target))
+        self.backup_folder()?;
+        Ok(back_up(wallet, &self.backup_dir).await?)
+    }
+
+    /// The backups in the backup folder, newest first.
+    pub fn backups(&self) -> Vec<BackupFile> {
+        backups_in(&self.backup_dir)
+    }
+
+    /// Recreates the wallet from a backup file, when there is none here
+    /// yet, and opens it: the passphrase is the one it was backed up with.
+    pub async fn restore<R: Runtime>(&self, app: &AppHandle<R>, backup: PathBuf, passphrase: String) -> Result<AppState, CommandError> {
+        if Wallet::exists(&self.data_dir) {
+            return Err(CommandError::new("wallet_exists", "A wallet already exists here: unlock it instead."));
+        }
+        if !backup.is_file() {
+            return Err(CommandError::invalid_input(format!("There is no backup file at {}.", backup.display())));
+        }
+        let (dir, pass) = (self.data_dir.clone(), passphrase.clone());
+        tokio::task::spawn_blocking(move || Wallet::restore(&backup, &dir, &pass))
             .await
             .map_err(|e| CommandError::new("wallet_error", e.to_string()))??;
-        Ok(path)
+        self.unlock(app, passphrase).await
     }
 
     /// Writes what the owner exports (her credentials, her activity) as
@@ -260,6 +341,55 @@ impl Desktop {
         let json = serde_json::to_string_pretty(items).map_err(|e| CommandError::new("wallet_error", e.to_string()))?;
         wallet::write_private(&path, &json)?;
         Ok(path)
+    }
+}
+
+/// Writes a backup of `wallet` into `dir`, named for the wallet's clock.
+async fn back_up(wallet: Wallet, dir: &std::path::Path) -> Result<PathBuf, CommandError> {
+    let path = dir.join(format!("{BACKUP_PREFIX}{}.json", wallet.now()));
+    let target = path.clone();
+    tokio::task::spawn_blocking(move || wallet.backup(&target))
+        .await
+        .map_err(|e| CommandError::new("wallet_error", e.to_string()))??;
+    Ok(path)
+}
+
+/// While the wallet is open: a backup when one is due (none in the last
+/// day), then the oldest deleted beyond the number to keep. Checked at
+/// unlock and every hour; ends when the wallet locks.
+async fn scheduled_backups(wallet: Wallet, dir: PathBuf, settings: Arc<parking_lot::Mutex<Settings>>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        let schedule = settings.lock().backups.clone();
+        if schedule.daily {
+            let made = match wallet::create_private_dir(&dir) {
+                Ok(()) if backup_due(wallet.now(), &backups_in(&dir)) => back_up(wallet.clone(), &dir).await.map(Some),
+                Ok(()) => Ok(None),
+                Err(e) => Err(e.into()),
+            };
+            match made {
+                Ok(Some(path)) => tracing::info!(path = %path.display(), "scheduled backup made"),
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "scheduled backup failed"),
+            }
+            for old in beyond(&backups_in(&dir), schedule.keep) {
+                if let Err(e) = std::fs::remove_file(&old.path) {
+                    tracing::warn!(error = %e, path = %old.path.display(), "an old backup could not be deleted");
+                }
+            }
+        }
+        tokio::select! {
+            _ = stopped.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            // A change of schedule takes effect at once.
+            _ = settings_changed(&settings, &schedule) => {}
+        }
+    }
+}
+
+/// Resolves once the backup schedule differs from `was`.
+async fn settings_changed(settings: &parking_lot::Mutex<Settings>, was: &BackupSchedule) {
+    while settings.lock().backups == *was {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
 }
 
@@ -304,4 +434,34 @@ fn notify<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
             tracing::debug!(error = %e, "no desktop notification");
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backup(made_at: i64) -> BackupFile {
+        BackupFile { path: PathBuf::from(format!("{BACKUP_PREFIX}{made_at}.json")), made_at, bytes: 1 }
+    }
+
+    #[test]
+    fn a_daily_backup_is_due_a_day_after_the_newest() {
+        assert!(backup_due(1_000_000, &[]));
+        assert!(!backup_due(1_000_000, &[backup(1_000_000 - DAY + 1), backup(1)]));
+        assert!(backup_due(1_000_000, &[backup(1_000_000 - DAY)]));
+    }
+
+    #[test]
+    fn only_the_newest_few_are_kept_and_only_the_apps_own_files_count() {
+        let dir = tempfile::tempdir().unwrap();
+        for at in [100, 300, 200] {
+            std::fs::write(dir.path().join(format!("{BACKUP_PREFIX}{at}.json")), "{}").unwrap();
+        }
+        std::fs::write(dir.path().join("notes.json"), "{}").unwrap();
+        std::fs::write(dir.path().join(format!("{BACKUP_PREFIX}x.json")), "{}").unwrap();
+        let found = backups_in(dir.path());
+        assert_eq!(found.iter().map(|b| b.made_at).collect::<Vec<_>>(), vec![300, 200, 100]);
+        assert_eq!(beyond(&found, 2).iter().map(|b| b.made_at).collect::<Vec<_>>(), vec![100]);
+        assert!(beyond(&found, 5).is_empty());
+    }
 }

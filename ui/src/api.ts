@@ -34,6 +34,8 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 // ui/src/app-contract: the app's own commands). Never written by hand here.
 
 import type { AppState } from './app-contract/AppState';
+import type { BackupFile } from './app-contract/BackupFile';
+import type { BackupSchedule } from './app-contract/BackupSchedule';
 import type { Settings } from './app-contract/Settings';
 import type { SignInOpened } from './app-contract/SignInOpened';
 import type { Written } from './app-contract/Written';
@@ -69,7 +71,7 @@ import type { TrustIssuer } from './contract/TrustIssuer';
 import type { PensionView } from './contract/PensionView';
 import type { RegistryStanding } from './contract/RegistryStanding';
 
-export type { AppState, Settings, SignInOpened, Written };
+export type { AppState, BackupFile, BackupSchedule, Settings, SignInOpened, Written };
 export type { Ready as ServerInfo } from './app-contract/Ready';
 export type {
   Accepted, Approval, AuditEntry, AuditVerification, ClientDecision, ClientView, CredentialCheck, CredentialDetail,
@@ -129,6 +131,12 @@ export function watchRequests(onEvent: (e: OwnerEvent) => void): Promise<null> {
   return call<null>('watch_requests', { onEvent: channel });
 }
 export const exportBackup = () => call<Written>('export_backup');
+/** The backups in the app's backup folder, newest first. */
+export const listBackups = () => call<BackupFile[]>('list_backups');
+/** Recreates the wallet from a backup file (only when there is none yet),
+ * with the passphrase it had when the backup was made, and opens it. */
+export const restoreBackup = (path: string, passphrase: string) => call<AppState>('restore_backup', { path, passphrase });
+export const changePassphrase = (current: string, next: string) => call<null>('change_passphrase', { current, new: next });
 
 // ---------- owner service ----------
 

@@ -85,7 +85,7 @@ function ServerSettings({ state, onState }: { state: AppState; onState: (s: AppS
     }
     setBusy(true);
     try {
-      onState(await saveSettings({ listen: listen.trim(), public_issuer: issuer.trim() ? issuer.trim() : null }));
+      onState(await saveSettings({ ...state.settings, listen: listen.trim(), public_issuer: issuer.trim() ? issuer.trim() : null }));
       setSaved(true);
     } catch (err) {
       setError(err as ApiError);

@@ -29,7 +29,7 @@ export function Unlock({ state, onDone, initialError = null, notice = null }: {
     setBusy(true);
     try {
       if (error?.kind === 'port_in_use' || listen !== state.settings.listen) {
-        await saveSettings({ listen: listen.trim(), public_issuer: state.settings.public_issuer });
+        await saveSettings({ ...state.settings, listen: listen.trim() });
       }
       onDone(await unlockWallet(passphrase));
     } catch (err) {
