@@ -410,11 +410,17 @@ async fn forward_events<R: Runtime>(app: AppHandle<R>, mut events: broadcast::Re
                 tracing::debug!(error = %e, "the window did not take an owner event");
             }
         }
-        if let OwnerEvent::RequestSubmitted { request } = &event {
-            // The name is the app's own choice, possibly "Your bank" or
-            // "This wallet": say so, and keep it short.
-            let name: String = request.client_name.chars().take(60).collect();
-            notify(&app, "Access request", &format!("An app calling itself “{name}” asks to see your pension data. Open the wallet to decide."));
+        // The names are the asker's own choice, possibly "Your bank" or
+        // "This wallet": say so, and keep them short.
+        match &event {
+            OwnerEvent::RequestSubmitted { request } => {
+                let name: String = request.client_name.chars().take(60).collect();
+                notify(&app, "Access request", &format!("An app calling itself “{name}” asks to see your pension data. Open the wallet to decide."));
+            }
+            OwnerEvent::ResourceServerWaiting { client_name, .. } => {
+                let name: String = client_name.chars().take(60).collect();
+                notify(&app, "A provider asks to connect", &format!("A pension provider calling itself “{name}” asks to use your wallet for your pensions. Open the wallet to decide."));
+            }
         }
     }
 }

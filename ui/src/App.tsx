@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { appState, listRequests, watchRequests, type ApiError, type AppState, type PendingRequest } from './api';
+import {
+  appState, listClients, listRequests, watchRequests, type ApiError, type AppState, type Client, type PendingRequest,
+} from './api';
 import { ErrorMessage, Loading } from './components';
 import { CreateWallet } from './screens/CreateWallet';
 import { Unlock } from './screens/Unlock';
@@ -69,6 +71,9 @@ export function Wallet({ state, onState }: { state: AppState; onState: (s: AppSt
   const [pending, setPending] = useState<PendingRequest[]>([]);
   const [pendingError, setPendingError] = useState<ApiError | null>(null);
   const [pendingLoaded, setPendingLoaded] = useState(false);
+  // Pension providers waiting for the owner to let them use this wallet.
+  const [waiting, setWaiting] = useState<Client[]>([]);
+  const [waitingError, setWaitingError] = useState<ApiError | null>(null);
   const mounted = useRef(true);
 
   const refreshPending = useCallback(async () => {
@@ -84,20 +89,34 @@ export function Wallet({ state, onState }: { state: AppState; onState: (s: AppSt
     }
   }, []);
 
+  const refreshWaiting = useCallback(async () => {
+    try {
+      const list = await listClients();
+      if (!mounted.current) return;
+      setWaiting(list.filter((c) => c.protection === 'pending'));
+      setWaitingError(null);
+    } catch (e) {
+      if (mounted.current) setWaitingError(e as ApiError);
+    }
+  }, []);
+
   useEffect(() => {
     mounted.current = true;
     void refreshPending();
+    void refreshWaiting();
     watchRequests((event) => {
       if (event.type === 'request_submitted') void refreshPending();
+      else if (event.type === 'resource_server_waiting') void refreshWaiting();
     }).catch((e) => {
       if (mounted.current) setPendingError(e as ApiError);
     });
     return () => {
       mounted.current = false;
     };
-  }, [refreshPending]);
+  }, [refreshPending, refreshWaiting]);
 
-  const count = pending.length;
+  // Everything waiting for the owner's answer: providers and access requests.
+  const count = pending.length + waiting.length;
 
   return (
     <div className="layout">
@@ -124,7 +143,8 @@ export function Wallet({ state, onState }: { state: AppState; onState: (s: AppSt
         {screen === 'pensions' && <Pensions onGoto={setScreen} />}
         {screen === 'offers' && <Offers onGoto={setScreen} />}
         {screen === 'requests' && (
-          <Requests pending={pending} loaded={pendingLoaded} error={pendingError} refresh={refreshPending} />
+          <Requests pending={pending} loaded={pendingLoaded} error={pendingError} refresh={refreshPending}
+            waiting={waiting} waitingError={waitingError} refreshWaiting={refreshWaiting} />
         )}
         {screen === 'sharing' && <Sharing />}
         {screen === 'credentials' && <Credentials />}

@@ -63,7 +63,7 @@ fn open_file_limit() -> Option<usize> {
 /// how a reference peer's `serve` command runs.
 pub async fn serve_as(listener: TcpListener, app: Router, url: &str) -> std::io::Result<()> {
     let app = app.layer(axum::middleware::from_fn_with_state(Hosts::of(url), check_host));
-    serve(listener, app, Limits::default(), shutdown_signal()).await
+    serve(listener, crate::trace::traced(app), Limits::default(), shutdown_signal()).await
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets requests

@@ -15,6 +15,7 @@
 
 pub mod inbound;
 pub mod outbound;
+pub mod trace;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

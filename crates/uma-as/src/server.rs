@@ -319,7 +319,11 @@ impl AuthorizationServer {
 
     /// Records an audit entry. A failure to audit is logged, not returned:
     /// the protocol answer has already been decided and stored.
-    pub(crate) fn audit(&self, actor: &str, action: &str, detail: serde_json::Value) {
+    /// The entry names the request that caused it, when there is one.
+    pub(crate) fn audit(&self, actor: &str, action: &str, mut detail: serde_json::Value) {
+        if let (Some(id), Some(fields)) = (http_guard::trace::current_request_id(), detail.as_object_mut()) {
+            fields.insert("request_id".into(), id.into());
+        }
         if let Err(e) = self.inner.audit.append(self.now(), actor, action, detail) {
             tracing::error!(error = %e, action, "audit append failed");
         }

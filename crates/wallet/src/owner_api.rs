@@ -162,12 +162,13 @@ static OPENAPI_JSON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| o
 pub fn router(wallet: &Wallet, owner_token: &Secret) -> axum::Router {
     let state = OwnerState { wallet: wallet.clone(), token: owner_token.hash() };
     let (router, _) = routes();
-    router
+    let router = router
         .fallback(|| async { ProtocolError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async { ProtocolError::unsupported_method_type() })
         .layer(middleware::from_fn_with_state(state.clone(), require_owner))
         .layer(DefaultBodyLimit::max(uma_as::http::MAX_BODY))
-        .with_state(state)
+        .with_state(state);
+    http_guard::trace::traced(router)
 }
 
 /// Routes anyone on loopback may call: the document, and the proof a
@@ -207,6 +208,7 @@ pub fn owner_proof(token: &SecretHash, nonce: &str) -> String {
 /// this wallet before it sends the owner token (a stale file may point at a
 /// port someone else now listens on).
 #[utoipa::path(post, path = paths::IDENTIFY, security(()), request_body = IdentifyRequest, responses((status = 200, body = IdentifyProof)))]
+#[tracing::instrument(skip_all)]
 async fn identify(State(s): State<OwnerState>, JsonBody(body): JsonBody<IdentifyRequest>) -> Result<Json<IdentifyProof>> {
     if !(16..=256).contains(&body.nonce.len()) {
         return Err(ProtocolError::invalid_request("the nonce is 16 to 256 characters"));
@@ -216,34 +218,40 @@ async fn identify(State(s): State<OwnerState>, JsonBody(body): JsonBody<Identify
 
 /// This document.
 #[utoipa::path(get, path = paths::OPENAPI, security(()), responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = uma_as::http::openapi::OpenApiOutline)))]
+#[tracing::instrument(skip_all)]
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON.as_str()).into_response()
 }
 
 /// How much the authorization server holds.
 #[utoipa::path(get, path = paths::STATUS, responses((status = 200, body = Stats)))]
+#[tracing::instrument(skip_all)]
 async fn status(State(s): State<OwnerState>) -> Json<Stats> {
     Json(s.wallet.server().stats())
 }
 
 /// Every registered client, with what the governance registry says of it.
 #[utoipa::path(get, path = paths::CLIENTS, responses((status = 200, body = Vec<ClientView>)))]
+#[tracing::instrument(skip_all)]
 async fn clients(State(s): State<OwnerState>) -> Json<Vec<ClientView>> {
     Json(s.wallet.clients())
 }
 
 /// Connects a resource server waiting for the owner's approval.
 #[utoipa::path(post, path = paths::CLIENT_APPROVE, params(("id" = String, Path, description = "The client id")), responses((status = 200, body = ClientDecision)))]
+#[tracing::instrument(skip_all)]
 async fn approve_client(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<ClientDecision>> {
     decide_client(&s, &id, true).await
 }
 
 /// Refuses a resource server: it gets no protection API access.
 #[utoipa::path(post, path = paths::CLIENT_REFUSE, params(("id" = String, Path, description = "The client id")), responses((status = 200, body = ClientDecision)))]
+#[tracing::instrument(skip_all)]
 async fn refuse_client(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<ClientDecision>> {
     decide_client(&s, &id, false).await
 }
 
+#[tracing::instrument(skip_all)]
 async fn decide_client(s: &OwnerState, id: &str, approve: bool) -> Result<Json<ClientDecision>> {
     let client = s.wallet.server().decide_resource_server(id, approve).await?;
     Ok(Json(ClientDecision { client_id: client.client_id, protection: client.protection }))
@@ -251,6 +259,7 @@ async fn decide_client(s: &OwnerState, id: &str, approve: bool) -> Result<Json<C
 
 /// The pensions (resources) providers registered here.
 #[utoipa::path(get, path = paths::RESOURCES, responses((status = 200, body = Vec<Resource>)))]
+#[tracing::instrument(skip_all)]
 async fn resources(State(s): State<OwnerState>) -> Json<Vec<Resource>> {
     Json(s.wallet.server().resources())
 }
@@ -258,6 +267,7 @@ async fn resources(State(s): State<OwnerState>) -> Json<Vec<Resource>> {
 /// Access requests waiting for the owner, each with what the governance
 /// registry says of the app asking.
 #[utoipa::path(get, path = paths::PENDING, params(PendingQuery), responses((status = 200, body = Vec<PendingView>)))]
+#[tracing::instrument(skip_all)]
 async fn pending(State(s): State<OwnerState>, QueryParams(q): QueryParams<PendingQuery>) -> Result<Json<Vec<PendingView>>> {
     Ok(Json(s.wallet.requests(q.all)?))
 }
@@ -271,6 +281,7 @@ async fn pending(State(s): State<OwnerState>, QueryParams(q): QueryParams<Pendin
     request_body = Option<Approval>,
     responses((status = 200, body = PendingRequest))
 )]
+#[tracing::instrument(skip_all)]
 async fn approve_request(State(s): State<OwnerState>, Id(id): Id, body: axum::body::Bytes) -> Result<Json<PendingRequest>> {
     let approval: Approval = if body.iter().all(u8::is_ascii_whitespace) {
         Approval::default()
@@ -281,33 +292,39 @@ async fn approve_request(State(s): State<OwnerState>, Id(id): Id, body: axum::bo
 }
 
 #[utoipa::path(post, path = paths::PENDING_DENY, params(("id" = String, Path, description = "The request id")), responses((status = 200, body = PendingRequest)))]
+#[tracing::instrument(skip_all)]
 async fn deny_request(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<PendingRequest>> {
     Ok(Json(s.wallet.server().deny_request(&id).await?))
 }
 
 /// The owner's rules.
 #[utoipa::path(get, path = paths::POLICIES, responses((status = 200, body = Vec<Policy>)))]
+#[tracing::instrument(skip_all)]
 async fn policies(State(s): State<OwnerState>) -> Json<Vec<Policy>> {
     Json(s.wallet.server().policies())
 }
 
 #[utoipa::path(post, path = paths::POLICIES, request_body = NewPolicy, responses((status = 201, body = Policy)))]
+#[tracing::instrument(skip_all)]
 async fn add_policy(State(s): State<OwnerState>, JsonBody(policy): JsonBody<NewPolicy>) -> Result<(StatusCode, Json<Policy>)> {
     Ok((StatusCode::CREATED, Json(s.wallet.server().add_policy(policy).await?)))
 }
 
 #[utoipa::path(delete, path = paths::POLICY, params(("id" = String, Path, description = "The policy id")), responses((status = 200, body = Policy)))]
+#[tracing::instrument(skip_all)]
 async fn remove_policy(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<Policy>> {
     Ok(Json(s.wallet.server().remove_policy(&id).await?))
 }
 
 /// Every grant, in force or not.
 #[utoipa::path(get, path = paths::GRANTS, responses((status = 200, body = Vec<GrantView>)))]
+#[tracing::instrument(skip_all)]
 async fn grants(State(s): State<OwnerState>) -> Json<Vec<GrantView>> {
     Json(s.wallet.grants())
 }
 
 #[utoipa::path(post, path = paths::GRANT_REVOKE, params(("id" = String, Path, description = "The grant id")), responses((status = 200, body = Grant)))]
+#[tracing::instrument(skip_all)]
 async fn revoke_grant(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<Grant>> {
     Ok(Json(s.wallet.server().revoke_grant(&id).await?))
 }
@@ -317,23 +334,27 @@ async fn revoke_grant(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<Gr
 /// to withdraw it; each with the access grant credential the wallet issued
 /// for it (signed by the wallet's DID, revoked with the grant).
 #[utoipa::path(get, path = paths::RECEIPTS, responses((status = 200, body = Vec<Receipt>)))]
+#[tracing::instrument(skip_all)]
 async fn receipts(State(s): State<OwnerState>) -> Result<Json<Vec<Receipt>>> {
     Ok(Json(s.wallet.receipts()?))
 }
 
 /// The identity providers and credential issuers the owner trusts.
 #[utoipa::path(get, path = paths::TRUSTED_ISSUERS, responses((status = 200, body = Vec<TrustedIssuer>)))]
+#[tracing::instrument(skip_all)]
 async fn trusted_issuers(State(s): State<OwnerState>) -> Result<Json<Vec<TrustedIssuer>>> {
     Ok(Json(s.wallet.server().trusted_issuers()?))
 }
 
 #[utoipa::path(post, path = paths::TRUSTED_ISSUERS, request_body = TrustIssuer, responses((status = 201, body = TrustedIssuer)))]
+#[tracing::instrument(skip_all)]
 async fn trust_issuer(State(s): State<OwnerState>, JsonBody(body): JsonBody<TrustIssuer>) -> Result<(StatusCode, Json<TrustedIssuer>)> {
     let record = s.wallet.server().trust_issuer(&body.issuer, body.jwks_uri, body.client_ids).await?;
     Ok((StatusCode::CREATED, Json(record)))
 }
 
 #[utoipa::path(delete, path = paths::TRUSTED_ISSUERS, params(IssuerQuery), responses((status = 204, description = "No longer trusted")))]
+#[tracing::instrument(skip_all)]
 async fn distrust_issuer(State(s): State<OwnerState>, QueryParams(q): QueryParams<IssuerQuery>) -> Result<StatusCode> {
     s.wallet.server().distrust_issuer(&q.issuer).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -341,12 +362,14 @@ async fn distrust_issuer(State(s): State<OwnerState>, QueryParams(q): QueryParam
 
 /// The newest audit entries, newest first.
 #[utoipa::path(get, path = paths::AUDIT, params(AuditQuery), responses((status = 200, body = Vec<AuditEntry>)))]
+#[tracing::instrument(skip_all)]
 async fn audit(State(s): State<OwnerState>, QueryParams(q): QueryParams<AuditQuery>) -> Result<Json<Vec<AuditEntry>>> {
     Ok(Json(s.wallet.server().audit_log().list(q.limit.min(10_000))?))
 }
 
 /// Walks the audit log's hash chain.
 #[utoipa::path(get, path = paths::AUDIT_VERIFY, responses((status = 200, body = AuditVerification)))]
+#[tracing::instrument(skip_all)]
 async fn audit_verify(State(s): State<OwnerState>) -> Result<Json<AuditVerification>> {
     Ok(Json(match s.wallet.server().audit_log().verify()? {
         Ok(entries) => AuditVerification { intact: true, entries: Some(entries), broken_at: None, reason: None },
@@ -356,12 +379,14 @@ async fn audit_verify(State(s): State<OwnerState>) -> Result<Json<AuditVerificat
 
 /// The whole audit log, oldest first.
 #[utoipa::path(get, path = paths::AUDIT_EXPORT, responses((status = 200, body = Vec<AuditEntry>)))]
+#[tracing::instrument(skip_all)]
 async fn audit_export(State(s): State<OwnerState>) -> Result<Json<Vec<AuditEntry>>> {
     Ok(Json(s.wallet.server().audit_log().export()?))
 }
 
 /// An assertion a resource server connects to this wallet with (RFC 7523).
 #[utoipa::path(post, path = paths::ASSERTIONS, request_body = AssertionRequest, responses((status = 200, body = MintedAssertion)))]
+#[tracing::instrument(skip_all)]
 async fn mint_assertion(State(s): State<OwnerState>, JsonBody(body): JsonBody<AssertionRequest>) -> Result<Json<MintedAssertion>> {
     let server = s.wallet.server();
     Ok(Json(MintedAssertion {
@@ -374,6 +399,7 @@ async fn mint_assertion(State(s): State<OwnerState>, JsonBody(body): JsonBody<As
 /// Server-sent events: one [`OwnerEvent`] (JSON) per new request or
 /// resource server waiting.
 #[utoipa::path(get, path = paths::EVENTS, responses((status = 200, description = "A stream of OwnerEvent, one JSON object per `data:` line", content_type = "text/event-stream")))]
+#[tracing::instrument(skip_all)]
 async fn events(State(s): State<OwnerState>) -> impl IntoResponse {
     let stream = BroadcastStream::new(s.wallet.server().subscribe()).filter_map(|event| async move {
         let event = event.ok()?;
@@ -385,11 +411,13 @@ async fn events(State(s): State<OwnerState>) -> impl IntoResponse {
 
 /// The identity details the owner gave.
 #[utoipa::path(get, path = paths::IDENTITY, responses((status = 200, body = Identity)))]
+#[tracing::instrument(skip_all)]
 async fn identity(State(s): State<OwnerState>) -> Result<Json<Identity>> {
     Ok(Json(s.wallet.pensions().identity()?.ok_or_else(|| ProtocolError::not_found("no identity details yet"))?))
 }
 
 #[utoipa::path(put, path = paths::IDENTITY, request_body = Identity, responses((status = 200, body = Identity)))]
+#[tracing::instrument(skip_all)]
 async fn set_identity(State(s): State<OwnerState>, JsonBody(identity): JsonBody<Identity>) -> Result<Json<Identity>> {
     s.wallet.pensions().set_identity(identity.clone()).await?;
     Ok(Json(identity))
@@ -397,6 +425,7 @@ async fn set_identity(State(s): State<OwnerState>, JsonBody(identity): JsonBody<
 
 /// The identity credential held (what it attests) and the latest sign-in.
 #[utoipa::path(get, path = paths::IDENTITY_CREDENTIAL, responses((status = 200, body = IdentityCredentialStatus)))]
+#[tracing::instrument(skip_all)]
 async fn identity_credential(State(s): State<OwnerState>) -> Result<Json<IdentityCredentialStatus>> {
     let credential = s.wallet.pensions().identity_credential();
     Ok(Json(IdentityCredentialStatus { credential: credential.summary()?, sign_in: credential.sign_in_status() }))
@@ -406,12 +435,14 @@ async fn identity_credential(State(s): State<OwnerState>) -> Result<Json<Identit
 /// her browser; the wallet collects the credential when she finishes (see
 /// `GET /identity/credential`).
 #[utoipa::path(post, path = paths::IDENTITY_CREDENTIAL, request_body = SignInRequest, responses((status = 202, body = SignInStarted)))]
+#[tracing::instrument(skip_all)]
 async fn get_identity_credential(State(s): State<OwnerState>, JsonBody(body): JsonBody<SignInRequest>) -> Result<(StatusCode, Json<SignInStarted>)> {
     let authorize_url = s.wallet.pensions().identity_credential().start_sign_in(&body.issuer).await?;
     Ok((StatusCode::ACCEPTED, Json(SignInStarted { authorize_url })))
 }
 
 #[utoipa::path(delete, path = paths::IDENTITY_CREDENTIAL, responses((status = 204, description = "Forgotten")))]
+#[tracing::instrument(skip_all)]
 async fn forget_identity_credential(State(s): State<OwnerState>) -> Result<StatusCode> {
     if s.wallet.pensions().identity_credential().forget().await? {
         Ok(StatusCode::NO_CONTENT)
@@ -422,17 +453,20 @@ async fn forget_identity_credential(State(s): State<OwnerState>) -> Result<Statu
 
 /// The pension providers the wallet asks.
 #[utoipa::path(get, path = paths::PROVIDERS, responses((status = 200, body = Vec<ProviderEntry>)))]
+#[tracing::instrument(skip_all)]
 async fn providers(State(s): State<OwnerState>) -> Result<Json<Vec<ProviderEntry>>> {
     Ok(Json(s.wallet.pensions().providers()?))
 }
 
 #[utoipa::path(post, path = paths::PROVIDERS, request_body = AddProvider, responses((status = 201, body = ProviderEntry)))]
+#[tracing::instrument(skip_all)]
 async fn add_provider(State(s): State<OwnerState>, JsonBody(body): JsonBody<AddProvider>) -> Result<(StatusCode, Json<ProviderEntry>)> {
     Ok((StatusCode::CREATED, Json(s.wallet.pensions().add_provider(&body.url, body.name).await?)))
 }
 
 /// Forgets a provider and disconnects it.
 #[utoipa::path(delete, path = paths::PROVIDERS, params(UrlQuery), responses((status = 204, description = "Forgotten")))]
+#[tracing::instrument(skip_all)]
 async fn remove_provider(State(s): State<OwnerState>, QueryParams(q): QueryParams<UrlQuery>) -> Result<StatusCode> {
     s.wallet.pensions().remove_provider(&q.url).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -440,12 +474,14 @@ async fn remove_provider(State(s): State<OwnerState>, QueryParams(q): QueryParam
 
 /// Sends the owner's find data to every provider, in parallel.
 #[utoipa::path(post, path = paths::FIND, responses((status = 200, body = Vec<ProviderOutcome>)))]
+#[tracing::instrument(skip_all)]
 async fn find(State(s): State<OwnerState>) -> Result<Json<Vec<ProviderOutcome>>> {
     Ok(Json(s.wallet.pensions().find().await?))
 }
 
 /// Each provider's pensions not yet protected by this wallet.
 #[utoipa::path(get, path = paths::OFFERS, responses((status = 200, body = Offers)))]
+#[tracing::instrument(skip_all)]
 async fn offers(State(s): State<OwnerState>) -> Result<Json<Offers>> {
     Ok(Json(s.wallet.pensions().offers().await?))
 }
@@ -453,18 +489,21 @@ async fn offers(State(s): State<OwnerState>) -> Result<Json<Offers>> {
 /// Accepts an offer: the provider registers the pension at this wallet and
 /// issues a credential for it.
 #[utoipa::path(post, path = paths::OFFERS_ACCEPT, request_body = AcceptOffer, responses((status = 200, body = Accepted)))]
+#[tracing::instrument(skip_all)]
 async fn accept(State(s): State<OwnerState>, JsonBody(body): JsonBody<AcceptOffer>) -> Result<Json<Accepted>> {
     Ok(Json(s.wallet.pensions().accept(&body.provider, &body.resource_id, body.confirmation_code.as_deref()).await?))
 }
 
 /// Moves a pension to another authorization server; the credential is reissued.
 #[utoipa::path(post, path = paths::PENSIONS_MOVE, request_body = MovePension, responses((status = 200, body = Accepted)))]
+#[tracing::instrument(skip_all)]
 async fn move_pension(State(s): State<OwnerState>, JsonBody(body): JsonBody<MovePension>) -> Result<Json<Accepted>> {
     Ok(Json(s.wallet.pensions().move_to(&body.provider, &body.resource_id, &body.to, &body.assertion).await?))
 }
 
 /// The registry key the wallet trusts and the registry it holds.
 #[utoipa::path(get, path = paths::REGISTRY, responses((status = 200, body = GovernanceSummary)))]
+#[tracing::instrument(skip_all)]
 async fn registry_summary(State(s): State<OwnerState>) -> Result<Json<GovernanceSummary>> {
     Ok(Json(s.wallet.pensions().governance().summary()?))
 }
@@ -472,12 +511,14 @@ async fn registry_summary(State(s): State<OwnerState>) -> Result<Json<Governance
 /// Imports a signed governance registry: checked whole against the
 /// trusted registry key, then its pension providers are added.
 #[utoipa::path(post, path = paths::REGISTRY, request_body = ImportRegistry, responses((status = 200, body = RegistryImported)))]
+#[tracing::instrument(skip_all)]
 async fn import_registry(State(s): State<OwnerState>, JsonBody(body): JsonBody<ImportRegistry>) -> Result<Json<RegistryImported>> {
     let providers = s.wallet.pensions().import_registry(&body.registry).await?;
     Ok(Json(RegistryImported { providers, governance: s.wallet.pensions().governance().summary()? }))
 }
 
 #[utoipa::path(put, path = paths::REGISTRY_KEY, request_body = RegistryKey, responses((status = 200, body = GovernanceSummary)))]
+#[tracing::instrument(skip_all)]
 async fn set_registry_key(State(s): State<OwnerState>, JsonBody(body): JsonBody<RegistryKey>) -> Result<Json<GovernanceSummary>> {
     let governance = s.wallet.pensions().governance();
     governance.set_trusted_key(&body.key).await?;
@@ -486,40 +527,47 @@ async fn set_registry_key(State(s): State<OwnerState>, JsonBody(body): JsonBody<
 
 /// The owner's own view of every pension this wallet protects.
 #[utoipa::path(get, path = paths::PENSIONS, responses((status = 200, body = MyPensions)))]
+#[tracing::instrument(skip_all)]
 async fn my_pensions(State(s): State<OwnerState>) -> Result<Json<MyPensions>> {
     Ok(Json(s.wallet.pensions().my_pensions().await?))
 }
 
 /// This wallet's DID, the subject of the credentials it holds.
 #[utoipa::path(get, path = paths::DID, responses((status = 200, body = Did)))]
+#[tracing::instrument(skip_all)]
 async fn did(State(s): State<OwnerState>) -> Json<Did> {
     Json(Did { did: s.wallet.pensions().credentials().did().to_string() })
 }
 
 /// The credentials the wallet holds, without their JWTs.
 #[utoipa::path(get, path = paths::CREDENTIALS, responses((status = 200, body = Vec<CredentialSummary>)))]
+#[tracing::instrument(skip_all)]
 async fn credentials(State(s): State<OwnerState>) -> Result<Json<Vec<CredentialSummary>>> {
     Ok(Json(s.wallet.pensions().credentials().list()?.into_iter().map(CredentialSummary::from).collect()))
 }
 
 /// Every credential with its JWT, for backup or another wallet.
 #[utoipa::path(get, path = paths::CREDENTIALS_EXPORT, responses((status = 200, body = Vec<StoredCredential>)))]
+#[tracing::instrument(skip_all)]
 async fn export_credentials(State(s): State<OwnerState>) -> Result<Json<Vec<StoredCredential>>> {
     Ok(Json(s.wallet.pensions().credentials().list()?))
 }
 
 #[utoipa::path(get, path = paths::CREDENTIAL, params(("id" = String, Path, description = "The credential id")), responses((status = 200, body = CredentialDetail)))]
+#[tracing::instrument(skip_all)]
 async fn show_credential(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<CredentialDetail>> {
     Ok(Json(s.wallet.pensions().credentials().show(&id)?))
 }
 
 /// Verifies a credential again, against what it was accepted for.
 #[utoipa::path(post, path = paths::CREDENTIAL_VERIFY, params(("id" = String, Path, description = "The credential id")), responses((status = 200, body = CredentialCheck)))]
+#[tracing::instrument(skip_all)]
 async fn verify_credential(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<CredentialCheck>> {
     Ok(Json(s.wallet.pensions().credentials().verify(&id).await?))
 }
 
 #[utoipa::path(delete, path = paths::CREDENTIAL, params(("id" = String, Path, description = "The credential id")), responses((status = 204, description = "Deleted")))]
+#[tracing::instrument(skip_all)]
 async fn delete_credential(State(s): State<OwnerState>, Id(id): Id) -> Result<StatusCode> {
     s.wallet.pensions().credentials().delete(&id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -528,6 +576,7 @@ async fn delete_credential(State(s): State<OwnerState>, Id(id): Id) -> Result<St
 /// Changes the wallet's passphrase: the data key is sealed again under the
 /// new one, no record is rewritten. Backups made before keep the old one.
 #[utoipa::path(post, path = paths::PASSPHRASE, request_body = ChangePassphrase, responses((status = 204, description = "Changed")))]
+#[tracing::instrument(skip_all)]
 async fn change_passphrase(State(s): State<OwnerState>, JsonBody(body): JsonBody<ChangePassphrase>) -> Result<StatusCode> {
     s.wallet.change_passphrase(&body.current, &body.new).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -5,7 +5,15 @@ import type { EmploymentPeriod } from "./EmploymentPeriod";
 /**
  * One pension as the owner sees it; `error` says why it could not be read.
  */
-export type PensionView = { resource_id: string, provider: string, pei: string, 
+export type PensionView = { 
+/**
+ * This wallet's id for the pension.
+ */
+resource_id: string, provider: string, 
+/**
+ * The provider's own id for it: what accepting and moving it name.
+ */
+provider_resource_id: string, pei: string, 
 /**
  * How well the provider matched the owner's details, when it said.
  */

@@ -1,7 +1,9 @@
-import { useState, type FormEvent } from 'react';
-import { appState, createWallet, type ApiError, type AppState } from '../api';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { appState, createWallet, listBackups, restoreBackup, type ApiError, type AppState, type BackupFile } from '../api';
 import { EMPTY_IDENTITY, IdentityFields, identityProblems, toIdentity } from '../IdentityFields';
-import { ErrorMessage } from '../components';
+import { ErrorMessage, Loading } from '../components';
+import { formatTime } from '../format';
+import { formatSize, newestFirst } from './Settings';
 
 export function CreateWallet({ onDone }: { onDone: (s: AppState, problem?: ApiError) => void }) {
   const [passphrase, setPassphrase] = useState('');
@@ -10,6 +12,13 @@ export function CreateWallet({ onDone }: { onDone: (s: AppState, problem?: ApiEr
   const [problems, setProblems] = useState<string[]>([]);
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
+  const [restoring, setRestoring] = useState(false);
+  const restoreButton = useRef<HTMLButtonElement>(null);
+  const cameBack = useRef(false);
+  useEffect(() => {
+    // Back from the restore form: focus where the owner left.
+    if (!restoring && cameBack.current) restoreButton.current?.focus();
+  }, [restoring]);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -36,36 +45,170 @@ export function CreateWallet({ onDone }: { onDone: (s: AppState, problem?: ApiEr
 
   return (
     <section className="screen onboarding" data-testid="screen-create" aria-labelledby="h-create">
-      <h1 id="h-create">Create your pension wallet</h1>
+      <h1 id="h-create">{restoring ? 'Restore your pension wallet' : 'Create your pension wallet'}</h1>
       <p>
         Your wallet keeps your pensions under your control: you decide who may see them. It is locked with a
         passphrase that only you know — it cannot be recovered, so keep it safe.
       </p>
-      <form onSubmit={submit} noValidate>
-        <fieldset>
-          <legend>Passphrase</legend>
-          <div className="field">
-            <label htmlFor="passphrase">Passphrase (at least 8 characters)</label>
-            <input id="passphrase" type="password" autoComplete="new-password" value={passphrase}
-              onChange={(e) => setPassphrase(e.target.value)} required minLength={8} />
+      {restoring ? (
+        <RestoreBackup onDone={onDone} onCancel={() => { cameBack.current = true; setRestoring(false); }} />
+      ) : (
+        <>
+          <div className="restore-offer">
+            <p>Had a pension wallet before? If you kept a backup of it, you can bring it back with everything that was in it.</p>
+            <button type="button" ref={restoreButton} data-testid="restore-open" onClick={() => setRestoring(true)}>Restore from a backup</button>
           </div>
-          <div className="field">
-            <label htmlFor="passphrase-confirm">Repeat the passphrase</label>
-            <input id="passphrase-confirm" type="password" autoComplete="new-password" value={confirm}
-              onChange={(e) => setConfirm(e.target.value)} required />
+          <h2 className="create-heading">Or create a new wallet</h2>
+          <form onSubmit={submit} noValidate>
+            <fieldset>
+              <legend>Passphrase</legend>
+              <div className="field">
+                <label htmlFor="passphrase">Passphrase (at least 8 characters)</label>
+                <input id="passphrase" type="password" autoComplete="new-password" value={passphrase}
+                  onChange={(e) => setPassphrase(e.target.value)} required minLength={8} />
+              </div>
+              <div className="field">
+                <label htmlFor="passphrase-confirm">Repeat the passphrase</label>
+                <input id="passphrase-confirm" type="password" autoComplete="new-password" value={confirm}
+                  onChange={(e) => setConfirm(e.target.value)} required />
+              </div>
+            </fieldset>
+            <IdentityFields value={identity} onChange={setIdentity} />
+            {problems.length > 0 && (
+              <div className="error" role="alert">
+                <ul>{problems.map((p) => <li key={p}>{p}</li>)}</ul>
+              </div>
+            )}
+            <ErrorMessage error={error} />
+            <button type="submit" className="primary" data-testid="create-wallet" disabled={busy}>
+              {busy ? 'Creating…' : 'Create wallet'}
+            </button>
+          </form>
+        </>
+      )}
+    </section>
+  );
+}
+
+/** What a failed restore tells the owner. */
+function restoreProblem(e: ApiError): ApiError {
+  switch (e.kind) {
+    case 'wrong_passphrase':
+      return { ...e, message: 'That passphrase does not open this backup. Use the passphrase your wallet had when the backup was made: if you changed it since, that is the old one.' };
+    case 'invalid_input':
+      return { ...e, message: `No backup file was found there. Check where the file is and try again. (${e.message})` };
+    default:
+      return e;
+  }
+}
+
+/** A value of the backup choice that is no listed backup: a file elsewhere. */
+const ELSEWHERE = '';
+
+/** Brings a wallet back from a backup file: one of those in the backup
+ * folder, or a file elsewhere, with the passphrase it was sealed with. */
+function RestoreBackup({ onDone, onCancel }: { onDone: (s: AppState, problem?: ApiError) => void; onCancel: () => void }) {
+  const [backups, setBackups] = useState<BackupFile[] | null>(null);
+  const [listError, setListError] = useState<ApiError | null>(null);
+  const [choice, setChoice] = useState(ELSEWHERE);
+  const [path, setPath] = useState('');
+  const [passphrase, setPassphrase] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const heading = useRef<HTMLHeadingElement>(null);
+
+  useEffect(() => {
+    heading.current?.focus();
+    listBackups().then(
+      (l) => {
+        const sorted = newestFirst(l);
+        setBackups(sorted);
+        setChoice(sorted[0]?.path ?? ELSEWHERE);
+      },
+      (e) => { setListError(e as ApiError); setBackups([]); },
+    );
+  }, []);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    const file = choice === ELSEWHERE ? path.trim() : choice;
+    if (!file) {
+      setError({ kind: 'missing', message: backups?.length ? 'Choose a backup, or type where the backup file is.' : 'Type where the backup file is.' });
+      return;
+    }
+    if (!passphrase) {
+      setError({ kind: 'missing', message: 'Enter the passphrase your wallet had when this backup was made.' });
+      return;
+    }
+    setBusy(true);
+    try {
+      onDone(await restoreBackup(file, passphrase));
+    } catch (err) {
+      // As when creating: the wallet may be back although its server could
+      // not start; then the unlock screen takes over, showing why.
+      const now = await appState().catch(() => null);
+      const problem = err as ApiError;
+      if (now?.wallet_exists) onDone(now, problem);
+      else setError(restoreProblem(problem));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const elsewhere = choice === ELSEWHERE;
+  return (
+    <form onSubmit={submit} noValidate aria-labelledby="h-restore" data-testid="restore-form">
+      <h2 id="h-restore" tabIndex={-1} ref={heading}>Restore from a backup</h2>
+      <p>Your wallet comes back as it was when the backup was made, and opens.</p>
+      {!backups && <Loading what="Looking for backups…" />}
+      <ErrorMessage error={listError} />
+      {backups && backups.length > 0 && (
+        <fieldset>
+          <legend>Which backup?</legend>
+          {backups.map((b, i) => (
+            <div className="check" key={b.path}>
+              <input type="radio" name="restore-choice" id={`restore-backup-${i}`} data-testid="restore-backup" value={b.path}
+                checked={choice === b.path} onChange={() => setChoice(b.path)} />
+              <label htmlFor={`restore-backup-${i}`}>
+                Made {formatTime(b.made_at)}, {formatSize(b.bytes)}{i === 0 ? ' (the newest)' : ''}
+              </label>
+            </div>
+          ))}
+          <div className="check">
+            <input type="radio" name="restore-choice" id="restore-elsewhere" value={ELSEWHERE}
+              checked={elsewhere} onChange={() => setChoice(ELSEWHERE)} />
+            <label htmlFor="restore-elsewhere">A backup file somewhere else</label>
           </div>
         </fieldset>
-        <IdentityFields value={identity} onChange={setIdentity} />
-        {problems.length > 0 && (
-          <div className="error" role="alert">
-            <ul>{problems.map((p) => <li key={p}>{p}</li>)}</ul>
-          </div>
-        )}
-        <ErrorMessage error={error} />
-        <button type="submit" className="primary" data-testid="create-wallet" disabled={busy}>
-          {busy ? 'Creating…' : 'Create wallet'}
+      )}
+      {backups && backups.length === 0 && (
+        <p data-testid="restore-none-found">
+          No backups were found in this wallet’s backup folder. If you have a backup file somewhere else, for example on a
+          USB stick, type where it is.
+        </p>
+      )}
+      {backups && elsewhere && (
+        <div className="field">
+          <label htmlFor="restore-path">Where the backup file is (its full path)</label>
+          <input id="restore-path" data-testid="restore-path" className="mono" aria-describedby="restore-path-hint" spellCheck={false}
+            autoComplete="off" aria-invalid={error?.kind === 'invalid_input'} value={path} onChange={(e) => setPath(e.target.value)} />
+          <p className="hint" id="restore-path-hint">For example, a file on a USB stick: /Volumes/USB/wallet-backup.json</p>
+        </div>
+      )}
+      <div className="field">
+        <label htmlFor="restore-passphrase">The passphrase your wallet had when this backup was made</label>
+        <input id="restore-passphrase" data-testid="restore-passphrase" type="password" autoComplete="current-password"
+          aria-invalid={error?.kind === 'wrong_passphrase'} value={passphrase} onChange={(e) => setPassphrase(e.target.value)} />
+      </div>
+      <ErrorMessage error={error} testId="restore-error" />
+      {busy && <Loading what="Restoring your wallet. This can take a moment…" />}
+      <div className="buttons">
+        <button type="submit" className="primary" data-testid="restore-submit" disabled={busy || !backups}>
+          {busy ? 'Restoring…' : 'Restore my wallet'}
         </button>
-      </form>
-    </section>
+        <button type="button" onClick={onCancel} disabled={busy}>Create a new wallet instead</button>
+      </div>
+    </form>
   );
 }

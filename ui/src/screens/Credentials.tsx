@@ -1,53 +1,214 @@
-import { useEffect, useState } from 'react';
-import { listCredentials, showCredential, verifyCredential, type ApiError, type Credential } from '../api';
+import { Fragment, useCallback, useEffect, useRef, useState } from 'react';
+import {
+  deleteCredential, exportCredentials, listCredentials, showCredential, verifyCredential, walletDid,
+  type ApiError, type Credential, type CredentialCheck,
+} from '../api';
 import { ErrorMessage, Loading, Screen } from '../components';
 import { formatTime } from '../format';
+
+const STATUS_LABELS: Record<string, string> = {
+  active: 'Current',
+  superseded: 'Replaced by a newer one',
+};
 
 export function Credentials() {
   const [list, setList] = useState<Credential[] | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState(false);
+  const [deleteError, setDeleteError] = useState<ApiError | null>(null);
+  const [deleted, setDeleted] = useState<string | null>(null);
 
-  useEffect(() => {
-    listCredentials().then(setList, (e) => setError(e as ApiError));
-  }, []);
+  const load = useCallback(() => listCredentials().then((l) => { setList(l); setError(null); }, (e) => setError(e as ApiError)), []);
+  useEffect(() => { void load(); }, [load]);
+
+  function askDelete(id: string) {
+    setConfirming(confirming === id ? null : id);
+    setDeleteError(null);
+    setDeleted(null);
+  }
+
+  async function confirmDelete(c: Credential) {
+    setDeleting(true);
+    setDeleteError(null);
+    try {
+      await deleteCredential(c.id);
+      setConfirming(null);
+      if (selected === c.id) setSelected(null);
+      setDeleted(c.scheme);
+      await load();
+    } catch (e) {
+      setDeleteError(e as ApiError);
+    } finally {
+      setDeleting(false);
+    }
+  }
 
   if (error) return <Screen name="credentials" title="Credentials"><ErrorMessage error={error} /></Screen>;
   if (!list) return <Screen name="credentials" title="Credentials"><Loading /></Screen>;
   return (
     <Screen name="credentials" title="Credentials">
-      <p>Each provider gives your wallet a signed credential as proof that the pension is protected by this wallet.</p>
+      <p>Each provider gives your wallet a signed record (a credential) as proof that the pension is protected by this wallet.</p>
+      <WalletName />
+      {deleted && <p className="success" role="status" data-testid="credential-deleted">The record of {deleted} has been deleted from this wallet.</p>}
       {list.length === 0 ? (
         <p className="empty">No credentials yet. You receive one when you protect a pension on the Offers screen.</p>
       ) : (
-        <table className="table">
-          <thead><tr><th scope="col">Scheme</th><th scope="col">Status</th><th scope="col">Received</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
-          <tbody>
-            {list.map((c) => (
-              <tr key={c.id} data-testid="credential-row" className={selected === c.id ? 'selected' : undefined}>
-                <td>{c.scheme}<div className="muted small mono">{c.pei}</div></td>
-                <td><span className={`tag ${c.status === 'active' ? 'tag-ok' : 'tag-anon'}`}>{c.status}</span></td>
-                <td>{formatTime(c.received_at)}</td>
-                <td>
-                  <button type="button" onClick={() => setSelected(selected === c.id ? null : c.id)} aria-expanded={selected === c.id}
-                    data-testid="credential-details">
-                    {selected === c.id ? 'Hide details' : 'Details'}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <>
+          <table className="table">
+            <thead><tr><th scope="col">Scheme</th><th scope="col">Status</th><th scope="col">Received</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
+            <tbody>
+              {list.map((c) => (
+                <Fragment key={c.id}>
+                  <tr data-testid="credential-row" className={selected === c.id ? 'selected' : undefined}>
+                    <td>{c.scheme}<div className="muted small mono">{c.pei}</div></td>
+                    <td><span className={`tag ${c.status === 'active' ? 'tag-ok' : 'tag-anon'}`}>{STATUS_LABELS[c.status] ?? c.status}</span></td>
+                    <td>{formatTime(c.received_at)}</td>
+                    <td>
+                      <div className="row-actions">
+                        <button type="button" onClick={() => setSelected(selected === c.id ? null : c.id)} aria-expanded={selected === c.id}
+                          data-testid="credential-details">
+                          {selected === c.id ? 'Hide details' : 'Details'}
+                        </button>
+                        <button type="button" className="danger" onClick={() => askDelete(c.id)} aria-expanded={confirming === c.id}
+                          data-testid="credential-delete" aria-label={`Delete the record of ${c.scheme}`}>
+                          Delete
+                        </button>
+                      </div>
+                    </td>
+                  </tr>
+                  {confirming === c.id && (
+                    <tr className="confirm-row">
+                      <td colSpan={4}>
+                        <ConfirmDelete credential={c} busy={deleting} error={deleteError}
+                          onConfirm={() => void confirmDelete(c)} onCancel={() => { setConfirming(null); setDeleteError(null); }} />
+                      </td>
+                    </tr>
+                  )}
+                </Fragment>
+              ))}
+            </tbody>
+          </table>
+          <ExportAll />
+        </>
       )}
       {selected && <CredentialDetail key={selected} id={selected} />}
     </Screen>
   );
 }
 
+/** Asks before a record is deleted: what goes, what stays. */
+function ConfirmDelete({ credential, busy, error, onConfirm, onCancel }: {
+  credential: Credential; busy: boolean; error: ApiError | null; onConfirm: () => void; onCancel: () => void;
+}) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => { ref.current?.focus(); }, []);
+  const headingId = `confirm-delete-${credential.id}`;
+  return (
+    <div className="confirm" role="group" aria-labelledby={headingId} tabIndex={-1} ref={ref} data-testid="credential-delete-confirmation">
+      <p id={headingId}><strong>Delete the record of {credential.scheme}?</strong></p>
+      <p>
+        This removes the provider's signed record from this wallet. The pension itself stays protected by your wallet, but
+        you will no longer have this record to show. You cannot undo this.
+      </p>
+      <ErrorMessage error={error && `The record was not deleted: ${error.message}`} />
+      <div className="buttons">
+        <button type="button" className="danger" onClick={onConfirm} disabled={busy} data-testid="credential-delete-confirm">
+          {busy ? 'Deleting…' : 'Yes, delete it'}
+        </button>
+        <button type="button" onClick={onCancel} disabled={busy}>Keep it</button>
+      </div>
+    </div>
+  );
+}
+
+/** "Export all": a copy of every record, written to a file. */
+function ExportAll() {
+  const [busy, setBusy] = useState(false);
+  const [path, setPath] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+
+  async function run() {
+    setBusy(true);
+    setPath(null);
+    setError(null);
+    try {
+      setPath((await exportCredentials()).path);
+    } catch (e) {
+      setError(e as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div className="export">
+      <div className="buttons">
+        <button type="button" onClick={run} disabled={busy} data-testid="credentials-export">
+          {busy ? 'Exporting…' : 'Export all'}
+        </button>
+        <p className="hint">Saves a copy of all these records in one file, for example to give to an adviser.</p>
+      </div>
+      {path && (
+        <p className="success" role="status" data-testid="credentials-exported">
+          Saved a copy of all your records to <span className="mono">{path}</span>
+        </p>
+      )}
+      <ErrorMessage error={error && `The records were not exported: ${error.message}`} />
+    </div>
+  );
+}
+
+/** The wallet's own public identifier, to copy. */
+function WalletName() {
+  const [did, setDid] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [copied, setCopied] = useState<'yes' | 'failed' | null>(null);
+
+  useEffect(() => {
+    walletDid().then((d) => setDid(d.did), (e) => setError(e as ApiError));
+  }, []);
+
+  async function copy() {
+    if (!did) return;
+    setCopied(null);
+    try {
+      await navigator.clipboard.writeText(did);
+      setCopied('yes');
+    } catch {
+      setCopied('failed');
+    }
+  }
+
+  return (
+    <section className="card wallet-name" aria-labelledby="h-wallet-name">
+      <h2 id="h-wallet-name">Your wallet's public name</h2>
+      <p>
+        Providers write it into the records they give you, so anyone can check those records are yours. It is safe to share.
+      </p>
+      {error ? (
+        <ErrorMessage error={`Your wallet's public name could not be shown: ${error.message}`} />
+      ) : !did ? (
+        <Loading />
+      ) : (
+        <div className="copy-row">
+          <code className="mono" data-testid="wallet-did">{did}</code>
+          <button type="button" onClick={copy} data-testid="wallet-did-copy" aria-label="Copy your wallet's public name">Copy</button>
+          <span role="status" className="small">
+            {copied === 'yes' ? 'Copied' : null}
+          </span>
+        </div>
+      )}
+      {copied === 'failed' && <p className="error" role="alert">Could not copy. Select the name above and copy it yourself.</p>}
+    </section>
+  );
+}
+
 function CredentialDetail({ id }: { id: string }) {
   const [detail, setDetail] = useState<Record<string, unknown> | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
-  const [verify, setVerify] = useState<{ verified: boolean; error?: string } | null>(null);
+  const [verify, setVerify] = useState<CredentialCheck | null>(null);
   const [verifyError, setVerifyError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -103,7 +264,7 @@ function CredentialDetail({ id }: { id: string }) {
       {verify && (verify.verified ? (
         <p className="success" role="status" data-testid="verify-result">The signature is valid: this credential was issued by its provider and has not been changed.</p>
       ) : (
-        <p className="error" role="alert" data-testid="verify-result">This credential did not verify{verify.error ? `: ${verify.error}` : '.'}</p>
+        <p className="error" role="alert" data-testid="verify-result">This credential did not verify{verify.reason ? `: ${verify.reason}` : '.'}</p>
       ))}
       <ErrorMessage error={verifyError} />
     </section>

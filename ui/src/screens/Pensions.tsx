@@ -1,7 +1,8 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import {
-  getIdentity, isPensionError, listClients, listGrants, listProviders, listResources, myPensions,
-  type ApiError, type Client, type Grant, type Identity, type MyPensions, type PensionOk, type Provider, type Resource,
+  getIdentity, isPensionError, listClients, listGrants, listProviders, listResources, movePension, myPensions,
+  type Accepted, type ApiError, type Client, type Grant, type Identity, type MyPensions, type Pension, type PensionOk,
+  type Provider, type Resource,
 } from '../api';
 import { ErrorMessage, Loading, Screen } from '../components';
 import { MATCH_LABELS, formatDay, formatMoney } from '../format';
@@ -27,9 +28,116 @@ function dcPot(p: PensionOk): number | null {
   return total;
 }
 
+/** A pension that has just moved to another wallet: it leaves this list,
+ * so what happened is said above the list, not on its card. */
+interface Moved {
+  name: string;
+  provider: string;
+  answer: Accepted;
+}
+
+function MovedMessage({ moved }: { moved: Moved }) {
+  const ref = useRef<HTMLDivElement>(null);
+  // The card the owner was on is gone after the move: bring her here.
+  useEffect(() => { ref.current?.focus(); }, [moved]);
+  const { name, provider, answer } = moved;
+  return (
+    <div className={`${answer.credential_error ? 'warning' : 'success'} move-done`} role="status" data-testid="move-done" tabIndex={-1} ref={ref}>
+      <p>
+        <strong>{name}</strong> has moved to the other wallet. From now on the other wallet decides who can see it,
+        so it is no longer listed here.
+        {answer.credential ? ` ${provider} has issued a new record of it.` : null}
+      </p>
+      {answer.credential_error && (
+        <p>
+          The move went through, but the new record of this pension from {provider} could not be collected: {answer.credential_error}
+        </p>
+      )}
+      <details className="small">
+        <summary>Technical details</summary>
+        <p className="mono">Now protected by {answer.authorization_server} · {answer.pei}</p>
+      </details>
+    </div>
+  );
+}
+
+/** "Move to another wallet" on one pension card: what moving means, the
+ * other wallet's address and the code it made for this provider. */
+function MovePension({ pension, providerName, onMoved }: { pension: Pension; providerName: string; onMoved: (answer: Accepted) => void }) {
+  const [open, setOpen] = useState(false);
+  const [to, setTo] = useState('');
+  const [code, setCode] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | string | null>(null);
+  const id = useId();
+  const name = pension.scheme ?? 'this pension';
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const address = to.trim();
+    const assertion = code.trim();
+    if (!address) return setError('Enter the address of the other wallet.');
+    if (!assertion) return setError(`Enter the code the other wallet gave you for ${providerName}.`);
+    setBusy(true);
+    setError(null);
+    try {
+      const answer = await movePension(pension.provider, pension.provider_resource_id, address, assertion);
+      setOpen(false);
+      onMoved(answer);
+    } catch (err) {
+      setError(err as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div className="move">
+      <button type="button" data-testid="move-open" aria-expanded={open} aria-controls={`${id}-form`} onClick={() => setOpen(!open)}>
+        {open ? 'Cancel moving' : 'Move to another wallet'}
+      </button>
+      {open && (
+        <form id={`${id}-form`} className="subform" onSubmit={submit} aria-label={`Move ${name} to another wallet`} noValidate>
+          <p>
+            You can hand this pension over to another wallet, for example a new one of yours. After the move, <strong>the other
+            wallet decides who can see this pension</strong>; this wallet no longer does, and the pension leaves this list.
+            {' '}{providerName} will issue a new record of the pension that names the other wallet.
+          </p>
+          <div className="field">
+            <label htmlFor={`${id}-to`}>Address of the other wallet</label>
+            <input id={`${id}-to`} data-testid="move-to" type="url" inputMode="url" autoComplete="off" spellCheck={false}
+              value={to} onChange={(e) => setTo(e.target.value)} required aria-describedby={`${id}-to-hint`} />
+            <p className="hint" id={`${id}-to-hint`}>The other wallet shows its address, for example https://wallet.example.org.</p>
+          </div>
+          <div className="field">
+            <label htmlFor={`${id}-code`}>The code the other wallet gave you for this provider</label>
+            <textarea id={`${id}-code`} data-testid="move-code" rows={3} autoComplete="off" spellCheck={false}
+              value={code} onChange={(e) => setCode(e.target.value)} required aria-describedby={`${id}-code-hint`} />
+            <p className="hint" id={`${id}-code-hint`}>
+              Ask the other wallet for a code for {providerName}, then copy it here. It shows the provider that the other wallet agrees to take the pension.
+            </p>
+          </div>
+          {error && (
+            <p className="error" role="alert" data-testid="move-error">
+              {typeof error === 'string' ? error : `The pension was not moved: ${error.message}`}
+            </p>
+          )}
+          {busy && <p className="muted" role="status">Moving {name}… {providerName} is being asked, this can take a moment.</p>}
+          <div className="buttons">
+            <button type="submit" className="primary" data-testid="move-submit" disabled={busy}>
+              {busy ? 'Moving…' : 'Move this pension'}
+            </button>
+          </div>
+        </form>
+      )}
+    </div>
+  );
+}
+
 export function Pensions({ onGoto }: { onGoto: (s: ScreenName) => void }) {
   const [data, setData] = useState<Data | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
+  const [moved, setMoved] = useState<Moved | null>(null);
 
   const load = useCallback(async () => {
     setError(null);
@@ -39,9 +147,6 @@ export function Pensions({ onGoto }: { onGoto: (s: ScreenName) => void }) {
         getIdentity().catch(() => null), listProviders().catch(() => [] as Provider[]),
         listResources().catch(() => [] as Resource[]),
       ]);
-      // Older wallets omit resource_id: recover it from the resource whose name is the PeI.
-      pensions.pensions = pensions.pensions.map((p) =>
-        p.resource_id ? p : { ...p, resource_id: resources.find((r) => r.name === p.pei && r.resource_server === p.provider)?.id ?? p.pei });
       setData({ pensions, grants, clients, identity, providers, resources });
     } catch (e) {
       setError(e as ApiError);
@@ -49,15 +154,17 @@ export function Pensions({ onGoto }: { onGoto: (s: ScreenName) => void }) {
   }, []);
   useEffect(() => { void load(); }, [load]);
 
-  const refresh = <button type="button" onClick={() => { setData(null); void load(); }}>Refresh</button>;
+  const refresh = <button type="button" onClick={() => { setData(null); setMoved(null); void load(); }}>Refresh</button>;
+  const movedMessage = moved && <MovedMessage moved={moved} />;
 
-  if (error) return <Screen name="pensions" title="My pensions" actions={refresh}><ErrorMessage error={error} /></Screen>;
-  if (!data) return <Screen name="pensions" title="My pensions"><Loading what="Asking your providers for your pensions…" /></Screen>;
+  if (error) return <Screen name="pensions" title="My pensions" actions={refresh}>{movedMessage}<ErrorMessage error={error} /></Screen>;
+  if (!data) return <Screen name="pensions" title="My pensions">{movedMessage}<Loading what="Asking your providers for your pensions…" /></Screen>;
 
   const { pensions, grants, clients, identity, providers } = data;
   if (pensions.pensions.length === 0) {
     return (
       <Screen name="pensions" title="My pensions">
+        {movedMessage}
         <div className="empty" data-testid="pensions-empty">
           <p>No pensions yet — go to Offers to find them.</p>
           <button type="button" className="primary" onClick={() => onGoto('offers')}>Go to Offers</button>
@@ -75,9 +182,14 @@ export function Pensions({ onGoto }: { onGoto: (s: ScreenName) => void }) {
     groups.set(p.provider, list);
   }
   const okPensions = pensions.pensions.filter((p): p is PensionOk => !isPensionError(p));
+  const move = (p: Pension) => (
+    <MovePension pension={p} providerName={providerName(p.provider)}
+      onMoved={(answer) => { setMoved({ name: p.scheme ?? 'The pension', provider: providerName(p.provider), answer }); void load(); }} />
+  );
 
   return (
     <Screen name="pensions" title="My pensions" actions={refresh}>
+      {movedMessage}
       <div className="totals card" data-testid="pensions-total">
         <div>
           <span className="label">Estimated yearly income in retirement</span>
@@ -107,6 +219,7 @@ export function Pensions({ onGoto }: { onGoto: (s: ScreenName) => void }) {
                   <h3>{p.scheme ?? 'Pension'}</h3>
                   <p className="muted small mono">{p.pei}</p>
                   <ErrorMessage error={`We could not get this pension's details: ${p.error}`} testId="pension-error" />
+                  {move(p)}
                 </article>
               );
             }
@@ -152,6 +265,7 @@ export function Pensions({ onGoto }: { onGoto: (s: ScreenName) => void }) {
                     ))}
                   </ul>
                 )}
+                {move(p)}
               </article>
             );
           })}

@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'react';
-import { approveRequest, denyRequest, listResources, type ApiError, type PendingRequest, type Resource } from '../api';
+import {
+  approveClient, approveRequest, denyRequest, listResources, refuseClient, type ApiError, type Client, type PendingRequest, type Resource,
+} from '../api';
 import { ErrorMessage, Loading, PartyClaims, Screen } from '../components';
 import { formatTime } from '../format';
 
@@ -21,9 +23,23 @@ interface Props {
   loaded: boolean;
   error: ApiError | null;
   refresh: () => Promise<void>;
+  /** Pension providers waiting for the owner to let them use this wallet. */
+  waiting?: Client[];
+  waitingError?: ApiError | null;
+  refreshWaiting?: () => Promise<void>;
 }
 
-export function Requests({ pending, loaded, error, refresh }: Props) {
+const NO_PROVIDERS: Client[] = [];
+const nothing = async () => {};
+
+/** How the inbox names a provider: as the official list does, else as it
+ * named itself, else by its address. */
+function waitingProviderName(c: Client): string {
+  if (c.registry?.listed && c.registry.name) return c.registry.name;
+  return c.client_name?.trim() || c.client_id;
+}
+
+export function Requests({ pending, loaded, error, refresh, waiting = NO_PROVIDERS, waitingError = null, refreshWaiting = nothing }: Props) {
   const [resources, setResources] = useState<Resource[]>([]);
   // Requests whose decision failed stay on screen with their error, even once
   // they have left the pending list (e.g. expired), until dismissed.
@@ -31,7 +47,10 @@ export function Requests({ pending, loaded, error, refresh }: Props) {
   useEffect(() => {
     listResources().then(setResources, () => setResources([]));
     void refresh();
-  }, [refresh]);
+    void refreshWaiting();
+  }, [refresh, refreshWaiting]);
+  /** What the owner last decided about a provider, said once its card is gone. */
+  const [decided, setDecided] = useState<string | null>(null);
 
   const onFailed = (request: PendingRequest, err: ApiError) => setFailed((f) => ({ ...f, [request.id]: { request, error: err } }));
   const dismiss = (id: string) => setFailed((f) => {
@@ -47,14 +66,32 @@ export function Requests({ pending, loaded, error, refresh }: Props) {
   ];
 
   return (
-    <Screen name="requests" title="Requests" actions={<button type="button" onClick={() => void refresh()}>Refresh</button>}>
+    <Screen name="requests" title="Requests"
+      actions={<button type="button" onClick={() => { void refresh(); void refreshWaiting(); }}>Refresh</button>}>
       <ErrorMessage error={error} />
+      <ErrorMessage error={waitingError} testId="providers-waiting-error" />
+      {decided && <p className="success" role="status" data-testid="provider-decided">{decided}</p>}
+      {waiting.length > 0 && (
+        <section aria-labelledby="h-providers-waiting" data-testid="providers-waiting">
+          <h2 id="h-providers-waiting">Pension providers waiting for your answer</h2>
+          <p className="muted">
+            A pension provider asks before it lets your wallet decide who sees the pensions it holds for you. Only let in a provider you expected.
+          </p>
+          {waiting.map((c) => (
+            <ProviderCard key={c.client_id} client={c} refreshWaiting={refreshWaiting} onDecided={setDecided} />
+          ))}
+        </section>
+      )}
       {!loaded ? (
         <Loading />
       ) : cards.length === 0 ? (
-        <p className="empty" data-testid="requests-empty">
-          No one is waiting for an answer. When an app or adviser asks to see one of your pensions, the request appears here.
-        </p>
+        waiting.length === 0 ? (
+          <p className="empty" data-testid="requests-empty">
+            No one is waiting for an answer. When an app or adviser asks to see one of your pensions, the request appears here.
+          </p>
+        ) : (
+          <p className="muted" data-testid="requests-none">No app or person is asking to see your pensions.</p>
+        )
       ) : (
         cards.map(({ request, gone: isGone }) => (
           <RequestCard key={request.id} request={request} resources={resources} refresh={refresh} gone={isGone}
@@ -62,6 +99,86 @@ export function Requests({ pending, loaded, error, refresh }: Props) {
         ))
       )}
     </Screen>
+  );
+}
+
+/** A pension provider asking to use this wallet to protect the owner's pensions with it. */
+function ProviderCard({ client, refreshWaiting, onDecided }: {
+  client: Client;
+  refreshWaiting: () => Promise<void>;
+  onDecided: (said: string) => void;
+}) {
+  const [busy, setBusy] = useState<'approve' | 'refuse' | null>(null);
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const name = waitingProviderName(client);
+  const listed = client.registry?.listed === true;
+
+  async function decide(approve: boolean) {
+    setError(null);
+    setBusy(approve ? 'approve' : 'refuse');
+    try {
+      if (approve) await approveClient(client.client_id);
+      else await refuseClient(client.client_id);
+      onDecided(approve
+        ? `You let ${name} use your wallet. Your rules in Sharing now decide who sees your pensions with them.`
+        : `You refused ${name}. It cannot use your wallet for your pensions.`);
+      await refreshWaiting();
+    } catch (e) {
+      // The card stays, with what went wrong; Refresh shows whether it still waits.
+      setError(e as ApiError);
+    } finally {
+      setBusy(null);
+      setConfirming(false);
+    }
+  }
+
+  const idp = `provider-${client.client_id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  return (
+    <article className="card provider-waiting" data-testid="provider-waiting" data-client-id={client.client_id} aria-labelledby={`${idp}-h`}>
+      <h3 id={`${idp}-h`}>{name} asks to use your wallet to look after who sees your pensions with them</h3>
+      {listed ? (
+        <p className="small" data-testid="provider-listed">
+          <span className="tag tag-ok">On the official list</span> {client.registry.status ?? 'Listed in the governance registry.'}
+        </p>
+      ) : (
+        <p className="muted small" data-testid="provider-unverified">
+          This name is the provider’s own: it is not on the official list, so your wallet could not check who it is.
+        </p>
+      )}
+      <p>
+        If you let them, {name} checks with your wallet each time someone wants to see one of your pensions with them, and your
+        wallet answers by your rules in Sharing, or asks you here. If you refuse, {name} cannot use your wallet; this app cannot undo that.
+      </p>
+      <p className="muted small">Asked {formatTime(client.created_at)}.</p>
+      <details className="small">
+        <summary>Technical details</summary>
+        <p className="mono">Address: {client.client_id}</p>
+      </details>
+      <ErrorMessage error={error} testId="provider-error" />
+      {confirming ? (
+        <div className="confirm" role="group" aria-labelledby={`${idp}-confirm`}>
+          <p id={`${idp}-confirm`}><strong>Refuse {name}?</strong> It will not be able to use your wallet for your pensions, and this app cannot undo it.</p>
+          <div className="buttons">
+            <button type="button" className="danger" data-testid="provider-refuse-confirm" onClick={() => decide(false)} disabled={busy !== null}>
+              {busy === 'refuse' ? 'Refusing…' : `Yes, refuse ${name}`}
+            </button>
+            <button type="button" data-testid="provider-refuse-cancel" onClick={() => setConfirming(false)} disabled={busy !== null}>
+              Go back
+            </button>
+          </div>
+        </div>
+      ) : (
+        <div className="buttons">
+          <button type="button" className="primary" data-testid="provider-approve" onClick={() => decide(true)} disabled={busy !== null}>
+            {busy === 'approve' ? 'Letting them in…' : `Let ${name} use my wallet`}
+          </button>
+          <button type="button" className="danger" data-testid="provider-refuse" onClick={() => { setError(null); setConfirming(true); }} disabled={busy !== null}>
+            Refuse
+          </button>
+        </div>
+      )}
+    </article>
   );
 }
 

@@ -1,8 +1,8 @@
 import { useEffect, useState, type ChangeEvent, type FormEvent } from 'react';
 import {
-  addProvider, exportBackup, getIdentity, importRegistry, listProviders, registrySummary, removeProvider, saveSettings, setIdentity,
-  setRegistryKey, type GovernanceSummary,
-  type ApiError, type AppState, type Provider,
+  addProvider, changePassphrase, distrustIssuer, exportBackup, getIdentity, importRegistry, listBackups, listProviders,
+  listTrustedIssuers, registrySummary, removeProvider, saveSettings, setIdentity, setRegistryKey, trustIssuer,
+  type ApiError, type AppState, type BackupFile, type GovernanceSummary, type Provider, type TrustedIssuer,
 } from '../api';
 import { EMPTY_IDENTITY, IdentityFields, fromIdentity, identityProblems, toIdentity, type IdentityDraft } from '../IdentityFields';
 import { ErrorMessage, Loading, Screen } from '../components';
@@ -11,13 +11,17 @@ import { formatTime } from '../format';
 export function SettingsScreen({ state, onState }: { state: AppState; onState: (s: AppState) => void }) {
   // Bumped when a registry is imported, so the official list's summary reloads.
   const [governanceVersion, setGovernanceVersion] = useState(0);
+  // Bumped too on an import, since the official list brings the regulators it names.
+  const [trustedVersion, setTrustedVersion] = useState(0);
   return (
     <Screen name="settings" title="Settings">
       <ServerSettings state={state} onState={onState} />
       <Governance version={governanceVersion} />
-      <Providers onImported={() => setGovernanceVersion((v) => v + 1)} />
+      <Providers onImported={() => { setGovernanceVersion((v) => v + 1); setTrustedVersion((v) => v + 1); }} />
+      <TrustedServices version={trustedVersion} />
       <IdentitySettings />
-      <Backup />
+      <ChangePassphrase />
+      <Backup state={state} onState={onState} />
     </Screen>
   );
 }
@@ -293,10 +297,259 @@ function Providers({ onImported }: { onImported: () => void }) {
   );
 }
 
-function Backup() {
+/** A file size in words a person reads: "740 bytes", "12 KB", "2.4 MB". */
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** The backups, newest first (whatever order they came in). */
+export function newestFirst(list: BackupFile[]): BackupFile[] {
+  return [...list].sort((a, b) => b.made_at - a.made_at);
+}
+
+/** `https://`, or `http://` on this computer only (a local test service). */
+function isServiceAddress(u: string): boolean {
+  return /^https:\/\/[^\s/]+\S*$/i.test(u) || /^http:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(\/\S*)?$/i.test(u);
+}
+
+/** The sign-in services (and the regulators from the official list) whose
+ * word the wallet takes about who someone is. */
+function TrustedServices({ version }: { version: number }) {
+  const [list, setList] = useState<TrustedIssuer[] | null>(null);
+  const [loadError, setLoadError] = useState<ApiError | null>(null);
+  const [url, setUrl] = useState('');
+  const [account, setAccount] = useState('');
+  const [addError, setAddError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const [removing, setRemoving] = useState(false);
+  const [rowError, setRowError] = useState<{ issuer: string; error: ApiError } | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+
+  const load = () => listTrustedIssuers().then((l) => { setList(l); setLoadError(null); }, (e) => setLoadError(e as ApiError));
+  useEffect(() => { void load(); }, [version]);
+
+  async function add(e: FormEvent) {
+    e.preventDefault();
+    setAddError(null);
+    setDone(null);
+    const issuer = url.trim();
+    if (!isServiceAddress(issuer)) {
+      setAddError({ kind: 'invalid_input', message: 'Enter the sign-in service’s web address, starting with https://.' });
+      return;
+    }
+    const id = account.trim();
+    setBusy(true);
+    try {
+      const added = await trustIssuer({ issuer, jwks_uri: null, client_ids: id ? [id] : [] });
+      setUrl('');
+      setAccount('');
+      setDone(`You now trust ${added.issuer}. People who prove who they are there show as “verified” in your requests.`);
+      await load();
+    } catch (err) {
+      setAddError(err as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function remove(issuer: string) {
+    setRowError(null);
+    setDone(null);
+    setRemoving(true);
+    try {
+      await distrustIssuer(issuer);
+      setConfirming(null);
+      setDone(`You no longer trust ${issuer}.`);
+      await load();
+    } catch (err) {
+      setRowError({ issuer, error: err as ApiError });
+    } finally {
+      setRemoving(false);
+    }
+  }
+
+  return (
+    <section className="card" aria-labelledby="h-trusted" data-testid="trusted-issuers">
+      <h2 id="h-trusted">Sign-in services you trust</h2>
+      <p>
+        A sign-in service is a website where people prove who they are, such as a bank or a government sign-in. When you
+        trust one, people who prove who they are there show as “verified” in your requests, so you know it really is them.
+        Only trust services you know.
+      </p>
+      <ErrorMessage error={loadError} />
+      {!list && !loadError && <Loading />}
+      {list && list.length === 0 && (
+        <p className="empty" data-testid="trusted-issuers-empty">You trust no sign-in service yet, so nobody who asks for access can show as “verified”.</p>
+      )}
+      {list && list.length > 0 && (
+        <ul className="rows">
+          {list.map((t) => (
+            <li key={t.issuer} data-testid="trusted-issuer">
+              <div>
+                <strong>{t.issuer}</strong>
+                {t.credential_issuer ? (
+                  <div>
+                    <span className="tag tag-ok">From the official list</span>{' '}
+                    <span className="small">A regulator that vouches for financial advisers: advisers it vouches for show as “verified”.</span>
+                  </div>
+                ) : (
+                  <div className="small">People who prove who they are here show as “verified”.</div>
+                )}
+                <div className="muted small">Added {formatTime(t.added_at)}</div>
+                <details>
+                  <summary>Technical details</summary>
+                  <dl className="facts wide small">
+                    <div><dt>Issuer</dt><dd className="mono">{t.issuer}</dd></div>
+                    <div><dt>Kind</dt><dd>{t.credential_issuer ? 'Credential issuer (governance registry)' : 'OpenID Provider'}</dd></div>
+                    <div>
+                      <dt>Keys</dt>
+                      <dd className={t.jwks_uri && !t.jwks ? 'mono' : undefined}>{t.jwks ? 'Given by the registry' : t.jwks_uri ?? 'Found through OpenID discovery'}</dd>
+                    </div>
+                    {!t.credential_issuer && (
+                      <div><dt>Client ids</dt><dd className="mono">{t.client_ids?.length ? t.client_ids.join(', ') : 'None'}</dd></div>
+                    )}
+                  </dl>
+                </details>
+                {confirming === t.issuer && (
+                  <div className="trust-confirm" role="group" aria-label={`Stop trusting ${t.issuer}?`}>
+                    <p>
+                      Stop trusting {t.issuer}? People who prove who they are there will no longer show as “verified”.
+                      {t.credential_issuer && ' Importing the official list again may add it back.'}
+                    </p>
+                    <div className="buttons">
+                      <button type="button" className="danger" data-testid="trusted-issuer-confirm-remove" disabled={removing}
+                        onClick={() => remove(t.issuer)}>{removing ? 'Removing…' : 'Yes, stop trusting it'}</button>
+                      <button type="button" autoFocus onClick={() => { setConfirming(null); setRowError(null); }}>Cancel</button>
+                    </div>
+                  </div>
+                )}
+                {rowError?.issuer === t.issuer && <ErrorMessage error={rowError.error} />}
+              </div>
+              {confirming !== t.issuer && (
+                <button type="button" data-testid="trusted-issuer-remove" aria-label={`Remove ${t.issuer}`}
+                  onClick={() => { setConfirming(t.issuer); setRowError(null); setDone(null); }}>Remove</button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {done && <p className="success" role="status" data-testid="trusted-issuers-done">{done}</p>}
+      <form onSubmit={add} className="subform" aria-label="Trust a sign-in service" noValidate>
+        <h3>Trust a sign-in service</h3>
+        <div className="field">
+          <label htmlFor="trust-issuer-url">Address of the sign-in service</label>
+          <input id="trust-issuer-url" data-testid="trust-issuer-url" type="url" placeholder="https://signin.example.org"
+            aria-describedby="trust-issuer-url-hint" aria-invalid={addError?.kind === 'invalid_input'}
+            value={url} onChange={(e) => setUrl(e.target.value)} />
+          <p className="hint" id="trust-issuer-url-hint">Its web address, starting with https://. The service tells you this address.</p>
+        </div>
+        <div className="field">
+          <label htmlFor="trust-issuer-account">This wallet’s account id at that service (optional)</label>
+          <input id="trust-issuer-account" aria-describedby="trust-issuer-account-hint" value={account} onChange={(e) => setAccount(e.target.value)} />
+          <p className="hint" id="trust-issuer-account-hint">Only if the service gave this wallet an account id when you set it up there. Leave it empty otherwise.</p>
+        </div>
+        <ErrorMessage error={addError} />
+        <button type="submit" data-testid="trust-issuer-add" disabled={busy}>{busy ? 'Adding…' : 'Trust this service'}</button>
+      </form>
+    </section>
+  );
+}
+
+const PASSPHRASE_ERRORS: Record<string, string> = {
+  wrong_passphrase: 'Your current passphrase is not right. Please try again.',
+};
+
+function ChangePassphrase() {
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [repeat, setRepeat] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
+  const [changed, setChanged] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    setChanged(false);
+    const problem = !current ? 'Enter your current passphrase.'
+      : !next ? 'Enter a new passphrase.'
+      : next !== repeat ? 'The two new passphrases do not match.'
+      : next === current ? 'The new passphrase is the same as the current one.'
+      : null;
+    if (problem) {
+      setError({ kind: 'invalid_input', message: problem });
+      return;
+    }
+    setBusy(true);
+    try {
+      await changePassphrase(current, next);
+      setCurrent('');
+      setNext('');
+      setRepeat('');
+      setChanged(true);
+    } catch (err) {
+      const a = err as ApiError;
+      setError(a.kind === 'invalid_request'
+        ? { kind: a.kind, message: `Please choose a stronger new passphrase. ${a.message}` }
+        : { kind: a.kind, message: PASSPHRASE_ERRORS[a.kind] ?? a.message });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const mismatch = error?.kind === 'invalid_input' && error.message.includes('do not match');
+  return (
+    <section className="card" aria-labelledby="h-passphrase">
+      <h2 id="h-passphrase">Change your passphrase</h2>
+      <p>Your passphrase unlocks this wallet. Nobody can recover it for you, so write the new one down somewhere safe.</p>
+      <form onSubmit={submit} noValidate>
+        <div className="field">
+          <label htmlFor="passphrase-current">Current passphrase</label>
+          <input id="passphrase-current" data-testid="passphrase-current" type="password" autoComplete="current-password"
+            aria-invalid={error?.kind === 'wrong_passphrase'} value={current} onChange={(e) => setCurrent(e.target.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor="passphrase-new">New passphrase</label>
+          <input id="passphrase-new" data-testid="passphrase-new" type="password" autoComplete="new-password" aria-describedby="passphrase-new-hint"
+            aria-invalid={error?.kind === 'invalid_request' || mismatch} value={next} onChange={(e) => setNext(e.target.value)} />
+          <p className="hint" id="passphrase-new-hint">At least 8 characters. A few unrelated words make a strong one.</p>
+        </div>
+        <div className="field">
+          <label htmlFor="passphrase-repeat">Repeat the new passphrase</label>
+          <input id="passphrase-repeat" data-testid="passphrase-repeat" type="password" autoComplete="new-password"
+            aria-invalid={mismatch} value={repeat} onChange={(e) => setRepeat(e.target.value)} />
+        </div>
+        <ErrorMessage error={error} testId="passphrase-error" />
+        {changed && (
+          <p className="success" role="status" data-testid="passphrase-changed">
+            Your passphrase has changed: use the new one to unlock your wallet from now on. Backups made before today still
+            open only with your old passphrase, so keep the old one as long as you keep those backups.
+          </p>
+        )}
+        <button type="submit" className="primary" data-testid="passphrase-change" disabled={busy}>{busy ? 'Changing…' : 'Change passphrase'}</button>
+      </form>
+    </section>
+  );
+}
+
+function Backup({ state, onState }: { state: AppState; onState: (s: AppState) => void }) {
   const [path, setPath] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
+  const [list, setList] = useState<BackupFile[] | null>(null);
+  const [listError, setListError] = useState<ApiError | null>(null);
+  const [daily, setDaily] = useState(state.settings.backups.daily);
+  const [keep, setKeep] = useState(String(state.settings.backups.keep));
+  const [scheduleError, setScheduleError] = useState<ApiError | null>(null);
+  const [scheduleSaved, setScheduleSaved] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
+
+  const load = () => listBackups().then((l) => { setList(newestFirst(l)); setListError(null); }, (e) => setListError(e as ApiError));
+  useEffect(() => { void load(); }, []);
+
   async function run() {
     setBusy(true);
     setError(null);
@@ -308,14 +561,78 @@ function Backup() {
     } finally {
       setBusy(false);
     }
+    await load();
   }
+
+  async function saveSchedule(e: FormEvent) {
+    e.preventDefault();
+    setScheduleError(null);
+    setScheduleSaved(null);
+    const n = Number(keep.trim());
+    if (!/^\d+$/.test(keep.trim()) || n < 1 || n > 365) {
+      setScheduleError({ kind: 'invalid_input', message: 'Choose how many backups to keep: a whole number from 1 to 365.' });
+      return;
+    }
+    setSaving(true);
+    try {
+      onState(await saveSettings({ ...state.settings, backups: { daily, keep: n } }));
+      setScheduleSaved(daily
+        ? `Saved. While the wallet is open, it is backed up once a day and the newest ${n} ${n === 1 ? 'backup is' : 'backups are'} kept.`
+        : 'Saved. There are no automatic backups: use “Back up now” when you want one.');
+    } catch (err) {
+      setScheduleError(err as ApiError);
+    } finally {
+      setSaving(false);
+    }
+  }
+
   return (
     <section className="card" aria-labelledby="h-backup">
-      <h2 id="h-backup">Backup</h2>
+      <h2 id="h-backup">Backups</h2>
       <p>A backup is sealed with your passphrase. Keep a copy somewhere safe, away from this computer.</p>
-      <button type="button" onClick={run} disabled={busy} data-testid="export-backup">{busy ? 'Writing backup…' : 'Export backup'}</button>
+      <button type="button" onClick={run} disabled={busy} data-testid="export-backup">{busy ? 'Writing backup…' : 'Back up now'}</button>
       <ErrorMessage error={error} />
       {path && <p className="success" role="status" data-testid="backup-path">Backup written to <span className="mono">{path}</span></p>}
+
+      <form onSubmit={saveSchedule} className="subform" aria-labelledby="h-backup-schedule" noValidate>
+        <h3 id="h-backup-schedule">Automatic backups</h3>
+        <div className="check">
+          <input id="backup-daily" data-testid="backup-daily" type="checkbox" checked={daily} onChange={(e) => setDaily(e.target.checked)} />
+          <label htmlFor="backup-daily">Back up every day while the wallet is open</label>
+        </div>
+        <div className="field inline">
+          <label htmlFor="backup-keep">Keep the newest</label>
+          <input id="backup-keep" data-testid="backup-keep" type="number" inputMode="numeric" min={1} max={365} step={1}
+            className="backup-keep" aria-describedby="backup-keep-after" aria-invalid={scheduleError?.kind === 'invalid_input'}
+            value={keep} onChange={(e) => setKeep(e.target.value)} />
+          <span id="backup-keep-after">backups (1 to 365). Older ones are deleted.</span>
+        </div>
+        <ErrorMessage error={scheduleError} />
+        {scheduleSaved && <p className="success" role="status">{scheduleSaved}</p>}
+        <button type="submit" data-testid="backup-schedule-save" disabled={saving}>{saving ? 'Saving…' : 'Save backup settings'}</button>
+      </form>
+
+      <div className="subform">
+        <h3 id="h-backup-list">Backups on this computer</h3>
+        <ErrorMessage error={listError} />
+        {!list && !listError && <Loading what="Looking for backups…" />}
+        {list && list.length === 0 && <p className="muted" data-testid="backup-list-empty">No backups yet.</p>}
+        {list && list.length > 0 && (
+          <ul className="rows" data-testid="backup-list" aria-labelledby="h-backup-list">
+            {list.map((b) => (
+              <li key={b.path} data-testid="backup-item">
+                <div>
+                  <strong>{formatTime(b.made_at)}</strong> <span className="muted">({formatSize(b.bytes)})</span>
+                  <details>
+                    <summary>Technical details</summary>
+                    <p className="small">File: <span className="mono">{b.path}</span></p>
+                  </details>
+                </div>
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
     </section>
   );
 }

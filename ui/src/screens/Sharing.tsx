@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import {
-  addPolicy, listClients, listGrants, listPolicies, listReceipts, listResources, removePolicy, revokeGrant,
-  type ApiError, type Client, type Grant, type NewPolicy, type Outcome, type Party, type Policy, type Receipt, type Resource,
+  addPolicy, listClients, listGrants, listPolicies, listProviders, listReceipts, listResources, removePolicy, revokeGrant,
+  type ApiError, type Client, type Grant, type NewPolicy, type Outcome, type Party, type Policy, type Provider, type Receipt,
+  type Resource,
 } from '../api';
 import { ErrorMessage, Loading, Screen } from '../components';
 import { formatTime } from '../format';
@@ -12,9 +13,9 @@ interface Data {
   policies: Policy[];
   grants: Grant[];
   clients: Client[];
+  /** The owner's providers, for their names (none when they could not be read). */
+  providers: Provider[];
 }
-
-const OUTCOME_LABEL: Record<Outcome, string> = { permit: 'Allow', ask: 'Ask me', deny: 'Refuse' };
 
 export function Sharing() {
   const [data, setData] = useState<Data | null>(null);
@@ -22,8 +23,12 @@ export function Sharing() {
 
   const load = useCallback(async () => {
     try {
-      const [resources, policies, grants, clients] = await Promise.all([listResources(), listPolicies(), listGrants(), listClients()]);
-      setData({ resources, policies, grants, clients });
+      const [resources, policies, grants, clients, providers] = await Promise.all([
+        listResources(), listPolicies(), listGrants(), listClients(),
+        // Only names: without them the screen names a provider by its address.
+        listProviders().catch(() => [] as Provider[]),
+      ]);
+      setData({ resources, policies, grants, clients, providers });
       setError(null);
     } catch (e) {
       setError(e as ApiError);
@@ -101,26 +106,144 @@ function personOf(party: Party | null | undefined): string | null {
   return text(verified.email) ?? text(stated.name) ?? text(stated.email);
 }
 
-function partyText(p: Policy['party'], clientName: (id: string) => string): string {
-  const bits: string[] = [];
-  if (p.email) bits.push(`email ${p.email}`);
-  if (p.client_id) bits.push(`app “${clientName(p.client_id)}”`);
-  if (p.issuer) bits.push(`issuer ${p.issuer}`);
-  if (p.subject) bits.push(`subject ${p.subject}`);
-  if (p.credential_type === 'AdviserCredential') bits.push('any authorised financial adviser');
-  else if (p.credential_type) bits.push(`anyone proving a ${p.credential_type}`);
-  const who = bits.length ? bits.join(', ') : 'anyone who identifies themselves';
-  return p.verified_only ? `${who} (verified only)` : who;
+/** What a rule does, as the owner reads it. */
+const OUTCOME_WORDS: Record<Outcome, string> = {
+  permit: 'Let them in without asking me',
+  ask: 'Ask me first',
+  deny: 'Refuse',
+};
+
+/** What a rule lets someone do, in plain words (the request screen's labels name the scope too). */
+const SCOPE_WORDS: Record<string, string> = {
+  owner: 'see who holds the pension',
+  value: 'see values and estimates',
+  delegate: 'act on your behalf',
+};
+const scopeWords = (scopes: string[]) =>
+  scopes.length === 0 ? 'everything' : scopes.map((s) => SCOPE_WORDS[s] ?? s).join(', ');
+
+/** The credential kind the screen offers by name: an adviser the regulator vouches for. */
+const ADVISER = 'AdviserCredential';
+
+/** The longest access a rule may give: five years of days (the wallet refuses more). */
+const LIFETIMES: { days: number; label: string }[] = [
+  { days: 1, label: '1 day' },
+  { days: 7, label: '1 week' },
+  { days: 30, label: '30 days' },
+  { days: 90, label: '3 months' },
+  { days: 365, label: '1 year' },
+  { days: 5 * 365, label: '5 years (the longest allowed)' },
+  { days: 0, label: 'As long as this rule stands' },
+];
+
+/** 'YYYY-MM-DD' → unix seconds at local midnight of that day; null when it is not a real date. */
+function localMidnight(day: string): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!m) return null;
+  const d = new Date(+m[1], +m[2] - 1, +m[3]);
+  if (d.getFullYear() !== +m[1] || d.getMonth() !== +m[2] - 1 || d.getDate() !== +m[3]) return null;
+  return Math.floor(d.getTime() / 1000);
+}
+
+const dayText = (unix: number) =>
+  new Date(unix * 1000).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric' });
+
+function whenText(from: number | null | undefined, until: number | null | undefined): string {
+  if (from != null && until != null) return `From ${dayText(from)} until ${dayText(until)}`;
+  if (from != null) return `From ${dayText(from)}, with no end date`;
+  if (until != null) return `From now until ${dayText(until)}`;
+  return 'Any time, with no start or end date';
+}
+
+function lifetimeText(seconds: number | null | undefined): string {
+  if (seconds == null) return 'As long as this rule stands';
+  if (seconds % 86400 === 0) {
+    const days = seconds / 86400;
+    const named = LIFETIMES.find((l) => l.days === days && days > 0);
+    if (named) return `${named.label.replace(/ \(.*\)$/, '')} once given`;
+    return `${days} days once given`;
+  }
+  if (seconds % 3600 === 0) return `${seconds / 3600} hour${seconds === 3600 ? '' : 's'} once given`;
+  const minutes = Math.max(1, Math.round(seconds / 60));
+  return `${minutes} minute${minutes === 1 ? '' : 's'} once given`;
+}
+
+/** The host of a web address ("id.example.com"), or the text as it is. */
+function hostOf(address: string): string {
+  try {
+    return new URL(address).host || address;
+  } catch {
+    return address;
+  }
+}
+
+/** 'PensionTransferCredential' → 'pension transfer credential'. */
+const credentialWords = (kind: string) => kind.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+
+/** Who a rule is for, in plain words. */
+function whoWords(p: Policy['party'], appName: (id: string) => string): string {
+  const people: string[] = [];
+  if (p.credential_type === ADVISER) people.push('any authorised financial adviser');
+  else if (p.credential_type) people.push(`anyone who proves they hold a ${credentialWords(p.credential_type)}`);
+  if (p.email) people.push(`the person with the email ${p.email}`);
+  if (p.issuer && p.subject) people.push(`the person with the account ${p.subject} at the sign-in service ${hostOf(p.issuer)}`);
+  else if (p.issuer) people.push(`anyone who signs in with ${hostOf(p.issuer)}`);
+  else if (p.subject) people.push(`the person with the account ${p.subject}`);
+  const person = people.join(', ');
+  if (p.client_id) return person ? `${person}, using the app “${appName(p.client_id)}”` : `the app “${appName(p.client_id)}”`;
+  return person || 'anyone who says who they are';
+}
+
+const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** How the screen names a provider: the name the owner gave it, the name the
+ * official list gives it, the name it gave itself, else its address. */
+function providerNamer(data: Data) {
+  return (address: string) => {
+    const own = data.providers.find((p) => p.url === address)?.name?.trim();
+    if (own) return own;
+    const client = data.clients.find((c) => c.client_id === address);
+    if (client?.registry?.listed && client.registry.name) return client.registry.name;
+    return client?.client_name?.trim() || address;
+  };
+}
+
+/** How the screen names an app: as the official list does, else as it named itself. */
+function appNamer(clients: Client[]) {
+  return (id: string) => {
+    const c = clients.find((x) => x.client_id === id);
+    if (!c) return 'an app no longer known to your wallet';
+    if (c.registry?.listed && c.registry.name) return c.registry.name;
+    return c.client_name?.trim() || 'an unnamed app';
+  };
+}
+
+/** A rule's conditions, one plain line each. */
+function ruleFacts(p: Policy, appName: (id: string) => string, providerName: (address: string) => string, now: number): [string, string][] {
+  const facts: [string, string][] = [
+    ['Who', capital(whoWords(p.party, appName))],
+    ['Which pensions', p.target.kind === 'resource_server' ? `Every pension from ${providerName(p.target.id)}` : 'This pension only'],
+    ['What', capital(scopeWords(p.scopes))],
+    ['When', whenText(p.valid_from, p.valid_until)
+      + (p.valid_until != null && p.valid_until <= now ? ' (this rule has ended)' : p.valid_from != null && p.valid_from > now ? ' (not started yet)' : '')],
+    ['Identity check', p.party.verified_only ? 'Only if a trusted service has checked who they are' : 'Not required'],
+  ];
+  if (p.outcome === 'permit') facts.push(['Access lasts', lifetimeText(p.grant_lifetime)]);
+  if (p.description) facts.push(['Note', p.description]);
+  return facts;
 }
 
 function ResourceSharing({ resource, data, reload }: { resource: Resource; data: Data; reload: () => Promise<void> }) {
-  const clientName = (id: string) => data.clients.find((c) => c.client_id === id)?.client_name ?? id;
+  const appName = appNamer(data.clients);
+  const providerName = providerNamer(data);
   const policies = data.policies.filter(
     (p) => (p.target.kind === 'resource' && p.target.id === resource.id) || (p.target.kind === 'resource_server' && p.target.id === resource.resource_server),
   );
   const grants = data.grants.filter((g) => g.active && g.resource_id === resource.id);
   const [rowError, setRowError] = useState<{ id: string; error: ApiError } | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
+  /** The rule whose removal waits for the owner's confirmation. */
+  const [removing, setRemoving] = useState<string | null>(null);
 
   async function act(id: string, f: () => Promise<unknown>) {
     setBusy(id);
@@ -132,35 +255,67 @@ function ResourceSharing({ resource, data, reload }: { resource: Resource; data:
       setRowError({ id, error: e as ApiError });
     } finally {
       setBusy(null);
+      setRemoving(null);
     }
   }
 
   const h = `share-${resource.id}`;
+  const now = Math.floor(Date.now() / 1000);
   return (
     <section className="card" aria-labelledby={h} data-testid="sharing-pension">
       <h2 id={h}>{resource.description}</h2>
-      <p className="muted small mono">{resource.name}</p>
+      <p className="muted small">With {providerName(resource.resource_server)}</p>
+      <details className="small">
+        <summary>Technical details</summary>
+        <p className="mono">Pension: {resource.name ?? resource.id}</p>
+        <p className="mono">Provider: {resource.resource_server}</p>
+      </details>
 
       <h3>Rules</h3>
       {policies.length === 0 ? (
         <p className="muted">No rules: anyone who asks must wait for your answer in Requests.</p>
       ) : (
         <ul className="rows">
-          {policies.map((p) => (
-            <li key={p.id} data-testid="policy-row">
-              <div>
-                <strong>{OUTCOME_LABEL[p.outcome] ?? p.outcome}</strong> {partyText(p.party, clientName)}
-                {' '}— {p.scopes.length ? p.scopes.join(', ') : 'everything'}
-                {p.target.kind === 'resource_server' && <span className="muted"> (applies to all pensions from this provider)</span>}
-                {p.description && <div className="muted small">{p.description}</div>}
-                {rowError?.id === p.id && <ErrorMessage error={rowError.error} />}
-              </div>
-              <button type="button" onClick={() => act(p.id, () => removePolicy(p.id))} disabled={busy === p.id}
-                aria-label={`Remove rule: ${OUTCOME_LABEL[p.outcome]} ${partyText(p.party, clientName)}`}>
-                {busy === p.id ? 'Removing…' : 'Remove'}
-              </button>
-            </li>
-          ))}
+          {policies.map((p) => {
+            const who = whoWords(p.party, appName);
+            const rid = `${h}-rule-${p.id}`;
+            return (
+              <li key={p.id} data-testid="policy-row" data-policy-id={p.id}>
+                <div className="rule">
+                  <p id={rid}><strong>{OUTCOME_WORDS[p.outcome] ?? p.outcome}</strong> — {who}</p>
+                  <dl className="facts rule-facts" data-testid="rule-facts">
+                    {ruleFacts(p, appName, providerName, now).map(([k, v]) => (
+                      <div key={k}><dt>{k}</dt><dd>{v}</dd></div>
+                    ))}
+                  </dl>
+                  <details className="small">
+                    <summary>Technical details</summary>
+                    <p className="mono">Rule: {p.id}</p>
+                    <p className="mono">Target: {p.target.kind} {p.target.id}</p>
+                    <p className="mono">Scopes: {p.scopes.length ? p.scopes.join(' ') : '(all)'}</p>
+                    <p className="mono">Party: {JSON.stringify(p.party)}</p>
+                  </details>
+                  {removing === p.id && (
+                    <div className="confirm" role="group" aria-label="Confirm removing this rule" data-testid="rule-remove-confirm-box">
+                      <p>Remove this rule? {p.outcome === 'permit' ? 'Access it already gave stays until you revoke it below; ' : ''}From now on, people it covered will be treated by your other rules or asked about in Requests.</p>
+                      <div className="buttons">
+                        <button type="button" className="danger" data-testid="rule-remove-confirm" disabled={busy === p.id}
+                          onClick={() => act(p.id, () => removePolicy(p.id))}>
+                          {busy === p.id ? 'Removing…' : 'Yes, remove it'}
+                        </button>
+                        <button type="button" onClick={() => setRemoving(null)} disabled={busy === p.id}>Keep it</button>
+                      </div>
+                    </div>
+                  )}
+                  {rowError?.id === p.id && <ErrorMessage error={rowError.error} />}
+                </div>
+                <button type="button" onClick={() => setRemoving(p.id)} disabled={busy === p.id || removing === p.id}
+                  data-testid="rule-remove" aria-label={`Remove rule: ${OUTCOME_WORDS[p.outcome] ?? p.outcome} — ${who}`}>
+                  Remove
+                </button>
+              </li>
+            );
+          })}
         </ul>
       )}
 
@@ -172,8 +327,8 @@ function ResourceSharing({ resource, data, reload }: { resource: Resource; data:
           {grants.map((g) => (
             <li key={g.id} data-testid="grant-row">
               <div>
-                <strong>{clientName(g.client_id)}</strong>
-                {personOf(g.party) && <> for {personOf(g.party)}</>} — {g.scopes.join(', ') || 'everything'}
+                <strong>{capital(appName(g.client_id))}</strong>
+                {personOf(g.party) && <> for {personOf(g.party)}</>} — may {scopeWords(g.scopes)}
                 <div className="muted small">
                   Since {formatTime(g.created_at)}{g.expires_at ? `, until ${formatTime(g.expires_at)}` : ', no end date'}
                   {g.source.kind === 'policy' ? ' · by a rule' : ' · you approved it'}
@@ -181,7 +336,7 @@ function ResourceSharing({ resource, data, reload }: { resource: Resource; data:
                 {rowError?.id === g.id && <ErrorMessage error={rowError.error} />}
               </div>
               <button type="button" className="danger" onClick={() => act(g.id, () => revokeGrant(g.id))} disabled={busy === g.id}
-                data-testid="revoke-grant" aria-label={`Revoke access of ${clientName(g.client_id)}`}>
+                data-testid="revoke-grant" aria-label={`Revoke access of ${appName(g.client_id)}`}>
                 {busy === g.id ? 'Revoking…' : 'Revoke'}
               </button>
             </li>
@@ -189,50 +344,119 @@ function ResourceSharing({ resource, data, reload }: { resource: Resource; data:
         </ul>
       )}
 
-      <AddPolicy resource={resource} clients={data.clients} reload={reload} />
+      <AddPolicy resource={resource} data={data} reload={reload} />
     </section>
   );
 }
 
-function AddPolicy({ resource, clients, reload }: { resource: Resource; clients: Client[]; reload: () => Promise<void> }) {
+type Who = 'email' | 'signin' | 'client' | 'adviser';
+/** Whether "only if a trusted service has checked who they are" starts ticked, for each kind of person. */
+const VERIFIED_BY_DEFAULT: Record<Who, boolean> = { email: true, signin: true, client: false, adviser: true };
+
+function AddPolicy({ resource, data, reload }: { resource: Resource; data: Data; reload: () => Promise<void> }) {
   const [open, setOpen] = useState(false);
+  const [targetKind, setTargetKind] = useState<'resource' | 'resource_server'>('resource');
+  const [provider, setProvider] = useState(resource.resource_server);
   const [outcome, setOutcome] = useState<Outcome>('permit');
-  const [who, setWho] = useState<'email' | 'client' | 'adviser'>('email');
+  const [who, setWho] = useState<Who>('email');
   /** How long a permit's access lasts: days, or 0 for as long as the rule stands. */
   const [days, setDays] = useState(30);
   const [email, setEmail] = useState('');
+  const [issuer, setIssuer] = useState('');
+  const [subject, setSubject] = useState('');
   const [clientId, setClientId] = useState('');
   const [verifiedOnly, setVerifiedOnly] = useState(true);
-  const [scopes, setScopes] = useState<string[]>(resource.resource_scopes.filter((s) => s !== 'delegate'));
+  const [from, setFrom] = useState('');
+  const [until, setUntil] = useState('');
+  // Ticked scopes: what is offered depends on what the rule covers; delegate starts unticked.
+  const [ticked, setTicked] = useState<string[]>(() => [...new Set(data.resources.flatMap((r) => r.resource_scopes))].filter((s) => s !== 'delegate'));
   const [description, setDescription] = useState('');
   const [error, setError] = useState<ApiError | null>(null);
+  /** The field the error is about, marked invalid for assistive technology. */
+  const [badField, setBadField] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const id = (s: string) => `pol-${resource.id}-${s}`;
-  const others = clients.filter((c) => c.protection !== 'approved');
+  const providerName = providerNamer(data);
+  const appName = appNamer(data.clients);
+  // Apps only: a provider (approved, waiting or refused) is not someone who asks to see.
+  const apps = data.clients.filter((c) => c.protection === 'none');
+  // This pension's provider first, then the others by name.
+  const providers = [...new Set(data.resources.map((r) => r.resource_server))].sort((a, b) =>
+    a === resource.resource_server ? -1 : b === resource.resource_server ? 1 : providerName(a).localeCompare(providerName(b)));
+  const offered = targetKind === 'resource'
+    ? resource.resource_scopes
+    : [...new Set(data.resources.filter((r) => r.resource_server === provider).flatMap((r) => r.resource_scopes))];
+
+  function choose(kind: Who) {
+    setWho(kind);
+    setVerifiedOnly(VERIFIED_BY_DEFAULT[kind]);
+  }
+
+  function fail(field: string | null, message: string) {
+    setBadField(field);
+    setError({ kind: 'invalid_input', message });
+  }
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     setError(null);
+    setBadField(null);
     if (who === 'email' && !/^[^@\s]+@[^@\s]+$/.test(email.trim())) {
-      setError({ kind: 'invalid_input', message: 'Enter the email address of the person.' });
+      fail('email', 'Enter the email address of the person.');
       return;
+    }
+    if (who === 'signin') {
+      let ok = false;
+      try {
+        const u = new URL(issuer.trim());
+        ok = u.protocol === 'https:' || u.protocol === 'http:';
+      } catch {
+        ok = false;
+      }
+      if (!ok) {
+        fail('issuer', 'Enter the address of the sign-in service they use, starting with https://.');
+        return;
+      }
+      if (!subject.trim()) {
+        fail('subject', 'Enter their account number at that sign-in service.');
+        return;
+      }
     }
     if (who === 'client' && !clientId) {
-      setError({ kind: 'invalid_input', message: 'Choose an app.' });
+      fail('client', 'Choose an app.');
       return;
     }
+    const scopes = offered.filter((s) => ticked.includes(s));
     if (scopes.length === 0) {
-      setError({ kind: 'invalid_input', message: 'Tick at least one thing this rule covers.' });
+      fail(null, 'Tick at least one thing this rule covers.');
       return;
     }
-    const party = who === 'email'
-      ? { email: email.trim(), verified_only: verifiedOnly }
-      : who === 'adviser' ? { credential_type: 'AdviserCredential', verified_only: true } : { client_id: clientId, verified_only: false };
+    const validFrom = from ? localMidnight(from) : null;
+    const validUntil = until ? localMidnight(until) : null;
+    if (from && validFrom === null) {
+      fail('from', 'Enter the start date as a real date, or leave it empty.');
+      return;
+    }
+    if (until && validUntil === null) {
+      fail('until', 'Enter the end date as a real date, or leave it empty.');
+      return;
+    }
+    if (validFrom !== null && validUntil !== null && validUntil <= validFrom) {
+      fail('until', 'The end date must be after the start date.');
+      return;
+    }
+    const party: NewPolicy['party'] =
+      who === 'email' ? { email: email.trim(), verified_only: verifiedOnly }
+        : who === 'signin' ? { issuer: issuer.trim(), subject: subject.trim(), verified_only: true }
+          : who === 'adviser' ? { credential_type: ADVISER, verified_only: true }
+            : { client_id: clientId, verified_only: verifiedOnly };
     const policy: NewPolicy = {
-      target: { kind: 'resource', id: resource.id },
+      target: targetKind === 'resource' ? { kind: 'resource', id: resource.id } : { kind: 'resource_server', id: provider },
       scopes,
       outcome,
       party,
+      ...(validFrom !== null ? { valid_from: validFrom } : {}),
+      ...(validUntil !== null ? { valid_until: validUntil } : {}),
       ...(outcome === 'permit' && days > 0 ? { grant_lifetime: days * 86400 } : {}),
       ...(description.trim() ? { description: description.trim() } : {}),
     };
@@ -241,6 +465,10 @@ function AddPolicy({ resource, clients, reload }: { resource: Resource; clients:
       await addPolicy(policy);
       setOpen(false);
       setEmail('');
+      setIssuer('');
+      setSubject('');
+      setFrom('');
+      setUntil('');
       setDescription('');
       await reload();
     } catch (err) {
@@ -250,83 +478,149 @@ function AddPolicy({ resource, clients, reload }: { resource: Resource; clients:
     }
   }
 
+  const invalid = (field: string) => (badField === field ? { 'aria-invalid': true, 'aria-describedby': id('error') } : {});
+
   if (!open) return <button type="button" onClick={() => setOpen(true)} data-testid="add-policy-open">Add a rule for this pension</button>;
   return (
-    <form onSubmit={submit} className="subform" aria-label={`New rule for ${resource.description}`}>
+    <form onSubmit={submit} className="subform rule-form" aria-label={`New rule for ${resource.description}`} noValidate>
       <h3>New rule</h3>
-      <div className="field inline">
-        <label htmlFor={id('outcome')}>When they ask</label>
-        <select id={id('outcome')} value={outcome} onChange={(e) => setOutcome(e.target.value as Outcome)}>
-          <option value="permit">Allow without asking me</option>
-          <option value="ask">Ask me</option>
-          <option value="deny">Refuse</option>
-        </select>
-      </div>
+
       <fieldset>
-        <legend>Who</legend>
-        <div className="check">
-          <input type="radio" id={id('who-email')} name={id('who')} checked={who === 'email'} onChange={() => setWho('email')} />
-          <label htmlFor={id('who-email')}>A person, by email</label>
+        <legend>What it covers</legend>
+        <div className="field">
+          <label htmlFor={id('target-kind')}>Pensions</label>
+          <select id={id('target-kind')} data-testid="rule-target-kind" value={targetKind}
+            onChange={(e) => setTargetKind(e.target.value as 'resource' | 'resource_server')}>
+            <option value="resource">Only this pension</option>
+            <option value="resource_server">Every pension from one provider</option>
+          </select>
         </div>
-        <div className="check">
-          <input type="radio" id={id('who-client')} name={id('who')} checked={who === 'client'} onChange={() => setWho('client')} />
-          <label htmlFor={id('who-client')}>An app</label>
-        </div>
-        <div className="check">
-          <input type="radio" id={id('who-adviser')} name={id('who')} checked={who === 'adviser'} onChange={() => setWho('adviser')} />
-          <label htmlFor={id('who-adviser')}>Any authorised financial adviser (proved by a regulator on the official list)</label>
-        </div>
-        {who === 'adviser' ? (
-          <p className="small muted">The adviser's app shows the regulator's proof each time it asks; an adviser the regulator does not vouch for is not let in.</p>
-        ) : who === 'email' ? (
-          <>
-            <div className="field">
-              <label htmlFor={id('email')}>Email</label>
-              <input id={id('email')} type="email" value={email} onChange={(e) => setEmail(e.target.value)} />
-            </div>
-            <div className="check">
-              <input type="checkbox" id={id('verified')} checked={verifiedOnly} onChange={(e) => setVerifiedOnly(e.target.checked)} />
-              <label htmlFor={id('verified')}>Only when the email is verified by a trusted identity provider</label>
-            </div>
-          </>
-        ) : (
+        {targetKind === 'resource_server' && (
           <div className="field">
-            <label htmlFor={id('client')}>App</label>
-            <select id={id('client')} value={clientId} onChange={(e) => setClientId(e.target.value)}>
-              <option value="">Choose…</option>
-              {others.map((c) => <option key={c.client_id} value={c.client_id}>{c.client_name}</option>)}
+            <label htmlFor={id('provider')}>Provider</label>
+            <select id={id('provider')} data-testid="rule-provider" value={provider} onChange={(e) => setProvider(e.target.value)}
+              aria-describedby={id('provider-hint')}>
+              {providers.map((p) => <option key={p} value={p}>{providerName(p)}</option>)}
             </select>
+            <p className="hint" id={id('provider-hint')}>The rule also covers pensions this provider looks after with your wallet later.</p>
           </div>
         )}
       </fieldset>
+
+      <fieldset data-testid="rule-who">
+        <legend>Who</legend>
+        <div className="check">
+          <input type="radio" id={id('who-email')} name={id('who')} data-testid="rule-who-email" checked={who === 'email'} onChange={() => choose('email')} />
+          <label htmlFor={id('who-email')}>A person, by email</label>
+        </div>
+        <div className="check">
+          <input type="radio" id={id('who-signin')} name={id('who')} data-testid="rule-who-signin" checked={who === 'signin'} onChange={() => choose('signin')} />
+          <label htmlFor={id('who-signin')}>A person, by the sign-in service they use and their account there</label>
+        </div>
+        <div className="check">
+          <input type="radio" id={id('who-client')} name={id('who')} data-testid="rule-who-client" checked={who === 'client'} onChange={() => choose('client')} />
+          <label htmlFor={id('who-client')}>An app</label>
+        </div>
+        <div className="check">
+          <input type="radio" id={id('who-adviser')} name={id('who')} data-testid="rule-who-adviser" checked={who === 'adviser'} onChange={() => choose('adviser')} />
+          <label htmlFor={id('who-adviser')}>Any authorised financial adviser (proved by a regulator on the official list)</label>
+        </div>
+        {who === 'adviser' && (
+          <p className="small muted">The adviser's app shows the regulator's proof each time it asks; an adviser the regulator does not vouch for is not let in.</p>
+        )}
+        {who === 'email' && (
+          <div className="field">
+            <label htmlFor={id('email')}>Email</label>
+            <input id={id('email')} type="email" data-testid="rule-email" value={email} onChange={(e) => setEmail(e.target.value)} {...invalid('email')} />
+          </div>
+        )}
+        {who === 'signin' && (
+          <>
+            <div className="field">
+              <label htmlFor={id('issuer')}>Sign-in service address</label>
+              <input id={id('issuer')} type="url" data-testid="rule-issuer" placeholder="https://accounts.example.com" value={issuer}
+                onChange={(e) => setIssuer(e.target.value)} {...invalid('issuer')} />
+            </div>
+            <div className="field">
+              <label htmlFor={id('subject')}>Their account number there</label>
+              <input id={id('subject')} data-testid="rule-subject" value={subject} onChange={(e) => setSubject(e.target.value)}
+                aria-describedby={badField === 'subject' ? `${id('subject-hint')} ${id('error')}` : id('subject-hint')}
+                aria-invalid={badField === 'subject' ? true : undefined} />
+              <p className="hint" id={id('subject-hint')}>Ask the person: their sign-in service shows it in their account settings. The service always confirms it, so nobody else can pretend to be them.</p>
+            </div>
+          </>
+        )}
+        {who === 'client' && (
+          <div className="field">
+            <label htmlFor={id('client')}>App</label>
+            <select id={id('client')} data-testid="rule-client" value={clientId} onChange={(e) => setClientId(e.target.value)} {...invalid('client')}>
+              <option value="">Choose…</option>
+              {apps.map((c) => <option key={c.client_id} value={c.client_id}>{capital(appName(c.client_id))}</option>)}
+            </select>
+          </div>
+        )}
+        {(who === 'email' || who === 'client') && (
+          <div className="check">
+            <input type="checkbox" id={id('verified')} data-testid="rule-verified-only" checked={verifiedOnly} onChange={(e) => setVerifiedOnly(e.target.checked)} />
+            <label htmlFor={id('verified')}>Only if a trusted service has checked who they are</label>
+          </div>
+        )}
+      </fieldset>
+
       <fieldset>
         <legend>What</legend>
-        {resource.resource_scopes.map((s) => (
+        {offered.map((s) => (
           <div className="check" key={s}>
-            <input type="checkbox" id={id(`scope-${s}`)} checked={scopes.includes(s)}
-              onChange={() => setScopes((c) => (c.includes(s) ? c.filter((x) => x !== s) : [...c, s]))} />
+            <input type="checkbox" id={id(`scope-${s}`)} checked={ticked.includes(s)}
+              onChange={() => setTicked((c) => (c.includes(s) ? c.filter((x) => x !== s) : [...c, s]))} />
             <label htmlFor={id(`scope-${s}`)}>{SCOPE_LABELS[s] ?? s}</label>
           </div>
         ))}
       </fieldset>
+
+      <fieldset>
+        <legend>When (optional)</legend>
+        <div className="row">
+          <div className="field">
+            <label htmlFor={id('from')}>From</label>
+            <input id={id('from')} type="date" data-testid="rule-valid-from" value={from} onChange={(e) => setFrom(e.target.value)} {...invalid('from')} />
+          </div>
+          <div className="field">
+            <label htmlFor={id('until')}>Until</label>
+            <input id={id('until')} type="date" data-testid="rule-valid-until" value={until} onChange={(e) => setUntil(e.target.value)}
+              aria-describedby={badField === 'until' ? `${id('until-hint')} ${id('error')}` : id('until-hint')}
+              aria-invalid={badField === 'until' ? true : undefined} />
+          </div>
+        </div>
+        <p className="hint" id={id('until-hint')}>The rule starts at the beginning of the first day and stops at the beginning of the last. Leave both empty for a rule that always applies.</p>
+      </fieldset>
+
+      <div className="field inline">
+        <label htmlFor={id('outcome')}>When they ask</label>
+        <select id={id('outcome')} data-testid="rule-outcome" value={outcome} onChange={(e) => setOutcome(e.target.value as Outcome)}>
+          <option value="permit">Let them in without asking me</option>
+          <option value="ask">Ask me</option>
+          <option value="deny">Refuse</option>
+        </select>
+      </div>
       {outcome === 'permit' && (
         <div className="field inline">
           <label htmlFor={id('days')}>Access lasts</label>
-          <select id={id('days')} value={days} onChange={(e) => setDays(Number(e.target.value))}>
-            <option value={1}>1 day</option>
-            <option value={30}>30 days</option>
-            <option value={365}>1 year</option>
-            <option value={0}>As long as this rule stands</option>
+          <select id={id('days')} data-testid="rule-days" value={days} onChange={(e) => setDays(Number(e.target.value))} aria-describedby={id('days-hint')}>
+            {LIFETIMES.map((l) => <option key={l.days} value={l.days}>{l.label}</option>)}
           </select>
+          <span className="hint" id={id('days-hint')}>counted from when they are let in</span>
         </div>
       )}
       <div className="field">
         <label htmlFor={id('desc')}>Note (optional)</label>
-        <input id={id('desc')} value={description} onChange={(e) => setDescription(e.target.value)} />
+        <input id={id('desc')} data-testid="rule-note" value={description} onChange={(e) => setDescription(e.target.value)} />
       </div>
-      <ErrorMessage error={error} />
+      <div id={id('error')}>
+        <ErrorMessage error={error} testId="rule-error" />
+      </div>
       <div className="buttons">
-        <button type="submit" className="primary" disabled={busy}>{busy ? 'Saving…' : 'Save rule'}</button>
+        <button type="submit" className="primary" data-testid="rule-save" disabled={busy}>{busy ? 'Saving…' : 'Save rule'}</button>
         <button type="button" onClick={() => setOpen(false)}>Cancel</button>
       </div>
     </form>

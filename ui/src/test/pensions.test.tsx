@@ -55,7 +55,7 @@ describe('pensions', () => {
 
   it('shows a per-pension error on that card only', async () => {
     const data = sample<MyPensions>('pensions');
-    data.pensions[0] = { resource_id: 'x', provider: 'http://127.0.0.1:44935', pei: 'urn:pei:broken', match_status: null, error: 'provider unreachable' };
+    data.pensions[0] = { resource_id: 'x', provider: 'http://127.0.0.1:44935', provider_resource_id: 'broken', pei: 'urn:pei:broken', match_status: null, error: 'provider unreachable' };
     withPensions(data);
     render(<Pensions onGoto={vi.fn()} />);
     const cards = await screen.findAllByTestId('pension-card');

@@ -66,6 +66,7 @@ fn no_cache(mut response: Response) -> Response {
         (status = 400, description = "Why the request cannot continue, as a page", content_type = "text/html", body = String),
     )
 )]
+#[tracing::instrument(skip_all)]
 pub async fn show(State(server): State<AuthorizationServer>, Query(q): Query<HashMap<String, String>>) -> Response {
     let (Some(client_id), Some(ticket)) = (q.get("client_id"), q.get("ticket")) else {
         return no_cache(shown_error(ShowError("client_id and ticket are required".into())));
@@ -127,6 +128,7 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         (status = 400, description = "Why the form cannot be taken, as a page", content_type = "text/html", body = String),
     )
 )]
+#[tracing::instrument(skip_all)]
 pub async fn submit(State(server): State<AuthorizationServer>, headers: HeaderMap, form: Result<Form, crate::error::ProtocolError>) -> Response {
     let Ok(mut form) = form else {
         return no_cache(shown_error(ShowError("the form could not be read".into())));

@@ -54,7 +54,7 @@ pub fn router(server: AuthorizationServer) -> Router {
                 .fallback(method_not_allowed),
         )
         .layer(middleware::from_fn_with_state(Origins::of(&issuer), refuse_cross_origin));
-    Router::new()
+    let router = Router::new()
         .route("/.well-known/uma2-configuration", get(metadata))
         .route("/.well-known/oauth-authorization-server", get(metadata))
         .route("/jwks", get(jwks))
@@ -66,18 +66,21 @@ pub fn router(server: AuthorizationServer) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(Hosts::of(&issuer), check_host))
-        .with_state(server)
+        .with_state(server);
+    http_guard::trace::traced(router)
 }
 
 /// Authorization server metadata (RFC 8414; UMA Grant §2, FedAuthz §2),
 /// also served at `/.well-known/oauth-authorization-server`.
 #[utoipa::path(get, path = "/.well-known/uma2-configuration", responses((status = 200, body = crate::discovery::Metadata)))]
+#[tracing::instrument(skip_all)]
 async fn metadata(State(server): State<AuthorizationServer>) -> Json<crate::discovery::Metadata> {
     Json(server.metadata())
 }
 
 /// The keys this server signs RPT-bound credentials and assertions with.
 #[utoipa::path(get, path = "/jwks", responses((status = 200, body = openapi::Jwks)))]
+#[tracing::instrument(skip_all)]
 async fn jwks(State(server): State<AuthorizationServer>) -> impl IntoResponse {
     Json(server.signing_key().jwks())
 }
@@ -86,6 +89,7 @@ static OPENAPI_JSON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| o
 
 /// This document.
 #[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "The OpenAPI 3.1 document of the protocol endpoints", body = openapi::OpenApiOutline)))]
+#[tracing::instrument(skip_all)]
 async fn openapi_json() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON.as_str())
 }
@@ -101,6 +105,7 @@ async fn openapi_json() -> impl IntoResponse {
     security(("client" = [])),
     responses((status = 200, body = openapi::AccessGrantCredentials))
 )]
+#[tracing::instrument(skip_all)]
 async fn access_grants(State(server): State<AuthorizationServer>, headers: axum::http::HeaderMap, mut form: Form) -> Result<Json<openapi::AccessGrantCredentials>, ProtocolError> {
     let client = server.authenticate_client(&client_credentials(&headers, &mut form)?)?;
     let rpt = form.require("rpt")?;
@@ -111,6 +116,7 @@ async fn access_grants(State(server): State<AuthorizationServer>, headers: axum:
 
 /// The access-grant status list, as a `vc+jwt` anyone may fetch.
 #[utoipa::path(get, path = "/status/access-grants", responses((status = 200, description = "A Bitstring Status List credential", content_type = "application/vc+jwt", body = String)))]
+#[tracing::instrument(skip_all)]
 async fn status_list(State(server): State<AuthorizationServer>) -> axum::response::Response {
     let mut response = server.status_list_credential().into_response();
     let headers = response.headers_mut();
@@ -119,10 +125,12 @@ async fn status_list(State(server): State<AuthorizationServer>) -> axum::respons
     response
 }
 
+#[tracing::instrument(skip_all)]
 async fn not_found() -> ProtocolError {
     ProtocolError::not_found("no such endpoint")
 }
 
+#[tracing::instrument(skip_all)]
 async fn method_not_allowed() -> ProtocolError {
     ProtocolError::unsupported_method_type()
 }

@@ -14,6 +14,7 @@ use axum::Json;
 
 /// Registers a resource (FedAuthz §3.2.1).
 #[utoipa::path(post, path = "/resource_set", request_body = ResourceDescription, security(("pat" = [])), responses((status = 201, body = ResourceId)))]
+#[tracing::instrument(skip_all)]
 pub async fn create_resource(
     State(server): State<AuthorizationServer>,
     caller: ProtectionCaller,
@@ -33,12 +34,14 @@ pub async fn create_resource(
 
 /// The caller's resources' ids (FedAuthz §3.2.5).
 #[utoipa::path(get, path = "/resource_set", security(("pat" = [])), responses((status = 200, body = Vec<String>)))]
+#[tracing::instrument(skip_all)]
 pub async fn list_resources(State(server): State<AuthorizationServer>, caller: ProtectionCaller) -> Json<Vec<String>> {
     Json(server.list_resources(&caller))
 }
 
 /// One of the caller's resources (FedAuthz §3.2.2).
 #[utoipa::path(get, path = "/resource_set/{id}", params(("id" = String, Path)), security(("pat" = [])), responses((status = 200, body = ResourceView)))]
+#[tracing::instrument(skip_all)]
 pub async fn read_resource(State(server): State<AuthorizationServer>, caller: ProtectionCaller, Path(id): Path<String>) -> Result<Json<ResourceView>, ProtocolError> {
     let resource = server.read_resource(&caller, &id)?;
     Ok(Json(ResourceView { id: resource.id, description: resource.description }))
@@ -46,6 +49,7 @@ pub async fn read_resource(State(server): State<AuthorizationServer>, caller: Pr
 
 /// Replaces a resource's description (FedAuthz §3.2.3).
 #[utoipa::path(put, path = "/resource_set/{id}", params(("id" = String, Path)), request_body = ResourceDescription, security(("pat" = [])), responses((status = 200, body = ResourceId)))]
+#[tracing::instrument(skip_all)]
 pub async fn update_resource(
     State(server): State<AuthorizationServer>,
     caller: ProtectionCaller,
@@ -59,6 +63,7 @@ pub async fn update_resource(
 
 /// Deregisters a resource (FedAuthz §3.2.4).
 #[utoipa::path(delete, path = "/resource_set/{id}", params(("id" = String, Path)), security(("pat" = [])), responses((status = 204, description = "Deleted")))]
+#[tracing::instrument(skip_all)]
 pub async fn delete_resource(
     State(server): State<AuthorizationServer>,
     caller: ProtectionCaller,
@@ -71,6 +76,7 @@ pub async fn delete_resource(
 
 /// A permission ticket for the permissions a client asked for (FedAuthz §4).
 #[utoipa::path(post, path = "/permission", request_body = PermissionRequest, security(("pat" = [])), responses((status = 201, body = TicketResponse)))]
+#[tracing::instrument(skip_all)]
 pub async fn permission(
     State(server): State<AuthorizationServer>,
     caller: ProtectionCaller,
@@ -93,6 +99,7 @@ pub async fn permission(
     security(("pat" = [])),
     responses((status = 200, body = crate::introspection::Introspection))
 )]
+#[tracing::instrument(skip_all)]
 pub async fn introspect(
     State(server): State<AuthorizationServer>,
     caller: ProtectionCaller,

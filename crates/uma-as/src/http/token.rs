@@ -21,6 +21,7 @@ fn no_store(body: impl serde::Serialize) -> Response {
 /// Dynamic client registration (RFC 7591 §3). Open to anyone; a client
 /// that never authenticates is removed.
 #[utoipa::path(post, path = "/register", request_body = ClientMetadata, responses((status = 201, body = crate::client_registration::RegisteredClient)))]
+#[tracing::instrument(skip_all)]
 pub async fn register(State(server): State<AuthorizationServer>, JsonBody(metadata): JsonBody<ClientMetadata>) -> Result<Response, ProtocolError> {
     let registered = server.register_client(metadata)?;
     let mut response = no_store(registered);
@@ -37,6 +38,7 @@ pub async fn register(State(server): State<AuthorizationServer>, JsonBody(metada
     security((), ("client" = [])),
     responses((status = 200, body = super::openapi::TokenAnswer))
 )]
+#[tracing::instrument(skip_all)]
 pub async fn token(State(server): State<AuthorizationServer>, headers: HeaderMap, mut form: Form) -> Result<Response, ProtocolError> {
     let grant_type = form.require("grant_type")?;
     match grant_type.as_str() {
@@ -80,6 +82,7 @@ pub async fn token(State(server): State<AuthorizationServer>, headers: HeaderMap
     security(("client" = [])),
     responses((status = 200, description = "Revoked, or never valid"))
 )]
+#[tracing::instrument(skip_all)]
 pub async fn revoke(State(server): State<AuthorizationServer>, headers: HeaderMap, mut form: Form) -> Result<Response, ProtocolError> {
     let client = server.authenticate_client(&client_credentials(&headers, &mut form)?)?;
     let token = form.require("token")?;

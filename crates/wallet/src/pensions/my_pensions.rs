@@ -96,8 +96,11 @@ struct ViewData {
 /// One pension as the owner sees it; `error` says why it could not be read.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct PensionView {
+    /// This wallet's id for the pension.
     pub resource_id: String,
     pub provider: String,
+    /// The provider's own id for it: what accepting and moving it name.
+    pub provider_resource_id: String,
     pub pei: String,
     /// How well the provider matched the owner's details, when it said.
     pub match_status: Option<String>,
@@ -238,7 +241,7 @@ impl Pensions {
             let client = client.clone();
             async move {
                 let view = self.fetch_view(&client, &r, &asset).await;
-                (r, pei, view)
+                (r, pei, asset, view)
             }
         });
         // A few at a time: a provider may have registered many.
@@ -255,10 +258,11 @@ impl Pensions {
             .collect();
         let mut totals = PensionTotals::default();
         let mut pensions = Vec::new();
-        for (resource, pei, fetched) in fetched_views {
+        for (resource, pei, asset, fetched) in fetched_views {
             let mut view = PensionView {
                 resource_id: resource.id,
                 provider: resource.resource_server,
+                provider_resource_id: asset,
                 match_status: match_status.get(&pei).cloned(),
                 pei,
                 scheme: None,

@@ -160,7 +160,36 @@ impl Pensions {
         let assertion = self.server.mint_assertion(&provider.url, 300)?;
         let issuer = self.server.config().issuer.clone();
         let assigned = self.assign(&provider.url, resource_id, &issuer, &assertion, confirmation_code).await?;
-        Ok(self.collect_credential(&provider, assigned, &issuer).await)
+        let accepted = self.collect_credential(&provider, assigned, &issuer).await;
+        let here = self.protected_here(&provider, resource_id);
+        self.record_assignment("pension.accept", &provider, here, &accepted).await?;
+        Ok(accepted)
+    }
+
+    /// This wallet's id for the pension `provider` calls `provider_resource_id`,
+    /// if this wallet protects it (its identifier ends with the provider's id).
+    fn protected_here(&self, provider: &ProviderEntry, provider_resource_id: &str) -> Option<String> {
+        let ours = |r: &uma_as::model::Resource| r.resource_server == provider.url && r.description.name.as_deref().and_then(|pei| pei.rsplit(':').next()) == Some(provider_resource_id);
+        self.server.resources().into_iter().find(ours).map(|r| r.id)
+    }
+
+    /// The audit entry for a pension accepted here or moved away: which
+    /// one, from which provider, to where, and whether its credential came.
+    async fn record_assignment(&self, action: &str, provider: &ProviderEntry, resource_id: Option<String>, done: &Accepted) -> Result<(), ProtocolError> {
+        self.server.record(
+            action,
+            json!({
+                "provider": provider.url,
+                "provider_resource_id": done.resource_id,
+                "resource_id": resource_id,
+                "pei": done.pei,
+                "authorization_server": done.authorization_server,
+                "credential": done.credential.as_ref().map(|c| &c.id),
+                "credential_error": done.credential_error,
+            }),
+        );
+        self.server.flush().await?;
+        Ok(())
     }
 
     /// Moves a pension this wallet protects to another authorization server:
@@ -173,8 +202,11 @@ impl Pensions {
             .as_str()
             .trim_end_matches('/')
             .to_string();
+        let here = self.protected_here(&provider, resource_id);
         let assigned = self.assign(&provider.url, resource_id, &issuer, assertion, None).await?;
-        Ok(self.collect_credential(&provider, assigned, &issuer).await)
+        let moved = self.collect_credential(&provider, assigned, &issuer).await;
+        self.record_assignment("pension.move", &provider, here, &moved).await?;
+        Ok(moved)
     }
 
     /// Receives the credential the provider offered after an assignment,
@@ -218,7 +250,7 @@ impl Pensions {
             return Err(ProtocolError::invalid_request("resource_id is 1 to 200 letters, digits, '-', '_', '.' or ':'"));
         }
         let who = self.who()?;
-        self.server.record("identity.disclosed", who.disclosure(vec![provider_url], "/resources/{id}"));
+        self.server.record("identity.disclosed", who.disclosure(vec![provider_url], &format!("/resources/{resource_id}")));
         let token = self.find_token(&who, provider_url).await.map_err(|why| failed(provider_url, why))?;
         let mut body = json!({ "at_as": issuer, "assertion": assertion });
         if let Some(code) = confirmation_code {

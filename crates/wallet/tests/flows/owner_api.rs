@@ -133,3 +133,31 @@ async fn concurrent_owner_decisions_all_complete_and_are_kept() {
     assert!(all.iter().all(|(status, _)| *status == StatusCode::CREATED));
     assert_eq!(w.owner_get("/policies").await.as_array().unwrap().len(), 64);
 }
+
+/// Each request has an id, answered in `x-request-id`, and the audit entry
+/// it causes names it: the owner (or whoever helps her) can tie a line of
+/// the log to the request behind it.
+#[tokio::test]
+async fn an_audit_entry_names_the_request_that_caused_it() {
+    let w = TestWallet::start().await;
+    let response = w
+        .http
+        .post(format!("{}/assertions", w.owner_api))
+        .bearer_auth(&w.owner_token)
+        .json(&json!({ "resource_server": "https://acme.example" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let id = response.headers()["x-request-id"].to_str().unwrap().to_string();
+    let entries = w.owner_get("/audit/export").await;
+    let minted = entries.as_array().unwrap().iter().find(|e| e["action"] == "assertion.minted").expect("audited");
+    assert_eq!(minted["detail"]["request_id"], id.as_str());
+    // A protocol request on the authorization server too: a failed login.
+    let response = w.http.post(w.url("/token")).basic_auth("nobody", Some("wrong")).form(&[("grant_type", "client_credentials")]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let id = response.headers()["x-request-id"].to_str().unwrap().to_string();
+    let entries = w.owner_get("/audit/export").await;
+    let refused = entries.as_array().unwrap().iter().find(|e| e["action"] == "client.authentication_failed").expect("audited");
+    assert_eq!(refused["detail"]["request_id"], id.as_str());
+}

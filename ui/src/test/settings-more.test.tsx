@@ -1,0 +1,297 @@
+import { render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it, vi } from 'vitest';
+import { SettingsScreen } from '../screens/Settings';
+import { formatTime } from '../format';
+import { callsTo, mockCommands, type Handler } from './ipc';
+import type { AppState, BackupFile, TrustedIssuer } from '../api';
+
+/** Types a value in one go (the screens re-render on every key otherwise). */
+async function fillIn(user: ReturnType<typeof userEvent.setup>, field: HTMLElement, text: string) {
+  await user.click(field);
+  await user.paste(text);
+}
+
+const state: AppState = {
+  wallet_exists: true, unlocked: true, data_dir: '/home/a/wallet',
+  settings: { listen: '127.0.0.1:8471', public_issuer: null, backups: { daily: false, keep: 7 } },
+  server: { issuer: 'http://127.0.0.1:8471', owner_api: 'http://127.0.0.1:8471/owner', listen: '127.0.0.1:8471', pid: 1 },
+};
+
+/** What the other sections of the screen load, so that only the section under test can fail. */
+const quiet = {
+  list_providers: [],
+  get_identity: null,
+  registry_summary: { trusted_key: null, registry: null, expired: false },
+  list_trusted_issuers: [],
+  list_backups: [],
+};
+
+const bank: TrustedIssuer = {
+  issuer: 'https://login.bank.example', jwks_uri: null, client_ids: [], added_at: 1790000000, credential_issuer: false,
+};
+const regulator: TrustedIssuer = {
+  issuer: 'https://register.regulator.example', jwks_uri: null, client_ids: [], added_at: 1790000100,
+  jwks: { keys: [] }, credential_issuer: true,
+};
+
+function mockTrusted(extra: Record<string, Handler | unknown> = {}) {
+  let trusted: TrustedIssuer[] = [bank, regulator];
+  const calls = mockCommands({
+    ...quiet,
+    list_trusted_issuers: () => trusted,
+    trust_issuer: (a: Record<string, unknown>) => {
+      const t = a.issuer as { issuer: string; jwks_uri: string | null; client_ids: string[] };
+      const added: TrustedIssuer = { ...t, added_at: 1790000200, credential_issuer: false };
+      trusted = [...trusted, added];
+      return added;
+    },
+    distrust_issuer: (a: Record<string, unknown>) => {
+      trusted = trusted.filter((t) => t.issuer !== a.issuer);
+      return null;
+    },
+    ...extra,
+  });
+  return calls;
+}
+
+const rowFor = (text: string) => screen.getAllByTestId('trusted-issuer').find((r) => r.textContent!.includes(text))!;
+
+describe('settings: sign-in services you trust', () => {
+  it('lists them, says which come from the official list, and keeps protocol words in the technical details', async () => {
+    mockTrusted();
+    render(<SettingsScreen state={state} onState={vi.fn()} />);
+    const section = screen.getByTestId('trusted-issuers');
+    expect(within(section).getByRole('heading', { name: 'Sign-in services you trust' })).toBeInTheDocument();
+    expect(section).toHaveTextContent(/show as “verified” in your requests/);
+    expect(await within(section).findAllByTestId('trusted-issuer')).toHaveLength(2);
+
+    const official = rowFor('register.regulator.example');
+    expect(official).toHaveTextContent('From the official list');
+    expect(official).toHaveTextContent(/vouches for financial advisers/);
+    const own = rowFor('login.bank.example');
+    expect(own).not.toHaveTextContent('From the official list');
+    expect(own).toHaveTextContent(`Added ${formatTime(1790000000)}`);
+    // The protocol words are there only inside the closed "Technical details".
+    const kind = within(own).getByText('OpenID Provider');
+    expect(kind.closest('details')).not.toBeNull();
+    expect(kind.closest('details')).not.toHaveAttribute('open');
+  });
+
+  it('refuses an address that is not https, then trusts one with the account id the owner typed', async () => {
+    const calls = mockTrusted();
+    const user = userEvent.setup();
+    render(<SettingsScreen state={state} onState={vi.fn()} />);
+    await screen.findAllByTestId('trusted-issuer');
+    const field = screen.getByLabelText('Address of the sign-in service');
+    expect(field).toBe(screen.getByTestId('trust-issuer-url'));
+
+    await fillIn(user, field, 'id.example.org');
+    await user.click(screen.getByTestId('trust-issuer-add'));
+    expect(within(screen.getByTestId('trusted-issuers')).getByRole('alert')).toHaveTextContent(/starting with https:\/\//);
+    expect(callsTo(calls, 'trust_issuer')).toHaveLength(0);
+
+    await user.clear(field);
+    await fillIn(user, field, '  https://id.example.org ');
+    await fillIn(user, screen.getByLabelText(/account id at that service/), 'wallet-123');
+    await user.click(screen.getByTestId('trust-issuer-add'));
+    await waitFor(() => expect(screen.getAllByTestId('trusted-issuer')).toHaveLength(3));
+    expect(callsTo(calls, 'trust_issuer').map((c) => c.args)).toEqual([
+      { issuer: { issuer: 'https://id.example.org', jwks_uri: null, client_ids: ['wallet-123'] } },
+    ]);
+    expect(within(screen.getByTestId('trusted-issuers')).getByRole('status')).toHaveTextContent('You now trust https://id.example.org');
+    expect(field).toHaveValue('');
+  });
+
+  it('sends no account id when that field is left empty', async () => {
+    const calls = mockTrusted();
+    const user = userEvent.setup();
+    render(<SettingsScreen state={state} onState={vi.fn()} />);
+    await screen.findAllByTestId('trusted-issuer');
+    await fillIn(user, screen.getByTestId('trust-issuer-url'), 'https://signin.gov.example');
+    await user.click(screen.getByTestId('trust-issuer-add'));
+    await waitFor(() => expect(callsTo(calls, 'trust_issuer')).toHaveLength(1));
+    expect(callsTo(calls, 'trust_issuer')[0].args).toEqual({ issuer: { issuer: 'https://signin.gov.example', jwks_uri: null, client_ids: [] } });
+  });
+
+  it('shows why the wallet refused to trust a service', async () => {
+    mockTrusted({ trust_issuer: () => { throw { kind: 'invalid_request', message: 'issuer: the address cannot be reached' }; } });
+    const user = userEvent.setup();
+    render(<SettingsScreen state={state} onState={vi.fn()} />);
+    await screen.findAllByTestId('trusted-issuer');
+    await fillIn(user, screen.getByTestId('trust-issuer-url'), 'https://nowhere.example');
+    await user.click(screen.getByTestId('trust-issuer-add'));
+    expect(await within(screen.getByTestId('trusted-issuers')).findByRole('alert')).toHaveTextContent('the address cannot be reached');
+    expect(screen.getAllByTestId('trusted-issuer')).toHaveLength(2);
+  });
+
+  it('removes one only after the owner confirms, and cancelling removes nothing', async () => {
+    const calls = mockTrusted();
+    const user = userEvent.setup();
+    render(<SettingsScreen state={state} onState={vi.fn()} />);
+    await screen.findAllByTestId('trusted-issuer');
+
+    await user.click(within(rowFor('login.bank.example')).getByTestId('trusted-issuer-remove'));
+    expect(within(rowFor('login.bank.example')).getByTestId('trusted-issuer-confirm-remove')).toBeInTheDocument();
+    await user.click(within(rowFor('login.bank.example')).getByRole('button', { name: 'Cancel' }));
+    expect(screen.queryByTestId('trusted-issuer-confirm-remove')).not.toBeInTheDocument();
+    expect(callsTo(calls, 'distrust_issuer')).toHaveLength(0);
+
+    await user.click(within(rowFor('login.bank.example')).getByTestId('trusted-issuer-remove'));
+    expect(callsTo(calls, 'distrust_issuer')).toHaveLength(0);
+    await user.click(screen.getByTestId('trusted-issuer-confirm-remove'));
+    await waitFor(() => expect(screen.getAllByTestId('trusted-issuer')).toHaveLength(1));
+    expect(callsTo(calls, 'distrust_issuer').map((c) => c.args)).toEqual([{ issuer: 'https://login.bank.example' }]);
+    expect(screen.getByTestId('trusted-issuer')).toHaveTextContent('register.regulator.example');
+    expect(screen.getByTestId('trusted-issuers-done')).toHaveTextContent('You no longer trust https://login.bank.example');
+  });
+});
+
+describe('settings: change your passphrase', () => {
+  async function fill(user: ReturnType<typeof userEvent.setup>, current: string, next: string, repeat: string) {
+    await fillIn(user, screen.getByLabelText('Current passphrase'), current);
+    await fillIn(user, screen.getByLabelText('New passphrase'), next);
+    await fillIn(user, screen.getByLabelText('Repeat the new passphrase'), repeat);
+    await user.click(screen.getByTestId('passphrase-change'));
+  }
+
+  it('refuses new passphrases that do not match, without asking the wallet', async () => {
+    const calls = mockCommands({ ...quiet, change_passphrase: null });
+    const user = userEvent.setup();
+    render(<SettingsScreen state={state} onState={vi.fn()} />);
+    await fill(user, 'old pass phrase', 'purple tractor sings loudly', 'purple tractor sings loud');
+    expect(screen.getByTestId('passphrase-error')).toHaveTextContent('The two new passphrases do not match.');
+    expect(screen.getByTestId('passphrase-repeat')).toHaveAttribute('aria-invalid', 'true');
+    expect(callsTo(calls, 'change_passphrase')).toHaveLength(0);
+    expect(screen.queryByTestId('passphrase-changed')).not.toBeInTheDocument();
+  });
+
+  it('says the current passphrase is not right on wrong_passphrase', async () => {
+    const calls = mockCommands({
+      ...quiet,
+      change_passphrase: () => { throw { kind: 'wrong_passphrase', message: 'That is not the wallet\'s passphrase.' }; },
+    });
+    const user = userEvent.setup();
+    render(<SettingsScreen state={state} onState={vi.fn()} />);
+    await fill(user, 'not my passphrase', 'purple tractor sings loudly', 'purple tractor sings loudly');
+    const alert = await screen.findByTestId('passphrase-error');
+    expect(alert).toHaveAttribute('role', 'alert');
+    expect(alert).toHaveTextContent('Your current passphrase is not right');
+    expect(screen.getByTestId('passphrase-current')).toHaveAttribute('aria-invalid', 'true');
+    expect(callsTo(calls, 'change_passphrase')).toHaveLength(1);
+    expect(screen.queryByTestId('passphrase-changed')).not.toBeInTheDocument();
+  });
+
+  it('shows why a new passphrase is too weak', async () => {
+    mockCommands({
+      ...quiet,
+      change_passphrase: () => { throw { kind: 'invalid_request', message: 'This passphrase is too easy to guess. A few unrelated words make a strong one.' }; },
+    });
+    const user = userEvent.setup();
+    render(<SettingsScreen state={state} onState={vi.fn()} />);
+    await fill(user, 'old pass phrase', 'password1', 'password1');
+    expect(await screen.findByTestId('passphrase-error')).toHaveTextContent('This passphrase is too easy to guess.');
+    expect(screen.getByTestId('passphrase-new')).toHaveAttribute('aria-invalid', 'true');
+  });
+
+  it('changes it with the current and the new passphrase, and warns that older backups keep the old one', async () => {
+    const calls = mockCommands({ ...quiet, change_passphrase: null });
+    const user = userEvent.setup();
+    render(<SettingsScreen state={state} onState={vi.fn()} />);
+    await fill(user, 'old pass phrase', 'purple tractor sings loudly', 'purple tractor sings loudly');
+    const done = await screen.findByTestId('passphrase-changed');
+    expect(done).toHaveAttribute('role', 'status');
+    expect(done).toHaveTextContent(/passphrase has changed/);
+    expect(done).toHaveTextContent(/Backups made before .* open only with your old passphrase/);
+    expect(callsTo(calls, 'change_passphrase').map((c) => c.args)).toEqual([{ current: 'old pass phrase', new: 'purple tractor sings loudly' }]);
+    expect(screen.getByTestId('passphrase-current')).toHaveValue('');
+    expect(screen.getByTestId('passphrase-new')).toHaveValue('');
+    expect(screen.getByTestId('passphrase-repeat')).toHaveValue('');
+  });
+});
+
+describe('settings: automatic backups', () => {
+  const older: BackupFile = { path: '/home/a/backups/uma-wallet-backup-1780000000.json', made_at: 1780000000, bytes: 12_800 };
+  const newer: BackupFile = { path: '/home/a/backups/uma-wallet-backup-1790000000.json', made_at: 1790000000, bytes: 1_572_864 };
+
+  it('lists the backups newest first, as a date and a size', async () => {
+    mockCommands({ ...quiet, list_backups: [older, newer] });
+    render(<SettingsScreen state={state} onState={vi.fn()} />);
+    const items = await within(await screen.findByTestId('backup-list')).findAllByTestId('backup-item');
+    expect(items).toHaveLength(2);
+    expect(items[0]).toHaveTextContent(formatTime(1790000000));
+    expect(items[0]).toHaveTextContent('1.5 MB');
+    expect(items[1]).toHaveTextContent(formatTime(1780000000));
+    expect(items[1]).toHaveTextContent('13 KB');
+    // The file's path only inside the technical details.
+    expect(within(items[0]).getByText(newer.path).closest('details')).not.toBeNull();
+  });
+
+  it('saves the schedule with the other settings unchanged and hands on the answer', async () => {
+    const answer: AppState = { ...state, settings: { ...state.settings, backups: { daily: true, keep: 30 } } };
+    const calls = mockCommands({ ...quiet, save_settings: answer });
+    const onState = vi.fn();
+    const user = userEvent.setup();
+    render(<SettingsScreen state={{ ...state, settings: { ...state.settings, public_issuer: 'https://wallet.example.org' } }} onState={onState} />);
+    const daily = screen.getByLabelText('Back up every day while the wallet is open');
+    expect(daily).toBe(screen.getByTestId('backup-daily'));
+    expect(daily).not.toBeChecked();
+    const keep = screen.getByTestId('backup-keep');
+    expect(keep).toHaveValue(7);
+    expect(keep).toHaveAccessibleName('Keep the newest');
+
+    await user.click(daily);
+    await user.clear(keep);
+    await fillIn(user, keep, '0');
+    await user.click(screen.getByTestId('backup-schedule-save'));
+    expect(await screen.findByText(/a whole number from 1 to 365/)).toHaveAttribute('role', 'alert');
+    expect(callsTo(calls, 'save_settings')).toHaveLength(0);
+
+    await user.clear(keep);
+    await fillIn(user, keep, '366');
+    await user.click(screen.getByTestId('backup-schedule-save'));
+    expect(callsTo(calls, 'save_settings')).toHaveLength(0);
+
+    await user.clear(keep);
+    await fillIn(user, keep, '30');
+    await user.click(screen.getByTestId('backup-schedule-save'));
+    await waitFor(() => expect(onState).toHaveBeenCalledWith(answer));
+    expect(callsTo(calls, 'save_settings').map((c) => c.args)).toEqual([
+      { settings: { listen: '127.0.0.1:8471', public_issuer: 'https://wallet.example.org', backups: { daily: true, keep: 30 } } },
+    ]);
+    expect(screen.getByText(/backed up once a day and the newest 30 backups are kept/)).toHaveAttribute('role', 'status');
+  });
+
+  it('turns daily backups off', async () => {
+    const on: AppState = { ...state, settings: { ...state.settings, backups: { daily: true, keep: 14 } } };
+    const calls = mockCommands({ ...quiet, save_settings: state });
+    const user = userEvent.setup();
+    render(<SettingsScreen state={on} onState={vi.fn()} />);
+    expect(screen.getByTestId('backup-daily')).toBeChecked();
+    expect(screen.getByTestId('backup-keep')).toHaveValue(14);
+    await user.click(screen.getByTestId('backup-daily'));
+    await user.click(screen.getByTestId('backup-schedule-save'));
+    await waitFor(() => expect(callsTo(calls, 'save_settings')).toHaveLength(1));
+    expect(callsTo(calls, 'save_settings')[0].args).toEqual({ settings: { ...state.settings, backups: { daily: false, keep: 14 } } });
+  });
+
+  it('"Back up now" adds the new backup to the list', async () => {
+    let backups = [older];
+    const calls = mockCommands({
+      ...quiet,
+      list_backups: () => backups,
+      export_backup: () => {
+        backups = [...backups, newer];
+        return { path: newer.path };
+      },
+    });
+    const user = userEvent.setup();
+    render(<SettingsScreen state={state} onState={vi.fn()} />);
+    expect(await screen.findAllByTestId('backup-item')).toHaveLength(1);
+    await user.click(screen.getByRole('button', { name: 'Back up now' }));
+    await waitFor(() => expect(screen.getAllByTestId('backup-item')).toHaveLength(2));
+    expect(screen.getAllByTestId('backup-item')[0]).toHaveTextContent(formatTime(newer.made_at));
+    expect(screen.getByTestId('backup-path')).toHaveTextContent(newer.path);
+    expect(callsTo(calls, 'list_backups')).toHaveLength(2);
+  });
+});

@@ -1,0 +1,347 @@
+import { render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { Sharing } from '../screens/Sharing';
+import { callsTo, mockCommands, sample } from './ipc';
+import type { Client, Policy } from '../api';
+
+const ACME = 'http://127.0.0.1:38341';
+const NORTHWIND = 'http://127.0.0.1:44935';
+const ACME_DB = '39d382986c2731424ab3cc69128d24aa';
+const FAMILY_DASHBOARD = '723062ad34a2320bc54bfbd2bf01833e';
+
+/** Unix seconds at local midnight of a day (month from 1), as the form computes it. */
+const midnight = (y: number, m: number, d: number) => new Date(y, m - 1, d).getTime() / 1000;
+
+const providers = [
+  { url: ACME, name: 'Acme Pensions', added_at: 1 },
+  { url: NORTHWIND, name: 'Northwind Trust', added_at: 1 },
+];
+
+/** Renders Sharing and opens the new-rule form of the Acme DB pension. */
+async function openForm(extra: Record<string, unknown> = {}) {
+  const calls = mockCommands({
+    list_resources: sample('resources'), list_policies: [], list_grants: [], list_clients: sample('clients'), list_receipts: [],
+    list_providers: providers,
+    add_policy: (a: Record<string, unknown>) => ({ id: 'p-new', created_at: 1, ...(a.policy as object) }),
+    ...extra,
+  });
+  const user = userEvent.setup();
+  render(<Sharing />);
+  const sections = await screen.findAllByTestId('sharing-pension');
+  const section = sections.find((s) => s.textContent!.includes('Acme Staff Defined Benefit Scheme'))!;
+  await user.click(within(section).getByTestId('add-policy-open'));
+  const form = within(section).getByRole('form', { name: 'New rule for Acme Staff Defined Benefit Scheme' });
+  return { calls, user, section, form: within(form) };
+}
+
+async function saved(calls: ReturnType<typeof mockCommands>) {
+  await waitFor(() => expect(callsTo(calls, 'add_policy')).toHaveLength(1));
+  return callsTo(calls, 'add_policy')[0].args;
+}
+
+describe('sharing rules: what a new rule covers', () => {
+  it('covers every pension from one provider, named as the owner named it', async () => {
+    const { calls, user, form } = await openForm();
+    expect(form.queryByTestId('rule-provider')).not.toBeInTheDocument();
+    await user.selectOptions(form.getByTestId('rule-target-kind'), 'resource_server');
+    const provider = form.getByTestId('rule-provider');
+    // This pension's provider first; every provider by its name, never its address.
+    expect(provider).toHaveValue(ACME);
+    expect(within(provider).getAllByRole('option').map((o) => o.textContent)).toEqual(['Acme Pensions', 'Northwind Trust']);
+    await user.selectOptions(provider, 'Northwind Trust');
+    await user.type(form.getByLabelText('Email'), 'sam@example.org');
+    await user.selectOptions(form.getByTestId('rule-outcome'), 'ask');
+    await user.click(form.getByRole('button', { name: 'Save rule' }));
+    expect(await saved(calls)).toEqual({
+      policy: {
+        target: { kind: 'resource_server', id: NORTHWIND },
+        scopes: ['owner', 'value'],
+        outcome: 'ask',
+        party: { email: 'sam@example.org', verified_only: true },
+      },
+    });
+  });
+});
+
+describe('sharing rules: who', () => {
+  it('names a person by their sign-in service and their account there', async () => {
+    const { calls, user, form } = await openForm();
+    await user.click(form.getByLabelText(/by the sign-in service they use/));
+    await user.type(form.getByTestId('rule-issuer'), ' https://accounts.example.com ');
+    await user.type(form.getByLabelText('Their account number there'), '248289761001');
+    // The sign-in service always checks who they are: nothing to tick.
+    expect(form.queryByTestId('rule-verified-only')).not.toBeInTheDocument();
+    await user.selectOptions(form.getByTestId('rule-days'), '1 year');
+    await user.click(form.getByTestId('rule-save'));
+    expect(await saved(calls)).toEqual({
+      policy: {
+        target: { kind: 'resource', id: ACME_DB },
+        scopes: ['owner', 'value'],
+        outcome: 'permit',
+        party: { issuer: 'https://accounts.example.com', subject: '248289761001', verified_only: true },
+        grant_lifetime: 365 * 86400,
+      },
+    });
+  });
+
+  it('refuses a sign-in rule without a proper address or account, saving nothing', async () => {
+    const { calls, user, form } = await openForm();
+    await user.click(form.getByLabelText(/by the sign-in service they use/));
+    await user.type(form.getByTestId('rule-subject'), '42');
+    await user.click(form.getByTestId('rule-save'));
+    expect(form.getByRole('alert')).toHaveTextContent('Enter the address of the sign-in service they use');
+    expect(form.getByTestId('rule-issuer')).toHaveAttribute('aria-invalid', 'true');
+    await user.type(form.getByTestId('rule-issuer'), 'https://id.example');
+    await user.clear(form.getByTestId('rule-subject'));
+    await user.click(form.getByTestId('rule-save'));
+    expect(form.getByRole('alert')).toHaveTextContent('Enter their account number');
+    expect(callsTo(calls, 'add_policy')).toHaveLength(0);
+  });
+
+  it('names one app, chosen by its name among apps only, and may ask for a checked identity', async () => {
+    const { calls, user, form } = await openForm();
+    await user.click(form.getByLabelText('An app'));
+    const apps = form.getByTestId('rule-client');
+    const offered = within(apps).getAllByRole('option').map((o) => o.textContent);
+    expect(offered).toEqual(['Choose…', 'This wallet (the owner)', 'Family dashboard', 'Bob the adviser']);
+    expect(offered.join(' ')).not.toContain('127.0.0.1'); // the providers are not apps
+    const verified = form.getByTestId('rule-verified-only');
+    expect(verified).not.toBeChecked();
+    await user.selectOptions(apps, 'Family dashboard');
+    await user.click(verified);
+    await user.selectOptions(form.getByTestId('rule-outcome'), 'deny');
+    // How long access lasts means nothing for a refusal.
+    expect(form.queryByTestId('rule-days')).not.toBeInTheDocument();
+    await user.click(form.getByTestId('rule-save'));
+    expect(await saved(calls)).toEqual({
+      policy: {
+        target: { kind: 'resource', id: ACME_DB },
+        scopes: ['owner', 'value'],
+        outcome: 'deny',
+        party: { client_id: FAMILY_DASHBOARD, verified_only: true },
+      },
+    });
+  });
+
+  it('asks for an app before saving an app rule', async () => {
+    const { calls, user, form } = await openForm();
+    await user.click(form.getByLabelText('An app'));
+    await user.click(form.getByTestId('rule-save'));
+    expect(form.getByRole('alert')).toHaveTextContent('Choose an app.');
+    expect(callsTo(calls, 'add_policy')).toHaveLength(0);
+  });
+
+  it('lets in any authorised adviser for as long as the rule stands, with a note and with delegate ticked', async () => {
+    const { calls, user, form } = await openForm();
+    await user.click(form.getByLabelText(/Any authorised financial adviser/));
+    await user.click(form.getByLabelText(/Act on your behalf/));
+    await user.selectOptions(form.getByLabelText('Access lasts'), 'As long as this rule stands');
+    await user.type(form.getByLabelText('Note (optional)'), 'My adviser, for the yearly review');
+    await user.click(form.getByTestId('rule-save'));
+    expect(await saved(calls)).toEqual({
+      policy: {
+        target: { kind: 'resource', id: ACME_DB },
+        scopes: ['owner', 'value', 'delegate'],
+        outcome: 'permit',
+        party: { credential_type: 'AdviserCredential', verified_only: true },
+        description: 'My adviser, for the yearly review',
+      },
+    });
+  });
+
+  it('lets a person by email in whether or not their email was checked, when the owner unticks the check', async () => {
+    const { calls, user, form } = await openForm();
+    const verified = form.getByTestId('rule-verified-only');
+    expect(verified).toBeChecked();
+    expect(form.getByLabelText('Only if a trusted service has checked who they are')).toBe(verified);
+    await user.click(verified);
+    await user.type(form.getByTestId('rule-email'), 'sam@example.org');
+    await user.selectOptions(form.getByTestId('rule-days'), '1 week');
+    await user.click(form.getByTestId('rule-save'));
+    expect(await saved(calls)).toEqual({
+      policy: {
+        target: { kind: 'resource', id: ACME_DB },
+        scopes: ['owner', 'value'],
+        outcome: 'permit',
+        party: { email: 'sam@example.org', verified_only: false },
+        grant_lifetime: 7 * 86400,
+      },
+    });
+  });
+});
+
+describe('sharing rules: from and until', () => {
+  it('sends local midnight of each day as unix seconds', async () => {
+    const { calls, user, form } = await openForm();
+    await user.type(form.getByTestId('rule-email'), 'sam@example.org');
+    await user.type(form.getByLabelText('From'), '2027-01-01');
+    await user.type(form.getByLabelText('Until'), '2027-06-30');
+    await user.click(form.getByTestId('rule-save'));
+    expect(await saved(calls)).toEqual({
+      policy: {
+        target: { kind: 'resource', id: ACME_DB },
+        scopes: ['owner', 'value'],
+        outcome: 'permit',
+        party: { email: 'sam@example.org', verified_only: true },
+        valid_from: midnight(2027, 1, 1),
+        valid_until: midnight(2027, 6, 30),
+        grant_lifetime: 30 * 86400,
+      },
+    });
+  });
+
+  it('sends only the date given', async () => {
+    const { calls, user, form } = await openForm();
+    await user.type(form.getByTestId('rule-email'), 'sam@example.org');
+    await user.type(form.getByTestId('rule-valid-until'), '2028-02-29');
+    await user.click(form.getByTestId('rule-save'));
+    const { policy } = await saved(calls) as { policy: Record<string, unknown> };
+    expect(policy.valid_until).toBe(midnight(2028, 2, 29));
+    expect(policy).not.toHaveProperty('valid_from');
+  });
+
+  it('refuses an end date on or before the start date, and saves once it is after', async () => {
+    const { calls, user, form } = await openForm();
+    await user.type(form.getByTestId('rule-email'), 'sam@example.org');
+    await user.type(form.getByTestId('rule-valid-from'), '2027-06-30');
+    await user.type(form.getByTestId('rule-valid-until'), '2027-01-01');
+    await user.click(form.getByTestId('rule-save'));
+    expect(form.getByRole('alert')).toHaveTextContent('The end date must be after the start date.');
+    expect(form.getByTestId('rule-valid-until')).toHaveAttribute('aria-invalid', 'true');
+
+    await user.clear(form.getByTestId('rule-valid-until'));
+    await user.type(form.getByTestId('rule-valid-until'), '2027-06-30');
+    await user.click(form.getByTestId('rule-save'));
+    expect(form.getByRole('alert')).toHaveTextContent('The end date must be after the start date.');
+    expect(callsTo(calls, 'add_policy')).toHaveLength(0);
+
+    await user.clear(form.getByTestId('rule-valid-until'));
+    await user.type(form.getByTestId('rule-valid-until'), '2027-07-01');
+    await user.click(form.getByTestId('rule-save'));
+    const { policy } = await saved(calls) as { policy: Record<string, unknown> };
+    expect(policy.valid_from).toBe(midnight(2027, 6, 30));
+    expect(policy.valid_until).toBe(midnight(2027, 7, 1));
+  });
+});
+
+describe('sharing rules: the list in plain words', () => {
+  const clients = sample<Client[]>('clients');
+  const rules: Policy[] = [
+    {
+      id: 'r-email', created_at: 1, outcome: 'permit', target: { kind: 'resource_server', id: ACME }, scopes: ['owner', 'value'],
+      party: { email: 'sam@example.org', verified_only: true },
+      valid_from: midnight(2027, 1, 1), valid_until: midnight(2027, 6, 30), grant_lifetime: 30 * 86400,
+      description: 'My daughter',
+    },
+    {
+      id: 'r-signin', created_at: 1, outcome: 'ask', target: { kind: 'resource', id: ACME_DB }, scopes: ['value'],
+      party: { issuer: 'https://accounts.example.com', subject: '248289761001', verified_only: true },
+    },
+    {
+      id: 'r-app', created_at: 1, outcome: 'deny', target: { kind: 'resource', id: ACME_DB }, scopes: [],
+      party: { client_id: FAMILY_DASHBOARD, verified_only: false },
+    },
+    {
+      id: 'r-adviser', created_at: 1, outcome: 'permit', target: { kind: 'resource', id: ACME_DB }, scopes: ['owner'],
+      party: { credential_type: 'AdviserCredential', verified_only: true },
+    },
+  ];
+
+  async function list() {
+    const calls = mockCommands({
+      list_resources: sample('resources'), list_policies: rules, list_grants: [], list_clients: clients, list_receipts: [],
+      list_providers: providers, remove_policy: (a: Record<string, unknown>) => rules.find((r) => r.id === a.id),
+    });
+    render(<Sharing />);
+    const sections = await screen.findAllByTestId('sharing-pension');
+    const section = sections.find((s) => s.textContent!.includes('Acme Staff Defined Benefit Scheme'))!;
+    const rows = within(section).getAllByTestId('policy-row');
+    const row = (id: string) => rows.find((r) => r.getAttribute('data-policy-id') === id)!;
+    const facts = (id: string) => within(row(id)).getByTestId('rule-facts');
+    return { calls, section, sections, rows, row, facts };
+  }
+
+  it('says who, which pensions, what, when, the check and how long, for each rule', async () => {
+    const { rows, row, facts } = await list();
+    expect(rows).toHaveLength(4);
+
+    const email = facts('r-email');
+    expect(row('r-email')).toHaveTextContent('Let them in without asking me — the person with the email sam@example.org');
+    expect(email).toHaveTextContent('WhoThe person with the email sam@example.org');
+    expect(email).toHaveTextContent('Which pensionsEvery pension from Acme Pensions');
+    expect(email).toHaveTextContent('WhatSee who holds the pension, see values and estimates');
+    expect(email).toHaveTextContent('WhenFrom 1 January 2027 until 30 June 2027');
+    expect(email).toHaveTextContent('Identity checkOnly if a trusted service has checked who they are');
+    expect(email).toHaveTextContent('Access lasts30 days once given');
+    expect(email).toHaveTextContent('NoteMy daughter');
+
+    const signin = facts('r-signin');
+    expect(row('r-signin')).toHaveTextContent('Ask me first — the person with the account 248289761001 at the sign-in service accounts.example.com');
+    expect(signin).toHaveTextContent('Which pensionsThis pension only');
+    expect(signin).toHaveTextContent('WhatSee values and estimates');
+    expect(signin).toHaveTextContent('WhenAny time, with no start or end date');
+    expect(signin).not.toHaveTextContent('Access lasts'); // only a rule that lets them in gives access
+
+    const app = facts('r-app');
+    expect(row('r-app')).toHaveTextContent('Refuse — the app “Family dashboard”');
+    expect(app).toHaveTextContent('WhatEverything');
+    expect(app).toHaveTextContent('Identity checkNot required');
+    // The app's id is behind Technical details only.
+    expect(app).not.toHaveTextContent(FAMILY_DASHBOARD);
+    expect(within(row('r-app')).getByText('Technical details')).toBeInTheDocument();
+
+    expect(row('r-adviser')).toHaveTextContent('Let them in without asking me — any authorised financial adviser');
+    expect(facts('r-adviser')).toHaveTextContent('Access lastsAs long as this rule stands');
+
+    // No protocol words in the plain text of the rules.
+    for (const r of rows) {
+      const plain = within(r).getByTestId('rule-facts').textContent!;
+      expect(plain).not.toMatch(/issuer|subject|client|scope|resource|verified_only|policy/i);
+    }
+  });
+
+  it('shows a whole-provider rule with every pension of that provider, and only theirs', async () => {
+    const { sections } = await list();
+    const by = (name: string) => sections.find((s) => s.textContent!.includes(name))!;
+    expect(within(by('Acme Group Personal Pension')).getAllByTestId('policy-row').map((r) => r.getAttribute('data-policy-id'))).toEqual(['r-email']);
+    expect(within(by('Northwind Master Trust')).queryAllByTestId('policy-row')).toHaveLength(0);
+  });
+
+  it('removes a rule only once the owner confirms', async () => {
+    const { calls, row } = await list();
+    const user = userEvent.setup();
+    const target = row('r-app');
+    await user.click(within(target).getByTestId('rule-remove'));
+    expect(callsTo(calls, 'remove_policy')).toHaveLength(0);
+    await user.click(within(target).getByRole('button', { name: 'Keep it' }));
+    expect(within(target).queryByTestId('rule-remove-confirm')).not.toBeInTheDocument();
+    await user.click(within(target).getByTestId('rule-remove'));
+    await user.click(within(target).getByTestId('rule-remove-confirm'));
+    await waitFor(() => expect(callsTo(calls, 'remove_policy')).toHaveLength(1));
+    expect(callsTo(calls, 'remove_policy')[0].args).toEqual({ id: 'r-app' });
+  });
+
+  it('lists a new rule in words once saved', async () => {
+    let saved: Policy[] = [];
+    mockCommands({
+      list_resources: sample('resources'), list_policies: () => saved, list_grants: [], list_clients: clients, list_receipts: [],
+      list_providers: providers,
+      add_policy: (a: Record<string, unknown>) => {
+        const p = { id: 'p-new', created_at: 1, ...(a.policy as object) } as Policy;
+        saved = [p];
+        return p;
+      },
+    });
+    const user = userEvent.setup();
+    render(<Sharing />);
+    const sections = await screen.findAllByTestId('sharing-pension');
+    const section = sections.find((s) => s.textContent!.includes('Acme Staff Defined Benefit Scheme'))!;
+    await user.click(within(section).getByTestId('add-policy-open'));
+    await user.click(within(section).getByLabelText(/Any authorised financial adviser/));
+    await user.click(within(section).getByRole('button', { name: 'Save rule' }));
+    const row = await within(section).findByTestId('policy-row');
+    expect(row).toHaveTextContent('any authorised financial adviser');
+    expect(row).toHaveTextContent('Access lasts30 days once given');
+  });
+});
