@@ -10,6 +10,8 @@ mod support;
 use serde_json::{json, Value};
 use support::*;
 
+const NEW_PASSPHRASE: &str = "a quiet harbour at dawn";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Xvfb, a session bus, tauri-driver and WebKitWebDriver: run by scripts/test.sh"]
 async fn owner_creates_finds_accepts_and_approves_in_the_real_app() {
@@ -154,6 +156,197 @@ async fn owner_creates_finds_accepts_and_approves_in_the_real_app() {
     ui.screenshot("activity").await;
     ui.open("settings").await;
     ui.screenshot("settings-after").await;
+
+    rest_of_the_owner_service(&mut scene, &owner_api, &owner_token).await;
+}
+
+/// Every other thing the owner service does, done in the app: trusted
+/// sign-in services, a provider waiting for approval, a rule with
+/// conditions, credentials, the activity record, the passphrase, backups,
+/// a move to another wallet, and restoring the wallet on a fresh start.
+async fn rest_of_the_owner_service(scene: &mut Scene, owner_api: &str, owner_token: &str) {
+    let owner_get = |path: &str| {
+        let request = scene.http.get(format!("{owner_api}{path}")).bearer_auth(owner_token);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+
+    // A sign-in service she trusts, then no longer.
+    let identity_url = scene.identity.url.clone();
+    let ui = &mut scene.ui;
+    ui.open("settings").await;
+    ui.type_into("[data-testid=trust-issuer-url]", &identity_url).await;
+    ui.click("[data-testid=trust-issuer-add]").await;
+    let row = format!("//*[@data-testid='trusted-issuer'][contains(., '{identity_url}')]");
+    ui.wait_xpath(&row).await;
+    ui.screenshot("trusted-sign-in-service").await;
+    let trusted = owner_get("/trusted-issuers").await;
+    assert!(trusted.as_array().unwrap().iter().any(|t| t["issuer"] == identity_url.as_str()), "{trusted}");
+    ui.click_xpath(&format!("{row}//button[@data-testid='trusted-issuer-remove']")).await;
+    ui.click("[data-testid=trusted-issuer-confirm-remove]").await;
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while owner_get("/trusted-issuers").await.as_array().unwrap().iter().any(|t| t["issuer"] == identity_url.as_str()) {
+        assert!(std::time::Instant::now() < deadline, "the sign-in service is still trusted");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // A provider asks to connect: the badge counts it, and she lets it in.
+    let rs: Value = scene
+        .http
+        .post(format!("{}/register", scene.issuer))
+        .json(&json!({ "client_name": "Northwind Administration", "scope": "uma_protection", "grant_types": ["client_credentials"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (rs_id, rs_secret) = (rs["client_id"].as_str().unwrap().to_string(), rs["client_secret"].as_str().unwrap().to_string());
+    let ask_pat = || scene.http.post(format!("{}/token", scene.issuer)).basic_auth(&rs_id, Some(&rs_secret)).form(&[("grant_type", "client_credentials"), ("scope", "uma_protection")]).send();
+    assert!(!ask_pat().await.unwrap().status().is_success(), "no access before the owner says so");
+    let ui = &mut scene.ui;
+    assert_eq!(ui.text("[data-testid=requests-badge]").await.trim(), "1", "the badge counts the provider waiting");
+    ui.open("requests").await;
+    let waiting = ui.text("[data-testid=provider-waiting]").await;
+    assert!(waiting.contains("Northwind Administration"), "{waiting}");
+    ui.screenshot("provider-waiting").await;
+    ui.click("[data-testid=provider-waiting] [data-testid=provider-approve]").await;
+    ui.wait_gone("[data-testid=provider-waiting]").await;
+    let pat: Value = ask_pat().await.unwrap().json().await.unwrap();
+    assert!(pat["access_token"].is_string(), "the provider connected: {pat}");
+
+    // A rule with conditions: everything from Acme, for one person, only
+    // once a trusted service has checked who they are; ask her each time.
+    let ui = &mut scene.ui;
+    ui.open("sharing").await;
+    let section = "//section[@data-testid='sharing-pension'][.//*[contains(text(), 'Acme Staff Defined Benefit Scheme')]]";
+    ui.click_xpath(&format!("{section}//button[@data-testid='add-policy-open']")).await;
+    let target = ui.wait_xpath(&format!("{section}//select[@data-testid='rule-target-kind']")).await;
+    bounded("choose a whole provider", target.select_by_value("resource_server")).await;
+    ui.click_xpath(&format!("{section}//input[@data-testid='rule-who-email']")).await;
+    let email = ui.wait_xpath(&format!("{section}//input[@data-testid='rule-email']")).await;
+    bounded("type the email", email.send_keys("carol@example.org")).await;
+    let verified = ui.wait_xpath(&format!("{section}//input[@data-testid='rule-verified-only']")).await;
+    if !bounded("read the checkbox", verified.is_selected()).await {
+        bounded("tick verified only", verified.click()).await;
+    }
+    let outcome = ui.wait_xpath(&format!("{section}//select[@data-testid='rule-outcome']")).await;
+    bounded("choose ask", outcome.select_by_value("ask")).await;
+    ui.screenshot("rule-with-conditions").await;
+    ui.click_xpath(&format!("{section}//button[@data-testid='rule-save']")).await;
+    ui.wait_xpath("//*[@data-testid='rule-facts'][contains(., 'carol@example.org')]").await;
+    let policies = owner_get("/policies").await;
+    let rule = policies.as_array().unwrap().iter().find(|p| p["party"]["email"] == "carol@example.org").unwrap_or_else(|| panic!("the rule is kept: {policies}"));
+    assert_eq!((rule["target"]["kind"].as_str(), rule["target"]["id"].as_str()), (Some("resource_server"), Some(scene.acme.as_str())), "{rule}");
+    assert_eq!((rule["party"]["verified_only"].as_bool(), rule["outcome"].as_str()), (Some(true), Some("ask")), "{rule}");
+
+    // Credentials: the wallet's public name, an export, one deleted.
+    let ui = &mut scene.ui;
+    ui.open("credentials").await;
+    let did = owner_get("/did").await;
+    assert_eq!(ui.text("[data-testid=wallet-did]").await.trim(), did["did"].as_str().unwrap());
+    ui.click("[data-testid=credentials-export]").await;
+    let exported = ui.text("[data-testid=credentials-exported]").await;
+    let file = std::fs::read_dir(&scene.backups).unwrap().flatten().map(|e| e.path()).find(|p| p.to_string_lossy().contains("credentials")).expect("the export is written");
+    assert!(exported.contains(file.file_name().unwrap().to_str().unwrap()), "{exported}");
+    let credentials: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(credentials.as_array().unwrap().len(), 3);
+    ui.click("[data-testid=credential-delete]").await;
+    ui.click("[data-testid=credential-delete-confirm]").await;
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while ui.count("[data-testid=credential-row]").await != 2 {
+        assert!(std::time::Instant::now() < deadline, "the credential is still listed");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    ui.screenshot("credentials-after-delete").await;
+
+    // The activity record: exported, and filtered by what happened.
+    ui.open("activity").await;
+    ui.click("[data-testid=activity-export]").await;
+    ui.wait_for("[data-testid=activity-exported]").await;
+    let file = std::fs::read_dir(&scene.backups).unwrap().flatten().map(|e| e.path()).find(|p| p.to_string_lossy().contains("activity")).expect("the export is written");
+    let entries: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert!(entries.as_array().unwrap().iter().any(|e| e["action"] == "pension.accept"), "accepting is on record");
+    let action = ui.wait_for("[data-testid=filter-action]").await;
+    bounded("filter by one kind of event", action.select_by_index(1)).await;
+    let count = ui.text("[data-testid=activity-count]").await;
+    let numbers: Vec<usize> = count.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok()).collect();
+    assert!(numbers.len() >= 2 && numbers[0] < numbers[1], "fewer entries match: {count}");
+    ui.screenshot("activity-filtered").await;
+
+    // A new passphrase, then a backup each day, keeping two.
+    ui.open("settings").await;
+    ui.type_into("[data-testid=passphrase-current]", PASSPHRASE).await;
+    ui.type_into("[data-testid=passphrase-new]", NEW_PASSPHRASE).await;
+    ui.type_into("[data-testid=passphrase-repeat]", NEW_PASSPHRASE).await;
+    ui.click("[data-testid=passphrase-change]").await;
+    ui.wait_for("[data-testid=passphrase-changed]").await;
+    ui.click("[data-testid=backup-daily]").await;
+    ui.type_into("[data-testid=backup-keep]", "2").await;
+    ui.click("[data-testid=backup-schedule-save]").await;
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !std::fs::read_dir(&scene.backups).unwrap().flatten().any(|e| e.file_name().to_string_lossy().starts_with("uma-wallet-backup-")) {
+        assert!(std::time::Instant::now() < deadline, "no scheduled backup");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    ui.open("pensions").await;
+    ui.open("settings").await;
+    ui.wait_for("[data-testid=backup-item]").await;
+    ui.screenshot("backups").await;
+
+    // Northwind's pension moves to another wallet, with the code that wallet made.
+    let other_dir = tempfile::tempdir().unwrap();
+    wallet::Wallet::init(other_dir.path(), NEW_PASSPHRASE, wallet::KdfParams { memory_kib: 8 * 1024, iterations: 1, parallelism: 1 }).unwrap();
+    let other = wallet::serve::bind(wallet::serve::ServeOptions {
+        data_dir: other_dir.path().to_path_buf(),
+        passphrase: NEW_PASSPHRASE.into(),
+        listen: scene.other_issuer.trim_start_matches("http://").parse().unwrap(),
+        owner_listen: "127.0.0.1:0".parse().unwrap(),
+        public_issuer: None,
+        clock: wallet::Clock::System,
+        tickets_per_minute: None,
+    })
+    .await
+    .unwrap();
+    let other_owner = wallet::owner_client::OwnerClient::in_process(other.wallet()).unwrap();
+    tokio::spawn(other.run(std::future::pending()));
+    let code = other_owner.mint_assertion(&wallet::api::AssertionRequest { resource_server: scene.northwind.clone(), lifetime: 600 }).await.unwrap();
+    let ui = &mut scene.ui;
+    ui.open("pensions").await;
+    let card = "//article[@data-testid='pension-card'][.//*[contains(text(), 'Northwind')]]";
+    ui.click_xpath(&format!("{card}//button[@data-testid='move-open']")).await;
+    let to = ui.wait_xpath(&format!("{card}//*[@data-testid='move-to']")).await;
+    bounded("type the other wallet", to.send_keys(&scene.other_issuer)).await;
+    let field = ui.wait_xpath(&format!("{card}//*[@data-testid='move-code']")).await;
+    bounded("type the code", field.send_keys(&code.assertion)).await;
+    ui.screenshot("move").await;
+    ui.click_xpath(&format!("{card}//button[@data-testid='move-submit']")).await;
+    ui.wait_for("[data-testid=move-done]").await;
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while other_owner.resources().await.unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the other wallet protects nothing");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while ui.count("[data-testid=pension-card]").await != 2 {
+        assert!(std::time::Instant::now() < deadline, "the moved pension is still listed here");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    ui.screenshot("moved").await;
+
+    // A fresh start on another computer: no wallet, only the backup. She
+    // restores it with the passphrase it was made with, and her pensions are back.
+    let fresh = scene.data_dir.with_file_name("restored");
+    scene.relaunch(env!("CARGO_BIN_EXE_uma-wallet-desktop"), &fresh).await;
+    let ui = &mut scene.ui;
+    ui.wait_for("[data-testid=screen-create]").await;
+    ui.click("[data-testid=restore-open]").await;
+    ui.click("[data-testid=restore-backup]").await;
+    ui.type_into("[data-testid=restore-passphrase]", NEW_PASSPHRASE).await;
+    ui.screenshot("restore").await;
+    ui.click("[data-testid=restore-submit]").await;
+    ui.wait_for("[data-testid=screen-pensions]").await;
+    ui.wait_for_count("[data-testid=pension-card]", 2).await;
+    ui.screenshot("restored").await;
 
     scene.ui.client.clone().close().await.unwrap();
 }

@@ -30,10 +30,11 @@ pub fn screenshots_dir() -> PathBuf {
     dir
 }
 
-pub async fn start_provider(fixtures: &str, trusted: &str, identity_issuer: &str) -> String {
+pub async fn start_provider(fixtures: &str, trusted: &[&str], identity_issuer: &str) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let provider = Arc::new(Provider::new(url.clone(), Catalogue::load(fixtures).unwrap(), vec![trusted.to_string()], vec![identity_issuer.to_string()]));
+    let trusted = trusted.iter().map(|t| t.to_string()).collect();
+    let provider = Arc::new(Provider::new(url.clone(), Catalogue::load(fixtures).unwrap(), trusted, vec![identity_issuer.to_string()]));
     tokio::spawn(async move { axum::serve(listener, http::router(provider)).await.unwrap() });
     url
 }
@@ -146,6 +147,25 @@ impl Ui {
         eprintln!("screen {:02}: {name}", self.taken);
     }
 
+    pub async fn wait_xpath(&self, xpath: &str) -> Element {
+        let wait = self.client.wait().at_most(PATIENCE).every(Duration::from_millis(50)).for_element(Locator::XPath(xpath));
+        bounded(&format!("waiting for {xpath}"), wait).await
+    }
+
+    pub async fn click_xpath(&self, xpath: &str) {
+        let element = self.wait_xpath(xpath).await;
+        bounded(&format!("click {xpath}"), element.click()).await;
+    }
+
+    /// Waits until no element matches.
+    pub async fn wait_gone(&self, css: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        while self.count(css).await > 0 {
+            assert!(Instant::now() < deadline, "{css} is still shown");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn open(&mut self, screen: &str) {
         self.click(&format!("[data-testid=nav-{screen}]")).await;
         self.wait_for(&format!("[data-testid=screen-{screen}]")).await;
@@ -170,6 +190,19 @@ pub fn capture_display(file: &std::path::Path) {
 }
 
 
+/// The app started by tauri-driver over `data_dir`, in a WebDriver session.
+async fn app_session(application: &str, driver_url: &str, data_dir: &std::path::Path, backups: &std::path::Path, port: u16) -> fantoccini::Client {
+    let args = ["--data-dir", data_dir.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}"), "--backup-dir", backups.to_str().unwrap()];
+    let mut capabilities = serde_json::Map::new();
+    // No browserName: WebKitGTK reports itself as MiniBrowser and would not match "wry".
+    capabilities.insert("tauri:options".into(), json!({ "application": application, "args": args }));
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(driver_url)
+        .await
+        .expect("a WebDriver session with the app")
+}
+
 /// The app in a WebDriver session, its wallet's issuer fixed in advance so
 /// the two reference providers can trust it from the start.
 pub struct Scene {
@@ -179,7 +212,13 @@ pub struct Scene {
     pub acme: String,
     pub northwind: String,
     pub data_dir: PathBuf,
+    pub backups: PathBuf,
+    /// Another wallet's issuer the providers also accept (its port kept
+    /// free for it), to move a pension to.
+    pub other_issuer: String,
+    pub wallet_port: u16,
     pub http: reqwest::Client,
+    driver_url: String,
     _driver: Driver,
     _dir: tempfile::TempDir,
 }
@@ -191,22 +230,42 @@ impl Scene {
         let wallet_port = free_port();
         let issuer = format!("http://127.0.0.1:{wallet_port}");
         let identity = identity_service::spawn_local().await;
-        let acme = start_provider("acme", &issuer, &identity.url).await;
-        let northwind = start_provider("northwind", &issuer, &identity.url).await;
+        let other_issuer = format!("http://127.0.0.1:{}", free_port());
+        let acme = start_provider("acme", &[&issuer, &other_issuer], &identity.url).await;
+        let northwind = start_provider("northwind", &[&issuer, &other_issuer], &identity.url).await;
         let (driver, driver_url) = start_driver().await;
         let data_dir = dir.path().join("wallet");
         let backups = dir.path().join("backups");
-        let args = ["--data-dir", data_dir.to_str().unwrap(), "--listen", &format!("127.0.0.1:{wallet_port}"), "--backup-dir", backups.to_str().unwrap()];
-        let mut capabilities = serde_json::Map::new();
-        // No browserName: WebKitGTK reports itself as MiniBrowser and would not match "wry".
-        capabilities.insert("tauri:options".into(), json!({ "application": application, "args": args }));
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&driver_url)
-            .await
-            .expect("a WebDriver session with the app");
+        let client = app_session(application, &driver_url, &data_dir, &backups, wallet_port).await;
         let ui = Ui { client, shots: screenshots_dir(), taken: 0 };
-        Scene { ui, issuer, identity, acme, northwind, data_dir, http: reqwest::Client::new(), _driver: driver, _dir: dir }
+        Scene {
+            ui,
+            issuer,
+            identity,
+            acme,
+            northwind,
+            data_dir,
+            backups,
+            other_issuer,
+            wallet_port,
+            http: reqwest::Client::new(),
+            driver_url,
+            _driver: driver,
+            _dir: dir,
+        }
+    }
+
+    /// Ends this window's session and starts the app again in a new one,
+    /// over `data_dir` (the same backup folder and address).
+    pub async fn relaunch(&mut self, application: &str, data_dir: &std::path::Path) {
+        self.ui.client.clone().close().await.unwrap();
+        // The app has gone with its session: its address is free again.
+        let deadline = Instant::now() + PATIENCE;
+        while std::net::TcpStream::connect(("127.0.0.1", self.wallet_port)).is_ok() {
+            assert!(Instant::now() < deadline, "the first app still listens");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.ui.client = app_session(application, &self.driver_url, data_dir, &self.backups, self.wallet_port).await;
     }
 
     /// First run: the wallet is created with the owner's identity details.
