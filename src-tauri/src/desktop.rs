@@ -81,9 +81,10 @@ pub fn backups_in(dir: &std::path::Path) -> Vec<BackupFile> {
     found
 }
 
-/// Whether a daily backup is due, given the backups there are.
+/// Whether a daily backup is due, given the backups there are. A name
+/// from the future (a clock that ran ahead, a planted file) does not count.
 fn backup_due(now: i64, backups: &[BackupFile]) -> bool {
-    backups.first().is_none_or(|newest| now - newest.made_at >= DAY)
+    backups.iter().find(|b| b.made_at <= now + DAY).is_none_or(|newest| now - newest.made_at >= DAY)
 }
 
 /// The backups beyond the newest `keep`.
@@ -162,9 +163,11 @@ pub struct DesktopOptions {
 
 impl Desktop {
     pub fn new(options: DesktopOptions) -> Desktop {
+        // A settings file that does not pass the checks is ignored whole.
         let settings = std::fs::read(options.data_dir.join(SETTINGS_FILE))
             .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .and_then(|bytes| serde_json::from_slice::<Settings>(&bytes).ok())
+            .filter(|s| s.check().is_ok())
             .unwrap_or_default();
         Desktop {
             data_dir: options.data_dir,
@@ -371,9 +374,15 @@ async fn scheduled_backups(wallet: Wallet, dir: PathBuf, settings: Arc<parking_l
                 Ok(None) => {}
                 Err(e) => tracing::error!(error = %e, "scheduled backup failed"),
             }
-            for old in beyond(&backups_in(&dir), schedule.keep) {
-                if let Err(e) = std::fs::remove_file(&old.path) {
-                    tracing::warn!(error = %e, path = %old.path.display(), "an old backup could not be deleted");
+            // Old ones go only once a backup of today is there, and never
+            // the newest (`keep` is at least one).
+            let now = wallet.now();
+            let present: Vec<BackupFile> = backups_in(&dir).into_iter().filter(|b| b.made_at <= now + DAY).collect();
+            if present.first().is_some_and(|newest| now - newest.made_at < DAY) {
+                for old in beyond(&present, schedule.keep.max(1)) {
+                    if let Err(e) = std::fs::remove_file(&old.path) {
+                        tracing::warn!(error = %e, path = %old.path.display(), "an old backup could not be deleted");
+                    }
                 }
             }
         }
@@ -455,6 +464,7 @@ mod tests {
         assert!(backup_due(1_000_000, &[]));
         assert!(!backup_due(1_000_000, &[backup(1_000_000 - DAY + 1), backup(1)]));
         assert!(backup_due(1_000_000, &[backup(1_000_000 - DAY)]));
+        assert!(backup_due(1_000_000, &[backup(99_999_999_999), backup(1)]), "a name from the future does not put backups off");
     }
 
     #[test]

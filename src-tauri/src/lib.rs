@@ -103,11 +103,12 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .init();
     let data_dir = args.data_dir.unwrap_or_else(|| dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("uma-wallet"));
+    // A folder of the app's own: it is made private (0700), which a user's
+    // Documents folder itself must never be.
     let backup_dir = args
         .backup_dir
-        .or_else(dirs::document_dir)
-        .or_else(dirs::home_dir)
-        .unwrap_or_else(|| data_dir.clone());
+        .or_else(|| dirs::document_dir().or_else(dirs::home_dir).map(|d| d.join("Pension wallet backups")))
+        .unwrap_or_else(|| data_dir.join("backups"));
     let desktop = Desktop::new(DesktopOptions {
         data_dir,
         backup_dir,

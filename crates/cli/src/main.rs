@@ -573,7 +573,7 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
                 }
             };
             client.change_passphrase(&ChangePassphrase { current, new }).await?;
-            eprintln!("Passphrase changed. Backups made before keep the passphrase they were made with.");
+            eprintln!("Passphrase changed. Backups made before still open with the old one: if someone else may know it, delete them.");
             serde_json::json!({ "changed": true })
         }
         Command::Credentials(CredentialsCommand::List) => json(client.credentials().await?),

@@ -8,7 +8,6 @@ use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
-use std::sync::atomic::{AtomicU64, Ordering};
 use tower_http::trace::TraceLayer;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -17,16 +16,17 @@ tokio::task_local! {
     static REQUEST_ID: RequestId;
 }
 
-/// A request's id: unique in this process, and across restarts (it starts
-/// with the time the process started).
+/// A request's id: 128 random bits. Random, not counted: a stranger who
+/// sees ids must learn nothing of when the server started or how busy the
+/// owner keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestId(pub String);
 
 fn next_id() -> RequestId {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    static EPOCH: std::sync::LazyLock<u64> =
-        std::sync::LazyLock::new(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64));
-    RequestId(format!("{:x}-{:x}", *EPOCH, COUNTER.fetch_add(1, Ordering::Relaxed)))
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 16];
+    ring::rand::SystemRandom::new().fill(&mut bytes).expect("the system random source works");
+    RequestId(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// The id of the request being handled on this task, if any.

@@ -251,6 +251,10 @@ impl Store {
         if Store::exists(path) {
             return Err(StoreError::AlreadyExists(path.display().to_string()));
         }
+        let size = std::fs::metadata(backup).map_err(|e| StoreError::BadBackup(format!("{}: {e}", backup.display())))?.len();
+        if size > MAX_BACKUP {
+            return Err(StoreError::BadBackup(format!("{} is larger than a wallet backup can be", backup.display())));
+        }
         let text = std::fs::read(backup).map_err(|e| StoreError::BadBackup(format!("{}: {e}", backup.display())))?;
         let trees = Store::read_backup(&text).map_err(|e| match e {
             StoreError::BadBackup(why) => StoreError::BadBackup(format!("{}: {why}", backup.display())),
@@ -301,6 +305,9 @@ fn unwrap_data_key(header: &Header, passphrase: &str) -> Result<zeroize::Zeroizi
 }
 
 const BACKUP_FORMAT: &str = "uma-wallet-backup/1";
+/// The largest file taken as a backup: far above any real wallet's, and
+/// what a file picked by mistake must not make the wallet read whole.
+const MAX_BACKUP: u64 = 256 * 1024 * 1024;
 
 /// One tree of a backup: its name and its sealed records.
 pub type BackupTree = (Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>);

@@ -82,6 +82,7 @@ pub struct Wallet {
     store: Store,
     server: AuthorizationServer,
     pensions: pensions::Pensions,
+    passphrase_change: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Wallet {
@@ -108,7 +109,7 @@ impl Wallet {
         if !data_dir.join(OWNER_TOKEN_FILE).exists() {
             write_private(&data_dir.join(OWNER_TOKEN_FILE), Secret::generate().expose())?;
         }
-        Ok(Wallet { data_dir: data_dir.to_path_buf(), store, server, pensions })
+        Ok(Wallet { data_dir: data_dir.to_path_buf(), store, server, pensions, passphrase_change: Default::default() })
     }
 
     /// Recreates a wallet in an empty `data_dir` from a backup file
@@ -166,6 +167,9 @@ impl Wallet {
         if let Some(problem) = passphrase_problem(new) {
             return Err(uma_as::ProtocolError::invalid_request(problem));
         }
+        // One change at a time: two at once would both check the old
+        // passphrase, and the owner could be left with one she did not keep.
+        let _one_at_a_time = self.passphrase_change.lock().await;
         let (store, current, new) = (self.store.clone(), current.to_string(), new.to_string());
         let changed = tokio::task::spawn_blocking(move || store.change_passphrase(&current, &new, KdfParams::default()))
             .await
@@ -174,8 +178,11 @@ impl Wallet {
             Err(StoreError::WrongPassphrase) => Err(uma_as::ProtocolError::new(axum::http::StatusCode::FORBIDDEN, "wrong_passphrase", "That is not the wallet's passphrase.")),
             Err(e) => Err(e.into()),
             Ok(()) => {
+                // The new header is on disk: the change stands whatever the audit write does.
                 self.server.record("wallet.passphrase_changed", serde_json::json!({}));
-                self.server.flush().await?;
+                if let Err(e) = self.server.flush().await {
+                    tracing::error!(error = %e, "the passphrase change is made, its audit entry not yet flushed");
+                }
                 Ok(())
             }
         }

@@ -526,7 +526,8 @@ function ChangePassphrase() {
         {changed && (
           <p className="success" role="status" data-testid="passphrase-changed">
             Your passphrase has changed: use the new one to unlock your wallet from now on. Backups made before today still
-            open only with your old passphrase, so keep the old one as long as you keep those backups.
+            open only with your old passphrase, so keep the old one as long as you keep those backups. If someone else may
+            know your old passphrase, delete those older backups: with it, they would open your wallet as it was.
           </p>
         )}
         <button type="submit" className="primary" data-testid="passphrase-change" disabled={busy}>{busy ? 'Changing…' : 'Change passphrase'}</button>

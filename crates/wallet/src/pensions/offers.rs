@@ -138,7 +138,7 @@ impl Pensions {
                 Err(failure) => {
                     let outcome = match failure {
                         Unanswered::Unreachable(_) => DiscoveryOutcome::Unreachable,
-                        Unanswered::Error(_) => DiscoveryOutcome::Error,
+                        Unanswered::Error(_) | Unanswered::Ours(_) => DiscoveryOutcome::Error,
                     };
                     providers.push(ProviderReport { url: p.url, outcome, resources: None, error: Some(failure.into_message()) })
                 }
@@ -162,7 +162,7 @@ impl Pensions {
         let assigned = self.assign(&provider.url, resource_id, &issuer, &assertion, confirmation_code).await?;
         let accepted = self.collect_credential(&provider, assigned, &issuer).await;
         let here = self.protected_here(&provider, resource_id);
-        self.record_assignment("pension.accept", &provider, here, &accepted).await?;
+        self.record_assignment("pension.accept", &provider, resource_id, here, &accepted).await?;
         Ok(accepted)
     }
 
@@ -175,17 +175,20 @@ impl Pensions {
 
     /// The audit entry for a pension accepted here or moved away: which
     /// one, from which provider, to where, and whether its credential came.
-    async fn record_assignment(&self, action: &str, provider: &ProviderEntry, resource_id: Option<String>, done: &Accepted) -> Result<(), ProtocolError> {
+    /// What the owner asked for is recorded as asked; what the provider
+    /// answered is its word, kept short.
+    async fn record_assignment(&self, action: &str, provider: &ProviderEntry, asked: &str, resource_id: Option<String>, done: &Accepted) -> Result<(), ProtocolError> {
+        let short = |text: &str| text.chars().filter(|c| !c.is_control()).take(256).collect::<String>();
         self.server.record(
             action,
             json!({
                 "provider": provider.url,
-                "provider_resource_id": done.resource_id,
+                "provider_resource_id": asked,
                 "resource_id": resource_id,
-                "pei": done.pei,
-                "authorization_server": done.authorization_server,
+                "pei": short(&done.pei),
+                "authorization_server": short(&done.authorization_server),
                 "credential": done.credential.as_ref().map(|c| &c.id),
-                "credential_error": done.credential_error,
+                "credential_error": done.credential_error.as_deref().map(short),
             }),
         );
         self.server.flush().await?;
@@ -205,7 +208,7 @@ impl Pensions {
         let here = self.protected_here(&provider, resource_id);
         let assigned = self.assign(&provider.url, resource_id, &issuer, assertion, None).await?;
         let moved = self.collect_credential(&provider, assigned, &issuer).await;
-        self.record_assignment("pension.move", &provider, here, &moved).await?;
+        self.record_assignment("pension.move", &provider, resource_id, here, &moved).await?;
         Ok(moved)
     }
 

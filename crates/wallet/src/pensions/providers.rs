@@ -80,19 +80,22 @@ struct FindAnswer {
 pub enum Unanswered {
     Unreachable(String),
     Error(String),
+    /// The wallet itself failed (its key, its stored credential): never
+    /// the provider's fault, so never reported as one.
+    Ours(String),
 }
 
 impl Unanswered {
     pub(super) fn outcome(&self) -> FindOutcome {
         match self {
             Unanswered::Unreachable(_) => FindOutcome::Unreachable,
-            Unanswered::Error(_) => FindOutcome::Error,
+            Unanswered::Error(_) | Unanswered::Ours(_) => FindOutcome::Error,
         }
     }
 
     pub(super) fn into_message(self) -> String {
         match self {
-            Unanswered::Unreachable(why) | Unanswered::Error(why) => why,
+            Unanswered::Unreachable(why) | Unanswered::Error(why) | Unanswered::Ours(why) => why,
         }
     }
 }
@@ -249,7 +252,7 @@ impl Pensions {
                     Ok(nonce) if status.is_success() => nonce.c_nonce,
                     _ => return Err(Unanswered::Error(format!("no nonce from the provider (HTTP {status})"))),
                 };
-                Some(self.identity_credential.present(held, provider_url, &nonce).map_err(|e| Unanswered::Error(e.to_string()))?)
+                Some(self.identity_credential.present(held, provider_url, &nonce).map_err(|e| Unanswered::Ours(e.to_string()))?)
             }
         };
         let now = self.server.now();
@@ -295,6 +298,10 @@ impl Pensions {
         // Unordered, so a slow provider holds up only its own slot; the
         // answers are put back in the providers' order after.
         let mut answers: Vec<_> = futures_util::stream::iter(calls).buffer_unordered(FIND_FANOUT).collect().await;
+        if let Some((_, _, Err(Unanswered::Ours(why)))) = answers.iter().find(|(_, _, a)| matches!(a, Err(Unanswered::Ours(_)))) {
+            tracing::error!(error = %why, "the wallet could not present its identity credential");
+            return Err(ProtocolError::server_error());
+        }
         answers.sort_by_key(|(index, _, _)| *index);
         Ok(answers.into_iter().map(|(_, p, answer)| (p, answer)).collect())
     }
@@ -339,7 +346,12 @@ impl Pensions {
     }
 }
 
-/// Fails the way a provider's failure reaches the owner.
+/// Fails the way a provider's failure reaches the owner (and the wallet's
+/// own failure as its own).
 pub(super) fn failed(provider_url: &str, why: Unanswered) -> ProtocolError {
+    if let Unanswered::Ours(why) = why {
+        tracing::error!(error = %why, "the wallet could not make its find token");
+        return ProtocolError::server_error();
+    }
     provider_failed(provider_url, &why.into_message())
 }
