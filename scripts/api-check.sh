@@ -24,6 +24,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cat > "$work/run.sh" <<EOF
 set -euo pipefail
+# Schemathesis keeps a cache where it runs: there, not in the project.
+cd "$work"
 ip link set lo up
 export UMA_WALLET_PASSPHRASE="schemathesis is not a passphrase"
 $PWD/target/debug/uma-wallet --data-dir "$work/wallet" init > /dev/null
