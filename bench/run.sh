@@ -185,8 +185,8 @@ ours_instance() {
 
 bench_ours() {
   if [[ -z ${OURS_BIN:-} ]]; then
-    log "ours: cargo build --release -p uma-wallet-cli"
-    cargo build --release -p uma-wallet-cli
+    log "ours: cargo build --release -p uma-wallet-cli -p uma-bench"
+    cargo build --release -p uma-wallet-cli -p uma-bench
     OURS_BIN=${CARGO_TARGET_DIR:-target}/release
   fi
   export UMA_WALLET_PASSPHRASE=${UMA_WALLET_PASSPHRASE:-bench-passphrase}
