@@ -23,8 +23,7 @@ use uma_as::http::JsonBody;
 use uma_as::secret::{Secret, SecretHash};
 use uma_as::ProtocolError;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::schema::Ref;
-use utoipa::openapi::{ContentBuilder, OpenApi as Document, RefOr, ResponseBuilder};
+use utoipa::openapi::OpenApi as Document;
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -92,16 +91,7 @@ struct ErrorAnswers;
 
 impl Modify for ErrorAnswers {
     fn modify(&self, doc: &mut Document) {
-        let error = ResponseBuilder::new()
-            .description("An error: `error` is its code, `error_description` says why.")
-            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
-            .build();
-        for item in doc.paths.paths.values_mut() {
-            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
-            for operation in operations.into_iter().flatten() {
-                operation.responses.responses.entry("default".into()).or_insert(RefOr::T(error.clone()));
-            }
-        }
+        uma_as::http::openapi::document_error_answers(doc, "An error: `error` is its code, `error_description` says why.");
     }
 }
 

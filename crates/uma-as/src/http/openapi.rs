@@ -214,14 +214,20 @@ struct ErrorAnswers;
 
 impl Modify for ErrorAnswers {
     fn modify(&self, doc: &mut Document) {
-        let error = ResponseBuilder::new()
-            .description("An error: `error` is its code (RFC 6749 §5.2, FedAuthz §6, Grant §3.3.6).")
-            .content("application/json", ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody"))).build())
-            .build();
-        for item in doc.paths.paths.values_mut() {
-            for operation in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete].into_iter().flatten() {
-                operation.responses.responses.entry("default".into()).or_insert(RefOr::T(error.clone()));
-            }
+        document_error_answers(doc, "An error: `error` is its code (RFC 6749 §5.2, FedAuthz §6, Grant §3.3.6).");
+    }
+}
+
+/// Gives every operation of `doc` a `default` answer: the JSON error body
+/// (the schema named `ErrorBody`), for each status it does not list itself.
+pub fn document_error_answers(doc: &mut Document, description: &str) {
+    let error = ResponseBuilder::new()
+        .description(description)
+        .content("application/json", ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody"))).build())
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        for operation in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten() {
+            operation.responses.responses.entry("default".into()).or_insert(RefOr::T(error.clone()));
         }
     }
 }

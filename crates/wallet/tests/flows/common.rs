@@ -108,6 +108,42 @@ impl TestWallet {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// The OpenAPI document a server generated from its routes, checked:
+    /// every operation it lists (but those on `unchecked` paths) is served
+    /// (sending `bearer` if given), each JSON answer has a schema, and each
+    /// operation documents its error answer. Returns the document.
+    pub async fn checked_openapi_document(&self, base: &str, bearer: Option<&str>, unchecked: &[&str]) -> Value {
+        let doc: Value = self.http.get(format!("{base}/openapi.json")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            if unchecked.contains(&path.as_str()) {
+                continue;
+            }
+            for (method, operation) in item.as_object().unwrap() {
+                let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                let mut request = self.http.request(method.clone(), format!("{base}{}", path.replace("{id}", "does-not-exist")));
+                if let Some(token) = bearer {
+                    request = request.bearer_auth(token);
+                }
+                let response = request.send().await.unwrap();
+                let status = response.status();
+                let body: Value = response.json().await.unwrap_or(Value::Null);
+                assert!(
+                    status != StatusCode::METHOD_NOT_ALLOWED && !(status == StatusCode::NOT_FOUND && body["error_description"] == "no such endpoint"),
+                    "{method} {path} is documented but not served ({status})"
+                );
+                let responses = operation["responses"].as_object().unwrap();
+                for (code, response) in responses {
+                    if let Some(json) = response["content"].get("application/json") {
+                        assert!(json.get("schema").is_some_and(|s| s != &json!({})), "{method} {path} {code} has no schema");
+                    }
+                }
+                assert!(responses.contains_key("default"), "{method} {path} documents no error answer");
+            }
+        }
+        doc
+    }
+
     pub async fn owner_get(&self, path: &str) -> Value {
         let (status, body) = self.owner(reqwest::Method::GET, path, None).await;
         assert_eq!(status, StatusCode::OK, "{path}: {body}");

@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
 #[tokio::test]
 async fn client_credentials_pat_needs_the_owners_approval_of_the_resource_server() {
@@ -145,29 +145,9 @@ async fn discovery_documents_publish_every_endpoint() {
 #[tokio::test]
 async fn the_authorization_servers_openapi_document_lists_what_it_serves() {
     let w = TestWallet::start().await;
-    let doc: Value = w.http.get(w.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(doc["openapi"], "3.1.0");
+    let doc = w.checked_openapi_document(&w.url(""), None, &[]).await;
     let paths = doc["paths"].as_object().unwrap();
     for route in ["/.well-known/uma2-configuration", "/register", "/token", "/revoke", "/introspect", "/permission", "/resource_set", "/resource_set/{id}", "/claims", "/jwks"] {
         assert!(paths.contains_key(route), "{route} is not documented");
-    }
-    for (path, item) in paths {
-        for (method, operation) in item.as_object().unwrap() {
-            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let response = w.http.request(method.clone(), w.url(&path.replace("{id}", "nope"))).send().await.unwrap();
-            let status = response.status();
-            let body: Value = response.json().await.unwrap_or(Value::Null);
-            assert!(
-                status != StatusCode::METHOD_NOT_ALLOWED && !(status == StatusCode::NOT_FOUND && body["error_description"] == "no such endpoint"),
-                "{method} {path} is documented but not served ({status})"
-            );
-            let responses = operation["responses"].as_object().unwrap();
-            for (code, response) in responses {
-                if let Some(json) = response["content"].get("application/json") {
-                    assert!(json.get("schema").is_some_and(|s| s != &json!({})), "{method} {path} {code} has no schema");
-                }
-            }
-            assert!(responses.contains_key("default"), "{method} {path} documents no error answer");
-        }
     }
 }
