@@ -29,7 +29,7 @@ cd "$work"
 ip link set lo up
 export UMA_WALLET_PASSPHRASE="schemathesis is not a passphrase"
 $PWD/target/debug/uma-wallet --data-dir "$work/wallet" init > /dev/null
-$PWD/target/debug/uma-wallet --data-dir "$work/wallet" serve --listen 127.0.0.1:0 > "$work/ready.json" 2> "$work/serve.log" &
+$PWD/target/debug/uma-wallet --data-dir "$work/wallet" --backup-dir "$work/backups" serve --listen 127.0.0.1:0 > "$work/ready.json" 2> "$work/serve.log" &
 server=\$!
 trap 'kill \$server 2>/dev/null || true' EXIT
 for _ in \$(seq 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done

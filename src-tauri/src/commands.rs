@@ -3,7 +3,8 @@
 //! listener use, driven in-process), so the app adds no protocol logic of
 //! its own.
 
-use crate::desktop::{AppState, BackupFile, Desktop, Settings};
+use crate::desktop::{AppState, Desktop, Settings};
+use wallet::backups::BackupFile;
 use crate::error::CommandError;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -49,7 +50,7 @@ pub struct Written {
 
 #[tauri::command]
 pub async fn export_backup(desktop: State<'_, Desktop>) -> Answer<Written> {
-    Ok(Written { path: desktop.export_backup().await? })
+    Ok(Written { path: desktop.owner().await?.back_up().await?.path })
 }
 
 /// The backups in the app's backup folder, newest first: what the first
@@ -302,8 +303,8 @@ pub async fn wallet_did(desktop: State<'_, Desktop>) -> Answer<Did> {
 }
 
 #[tauri::command]
-pub async fn list_audit(desktop: State<'_, Desktop>, limit: u32) -> Answer<Vec<AuditEntry>> {
-    Ok(desktop.owner().await?.audit(limit.clamp(1, 10_000) as usize).await?)
+pub async fn list_audit(desktop: State<'_, Desktop>, query: AuditQuery) -> Answer<Vec<AuditEntry>> {
+    Ok(desktop.owner().await?.audit(&AuditQuery { limit: query.limit.clamp(1, 10_000), ..query }).await?)
 }
 
 #[tauri::command]
@@ -324,7 +325,6 @@ pub fn export_typescript(dir: &std::path::Path) -> Result<(), ts_rs::ExportError
     use ts_rs::TS;
     let config = wallet::api::typescript::config(dir);
     AppState::export_all(&config)?;
-    BackupFile::export_all(&config)?;
     Written::export_all(&config)?;
     SignInOpened::export_all(&config)
 }

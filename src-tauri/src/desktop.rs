@@ -13,6 +13,7 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime};
 use tokio::sync::{broadcast, watch};
 use wallet::api::{Identity, OwnerEvent};
+use wallet::backups::{backups_in, BackupFile, BackupSchedule};
 use wallet::owner_client::OwnerClient;
 use wallet::serve::{self, Ready, ServeError, ServeOptions};
 use wallet::{Clock, KdfParams, Wallet};
@@ -20,10 +21,6 @@ use wallet::{Clock, KdfParams, Wallet};
 /// The app's settings file in the data directory. Not secret: addresses only.
 const SETTINGS_FILE: &str = "desktop.json";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7420";
-/// How backup files are named in the backup folder: this, the wallet's
-/// clock at the time, `.json`.
-const BACKUP_PREFIX: &str = "uma-wallet-backup-";
-const DAY: i64 = 86_400;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Settings {
@@ -36,60 +33,10 @@ pub struct Settings {
     pub backups: BackupSchedule,
 }
 
-/// A sealed backup each day while the wallet is open, keeping the newest few.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
-pub struct BackupSchedule {
-    pub daily: bool,
-    /// How many backups to keep (1 to 365); older ones are deleted.
-    pub keep: u32,
-}
-
-impl Default for BackupSchedule {
-    fn default() -> Self {
-        BackupSchedule { daily: false, keep: 7 }
-    }
-}
-
 impl Default for Settings {
     fn default() -> Self {
         Settings { listen: DEFAULT_LISTEN.into(), public_issuer: None, backups: BackupSchedule::default() }
     }
-}
-
-/// A backup file in the backup folder.
-#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
-pub struct BackupFile {
-    pub path: PathBuf,
-    /// When it was made (Unix seconds).
-    pub made_at: i64,
-    pub bytes: u64,
-}
-
-/// The backups in `dir`, newest first (only files the app named).
-pub fn backups_in(dir: &std::path::Path) -> Vec<BackupFile> {
-    let mut found: Vec<BackupFile> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name().into_string().ok()?;
-            let made_at = name.strip_prefix(BACKUP_PREFIX)?.strip_suffix(".json")?.parse().ok()?;
-            Some(BackupFile { path: entry.path(), made_at, bytes: entry.metadata().ok()?.len() })
-        })
-        .collect();
-    found.sort_by(|a, b| b.made_at.cmp(&a.made_at));
-    found
-}
-
-/// Whether a daily backup is due, given the backups there are. A name
-/// from the future (a clock that ran ahead, a planted file) does not count.
-fn backup_due(now: i64, backups: &[BackupFile]) -> bool {
-    backups.iter().find(|b| b.made_at <= now + DAY).is_none_or(|newest| now - newest.made_at >= DAY)
-}
-
-/// The backups beyond the newest `keep`.
-fn beyond(backups: &[BackupFile], keep: u32) -> &[BackupFile] {
-    backups.get(keep as usize..).unwrap_or(&[])
 }
 
 impl Settings {
@@ -99,9 +46,7 @@ impl Settings {
     }
 
     fn check(&self) -> Result<SocketAddr, CommandError> {
-        if !(1..=365).contains(&self.backups.keep) {
-            return Err(CommandError::invalid_input("Keep between 1 and 365 backups."));
-        }
+        self.backups.check().map_err(CommandError::invalid_input)?;
         let addr: SocketAddr = self
             .listen
             .trim()
@@ -245,7 +190,7 @@ impl Desktop {
                 clock: self.clock.clone(),
                 tickets_per_minute: None,
             };
-            let bound = serve::bind(options).await?;
+            let bound = serve::bind(options).await?.backing_up(self.backup_dir.clone(), None);
             let owner = OwnerClient::in_process(bound.wallet())?;
             let wallet = bound.wallet().clone();
             let ready = bound.ready.clone();
@@ -255,7 +200,7 @@ impl Desktop {
                 let _ = stopped.wait_for(|s| *s).await;
             }));
             tauri::async_runtime::spawn(forward_events(app.clone(), events, self.watcher.clone()));
-            tauri::async_runtime::spawn(scheduled_backups(wallet.clone(), self.backup_dir.clone(), self.settings.clone(), stop.subscribe()));
+            tauri::async_runtime::spawn(scheduled_backups(wallet.clone(), self.settings.clone(), stop.subscribe()));
             tracing::info!(issuer = %ready.issuer, owner_api = %ready.owner_api, "wallet unlocked");
             *session = Some(Session { owner, wallet, ready, stop, server });
         }
@@ -308,13 +253,6 @@ impl Desktop {
         Ok(&self.backup_dir)
     }
 
-    /// A sealed copy of the wallet in the backup folder; returns its path.
-    pub async fn export_backup(&self) -> Result<PathBuf, CommandError> {
-        let wallet = self.wallet(&*self.session.lock().await)?;
-        self.backup_folder()?;
-        Ok(back_up(wallet, &self.backup_dir).await?)
-    }
-
     /// The backups in the backup folder, newest first.
     pub fn backups(&self) -> Vec<BackupFile> {
         backups_in(&self.backup_dir)
@@ -347,43 +285,17 @@ impl Desktop {
     }
 }
 
-/// Writes a backup of `wallet` into `dir`, named for the wallet's clock.
-async fn back_up(wallet: Wallet, dir: &std::path::Path) -> Result<PathBuf, CommandError> {
-    let path = dir.join(format!("{BACKUP_PREFIX}{}.json", wallet.now()));
-    let target = path.clone();
-    tokio::task::spawn_blocking(move || wallet.backup(&target))
-        .await
-        .map_err(|e| CommandError::new("wallet_error", e.to_string()))??;
-    Ok(path)
-}
-
 /// While the wallet is open: a backup when one is due (none in the last
 /// day), then the oldest deleted beyond the number to keep. Checked at
 /// unlock and every hour; ends when the wallet locks.
-async fn scheduled_backups(wallet: Wallet, dir: PathBuf, settings: Arc<parking_lot::Mutex<Settings>>, mut stopped: watch::Receiver<bool>) {
+async fn scheduled_backups(wallet: Wallet, settings: Arc<parking_lot::Mutex<Settings>>, mut stopped: watch::Receiver<bool>) {
     loop {
         let schedule = settings.lock().backups.clone();
         if schedule.daily {
-            let made = match wallet::create_private_dir(&dir) {
-                Ok(()) if backup_due(wallet.now(), &backups_in(&dir)) => back_up(wallet.clone(), &dir).await.map(Some),
-                Ok(()) => Ok(None),
-                Err(e) => Err(e.into()),
-            };
-            match made {
-                Ok(Some(path)) => tracing::info!(path = %path.display(), "scheduled backup made"),
+            match wallet.scheduled_backup(schedule.keep).await {
+                Ok(Some(made)) => tracing::info!(path = %made.path.display(), "scheduled backup made"),
                 Ok(None) => {}
                 Err(e) => tracing::error!(error = %e, "scheduled backup failed"),
-            }
-            // Old ones go only once a backup of today is there, and never
-            // the newest (`keep` is at least one).
-            let now = wallet.now();
-            let present: Vec<BackupFile> = backups_in(&dir).into_iter().filter(|b| b.made_at <= now + DAY).collect();
-            if present.first().is_some_and(|newest| now - newest.made_at < DAY) {
-                for old in beyond(&present, schedule.keep.max(1)) {
-                    if let Err(e) = std::fs::remove_file(&old.path) {
-                        tracing::warn!(error = %e, path = %old.path.display(), "an old backup could not be deleted");
-                    }
-                }
             }
         }
         tokio::select! {
@@ -451,33 +363,3 @@ fn notify<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
     });
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn backup(made_at: i64) -> BackupFile {
-        BackupFile { path: PathBuf::from(format!("{BACKUP_PREFIX}{made_at}.json")), made_at, bytes: 1 }
-    }
-
-    #[test]
-    fn a_daily_backup_is_due_a_day_after_the_newest() {
-        assert!(backup_due(1_000_000, &[]));
-        assert!(!backup_due(1_000_000, &[backup(1_000_000 - DAY + 1), backup(1)]));
-        assert!(backup_due(1_000_000, &[backup(1_000_000 - DAY)]));
-        assert!(backup_due(1_000_000, &[backup(99_999_999_999), backup(1)]), "a name from the future does not put backups off");
-    }
-
-    #[test]
-    fn only_the_newest_few_are_kept_and_only_the_apps_own_files_count() {
-        let dir = tempfile::tempdir().unwrap();
-        for at in [100, 300, 200] {
-            std::fs::write(dir.path().join(format!("{BACKUP_PREFIX}{at}.json")), "{}").unwrap();
-        }
-        std::fs::write(dir.path().join("notes.json"), "{}").unwrap();
-        std::fs::write(dir.path().join(format!("{BACKUP_PREFIX}x.json")), "{}").unwrap();
-        let found = backups_in(dir.path());
-        assert_eq!(found.iter().map(|b| b.made_at).collect::<Vec<_>>(), vec![300, 200, 100]);
-        assert_eq!(beyond(&found, 2).iter().map(|b| b.made_at).collect::<Vec<_>>(), vec![100]);
-        assert!(beyond(&found, 5).is_empty());
-    }
-}

@@ -58,7 +58,9 @@ pub struct WalletProcess {
 
 pub fn uma_wallet(data_dir: &Path) -> Command {
     let mut command = Command::new(binary("uma-wallet"));
-    command.arg("--data-dir").arg(data_dir).env("UMA_WALLET_PASSPHRASE", PASSPHRASE).env_remove("UMA_WALLET_DATA_DIR");
+    // Backups stay beside the wallet, never in the documents of whoever runs the tests.
+    command.arg("--data-dir").arg(data_dir).arg("--backup-dir").arg(data_dir.join("backups"));
+    command.env("UMA_WALLET_PASSPHRASE", PASSPHRASE).env_remove("UMA_WALLET_DATA_DIR");
     command
 }
 

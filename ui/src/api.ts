@@ -34,7 +34,7 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 // ui/src/app-contract: the app's own commands). Never written by hand here.
 
 import type { AppState } from './app-contract/AppState';
-import type { BackupFile } from './app-contract/BackupFile';
+import type { BackupFile } from './contract/BackupFile';
 import type { BackupSchedule } from './app-contract/BackupSchedule';
 import type { Settings } from './app-contract/Settings';
 import type { SignInOpened } from './app-contract/SignInOpened';
@@ -42,6 +42,7 @@ import type { Written } from './app-contract/Written';
 import type { Accepted } from './contract/Accepted';
 import type { Approval } from './contract/Approval';
 import type { AuditEntry } from './contract/AuditEntry';
+import type { AuditQuery } from './contract/AuditQuery';
 import type { AuditVerification } from './contract/AuditVerification';
 import type { ClientDecision } from './contract/ClientDecision';
 import type { ClientView } from './contract/ClientView';
@@ -187,6 +188,9 @@ export const verifyCredential = (id: string) => call<CredentialCheck>('verify_cr
 export const deleteCredential = (id: string) => call<null>('delete_credential', { id });
 export const exportCredentials = () => call<Written>('export_credentials');
 export const walletDid = () => call<Did>('wallet_did');
-export const listAudit = (limit: number) => call<AuditEntry[]>('list_audit', { limit });
+/** The newest `limit` activity entries, searched over the whole log by the
+ * optional filters. */
+export const listAudit = (limit: number, filter: Omit<AuditQuery, 'limit'> = {}) =>
+  call<AuditEntry[]>('list_audit', { query: { limit, ...filter } });
 export const verifyAudit = () => call<AuditVerification>('verify_audit');
 export const exportAudit = () => call<Written>('export_audit');

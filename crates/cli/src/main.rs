@@ -10,7 +10,7 @@ mod owner;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use owner::{Owner, OwnerError};
 use serde_json::Value;
-use wallet::api::{AcceptOffer, ChangePassphrase, AddProvider, Approval, AssertionRequest, Identity, MovePension, NewPolicy, Outcome, PartyCondition, Permission, SignInStatus, Target, TrustIssuer};
+use wallet::api::{AcceptOffer, AuditQuery, ChangePassphrase, AddProvider, Approval, AssertionRequest, Identity, MovePension, NewPolicy, Outcome, PartyCondition, Permission, SignInStatus, Target, TrustIssuer};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +23,9 @@ struct Cli {
     /// The wallet's data directory [default: the platform's data directory]/uma-wallet.
     #[arg(long, global = true, env = "UMA_WALLET_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Where backups go [default: "Pension wallet backups" in your documents].
+    #[arg(long, global = true, env = "UMA_WALLET_BACKUP_DIR")]
+    backup_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -33,11 +36,14 @@ enum Command {
     Init,
     /// Run the authorization server and the owner API until SIGTERM or Ctrl-C.
     Serve(ServeArgs),
-    /// Recreate the wallet from a backup file (the desktop app's Settings → Export backup).
+    /// Recreate the wallet from a backup file (`uma-wallet backup make`, or the app's Settings).
     Restore {
         /// The backup file.
         backup: PathBuf,
     },
+    /// Sealed backups of the whole wallet, in the backup folder.
+    #[command(subcommand)]
+    Backup(BackupCommand),
     /// Show what the wallet holds.
     Status,
     /// Change the wallet's passphrase (the new one from a prompt or
@@ -139,6 +145,9 @@ struct ServeArgs {
     /// [default: 6000]; raise it for load tests.
     #[arg(long)]
     tickets_per_minute: Option<u32>,
+    /// Make a backup each day the server runs, keeping this many (1 to 365).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=365))]
+    daily_backups: Option<u32>,
 }
 
 #[derive(Subcommand)]
@@ -334,10 +343,31 @@ enum TrustCommand {
 }
 
 #[derive(Subcommand)]
+enum BackupCommand {
+    /// Make one now. It opens with the passphrase the wallet has now.
+    Make,
+    /// The backups there are, newest first.
+    List,
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
+    /// The newest entries, newest first; the filters search the whole log.
     List {
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Only entries about this pension (its id here or its PEI), or
+        /// `gone` for pensions no longer protected here.
+        #[arg(long)]
+        pension: Option<String>,
+        /// Only entries by `owner`, `apps`, `providers`, `others`, or one
+        /// actor (`client:<id>`).
+        #[arg(long)]
+        who: Option<String>,
+        /// Only this action (`pending.approve`), or every action under a
+        /// prefix ending in a dot (`token.`).
+        #[arg(long)]
+        action: Option<String>,
     },
     /// Check the hash chain; exits non-zero if an entry was changed or removed.
     Verify,
@@ -398,6 +428,7 @@ fn print(value: &Value) {
 
 async fn run(cli: Cli) -> Result<(), String> {
     let data_dir = cli.data_dir.unwrap_or_else(default_data_dir);
+    let backup_dir = cli.backup_dir.unwrap_or_else(|| wallet::backups::default_backup_dir(&data_dir));
     match cli.command {
         Command::Init => {
             if Wallet::exists(&data_dir) {
@@ -436,12 +467,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                 clock: Clock::System,
                 tickets_per_minute: args.tickets_per_minute,
             };
-            let bound = serve::bind(options).await.map_err(|e| e.to_string())?;
+            let bound = serve::bind(options).await.map_err(|e| e.to_string())?.backing_up(backup_dir, args.daily_backups);
             println!("{}", serde_json::to_string(&bound.ready).expect("ready line serializes"));
             bound.run(serve::shutdown_signal()).await.map_err(|e| e.to_string())
         }
         command => {
-            let owner = Owner::connect(&data_dir, || passphrase(false)).await.map_err(|e| e.to_string())?;
+            let owner = Owner::connect(&data_dir, &backup_dir, || passphrase(false)).await.map_err(|e| e.to_string())?;
             owner_command(&owner, command).await.map_err(|e| e.to_string())
         }
     }
@@ -489,7 +520,9 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
         Command::Trust(TrustCommand::List) => json(client.trusted_issuers().await?),
         Command::Trust(TrustCommand::Add { issuer, jwks_uri, client_ids }) => json(client.trust_issuer(&TrustIssuer { issuer, jwks_uri, client_ids }).await?),
         Command::Trust(TrustCommand::Remove { issuer }) => json(client.distrust_issuer(&issuer).await?),
-        Command::Audit(AuditCommand::List { limit }) => json(client.audit(limit).await?),
+        Command::Audit(AuditCommand::List { limit, pension, who, action }) => json(client.audit(&AuditQuery { limit, pension, who, action }).await?),
+        Command::Backup(BackupCommand::Make) => json(client.back_up().await?),
+        Command::Backup(BackupCommand::List) => json(client.backups().await?),
         Command::Audit(AuditCommand::Verify) => {
             let result = client.audit_verify().await?;
             if result.intact {

@@ -25,7 +25,7 @@ impl Owner {
     /// Uses the running server if `server.json` points at one that proves
     /// it is this wallet; otherwise opens the wallet here (asking for the
     /// passphrase).
-    pub async fn connect(data_dir: &Path, passphrase: impl FnOnce() -> Result<String, String>) -> Result<Owner, OwnerError> {
+    pub async fn connect(data_dir: &Path, backup_dir: &Path, passphrase: impl FnOnce() -> Result<String, String>) -> Result<Owner, OwnerError> {
         if !Wallet::exists(data_dir) {
             return Err(OwnerError::Usage(format!("no wallet at {}; run `uma-wallet init` first", data_dir.display())));
         }
@@ -34,7 +34,8 @@ impl Owner {
         }
         let passphrase = passphrase().map_err(OwnerError::Usage)?;
         let wallet = Wallet::open(data_dir, &passphrase, Config::new("http://127.0.0.1:7420"), Clock::System)
-            .map_err(|e| OwnerError::Usage(e.to_string()))?;
+            .map_err(|e| OwnerError::Usage(e.to_string()))?
+            .with_backup_dir(backup_dir.to_path_buf());
         let client = OwnerClient::in_process(&wallet).map_err(|e| OwnerError::Usage(e.to_string()))?;
         Ok(Owner { client, _opened: Some(wallet) })
     }

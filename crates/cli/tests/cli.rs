@@ -11,7 +11,13 @@ const PASSPHRASE: &str = "a long enough passphrase";
 fn uma_wallet(data_dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_uma-wallet"));
     command.arg("--data-dir").arg(data_dir).env("UMA_WALLET_PASSPHRASE", PASSPHRASE).env_remove("UMA_WALLET_DATA_DIR");
+    // Backups stay beside the wallet, never in the documents of whoever runs the tests.
+    command.env("UMA_WALLET_BACKUP_DIR", backup_dir(data_dir));
     command
+}
+
+fn backup_dir(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.with_extension("backups")
 }
 
 fn run(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
@@ -31,8 +37,13 @@ struct Serving {
 }
 
 fn serve(data_dir: &Path) -> Serving {
+    serve_with(data_dir, &[])
+}
+
+fn serve_with(data_dir: &Path, more: &[&str]) -> Serving {
     let mut child = uma_wallet(data_dir)
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(more)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -216,4 +227,44 @@ fn passphrase_changes_the_passphrase_the_wallet_opens_with() {
     assert!(!ok && stderr.contains("wrong passphrase"), "the old one no longer opens it: {stderr}");
     let status = uma_wallet(dir.path()).env("UMA_WALLET_PASSPHRASE", new).args(["status"]).output().unwrap();
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+}
+
+#[test]
+fn backups_are_made_listed_and_restored_from_the_cli_and_daily_by_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = dir.path().join("wallet");
+    run_json(&wallet, &["init"]);
+    let made = run_json(&wallet, &["backup", "make"]);
+    let path = made["path"].as_str().unwrap();
+    assert!(path.starts_with(backup_dir(&wallet).to_str().unwrap()) && Path::new(path).is_file(), "{made}");
+    assert!(made["bytes"].as_u64().unwrap() > 0);
+
+    // `serve --daily-backups` makes today's at once only if none is there.
+    let mut server = serve_with(&wallet, &["--daily-backups", "3"]);
+    let listed = run_json(&wallet, &["backup", "list"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "a backup of today is there already: {listed}");
+    let (ok, _, stderr) = run(&wallet, &["backup", "make"]);
+    assert!(ok, "through the running server: {stderr}");
+    let (ok, _, stderr) = run(&wallet, &["backup", "make"]);
+    assert!(ok, "a second in the same second takes another name: {stderr}");
+    assert_eq!(run_json(&wallet, &["backup", "list"]).as_array().unwrap().len(), 3);
+    server.signal("-TERM");
+
+    let restored = dir.path().join("restored");
+    run_json(&restored, &["restore", path]);
+    let status = run_json(&restored, &["status"]);
+    assert_eq!(status["serving"], false);
+    let (ok, _, stderr) = run(&wallet, &["serve", "--daily-backups", "0"]);
+    assert!(!ok && stderr.contains("0"), "keeping no backups is refused: {stderr}");
+}
+
+#[test]
+fn the_activity_log_is_searched_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    run_json(dir.path(), &["init"]);
+    run_json(dir.path(), &["backup", "make"]);
+    let found = run_json(dir.path(), &["audit", "list", "--who", "owner", "--action", "wallet."]);
+    let actions: Vec<&str> = found.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"wallet.backup") && actions.iter().all(|a| a.starts_with("wallet.")), "{actions:?}");
+    assert!(run_json(dir.path(), &["audit", "list", "--who", "apps"]).as_array().unwrap().is_empty());
 }

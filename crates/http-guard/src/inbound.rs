@@ -257,3 +257,51 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
 }
+
+/// The largest request body a handler reads: larger ones are refused with
+/// 413 before they are parsed.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Why a request body could not be taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    #[error("the body must be {0}")]
+    WrongType(&'static str),
+    #[error("the request body is too large")]
+    TooLarge,
+    #[error("could not read the request body")]
+    Unreadable,
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+}
+
+/// Whether the request's `Content-Type` is `wanted`, parameters aside.
+pub fn content_type_is(headers: &axum::http::HeaderMap, wanted: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(wanted))
+}
+
+/// The body of a request that must be of `content_type`, within the
+/// router's body limit (`DefaultBodyLimit`).
+pub async fn body_of_type(request: Request, content_type: &'static str) -> Result<axum::body::Bytes, BodyError> {
+    use axum::extract::FromRequest;
+    if !content_type_is(request.headers(), content_type) {
+        return Err(BodyError::WrongType(content_type));
+    }
+    axum::body::Bytes::from_request(request, &()).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            BodyError::TooLarge
+        } else {
+            BodyError::Unreadable
+        }
+    })
+}
+
+/// A JSON body, read as [`body_of_type`] reads it.
+pub async fn json_body<T: serde::de::DeserializeOwned>(request: Request) -> Result<T, BodyError> {
+    let bytes = body_of_type(request, "application/json").await?;
+    serde_json::from_slice(&bytes).map_err(|e| BodyError::MalformedJson(e.to_string()))
+}

@@ -189,15 +189,24 @@ impl AuditLog {
 
     /// Newest first, at most `limit`.
     pub fn list(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.search(limit, |_| true)
+    }
+
+    /// The newest `limit` entries that `wanted` keeps, newest first,
+    /// looking through the whole log.
+    pub fn search(&self, limit: usize, wanted: impl Fn(&AuditEntry) -> bool) -> Result<Vec<AuditEntry>, StoreError> {
         let mut out = Vec::with_capacity(limit.min(1024));
         for item in self.entries.raw().iter().rev() {
+            if out.len() >= limit {
+                break;
+            }
             let (k, v) = item?;
             if k.len() != 8 {
                 continue;
             }
-            out.push(self.entries.decode(&k, &v)?);
-            if out.len() >= limit {
-                break;
+            let entry = self.entries.decode(&k, &v)?;
+            if wanted(&entry) {
+                out.push(entry);
             }
         }
         Ok(out)

@@ -1,146 +1,172 @@
-//! The one place protocol failures become HTTP answers.
+//! What can go wrong in the authorization server, in the specs' own words.
 //!
-//! Every error is a JSON body with `error` set to the spec's code (RFC 6749
-//! §5.2, FedAuthz §6, Grant §3.3.6) and `Cache-Control: no-store`.
+//! Each variant is one error code of RFC 6749 §5.2, RFC 6750 §3.1, RFC 7591
+//! §3.2.2, FedAuthz §3.2/§4 or Grant §3.3.6, with its human-readable
+//! description. There is no HTTP here: the status, headers and body each
+//! code travels with are decided once, at the edge (`http::error`).
+//!
+//! The Grant's `need_info` and `request_submitted` are not errors of this
+//! server but answers that let the client go on: they are
+//! [`GrantOutcome`](crate::token::GrantOutcome)s.
 
 use crate::store::StoreError;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value};
 
-#[derive(Debug, Clone)]
-pub struct ProtocolError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub description: String,
-    /// Extra members: `ticket`, `required_claims`, `redirect_user`, `interval`.
-    pub extra: Map<String, Value>,
-    /// `WWW-Authenticate` for 401s (RFC 6749 §5.2, RFC 6750 §3).
-    pub challenge: Option<String>,
-    /// `Retry-After` seconds for 429s (RFC 6585 §4).
-    pub retry_after: Option<u64>,
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    /// RFC 6749 §5.2.
+    #[error("invalid_request: {0}")]
+    InvalidRequest(String),
+    /// `invalid_request` for a body over the size this server reads.
+    #[error("invalid_request: the request body is too large")]
+    BodyTooLarge,
+    #[error("invalid_client: {0}")]
+    InvalidClient(String),
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(String),
+    #[error("unauthorized_client: {0}")]
+    UnauthorizedClient(String),
+    #[error("unsupported_grant_type: {0}")]
+    UnsupportedGrantType(String),
+    #[error("invalid_scope: {0}")]
+    InvalidScope(String),
+    /// Grant §3.3.6: the owner's policies or decision refuse the request.
+    #[error("request_denied: {0}")]
+    RequestDenied(String),
+    /// RFC 6750 §3.1: a missing, unknown or expired bearer token (a PAT, or
+    /// the owner's token).
+    #[error("invalid_token: {0}")]
+    InvalidToken(String),
+    #[error("insufficient_scope: {0}")]
+    InsufficientScope(String),
+    /// FedAuthz §4.2 (permission requests).
+    #[error("invalid_resource_id: {0}")]
+    InvalidResourceId(String),
+    /// FedAuthz §3.2 (resource registration), and anything else asked for by
+    /// an id this server does not know.
+    #[error("not_found: {0}")]
+    NotFound(String),
+    /// FedAuthz §3.2: a method the endpoint does not serve.
+    #[error("unsupported_method_type: method not supported here")]
+    UnsupportedMethodType,
+    /// RFC 7591 §3.2.2.
+    #[error("invalid_client_metadata: {0}")]
+    InvalidClientMetadata(String),
+    #[error("invalid_redirect_uri: {0}")]
+    InvalidRedirectUri(String),
+    /// The owner answered a request its client had stopped asking for.
+    #[error("expired_request: {0}")]
+    ExpiredRequest(String),
+    /// RFC 6749 §5.2's answer for a server too busy: anonymous or barely
+    /// known parties have asked for too much. Try again after `retry_after`
+    /// seconds.
+    #[error("temporarily_unavailable: {description}")]
+    TemporarilyUnavailable { description: String, retry_after: u64 },
+    /// Our own fault; the cause is in the server log, never in the answer.
+    #[error("server_error: internal error; see the server log")]
+    ServerError,
 }
 
 impl ProtocolError {
-    pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
-        ProtocolError { status, code, description: description.into(), extra: Map::new(), challenge: None, retry_after: None }
+    /// The `error` member of the answer.
+    pub fn code(&self) -> &'static str {
+        use ProtocolError::*;
+        match self {
+            InvalidRequest(_) | BodyTooLarge => "invalid_request",
+            InvalidClient(_) => "invalid_client",
+            InvalidGrant(_) => "invalid_grant",
+            UnauthorizedClient(_) => "unauthorized_client",
+            UnsupportedGrantType(_) => "unsupported_grant_type",
+            InvalidScope(_) => "invalid_scope",
+            RequestDenied(_) => "request_denied",
+            InvalidToken(_) => "invalid_token",
+            InsufficientScope(_) => "insufficient_scope",
+            InvalidResourceId(_) => "invalid_resource_id",
+            NotFound(_) => "not_found",
+            UnsupportedMethodType => "unsupported_method_type",
+            InvalidClientMetadata(_) => "invalid_client_metadata",
+            InvalidRedirectUri(_) => "invalid_redirect_uri",
+            ExpiredRequest(_) => "expired_request",
+            TemporarilyUnavailable { .. } => "temporarily_unavailable",
+            ServerError => "server_error",
+        }
     }
 
-    pub fn with(mut self, name: &str, value: impl Into<Value>) -> Self {
-        self.extra.insert(name.into(), value.into());
-        self
+    /// The `error_description` member: for people, never parsed.
+    pub fn description(&self) -> String {
+        use ProtocolError::*;
+        match self {
+            InvalidRequest(d) | InvalidClient(d) | InvalidGrant(d) | UnauthorizedClient(d) | UnsupportedGrantType(d) | InvalidScope(d)
+            | RequestDenied(d) | InvalidToken(d) | InsufficientScope(d) | InvalidResourceId(d) | NotFound(d) | InvalidClientMetadata(d)
+            | InvalidRedirectUri(d) | ExpiredRequest(d) => d.clone(),
+            TemporarilyUnavailable { description, .. } => description.clone(),
+            BodyTooLarge => "the request body is too large".into(),
+            UnsupportedMethodType => "method not supported here".into(),
+            ServerError => "internal error; see the server log".into(),
+        }
     }
 
     pub fn invalid_request(d: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request", d)
+        Self::InvalidRequest(d.into())
     }
     pub fn invalid_client(d: impl Into<String>) -> Self {
-        let mut e = Self::new(StatusCode::UNAUTHORIZED, "invalid_client", d);
-        e.challenge = Some(r#"Basic realm="uma""#.into());
-        e
+        Self::InvalidClient(d.into())
     }
     pub fn invalid_grant(d: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_grant", d)
+        Self::InvalidGrant(d.into())
     }
     pub fn unauthorized_client(d: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "unauthorized_client", d)
+        Self::UnauthorizedClient(d.into())
     }
     pub fn unsupported_grant_type(d: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", d)
+        Self::UnsupportedGrantType(d.into())
     }
     pub fn invalid_scope(d: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_scope", d)
-    }
-    pub fn need_info(ticket: &str, d: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "need_info", d).with("ticket", ticket)
+        Self::InvalidScope(d.into())
     }
     pub fn request_denied(d: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "request_denied", d)
-    }
-    pub fn request_submitted(ticket: &str, interval: u64) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "request_submitted", "the resource owner has been asked; poll again")
-            .with("ticket", ticket)
-            .with("interval", interval)
+        Self::RequestDenied(d.into())
     }
     pub fn invalid_resource_id(d: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_resource_id", d)
+        Self::InvalidResourceId(d.into())
     }
-    /// RFC 6750 §3.1, for a missing or bad PAT.
     pub fn invalid_token(d: impl Into<String>) -> Self {
-        let d = d.into();
-        let mut e = Self::new(StatusCode::UNAUTHORIZED, "invalid_token", d.clone());
-        e.challenge = Some(format!(r#"Bearer realm="uma", error="invalid_token", error_description="{}""#, d.replace('"', "'")));
-        e
+        Self::InvalidToken(d.into())
     }
     pub fn insufficient_scope(d: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "insufficient_scope", d)
+        Self::InsufficientScope(d.into())
     }
     pub fn not_found(d: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", d)
-    }
-    pub fn unsupported_method_type() -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "unsupported_method_type", "method not supported here")
+        Self::NotFound(d.into())
     }
     pub fn invalid_client_metadata(d: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_client_metadata", d)
+        Self::InvalidClientMetadata(d.into())
     }
     pub fn invalid_redirect_uri(d: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_redirect_uri", d)
+        Self::InvalidRedirectUri(d.into())
     }
-    pub fn payload_too_large() -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "request body too large")
-    }
-    /// Too many requests from anonymous or barely known parties: 429 with
-    /// `Retry-After`. The code is RFC 6749's for a server too busy to answer.
     pub fn temporarily_unavailable(d: impl Into<String>, retry_after: u64) -> Self {
-        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", d);
-        e.retry_after = Some(retry_after);
-        e
-    }
-    pub fn server_error() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "internal error; see the server log")
-    }
-
-    pub fn body(&self) -> Value {
-        let mut body = Map::new();
-        body.insert("error".into(), self.code.into());
-        if !self.description.is_empty() {
-            body.insert("error_description".into(), self.description.clone().into());
-        }
-        body.extend(self.extra.clone());
-        Value::Object(body)
-    }
-}
-
-impl std::fmt::Display for ProtocolError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code, self.description)
+        Self::TemporarilyUnavailable { description: d.into(), retry_after }
     }
 }
 
 impl From<StoreError> for ProtocolError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "store failure");
-        ProtocolError::server_error()
-    }
-}
-
-impl IntoResponse for ProtocolError {
-    fn into_response(self) -> Response {
-        let mut response = (self.status, axum::Json(self.body())).into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Some(challenge) = &self.challenge {
-            if let Ok(v) = HeaderValue::from_str(challenge) {
-                headers.insert(header::WWW_AUTHENTICATE, v);
-            }
-        }
-        if let Some(seconds) = self.retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
+        ProtocolError::ServerError
     }
 }
 
 /// Shorthand for results of protocol operations.
 pub type ProtocolResult<T> = Result<T, ProtocolError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_too_large_body_is_an_invalid_request_in_the_specs_words() {
+        assert_eq!(ProtocolError::BodyTooLarge.code(), "invalid_request");
+        assert_eq!(ProtocolError::invalid_grant("unknown ticket").to_string(), "invalid_grant: unknown ticket");
+        assert_eq!(ProtocolError::temporarily_unavailable("busy", 60).description(), "busy");
+    }
+}

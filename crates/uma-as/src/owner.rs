@@ -10,7 +10,6 @@ use crate::model::*;
 use crate::policy::{Outcome, PartyCondition, Policy, Target};
 use crate::secret::random_id;
 use crate::server::AuthorizationServer;
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -213,11 +212,7 @@ impl AuthorizationServer {
             return Err(ProtocolError::invalid_request("this request has already been decided"));
         }
         if request.is_expired(self.now()) {
-            return Err(ProtocolError::new(
-                StatusCode::GONE,
-                "expired_request",
-                "this request has expired: the client stopped asking for it",
-            ));
+            return Err(ProtocolError::ExpiredRequest("this request has expired: the client stopped asking for it".into()));
         }
         Ok(request)
     }

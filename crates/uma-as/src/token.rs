@@ -84,6 +84,37 @@ pub struct RptPermission {
     pub exp: Option<i64>,
 }
 
+/// How a grant request ends when it does not fail (Grant §3.3.5, §3.3.6).
+#[derive(Debug)]
+pub enum GrantOutcome {
+    /// An RPT.
+    Issued(RptResponse),
+    /// The client may go on with more claims about the requesting party.
+    NeedInfo(NeedInfo),
+    /// The owner has been asked; the client polls with the new ticket.
+    Submitted(Submitted),
+}
+
+/// `need_info`: what is missing, and the ticket to come back with.
+#[derive(Debug)]
+pub struct NeedInfo {
+    pub ticket: Secret,
+    pub required_claims: Vec<serde_json::Value>,
+    /// The claims interaction endpoint, where the requesting party can give
+    /// claims in person.
+    pub redirect_user: String,
+    /// Why, for people: the claim token's flaw, or the policy's need.
+    pub reason: String,
+}
+
+/// `request_submitted`: the ticket to poll with, and how often.
+#[derive(Debug)]
+pub struct Submitted {
+    pub ticket: Secret,
+    /// Seconds the client waits between polls.
+    pub interval: u64,
+}
+
 /// What the wallet's own reads require of a ticket a provider handed it:
 /// issued for that provider, and for exactly the resource being read.
 #[derive(Clone, Copy, Debug)]
@@ -101,7 +132,7 @@ impl ExpectedTicket<'_> {
 }
 
 impl AuthorizationServer {
-    pub async fn uma_grant(&self, client: &Client, request: UmaGrantRequest) -> ProtocolResult<RptResponse> {
+    pub async fn uma_grant(&self, client: &Client, request: UmaGrantRequest) -> ProtocolResult<GrantOutcome> {
         self.uma_grant_expecting(client, request, None).await
     }
 
@@ -112,7 +143,7 @@ impl AuthorizationServer {
         client: &Client,
         request: UmaGrantRequest,
         expected: Option<ExpectedTicket<'_>>,
-    ) -> ProtocolResult<RptResponse> {
+    ) -> ProtocolResult<GrantOutcome> {
         let actor = format!("client:{}", client.client_id);
         let hash = request.ticket.hash();
         let (ticket, sealed) = match self.trees().tickets.get_sealed(hash.0)? {
@@ -164,7 +195,7 @@ impl AuthorizationServer {
         ticket: TicketRecord,
         request: UmaGrantRequest,
         claim: &TicketClaim,
-    ) -> ProtocolResult<RptResponse> {
+    ) -> ProtocolResult<GrantOutcome> {
         let now = self.now();
         if ticket.expires_at <= now {
             self.audit_noisy(actor, "token.expired_ticket", json!({}));
@@ -198,7 +229,7 @@ impl AuthorizationServer {
                 Err(e) => {
                     self.audit_noisy(actor, "token.need_info", json!({ "reason": e.to_string() }));
                     let required = vec![json!({ "claim_token_format": [ID_TOKEN_FORMAT, crate::claims::PRESENTATION_FORMAT], "name": "sub" })];
-                    return Err(self.need_info(client, &ticket, party, required, &e.to_string())?);
+                    return self.need_info(client, &ticket, party, required, e.to_string());
                 }
             }
         }
@@ -231,7 +262,7 @@ impl AuthorizationServer {
         match assessment::determine(verdicts) {
             Outcome::NeedInfo(required) => {
                 self.audit_noisy(actor, "token.need_info", json!({ "required_claims": required.len() }));
-                Err(self.need_info(client, &ticket, party, required, "the resource owner's policy needs claims about you")?)
+                self.need_info(client, &ticket, party, required, "the resource owner's policy needs claims about you".into())
             }
             Outcome::Submit(asked) => self.submit(client, actor, &ticket, party, asked, decided),
             Outcome::Denied => {
@@ -248,7 +279,7 @@ impl AuthorizationServer {
                     (None, true) => Some(self.issue_pct(&client.client_id, &party)?.expose().to_string()),
                     (None, false) => None,
                 };
-                self.issue_rpt(client, actor, &ticket, &party, permitted, request.rpt.as_ref(), pct, claim)
+                self.issue_rpt(client, actor, &ticket, &party, permitted, request.rpt.as_ref(), pct, claim).map(GrantOutcome::Issued)
             }
         }
     }
@@ -322,12 +353,10 @@ impl AuthorizationServer {
         ticket: &TicketRecord,
         party: RequestingParty,
         required_claims: Vec<serde_json::Value>,
-        why: &str,
-    ) -> ProtocolResult<ProtocolError> {
-        let next = self.next_ticket(client, ticket, party, None)?;
-        Ok(ProtocolError::need_info(next.expose(), why)
-            .with("required_claims", required_claims)
-            .with("redirect_user", self.config().endpoint("/claims")))
+        reason: String,
+    ) -> ProtocolResult<GrantOutcome> {
+        let ticket = self.next_ticket(client, ticket, party, None)?;
+        Ok(GrantOutcome::NeedInfo(NeedInfo { ticket, required_claims, redirect_user: self.config().endpoint("/claims"), reason }))
     }
 
     /// `request_submitted`: files (or finds) the pending request and hands
@@ -340,7 +369,7 @@ impl AuthorizationServer {
         party: RequestingParty,
         asked: Vec<Permission>,
         decided: Option<PendingRequest>,
-    ) -> ProtocolResult<RptResponse> {
+    ) -> ProtocolResult<GrantOutcome> {
         let holder = party.holder_key();
         let now = self.now();
         let polling_until = now + self.config().polling_ticket_ttl;
@@ -390,8 +419,8 @@ impl AuthorizationServer {
                 request
             }
         };
-        let next = self.next_ticket(client, ticket, party, Some(request.id))?;
-        Err(ProtocolError::request_submitted(next.expose(), self.config().poll_interval))
+        let ticket = self.next_ticket(client, ticket, party, Some(request.id))?;
+        Ok(GrantOutcome::Submitted(Submitted { ticket, interval: self.config().poll_interval }))
     }
 
     #[allow(clippy::too_many_arguments)]

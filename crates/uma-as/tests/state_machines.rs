@@ -18,7 +18,7 @@ use uma_as::owner::{Approval, NewPolicy};
 use uma_as::pat::ProtectionCaller;
 use uma_as::policy::{Outcome, PartyCondition, Target};
 use uma_as::secret::Secret;
-use uma_as::token::UmaGrantRequest;
+use uma_as::token::{GrantOutcome, NeedInfo, Submitted, UmaGrantRequest};
 use uma_as::{AuthorizationServer, Clock, Config, KdfParams, Store};
 
 #[derive(Clone, Debug)]
@@ -122,7 +122,7 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
                     prop_assert!(answer.is_err(), "another client's ticket was honoured");
                 }
                 match answer {
-                    Ok(rpt) => {
+                    Ok(GrantOutcome::Issued(rpt)) => {
                         prop_assert!(spent.insert(ticket.clone()), "a ticket yielded a second RPT");
                         if let Some(pct) = rpt.pct.clone() {
                             w.pcts[client] = Some(pct);
@@ -138,12 +138,11 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
                             .collect();
                         w.rpts.push((rpt.access_token, sources, client));
                     }
-                    Err(e) => {
-                        if let Some(next) = e.extra.get("ticket").and_then(Value::as_str) {
-                            w.bound_to.insert(next.to_string(), client);
-                            w.tickets.push((next.to_string(), resource));
-                        }
+                    Ok(GrantOutcome::NeedInfo(NeedInfo { ticket: next, .. }) | GrantOutcome::Submitted(Submitted { ticket: next, .. })) => {
+                        w.bound_to.insert(next.expose().to_string(), client);
+                        w.tickets.push((next.expose().to_string(), resource));
                     }
+                    Err(_) => {}
                 }
             }
             Step::Approve { request } => {

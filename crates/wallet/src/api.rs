@@ -19,6 +19,7 @@ pub use uma_as::audit::AuditEntry;
 pub use uma_as::model::{ClaimSet, Grant, GrantSource, PendingRequest, Permission, Protection, RequestStatus, RequestingParty, Resource, TrustedIssuer};
 pub use uma_as::owner::{Approval, NewPolicy};
 pub use uma_as::policy::{Outcome, PartyCondition, Policy, Target};
+pub use crate::backups::{BackupFile, BackupSchedule};
 pub use uma_as::server::{OwnerEvent, Stats};
 
 /// Every owner route. Ids in `{braces}` are filled by [`path_with`].
@@ -60,13 +61,14 @@ pub mod paths {
     pub const CREDENTIAL: &str = "/credentials/{id}";
     pub const CREDENTIAL_VERIFY: &str = "/credentials/{id}/verify";
     pub const PASSPHRASE: &str = "/passphrase";
+    pub const BACKUPS: &str = "/backups";
 
     /// Every route above: the OpenAPI document must list exactly these.
     pub const ALL: &[&str] = &[
         OPENAPI, IDENTIFY, STATUS, CLIENTS, CLIENT_APPROVE, CLIENT_REFUSE, RESOURCES, PENDING, PENDING_APPROVE, PENDING_DENY, POLICIES, POLICY,
         GRANTS, GRANT_REVOKE, RECEIPTS, TRUSTED_ISSUERS, AUDIT, AUDIT_VERIFY, AUDIT_EXPORT, ASSERTIONS, EVENTS, IDENTITY, IDENTITY_CREDENTIAL,
         PROVIDERS, FIND, OFFERS, OFFERS_ACCEPT, PENSIONS_MOVE, PENSIONS, REGISTRY, REGISTRY_KEY, DID, CREDENTIALS, CREDENTIALS_EXPORT, CREDENTIAL,
-        CREDENTIAL_VERIFY, PASSPHRASE,
+        CREDENTIAL_VERIFY, PASSPHRASE, BACKUPS,
     ];
 }
 
@@ -140,10 +142,27 @@ pub struct IssuerQuery {
 
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[derive(Default, ts_rs::TS)]
 pub struct AuditQuery {
     /// The newest this many entries (at most 10,000; 100 when absent).
     #[serde(default = "default_limit")]
+    #[ts(type = "number")]
     pub limit: usize,
+    /// Only entries about this pension: its id here, or its PEI. `gone`:
+    /// entries about pensions no longer protected here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub pension: Option<String>,
+    /// Only entries by `owner`, `apps`, `providers`, `others` (anonymous
+    /// callers), or one actor as the log names it (`client:<id>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub who: Option<String>,
+    /// Only entries of this action (`token.rpt_issued`), or of every action
+    /// under a prefix ending in a dot (`token.`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub action: Option<String>,
 }
 
 fn default_limit() -> usize {
@@ -314,7 +333,7 @@ pub mod typescript {
             TrustedIssuer, TrustIssuer, AuditEntry, AuditVerification, AssertionRequest, MintedAssertion, OwnerEvent, Identity,
             IdentityCredentialStatus, SignInRequest, SignInStarted, ProviderEntry, AddProvider, ProviderOutcome, Offers, AcceptOffer,
             Accepted, MovePension, GovernanceSummary, ImportRegistry, RegistryImported, RegistryKey, MyPensions, Did, CredentialSummary,
-            CredentialDetail, CredentialCheck, StoredCredential, PendingRequest,
+            CredentialDetail, CredentialCheck, StoredCredential, PendingRequest, AuditQuery, BackupFile,
         );
         Ok(())
     }

@@ -26,7 +26,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uma_as::secret::random_id;
 use uma_as::store::Tree;
-use uma_as::{AuthorizationServer, ProtocolError, Store};
+use crate::OwnerError;
+use uma_as::{AuthorizationServer, Store};
 
 pub const CREDENTIAL_TYPE: &str = "PensionResourceCredential";
 const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
@@ -303,25 +304,25 @@ impl Credentials {
         self.store.insert(&stored.id, stored)
     }
 
-    pub fn list(&self) -> Result<Vec<StoredCredential>, ProtocolError> {
+    pub fn list(&self) -> Result<Vec<StoredCredential>, OwnerError> {
         let mut all = self.store.values()?;
         all.sort_by(|a, b| b.received_at.cmp(&a.received_at).then(a.id.cmp(&b.id)));
         Ok(all)
     }
 
-    pub fn get(&self, id: &str) -> Result<StoredCredential, ProtocolError> {
-        self.store.get(id)?.ok_or_else(|| ProtocolError::not_found("no such credential"))
+    pub fn get(&self, id: &str) -> Result<StoredCredential, OwnerError> {
+        self.store.get(id)?.ok_or_else(|| OwnerError::not_found("no such credential"))
     }
 
     /// The credential with its decoded claims.
-    pub fn show(&self, id: &str) -> Result<CredentialDetail, ProtocolError> {
+    pub fn show(&self, id: &str) -> Result<CredentialDetail, OwnerError> {
         let credential = self.get(id)?;
         let claims = vc::decode_claims(&credential.jwt).unwrap_or(Value::Null);
         Ok(CredentialDetail { credential, claims })
     }
 
     /// Verifies a stored credential again, against what it was accepted for.
-    pub async fn verify(&self, id: &str) -> Result<CredentialCheck, ProtocolError> {
+    pub async fn verify(&self, id: &str) -> Result<CredentialCheck, OwnerError> {
         let stored = self.get(id)?;
         let expected = Expected {
             provider_url: &stored.credential_issuer,
@@ -335,8 +336,8 @@ impl Credentials {
         })
     }
 
-    pub async fn delete(&self, id: &str) -> Result<(), ProtocolError> {
-        let Some(gone) = self.store.get(id)? else { return Err(ProtocolError::not_found("no such credential")) };
+    pub async fn delete(&self, id: &str) -> Result<(), OwnerError> {
+        let Some(gone) = self.store.get(id)? else { return Err(OwnerError::not_found("no such credential")) };
         self.store.remove(id)?;
         self.server.record("credential.delete", json!({ "id": id, "pei": gone.pei, "issuer": gone.credential_issuer }));
         self.server.flush().await?;

@@ -13,7 +13,8 @@ use registry::{Entry, Role, Signed};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uma_as::store::Tree;
-use uma_as::{AuthorizationServer, ProtocolError, Store};
+use crate::OwnerError;
+use uma_as::{AuthorizationServer, Store};
 
 const KEY: &str = "governance";
 
@@ -41,8 +42,8 @@ pub struct Governance {
     writing: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
-fn refused(e: registry::RegistryError) -> ProtocolError {
-    ProtocolError::invalid_request(format!("registry refused: {e}"))
+fn refused(e: registry::RegistryError) -> OwnerError {
+    OwnerError::invalid(format!("registry refused: {e}"))
 }
 
 impl Governance {
@@ -50,17 +51,17 @@ impl Governance {
         Ok(Governance { server, tree: store.tree("governance")?, writing: Default::default() })
     }
 
-    fn stored(&self) -> Result<Stored, ProtocolError> {
+    fn stored(&self) -> Result<Stored, OwnerError> {
         Ok(self.tree.get(KEY)?.unwrap_or_default())
     }
 
-    pub fn trusted_key(&self) -> Result<Option<String>, ProtocolError> {
+    pub fn trusted_key(&self) -> Result<Option<String>, OwnerError> {
         Ok(self.stored()?.trusted_key)
     }
 
     /// Sets the registry key. A registry signed by another key is dropped:
     /// it is no longer vouched for.
-    pub async fn set_trusted_key(&self, did: &str) -> Result<(), ProtocolError> {
+    pub async fn set_trusted_key(&self, did: &str) -> Result<(), OwnerError> {
         let did = did.trim();
         registry::did_key_public(did).map_err(refused)?;
         let _writing = self.writing.lock().await;
@@ -77,22 +78,22 @@ impl Governance {
     }
 
     /// Verifies a signed registry under the trusted key and keeps it.
-    pub async fn import(&self, jws: &str) -> Result<Signed, ProtocolError> {
+    pub async fn import(&self, jws: &str) -> Result<Signed, OwnerError> {
         let _writing = self.writing.lock().await;
         let mut stored = self.stored()?;
-        let key = stored.trusted_key.clone().ok_or_else(|| ProtocolError::invalid_request("set the registry key first: a registry is checked against it"))?;
+        let key = stored.trusted_key.clone().ok_or_else(|| OwnerError::invalid("set the registry key first: a registry is checked against it"))?;
         let signed = registry::verify(jws, &key, self.server.now()).map_err(refused)?;
         // The same edition again only as the very same document: another
         // signing of it (an earlier expiry, say) does not replace it.
         let same_edition_other_text = signed.registry.version == stored.version && stored.jws.as_deref().is_some_and(|held| held != jws.trim());
         if same_edition_other_text {
-            return Err(ProtocolError::invalid_request(format!(
+            return Err(OwnerError::invalid(format!(
                 "registry refused: you already have a different copy of version {}; a newer edition has a higher version",
                 stored.version
             )));
         }
         if stored.jws.is_some() && signed.registry.version < stored.version {
-            return Err(ProtocolError::invalid_request(format!(
+            return Err(OwnerError::invalid(format!(
                 "registry refused: it is version {}, older than version {} which you have",
                 signed.registry.version, stored.version
             )));
@@ -109,19 +110,19 @@ impl Governance {
     }
 
     /// The registry held, if it still verifies (an expired one does not).
-    pub fn current(&self) -> Result<Option<Signed>, ProtocolError> {
+    pub fn current(&self) -> Result<Option<Signed>, OwnerError> {
         let stored = self.stored()?;
         let (Some(key), Some(jws)) = (stored.trusted_key, stored.jws) else { return Ok(None) };
         Ok(registry::verify(&jws, &key, self.server.now()).ok())
     }
 
     /// The entries in one role, from the registry held.
-    pub fn entries(&self, role: Role) -> Result<Vec<Entry>, ProtocolError> {
+    pub fn entries(&self, role: Role) -> Result<Vec<Entry>, OwnerError> {
         Ok(self.current()?.map(|s| s.registry.with_role(role).cloned().collect()).unwrap_or_default())
     }
 
     /// For the owner: the key, and the registry held with its participants.
-    pub fn summary(&self) -> Result<GovernanceSummary, ProtocolError> {
+    pub fn summary(&self) -> Result<GovernanceSummary, OwnerError> {
         let stored = self.stored()?;
         let current = self.current()?;
         let expired = stored.jws.is_some() && current.is_none();

@@ -27,7 +27,8 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use uma_as::keys::TokenType;
 use uma_as::store::Tree;
-use uma_as::{AuthorizationServer, ProtocolError, Store};
+use crate::OwnerError;
+use uma_as::{AuthorizationServer, Store};
 
 /// The client id wallets have at identity services (a public client).
 pub const CLIENT_ID: &str = "uma-wallet";
@@ -139,13 +140,12 @@ pub struct IdentityCredential {
     sign_in: std::sync::Arc<parking_lot::Mutex<SignInTask>>,
 }
 
-fn failed(issuer: &str, why: impl std::fmt::Display) -> ProtocolError {
-    ProtocolError::new(axum::http::StatusCode::FAILED_DEPENDENCY, "identity_service_error", format!("{issuer}: {why}"))
+fn failed(issuer: &str, why: impl std::fmt::Display) -> OwnerError {
+    OwnerError::identity_service(issuer, why)
 }
 
-fn internal(why: impl std::fmt::Display) -> ProtocolError {
-    tracing::error!(error = %why, "identity credential");
-    ProtocolError::server_error()
+fn internal(why: impl std::fmt::Display) -> OwnerError {
+    OwnerError::internal(format!("identity credential: {why}"))
 }
 
 fn random() -> String {
@@ -160,7 +160,7 @@ impl IdentityCredential {
     /// Starts signing in at `issuer` and finishes in the background: the
     /// owner opens the returned page; [`IdentityCredential::sign_in_status`]
     /// tells how it went. A new sign-in replaces one under way.
-    pub async fn start_sign_in(&self, issuer: &str) -> Result<String, ProtocolError> {
+    pub async fn start_sign_in(&self, issuer: &str) -> Result<String, OwnerError> {
         let sign_in = self.begin(issuer).await?;
         let authorize_url = sign_in.authorize_url.clone();
         let issuer = sign_in.endpoints.issuer.clone();
@@ -178,8 +178,8 @@ impl IdentityCredential {
                 Err(e) => {
                     // A credential refused (forged, wrongly bound, another
                     // issuer's) is kept out and the refusal audited.
-                    this.server.record("identity.credential.refused", json!({ "issuer": issuer, "reason": e.description }));
-                    SignInStatus::Failed { issuer, error: e.description.clone() }
+                    this.server.record("identity.credential.refused", json!({ "issuer": issuer, "reason": e.to_string() }));
+                    SignInStatus::Failed { issuer, error: e.to_string() }
                 }
             };
             let mut current = this.sign_in.lock();
@@ -197,13 +197,13 @@ impl IdentityCredential {
     }
 
     /// The credential held, if any and still valid.
-    pub fn held(&self) -> Result<Option<HeldIdentity>, ProtocolError> {
+    pub fn held(&self) -> Result<Option<HeldIdentity>, OwnerError> {
         let now = self.server.now();
         Ok(self.held.get(KEY)?.filter(|h| h.expires_at > now))
     }
 
     /// What the held credential attests, read from it.
-    pub fn summary(&self) -> Result<Option<IdentitySummary>, ProtocolError> {
+    pub fn summary(&self) -> Result<Option<IdentitySummary>, OwnerError> {
         let Some(held) = self.held()? else { return Ok(None) };
         let claims = sd_jwt_vc::unverified_claims(&held.credential).unwrap_or_default();
         let text = |v: Option<&Value>| v.and_then(Value::as_str).map(String::from);
@@ -220,7 +220,7 @@ impl IdentityCredential {
         }))
     }
 
-    pub async fn forget(&self) -> Result<bool, ProtocolError> {
+    pub async fn forget(&self) -> Result<bool, OwnerError> {
         let removed = self.held.remove(KEY)?;
         if removed {
             self.server.record("identity.credential.delete", json!({}));
@@ -229,7 +229,7 @@ impl IdentityCredential {
         Ok(removed)
     }
 
-    async fn get_json(&self, issuer: &str, url: &str) -> Result<Value, ProtocolError> {
+    async fn get_json(&self, issuer: &str, url: &str) -> Result<Value, OwnerError> {
         let (status, body) = send_json::<Value>(self.http.get(url), MAX_ANSWER).await.map_err(|e| failed(issuer, e))?;
         if !status.is_success() {
             return Err(failed(issuer, format!("{url}: HTTP {status}")));
@@ -239,10 +239,10 @@ impl IdentityCredential {
 
     /// The issuer's endpoints from its metadata, every one on its origin.
     /// And the authorization endpoint, where the owner signs in.
-    async fn discover(&self, issuer: &str) -> Result<(Endpoints, String), ProtocolError> {
-        let origin = secure_url(issuer).map_err(|e| ProtocolError::invalid_request(format!("identity service: {e}")))?;
+    async fn discover(&self, issuer: &str) -> Result<(Endpoints, String), OwnerError> {
+        let origin = secure_url(issuer).map_err(|e| OwnerError::invalid(format!("identity service: {e}")))?;
         let well_known = |name: &str| {
-            http_guard::outbound::well_known(issuer, name).map(|u| u.to_string()).map_err(|e| ProtocolError::invalid_request(format!("identity service: {e}")))
+            http_guard::outbound::well_known(issuer, name).map(|u| u.to_string()).map_err(|e| OwnerError::invalid(format!("identity service: {e}")))
         };
         let metadata = self.get_json(issuer, &well_known("openid-credential-issuer")?).await?;
         if metadata["credential_issuer"].as_str().map(|i| i.trim_end_matches('/')) != Some(issuer) {
@@ -264,7 +264,7 @@ impl IdentityCredential {
         if !pkce {
             return Err(failed(issuer, "it does not support PKCE with S256"));
         }
-        let endpoint = |value: &Value, name: &str| -> Result<String, ProtocolError> {
+        let endpoint = |value: &Value, name: &str| -> Result<String, OwnerError> {
             let text = value.as_str().ok_or_else(|| failed(issuer, format!("no {name}")))?;
             Ok(on_origin(text, &origin).map_err(|e| failed(issuer, format!("{name}: {e}")))?.to_string())
         };
@@ -281,9 +281,9 @@ impl IdentityCredential {
 
     /// Starts signing in at `issuer`: discovers its endpoints, listens on a
     /// loopback port for the answer, and returns the page to open.
-    pub async fn begin(&self, issuer: &str) -> Result<SignIn, ProtocolError> {
+    pub async fn begin(&self, issuer: &str) -> Result<SignIn, OwnerError> {
         let issuer = secure_url(issuer.trim().trim_end_matches('/'))
-            .map_err(|e| ProtocolError::invalid_request(format!("identity service: {e}")))?
+            .map_err(|e| OwnerError::invalid(format!("identity service: {e}")))?
             .as_str()
             .trim_end_matches('/')
             .to_string();
@@ -311,11 +311,11 @@ impl IdentityCredential {
 
     /// Waits for the owner to finish signing in (at most `timeout`), then
     /// collects the credential, checks it, and keeps it.
-    pub async fn finish(&self, sign_in: SignIn, timeout: Duration) -> Result<IdentitySummary, ProtocolError> {
+    pub async fn finish(&self, sign_in: SignIn, timeout: Duration) -> Result<IdentitySummary, OwnerError> {
         let mut sign_in = sign_in;
         let issuer = sign_in.endpoints.issuer.clone();
         let answer = match tokio::time::timeout(timeout, &mut sign_in.callback).await {
-            Err(_) => return Err(ProtocolError::invalid_request("signing in took too long; start again")),
+            Err(_) => return Err(OwnerError::invalid("signing in took too long; start again")),
             Ok(Err(_)) => return Err(internal("the sign-in listener stopped")),
             Ok(Ok(answer)) => answer,
         };
@@ -337,7 +337,7 @@ impl IdentityCredential {
         self.collect(&sign_in.endpoints, &code, &sign_in.redirect_uri, &sign_in.verifier).await
     }
 
-    async fn post(&self, issuer: &str, request: reqwest::RequestBuilder) -> Result<Value, ProtocolError> {
+    async fn post(&self, issuer: &str, request: reqwest::RequestBuilder) -> Result<Value, OwnerError> {
         let (status, body) = send_json::<Value>(request, MAX_ANSWER).await.map_err(|e| failed(issuer, e))?;
         if !status.is_success() {
             let code = body["error"].as_str().unwrap_or("error");
@@ -346,7 +346,7 @@ impl IdentityCredential {
         Ok(body)
     }
 
-    async fn collect(&self, endpoints: &Endpoints, code: &str, redirect_uri: &str, verifier: &str) -> Result<IdentitySummary, ProtocolError> {
+    async fn collect(&self, endpoints: &Endpoints, code: &str, redirect_uri: &str, verifier: &str) -> Result<IdentitySummary, OwnerError> {
         let issuer = endpoints.issuer.as_str();
         let token = self
             .post(
@@ -400,7 +400,7 @@ impl IdentityCredential {
     /// A presentation of the held credential for one provider: only
     /// [`FIND_DISCLOSURES`], with a key-binding JWT for `audience` and the
     /// provider's `nonce`.
-    pub fn present(&self, held: &HeldIdentity, audience: &str, nonce: &str) -> Result<String, ProtocolError> {
+    pub fn present(&self, held: &HeldIdentity, audience: &str, nonce: &str) -> Result<String, OwnerError> {
         let key = self.server.signing_key();
         sd_jwt_vc::present(&held.credential, &FIND_DISCLOSURES, audience, nonce, self.server.now(), |claims| key.sign_typed(TokenType::KeyBinding, claims))
             .map_err(|e| internal(format!("cannot present the identity credential: {e}")))

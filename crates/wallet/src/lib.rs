@@ -12,9 +12,12 @@
 //! - [`serve`] binds the authorization server and the owner API, announces
 //!   them, and stops cleanly, flushing everything, on SIGTERM or Ctrl-C.
 
+pub mod activity;
 pub mod api;
+pub mod backups;
 pub mod challenge;
 pub mod credentials;
+pub mod error;
 pub mod governance;
 pub mod identity_credential;
 pub mod owner_api;
@@ -27,6 +30,7 @@ pub mod vc;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use uma_as::secret::Secret;
+pub use error::{OwnerError, OwnerResult, ProviderError};
 pub use sealed_store::{KdfParams, Store, StoreError};
 pub use uma_as::{AuthorizationServer, Clock, Config, OwnerEvent};
 
@@ -83,6 +87,9 @@ pub struct Wallet {
     server: AuthorizationServer,
     pensions: pensions::Pensions,
     passphrase_change: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Where backups go ([`backups`]).
+    backup_dir: PathBuf,
+    backing_up: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Wallet {
@@ -109,7 +116,9 @@ impl Wallet {
         if !data_dir.join(OWNER_TOKEN_FILE).exists() {
             write_private(&data_dir.join(OWNER_TOKEN_FILE), Secret::generate().expose())?;
         }
-        Ok(Wallet { data_dir: data_dir.to_path_buf(), store, server, pensions, passphrase_change: Default::default() })
+        // The owner's documents are for the app and the CLI to choose.
+        let backup_dir = data_dir.join("backups");
+        Ok(Wallet { data_dir: data_dir.to_path_buf(), store, server, pensions, passphrase_change: Default::default(), backup_dir, backing_up: Default::default() })
     }
 
     /// Recreates a wallet in an empty `data_dir` from a backup file
@@ -163,9 +172,9 @@ impl Wallet {
 
     /// Changes the passphrase: the data key is sealed again under the new
     /// one; no record is rewritten. Backups made before keep the old one.
-    pub async fn change_passphrase(&self, current: &str, new: &str) -> Result<(), uma_as::ProtocolError> {
+    pub async fn change_passphrase(&self, current: &str, new: &str) -> Result<(), OwnerError> {
         if let Some(problem) = passphrase_problem(new) {
-            return Err(uma_as::ProtocolError::invalid_request(problem));
+            return Err(OwnerError::invalid(problem));
         }
         // One change at a time: two at once would both check the old
         // passphrase, and the owner could be left with one she did not keep.
@@ -173,9 +182,9 @@ impl Wallet {
         let (store, current, new) = (self.store.clone(), current.to_string(), new.to_string());
         let changed = tokio::task::spawn_blocking(move || store.change_passphrase(&current, &new, KdfParams::default()))
             .await
-            .map_err(|_| uma_as::ProtocolError::server_error())?;
+            .map_err(|_| OwnerError::Internal)?;
         match changed {
-            Err(StoreError::WrongPassphrase) => Err(uma_as::ProtocolError::new(axum::http::StatusCode::FORBIDDEN, "wrong_passphrase", "That is not the wallet's passphrase.")),
+            Err(StoreError::WrongPassphrase) => Err(OwnerError::WrongPassphrase),
             Err(e) => Err(e.into()),
             Ok(()) => {
                 // The new header is on disk: the change stands whatever the audit write does.

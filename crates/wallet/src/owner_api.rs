@@ -8,7 +8,7 @@
 //! served at `/openapi.json` is the routes themselves.
 
 use crate::api::{self, paths, *};
-use crate::Wallet;
+use crate::{OwnerError, Wallet};
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
@@ -19,7 +19,8 @@ use axum::Json;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use tokio_stream::wrappers::BroadcastStream;
-use uma_as::http::JsonBody;
+use http_guard::inbound::{json_body, BodyError, MAX_BODY};
+use uma_as::http::openapi::ErrorBody;
 use uma_as::secret::{Secret, SecretHash};
 use uma_as::ProtocolError;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -34,19 +35,56 @@ struct OwnerState {
     token: SecretHash,
 }
 
-type Result<T> = std::result::Result<T, ProtocolError>;
+type Result<T> = std::result::Result<T, OwnerError>;
+
+/// The status each failure is answered with; the body is the same
+/// `ErrorBody` the authorization server answers with, and what the AS
+/// itself refused keeps the AS's answer.
+impl IntoResponse for OwnerError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            OwnerError::Protocol(e) => return e.clone().into_response(),
+            OwnerError::Invalid(_) => StatusCode::BAD_REQUEST,
+            OwnerError::NotFound(_) => StatusCode::NOT_FOUND,
+            OwnerError::WrongPassphrase => StatusCode::FORBIDDEN,
+            OwnerError::ConfirmationRequired => StatusCode::CONFLICT,
+            // The owner's request depended on a peer that failed it: not a
+            // fault of the wallet's own, so never a 5xx.
+            OwnerError::Provider { .. } | OwnerError::IdentityService { .. } => StatusCode::FAILED_DEPENDENCY,
+            OwnerError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let body = ErrorBody { error: self.code().into(), error_description: Some(self.to_string()), ..ErrorBody::default() };
+        let mut response = (status, Json(body)).into_response();
+        response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+/// A JSON body, refused as every other bad request is.
+struct JsonBody<T>(T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = ProtocolError;
+
+    async fn from_request(request: Request, _: &S) -> std::result::Result<Self, ProtocolError> {
+        json_body(request).await.map(JsonBody).map_err(|e| match e {
+            BodyError::TooLarge => ProtocolError::BodyTooLarge,
+            other => ProtocolError::invalid_request(other.to_string()),
+        })
+    }
+}
 
 /// Query parameters, refused as every other bad request is (a JSON error
 /// body), not as axum's plain-text rejection.
 struct QueryParams<T>(T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
-    type Rejection = ProtocolError;
+    type Rejection = OwnerError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self> {
         serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
             .map(QueryParams)
-            .map_err(|e| ProtocolError::invalid_request(format!("query: {e}")))
+            .map_err(|e| OwnerError::invalid(format!("query: {e}")))
     }
 }
 
@@ -54,14 +92,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
 struct Id(String);
 
 impl<S: Send + Sync> FromRequestParts<S> for Id {
-    type Rejection = ProtocolError;
+    type Rejection = OwnerError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        let Path(id) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| ProtocolError::not_found("no such id"))?;
+        let Path(id) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| OwnerError::not_found("no such id"))?;
         if api::is_id(&id) {
             Ok(Id(id))
         } else {
-            Err(ProtocolError::not_found("no such id"))
+            Err(OwnerError::not_found("no such id"))
         }
     }
 }
@@ -132,7 +170,8 @@ fn routes() -> (axum::Router<OwnerState>, Document) {
         .routes(routes!(export_credentials))
         .routes(routes!(show_credential, delete_credential))
         .routes(routes!(verify_credential))
-        .routes(routes!(change_passphrase));
+        .routes(routes!(change_passphrase))
+        .routes(routes!(back_up, backups));
     let open = OpenApiRouter::with_openapi(OwnerApiDoc::openapi()).routes(routes!(openapi)).routes(routes!(identify));
     let (protected, protected_doc) = protected.split_for_parts();
     let (open, mut doc) = open.split_for_parts();
@@ -153,10 +192,10 @@ pub fn router(wallet: &Wallet, owner_token: &Secret) -> axum::Router {
     let state = OwnerState { wallet: wallet.clone(), token: owner_token.hash() };
     let (router, _) = routes();
     let router = router
-        .fallback(|| async { ProtocolError::not_found("no such endpoint") })
-        .method_not_allowed_fallback(|| async { ProtocolError::unsupported_method_type() })
+        .fallback(|| async { OwnerError::not_found("no such endpoint") })
+        .method_not_allowed_fallback(|| async { ProtocolError::UnsupportedMethodType })
         .layer(middleware::from_fn_with_state(state.clone(), require_owner))
-        .layer(DefaultBodyLimit::max(uma_as::http::MAX_BODY))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state);
     http_guard::trace::traced(router)
 }
@@ -201,7 +240,7 @@ pub fn owner_proof(token: &SecretHash, nonce: &str) -> String {
 #[tracing::instrument(skip_all)]
 async fn identify(State(s): State<OwnerState>, JsonBody(body): JsonBody<IdentifyRequest>) -> Result<Json<IdentifyProof>> {
     if !(16..=256).contains(&body.nonce.len()) {
-        return Err(ProtocolError::invalid_request("the nonce is 16 to 256 characters"));
+        return Err(OwnerError::invalid("the nonce is 16 to 256 characters"));
     }
     Ok(Json(IdentifyProof { proof: owner_proof(&s.token, &body.nonce) }))
 }
@@ -276,7 +315,7 @@ async fn approve_request(State(s): State<OwnerState>, Id(id): Id, body: axum::bo
     let approval: Approval = if body.iter().all(u8::is_ascii_whitespace) {
         Approval::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ProtocolError::invalid_request(format!("malformed JSON: {e}")))?
+        serde_json::from_slice(&body).map_err(|e| OwnerError::invalid(format!("malformed JSON: {e}")))?
     };
     Ok(Json(s.wallet.server().approve_request(&id, approval).await?))
 }
@@ -350,11 +389,11 @@ async fn distrust_issuer(State(s): State<OwnerState>, QueryParams(q): QueryParam
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The newest audit entries, newest first.
+/// The newest audit entries that match the query, newest first.
 #[utoipa::path(get, path = paths::AUDIT, params(AuditQuery), responses((status = 200, body = Vec<AuditEntry>)))]
 #[tracing::instrument(skip_all)]
 async fn audit(State(s): State<OwnerState>, QueryParams(q): QueryParams<AuditQuery>) -> Result<Json<Vec<AuditEntry>>> {
-    Ok(Json(s.wallet.server().audit_log().list(q.limit.min(10_000))?))
+    Ok(Json(s.wallet.activity(&q)?))
 }
 
 /// Walks the audit log's hash chain.
@@ -403,7 +442,7 @@ async fn events(State(s): State<OwnerState>) -> impl IntoResponse {
 #[utoipa::path(get, path = paths::IDENTITY, responses((status = 200, body = Identity)))]
 #[tracing::instrument(skip_all)]
 async fn identity(State(s): State<OwnerState>) -> Result<Json<Identity>> {
-    Ok(Json(s.wallet.pensions().identity()?.ok_or_else(|| ProtocolError::not_found("no identity details yet"))?))
+    Ok(Json(s.wallet.pensions().identity()?.ok_or_else(|| OwnerError::not_found("no identity details yet"))?))
 }
 
 #[utoipa::path(put, path = paths::IDENTITY, request_body = Identity, responses((status = 200, body = Identity)))]
@@ -437,7 +476,7 @@ async fn forget_identity_credential(State(s): State<OwnerState>) -> Result<Statu
     if s.wallet.pensions().identity_credential().forget().await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ProtocolError::not_found("no identity credential is held"))
+        Err(OwnerError::not_found("no identity credential is held"))
     }
 }
 
@@ -570,4 +609,19 @@ async fn delete_credential(State(s): State<OwnerState>, Id(id): Id) -> Result<St
 async fn change_passphrase(State(s): State<OwnerState>, JsonBody(body): JsonBody<ChangePassphrase>) -> Result<StatusCode> {
     s.wallet.change_passphrase(&body.current, &body.new).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A sealed backup of the whole wallet, made now in the wallet's backup
+/// folder. It opens with the passphrase the wallet has now.
+#[utoipa::path(post, path = paths::BACKUPS, responses((status = 201, body = BackupFile)))]
+#[tracing::instrument(skip_all)]
+async fn back_up(State(s): State<OwnerState>) -> Result<(StatusCode, Json<BackupFile>)> {
+    Ok((StatusCode::CREATED, Json(s.wallet.back_up().await?)))
+}
+
+/// The backups in the wallet's backup folder, newest first.
+#[utoipa::path(get, path = paths::BACKUPS, responses((status = 200, body = Vec<BackupFile>)))]
+#[tracing::instrument(skip_all)]
+async fn backups(State(s): State<OwnerState>) -> Json<Vec<BackupFile>> {
+    Json(s.wallet.backups())
 }

@@ -190,8 +190,8 @@ impl OwnerClient {
         self.delete(&with_query(paths::TRUSTED_ISSUERS, &IssuerQuery { issuer: issuer.into() })).await
     }
 
-    pub async fn audit(&self, limit: usize) -> Answer<Vec<AuditEntry>> {
-        self.get(&with_query(paths::AUDIT, &AuditQuery { limit })).await
+    pub async fn audit(&self, query: &AuditQuery) -> Answer<Vec<AuditEntry>> {
+        self.get(&with_query(paths::AUDIT, query)).await
     }
 
     pub async fn audit_verify(&self) -> Answer<AuditVerification> {
@@ -300,6 +300,14 @@ impl OwnerClient {
 
     pub async fn change_passphrase(&self, change: &ChangePassphrase) -> Answer<()> {
         self.post(paths::PASSPHRASE, Some(change)).await
+    }
+
+    pub async fn back_up(&self) -> Answer<BackupFile> {
+        self.post(paths::BACKUPS, NO_BODY).await
+    }
+
+    pub async fn backups(&self) -> Answer<Vec<BackupFile>> {
+        self.get(paths::BACKUPS).await
     }
 }
 

@@ -56,11 +56,21 @@ pub struct Bound {
     as_listener: TcpListener,
     owner_listener: TcpListener,
     pub ready: Ready,
+    /// Keep this many daily backups, made while the server runs.
+    daily_backups: Option<u32>,
 }
 
 impl Bound {
     pub fn wallet(&self) -> &Wallet {
         &self.wallet
+    }
+
+    /// Backups go to `dir`; with `daily_keep`, one is made each day the
+    /// server runs and the newest `daily_keep` are kept.
+    pub fn backing_up(mut self, dir: PathBuf, daily_keep: Option<u32>) -> Bound {
+        self.wallet = self.wallet.with_backup_dir(dir);
+        self.daily_backups = daily_keep;
+        self
     }
 }
 
@@ -91,7 +101,7 @@ pub async fn bind(options: ServeOptions) -> Result<Bound, ServeError> {
     // run right after the ready line finds this server, not a stale file.
     let server_file = wallet.data_dir().join(SERVER_FILE);
     write_private(&server_file, &serde_json::to_string(&ready).expect("ready serializes"))?;
-    Ok(Bound { wallet, as_listener, owner_listener, ready })
+    Ok(Bound { wallet, as_listener, owner_listener, ready, daily_backups: None })
 }
 
 impl Bound {
@@ -119,9 +129,16 @@ impl Bound {
         let limits = Limits::default();
         let as_task = http_guard::inbound::serve(self.as_listener, as_app, limits, wait(stop_rx.clone()));
         let owner_task = http_guard::inbound::serve(self.owner_listener, owner_app, limits, wait(stop_rx.clone()));
-        let housekeeping = tokio::spawn(housekeeping(server.clone(), stop_rx));
+        let housekeeping = tokio::spawn(housekeeping(server.clone(), stop_rx.clone()));
+        let backups = self.daily_backups.map(|keep| {
+            let wallet = self.wallet.clone();
+            tokio::spawn(async move { wallet.back_up_daily(keep, wait(stop_rx)).await })
+        });
         let (a, b) = tokio::join!(as_task, owner_task);
         housekeeping.abort();
+        if let Some(backups) = backups {
+            backups.abort();
+        }
         server.write_counted_refusals();
         server.flush().await.map_err(WalletError::from)?;
         let _ = std::fs::remove_file(&server_file);

@@ -6,7 +6,7 @@ use crate::governance::{client_standing, RegistryStanding};
 use crate::Wallet;
 use serde::{Deserialize, Serialize};
 use uma_as::model::{Grant, GrantSource, PendingRequest, Protection};
-use uma_as::ProtocolError;
+use crate::OwnerError;
 
 /// A registered client (an app, or a provider as resource server).
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
@@ -83,7 +83,7 @@ impl Wallet {
     }
 
     /// Requests waiting for the owner (`all`: decided and expired too).
-    pub fn requests(&self, all: bool) -> Result<Vec<PendingView>, ProtocolError> {
+    pub fn requests(&self, all: bool) -> Result<Vec<PendingView>, OwnerError> {
         let held = self.pensions().governance().current()?;
         let requests = self.server.pending_requests(!all)?;
         Ok(requests
@@ -102,7 +102,7 @@ impl Wallet {
 
     /// The owner's consent receipts, newest first: one for each approval
     /// she gave, each with its access grant credential while in force.
-    pub fn receipts(&self) -> Result<Vec<Receipt>, ProtocolError> {
+    pub fn receipts(&self) -> Result<Vec<Receipt>, OwnerError> {
         let now = self.server.now();
         let resources = self.server.resources();
         let mut list = Vec::new();

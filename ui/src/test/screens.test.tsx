@@ -25,7 +25,7 @@ describe('activity', () => {
     const calls = mockCommands({ list_audit: sample('audit_limit_5'), verify_audit: sample('audit_verify') });
     render(<Activity />);
     await waitFor(() => expect(screen.getByTestId('audit-status')).toHaveTextContent(/intact: all 21 entries/));
-    expect(typeof callsTo(calls, 'list_audit')[0].args.limit).toBe('number');
+    expect(typeof (callsTo(calls, 'list_audit')[0].args.query as { limit: unknown }).limit).toBe('number');
   });
 });
 

@@ -2,6 +2,7 @@
 //! method of [`AuthorizationServer`], and map its error.
 
 mod claims;
+mod error;
 pub mod openapi;
 mod protection;
 mod token;
@@ -11,21 +12,19 @@ use crate::error::ProtocolError;
 use crate::pat::ProtectionCaller;
 use crate::secret::Secret;
 use crate::server::AuthorizationServer;
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
 use axum::http::{header, request::Parts, HeaderMap};
 use axum::response::IntoResponse;
 use axum::middleware;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use http_guard::inbound::{check_host, refuse_cross_origin, Hosts, Origins};
+use http_guard::inbound::{body_of_type, check_host, json_body, refuse_cross_origin, Hosts, Origins};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
-/// Requests larger than this are refused with 413 before they are parsed.
-pub const MAX_BODY: usize = 64 * 1024;
+pub use http_guard::inbound::MAX_BODY;
 
 /// The authorization server's routes. Requests for a host other than the
 /// issuer's (or loopback) are refused, so a DNS-rebinding page cannot use
@@ -132,25 +131,7 @@ async fn not_found() -> ProtocolError {
 
 #[tracing::instrument(skip_all)]
 async fn method_not_allowed() -> ProtocolError {
-    ProtocolError::unsupported_method_type()
-}
-
-async fn body_bytes(req: Request) -> Result<Bytes, ProtocolError> {
-    Bytes::from_request(req, &()).await.map_err(|rejection| {
-        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ProtocolError::payload_too_large()
-        } else {
-            ProtocolError::invalid_request("could not read the request body")
-        }
-    })
-}
-
-fn content_type_is(headers: &HeaderMap, wanted: &str) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case(wanted))
+    ProtocolError::UnsupportedMethodType
 }
 
 /// A form body (`application/x-www-form-urlencoded`) in which every
@@ -176,10 +157,7 @@ impl<S: Send + Sync> FromRequest<S> for Form {
     type Rejection = ProtocolError;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
-        if !content_type_is(req.headers(), "application/x-www-form-urlencoded") {
-            return Err(ProtocolError::invalid_request("the body must be application/x-www-form-urlencoded"));
-        }
-        Form::parse(&body_bytes(req).await?)
+        Form::parse(&body_of_type(req, "application/x-www-form-urlencoded").await?)
     }
 }
 
@@ -213,13 +191,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ProtocolError;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
-        if !content_type_is(req.headers(), "application/json") {
-            return Err(ProtocolError::invalid_request("the body must be application/json"));
-        }
-        let bytes = body_bytes(req).await?;
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| ProtocolError::invalid_request(format!("malformed JSON: {e}")))
+        Ok(JsonBody(json_body(req).await?))
     }
 }
 

@@ -17,7 +17,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 /// An error answer (RFC 6749 §5.2; Grant §3.3.6 adds `ticket`,
 /// `required_claims`, `redirect_user` and `interval`).
-#[derive(Serialize, Deserialize, ToSchema)]
+#[derive(Default, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     pub error: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -25,9 +25,15 @@ pub struct ErrorBody {
     /// A new permission ticket (`need_info`, `request_submitted`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket: Option<String>,
-    /// Where the requesting party goes to give claims (`need_info`).
+    /// What claims would let the request go on (`need_info`): objects with
+    /// the optional members `claim_token_format`, `claim_type`,
+    /// `friendly_name`, `issuer` and `name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redirect_user: Option<bool>,
+    pub required_claims: Option<Vec<serde_json::Value>>,
+    /// The claims interaction URI the client sends the requesting party to
+    /// (`need_info`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_user: Option<String>,
     /// Seconds to wait before polling again (`request_submitted`, `slow_down`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<u64>,

@@ -5,7 +5,7 @@ use crate::client_registration::{ClientMetadata, GRANT_CLIENT_CREDENTIALS, GRANT
 use crate::error::ProtocolError;
 use crate::secret::Secret;
 use crate::server::AuthorizationServer;
-use crate::token::UmaGrantRequest;
+use crate::token::{GrantOutcome, UmaGrantRequest};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -68,7 +68,11 @@ pub async fn token(State(server): State<AuthorizationServer>, headers: HeaderMap
                 rpt: form.take("rpt").map(Secret::new),
                 scope: form.take("scope").map(|s| s.split_whitespace().map(String::from).collect()).unwrap_or_default(),
             };
-            Ok(no_store(server.uma_grant(&client, request).await?))
+            Ok(match server.uma_grant(&client, request).await? {
+                GrantOutcome::Issued(rpt) => no_store(rpt),
+                GrantOutcome::NeedInfo(need) => need.into_response(),
+                GrantOutcome::Submitted(submitted) => submitted.into_response(),
+            })
         }
         other => Err(ProtocolError::unsupported_grant_type(format!("grant type {other:?} is not supported"))),
     }

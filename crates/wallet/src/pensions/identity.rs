@@ -5,7 +5,7 @@ use super::{Pensions, IDENTITY_KEY};
 use crate::identity_credential::{HeldIdentity, FIND_DISCLOSURES};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use uma_as::ProtocolError;
+use crate::OwnerError;
 
 /// The owner's identity details for finding pensions (PDP find data).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema, ts_rs::TS)]
@@ -44,21 +44,21 @@ pub enum IdentityItem {
 }
 
 impl Identity {
-    pub(super) fn check(&self) -> Result<(), ProtocolError> {
+    pub(super) fn check(&self) -> Result<(), OwnerError> {
         if self.given_name.trim().is_empty() || self.family_name.trim().is_empty() {
-            return Err(ProtocolError::invalid_request("given_name and family_name are required"));
+            return Err(OwnerError::invalid("given_name and family_name are required"));
         }
         let date = self.date_of_birth.as_bytes();
         let is_date = date.len() == 10 && date[4] == b'-' && date[7] == b'-' && date.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
         if !is_date {
-            return Err(ProtocolError::invalid_request("date_of_birth must be YYYY-MM-DD"));
+            return Err(OwnerError::invalid("date_of_birth must be YYYY-MM-DD"));
         }
         let too_long = [&self.given_name, &self.family_name].iter().any(|s| s.len() > 200)
             || [&self.nino, &self.postcode, &self.email, &self.mobile].iter().any(|s| s.as_ref().is_some_and(|s| s.len() > 200))
             || self.address_lines.len() > 8
             || self.address_lines.iter().any(|l| l.len() > 200);
         if too_long {
-            return Err(ProtocolError::invalid_request("identity details are at most 200 characters each, and 8 address lines"));
+            return Err(OwnerError::invalid("identity details are at most 200 characters each, and 8 address lines"));
         }
         Ok(())
     }
@@ -112,11 +112,11 @@ impl Who {
 }
 
 impl Pensions {
-    pub fn identity(&self) -> Result<Option<Identity>, ProtocolError> {
+    pub fn identity(&self) -> Result<Option<Identity>, OwnerError> {
         Ok(self.identity.get(IDENTITY_KEY)?)
     }
 
-    pub async fn set_identity(&self, identity: Identity) -> Result<(), ProtocolError> {
+    pub async fn set_identity(&self, identity: Identity) -> Result<(), OwnerError> {
         identity.check()?;
         self.identity.insert(IDENTITY_KEY, &identity)?;
         self.server.record("identity.update", json!({ "items": identity.items(), "verified": identity.verified }));
@@ -126,10 +126,10 @@ impl Pensions {
 
     /// Who the owner says they are, and what their identity credential
     /// attests; at least one of them.
-    pub(super) fn who(&self) -> Result<Who, ProtocolError> {
+    pub(super) fn who(&self) -> Result<Who, OwnerError> {
         let who = Who { stated: self.identity()?, credential: self.identity_credential.held()? };
         if who.stated.is_none() && who.credential.is_none() {
-            return Err(ProtocolError::invalid_request(
+            return Err(OwnerError::invalid(
                 "prove who you are first (uma-wallet identity get --issuer URL), or enter your details (uma-wallet identity set)",
             ));
         }

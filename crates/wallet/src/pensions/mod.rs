@@ -23,7 +23,8 @@ use crate::WalletError;
 use my_pensions::SelfClient;
 use std::time::Duration;
 use uma_as::store::Tree;
-use uma_as::{AuthorizationServer, ProtocolError, Store};
+use crate::OwnerError;
+use uma_as::{AuthorizationServer, Store};
 
 /// How long one provider may take to answer a find or a discovery.
 pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -38,10 +39,9 @@ pub const MAX_PROVIDERS: usize = 100;
 /// The largest answer read from a provider.
 const MAX_PROVIDER_ANSWER: usize = 1024 * 1024;
 
-/// A provider failed the wallet: 424, the owner's request depended on it
-/// (not a fault of the wallet's own, so never a 5xx).
-fn provider_failed(url: &str, why: &str) -> ProtocolError {
-    ProtocolError::new(axum::http::StatusCode::FAILED_DEPENDENCY, "provider_error", format!("{url}: {why}"))
+/// A provider answered the wallet, but not with what it asked for.
+fn provider_failed(url: &str, why: &str) -> OwnerError {
+    OwnerError::provider(url, crate::ProviderError::Answered(why.into()))
 }
 
 #[derive(Clone)]

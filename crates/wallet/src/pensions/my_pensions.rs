@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use uma_as::model::{Client, Resource};
 use uma_as::owner::NewPolicy;
 use uma_as::policy::{Outcome, PartyCondition, Target};
-use uma_as::token::{ExpectedTicket, UmaGrantRequest};
-use uma_as::ProtocolError;
+use uma_as::token::{ExpectedTicket, GrantOutcome, UmaGrantRequest};
+use crate::OwnerError;
 
 /// A period of employment that built up the pension (PDP
 /// `employmentMembershipPeriods`).
@@ -153,7 +153,7 @@ impl Pensions {
     /// The wallet's own client, registered on first use, and a permit for
     /// it on each of the owner's pensions (one per pension, never a whole
     /// provider): the owner's own requests are never put to the owner.
-    async fn owner_client(&self, resources: &[Resource]) -> Result<Client, ProtocolError> {
+    async fn owner_client(&self, resources: &[Resource]) -> Result<Client, OwnerError> {
         let known = self.self_client.get(SELF_CLIENT_KEY)?.and_then(|stored| self.server.client(&stored.client_id));
         let client = match known {
             Some(client) => client,
@@ -219,7 +219,11 @@ impl Pensions {
             scope: vec![],
         };
         let expected = ExpectedTicket { resource_server: provider, resource_id: &resource.id };
-        let rpt = self.server.uma_grant_expecting(client, request, Some(expected)).await.map_err(|e| format!("no access: {e}"))?;
+        let rpt = match self.server.uma_grant_expecting(client, request, Some(expected)).await {
+            Ok(GrantOutcome::Issued(rpt)) => rpt,
+            Ok(GrantOutcome::NeedInfo(_) | GrantOutcome::Submitted(_)) => return Err("no access: the wallet's own permit is missing".into()),
+            Err(e) => return Err(format!("no access: {e}")),
+        };
         let second = self.http.get(&url).bearer_auth(&rpt.access_token).send().await.map_err(|e| format!("unreachable: {e}"))?;
         if !second.status().is_success() {
             return Err(format!("refused with an RPT (HTTP {})", second.status()));
@@ -230,7 +234,7 @@ impl Pensions {
 
     /// Every pension this wallet protects, read as the owner: values,
     /// estimated retirement income and employment periods, with totals.
-    pub async fn my_pensions(&self) -> Result<MyPensions, ProtocolError> {
+    pub async fn my_pensions(&self) -> Result<MyPensions, OwnerError> {
         use futures_util::StreamExt;
         let providers: Vec<String> = self.providers()?.into_iter().map(|p| p.url).collect();
         let resources: Vec<_> = self.server.resources().into_iter().filter(|r| providers.contains(&r.resource_server)).collect();

@@ -4,11 +4,11 @@
 //! (OpenID4VCI). Moving a pension is the same assignment, to another
 //! authorization server.
 
-use super::providers::{error_detail, failed, ProviderEntry, Unanswered};
+use super::providers::{error_detail, failed, ProviderEntry};
 use super::{provider_failed, Pensions, MAX_PROVIDER_ANSWER};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use uma_as::ProtocolError;
+use crate::{OwnerError, ProviderError};
 
 /// A pension a provider holds for the owner that this wallet does not
 /// protect yet.
@@ -110,7 +110,7 @@ struct Assignment {
 impl Pensions {
     /// Discover: each provider's resources for the owner; the ones not
     /// protected by this wallet are offers.
-    pub async fn offers(&self) -> Result<Offers, ProtocolError> {
+    pub async fn offers(&self) -> Result<Offers, OwnerError> {
         let issuer = self.server.config().issuer.clone();
         let answers = self.ask_all::<Vec<ListedResource>>(reqwest::Method::GET, "/resources").await?;
         let mut offers = Vec::new();
@@ -137,8 +137,8 @@ impl Pensions {
                 }
                 Err(failure) => {
                     let outcome = match failure {
-                        Unanswered::Unreachable(_) => DiscoveryOutcome::Unreachable,
-                        Unanswered::Error(_) | Unanswered::Ours(_) => DiscoveryOutcome::Error,
+                        ProviderError::Unreachable(_) => DiscoveryOutcome::Unreachable,
+                        ProviderError::Answered(_) | ProviderError::Ours(_) => DiscoveryOutcome::Error,
                     };
                     providers.push(ProviderReport { url: p.url, outcome, resources: None, error: Some(failure.into_message()) })
                 }
@@ -155,7 +155,7 @@ impl Pensions {
     /// A pension another wallet protects moves here only with the code the
     /// provider sends the owner: the first try answers that one was sent
     /// (`confirmation_required`), the second carries `confirmation_code`.
-    pub async fn accept(&self, provider_url: &str, resource_id: &str, confirmation_code: Option<&str>) -> Result<Accepted, ProtocolError> {
+    pub async fn accept(&self, provider_url: &str, resource_id: &str, confirmation_code: Option<&str>) -> Result<Accepted, OwnerError> {
         let provider = self.known_provider(provider_url)?;
         let assertion = self.server.mint_assertion(&provider.url, 300)?;
         let issuer = self.server.config().issuer.clone();
@@ -177,7 +177,7 @@ impl Pensions {
     /// one, from which provider, to where, and whether its credential came.
     /// What the owner asked for is recorded as asked; what the provider
     /// answered is its word, kept short.
-    async fn record_assignment(&self, action: &str, provider: &ProviderEntry, asked: &str, resource_id: Option<String>, done: &Accepted) -> Result<(), ProtocolError> {
+    async fn record_assignment(&self, action: &str, provider: &ProviderEntry, asked: &str, resource_id: Option<String>, done: &Accepted) -> Result<(), OwnerError> {
         let short = |text: &str| text.chars().filter(|c| !c.is_control()).take(256).collect::<String>();
         self.server.record(
             action,
@@ -198,10 +198,10 @@ impl Pensions {
     /// Moves a pension this wallet protects to another authorization server:
     /// the provider registers it there with the assertion that server minted,
     /// deregisters it here, and reissues the credential naming the new server.
-    pub async fn move_to(&self, provider_url: &str, resource_id: &str, issuer: &str, assertion: &str) -> Result<Accepted, ProtocolError> {
+    pub async fn move_to(&self, provider_url: &str, resource_id: &str, issuer: &str, assertion: &str) -> Result<Accepted, OwnerError> {
         let provider = self.known_provider(provider_url)?;
         let issuer = http_guard::outbound::secure_url(issuer.trim_end_matches('/'))
-            .map_err(|e| ProtocolError::invalid_request(format!("to: {e}")))?
+            .map_err(|e| OwnerError::invalid(format!("to: {e}")))?
             .as_str()
             .trim_end_matches('/')
             .to_string();
@@ -248,9 +248,9 @@ impl Pensions {
     /// at `issuer` with `assertion`, and answers with a credential offer.
     /// `confirmation_code` is the code the provider sent the owner to move a
     /// pension another wallet protects.
-    async fn assign(&self, provider_url: &str, resource_id: &str, issuer: &str, assertion: &str, confirmation_code: Option<&str>) -> Result<Assignment, ProtocolError> {
+    async fn assign(&self, provider_url: &str, resource_id: &str, issuer: &str, assertion: &str, confirmation_code: Option<&str>) -> Result<Assignment, OwnerError> {
         if resource_id.is_empty() || resource_id.len() > 200 || !resource_id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)) {
-            return Err(ProtocolError::invalid_request("resource_id is 1 to 200 letters, digits, '-', '_', '.' or ':'"));
+            return Err(OwnerError::invalid("resource_id is 1 to 200 letters, digits, '-', '_', '.' or ':'"));
         }
         let who = self.who()?;
         self.server.record("identity.disclosed", who.disclosure(vec![provider_url], &format!("/resources/{resource_id}")));
@@ -262,13 +262,9 @@ impl Pensions {
         let request = self.http.post(format!("{provider_url}/resources/{resource_id}")).bearer_auth(token).json(&body);
         let (status, body) = http_guard::outbound::send_json::<Value>(request, MAX_PROVIDER_ANSWER)
             .await
-            .map_err(|e| failed(provider_url, Unanswered::from(e)))?;
+            .map_err(|e| failed(provider_url, ProviderError::from(e)))?;
         if status == reqwest::StatusCode::CONFLICT && body["error"] == "confirmation_required" {
-            return Err(ProtocolError::new(
-                axum::http::StatusCode::CONFLICT,
-                "confirmation_required",
-                "Another wallet protects this pension. The provider has sent you a code by its usual way of writing to you: accept again with that code.",
-            ));
+            return Err(OwnerError::ConfirmationRequired);
         }
         if !status.is_success() {
             return Err(provider_failed(provider_url, &format!("HTTP {status}: {}", error_detail(&body))));

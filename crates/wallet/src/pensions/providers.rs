@@ -2,14 +2,14 @@
 //! every provider in parallel, each with its own timeout, each told only
 //! what a find token for it carries.
 
-use super::{provider_failed, Pensions, FIND_FANOUT, FIND_TOKEN_LIFETIME, MAX_PROVIDERS, MAX_PROVIDER_ANSWER};
+use super::{Pensions, FIND_FANOUT, FIND_TOKEN_LIFETIME, MAX_PROVIDERS, MAX_PROVIDER_ANSWER};
 use super::identity::{Identity, Who};
-use http_guard::outbound::{send_json, FetchError};
+use http_guard::outbound::send_json;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uma_as::keys::new_jti;
-use uma_as::ProtocolError;
+use crate::{OwnerError, ProviderError};
 
 /// A pension provider the wallet asks.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema, ts_rs::TS)]
@@ -75,36 +75,17 @@ struct FindAnswer {
     matches: Vec<FoundPension>,
 }
 
-/// Why a provider gave no usable answer.
-#[derive(Clone, Debug)]
-pub enum Unanswered {
-    Unreachable(String),
-    Error(String),
-    /// The wallet itself failed (its key, its stored credential): never
-    /// the provider's fault, so never reported as one.
-    Ours(String),
-}
-
-impl Unanswered {
+impl ProviderError {
     pub(super) fn outcome(&self) -> FindOutcome {
         match self {
-            Unanswered::Unreachable(_) => FindOutcome::Unreachable,
-            Unanswered::Error(_) | Unanswered::Ours(_) => FindOutcome::Error,
+            ProviderError::Unreachable(_) => FindOutcome::Unreachable,
+            ProviderError::Answered(_) | ProviderError::Ours(_) => FindOutcome::Error,
         }
     }
 
     pub(super) fn into_message(self) -> String {
         match self {
-            Unanswered::Unreachable(why) | Unanswered::Error(why) | Unanswered::Ours(why) => why,
-        }
-    }
-}
-
-impl From<FetchError> for Unanswered {
-    fn from(e: FetchError) -> Self {
-        match e {
-            FetchError::Unreachable(why) => Unanswered::Unreachable(why),
-            other => Unanswered::Error(other.to_string()),
+            ProviderError::Unreachable(why) | ProviderError::Answered(why) | ProviderError::Ours(why) => why,
         }
     }
 }
@@ -114,10 +95,10 @@ pub(super) fn error_detail(body: &Value) -> &str {
     body["error_description"].as_str().or(body["error"].as_str()).unwrap_or("no detail")
 }
 
-fn checked_provider(url: &str, name: Option<String>, did: Option<String>) -> Result<(String, Option<String>, Option<String>), ProtocolError> {
+fn checked_provider(url: &str, name: Option<String>, did: Option<String>) -> Result<(String, Option<String>, Option<String>), OwnerError> {
     let url = provider_url(url)?;
     if name.as_ref().is_some_and(|n| n.len() > 200) || did.as_ref().is_some_and(|d| !d.starts_with("did:key:z") || d.len() > 500) {
-        return Err(ProtocolError::invalid_request("a provider's name is at most 200 characters, its DID a did:key"));
+        return Err(OwnerError::invalid("a provider's name is at most 200 characters, its DID a did:key"));
     }
     Ok((url, name, did))
 }
@@ -130,11 +111,11 @@ pub(super) fn provider_key(url: &str) -> String {
 
 /// A provider's URL as the owner gives it: `https`, or plain http on loopback
 /// (the reference providers), with no trailing slash.
-pub fn provider_url(url: &str) -> Result<String, ProtocolError> {
+pub fn provider_url(url: &str) -> Result<String, OwnerError> {
     let url = url.trim();
-    let parsed = http_guard::outbound::secure_url(url).map_err(|e| ProtocolError::invalid_request(format!("provider: {e}")))?;
+    let parsed = http_guard::outbound::secure_url(url).map_err(|e| OwnerError::invalid(format!("provider: {e}")))?;
     if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(ProtocolError::invalid_request(format!("provider: {url:?} must be a plain address")));
+        return Err(OwnerError::invalid(format!("provider: {url:?} must be a plain address")));
     }
     // Kept as parsed: the name every later comparison and request uses is
     // the URL's own, not whatever spelling the parser forgave.
@@ -142,13 +123,13 @@ pub fn provider_url(url: &str) -> Result<String, ProtocolError> {
 }
 
 impl Pensions {
-    pub fn providers(&self) -> Result<Vec<ProviderEntry>, ProtocolError> {
+    pub fn providers(&self) -> Result<Vec<ProviderEntry>, OwnerError> {
         let mut list = self.providers.values()?;
         list.sort_by(|a, b| a.added_at.cmp(&b.added_at).then(a.url.cmp(&b.url)));
         Ok(list)
     }
 
-    pub async fn add_provider(&self, url: &str, name: Option<String>) -> Result<ProviderEntry, ProtocolError> {
+    pub async fn add_provider(&self, url: &str, name: Option<String>) -> Result<ProviderEntry, OwnerError> {
         let entry = self.provider_entry(url, name, None)?;
         self.providers.insert(&entry.url, &entry)?;
         self.server.record("provider.add", json!({ "url": entry.url }));
@@ -156,10 +137,10 @@ impl Pensions {
         Ok(entry)
     }
 
-    pub(super) fn provider_entry(&self, url: &str, name: Option<String>, did: Option<String>) -> Result<ProviderEntry, ProtocolError> {
+    pub(super) fn provider_entry(&self, url: &str, name: Option<String>, did: Option<String>) -> Result<ProviderEntry, OwnerError> {
         let (url, name, did) = checked_provider(url, name, did)?;
         if self.providers.get(&url)?.is_none() && self.providers.raw().len() >= MAX_PROVIDERS {
-            return Err(ProtocolError::invalid_request(format!("at most {MAX_PROVIDERS} providers")));
+            return Err(OwnerError::invalid(format!("at most {MAX_PROVIDERS} providers")));
         }
         Ok(ProviderEntry { url, name, did, added_at: self.server.now(), from_registry: false })
     }
@@ -167,11 +148,11 @@ impl Pensions {
     /// Forgets a provider and disconnects it: it can no longer use this
     /// wallet's authorization server, and assertions minted for it before
     /// are void.
-    pub async fn remove_provider(&self, url: &str) -> Result<(), ProtocolError> {
+    pub async fn remove_provider(&self, url: &str) -> Result<(), OwnerError> {
         let canonical = provider_key(url);
         let url = canonical.as_str();
         if !self.providers.remove(url)? {
-            return Err(ProtocolError::not_found("no such provider"));
+            return Err(OwnerError::not_found("no such provider"));
         }
         if self.server.client(url).is_some() {
             self.server.decide_resource_server(url, false).await?;
@@ -181,20 +162,20 @@ impl Pensions {
         Ok(())
     }
 
-    pub(super) fn known_provider(&self, url: &str) -> Result<ProviderEntry, ProtocolError> {
+    pub(super) fn known_provider(&self, url: &str) -> Result<ProviderEntry, OwnerError> {
         let canonical = provider_key(url);
         let url = canonical.as_str();
-        self.providers.get(url)?.ok_or_else(|| ProtocolError::invalid_request(format!("{url} is not one of your providers")))
+        self.providers.get(url)?.ok_or_else(|| OwnerError::invalid(format!("{url} is not one of your providers")))
     }
 
     /// Imports a signed governance registry (checked whole against the
     /// registry key the owner trusts) and adds the pension providers it
     /// lists, each with the DID its credentials must be signed with.
     /// Returns the providers added or updated.
-    pub async fn import_registry(&self, jws: &str) -> Result<Vec<ProviderEntry>, ProtocolError> {
-        let key = self.governance.trusted_key()?.ok_or_else(|| ProtocolError::invalid_request("set the registry key first: a registry is checked against it"))?;
+    pub async fn import_registry(&self, jws: &str) -> Result<Vec<ProviderEntry>, OwnerError> {
+        let key = self.governance.trusted_key()?.ok_or_else(|| OwnerError::invalid("set the registry key first: a registry is checked against it"))?;
         // Checked in full before anything is kept.
-        let signed = registry::verify(jws, &key, self.server.now()).map_err(|e| ProtocolError::invalid_request(format!("registry refused: {e}")))?;
+        let signed = registry::verify(jws, &key, self.server.now()).map_err(|e| OwnerError::invalid(format!("registry refused: {e}")))?;
         let entries = signed
             .registry
             .with_role(registry::Role::PensionProvider)
@@ -207,7 +188,7 @@ impl Pensions {
         let known = self.providers.raw().len() - struck_off.len();
         let new = entries.iter().filter(|e| self.providers.get(&e.url).ok().flatten().is_none()).count();
         if known + new > MAX_PROVIDERS {
-            return Err(ProtocolError::invalid_request(format!("at most {MAX_PROVIDERS} providers")));
+            return Err(OwnerError::invalid(format!("at most {MAX_PROVIDERS} providers")));
         }
         self.governance.import(jws).await?;
         // The regulators it lists vouch for professionals (advisers): their
@@ -238,7 +219,7 @@ impl Pensions {
     /// A find token for one provider: what the owner states, and, when the
     /// wallet holds an identity credential, a presentation of it for this
     /// provider with a nonce the provider gives out (one more request).
-    pub async fn find_token(&self, who: &Who, provider_url: &str) -> Result<String, Unanswered> {
+    pub async fn find_token(&self, who: &Who, provider_url: &str) -> Result<String, ProviderError> {
         #[derive(Deserialize)]
         struct Nonce {
             c_nonce: String,
@@ -250,9 +231,9 @@ impl Pensions {
                 let (status, body) = send_json::<Value>(request, MAX_PROVIDER_ANSWER).await?;
                 let nonce = match serde_json::from_value::<Nonce>(body) {
                     Ok(nonce) if status.is_success() => nonce.c_nonce,
-                    _ => return Err(Unanswered::Error(format!("no nonce from the provider (HTTP {status})"))),
+                    _ => return Err(ProviderError::Answered(format!("no nonce from the provider (HTTP {status})"))),
                 };
-                Some(self.identity_credential.present(held, provider_url, &nonce).map_err(|e| Unanswered::Ours(e.to_string()))?)
+                Some(self.identity_credential.present(held, provider_url, &nonce).map_err(|e| ProviderError::Ours(e.to_string()))?)
             }
         };
         let now = self.server.now();
@@ -273,7 +254,7 @@ impl Pensions {
     /// Asks every provider, a few at a time, each with its own timeout;
     /// answers come back in the providers' order. What was disclosed to
     /// whom is audited.
-    pub(super) async fn ask_all<T: DeserializeOwned>(&self, method: reqwest::Method, path: &str) -> Result<Vec<(ProviderEntry, Result<T, Unanswered>)>, ProtocolError> {
+    pub(super) async fn ask_all<T: DeserializeOwned>(&self, method: reqwest::Method, path: &str) -> Result<Vec<(ProviderEntry, Result<T, ProviderError>)>, OwnerError> {
         use futures_util::StreamExt;
         let who = self.who()?;
         let providers = self.providers()?;
@@ -287,9 +268,9 @@ impl Pensions {
                     let request = self.http.request(method, format!("{}{}", p.url, path)).bearer_auth(token);
                     let (status, body) = send_json::<Value>(request, MAX_PROVIDER_ANSWER).await?;
                     if !status.is_success() {
-                        return Err(Unanswered::Error(format!("HTTP {status}: {}", error_detail(&body))));
+                        return Err(ProviderError::Answered(format!("HTTP {status}: {}", error_detail(&body))));
                     }
-                    serde_json::from_value::<T>(body).map_err(|e| Unanswered::Error(format!("the answer does not read: {e}")))
+                    serde_json::from_value::<T>(body).map_err(|e| ProviderError::Answered(format!("the answer does not read: {e}")))
                 };
                 let answer = answer.await;
                 (index, p, answer)
@@ -298,16 +279,16 @@ impl Pensions {
         // Unordered, so a slow provider holds up only its own slot; the
         // answers are put back in the providers' order after.
         let mut answers: Vec<_> = futures_util::stream::iter(calls).buffer_unordered(FIND_FANOUT).collect().await;
-        if let Some((_, _, Err(Unanswered::Ours(why)))) = answers.iter().find(|(_, _, a)| matches!(a, Err(Unanswered::Ours(_)))) {
+        if let Some((_, _, Err(ProviderError::Ours(why)))) = answers.iter().find(|(_, _, a)| matches!(a, Err(ProviderError::Ours(_)))) {
             tracing::error!(error = %why, "the wallet could not present its identity credential");
-            return Err(ProtocolError::server_error());
+            return Err(OwnerError::Internal);
         }
         answers.sort_by_key(|(index, _, _)| *index);
         Ok(answers.into_iter().map(|(_, p, answer)| (p, answer)).collect())
     }
 
     /// Find: every provider, in parallel; matched, possible, none or unreachable each.
-    pub async fn find(&self) -> Result<Vec<ProviderOutcome>, ProtocolError> {
+    pub async fn find(&self) -> Result<Vec<ProviderOutcome>, OwnerError> {
         use futures_util::StreamExt;
         let answers = self.ask_all::<FindAnswer>(reqwest::Method::POST, "/find").await?;
         let outcomes = answers.into_iter().map(|(p, answer)| match answer {
@@ -348,10 +329,6 @@ impl Pensions {
 
 /// Fails the way a provider's failure reaches the owner (and the wallet's
 /// own failure as its own).
-pub(super) fn failed(provider_url: &str, why: Unanswered) -> ProtocolError {
-    if let Unanswered::Ours(why) = why {
-        tracing::error!(error = %why, "the wallet could not make its find token");
-        return ProtocolError::server_error();
-    }
-    provider_failed(provider_url, &why.into_message())
+pub(super) fn failed(provider_url: &str, why: ProviderError) -> OwnerError {
+    OwnerError::provider(provider_url, why)
 }

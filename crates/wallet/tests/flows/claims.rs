@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn pushed_id_token_from_a_trusted_issuer_is_permitted_at_once_by_policy() {
@@ -89,6 +89,9 @@ async fn need_info_then_interactive_claims_gathering_then_rpt() {
     assert_eq!(body["required_claims"][0]["name"], "email");
     let redirect_user = body["redirect_user"].as_str().unwrap();
     assert_eq!(redirect_user, w.url("/claims"));
+    // The answer is the one the AS's OpenAPI document describes.
+    let doc: Value = w.http.get(w.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    TestWallet::assert_documented(&doc, "ErrorBody", &body);
     let ticket = body["ticket"].as_str().unwrap();
 
     // The browser visits the claims interaction endpoint.

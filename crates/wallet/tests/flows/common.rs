@@ -144,6 +144,30 @@ impl TestWallet {
         doc
     }
 
+    /// Asserts that each member of `body` has the JSON type the document's
+    /// schema `name` gives it, and that the schema knows every member.
+    pub fn assert_documented(doc: &Value, name: &str, body: &Value) {
+        let properties = doc["components"]["schemas"][name]["properties"].as_object().unwrap_or_else(|| panic!("no schema {name}"));
+        for (member, value) in body.as_object().unwrap() {
+            let schema = properties.get(member).unwrap_or_else(|| panic!("{name} does not document `{member}`: {body}"));
+            let kind = match value {
+                Value::Null => "null",
+                Value::Bool(_) => "boolean",
+                Value::Number(n) if n.is_u64() || n.is_i64() => "integer",
+                Value::Number(_) => "number",
+                Value::String(_) => "string",
+                Value::Array(_) => "array",
+                Value::Object(_) => "object",
+            };
+            let documented: Vec<&str> = match &schema["type"] {
+                Value::String(t) => vec![t.as_str()],
+                Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+                _ => continue,
+            };
+            assert!(documented.contains(&kind), "{name}.{member} is documented as {documented:?}, answered as {kind}: {body}");
+        }
+    }
+
     pub async fn owner_get(&self, path: &str) -> Value {
         let (status, body) = self.owner(reqwest::Method::GET, path, None).await;
         assert_eq!(status, StatusCode::OK, "{path}: {body}");

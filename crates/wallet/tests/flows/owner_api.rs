@@ -73,6 +73,35 @@ async fn audit_log_records_decisions_and_verifies() {
     assert_eq!(status["resources"], 1);
 }
 
+/// The owner searches the whole log by pension, by who acted and by what
+/// happened, from any front end (the filters are the service's, not the app's).
+#[tokio::test]
+async fn the_activity_log_is_searched_by_pension_party_and_action() {
+    let w = TestWallet::start().await;
+    let rs = w.connect_resource_server("rs").await;
+    let first = w.register_resource(&rs, "urn:pei:acme:1", &["owner"]).await;
+    let second = w.register_resource(&rs, "urn:pei:acme:2", &["owner"]).await;
+    let client = w.client("c").await;
+    w.uma_grant(&client, &w.ticket(&rs, &first, &["owner"]).await, &[]).await;
+    w.owner_post("/policies", json!({ "target": { "kind": "resource", "id": second }, "outcome": "deny" })).await;
+
+    let actions = |entries: &serde_json::Value| -> Vec<String> { entries.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect() };
+    let about_first = w.owner_get(&format!("/audit?pension={first}")).await;
+    assert!(actions(&about_first).contains(&"token.request_submitted".to_string()), "{about_first}");
+    assert!(!actions(&about_first).contains(&"policy.add".to_string()), "{about_first}");
+    let by_pei = w.owner_get("/audit?pension=urn:pei:acme:2").await;
+    assert_eq!(actions(&by_pei), actions(&w.owner_get(&format!("/audit?pension={second}")).await));
+    assert!(actions(&by_pei).contains(&"policy.add".to_string()), "{by_pei}");
+
+    let owners = w.owner_get("/audit?who=owner&action=policy.").await;
+    assert!(!owners.as_array().unwrap().is_empty());
+    assert!(owners.as_array().unwrap().iter().all(|e| e["actor"] == "owner" && e["action"].as_str().unwrap().starts_with("policy.")), "{owners}");
+    let apps = w.owner_get("/audit?who=apps").await;
+    assert!(apps.as_array().unwrap().iter().all(|e| e["actor"].as_str().unwrap().starts_with("client:")), "{apps}");
+    assert!(w.owner_get("/audit?action=no.such.action").await.as_array().unwrap().is_empty());
+    assert_eq!(w.owner_get("/audit?who=apps&limit=1").await.as_array().unwrap().len(), 1);
+}
+
 #[tokio::test]
 async fn owner_input_is_checked() {
     let w = TestWallet::start().await;
