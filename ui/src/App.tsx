@@ -2,7 +2,9 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import {
   appState, listClients, listRequests, watchRequests, type ApiError, type AppState, type Client, type PendingRequest,
 } from './api';
-import { ErrorMessage, Loading } from './components';
+import { ErrorMessage, Loading, headingId } from './components';
+import { requesterName } from './format';
+import { TEXT_SIZES, applyTextSize, saveTextSize, storedTextSize, type TextSize } from './textSize';
 import { CreateWallet } from './screens/CreateWallet';
 import { Unlock } from './screens/Unlock';
 import { Pensions } from './screens/Pensions';
@@ -39,6 +41,8 @@ export function App() {
     appState().then(setState, (e) => setError(e as ApiError));
   }, []);
   useEffect(load, [load]);
+  // The owner's text size holds on every screen, the locked ones too.
+  useEffect(() => applyTextSize(storedTextSize()), []);
 
   if (error) {
     return (
@@ -66,6 +70,28 @@ export function App() {
   return <Wallet state={state} onState={changed} />;
 }
 
+/** The sidebar's text size choice: three sizes, kept for next time. */
+function TextSizeChoice() {
+  const [size, setSize] = useState<TextSize>(storedTextSize);
+  return (
+    <fieldset className="text-size" data-testid="text-size">
+      <legend>Text size</legend>
+      {TEXT_SIZES.map((s) => (
+        <div className="check" key={s.value}>
+          <input type="radio" name="text-size" id={`text-size-${s.value}`} data-testid={`text-size-${s.value}`} value={s.value}
+            checked={size === s.value} onChange={() => { setSize(s.value); saveTextSize(s.value); }} />
+          <label htmlFor={`text-size-${s.value}`}>{s.label}</label>
+        </div>
+      ))}
+    </fieldset>
+  );
+}
+
+/** What is new in `now` that was not in `before` (by id); nothing on the first look, which is no news. */
+function arrived<T>(before: Set<string> | null, now: T[], id: (t: T) => string): T[] {
+  return before ? now.filter((t) => !before.has(id(t))) : [];
+}
+
 export function Wallet({ state, onState }: { state: AppState; onState: (s: AppState) => void }) {
   const [screen, setScreen] = useState<ScreenName>('pensions');
   const [pending, setPending] = useState<PendingRequest[]>([]);
@@ -74,31 +100,47 @@ export function Wallet({ state, onState }: { state: AppState; onState: (s: AppSt
   // Pension providers waiting for the owner to let them use this wallet.
   const [waiting, setWaiting] = useState<Client[]>([]);
   const [waitingError, setWaitingError] = useState<ApiError | null>(null);
+  // What the live region says: a screen reader hears news that only the badge would show.
+  const [news, setNews] = useState('');
+  const seenRequests = useRef<Set<string> | null>(null);
+  const seenProviders = useRef<Set<string> | null>(null);
   const mounted = useRef(true);
+
+  // The same words again are not read out again unless the text changes: a no-break space makes it new.
+  const announce = useCallback((text: string) => setNews((before) => (before === text ? `${text}\u00a0` : text)), []);
 
   const refreshPending = useCallback(async () => {
     try {
       const list = await listRequests(false);
       if (!mounted.current) return;
-      setPending(list.filter((r) => r.status === 'pending'));
+      const now = list.filter((r) => r.status === 'pending');
+      const fresh = arrived(seenRequests.current, now, (r) => r.id);
+      seenRequests.current = new Set(now.map((r) => r.id));
+      if (fresh.length) announce(fresh.map((r) => `New request from ${requesterName(r)}.`).join(' '));
+      setPending(now);
       setPendingError(null);
     } catch (e) {
       if (mounted.current) setPendingError(e as ApiError);
     } finally {
       if (mounted.current) setPendingLoaded(true);
     }
-  }, []);
+  }, [announce]);
 
   const refreshWaiting = useCallback(async () => {
     try {
       const list = await listClients();
       if (!mounted.current) return;
-      setWaiting(list.filter((c) => c.protection === 'pending'));
+      const now = list.filter((c) => c.protection === 'pending');
+      const fresh = arrived(seenProviders.current, now, (c) => c.client_id);
+      seenProviders.current = new Set(now.map((c) => c.client_id));
+      if (fresh.length === 1) announce('A pension provider is waiting for your answer.');
+      else if (fresh.length > 1) announce(`${fresh.length} pension providers are waiting for your answer.`);
+      setWaiting(now);
       setWaitingError(null);
     } catch (e) {
       if (mounted.current) setWaitingError(e as ApiError);
     }
-  }, []);
+  }, [announce]);
 
   useEffect(() => {
     mounted.current = true;
@@ -115,31 +157,60 @@ export function Wallet({ state, onState }: { state: AppState; onState: (s: AppSt
     };
   }, [refreshPending, refreshWaiting]);
 
+  // A new screen starts at its heading, as a new page would: screen readers
+  // say where the owner is, and Tab goes on from the top of the screen.
+  useEffect(() => {
+    document.getElementById(headingId(screen))?.focus();
+  }, [screen]);
+
   // Everything waiting for the owner's answer: providers and access requests.
   const count = pending.length + waiting.length;
 
   return (
     <div className="layout">
-      <nav className="sidebar" aria-label="Main">
-        <p className="brand">Pension wallet</p>
-        <ul>
-          {NAV.map(({ name, label }) => (
-            <li key={name}>
-              <button type="button" data-testid={`nav-${name}`} className={screen === name ? 'nav active' : 'nav'}
-                aria-current={screen === name ? 'page' : undefined} onClick={() => setScreen(name)}>
-                <span>{label}</span>
-                {name === 'requests' && count > 0 && (
-                  <span className="badge" data-testid="requests-badge" aria-label={`${count} waiting`}>{count}</span>
-                )}
-              </button>
-            </li>
-          ))}
-        </ul>
-        <p className="muted small server">
-          {state.server ? <>Serving at<br />{state.server.issuer}</> : 'Server not running'}
-        </p>
-      </nav>
-      <main className="content">
+      <a className="skip-link" href="#main-content" data-testid="skip-link"
+        onClick={(e) => { e.preventDefault(); document.getElementById('main-content')?.focus(); }}>
+        Skip to main content
+      </a>
+      <div className="sidebar">
+        <header className="brand">Pension wallet</header>
+        <nav aria-label="Main">
+          <ul>
+            {NAV.map(({ name, label }) => (
+              <li key={name}>
+                <button type="button" data-testid={`nav-${name}`} className={screen === name ? 'nav active' : 'nav'}
+                  aria-current={screen === name ? 'page' : undefined} onClick={() => setScreen(name)}>
+                  {/* The number in the badge is for the eye; the words hidden in the label are what screen readers say. */}
+                  <span>
+                    {label}
+                    {name === 'requests' && count > 0 && <>{' '}<span className="sr-only">({count} waiting)</span></>}
+                  </span>
+                  {name === 'requests' && count > 0 && (
+                    <span className="badge" data-testid="requests-badge" aria-hidden="true">{count}</span>
+                  )}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <footer className="sidebar-footer">
+          <TextSizeChoice />
+          <div className="server-status" data-testid="server-status">
+            <p>
+              <span className={state.server ? 'dot dot-on' : 'dot dot-off'} aria-hidden="true" />
+              {state.server ? 'Your wallet is on and can receive requests' : 'Your wallet’s server is not running'}
+            </p>
+            {state.server && (
+              <details>
+                <summary>Technical details</summary>
+                <p className="mono">{state.server.issuer}</p>
+              </details>
+            )}
+          </div>
+          <div className="sr-only" aria-live="polite" data-testid="announcer">{news}</div>
+        </footer>
+      </div>
+      <main className="content" id="main-content" tabIndex={-1}>
         {screen === 'pensions' && <Pensions onGoto={setScreen} />}
         {screen === 'offers' && <Offers onGoto={setScreen} />}
         {screen === 'requests' && (

@@ -1,4 +1,8 @@
 import type { Identity } from './api';
+import {
+  DateInput, FieldError, NO_DATE, dateProblem, dateProblemAt, fieldAria, isoToParts, partsToIso, problemAt,
+  type DateParts, type Problem,
+} from './components';
 
 /** The identity details the owner types: used when creating the wallet and
  * when editing in Settings. Providers take none of them as checked (only
@@ -6,26 +10,30 @@ import type { Identity } from './api';
 export interface IdentityDraft {
   givenName: string;
   familyName: string;
-  dob: string;
+  dob: DateParts;
   postcode: string;
   nino: string;
   email: string;
 }
 
-export const EMPTY_IDENTITY: IdentityDraft = { givenName: '', familyName: '', dob: '', postcode: '', nino: '', email: '' };
+export const EMPTY_IDENTITY: IdentityDraft = { givenName: '', familyName: '', dob: NO_DATE, postcode: '', nino: '', email: '' };
 
-function validDate(s: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
-  const d = new Date(`${s}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-}
+const compactNino = (s: string) => s.toUpperCase().replace(/\s+/g, '');
 
-/** What is wrong with the draft, in words for the owner; empty when nothing. */
-export function identityProblems(d: IdentityDraft): string[] {
-  const p: string[] = [];
-  if (!d.givenName.trim()) p.push('Enter your given name.');
-  if (!d.familyName.trim()) p.push('Enter your family name.');
-  if (!validDate(d.dob.trim())) p.push('Enter your date of birth as YYYY-MM-DD, for example 1975-04-12.');
+/** What is wrong with the draft, in words for the owner, each tied to its
+ * field (ids carry `prefix`, as the fields do); empty when nothing. */
+export function identityProblems(d: IdentityDraft, prefix = ''): Problem[] {
+  const p: Problem[] = [];
+  if (!d.givenName.trim()) p.push({ field: `${prefix}given-name`, message: 'Enter your first name' });
+  if (!d.familyName.trim()) p.push({ field: `${prefix}family-name`, message: 'Enter your last name' });
+  const dob = dateProblem(d.dob, `${prefix}date-of-birth`, { name: 'Date of birth', enter: 'Enter your date of birth', past: true });
+  if (dob) p.push(dob);
+  if (d.nino.trim() && !/^[A-Z]{2}\d{6}[A-D]$/.test(compactNino(d.nino))) {
+    p.push({ field: `${prefix}nino`, message: 'Enter a National Insurance number in the correct format, like QQ 12 34 56 C' });
+  }
+  if (d.email.trim() && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(d.email.trim())) {
+    p.push({ field: `${prefix}email`, message: 'Enter an email address in the correct format, like name@example.com' });
+  }
   return p;
 }
 
@@ -34,8 +42,9 @@ export function toIdentity(d: IdentityDraft): Identity {
   return {
     given_name: d.givenName.trim(),
     family_name: d.familyName.trim(),
-    date_of_birth: d.dob.trim(),
-    nino: opt(d.nino)?.toUpperCase().replace(/\s+/g, '') ?? null,
+    // The wallet keeps dates as 'YYYY-MM-DD', whatever boxes they were typed in.
+    date_of_birth: partsToIso(d.dob) ?? '',
+    nino: opt(d.nino) ? compactNino(d.nino) : null,
     postcode: opt(d.postcode)?.toUpperCase() ?? null,
     address_lines: [],
     email: opt(d.email),
@@ -46,55 +55,49 @@ export function toIdentity(d: IdentityDraft): Identity {
 
 export function fromIdentity(i: Identity): IdentityDraft {
   return {
-    givenName: i.given_name, familyName: i.family_name, dob: i.date_of_birth, postcode: i.postcode ?? '',
+    givenName: i.given_name, familyName: i.family_name, dob: isoToParts(i.date_of_birth), postcode: i.postcode ?? '',
     nino: i.nino ?? '', email: i.email ?? '',
   };
 }
 
-/** The fields; `prefix` keeps element ids unique where two forms could meet. */
-export function IdentityFields({ value, onChange, prefix = '' }: {
+/** The fields; `prefix` keeps element ids unique where two forms could meet.
+ * `problems` are those of the last attempt to save, shown at their fields. */
+export function IdentityFields({ value, onChange, prefix = '', problems = [] }: {
   value: IdentityDraft;
   onChange: (d: IdentityDraft) => void;
   prefix?: string;
+  problems?: readonly Problem[];
 }) {
-  const set = (k: keyof IdentityDraft) => (e: { target: { value: string } }) => onChange({ ...value, [k]: e.target.value });
+  const set = (k: Exclude<keyof IdentityDraft, 'dob'>) => (e: { target: { value: string } }) => onChange({ ...value, [k]: e.target.value });
   const id = (name: string) => `${prefix}${name}`;
+  const text = (name: string, label: string, input: Record<string, unknown>, hint?: string) => {
+    const field = id(name);
+    const problem = problemAt(problems, field);
+    const hintId = hint ? `${field}-hint` : undefined;
+    return (
+      <div className={`field${problem ? ' has-error' : ''}`}>
+        <label htmlFor={field}>{label}</label>
+        {hint && <p className="hint" id={hintId}>{hint}</p>}
+        <FieldError field={field} message={problem} />
+        <input id={field} {...input} {...fieldAria(field, problem, hintId)} />
+      </div>
+    );
+  };
   return (
-    <>
-      <fieldset>
-        <legend>About you (helps providers find possible matches)</legend>
-        <div className="row">
-          <div className="field">
-            <label htmlFor={id('given-name')}>Given name</label>
-            <input id={id('given-name')} autoComplete="given-name" value={value.givenName} onChange={set('givenName')} required />
-          </div>
-          <div className="field">
-            <label htmlFor={id('family-name')}>Family name</label>
-            <input id={id('family-name')} autoComplete="family-name" value={value.familyName} onChange={set('familyName')} required />
-          </div>
-        </div>
-        <div className="row">
-          <div className="field">
-            <label htmlFor={id('date-of-birth')}>Date of birth (YYYY-MM-DD)</label>
-            <input id={id('date-of-birth')} type="text" inputMode="numeric" placeholder="YYYY-MM-DD" pattern="\d{4}-\d{2}-\d{2}"
-              value={value.dob} onChange={set('dob')} required />
-          </div>
-          <div className="field">
-            <label htmlFor={id('postcode')}>Postcode (optional)</label>
-            <input id={id('postcode')} autoComplete="postal-code" value={value.postcode} onChange={set('postcode')} />
-          </div>
-        </div>
-        <div className="row">
-          <div className="field">
-            <label htmlFor={id('nino')}>National Insurance number (optional)</label>
-            <input id={id('nino')} placeholder="QQ123456C" value={value.nino} onChange={set('nino')} />
-          </div>
-          <div className="field">
-            <label htmlFor={id('email')}>Email (optional)</label>
-            <input id={id('email')} type="email" autoComplete="email" value={value.email} onChange={set('email')} />
-          </div>
-        </div>
-      </fieldset>
-    </>
+    <fieldset>
+      <legend>About you (helps providers find possible matches)</legend>
+      <div className="row">
+        {text('given-name', 'First name', { autoComplete: 'given-name', spellCheck: false, value: value.givenName, onChange: set('givenName') })}
+        {text('family-name', 'Last name', { autoComplete: 'family-name', spellCheck: false, value: value.familyName, onChange: set('familyName') })}
+      </div>
+      <DateInput id={id('date-of-birth')} legend="Date of birth" hint="For example, 27 3 1975" birthday
+        value={value.dob} onChange={(dob) => onChange({ ...value, dob })} problem={dateProblemAt(problems, id('date-of-birth'))} />
+      <div className="row">
+        {text('postcode', 'Postcode (optional)', { autoComplete: 'postal-code', className: 'input-postcode', value: value.postcode, onChange: set('postcode') })}
+        {text('nino', 'National Insurance number (optional)', { spellCheck: false, className: 'input-nino', value: value.nino, onChange: set('nino') },
+          'It’s on your National Insurance card, payslip or P60. For example, QQ 12 34 56 C.')}
+      </div>
+      {text('email', 'Email (optional)', { type: 'email', autoComplete: 'email', spellCheck: false, value: value.email, onChange: set('email') })}
+    </fieldset>
   );
 }

@@ -1,7 +1,40 @@
+import { useEffect, useId, useState } from 'react';
 import type { PensionOk } from './api';
 import { ageAt, formatMoney } from './format';
 
-const COLOURS = ['#2f6f8f', '#c2772b', '#4f8a3c', '#8c4f8f', '#b5443b', '#5a6b7d', '#a08a2a', '#2b8a84'];
+/** Each at least 3:1 against the white card (WCAG 1.4.11: 4.8:1 to 7.2:1), and well apart in hue. */
+export const PALETTE = ['#1d70b8', '#d4351c', '#00703c', '#912b88', '#a8600e', '#0b6e6e', '#8a6d00', '#505a5f'];
+
+/** FNV-1a: a small hash that gives the same number for the same text on every run. */
+export function hashOf(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/**
+ * A colour for each pension from its own identifier, so that a pension keeps
+ * its colour whatever order the providers answer in. When two land on the
+ * same colour, the one whose identifier sorts first keeps it and the other
+ * takes the next free one.
+ */
+export function coloursFor(keys: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const used = new Set<number>();
+  for (const key of [...new Set(keys)].sort()) {
+    let i = hashOf(key) % PALETTE.length;
+    for (let tries = 0; tries < PALETTE.length && used.has(i); tries++) i = (i + 1) % PALETTE.length;
+    used.add(i);
+    out.set(key, PALETTE[i]);
+  }
+  return out;
+}
+
+/** What identifies a pension across runs and wallets: its PeI, else the wallet's id for it. */
+const stableKey = (p: PensionOk) => p.pei || p.resource_id;
 
 export interface Series {
   id: string;
@@ -14,8 +47,9 @@ export interface Series {
 /** Each pension contributes the annualAmount of its ERI components from the age
  * at their payableDate onward. Uses the most recent illustration of each pension. */
 export function buildSeries(pensions: PensionOk[], dateOfBirth: string): Series[] {
+  const colours = coloursFor(pensions.map(stableKey));
   const out: Series[] = [];
-  pensions.forEach((p, i) => {
+  for (const p of pensions) {
     const ills = [...(p.illustrations ?? [])].sort((a, b) => (b.illustrationDate ?? '').localeCompare(a.illustrationDate ?? ''));
     const latest = ills[0];
     const steps: Series['steps'] = [];
@@ -25,16 +59,43 @@ export function buildSeries(pensions: PensionOk[], dateOfBirth: string): Series[
       const age = ageAt(dateOfBirth, c.payableDetails?.payableDate ?? '');
       if (typeof amount === 'number' && age !== null) steps.push({ age, amount });
     }
-    if (steps.length) out.push({ id: p.resource_id, label: p.scheme ?? p.pei, colour: COLOURS[i % COLOURS.length], steps });
-  });
+    if (steps.length) out.push({ id: p.resource_id, label: p.scheme ?? p.pei, colour: colours.get(stableKey(p))!, steps });
+  }
   return out;
 }
 
-const W = 720;
-const H = 260;
-const PAD = { l: 64, r: 12, t: 12, b: 36 };
+const amountAt = (s: Series, age: number) => s.steps.filter((st) => st.age <= age).reduce((t, st) => t + st.amount, 0);
+
+/** The chart's width in CSS pixels: drawn at its real size, its text is as big as the stylesheet says. */
+function useWidth(fallback: number) {
+  const [el, ref] = useState<HTMLDivElement | null>(null);
+  const [width, setWidth] = useState(fallback);
+  useEffect(() => {
+    if (!el || typeof ResizeObserver === 'undefined') return undefined;
+    const watch = new ResizeObserver(([entry]) => {
+      const w = Math.round(entry.contentRect.width);
+      if (w > 0) setWidth(w);
+    });
+    watch.observe(el);
+    return () => watch.disconnect();
+  }, [el]);
+  return { ref, width };
+}
+
+/** The root font size in pixels (the owner's text size), 16 when it cannot be read. */
+function rootFontPx(): number {
+  const px = parseFloat(getComputedStyle(document.documentElement).fontSize);
+  return Number.isFinite(px) && px > 0 ? px : 16;
+}
+
+function Chip({ colour }: { colour: string }) {
+  return <svg className="chip" viewBox="0 0 16 16" aria-hidden="true" focusable="false"><rect width="16" height="16" fill={colour} /></svg>;
+}
 
 export function IncomeChart({ pensions, dateOfBirth }: { pensions: PensionOk[]; dateOfBirth: string | null }) {
+  const [asTable, setAsTable] = useState(false);
+  const { ref, width } = useWidth(720);
+  const captionId = useId();
   if (!dateOfBirth) {
     return <p className="muted">Your date of birth is not known, so the income-by-age chart cannot be drawn.</p>;
   }
@@ -43,62 +104,113 @@ export function IncomeChart({ pensions, dateOfBirth }: { pensions: PensionOk[]; 
     return <p className="muted">None of your pensions has an estimated retirement income yet, so there is no chart.</p>;
   }
   const starts = series.flatMap((s) => s.steps.map((st) => st.age));
+  const summary = (() => {
+    const last = Math.max(...starts);
+    return `Estimated yearly income by age: ${formatMoney(series.reduce((t, s) => t + amountAt(s, last), 0))} a year from age ${last}.`;
+  })();
+
+  return (
+    <figure className="card chart" aria-labelledby={captionId}>
+      <div className="chart-head">
+        <figcaption id={captionId}>Estimated yearly retirement income by age</figcaption>
+        <button type="button" data-testid="chart-view-toggle" onClick={() => setAsTable((t) => !t)}>
+          {asTable ? 'Show as chart' : 'Show as table'}
+        </button>
+      </div>
+      <div ref={ref}>
+        {asTable ? <IncomeTable series={series} starts={starts} /> : <Bars series={series} starts={starts} width={width} summary={summary} />}
+      </div>
+      {!asTable && (
+        <ul className="legend" aria-label="Pensions in the chart">
+          {series.map((s) => (
+            <li key={s.id} data-testid="chart-legend-item" data-colour={s.colour}><Chip colour={s.colour} /> {s.label}</li>
+          ))}
+        </ul>
+      )}
+    </figure>
+  );
+}
+
+function Bars({ series, starts, width, summary }: { series: Series[]; starts: number[]; width: number; summary: string }) {
+  // Axis text at 14px or more (0.875rem of the owner's text size), in a chart drawn 1:1.
+  const fontPx = Math.max(14, rootFontPx() * 0.875);
+  const W = Math.max(320, width);
+  const H = Math.round(200 + fontPx * 4);
+  const PAD = { l: Math.round(fontPx * 5), r: 12, t: Math.round(fontPx * 0.75), b: Math.round(fontPx * 2.8) };
   const firstAge = Math.max(0, Math.min(...starts) - 2);
   const lastAge = Math.max(...starts) + 8;
   const ages: number[] = [];
   for (let a = firstAge; a <= lastAge; a++) ages.push(a);
-  const amountAt = (s: Series, age: number) => s.steps.filter((st) => st.age <= age).reduce((t, st) => t + st.amount, 0);
   const totals = ages.map((a) => series.reduce((t, s) => t + amountAt(s, a), 0));
-  const max = Math.max(...totals, 1);
-  const niceMax = niceCeil(max);
+  const niceMax = niceCeil(Math.max(...totals, 1));
   const plotW = W - PAD.l - PAD.r;
   const plotH = H - PAD.t - PAD.b;
   const slot = plotW / ages.length;
   const barW = Math.max(2, slot * 0.75);
   const y = (v: number) => PAD.t + plotH - (v / niceMax) * plotH;
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * niceMax);
-  const labelEvery = ages.length > 20 ? 5 : ages.length > 10 ? 2 : 1;
-  const summary = `Estimated yearly income by age: ${formatMoney(totals[totals.length - 1])} a year from age ${Math.max(...starts)}.`;
+  // Enough room between age labels for them not to run into each other at this text size.
+  const labelEvery = [1, 2, 5, 10].find((n) => n * slot >= fontPx * 2.4) ?? 10;
 
   return (
-    <figure className="card chart">
-      <figcaption>Estimated yearly retirement income by age</figcaption>
-      <svg data-testid="income-chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={summary} width="100%">
-        <title>{summary}</title>
-        {ticks.map((t) => (
-          <g key={t}>
-            <line x1={PAD.l} x2={W - PAD.r} y1={y(t)} y2={y(t)} className="grid" />
-            <text x={PAD.l - 6} y={y(t) + 4} textAnchor="end" className="axis">{formatMoney(t)}</text>
-          </g>
-        ))}
-        {series.map((s, si) => (
-          <g key={s.id} data-testid="chart-series" data-series={s.label} fill={s.colour}>
-            {ages.map((a, ai) => {
-              const below = series.slice(0, si).reduce((t, o) => t + amountAt(o, a), 0);
-              const v = amountAt(s, a);
-              if (v <= 0) return null;
-              return (
-                <rect key={a} x={PAD.l + ai * slot + (slot - barW) / 2} y={y(below + v)} width={barW}
-                  height={Math.max(0, y(below) - y(below + v))}>
-                  <title>{`Age ${a}: ${s.label} ${formatMoney(v)}`}</title>
-                </rect>
-              );
-            })}
-          </g>
-        ))}
-        {ages.map((a, ai) => (ai % labelEvery === 0 ? (
-          <text key={a} x={PAD.l + ai * slot + slot / 2} y={H - PAD.b + 16} textAnchor="middle" className="axis">{a}</text>
-        ) : null))}
-        <text x={PAD.l + plotW / 2} y={H - 4} textAnchor="middle" className="axis">Age</text>
-      </svg>
-      <ul className="legend">
-        {series.map((s) => (
-          <li key={s.id}>
-            <svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" fill={s.colour} /></svg> {s.label}
-          </li>
-        ))}
-      </ul>
-    </figure>
+    <svg data-testid="income-chart" viewBox={`0 0 ${W} ${H}`} width={W} height={H} role="img" aria-label={summary}>
+      <title>{summary}</title>
+      {ticks.map((t) => (
+        <g key={t}>
+          <line x1={PAD.l} x2={W - PAD.r} y1={y(t)} y2={y(t)} className="grid" />
+          <text x={PAD.l - 6} y={y(t) + fontPx * 0.35} textAnchor="end" className="axis">{formatMoney(t)}</text>
+        </g>
+      ))}
+      {series.map((s, si) => (
+        <g key={s.id} data-testid="chart-series" data-series={s.label} data-colour={s.colour} fill={s.colour}>
+          {ages.map((a, ai) => {
+            const below = series.slice(0, si).reduce((t, o) => t + amountAt(o, a), 0);
+            const v = amountAt(s, a);
+            if (v <= 0) return null;
+            // The white edge parts one pension's block from the next, so colour is not all that tells them apart.
+            return (
+              <rect key={a} x={PAD.l + ai * slot + (slot - barW) / 2} y={y(below + v)} width={barW}
+                height={Math.max(0, y(below) - y(below + v))} stroke="#ffffff" strokeWidth={1}>
+                <title>{`Age ${a}: ${s.label} ${formatMoney(v)}`}</title>
+              </rect>
+            );
+          })}
+        </g>
+      ))}
+      {ages.map((a, ai) => (ai % labelEvery === 0 ? (
+        <text key={a} x={PAD.l + ai * slot + slot / 2} y={H - PAD.b + fontPx + 4} textAnchor="middle" className="axis">{a}</text>
+      ) : null))}
+      <text x={PAD.l + plotW / 2} y={H - 4} textAnchor="middle" className="axis">Age</text>
+    </svg>
+  );
+}
+
+/** The chart's figures as a table: from each age at which income changes, what each pension pays, and the total. */
+function IncomeTable({ series, starts }: { series: Series[]; starts: number[] }) {
+  const ages = [...new Set(starts)].sort((a, b) => a - b);
+  const captionId = useId();
+  return (
+    <div className="table-scroll" role="region" aria-labelledby={captionId} tabIndex={0}>
+      <table className="table income-table" data-testid="income-table">
+        <caption id={captionId}>Estimated yearly income from each pension, by age</caption>
+        <thead>
+          <tr>
+            <th scope="col">From age</th>
+            {series.map((s) => <th scope="col" key={s.id}><Chip colour={s.colour} /> {s.label}</th>)}
+            <th scope="col">Total a year</th>
+          </tr>
+        </thead>
+        <tbody>
+          {ages.map((a) => (
+            <tr key={a} data-testid="income-table-row">
+              <th scope="row">{a}</th>
+              {series.map((s) => <td key={s.id}>{formatMoney(amountAt(s, a))}</td>)}
+              <td><strong>{formatMoney(series.reduce((t, s) => t + amountAt(s, a), 0))}</strong></td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 

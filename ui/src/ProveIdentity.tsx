@@ -1,9 +1,9 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import {
   identityCredential, registrySummary, startIdentitySignIn,
   type ApiError, type IdentityCredentialStatus, type RegistryEntry,
 } from './api';
-import { ErrorMessage } from './components';
+import { ErrorMessage, ErrorSummary, FieldError, fieldAria, fromError, problemAt, type Problem } from './components';
 import { formatDay, formatTime } from './format';
 
 /** How often the window asks whether the owner finished signing in. */
@@ -20,7 +20,7 @@ export function ProveIdentity({ onProven }: { onProven?: () => void }) {
   const [services, setServices] = useState<RegistryEntry[]>([]);
   const [page, setPage] = useState<{ url: string; opened: boolean } | null>(null);
   const [starting, setStarting] = useState(false);
-  const [startError, setStartError] = useState<ApiError | null>(null);
+  const [problems, setProblems] = useState<Problem[]>([]);
   const proven = useRef(onProven);
   proven.current = onProven;
 
@@ -48,16 +48,21 @@ export function ProveIdentity({ onProven }: { onProven?: () => void }) {
     return () => clearInterval(timer);
   }, [waiting]);
 
-  async function start(e: React.FormEvent) {
+  async function start(e: FormEvent) {
     e.preventDefault();
+    const field = services.length > 0 ? `identity-service-${services[0].id}` : 'identity-service';
+    if (!issuer.trim()) {
+      setProblems([{ field, message: services.length > 0 ? 'Choose an identity service' : 'Enter the address of your identity service' }]);
+      return;
+    }
+    setProblems([]);
     setStarting(true);
-    setStartError(null);
     try {
       const started = await startIdentitySignIn(issuer.trim());
       setPage({ url: started.authorize_url, opened: started.opened });
       setStatus((s) => ({ credential: s?.credential ?? null, sign_in: { state: 'waiting', issuer: issuer.trim(), authorize_url: started.authorize_url } }));
     } catch (err) {
-      setStartError(err as ApiError);
+      setProblems([fromError(err as ApiError, services.length > 0 ? undefined : 'identity-service')]);
     } finally {
       setStarting(false);
     }
@@ -103,7 +108,8 @@ export function ProveIdentity({ onProven }: { onProven?: () => void }) {
         </div>
       ) : (
         !held && (
-          <form onSubmit={start}>
+          <form onSubmit={start} noValidate>
+            <ErrorSummary problems={problems} testId="prove-identity-error" level={3} />
             {services.length > 0 ? (
               <fieldset>
                 <legend>Identity services on the official list</legend>
@@ -116,19 +122,19 @@ export function ProveIdentity({ onProven }: { onProven?: () => void }) {
                 ))}
               </fieldset>
             ) : (
-              <div className="field">
+              <div className={`field${problemAt(problems, 'identity-service') ? ' has-error' : ''}`}>
                 <label htmlFor="identity-service">Identity service address</label>
-                <input id="identity-service" type="url" inputMode="url" placeholder="https://" value={issuer}
-                  onChange={(e) => setIssuer(e.target.value)} required aria-describedby="identity-service-hint" />
-                <p className="hint small" id="identity-service-hint">
-                  The address your identity service gave you. Import the official list in Settings to choose from the services it names.
+                <p className="hint" id="identity-service-hint">
+                  The address your identity service gave you, starting with https://. Import the official list in Settings to choose from the services it names.
                 </p>
+                <FieldError field="identity-service" message={problemAt(problems, 'identity-service')} />
+                <input id="identity-service" type="url" inputMode="url" spellCheck={false} value={issuer}
+                  onChange={(e) => setIssuer(e.target.value)} {...fieldAria('identity-service', problemAt(problems, 'identity-service'), 'identity-service-hint')} />
               </div>
             )}
             <button type="submit" className="primary" data-testid="prove-identity-start" disabled={starting}>
               {starting ? 'Opening…' : 'Prove who I am'}
             </button>
-            <ErrorMessage error={startError} />
           </form>
         )
       )}

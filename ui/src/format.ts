@@ -72,3 +72,10 @@ export const MATCH_LABELS: Record<string, string> = {
   'match-possible': 'Possible match',
   'match-no': 'No match',
 };
+
+/** Who sent an access request, as a sentence can name them: the official
+ * list's name when it vouches for the app, else the name the app gave itself, said as such. */
+export function requesterName(r: { client_name?: string | null; registry?: { listed?: boolean; name?: string | null } | null }): string {
+  if (r.registry?.listed && r.registry.name) return r.registry.name;
+  return `an app calling itself “${r.client_name || 'unnamed'}”`;
+}

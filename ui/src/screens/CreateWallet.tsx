@@ -1,16 +1,27 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { appState, createWallet, listBackups, restoreBackup, type ApiError, type AppState, type BackupFile } from '../api';
 import { EMPTY_IDENTITY, IdentityFields, identityProblems, toIdentity } from '../IdentityFields';
-import { ErrorMessage, Loading } from '../components';
+import {
+  ErrorMessage, ErrorSummary, FieldError, Loading, PassphraseInput, fieldAria, fromError, problemAt, type Problem,
+} from '../components';
 import { formatTime } from '../format';
 import { formatSize, newestFirst } from './Settings';
+
+/** What a forgotten passphrase costs, said wherever the passphrase is chosen or asked for. */
+export function ForgottenPassphrase() {
+  return (
+    <p className="warning-text" data-testid="forgotten-passphrase">
+      <strong>If you forget your passphrase, nobody can open this wallet for you.</strong> Your pensions stay with your
+      providers; you would lose your sharing choices and history in this wallet. Keep a backup.
+    </p>
+  );
+}
 
 export function CreateWallet({ onDone }: { onDone: (s: AppState, problem?: ApiError) => void }) {
   const [passphrase, setPassphrase] = useState('');
   const [confirm, setConfirm] = useState('');
   const [identity, setIdentity] = useState(EMPTY_IDENTITY);
-  const [problems, setProblems] = useState<string[]>([]);
-  const [error, setError] = useState<ApiError | null>(null);
+  const [problems, setProblems] = useState<Problem[]>([]);
   const [busy, setBusy] = useState(false);
   const [restoring, setRestoring] = useState(false);
   const restoreButton = useRef<HTMLButtonElement>(null);
@@ -22,10 +33,9 @@ export function CreateWallet({ onDone }: { onDone: (s: AppState, problem?: ApiEr
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    setError(null);
-    const p: string[] = [];
-    if (passphrase.length < 8) p.push('The passphrase must be at least 8 characters long.');
-    else if (passphrase !== confirm) p.push('The two passphrases do not match.');
+    const p: Problem[] = [];
+    if (passphrase.length < 8) p.push({ field: 'passphrase', message: 'The passphrase must be at least 8 characters long' });
+    else if (passphrase !== confirm) p.push({ field: 'passphrase-confirm', message: 'The two passphrases do not match' });
     p.push(...identityProblems(identity));
     setProblems(p);
     if (p.length) return;
@@ -37,19 +47,22 @@ export function CreateWallet({ onDone }: { onDone: (s: AppState, problem?: ApiEr
       // unlock screen takes over, showing why.
       const now = await appState().catch(() => null);
       if (now?.wallet_exists) onDone(now, err as ApiError);
-      else setError(err as ApiError);
+      else setProblems([fromError(err as ApiError)]);
     } finally {
       setBusy(false);
     }
   }
 
+  const passphraseProblem = problemAt(problems, 'passphrase');
+  const confirmProblem = problemAt(problems, 'passphrase-confirm');
   return (
     <section className="screen onboarding" data-testid="screen-create" aria-labelledby="h-create">
       <h1 id="h-create">{restoring ? 'Restore your pension wallet' : 'Create your pension wallet'}</h1>
       <p>
         Your wallet keeps your pensions under your control: you decide who may see them. It is locked with a
-        passphrase that only you know — it cannot be recovered, so keep it safe.
+        passphrase that only you know.
       </p>
+      <ForgottenPassphrase />
       {restoring ? (
         <RestoreBackup onDone={onDone} onCancel={() => { cameBack.current = true; setRestoring(false); }} />
       ) : (
@@ -60,26 +73,24 @@ export function CreateWallet({ onDone }: { onDone: (s: AppState, problem?: ApiEr
           </div>
           <h2 className="create-heading">Or create a new wallet</h2>
           <form onSubmit={submit} noValidate>
+            <ErrorSummary problems={problems} testId="create-error" />
             <fieldset>
               <legend>Passphrase</legend>
-              <div className="field">
-                <label htmlFor="passphrase">Passphrase (at least 8 characters)</label>
-                <input id="passphrase" type="password" autoComplete="new-password" value={passphrase}
-                  onChange={(e) => setPassphrase(e.target.value)} required minLength={8} />
+              <div className={`field${passphraseProblem ? ' has-error' : ''}`}>
+                <label htmlFor="passphrase">Passphrase</label>
+                <p className="hint" id="passphrase-hint">At least 8 characters. A few unrelated words make a strong one that is easy to remember.</p>
+                <FieldError field="passphrase" message={passphraseProblem} />
+                <PassphraseInput id="passphrase" autoComplete="new-password" value={passphrase} onChange={setPassphrase}
+                  invalid={!!passphraseProblem} describedBy={fieldAria('passphrase', passphraseProblem, 'passphrase-hint')['aria-describedby']} />
               </div>
-              <div className="field">
+              <div className={`field${confirmProblem ? ' has-error' : ''}`}>
                 <label htmlFor="passphrase-confirm">Repeat the passphrase</label>
-                <input id="passphrase-confirm" type="password" autoComplete="new-password" value={confirm}
-                  onChange={(e) => setConfirm(e.target.value)} required />
+                <FieldError field="passphrase-confirm" message={confirmProblem} />
+                <PassphraseInput id="passphrase-confirm" autoComplete="new-password" value={confirm} onChange={setConfirm}
+                  invalid={!!confirmProblem} describedBy={fieldAria('passphrase-confirm', confirmProblem)['aria-describedby']} />
               </div>
             </fieldset>
-            <IdentityFields value={identity} onChange={setIdentity} />
-            {problems.length > 0 && (
-              <div className="error" role="alert">
-                <ul>{problems.map((p) => <li key={p}>{p}</li>)}</ul>
-              </div>
-            )}
-            <ErrorMessage error={error} />
+            <IdentityFields value={identity} onChange={setIdentity} problems={problems} />
             <button type="submit" className="primary" data-testid="create-wallet" disabled={busy}>
               {busy ? 'Creating…' : 'Create wallet'}
             </button>
@@ -113,7 +124,7 @@ function RestoreBackup({ onDone, onCancel }: { onDone: (s: AppState, problem?: A
   const [choice, setChoice] = useState(ELSEWHERE);
   const [path, setPath] = useState('');
   const [passphrase, setPassphrase] = useState('');
-  const [error, setError] = useState<ApiError | null>(null);
+  const [problems, setProblems] = useState<Problem[]>([]);
   const [busy, setBusy] = useState(false);
   const heading = useRef<HTMLHeadingElement>(null);
 
@@ -131,16 +142,12 @@ function RestoreBackup({ onDone, onCancel }: { onDone: (s: AppState, problem?: A
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    setError(null);
     const file = choice === ELSEWHERE ? path.trim() : choice;
-    if (!file) {
-      setError({ kind: 'missing', message: backups?.length ? 'Choose a backup, or type where the backup file is.' : 'Type where the backup file is.' });
-      return;
-    }
-    if (!passphrase) {
-      setError({ kind: 'missing', message: 'Enter the passphrase your wallet had when this backup was made.' });
-      return;
-    }
+    const p: Problem[] = [];
+    if (!file) p.push({ field: 'restore-path', message: backups?.length ? 'Choose a backup, or type where the backup file is.' : 'Type where the backup file is.' });
+    if (!passphrase) p.push({ field: 'restore-passphrase', message: 'Enter the passphrase your wallet had when this backup was made.' });
+    setProblems(p);
+    if (p.length) return;
     setBusy(true);
     try {
       onDone(await restoreBackup(file, passphrase));
@@ -150,16 +157,22 @@ function RestoreBackup({ onDone, onCancel }: { onDone: (s: AppState, problem?: A
       const now = await appState().catch(() => null);
       const problem = err as ApiError;
       if (now?.wallet_exists) onDone(now, problem);
-      else setError(restoreProblem(problem));
+      else {
+        const field = problem.kind === 'wrong_passphrase' ? 'restore-passphrase' : problem.kind === 'invalid_input' && choice === ELSEWHERE ? 'restore-path' : undefined;
+        setProblems([fromError(restoreProblem(problem), field)]);
+      }
     } finally {
       setBusy(false);
     }
   }
 
   const elsewhere = choice === ELSEWHERE;
+  const pathProblem = problemAt(problems, 'restore-path');
+  const passphraseProblem = problemAt(problems, 'restore-passphrase');
   return (
     <form onSubmit={submit} noValidate aria-labelledby="h-restore" data-testid="restore-form">
       <h2 id="h-restore" tabIndex={-1} ref={heading}>Restore from a backup</h2>
+      <ErrorSummary problems={problems} testId="restore-error" level={3} />
       <p>Your wallet comes back as it was when the backup was made, and opens.</p>
       {!backups && <Loading what="Looking for backups…" />}
       <ErrorMessage error={listError} />
@@ -189,19 +202,20 @@ function RestoreBackup({ onDone, onCancel }: { onDone: (s: AppState, problem?: A
         </p>
       )}
       {backups && elsewhere && (
-        <div className="field">
+        <div className={`field${pathProblem ? ' has-error' : ''}`}>
           <label htmlFor="restore-path">Where the backup file is (its full path)</label>
-          <input id="restore-path" data-testid="restore-path" className="mono" aria-describedby="restore-path-hint" spellCheck={false}
-            autoComplete="off" aria-invalid={error?.kind === 'invalid_input'} value={path} onChange={(e) => setPath(e.target.value)} />
           <p className="hint" id="restore-path-hint">For example, a file on a USB stick: /Volumes/USB/wallet-backup.json</p>
+          <FieldError field="restore-path" message={pathProblem} />
+          <input id="restore-path" data-testid="restore-path" className="mono" spellCheck={false} autoComplete="off"
+            {...fieldAria('restore-path', pathProblem, 'restore-path-hint')} value={path} onChange={(e) => setPath(e.target.value)} />
         </div>
       )}
-      <div className="field">
+      <div className={`field${passphraseProblem ? ' has-error' : ''}`}>
         <label htmlFor="restore-passphrase">The passphrase your wallet had when this backup was made</label>
-        <input id="restore-passphrase" data-testid="restore-passphrase" type="password" autoComplete="current-password"
-          aria-invalid={error?.kind === 'wrong_passphrase'} value={passphrase} onChange={(e) => setPassphrase(e.target.value)} />
+        <FieldError field="restore-passphrase" message={passphraseProblem} />
+        <PassphraseInput id="restore-passphrase" testId="restore-passphrase" autoComplete="current-password" value={passphrase}
+          onChange={setPassphrase} invalid={!!passphraseProblem} describedBy={fieldAria('restore-passphrase', passphraseProblem)['aria-describedby']} />
       </div>
-      <ErrorMessage error={error} testId="restore-error" />
       {busy && <Loading what="Restoring your wallet. This can take a moment…" />}
       <div className="buttons">
         <button type="submit" className="primary" data-testid="restore-submit" disabled={busy || !backups}>

@@ -3,7 +3,7 @@ import {
   deleteCredential, exportCredentials, listCredentials, showCredential, verifyCredential, walletDid,
   type ApiError, type Credential, type CredentialCheck,
 } from '../api';
-import { ErrorMessage, Loading, Screen } from '../components';
+import { ErrorMessage, Loading, Notice, Screen, useFocusLater } from '../components';
 import { formatTime } from '../format';
 
 const STATUS_LABELS: Record<string, string> = {
@@ -19,6 +19,7 @@ export function Credentials() {
   const [deleting, setDeleting] = useState(false);
   const [deleteError, setDeleteError] = useState<ApiError | null>(null);
   const [deleted, setDeleted] = useState<string | null>(null);
+  const focusLater = useFocusLater();
 
   const load = useCallback(() => listCredentials().then((l) => { setList(l); setError(null); }, (e) => setError(e as ApiError)), []);
   useEffect(() => { void load(); }, [load]);
@@ -51,7 +52,7 @@ export function Credentials() {
     <Screen name="credentials" title="Credentials">
       <p>Each provider gives your wallet a signed record (a credential) as proof that the pension is protected by this wallet.</p>
       <WalletName />
-      {deleted && <p className="success" role="status" data-testid="credential-deleted">The record of {deleted} has been deleted from this wallet.</p>}
+      {deleted && <Notice testId="credential-deleted">The record of {deleted} has been deleted from this wallet.</Notice>}
       {list.length === 0 ? (
         <p className="empty">No credentials yet. You receive one when you protect a pension on the Offers screen.</p>
       ) : (
@@ -71,7 +72,7 @@ export function Credentials() {
                           data-testid="credential-details">
                           {selected === c.id ? 'Hide details' : 'Details'}
                         </button>
-                        <button type="button" className="danger" onClick={() => askDelete(c.id)} aria-expanded={confirming === c.id}
+                        <button type="button" className="danger" id={`credential-delete-${c.id}`} onClick={() => askDelete(c.id)} aria-expanded={confirming === c.id}
                           data-testid="credential-delete" aria-label={`Delete the record of ${c.scheme}`}>
                           Delete
                         </button>
@@ -82,7 +83,7 @@ export function Credentials() {
                     <tr className="confirm-row">
                       <td colSpan={4}>
                         <ConfirmDelete credential={c} busy={deleting} error={deleteError}
-                          onConfirm={() => void confirmDelete(c)} onCancel={() => { setConfirming(null); setDeleteError(null); }} />
+                          onConfirm={() => void confirmDelete(c)} onCancel={() => { setConfirming(null); setDeleteError(null); focusLater(`credential-delete-${c.id}`); }} />
                       </td>
                     </tr>
                   )}

@@ -1,9 +1,9 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import {
   acceptOffer, findPensions, listOffers, listProviders,
   type AcceptAnswer, type ApiError, type FindResult, type Offer, type OffersAnswer, type Provider,
 } from '../api';
-import { ErrorMessage, Loading, Screen } from '../components';
+import { ErrorMessage, ErrorSummary, FieldError, Loading, Notice, Screen, fieldAria, type Problem } from '../components';
 import { ProveIdentity } from '../ProveIdentity';
 import { MATCH_LABELS } from '../format';
 import type { ScreenName } from '../App';
@@ -122,8 +122,8 @@ export function Offers({ onGoto }: { onGoto: (s: ScreenName) => void }) {
       )}
 
       {offers && (
-        <section aria-labelledby="h-offers">
-          <h2 id="h-offers">Pensions you can protect</h2>
+        <section aria-labelledby="h-offer-list">
+          <h2 id="h-offer-list">Pensions you can protect</h2>
           {offers.offers.length === 0 ? (
             <p className="empty" data-testid="no-offers">
               No pensions are waiting to be protected. Those already protected by this wallet are on the Pensions screen.
@@ -138,32 +138,17 @@ export function Offers({ onGoto }: { onGoto: (s: ScreenName) => void }) {
                   <p className="muted small">{o.provider_name ?? nameOf(o.provider)} · <span className="mono">{o.pei}</span></p>
                   <p><span className={`tag ${o.match_status === 'match-yes' ? 'tag-ok' : 'tag-warn'}`}>{(o.match_status && MATCH_LABELS[o.match_status]) ?? o.match_status}</span></p>
                   {st?.state === 'done' ? (
-                    <div className="success" role="status" data-testid="accept-success">
+                    // The button the owner pressed is gone: the outcome takes focus.
+                    <Notice testId="accept-success" tone={st.answer.credential_error ? 'warning' : 'success'}>
                       Protected by your wallet.
                       {st.answer.credential ? ' Proof of protection (credential) received.' : null}
                       {st.answer.credential_error && (
-                        <p className="error" role="alert">
-                          The provider's proof (credential) could not be collected: {st.answer.credential_error}
-                        </p>
+                        <> The provider's proof (credential) could not be collected: {st.answer.credential_error}</>
                       )}
-                    </div>
+                    </Notice>
                   ) : st?.state === 'confirm' ? (
-                    <form data-testid="confirm-move" onSubmit={(e) => { e.preventDefault(); accept(o, st.code.trim()); }}>
-                      <p>
-                        Another wallet protects this pension. To check that moving it is your wish, {o.provider_name ?? nameOf(o.provider)} has
-                        written to you with a code, in its usual way. Enter the code to move the pension to this wallet.
-                      </p>
-                      <div className="field">
-                        <label htmlFor={`code-${o.resource_id}`}>Code from {o.provider_name ?? nameOf(o.provider)}</label>
-                        <input id={`code-${o.resource_id}`} inputMode="numeric" autoComplete="one-time-code" value={st.code}
-                          onChange={(e) => setCode(key, e.target.value)} required
-                          aria-describedby={st.error ? `code-error-${o.resource_id}` : undefined} />
-                      </div>
-                      {st.error && (
-                        <p className="error" role="alert" id={`code-error-${o.resource_id}`}>That did not work: {st.error.message}</p>
-                      )}
-                      <button type="submit" className="primary" data-testid="confirm-move-submit">Move it to my wallet</button>
-                    </form>
+                    <ConfirmCode offer={o} provider={o.provider_name ?? nameOf(o.provider)} code={st.code} error={st.error}
+                      onCode={(c) => setCode(key, c)} onSubmit={(c) => accept(o, c)} />
                   ) : (
                     <button type="button" data-testid="accept-offer" onClick={() => accept(o)} disabled={st?.state === 'running'}>
                       {st?.state === 'running' ? 'Protecting…' : 'Protect with my wallet'}
@@ -180,5 +165,49 @@ export function Offers({ onGoto }: { onGoto: (s: ScreenName) => void }) {
       )}
       {!found && !searching && <p className="muted">Nothing searched yet. Press “Find my pensions” to start.</p>}
     </Screen>
+  );
+}
+
+/** The code a provider posted to the owner, asked for when another wallet protects the pension. */
+function ConfirmCode({ offer, provider, code, error, onCode, onSubmit }: {
+  offer: Offer;
+  provider: string;
+  code: string;
+  error: ApiError | null;
+  onCode: (code: string) => void;
+  onSubmit: (code: string) => void;
+}) {
+  const field = `code-${offer.resource_id}`;
+  const [problems, setProblems] = useState<Problem[]>([]);
+  // A refusal from the provider arrives with the next state: it joins the summary then.
+  useEffect(() => {
+    if (error) setProblems([{ field, message: `That did not work: ${error.message}` }]);
+  }, [error, field]);
+  const problem = problems[0]?.message;
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    if (!code.trim()) {
+      setProblems([{ field, message: `Enter the code from ${provider}` }]);
+      return;
+    }
+    setProblems([]);
+    onSubmit(code.trim());
+  }
+  return (
+    <form data-testid="confirm-move" onSubmit={submit} noValidate>
+      <ErrorSummary problems={problems} testId="confirm-move-error" level={4} />
+      <p>
+        Another wallet protects this pension. To check that moving it is your wish, {provider} has
+        written to you with a code, in its usual way. Enter the code to move the pension to this wallet.
+      </p>
+      <div className={`field${problem ? ' has-error' : ''}`}>
+        <label htmlFor={field}>Code from {provider}</label>
+        <FieldError field={field} message={problem} />
+        {/* The card's button was replaced by this form: the code box takes focus. */}
+        <input id={field} inputMode="numeric" autoComplete="one-time-code" spellCheck={false} autoFocus value={code}
+          onChange={(e) => onCode(e.target.value)} {...fieldAria(field, problem)} />
+      </div>
+      <button type="submit" className="primary" data-testid="confirm-move-submit">Move it to my wallet</button>
+    </form>
   );
 }

@@ -4,7 +4,7 @@ import {
   type Accepted, type ApiError, type Client, type Grant, type Identity, type MyPensions, type Pension, type PensionOk,
   type Provider, type Resource,
 } from '../api';
-import { ErrorMessage, Loading, Screen } from '../components';
+import { ErrorMessage, ErrorSummary, FieldError, Loading, Screen, fieldAria, fromError, problemAt, type Problem } from '../components';
 import { MATCH_LABELS, formatDay, formatMoney } from '../format';
 import { IncomeChart } from '../IncomeChart';
 import type { ScreenName } from '../App';
@@ -68,7 +68,7 @@ function MovePension({ pension, providerName, onMoved }: { pension: Pension; pro
   const [to, setTo] = useState('');
   const [code, setCode] = useState('');
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | string | null>(null);
+  const [problems, setProblems] = useState<Problem[]>([]);
   const id = useId();
   const name = pension.scheme ?? 'this pension';
 
@@ -76,16 +76,19 @@ function MovePension({ pension, providerName, onMoved }: { pension: Pension; pro
     e.preventDefault();
     const address = to.trim();
     const assertion = code.trim();
-    if (!address) return setError('Enter the address of the other wallet.');
-    if (!assertion) return setError(`Enter the code the other wallet gave you for ${providerName}.`);
+    const p: Problem[] = [];
+    if (!address) p.push({ field: `${id}-to`, message: 'Enter the address of the other wallet.' });
+    if (!assertion) p.push({ field: `${id}-code`, message: `Enter the code the other wallet gave you for ${providerName}.` });
+    setProblems(p);
+    if (p.length) return;
     setBusy(true);
-    setError(null);
     try {
       const answer = await movePension(pension.provider, pension.provider_resource_id, address, assertion);
       setOpen(false);
       onMoved(answer);
     } catch (err) {
-      setError(err as ApiError);
+      const a = err as ApiError;
+      setProblems([fromError(a, undefined, `The pension was not moved: ${a.message}`)]);
     } finally {
       setBusy(false);
     }
@@ -103,25 +106,23 @@ function MovePension({ pension, providerName, onMoved }: { pension: Pension; pro
             wallet decides who can see this pension</strong>; this wallet no longer does, and the pension leaves this list.
             {' '}{providerName} will issue a new record of the pension that names the other wallet.
           </p>
-          <div className="field">
+          <ErrorSummary problems={problems} testId="move-error" level={4} />
+          <div className={`field${problemAt(problems, `${id}-to`) ? ' has-error' : ''}`}>
             <label htmlFor={`${id}-to`}>Address of the other wallet</label>
-            <input id={`${id}-to`} data-testid="move-to" type="url" inputMode="url" autoComplete="off" spellCheck={false}
-              value={to} onChange={(e) => setTo(e.target.value)} required aria-describedby={`${id}-to-hint`} />
             <p className="hint" id={`${id}-to-hint`}>The other wallet shows its address, for example https://wallet.example.org.</p>
+            <FieldError field={`${id}-to`} message={problemAt(problems, `${id}-to`)} />
+            <input id={`${id}-to`} data-testid="move-to" type="url" inputMode="url" autoComplete="off" spellCheck={false}
+              value={to} onChange={(e) => setTo(e.target.value)} {...fieldAria(`${id}-to`, problemAt(problems, `${id}-to`), `${id}-to-hint`)} />
           </div>
-          <div className="field">
+          <div className={`field${problemAt(problems, `${id}-code`) ? ' has-error' : ''}`}>
             <label htmlFor={`${id}-code`}>The code the other wallet gave you for this provider</label>
-            <textarea id={`${id}-code`} data-testid="move-code" rows={3} autoComplete="off" spellCheck={false}
-              value={code} onChange={(e) => setCode(e.target.value)} required aria-describedby={`${id}-code-hint`} />
             <p className="hint" id={`${id}-code-hint`}>
               Ask the other wallet for a code for {providerName}, then copy it here. It shows the provider that the other wallet agrees to take the pension.
             </p>
+            <FieldError field={`${id}-code`} message={problemAt(problems, `${id}-code`)} />
+            <textarea id={`${id}-code`} data-testid="move-code" rows={3} autoComplete="off" spellCheck={false}
+              value={code} onChange={(e) => setCode(e.target.value)} {...fieldAria(`${id}-code`, problemAt(problems, `${id}-code`), `${id}-code-hint`)} />
           </div>
-          {error && (
-            <p className="error" role="alert" data-testid="move-error">
-              {typeof error === 'string' ? error : `The pension was not moved: ${error.message}`}
-            </p>
-          )}
           {busy && <p className="muted" role="status">Moving {name}… {providerName} is being asked, this can take a moment.</p>}
           <div className="buttons">
             <button type="submit" className="primary" data-testid="move-submit" disabled={busy}>
@@ -158,12 +159,13 @@ export function Pensions({ onGoto }: { onGoto: (s: ScreenName) => void }) {
   const movedMessage = moved && <MovedMessage moved={moved} />;
 
   if (error) return <Screen name="pensions" title="My pensions" actions={refresh}>{movedMessage}<ErrorMessage error={error} /></Screen>;
-  if (!data) return <Screen name="pensions" title="My pensions">{movedMessage}<Loading what="Asking your providers for your pensions…" /></Screen>;
+  // Refresh stays in place while loading, so that focus on it is not lost.
+  if (!data) return <Screen name="pensions" title="My pensions" actions={refresh}>{movedMessage}<Loading what="Asking your providers for your pensions…" /></Screen>;
 
   const { pensions, grants, clients, identity, providers } = data;
   if (pensions.pensions.length === 0) {
     return (
-      <Screen name="pensions" title="My pensions">
+      <Screen name="pensions" title="My pensions" actions={refresh}>
         {movedMessage}
         <div className="empty" data-testid="pensions-empty">
           <p>No pensions yet — go to Offers to find them.</p>

@@ -2,8 +2,8 @@ import { useEffect, useState } from 'react';
 import {
   approveClient, approveRequest, denyRequest, listResources, refuseClient, type ApiError, type Client, type PendingRequest, type Resource,
 } from '../api';
-import { ErrorMessage, Loading, PartyClaims, Screen } from '../components';
-import { formatTime } from '../format';
+import { ConfirmBox, ErrorMessage, Loading, Notice, PartyClaims, Screen, headingId, useFocusLater } from '../components';
+import { formatTime, requesterName } from '../format';
 
 const EXPIRY: { value: string; label: string; seconds: number | null }[] = [
   { value: 'never', label: 'Never', seconds: null },
@@ -17,6 +17,19 @@ export const SCOPE_LABELS: Record<string, string> = {
   value: 'See values and estimates (value)',
   delegate: 'Act on your behalf (delegate)',
 };
+
+/** What was shared, in the few words a receipt has room for. */
+const SHARED_WORDS: Record<string, string> = {
+  owner: 'pension details',
+  value: 'values and estimates',
+  delegate: 'acting for you',
+};
+
+/** What the owner last decided, said once its card has gone. */
+interface Decided {
+  text: string;
+  testId: string;
+}
 
 interface Props {
   pending: PendingRequest[];
@@ -49,8 +62,9 @@ export function Requests({ pending, loaded, error, refresh, waiting = NO_PROVIDE
     void refresh();
     void refreshWaiting();
   }, [refresh, refreshWaiting]);
-  /** What the owner last decided about a provider, said once its card is gone. */
-  const [decided, setDecided] = useState<string | null>(null);
+  /** What the owner last decided, said once its card is gone; focus goes there. */
+  const [decided, setDecided] = useState<Decided | null>(null);
+  const said = (testId: string) => (text: string) => setDecided({ text, testId });
 
   const onFailed = (request: PendingRequest, err: ApiError) => setFailed((f) => ({ ...f, [request.id]: { request, error: err } }));
   const dismiss = (id: string) => setFailed((f) => {
@@ -70,7 +84,7 @@ export function Requests({ pending, loaded, error, refresh, waiting = NO_PROVIDE
       actions={<button type="button" onClick={() => { void refresh(); void refreshWaiting(); }}>Refresh</button>}>
       <ErrorMessage error={error} />
       <ErrorMessage error={waitingError} testId="providers-waiting-error" />
-      {decided && <p className="success" role="status" data-testid="provider-decided">{decided}</p>}
+      {decided && <Notice testId={decided.testId} focusKey={decided}>{decided.text}</Notice>}
       {waiting.length > 0 && (
         <section aria-labelledby="h-providers-waiting" data-testid="providers-waiting">
           <h2 id="h-providers-waiting">Pension providers waiting for your answer</h2>
@@ -78,7 +92,7 @@ export function Requests({ pending, loaded, error, refresh, waiting = NO_PROVIDE
             A pension provider asks before it lets your wallet decide who sees the pensions it holds for you. Only let in a provider you expected.
           </p>
           {waiting.map((c) => (
-            <ProviderCard key={c.client_id} client={c} refreshWaiting={refreshWaiting} onDecided={setDecided} />
+            <ProviderCard key={c.client_id} client={c} refreshWaiting={refreshWaiting} onDecided={said('provider-decided')} />
           ))}
         </section>
       )}
@@ -95,7 +109,7 @@ export function Requests({ pending, loaded, error, refresh, waiting = NO_PROVIDE
       ) : (
         cards.map(({ request, gone: isGone }) => (
           <RequestCard key={request.id} request={request} resources={resources} refresh={refresh} gone={isGone}
-            error={failed[request.id]?.error ?? null} onFailed={onFailed} onDismiss={dismiss} />
+            error={failed[request.id]?.error ?? null} onFailed={onFailed} onDismiss={dismiss} onDecided={said('request-decided')} />
         ))
       )}
     </Screen>
@@ -111,6 +125,7 @@ function ProviderCard({ client, refreshWaiting, onDecided }: {
   const [busy, setBusy] = useState<'approve' | 'refuse' | null>(null);
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
+  const focusLater = useFocusLater();
   const name = waitingProviderName(client);
   const listed = client.registry?.listed === true;
 
@@ -134,6 +149,7 @@ function ProviderCard({ client, refreshWaiting, onDecided }: {
   }
 
   const idp = `provider-${client.client_id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  const goBack = () => { setConfirming(false); focusLater(`${idp}-refuse`); };
   return (
     <article className="card provider-waiting" data-testid="provider-waiting" data-client-id={client.client_id} aria-labelledby={`${idp}-h`}>
       <h3 id={`${idp}-h`}>{name} asks to use your wallet to look after who sees your pensions with them</h3>
@@ -157,23 +173,23 @@ function ProviderCard({ client, refreshWaiting, onDecided }: {
       </details>
       <ErrorMessage error={error} testId="provider-error" />
       {confirming ? (
-        <div className="confirm" role="group" aria-labelledby={`${idp}-confirm`}>
+        <ConfirmBox labelledBy={`${idp}-confirm`}>
           <p id={`${idp}-confirm`}><strong>Refuse {name}?</strong> It will not be able to use your wallet for your pensions, and this app cannot undo it.</p>
           <div className="buttons">
             <button type="button" className="danger" data-testid="provider-refuse-confirm" onClick={() => decide(false)} disabled={busy !== null}>
               {busy === 'refuse' ? 'Refusing…' : `Yes, refuse ${name}`}
             </button>
-            <button type="button" data-testid="provider-refuse-cancel" onClick={() => setConfirming(false)} disabled={busy !== null}>
+            <button type="button" data-testid="provider-refuse-cancel" onClick={goBack} disabled={busy !== null}>
               Go back
             </button>
           </div>
-        </div>
+        </ConfirmBox>
       ) : (
         <div className="buttons">
           <button type="button" className="primary" data-testid="provider-approve" onClick={() => decide(true)} disabled={busy !== null}>
             {busy === 'approve' ? 'Letting them in…' : `Let ${name} use my wallet`}
           </button>
-          <button type="button" className="danger" data-testid="provider-refuse" onClick={() => { setError(null); setConfirming(true); }} disabled={busy !== null}>
+          <button type="button" className="danger" id={`${idp}-refuse`} data-testid="provider-refuse" onClick={() => { setError(null); setConfirming(true); }} disabled={busy !== null}>
             Refuse
           </button>
         </div>
@@ -181,6 +197,9 @@ function ProviderCard({ client, refreshWaiting, onDecided }: {
     </article>
   );
 }
+
+/** The card that had focus is gone: the screen's heading takes it. */
+const focusHeading = () => requestAnimationFrame(() => document.getElementById(headingId('requests'))?.focus());
 
 interface CardProps {
   request: PendingRequest;
@@ -190,9 +209,11 @@ interface CardProps {
   error: ApiError | null;
   onFailed: (r: PendingRequest, e: ApiError) => void;
   onDismiss: (id: string) => void;
+  /** Says what the owner decided, where the card was. */
+  onDecided: (text: string) => void;
 }
 
-function RequestCard({ request, resources, refresh, gone, error: failure, onFailed, onDismiss }: CardProps) {
+function RequestCard({ request, resources, refresh, gone, error: failure, onFailed, onDismiss, onDecided }: CardProps) {
   // ticked scopes, keyed `${resource_id}|${scope}`
   const [ticked, setTicked] = useState<Set<string>>(
     () => new Set(request.permissions.flatMap((p) => p.resource_scopes.map((s) => `${p.resource_id}|${s}`))),
@@ -231,6 +252,12 @@ function RequestCard({ request, resources, refresh, gone, error: failure, onFail
     setBusy('approve');
     try {
       await approveRequest(request.id, approval);
+      const what = permissions.map((p) => {
+        const pension = resources.find((r) => r.id === p.resource_id)?.description ?? 'a pension';
+        return `${pension} (${p.resource_scopes.map((s) => SHARED_WORDS[s] ?? s).join(', ')})`;
+      }).join(' and ');
+      const until = approval.expires_at ? ` until ${formatTime(approval.expires_at)}` : ', with no end date';
+      onDecided(`You shared ${what} with ${requesterName(request)}${until}. You can stop sharing at any time in Sharing.`);
       await refresh();
     } catch (e) {
       setError(e as ApiError);
@@ -244,6 +271,7 @@ function RequestCard({ request, resources, refresh, gone, error: failure, onFail
     setBusy('deny');
     try {
       await denyRequest(request.id);
+      onDecided(`You denied the request from ${requesterName(request)}. They were not given access.`);
       await refresh();
     } catch (e) {
       setError(e as ApiError);
@@ -311,7 +339,7 @@ function RequestCard({ request, resources, refresh, gone, error: failure, onFail
       {gone ? (
         <div className="buttons">
           <p className="muted">This request is no longer waiting for an answer.</p>
-          <button type="button" onClick={() => onDismiss(request.id)}>Dismiss</button>
+          <button type="button" onClick={() => { onDismiss(request.id); focusHeading(); }}>Dismiss</button>
         </div>
       ) : (
       <div className="buttons">

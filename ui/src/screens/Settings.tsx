@@ -5,7 +5,10 @@ import {
   type ApiError, type AppState, type BackupFile, type GovernanceSummary, type Provider, type TrustedIssuer,
 } from '../api';
 import { EMPTY_IDENTITY, IdentityFields, fromIdentity, identityProblems, toIdentity, type IdentityDraft } from '../IdentityFields';
-import { ErrorMessage, Loading, Screen } from '../components';
+import {
+  ErrorMessage, ErrorSummary, FieldError, Loading, Notice, PassphraseInput, Screen, fieldAria, fromError, problemAt, useFocusLater,
+  type Problem,
+} from '../components';
 import { formatTime } from '../format';
 
 export function SettingsScreen({ state, onState }: { state: AppState; onState: (s: AppState) => void }) {
@@ -29,7 +32,7 @@ export function SettingsScreen({ state, onState }: { state: AppState; onState: (
 /** The identity details sent (signed) to providers when finding pensions. */
 function IdentitySettings() {
   const [draft, setDraft] = useState<IdentityDraft | null>(null);
-  const [problems, setProblems] = useState<string[]>([]);
+  const [problems, setProblems] = useState<Problem[]>([]);
   const [error, setError] = useState<ApiError | null>(null);
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -40,9 +43,8 @@ function IdentitySettings() {
   async function save(e: FormEvent) {
     e.preventDefault();
     if (!draft) return;
-    setError(null);
     setSaved(false);
-    const p = identityProblems(draft);
+    const p = identityProblems(draft, 'settings-');
     setProblems(p);
     if (p.length) return;
     setBusy(true);
@@ -50,7 +52,7 @@ function IdentitySettings() {
       setDraft(fromIdentity(await setIdentity(toIdentity(draft))));
       setSaved(true);
     } catch (err) {
-      setError(err as ApiError);
+      setProblems([fromError(err as ApiError)]);
     } finally {
       setBusy(false);
     }
@@ -61,10 +63,9 @@ function IdentitySettings() {
       <h2 id="h-identity">Your details for finding pensions</h2>
       {!draft ? <ErrorMessage error={error} /> : (
         <form onSubmit={save} noValidate>
-          <IdentityFields value={draft} onChange={(d) => { setDraft(d); setSaved(false); }} prefix="settings-" />
-          {problems.length > 0 && <div className="error" role="alert"><ul>{problems.map((p) => <li key={p}>{p}</li>)}</ul></div>}
-          <ErrorMessage error={error} />
-          {saved && <p className="success" role="status">Saved. The next search uses these details.</p>}
+          <ErrorSummary problems={problems} testId="identity-error" level={3} />
+          <IdentityFields value={draft} onChange={(d) => { setDraft(d); setSaved(false); }} prefix="settings-" problems={problems} />
+          {saved && <Notice testId="identity-saved">Saved. The next search uses these details.</Notice>}
           <button type="submit" className="primary" data-testid="save-identity" disabled={busy}>{busy ? 'Saving…' : 'Save details'}</button>
         </form>
       )}
@@ -75,24 +76,24 @@ function IdentitySettings() {
 function ServerSettings({ state, onState }: { state: AppState; onState: (s: AppState) => void }) {
   const [listen, setListen] = useState(state.settings.listen);
   const [issuer, setIssuer] = useState(state.settings.public_issuer ?? '');
-  const [error, setError] = useState<ApiError | null>(null);
+  const [problems, setProblems] = useState<Problem[]>([]);
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
 
   async function save(e: FormEvent) {
     e.preventDefault();
-    setError(null);
     setSaved(false);
     if (!listen.trim()) {
-      setError({ kind: 'invalid_input', message: 'Enter the address to listen on, e.g. 127.0.0.1:8471.' });
+      setProblems([{ field: 'listen', message: 'Enter the address to listen on, for example 127.0.0.1:8471' }]);
       return;
     }
+    setProblems([]);
     setBusy(true);
     try {
       onState(await saveSettings({ ...state.settings, listen: listen.trim(), public_issuer: issuer.trim() ? issuer.trim() : null }));
       setSaved(true);
     } catch (err) {
-      setError(err as ApiError);
+      setProblems([fromError(err as ApiError)]);
     } finally {
       setBusy(false);
     }
@@ -101,16 +102,18 @@ function ServerSettings({ state, onState }: { state: AppState; onState: (s: AppS
   return (
     <section className="card" aria-labelledby="h-server">
       <h2 id="h-server">Wallet server</h2>
-      <form onSubmit={save}>
-        <div className="field">
+      <form onSubmit={save} noValidate>
+        <ErrorSummary problems={problems} testId="server-error" level={3} />
+        <div className={`field${problemAt(problems, 'listen') ? ' has-error' : ''}`}>
           <label htmlFor="listen">Listen address (host:port)</label>
-          <input id="listen" value={listen} onChange={(e) => setListen(e.target.value)} />
+          <FieldError field="listen" message={problemAt(problems, 'listen')} />
+          <input id="listen" spellCheck={false} value={listen} onChange={(e) => setListen(e.target.value)} {...fieldAria('listen', problemAt(problems, 'listen'))} />
         </div>
         <div className="field">
           <label htmlFor="public-issuer">Public address (issuer URL), if the wallet is reached through another address</label>
-          <input id="public-issuer" type="url" placeholder="https://wallet.example.org" value={issuer} onChange={(e) => setIssuer(e.target.value)} />
+          <p className="hint" id="public-issuer-hint">For example, https://wallet.example.org. Leave it empty if you are not sure.</p>
+          <input id="public-issuer" type="url" spellCheck={false} aria-describedby="public-issuer-hint" value={issuer} onChange={(e) => setIssuer(e.target.value)} />
         </div>
-        <ErrorMessage error={error} />
         {saved && <p className="success" role="status">Saved. {state.server ? `The wallet now serves at ${state.server.issuer}.` : ''}</p>}
         <button type="submit" className="primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
       </form>
@@ -180,9 +183,11 @@ function Providers({ onImported }: { onImported: () => void }) {
   const [loadError, setLoadError] = useState<ApiError | null>(null);
   const [url, setUrl] = useState('');
   const [name, setName] = useState('');
-  const [addError, setAddError] = useState<ApiError | null>(null);
+  const [problems, setProblems] = useState<Problem[]>([]);
   const [busy, setBusy] = useState(false);
   const [rowError, setRowError] = useState<{ url: string; error: ApiError } | null>(null);
+  /** What the last add or remove did: the button pressed waited while it ran, so focus comes here after. */
+  const [done, setDone] = useState<{ text: string; testId: string } | null>(null);
   const [importMsg, setImportMsg] = useState<string | null>(null);
   const [importError, setImportError] = useState<ApiError | null>(null);
 
@@ -191,32 +196,37 @@ function Providers({ onImported }: { onImported: () => void }) {
 
   async function add(e: FormEvent) {
     e.preventDefault();
-    setAddError(null);
+    setDone(null);
     const u = url.trim();
     if (!/^https?:\/\/\S+$/.test(u)) {
-      setAddError({ kind: 'invalid_input', message: 'Enter the provider’s web address, starting with https:// (or http:// for a local test).' });
+      setProblems([{ field: 'provider-url', message: 'Enter the provider’s web address, starting with https:// (or http:// for a local test)' }]);
       return;
     }
+    setProblems([]);
     setBusy(true);
     try {
-      await addProvider(u, name.trim() ? name.trim() : null);
+      const added = await addProvider(u, name.trim() ? name.trim() : null);
       setUrl('');
       setName('');
+      setDone({ text: `You added ${added.name ?? added.url}. Find your pensions with it on the Offers screen.`, testId: 'provider-added' });
       await load();
     } catch (err) {
-      setAddError(err as ApiError);
+      setProblems([fromError(err as ApiError, 'provider-url')]);
     } finally {
       setBusy(false);
     }
   }
 
-  async function remove(u: string) {
+  async function remove(p: Provider) {
     setRowError(null);
+    setDone(null);
     try {
-      await removeProvider(u);
+      await removeProvider(p.url);
+      // Said before the row goes, so that focus has somewhere to land.
+      setDone({ text: `You removed ${p.name ?? p.url} from your providers.`, testId: 'provider-removed' });
       await load();
     } catch (err) {
-      setRowError({ url: u, error: err as ApiError });
+      setRowError({ url: p.url, error: err as ApiError });
     }
   }
 
@@ -242,11 +252,13 @@ function Providers({ onImported }: { onImported: () => void }) {
     reader.readAsText(file);
   }
 
+  const urlProblem = problemAt(problems, 'provider-url');
   return (
     <section className="card" aria-labelledby="h-providers">
       <h2 id="h-providers">Pension providers</h2>
       <ErrorMessage error={loadError} />
       {!list && !loadError && <Loading />}
+      {done && <Notice testId={done.testId} focusKey={done}>{done.text}</Notice>}
       {list && list.length === 0 && (
         <p className="empty" data-testid="providers-empty">No providers yet. Add your pension providers’ addresses below, or import a registry file, then find your pensions on the Offers screen.</p>
       )}
@@ -260,24 +272,28 @@ function Providers({ onImported }: { onImported: () => void }) {
                 <div className="muted small">Added {formatTime(p.added_at)}</div>
                 {rowError?.url === p.url && <ErrorMessage error={rowError.error} />}
               </div>
-              <button type="button" onClick={() => remove(p.url)} aria-label={`Remove ${p.name ?? p.url}`}>Remove</button>
+              <button type="button" onClick={() => remove(p)} aria-label={`Remove ${p.name ?? p.url}`}>Remove</button>
             </li>
           ))}
         </ul>
       )}
-      <form onSubmit={add} className="subform" aria-label="Add a provider">
-        <h3>Add a provider</h3>
+      <form onSubmit={add} className="subform" aria-labelledby="h-provider-add" noValidate>
+        <h3 id="h-provider-add">Add a provider</h3>
+        <ErrorSummary problems={problems} testId="provider-add-error" level={4} />
         <div className="row">
-          <div className="field">
+          <div className={`field${urlProblem ? ' has-error' : ''}`}>
             <label htmlFor="provider-url">Web address</label>
-            <input id="provider-url" type="url" placeholder="https://pensions.example.com" value={url} onChange={(e) => setUrl(e.target.value)} />
+            <p className="hint" id="provider-url-hint">For example, https://pensions.example.com</p>
+            <FieldError field="provider-url" message={urlProblem} />
+            <input id="provider-url" type="url" spellCheck={false} value={url} onChange={(e) => setUrl(e.target.value)}
+              {...fieldAria('provider-url', urlProblem, 'provider-url-hint')} />
           </div>
           <div className="field">
             <label htmlFor="provider-name">Name (optional)</label>
-            <input id="provider-name" value={name} onChange={(e) => setName(e.target.value)} />
+            <p className="hint" id="provider-name-hint">How you want to see it named here.</p>
+            <input id="provider-name" aria-describedby="provider-name-hint" value={name} onChange={(e) => setName(e.target.value)} />
           </div>
         </div>
-        <ErrorMessage error={addError} />
         <button type="submit" data-testid="add-provider" disabled={busy}>{busy ? 'Adding…' : 'Add provider'}</button>
       </form>
       <div className="subform">
@@ -321,9 +337,10 @@ function TrustedServices({ version }: { version: number }) {
   const [loadError, setLoadError] = useState<ApiError | null>(null);
   const [url, setUrl] = useState('');
   const [account, setAccount] = useState('');
-  const [addError, setAddError] = useState<ApiError | null>(null);
+  const [problems, setProblems] = useState<Problem[]>([]);
   const [busy, setBusy] = useState(false);
   const [confirming, setConfirming] = useState<string | null>(null);
+  const focusLater = useFocusLater();
   const [removing, setRemoving] = useState(false);
   const [rowError, setRowError] = useState<{ issuer: string; error: ApiError } | null>(null);
   const [done, setDone] = useState<string | null>(null);
@@ -333,13 +350,13 @@ function TrustedServices({ version }: { version: number }) {
 
   async function add(e: FormEvent) {
     e.preventDefault();
-    setAddError(null);
     setDone(null);
     const issuer = url.trim();
     if (!isServiceAddress(issuer)) {
-      setAddError({ kind: 'invalid_input', message: 'Enter the sign-in service’s web address, starting with https://.' });
+      setProblems([{ field: 'trust-issuer-url', message: 'Enter the sign-in service’s web address, starting with https://' }]);
       return;
     }
+    setProblems([]);
     const id = account.trim();
     setBusy(true);
     try {
@@ -349,7 +366,7 @@ function TrustedServices({ version }: { version: number }) {
       setDone(`You now trust ${added.issuer}. People who prove who they are there show as “verified” in your requests.`);
       await load();
     } catch (err) {
-      setAddError(err as ApiError);
+      setProblems([fromError(err as ApiError, 'trust-issuer-url')]);
     } finally {
       setBusy(false);
     }
@@ -422,36 +439,38 @@ function TrustedServices({ version }: { version: number }) {
                     <div className="buttons">
                       <button type="button" className="danger" data-testid="trusted-issuer-confirm-remove" disabled={removing}
                         onClick={() => remove(t.issuer)}>{removing ? 'Removing…' : 'Yes, stop trusting it'}</button>
-                      <button type="button" autoFocus onClick={() => { setConfirming(null); setRowError(null); }}>Cancel</button>
+                      <button type="button" autoFocus
+                        onClick={() => { setConfirming(null); setRowError(null); focusLater(`trusted-issuer-remove-${t.issuer}`); }}>Cancel</button>
                     </div>
                   </div>
                 )}
                 {rowError?.issuer === t.issuer && <ErrorMessage error={rowError.error} />}
               </div>
               {confirming !== t.issuer && (
-                <button type="button" data-testid="trusted-issuer-remove" aria-label={`Remove ${t.issuer}`}
+                <button type="button" id={`trusted-issuer-remove-${t.issuer}`} data-testid="trusted-issuer-remove" aria-label={`Remove ${t.issuer}`}
                   onClick={() => { setConfirming(t.issuer); setRowError(null); setDone(null); }}>Remove</button>
               )}
             </li>
           ))}
         </ul>
       )}
-      {done && <p className="success" role="status" data-testid="trusted-issuers-done">{done}</p>}
-      <form onSubmit={add} className="subform" aria-label="Trust a sign-in service" noValidate>
-        <h3>Trust a sign-in service</h3>
-        <div className="field">
+      {done && <Notice testId="trusted-issuers-done">{done}</Notice>}
+      <form onSubmit={add} className="subform" aria-labelledby="h-trust-add" noValidate>
+        <h3 id="h-trust-add">Trust a sign-in service</h3>
+        <ErrorSummary problems={problems} testId="trust-issuer-error" level={4} />
+        <div className={`field${problemAt(problems, 'trust-issuer-url') ? ' has-error' : ''}`}>
           <label htmlFor="trust-issuer-url">Address of the sign-in service</label>
-          <input id="trust-issuer-url" data-testid="trust-issuer-url" type="url" placeholder="https://signin.example.org"
-            aria-describedby="trust-issuer-url-hint" aria-invalid={addError?.kind === 'invalid_input'}
+          <p className="hint" id="trust-issuer-url-hint">Its web address, starting with https://, for example https://signin.example.org. The service tells you this address.</p>
+          <FieldError field="trust-issuer-url" message={problemAt(problems, 'trust-issuer-url')} />
+          <input id="trust-issuer-url" data-testid="trust-issuer-url" type="url" spellCheck={false}
+            {...fieldAria('trust-issuer-url', problemAt(problems, 'trust-issuer-url'), 'trust-issuer-url-hint')}
             value={url} onChange={(e) => setUrl(e.target.value)} />
-          <p className="hint" id="trust-issuer-url-hint">Its web address, starting with https://. The service tells you this address.</p>
         </div>
         <div className="field">
           <label htmlFor="trust-issuer-account">This wallet’s account id at that service (optional)</label>
-          <input id="trust-issuer-account" aria-describedby="trust-issuer-account-hint" value={account} onChange={(e) => setAccount(e.target.value)} />
           <p className="hint" id="trust-issuer-account-hint">Only if the service gave this wallet an account id when you set it up there. Leave it empty otherwise.</p>
+          <input id="trust-issuer-account" spellCheck={false} aria-describedby="trust-issuer-account-hint" value={account} onChange={(e) => setAccount(e.target.value)} />
         </div>
-        <ErrorMessage error={addError} />
         <button type="submit" data-testid="trust-issuer-add" disabled={busy}>{busy ? 'Adding…' : 'Trust this service'}</button>
       </form>
     </section>
@@ -466,23 +485,20 @@ function ChangePassphrase() {
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [repeat, setRepeat] = useState('');
-  const [error, setError] = useState<ApiError | null>(null);
+  const [problems, setProblems] = useState<Problem[]>([]);
   const [changed, setChanged] = useState(false);
   const [busy, setBusy] = useState(false);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    setError(null);
     setChanged(false);
-    const problem = !current ? 'Enter your current passphrase.'
-      : !next ? 'Enter a new passphrase.'
-      : next !== repeat ? 'The two new passphrases do not match.'
-      : next === current ? 'The new passphrase is the same as the current one.'
-      : null;
-    if (problem) {
-      setError({ kind: 'invalid_input', message: problem });
-      return;
-    }
+    const p: Problem[] = [];
+    if (!current) p.push({ field: 'passphrase-current', message: 'Enter your current passphrase.' });
+    if (!next) p.push({ field: 'passphrase-new', message: 'Enter a new passphrase.' });
+    else if (next !== repeat) p.push({ field: 'passphrase-repeat', message: 'The two new passphrases do not match.' });
+    else if (next === current) p.push({ field: 'passphrase-new', message: 'The new passphrase is the same as the current one.' });
+    setProblems(p);
+    if (p.length) return;
     setBusy(true);
     try {
       await changePassphrase(current, next);
@@ -492,43 +508,43 @@ function ChangePassphrase() {
       setChanged(true);
     } catch (err) {
       const a = err as ApiError;
-      setError(a.kind === 'invalid_request'
-        ? { kind: a.kind, message: `Please choose a stronger new passphrase. ${a.message}` }
-        : { kind: a.kind, message: PASSPHRASE_ERRORS[a.kind] ?? a.message });
+      setProblems([a.kind === 'invalid_request'
+        ? fromError(a, 'passphrase-new', `Please choose a stronger new passphrase. ${a.message}`)
+        : fromError(a, a.kind === 'wrong_passphrase' ? 'passphrase-current' : undefined, PASSPHRASE_ERRORS[a.kind] ?? a.message)]);
     } finally {
       setBusy(false);
     }
   }
 
-  const mismatch = error?.kind === 'invalid_input' && error.message.includes('do not match');
+  const field = (id: string, label: string, value: string, set: (v: string) => void, autoComplete: 'current-password' | 'new-password', hint?: string) => {
+    const problem = problemAt(problems, id);
+    const hintId = hint ? `${id}-hint` : undefined;
+    return (
+      <div className={`field${problem ? ' has-error' : ''}`}>
+        <label htmlFor={id}>{label}</label>
+        {hint && <p className="hint" id={hintId}>{hint}</p>}
+        <FieldError field={id} message={problem} />
+        <PassphraseInput id={id} testId={id} autoComplete={autoComplete} value={value} onChange={set}
+          invalid={!!problem} describedBy={fieldAria(id, problem, hintId)['aria-describedby']} />
+      </div>
+    );
+  };
+
   return (
     <section className="card" aria-labelledby="h-passphrase">
       <h2 id="h-passphrase">Change your passphrase</h2>
       <p>Your passphrase unlocks this wallet. Nobody can recover it for you, so write the new one down somewhere safe.</p>
       <form onSubmit={submit} noValidate>
-        <div className="field">
-          <label htmlFor="passphrase-current">Current passphrase</label>
-          <input id="passphrase-current" data-testid="passphrase-current" type="password" autoComplete="current-password"
-            aria-invalid={error?.kind === 'wrong_passphrase'} value={current} onChange={(e) => setCurrent(e.target.value)} />
-        </div>
-        <div className="field">
-          <label htmlFor="passphrase-new">New passphrase</label>
-          <input id="passphrase-new" data-testid="passphrase-new" type="password" autoComplete="new-password" aria-describedby="passphrase-new-hint"
-            aria-invalid={error?.kind === 'invalid_request' || mismatch} value={next} onChange={(e) => setNext(e.target.value)} />
-          <p className="hint" id="passphrase-new-hint">At least 8 characters. A few unrelated words make a strong one.</p>
-        </div>
-        <div className="field">
-          <label htmlFor="passphrase-repeat">Repeat the new passphrase</label>
-          <input id="passphrase-repeat" data-testid="passphrase-repeat" type="password" autoComplete="new-password"
-            aria-invalid={mismatch} value={repeat} onChange={(e) => setRepeat(e.target.value)} />
-        </div>
-        <ErrorMessage error={error} testId="passphrase-error" />
+        <ErrorSummary problems={problems} testId="passphrase-error" level={3} />
+        {field('passphrase-current', 'Current passphrase', current, setCurrent, 'current-password')}
+        {field('passphrase-new', 'New passphrase', next, setNext, 'new-password', 'At least 8 characters. A few unrelated words make a strong one.')}
+        {field('passphrase-repeat', 'Repeat the new passphrase', repeat, setRepeat, 'new-password')}
         {changed && (
-          <p className="success" role="status" data-testid="passphrase-changed">
+          <Notice testId="passphrase-changed">
             Your passphrase has changed: use the new one to unlock your wallet from now on. Backups made before today still
             open only with your old passphrase, so keep the old one as long as you keep those backups. If someone else may
             know your old passphrase, delete those older backups: with it, they would open your wallet as it was.
-          </p>
+          </Notice>
         )}
         <button type="submit" className="primary" data-testid="passphrase-change" disabled={busy}>{busy ? 'Changing…' : 'Change passphrase'}</button>
       </form>
@@ -544,7 +560,7 @@ function Backup({ state, onState }: { state: AppState; onState: (s: AppState) =>
   const [listError, setListError] = useState<ApiError | null>(null);
   const [daily, setDaily] = useState(state.settings.backups.daily);
   const [keep, setKeep] = useState(String(state.settings.backups.keep));
-  const [scheduleError, setScheduleError] = useState<ApiError | null>(null);
+  const [scheduleProblems, setScheduleProblems] = useState<Problem[]>([]);
   const [scheduleSaved, setScheduleSaved] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
 
@@ -567,13 +583,13 @@ function Backup({ state, onState }: { state: AppState; onState: (s: AppState) =>
 
   async function saveSchedule(e: FormEvent) {
     e.preventDefault();
-    setScheduleError(null);
     setScheduleSaved(null);
     const n = Number(keep.trim());
     if (!/^\d+$/.test(keep.trim()) || n < 1 || n > 365) {
-      setScheduleError({ kind: 'invalid_input', message: 'Choose how many backups to keep: a whole number from 1 to 365.' });
+      setScheduleProblems([{ field: 'backup-keep', message: 'Choose how many backups to keep: a whole number from 1 to 365.' }]);
       return;
     }
+    setScheduleProblems([]);
     setSaving(true);
     try {
       onState(await saveSettings({ ...state.settings, backups: { daily, keep: n } }));
@@ -581,7 +597,7 @@ function Backup({ state, onState }: { state: AppState; onState: (s: AppState) =>
         ? `Saved. While the wallet is open, it is backed up once a day and the newest ${n} ${n === 1 ? 'backup is' : 'backups are'} kept.`
         : 'Saved. There are no automatic backups: use “Back up now” when you want one.');
     } catch (err) {
-      setScheduleError(err as ApiError);
+      setScheduleProblems([fromError(err as ApiError)]);
     } finally {
       setSaving(false);
     }
@@ -593,23 +609,24 @@ function Backup({ state, onState }: { state: AppState; onState: (s: AppState) =>
       <p>A backup is sealed with your passphrase. Keep a copy somewhere safe, away from this computer.</p>
       <button type="button" onClick={run} disabled={busy} data-testid="export-backup">{busy ? 'Writing backup…' : 'Back up now'}</button>
       <ErrorMessage error={error} />
-      {path && <p className="success" role="status" data-testid="backup-path">Backup written to <span className="mono">{path}</span></p>}
+      {path && <Notice testId="backup-path">Backup written to <span className="mono">{path}</span></Notice>}
 
       <form onSubmit={saveSchedule} className="subform" aria-labelledby="h-backup-schedule" noValidate>
         <h3 id="h-backup-schedule">Automatic backups</h3>
+        <ErrorSummary problems={scheduleProblems} testId="backup-schedule-error" level={4} />
         <div className="check">
           <input id="backup-daily" data-testid="backup-daily" type="checkbox" checked={daily} onChange={(e) => setDaily(e.target.checked)} />
           <label htmlFor="backup-daily">Back up every day while the wallet is open</label>
         </div>
-        <div className="field inline">
+        <FieldError field="backup-keep" message={problemAt(scheduleProblems, 'backup-keep')} />
+        <div className={`field inline${problemAt(scheduleProblems, 'backup-keep') ? ' has-error' : ''}`}>
           <label htmlFor="backup-keep">Keep the newest</label>
           <input id="backup-keep" data-testid="backup-keep" type="number" inputMode="numeric" min={1} max={365} step={1}
-            className="backup-keep" aria-describedby="backup-keep-after" aria-invalid={scheduleError?.kind === 'invalid_input'}
+            className="backup-keep" {...fieldAria('backup-keep', problemAt(scheduleProblems, 'backup-keep'), 'backup-keep-after')}
             value={keep} onChange={(e) => setKeep(e.target.value)} />
           <span id="backup-keep-after">backups (1 to 365). Older ones are deleted.</span>
         </div>
-        <ErrorMessage error={scheduleError} />
-        {scheduleSaved && <p className="success" role="status">{scheduleSaved}</p>}
+        {scheduleSaved && <Notice testId="backup-schedule-saved">{scheduleSaved}</Notice>}
         <button type="submit" data-testid="backup-schedule-save" disabled={saving}>{saving ? 'Saving…' : 'Save backup settings'}</button>
       </form>
 

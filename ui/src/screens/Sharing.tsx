@@ -1,10 +1,13 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import {
   addPolicy, listClients, listGrants, listPolicies, listProviders, listReceipts, listResources, removePolicy, revokeGrant,
   type ApiError, type Client, type Grant, type NewPolicy, type Outcome, type Party, type Policy, type Provider, type Receipt,
   type Resource,
 } from '../api';
-import { ErrorMessage, Loading, Screen } from '../components';
+import {
+  ConfirmBox, DateInput, ErrorMessage, ErrorSummary, FieldError, Loading, NO_DATE, Notice, Screen, dateProblem, dateProblemAt, fieldAria,
+  fromError, partsToIso, problemAt, useFocusLater, type DateParts, type Problem,
+} from '../components';
 import { formatTime } from '../format';
 import { SCOPE_LABELS } from './Requests';
 
@@ -244,12 +247,18 @@ function ResourceSharing({ resource, data, reload }: { resource: Resource; data:
   const [busy, setBusy] = useState<string | null>(null);
   /** The rule whose removal waits for the owner's confirmation. */
   const [removing, setRemoving] = useState<string | null>(null);
+  /** What the last change did, said where the removed row was (focus goes there). */
+  const [done, setDone] = useState<string | null>(null);
+  const focusLater = useFocusLater();
 
-  async function act(id: string, f: () => Promise<unknown>) {
+  async function act(id: string, f: () => Promise<unknown>, said: string) {
     setBusy(id);
     setRowError(null);
+    setDone(null);
     try {
       await f();
+      // Said before the reload takes the row away, so that focus lands here and not on the page.
+      setDone(said);
       await reload();
     } catch (e) {
       setRowError({ id, error: e as ApiError });
@@ -270,6 +279,7 @@ function ResourceSharing({ resource, data, reload }: { resource: Resource; data:
         <p className="mono">Pension: {resource.name ?? resource.id}</p>
         <p className="mono">Provider: {resource.resource_server}</p>
       </details>
+      {done && <Notice testId="sharing-done">{done}</Notice>}
 
       <h3>Rules</h3>
       {policies.length === 0 ? (
@@ -296,20 +306,20 @@ function ResourceSharing({ resource, data, reload }: { resource: Resource; data:
                     <p className="mono">Party: {JSON.stringify(p.party)}</p>
                   </details>
                   {removing === p.id && (
-                    <div className="confirm" role="group" aria-label="Confirm removing this rule" data-testid="rule-remove-confirm-box">
+                    <ConfirmBox label="Confirm removing this rule" testId="rule-remove-confirm-box">
                       <p>Remove this rule? {p.outcome === 'permit' ? 'Access it already gave stays until you revoke it below; ' : ''}From now on, people it covered will be treated by your other rules or asked about in Requests.</p>
                       <div className="buttons">
                         <button type="button" className="danger" data-testid="rule-remove-confirm" disabled={busy === p.id}
-                          onClick={() => act(p.id, () => removePolicy(p.id))}>
+                          onClick={() => act(p.id, () => removePolicy(p.id), `You removed the rule “${OUTCOME_WORDS[p.outcome] ?? p.outcome} — ${who}”.`)}>
                           {busy === p.id ? 'Removing…' : 'Yes, remove it'}
                         </button>
-                        <button type="button" onClick={() => setRemoving(null)} disabled={busy === p.id}>Keep it</button>
+                        <button type="button" onClick={() => { setRemoving(null); focusLater(`${rid}-remove`); }} disabled={busy === p.id}>Keep it</button>
                       </div>
-                    </div>
+                    </ConfirmBox>
                   )}
                   {rowError?.id === p.id && <ErrorMessage error={rowError.error} />}
                 </div>
-                <button type="button" onClick={() => setRemoving(p.id)} disabled={busy === p.id || removing === p.id}
+                <button type="button" id={`${rid}-remove`} onClick={() => { setDone(null); setRemoving(p.id); }} disabled={busy === p.id || removing === p.id}
                   data-testid="rule-remove" aria-label={`Remove rule: ${OUTCOME_WORDS[p.outcome] ?? p.outcome} — ${who}`}>
                   Remove
                 </button>
@@ -335,7 +345,8 @@ function ResourceSharing({ resource, data, reload }: { resource: Resource; data:
                 </div>
                 {rowError?.id === g.id && <ErrorMessage error={rowError.error} />}
               </div>
-              <button type="button" className="danger" onClick={() => act(g.id, () => revokeGrant(g.id))} disabled={busy === g.id}
+              <button type="button" className="danger" disabled={busy === g.id}
+                onClick={() => act(g.id, () => revokeGrant(g.id), `You stopped ${appName(g.client_id)} seeing ${resource.description}.`)}
                 data-testid="revoke-grant" aria-label={`Revoke access of ${appName(g.client_id)}`}>
                 {busy === g.id ? 'Revoking…' : 'Revoke'}
               </button>
@@ -344,16 +355,17 @@ function ResourceSharing({ resource, data, reload }: { resource: Resource; data:
         </ul>
       )}
 
-      <AddPolicy resource={resource} data={data} reload={reload} />
+      <AddPolicy resource={resource} data={data} reload={reload} onSaved={() => setDone('Your new rule is saved. It is listed under Rules.')} />
     </section>
   );
 }
+
 
 type Who = 'email' | 'signin' | 'client' | 'adviser';
 /** Whether "only if a trusted service has checked who they are" starts ticked, for each kind of person. */
 const VERIFIED_BY_DEFAULT: Record<Who, boolean> = { email: true, signin: true, client: false, adviser: true };
 
-function AddPolicy({ resource, data, reload }: { resource: Resource; data: Data; reload: () => Promise<void> }) {
+function AddPolicy({ resource, data, reload, onSaved }: { resource: Resource; data: Data; reload: () => Promise<void>; onSaved: () => void }) {
   const [open, setOpen] = useState(false);
   const [targetKind, setTargetKind] = useState<'resource' | 'resource_server'>('resource');
   const [provider, setProvider] = useState(resource.resource_server);
@@ -366,15 +378,14 @@ function AddPolicy({ resource, data, reload }: { resource: Resource; data: Data;
   const [subject, setSubject] = useState('');
   const [clientId, setClientId] = useState('');
   const [verifiedOnly, setVerifiedOnly] = useState(true);
-  const [from, setFrom] = useState('');
-  const [until, setUntil] = useState('');
+  const [from, setFrom] = useState<DateParts>(NO_DATE);
+  const [until, setUntil] = useState<DateParts>(NO_DATE);
   // Ticked scopes: what is offered depends on what the rule covers; delegate starts unticked.
   const [ticked, setTicked] = useState<string[]>(() => [...new Set(data.resources.flatMap((r) => r.resource_scopes))].filter((s) => s !== 'delegate'));
   const [description, setDescription] = useState('');
-  const [error, setError] = useState<ApiError | null>(null);
-  /** The field the error is about, marked invalid for assistive technology. */
-  const [badField, setBadField] = useState<string | null>(null);
+  const [problems, setProblems] = useState<Problem[]>([]);
   const [busy, setBusy] = useState(false);
+  const focusLater = useFocusLater();
   const id = (s: string) => `pol-${resource.id}-${s}`;
   const providerName = providerNamer(data);
   const appName = appNamer(data.clients);
@@ -392,18 +403,19 @@ function AddPolicy({ resource, data, reload }: { resource: Resource; data: Data;
     setVerifiedOnly(VERIFIED_BY_DEFAULT[kind]);
   }
 
-  function fail(field: string | null, message: string) {
-    setBadField(field);
-    setError({ kind: 'invalid_input', message });
+  function close() {
+    setOpen(false);
+    setProblems([]);
+    // The form goes, and with it whatever had focus: back to the button that opened it.
+    focusLater(id('open'));
   }
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    setError(null);
-    setBadField(null);
+    // Every problem at once, in the order of the form, as GOV.UK forms do.
+    const p: Problem[] = [];
     if (who === 'email' && !/^[^@\s]+@[^@\s]+$/.test(email.trim())) {
-      fail('email', 'Enter the email address of the person.');
-      return;
+      p.push({ field: id('email'), message: 'Enter the email address of the person.' });
     }
     if (who === 'signin') {
       let ok = false;
@@ -413,38 +425,26 @@ function AddPolicy({ resource, data, reload }: { resource: Resource; data: Data;
       } catch {
         ok = false;
       }
-      if (!ok) {
-        fail('issuer', 'Enter the address of the sign-in service they use, starting with https://.');
-        return;
-      }
-      if (!subject.trim()) {
-        fail('subject', 'Enter their account number at that sign-in service.');
-        return;
-      }
+      if (!ok) p.push({ field: id('issuer'), message: 'Enter the address of the sign-in service they use, starting with https://.' });
+      if (!subject.trim()) p.push({ field: id('subject'), message: 'Enter their account number at that sign-in service.' });
     }
-    if (who === 'client' && !clientId) {
-      fail('client', 'Choose an app.');
-      return;
-    }
+    if (who === 'client' && !clientId) p.push({ field: id('client'), message: 'Choose an app.' });
     const scopes = offered.filter((s) => ticked.includes(s));
-    if (scopes.length === 0) {
-      fail(null, 'Tick at least one thing this rule covers.');
-      return;
+    if (scopes.length === 0 && offered.length > 0) p.push({ field: id(`scope-${offered[0]}`), message: 'Tick at least one thing this rule covers.' });
+    const fromProblem = dateProblem(from, id('from'), { name: 'The start date' });
+    const untilProblem = dateProblem(until, id('until'), { name: 'The end date' });
+    if (fromProblem) p.push(fromProblem);
+    if (untilProblem) p.push(untilProblem);
+    // The wallet takes the same 'YYYY-MM-DD' days as before, as local midnights.
+    const fromDay = partsToIso(from);
+    const untilDay = partsToIso(until);
+    const validFrom = fromDay ? localMidnight(fromDay) : null;
+    const validUntil = untilDay ? localMidnight(untilDay) : null;
+    if (!fromProblem && !untilProblem && validFrom !== null && validUntil !== null && validUntil <= validFrom) {
+      p.push({ field: id('until'), message: 'The end date must be after the start date.', date: { id: id('until'), parts: ['day', 'month', 'year'] } });
     }
-    const validFrom = from ? localMidnight(from) : null;
-    const validUntil = until ? localMidnight(until) : null;
-    if (from && validFrom === null) {
-      fail('from', 'Enter the start date as a real date, or leave it empty.');
-      return;
-    }
-    if (until && validUntil === null) {
-      fail('until', 'Enter the end date as a real date, or leave it empty.');
-      return;
-    }
-    if (validFrom !== null && validUntil !== null && validUntil <= validFrom) {
-      fail('until', 'The end date must be after the start date.');
-      return;
-    }
+    setProblems(p);
+    if (p.length) return;
     const party: NewPolicy['party'] =
       who === 'email' ? { email: email.trim(), verified_only: verifiedOnly }
         : who === 'signin' ? { issuer: issuer.trim(), subject: subject.trim(), verified_only: true }
@@ -467,23 +467,40 @@ function AddPolicy({ resource, data, reload }: { resource: Resource; data: Data;
       setEmail('');
       setIssuer('');
       setSubject('');
-      setFrom('');
-      setUntil('');
+      setFrom(NO_DATE);
+      setUntil(NO_DATE);
       setDescription('');
+      onSaved();
       await reload();
     } catch (err) {
-      setError(err as ApiError);
+      setProblems([fromError(err as ApiError)]);
     } finally {
       setBusy(false);
     }
   }
 
-  const invalid = (field: string) => (badField === field ? { 'aria-invalid': true, 'aria-describedby': id('error') } : {});
+  /** A text field or select of the form, with its problem (if any) said above it. */
+  const problemOf = (field: string) => problemAt(problems, field);
+  const box = (field: string, label: string, control: ReactNode, hint?: string) => (
+    <div className={`field${problemOf(id(field)) ? ' has-error' : ''}`}>
+      <label htmlFor={id(field)}>{label}</label>
+      {hint && <p className="hint" id={id(`${field}-hint`)}>{hint}</p>}
+      <FieldError field={id(field)} message={problemOf(id(field))} />
+      {control}
+    </div>
+  );
+  const aria = (field: string, hint = false) => fieldAria(id(field), problemOf(id(field)), hint && id(`${field}-hint`));
 
-  if (!open) return <button type="button" onClick={() => setOpen(true)} data-testid="add-policy-open">Add a rule for this pension</button>;
+  if (!open) {
+    return (
+      <button type="button" id={id('open')} onClick={() => setOpen(true)} data-testid="add-policy-open">Add a rule for this pension</button>
+    );
+  }
+  const scopeProblem = offered.length > 0 ? problemOf(id(`scope-${offered[0]}`)) : undefined;
   return (
     <form onSubmit={submit} className="subform rule-form" aria-label={`New rule for ${resource.description}`} noValidate>
       <h3>New rule</h3>
+      <ErrorSummary problems={problems} testId="rule-error" level={4} />
 
       <fieldset>
         <legend>What it covers</legend>
@@ -495,16 +512,12 @@ function AddPolicy({ resource, data, reload }: { resource: Resource; data: Data;
             <option value="resource_server">Every pension from one provider</option>
           </select>
         </div>
-        {targetKind === 'resource_server' && (
-          <div className="field">
-            <label htmlFor={id('provider')}>Provider</label>
-            <select id={id('provider')} data-testid="rule-provider" value={provider} onChange={(e) => setProvider(e.target.value)}
-              aria-describedby={id('provider-hint')}>
-              {providers.map((p) => <option key={p} value={p}>{providerName(p)}</option>)}
-            </select>
-            <p className="hint" id={id('provider-hint')}>The rule also covers pensions this provider looks after with your wallet later.</p>
-          </div>
-        )}
+        {targetKind === 'resource_server' && box('provider', 'Provider', (
+          <select id={id('provider')} data-testid="rule-provider" value={provider} onChange={(e) => setProvider(e.target.value)}
+            aria-describedby={id('provider-hint')}>
+            {providers.map((p) => <option key={p} value={p}>{providerName(p)}</option>)}
+          </select>
+        ), 'The rule also covers pensions this provider looks after with your wallet later.')}
       </fieldset>
 
       <fieldset data-testid="rule-who">
@@ -528,37 +541,27 @@ function AddPolicy({ resource, data, reload }: { resource: Resource; data: Data;
         {who === 'adviser' && (
           <p className="small muted">The adviser's app shows the regulator's proof each time it asks; an adviser the regulator does not vouch for is not let in.</p>
         )}
-        {who === 'email' && (
-          <div className="field">
-            <label htmlFor={id('email')}>Email</label>
-            <input id={id('email')} type="email" data-testid="rule-email" value={email} onChange={(e) => setEmail(e.target.value)} {...invalid('email')} />
-          </div>
-        )}
+        {who === 'email' && box('email', 'Email', (
+          <input id={id('email')} type="email" spellCheck={false} data-testid="rule-email" value={email} onChange={(e) => setEmail(e.target.value)} {...aria('email')} />
+        ))}
         {who === 'signin' && (
           <>
-            <div className="field">
-              <label htmlFor={id('issuer')}>Sign-in service address</label>
-              <input id={id('issuer')} type="url" data-testid="rule-issuer" placeholder="https://accounts.example.com" value={issuer}
-                onChange={(e) => setIssuer(e.target.value)} {...invalid('issuer')} />
-            </div>
-            <div className="field">
-              <label htmlFor={id('subject')}>Their account number there</label>
-              <input id={id('subject')} data-testid="rule-subject" value={subject} onChange={(e) => setSubject(e.target.value)}
-                aria-describedby={badField === 'subject' ? `${id('subject-hint')} ${id('error')}` : id('subject-hint')}
-                aria-invalid={badField === 'subject' ? true : undefined} />
-              <p className="hint" id={id('subject-hint')}>Ask the person: their sign-in service shows it in their account settings. The service always confirms it, so nobody else can pretend to be them.</p>
-            </div>
+            {box('issuer', 'Sign-in service address', (
+              <input id={id('issuer')} type="url" spellCheck={false} data-testid="rule-issuer" value={issuer}
+                onChange={(e) => setIssuer(e.target.value)} {...aria('issuer', true)} />
+            ), 'Starting with https://, for example https://accounts.example.com.')}
+            {box('subject', 'Their account number there', (
+              <input id={id('subject')} spellCheck={false} data-testid="rule-subject" value={subject} onChange={(e) => setSubject(e.target.value)}
+                {...aria('subject', true)} />
+            ), 'Ask the person: their sign-in service shows it in their account settings. The service always confirms it, so nobody else can pretend to be them.')}
           </>
         )}
-        {who === 'client' && (
-          <div className="field">
-            <label htmlFor={id('client')}>App</label>
-            <select id={id('client')} data-testid="rule-client" value={clientId} onChange={(e) => setClientId(e.target.value)} {...invalid('client')}>
-              <option value="">Choose…</option>
-              {apps.map((c) => <option key={c.client_id} value={c.client_id}>{capital(appName(c.client_id))}</option>)}
-            </select>
-          </div>
-        )}
+        {who === 'client' && box('client', 'App', (
+          <select id={id('client')} data-testid="rule-client" value={clientId} onChange={(e) => setClientId(e.target.value)} {...aria('client')}>
+            <option value="">Choose…</option>
+            {apps.map((c) => <option key={c.client_id} value={c.client_id}>{capital(appName(c.client_id))}</option>)}
+          </select>
+        ))}
         {(who === 'email' || who === 'client') && (
           <div className="check">
             <input type="checkbox" id={id('verified')} data-testid="rule-verified-only" checked={verifiedOnly} onChange={(e) => setVerifiedOnly(e.target.checked)} />
@@ -567,8 +570,9 @@ function AddPolicy({ resource, data, reload }: { resource: Resource; data: Data;
         )}
       </fieldset>
 
-      <fieldset>
+      <fieldset className={scopeProblem ? 'has-error' : undefined} aria-describedby={scopeProblem ? `${id(`scope-${offered[0]}`)}-error` : undefined}>
         <legend>What</legend>
+        {offered.length > 0 && <FieldError field={id(`scope-${offered[0]}`)} message={scopeProblem} />}
         {offered.map((s) => (
           <div className="check" key={s}>
             <input type="checkbox" id={id(`scope-${s}`)} checked={ticked.includes(s)}
@@ -580,19 +584,11 @@ function AddPolicy({ resource, data, reload }: { resource: Resource; data: Data;
 
       <fieldset>
         <legend>When (optional)</legend>
-        <div className="row">
-          <div className="field">
-            <label htmlFor={id('from')}>From</label>
-            <input id={id('from')} type="date" data-testid="rule-valid-from" value={from} onChange={(e) => setFrom(e.target.value)} {...invalid('from')} />
-          </div>
-          <div className="field">
-            <label htmlFor={id('until')}>Until</label>
-            <input id={id('until')} type="date" data-testid="rule-valid-until" value={until} onChange={(e) => setUntil(e.target.value)}
-              aria-describedby={badField === 'until' ? `${id('until-hint')} ${id('error')}` : id('until-hint')}
-              aria-invalid={badField === 'until' ? true : undefined} />
-          </div>
-        </div>
-        <p className="hint" id={id('until-hint')}>The rule starts at the beginning of the first day and stops at the beginning of the last. Leave both empty for a rule that always applies.</p>
+        <p className="hint">The rule starts at the beginning of the first day and stops at the beginning of the last. Leave both empty for a rule that always applies.</p>
+        <DateInput id={id('from')} legend="From" hint="For example, 1 1 2027" testId="rule-valid-from"
+          value={from} onChange={setFrom} problem={dateProblemAt(problems, id('from'))} />
+        <DateInput id={id('until')} legend="Until" hint="For example, 30 6 2027" testId="rule-valid-until"
+          value={until} onChange={setUntil} problem={dateProblemAt(problems, id('until'))} />
       </fieldset>
 
       <div className="field inline">
@@ -616,12 +612,9 @@ function AddPolicy({ resource, data, reload }: { resource: Resource; data: Data;
         <label htmlFor={id('desc')}>Note (optional)</label>
         <input id={id('desc')} data-testid="rule-note" value={description} onChange={(e) => setDescription(e.target.value)} />
       </div>
-      <div id={id('error')}>
-        <ErrorMessage error={error} testId="rule-error" />
-      </div>
       <div className="buttons">
         <button type="submit" className="primary" data-testid="rule-save" disabled={busy}>{busy ? 'Saving…' : 'Save rule'}</button>
-        <button type="button" onClick={() => setOpen(false)}>Cancel</button>
+        <button type="button" onClick={close}>Cancel</button>
       </div>
     </form>
   );

@@ -1,12 +1,22 @@
 import { useState, type FormEvent } from 'react';
 import { saveSettings, unlockWallet, type ApiError, type AppState } from '../api';
-import { ErrorMessage } from '../components';
+import { ErrorSummary, FieldError, PassphraseInput, fieldAria, problemAt, type Problem } from '../components';
+import { ForgottenPassphrase } from './CreateWallet';
 
+/** The wallet's own words for these are technical; the owner reads one plain sentence instead. */
 const FRIENDLY: Record<string, string> = {
-  wrong_passphrase: 'That passphrase is not right. Please try again.',
+  wrong_passphrase: 'That passphrase is not right. Check it and try again.',
   wallet_in_use: 'The wallet is already open in another window or program. Close it there, then try again.',
   wallet_corrupted: 'The wallet file appears to be damaged. Restore it from a backup.',
 };
+
+/** A failed unlock as the owner reads it, tied to the field it is about. */
+function problemOf(error: ApiError): Problem {
+  const message = FRIENDLY[error.kind] ?? error.message;
+  if (error.kind === 'wrong_passphrase') return { field: 'unlock-passphrase', message };
+  if (error.kind === 'port_in_use') return { field: 'unlock-listen', message };
+  return { message };
+}
 
 export function Unlock({ state, onDone, initialError = null, notice = null }: {
   state: AppState;
@@ -16,14 +26,14 @@ export function Unlock({ state, onDone, initialError = null, notice = null }: {
 }) {
   const [passphrase, setPassphrase] = useState('');
   const [error, setError] = useState<ApiError | null>(initialError);
+  const [problems, setProblems] = useState<Problem[]>(() => (initialError ? [problemOf(initialError)] : []));
   const [busy, setBusy] = useState(false);
   const [listen, setListen] = useState(state.settings.listen);
 
   async function unlock(e: FormEvent) {
     e.preventDefault();
-    setError(null);
     if (!passphrase) {
-      setError({ kind: 'invalid_input', message: 'Enter your passphrase.' });
+      setProblems([{ field: 'unlock-passphrase', message: 'Enter your passphrase' }]);
       return;
     }
     setBusy(true);
@@ -33,38 +43,51 @@ export function Unlock({ state, onDone, initialError = null, notice = null }: {
       }
       onDone(await unlockWallet(passphrase));
     } catch (err) {
-      setError(err as ApiError);
+      const a = err as ApiError;
+      setError(a);
+      setProblems([problemOf(a)]);
     } finally {
       setBusy(false);
     }
   }
 
-  const shown = error ? { kind: error.kind, message: FRIENDLY[error.kind] ? `${FRIENDLY[error.kind]} (${error.message})` : error.message } : null;
   const portProblem = error?.kind === 'port_in_use' || listen !== state.settings.listen;
+  const passphraseProblem = problemAt(problems, 'unlock-passphrase');
+  const listenProblem = problemAt(problems, 'unlock-listen');
 
   return (
     <section className="screen onboarding" data-testid="screen-unlock" aria-labelledby="h-unlock">
       <h1 id="h-unlock">Unlock your pension wallet</h1>
       {notice && <p className="success" role="status" data-testid="unlock-notice">{notice}</p>}
       <form onSubmit={unlock} noValidate>
-        <div className="field">
+        <ErrorSummary problems={problems} testId="unlock-error" />
+        <div className={`field${passphraseProblem ? ' has-error' : ''}`}>
           <label htmlFor="unlock-passphrase">Passphrase</label>
-          <input id="unlock-passphrase" type="password" autoComplete="current-password" autoFocus value={passphrase}
-            onChange={(e) => setPassphrase(e.target.value)} aria-invalid={error?.kind === 'wrong_passphrase'} />
+          <FieldError field="unlock-passphrase" message={passphraseProblem} />
+          <PassphraseInput id="unlock-passphrase" autoComplete="current-password" autoFocus value={passphrase} onChange={setPassphrase}
+            invalid={!!passphraseProblem} describedBy={fieldAria('unlock-passphrase', passphraseProblem)['aria-describedby']} />
         </div>
-        <ErrorMessage error={shown} testId="unlock-error" />
         {portProblem && (
-          <div className="field">
+          <div className={`field${listenProblem ? ' has-error' : ''}`}>
             <label htmlFor="unlock-listen">Address the wallet listens on (host:port)</label>
-            <input id="unlock-listen" value={listen} onChange={(e) => setListen(e.target.value)} />
-            <p className="hint">Another program uses this port. Choose another, e.g. 127.0.0.1:8471, then unlock again.</p>
+            <p className="hint" id="unlock-listen-hint">Another program uses this port. Choose another, e.g. 127.0.0.1:8471, then unlock again.</p>
+            <FieldError field="unlock-listen" message={listenProblem} />
+            <input id="unlock-listen" value={listen} onChange={(e) => setListen(e.target.value)} spellCheck={false}
+              {...fieldAria('unlock-listen', listenProblem, 'unlock-listen-hint')} />
           </div>
         )}
         <button type="submit" className="primary" data-testid="unlock" disabled={busy}>
           {busy ? 'Unlocking…' : 'Unlock'}
         </button>
       </form>
-      <p className="muted small">Wallet folder: {state.data_dir}</p>
+      <details>
+        <summary>Forgotten your passphrase?</summary>
+        <ForgottenPassphrase />
+      </details>
+      <details>
+        <summary>Technical details</summary>
+        <p className="small">Wallet folder: <span className="mono">{state.data_dir}</span></p>
+      </details>
     </section>
   );
 }

@@ -1,4 +1,4 @@
-import { render, screen, waitFor } from '@testing-library/react';
+import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { CreateWallet } from '../screens/CreateWallet';
@@ -14,8 +14,9 @@ const unlockedState: AppState = {
 const lockedState: AppState = { ...unlockedState, unlocked: false, server: null };
 
 async function fillIdentity(user: ReturnType<typeof userEvent.setup>) {
-  await user.type(screen.getByLabelText(/given name/i), 'Alice');
-  await user.type(screen.getByLabelText(/family name/i), 'Archer');
+  await user.type(screen.getByLabelText('First name'), 'Alice');
+  await user.type(screen.getByLabelText('Last name'), 'Archer');
+  // As the real-window test does: a whole date typed into the first box (#date-of-birth).
   await user.type(document.getElementById('date-of-birth')!, '1975-04-12');
 }
 
@@ -40,8 +41,8 @@ describe('create wallet', () => {
     render(<CreateWallet onDone={vi.fn()} />);
     await user.type(document.getElementById('passphrase')!, 'correct horse');
     await user.type(document.getElementById('passphrase-confirm')!, 'correct house');
-    await user.type(screen.getByLabelText(/given name/i), 'Alice');
-    await user.type(screen.getByLabelText(/family name/i), 'Archer');
+    await user.type(screen.getByLabelText('First name'), 'Alice');
+    await user.type(screen.getByLabelText('Last name'), 'Archer');
     await user.click(screen.getByTestId('create-wallet'));
     const alert = screen.getByRole('alert');
     expect(alert).toHaveTextContent(/do not match/i);
@@ -85,8 +86,15 @@ describe('unlock', () => {
     await user.type(document.getElementById('unlock-passphrase')!, 'nope nope');
     await user.click(screen.getByTestId('unlock'));
     const alert = await screen.findByRole('alert');
-    expect(alert).toHaveTextContent('the passphrase does not open this wallet');
-    expect(alert).toHaveTextContent(/not right/i);
+    // One message, in the owner's words; the wallet's own wording is not repeated after it.
+    const link = within(alert).getByRole('link', { name: 'That passphrase is not right. Check it and try again.' });
+    expect(link).toHaveAttribute('href', '#unlock-passphrase');
+    expect(alert).not.toHaveTextContent('the passphrase does not open this wallet');
+    expect(within(alert).getAllByRole('listitem')).toHaveLength(1);
+    expect(alert).toHaveFocus();
+    const field = document.getElementById('unlock-passphrase')!;
+    expect(field).toHaveAttribute('aria-invalid', 'true');
+    expect(field).toHaveAccessibleDescription('Error: That passphrase is not right. Check it and try again.');
     expect(done).not.toHaveBeenCalled();
   });
 

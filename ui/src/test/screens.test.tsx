@@ -211,15 +211,24 @@ describe('settings: identity details', () => {
     await screen.findByTestId('save-identity');
     const postcode = document.getElementById('settings-postcode')!;
     expect(postcode).toHaveValue('SW1A 1AA');
-    const dob = document.getElementById('settings-date-of-birth')!;
-    await user.clear(dob);
-    await user.type(dob, '12/04/1975');
+    // The stored date is shown in its three boxes.
+    const dob = screen.getByRole('group', { name: 'Date of birth' });
+    expect(within(dob).getByLabelText('Day')).toHaveValue('12');
+    expect(within(dob).getByLabelText('Month')).toHaveValue('4');
+    expect(within(dob).getByLabelText('Year')).toHaveValue('1975');
+    await user.clear(within(dob).getByLabelText('Day'));
+    await user.type(within(dob).getByLabelText('Day'), '31');
+    await user.clear(within(dob).getByLabelText('Month'));
+    await user.type(within(dob).getByLabelText('Month'), '2');
     await user.click(screen.getByTestId('save-identity'));
-    expect(await screen.findByText(/date of birth as YYYY-MM-DD/)).toBeInTheDocument();
+    const summary = await screen.findByTestId('identity-error');
+    expect(summary).toHaveTextContent('Date of birth must be a real date');
     expect(callsTo(calls, 'set_identity')).toHaveLength(0);
 
-    await user.clear(dob);
-    await user.type(dob, '1975-04-12');
+    // Dates the British way (12/04/1975) pasted whole into a box fill all three.
+    await user.clear(within(dob).getByLabelText('Day'));
+    await user.type(within(dob).getByLabelText('Day'), '12/04/1975');
+    expect(within(dob).getByLabelText('Month')).toHaveValue('04');
     await user.clear(postcode);
     await user.type(postcode, 'ec1a 1bb');
     await user.click(screen.getByTestId('save-identity'));

@@ -244,7 +244,10 @@ describe('settings: automatic backups', () => {
     await user.clear(keep);
     await fillIn(user, keep, '0');
     await user.click(screen.getByTestId('backup-schedule-save'));
-    expect(await screen.findByText(/a whole number from 1 to 365/)).toHaveAttribute('role', 'alert');
+    const summary = await screen.findByTestId('backup-schedule-error');
+    expect(summary).toHaveAttribute('role', 'alert');
+    expect(within(summary).getByRole('link', { name: /a whole number from 1 to 365/ })).toHaveAttribute('href', '#backup-keep');
+    expect(keep).toHaveAttribute('aria-invalid', 'true');
     expect(callsTo(calls, 'save_settings')).toHaveLength(0);
 
     await user.clear(keep);

@@ -15,4 +15,7 @@ if (typeof window !== 'undefined' && (!window.crypto || typeof window.crypto.get
 afterEach(() => {
   cleanup();
   clearMocks();
+  // The text size is kept in storage and on the root element: each test starts at normal.
+  localStorage.clear();
+  document.documentElement.style.fontSize = '';
 });

@@ -175,8 +175,15 @@ describe('sharing rules: from and until', () => {
   it('sends local midnight of each day as unix seconds', async () => {
     const { calls, user, form } = await openForm();
     await user.type(form.getByTestId('rule-email'), 'sam@example.org');
-    await user.type(form.getByLabelText('From'), '2027-01-01');
-    await user.type(form.getByLabelText('Until'), '2027-06-30');
+    // Day, Month and Year boxes under each legend, as GOV.UK asks for dates.
+    const fromDate = within(form.getByRole('group', { name: 'From' }));
+    await user.type(fromDate.getByLabelText('Day'), '1');
+    await user.type(fromDate.getByLabelText('Month'), '1');
+    await user.type(fromDate.getByLabelText('Year'), '2027');
+    const untilDate = within(form.getByRole('group', { name: 'Until' }));
+    await user.type(untilDate.getByLabelText('Day'), '30');
+    await user.type(untilDate.getByLabelText('Month'), '6');
+    await user.type(untilDate.getByLabelText('Year'), '2027');
     await user.click(form.getByTestId('rule-save'));
     expect(await saved(calls)).toEqual({
       policy: {
