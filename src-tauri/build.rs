@@ -28,6 +28,7 @@ const COMMANDS: &[&str] = &[
     "list_requests",
     "approve_request",
     "deny_request",
+    "request_preview",
     "list_policies",
     "add_policy",
     "remove_policy",

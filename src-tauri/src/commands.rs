@@ -216,6 +216,12 @@ pub async fn approve_request(desktop: State<'_, Desktop>, id: String, approval: 
     Ok(desktop.owner().await?.approve_request(&id, &approval).await?)
 }
 
+/// What the request would release, with the owner's own values.
+#[tauri::command]
+pub async fn request_preview(desktop: State<'_, Desktop>, id: String) -> Answer<Vec<PensionPreview>> {
+    Ok(desktop.owner().await?.request_preview(&id).await?)
+}
+
 #[tauri::command]
 pub async fn deny_request(desktop: State<'_, Desktop>, id: String) -> Answer<PendingRequest> {
     Ok(desktop.owner().await?.deny_request(&id).await?)
@@ -303,7 +309,7 @@ pub async fn wallet_did(desktop: State<'_, Desktop>) -> Answer<Did> {
 }
 
 #[tauri::command]
-pub async fn list_audit(desktop: State<'_, Desktop>, query: AuditQuery) -> Answer<Vec<AuditEntry>> {
+pub async fn list_audit(desktop: State<'_, Desktop>, query: AuditQuery) -> Answer<Vec<ActivityEntry>> {
     Ok(desktop.owner().await?.audit(&AuditQuery { limit: query.limit.clamp(1, 10_000), ..query }).await?)
 }
 

@@ -68,6 +68,7 @@ pub fn build<R: Runtime>(builder: Builder<R>, desktop: Desktop) -> Builder<R> {
         commands::list_requests,
         commands::approve_request,
         commands::deny_request,
+        commands::request_preview,
         commands::list_policies,
         commands::add_policy,
         commands::remove_policy,

@@ -6,6 +6,7 @@ mod access_grant;
 mod adviser_holder;
 mod adviser_credential;
 mod common;
+mod consent;
 mod forged_credential;
 mod provider_find;
 mod provider_issuance;

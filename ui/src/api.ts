@@ -41,6 +41,7 @@ import type { SignInOpened } from './app-contract/SignInOpened';
 import type { Written } from './app-contract/Written';
 import type { Accepted } from './contract/Accepted';
 import type { Approval } from './contract/Approval';
+import type { ActivityEntry } from './contract/ActivityEntry';
 import type { AuditEntry } from './contract/AuditEntry';
 import type { AuditQuery } from './contract/AuditQuery';
 import type { AuditVerification } from './contract/AuditVerification';
@@ -61,6 +62,8 @@ import type { Offers } from './contract/Offers';
 import type { OwnerEvent } from './contract/OwnerEvent';
 import type { PendingRequest as DecidedRequest } from './contract/PendingRequest';
 import type { PendingView } from './contract/PendingView';
+import type { PensionPreview } from './contract/PensionPreview';
+import type { Requester } from './contract/Requester';
 import type { Policy } from './contract/Policy';
 import type { ProviderEntry } from './contract/ProviderEntry';
 import type { ProviderOutcome } from './contract/ProviderOutcome';
@@ -96,10 +99,18 @@ export type { IdentitySummary } from './contract/IdentitySummary';
 export type { SignInStatus } from './contract/SignInStatus';
 export type { RegistryStanding } from './contract/RegistryStanding';
 export type { FindOutcome } from './contract/FindOutcome';
+export type { Requester } from './contract/Requester';
+export type { PersonStanding } from './contract/PersonStanding';
+export type { PensionPreview } from './contract/PensionPreview';
+export type { ScopePreview } from './contract/ScopePreview';
+export type { SharedItem } from './contract/SharedItem';
+export type { ActivityEntry } from './contract/ActivityEntry';
+export type { Administrator } from './contract/Administrator';
+export type { DataSource } from './contract/DataSource';
 
 /** An access request: as the inbox lists it, with what the registry says of
  * the app asking; as an event brings it, without. */
-export type PendingRequest = DecidedRequest & { registry?: RegistryStanding };
+export type PendingRequest = DecidedRequest & { registry?: RegistryStanding; requester?: Requester };
 export type Provider = ProviderEntry;
 export type FindResult = ProviderOutcome;
 export type OffersAnswer = Offers;
@@ -173,6 +184,9 @@ export const listRequests = (all: boolean) => call<PendingView[]>('list_requests
 export const approveRequest = (id: string, approval: Approval) =>
   call<DecidedRequest>('approve_request', { id, approval });
 export const denyRequest = (id: string) => call<DecidedRequest>('deny_request', { id });
+/** What a request would release, with the owner's own values: read now
+ * from each provider. */
+export const requestPreview = (id: string) => call<PensionPreview[]>('request_preview', { id });
 export const listPolicies = () => call<Policy[]>('list_policies');
 export const addPolicy = (policy: NewPolicy) => call<Policy>('add_policy', { policy });
 export const removePolicy = (id: string) => call<Policy>('remove_policy', { id });
@@ -191,6 +205,6 @@ export const walletDid = () => call<Did>('wallet_did');
 /** The newest `limit` activity entries, searched over the whole log by the
  * optional filters. */
 export const listAudit = (limit: number, filter: Omit<AuditQuery, 'limit'> = {}) =>
-  call<AuditEntry[]>('list_audit', { query: { limit, ...filter } });
+  call<ActivityEntry[]>('list_audit', { query: { limit, ...filter } });
 export const verifyAudit = () => call<AuditVerification>('verify_audit');
 export const exportAudit = () => call<Written>('export_audit');

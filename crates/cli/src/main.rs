@@ -261,6 +261,9 @@ enum PendingCommand {
         expires_in: Option<i64>,
     },
     Deny { request_id: String },
+    /// What the request would release, pension by pension, with your own
+    /// values, read now from each provider.
+    Preview { request_id: String },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -511,6 +514,7 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
             json(client.approve_request(&request_id, &approval).await?)
         }
         Command::Pending(PendingCommand::Deny { request_id }) => json(client.deny_request(&request_id).await?),
+        Command::Pending(PendingCommand::Preview { request_id }) => json(client.request_preview(&request_id).await?),
         Command::Policy(PolicyCommand::List) => json(client.policies().await?),
         Command::Policy(PolicyCommand::Add(args)) => json(client.add_policy(&new_policy(args)).await?),
         Command::Policy(PolicyCommand::Remove { policy_id }) => json(client.remove_policy(&policy_id).await?),

@@ -64,6 +64,11 @@ pub struct ClientMetadata {
     /// Public keys, for `private_key_jwt`.
     #[serde(default)]
     pub jwks: Option<serde_json::Value>,
+    /// Why the app asks for access, in its own words, shown to the owner
+    /// beside every request as the app's statement (an extension member,
+    /// RFC 7591 §2: "additional client metadata").
+    #[serde(default)]
+    pub purpose: Option<String>,
 }
 
 /// The registration response (RFC 7591 §3.2.1).
@@ -177,6 +182,7 @@ impl AuthorizationServer {
             (None, false) => {}
         }
         bounded(&metadata.software_id, "software_id", 200)?;
+        bounded(&metadata.purpose, "purpose", 300)?;
         let grant_types = metadata
             .grant_types
             .unwrap_or_else(|| vec![GRANT_UMA_TICKET.into(), GRANT_CLIENT_CREDENTIALS.into()]);
@@ -209,6 +215,7 @@ impl AuthorizationServer {
             refused_at: None,
             software_id: metadata.software_id,
             jwks: metadata.jwks,
+            purpose: metadata.purpose,
         };
         self.save_client(&client)?;
         Ok(RegisteredClient {
@@ -245,6 +252,7 @@ impl AuthorizationServer {
             refused_at: None,
             software_id: None,
             jwks: None,
+            purpose: None,
         };
         self.save_client(&client)?;
         self.audit("owner", "client.registered", json!({ "client_id": client.client_id, "client_name": client.client_name, "internal": true }));

@@ -61,6 +61,9 @@ pub struct Client {
     /// The public keys a `private_key_jwt` client signs its assertions with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks: Option<serde_json::Value>,
+    /// Why the app says it asks (its registration's `purpose`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
 }
 
 fn kept_before() -> Option<UnixTime> {

@@ -156,6 +156,7 @@ impl AuthorizationServer {
                 refused_at: None,
                 software_id: None,
                 jwks: None,
+                purpose: None,
             },
         };
         self.save_client(&client)?;

@@ -3,10 +3,20 @@
 
 use crate::api::AuditQuery;
 use crate::{OwnerResult, Wallet};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashSet;
 use uma_as::audit::AuditEntry;
 use uma_as::model::Resource;
+
+/// An entry of the activity log, and whether it was the owner's own doing
+/// (her decisions, or her wallet reading her pensions for her).
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+pub struct ActivityEntry {
+    #[serde(flatten)]
+    pub entry: AuditEntry,
+    pub by_you: bool,
+}
 
 /// The most entries one search returns.
 pub const MAX_ENTRIES: usize = 10_000;
@@ -81,14 +91,17 @@ fn about_pension(entry: &AuditEntry, filter: &str, resources: &[Resource]) -> bo
 impl Wallet {
     /// The newest entries of the activity log that match `query`, newest
     /// first.
-    pub fn activity(&self, query: &AuditQuery) -> OwnerResult<Vec<AuditEntry>> {
+    pub fn activity(&self, query: &AuditQuery) -> OwnerResult<Vec<ActivityEntry>> {
         let resources = if query.pension.is_some() { self.server().resources() } else { vec![] };
+        let own = self.pensions().own_client_id().map(|id| format!("client:{id}"));
+        let by_you = |actor: &str| actor == "owner" || own.as_deref() == Some(actor);
         let wanted = |entry: &AuditEntry| {
-            query.who.as_deref().is_none_or(|who| actor_is(&entry.actor, who))
+            query.who.as_deref().is_none_or(|who| if who == "you" { by_you(&entry.actor) } else { actor_is(&entry.actor, who) })
                 && query.action.as_deref().is_none_or(|action| action_is(&entry.action, action))
                 && query.pension.as_deref().is_none_or(|pension| about_pension(entry, pension, &resources))
         };
-        Ok(self.server().audit_log().search(query.limit.min(MAX_ENTRIES), wanted)?)
+        let found = self.server().audit_log().search(query.limit.min(MAX_ENTRIES), wanted)?;
+        Ok(found.into_iter().map(|entry| ActivityEntry { by_you: by_you(&entry.actor), entry }).collect())
     }
 }
 

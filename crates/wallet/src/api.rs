@@ -7,13 +7,15 @@
 use serde::{Deserialize, Serialize};
 
 pub use crate::credentials::{CredentialCheck, CredentialDetail, CredentialSummary, StoredCredential};
+pub use crate::activity::ActivityEntry;
 pub use crate::governance::{GovernanceSummary, RegistryHeld, RegistryStanding};
 pub use crate::identity_credential::{IdentitySummary, SignInStatus};
 pub use crate::pensions::{
     Accepted, BenefitIllustration, CredentialReceived, DiscoveryOutcome, EmploymentPeriod, FindOutcome, FoundPension, Identity, IdentityItem,
-    IllustrationComponent, MyPensions, Offer, Offers, PayableDetails, PensionTotals, PensionView, ProviderEntry, ProviderOutcome, ProviderReport,
+    IllustrationComponent, MyPensions, Offer, Offers, PayableDetails, PensionPreview, PensionTotals, PensionView, ProviderEntry, ProviderOutcome,
+    ProviderReport, ScopePreview, SharedItem,
 };
-pub use crate::sharing::{ClientView, GrantView, PendingView, Receipt};
+pub use crate::sharing::{ClientView, GrantView, PendingView, PersonStanding, Receipt, Requester};
 pub use registry::{Entry as RegistryEntry, Role as RegistryRole};
 pub use uma_as::audit::AuditEntry;
 pub use uma_as::model::{ClaimSet, Grant, GrantSource, PendingRequest, Permission, Protection, RequestStatus, RequestingParty, Resource, TrustedIssuer};
@@ -34,6 +36,7 @@ pub mod paths {
     pub const PENDING: &str = "/pending";
     pub const PENDING_APPROVE: &str = "/pending/{id}/approve";
     pub const PENDING_DENY: &str = "/pending/{id}/deny";
+    pub const PENDING_PREVIEW: &str = "/pending/{id}/preview";
     pub const POLICIES: &str = "/policies";
     pub const POLICY: &str = "/policies/{id}";
     pub const GRANTS: &str = "/grants";
@@ -65,7 +68,7 @@ pub mod paths {
 
     /// Every route above: the OpenAPI document must list exactly these.
     pub const ALL: &[&str] = &[
-        OPENAPI, IDENTIFY, STATUS, CLIENTS, CLIENT_APPROVE, CLIENT_REFUSE, RESOURCES, PENDING, PENDING_APPROVE, PENDING_DENY, POLICIES, POLICY,
+        OPENAPI, IDENTIFY, STATUS, CLIENTS, CLIENT_APPROVE, CLIENT_REFUSE, RESOURCES, PENDING, PENDING_APPROVE, PENDING_DENY, PENDING_PREVIEW, POLICIES, POLICY,
         GRANTS, GRANT_REVOKE, RECEIPTS, TRUSTED_ISSUERS, AUDIT, AUDIT_VERIFY, AUDIT_EXPORT, ASSERTIONS, EVENTS, IDENTITY, IDENTITY_CREDENTIAL,
         PROVIDERS, FIND, OFFERS, OFFERS_ACCEPT, PENSIONS_MOVE, PENSIONS, REGISTRY, REGISTRY_KEY, DID, CREDENTIALS, CREDENTIALS_EXPORT, CREDENTIAL,
         CREDENTIAL_VERIFY, PASSPHRASE, BACKUPS,
@@ -153,7 +156,8 @@ pub struct AuditQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub pension: Option<String>,
-    /// Only entries by `owner`, `apps`, `providers`, `others` (anonymous
+    /// Only entries by `you` (the owner, and her wallet reading her
+    /// pensions), `owner`, `apps`, `providers`, `others` (anonymous
     /// callers), or one actor as the log names it (`client:<id>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
@@ -333,7 +337,7 @@ pub mod typescript {
             TrustedIssuer, TrustIssuer, AuditEntry, AuditVerification, AssertionRequest, MintedAssertion, OwnerEvent, Identity,
             IdentityCredentialStatus, SignInRequest, SignInStarted, ProviderEntry, AddProvider, ProviderOutcome, Offers, AcceptOffer,
             Accepted, MovePension, GovernanceSummary, ImportRegistry, RegistryImported, RegistryKey, MyPensions, Did, CredentialSummary,
-            CredentialDetail, CredentialCheck, StoredCredential, PendingRequest, AuditQuery, BackupFile,
+            CredentialDetail, CredentialCheck, StoredCredential, PendingRequest, AuditQuery, BackupFile, PensionPreview, ActivityEntry,
         );
         Ok(())
     }

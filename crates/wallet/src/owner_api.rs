@@ -143,6 +143,7 @@ fn routes() -> (axum::Router<OwnerState>, Document) {
         .routes(routes!(resources))
         .routes(routes!(pending))
         .routes(routes!(approve_request))
+        .routes(routes!(request_preview))
         .routes(routes!(deny_request))
         .routes(routes!(policies, add_policy))
         .routes(routes!(remove_policy))
@@ -317,7 +318,15 @@ async fn approve_request(State(s): State<OwnerState>, Id(id): Id, body: axum::bo
     } else {
         serde_json::from_slice(&body).map_err(|e| OwnerError::invalid(format!("malformed JSON: {e}")))?
     };
-    Ok(Json(s.wallet.server().approve_request(&id, approval).await?))
+    Ok(Json(s.wallet.approve_request(&id, approval).await?))
+}
+
+/// What the request would release, pension by pension and scope by
+/// scope, with the owner's own values, read now from each provider.
+#[utoipa::path(get, path = paths::PENDING_PREVIEW, params(("id" = String, Path, description = "The request id")), responses((status = 200, body = Vec<PensionPreview>)))]
+#[tracing::instrument(skip_all)]
+async fn request_preview(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<Vec<PensionPreview>>> {
+    Ok(Json(s.wallet.request_preview(&id).await?))
 }
 
 #[utoipa::path(post, path = paths::PENDING_DENY, params(("id" = String, Path, description = "The request id")), responses((status = 200, body = PendingRequest)))]
@@ -330,7 +339,7 @@ async fn deny_request(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<Pe
 #[utoipa::path(get, path = paths::POLICIES, responses((status = 200, body = Vec<Policy>)))]
 #[tracing::instrument(skip_all)]
 async fn policies(State(s): State<OwnerState>) -> Json<Vec<Policy>> {
-    Json(s.wallet.server().policies())
+    Json(s.wallet.policies())
 }
 
 #[utoipa::path(post, path = paths::POLICIES, request_body = NewPolicy, responses((status = 201, body = Policy)))]
@@ -390,9 +399,9 @@ async fn distrust_issuer(State(s): State<OwnerState>, QueryParams(q): QueryParam
 }
 
 /// The newest audit entries that match the query, newest first.
-#[utoipa::path(get, path = paths::AUDIT, params(AuditQuery), responses((status = 200, body = Vec<AuditEntry>)))]
+#[utoipa::path(get, path = paths::AUDIT, params(AuditQuery), responses((status = 200, body = Vec<ActivityEntry>)))]
 #[tracing::instrument(skip_all)]
-async fn audit(State(s): State<OwnerState>, QueryParams(q): QueryParams<AuditQuery>) -> Result<Json<Vec<AuditEntry>>> {
+async fn audit(State(s): State<OwnerState>, QueryParams(q): QueryParams<AuditQuery>) -> Result<Json<Vec<ActivityEntry>>> {
     Ok(Json(s.wallet.activity(&q)?))
 }
 

@@ -190,7 +190,7 @@ impl OwnerClient {
         self.delete(&with_query(paths::TRUSTED_ISSUERS, &IssuerQuery { issuer: issuer.into() })).await
     }
 
-    pub async fn audit(&self, query: &AuditQuery) -> Answer<Vec<AuditEntry>> {
+    pub async fn audit(&self, query: &AuditQuery) -> Answer<Vec<ActivityEntry>> {
         self.get(&with_query(paths::AUDIT, query)).await
     }
 
@@ -300,6 +300,10 @@ impl OwnerClient {
 
     pub async fn change_passphrase(&self, change: &ChangePassphrase) -> Answer<()> {
         self.post(paths::PASSPHRASE, Some(change)).await
+    }
+
+    pub async fn request_preview(&self, id: &str) -> Answer<Vec<PensionPreview>> {
+        self.get(&with_id(paths::PENDING_PREVIEW, id)?).await
     }
 
     pub async fn back_up(&self) -> Answer<BackupFile> {

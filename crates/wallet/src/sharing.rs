@@ -3,10 +3,16 @@
 //! in force; and a consent receipt for each approval she gave.
 
 use crate::governance::{client_standing, RegistryStanding};
-use crate::Wallet;
+use crate::pensions::PensionPreview;
+use crate::{OwnerError, OwnerResult, Wallet};
 use serde::{Deserialize, Serialize};
-use uma_as::model::{Grant, GrantSource, PendingRequest, Protection};
-use crate::OwnerError;
+use uma_as::model::{Grant, GrantSource, PendingRequest, Protection, RequestingParty};
+use uma_as::owner::Approval;
+use uma_as::policy::Policy;
+
+/// How long access lasts when the owner approves without saying, for a
+/// person whose identity nobody checked: never "for ever" by default.
+pub const DEFAULT_ACCESS_DAYS: i64 = 30;
 
 /// A registered client (an app, or a provider as resource server).
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
@@ -21,12 +27,72 @@ pub struct ClientView {
     pub registry: RegistryStanding,
 }
 
-/// An access request, with what the registry says of the app asking.
+/// An access request, with what the registry says of the app asking and
+/// who is asking in the owner's terms.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct PendingView {
     #[serde(flatten)]
     pub request: PendingRequest,
     pub registry: RegistryStanding,
+    pub requester: Requester,
+}
+
+/// Who is asking, as the owner must weigh it.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+pub struct Requester {
+    /// The app's name. The app chose it itself unless `app_name_checked`.
+    pub app_name: String,
+    /// The governance registry lists the app under this name, and the app
+    /// proved it is the one listed.
+    pub app_name_checked: bool,
+    /// When the app first registered here (Unix seconds).
+    pub app_first_seen_at: i64,
+    /// How many requests the app made before this one.
+    pub earlier_requests: u32,
+    /// Why, in the requester's own words (the person's, else the app's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    pub person: PersonStanding,
+    /// Whether access with no end may be given: only to a person whose
+    /// identity was checked.
+    pub may_have_no_end: bool,
+}
+
+/// The person using the app, as far as anyone vouches for them.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PersonStanding {
+    /// Checked by someone the owner trusts.
+    Verified {
+        name: Option<String>,
+        email: Option<String>,
+        /// What vouches for them, e.g. an adviser credential and its firm.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vouched_as: Option<String>,
+        /// Who checked them (the identity provider or credential issuer).
+        checked_by: Option<String>,
+    },
+    /// Typed in by the requester, not checked.
+    Stated { name: Option<String>, email: Option<String> },
+    /// Nothing is known of them.
+    Unknown,
+}
+
+impl PersonStanding {
+    fn of(party: &RequestingParty) -> PersonStanding {
+        if party.is_verified() {
+            let v = party.verified.clone().unwrap_or_default();
+            let vouched_as = match (&v.authorisation, &v.organisation) {
+                (Some(what), Some(firm)) => Some(format!("{what}, {firm}")),
+                (what, firm) => what.clone().or(firm.clone()),
+            };
+            return PersonStanding::Verified { name: v.name, email: v.email, vouched_as, checked_by: v.issuer };
+        }
+        match &party.self_asserted {
+            Some(stated) if !stated.is_empty() => PersonStanding::Stated { name: stated.name.clone(), email: stated.email.clone() },
+            _ => PersonStanding::Unknown,
+        }
+    }
 }
 
 /// A grant, and whether it is in force now.
@@ -64,12 +130,16 @@ pub struct Receipt {
 const HOW_TO_WITHDRAW: &str = "Sharing: revoke this access. The app asking is told at once, and this receipt's credential shows as revoked.";
 
 impl Wallet {
-    /// Every registered client. A registry that cannot be read lists no one.
+    /// Every registered client but the wallet's own (the owner's own
+    /// access is hers, not an app's to revoke). A registry that cannot be
+    /// read lists no one.
     pub fn clients(&self) -> Vec<ClientView> {
         let held = self.pensions().governance().current().ok().flatten();
+        let own = self.pensions().own_client_id();
         self.server
             .clients()
             .into_iter()
+            .filter(|c| Some(&c.client_id) != own.as_ref())
             .map(|c| ClientView {
                 registry: client_standing(held.as_ref(), &c),
                 client_id: c.client_id,
@@ -85,19 +155,67 @@ impl Wallet {
     /// Requests waiting for the owner (`all`: decided and expired too).
     pub fn requests(&self, all: bool) -> Result<Vec<PendingView>, OwnerError> {
         let held = self.pensions().governance().current()?;
-        let requests = self.server.pending_requests(!all)?;
+        let every = self.server.pending_requests(false)?;
+        let requests = if all { every.clone() } else { self.server.pending_requests(true)? };
         Ok(requests
             .into_iter()
             .map(|request| {
-                let registry = self.server.client(&request.client_id).map(|c| client_standing(held.as_ref(), &c)).unwrap_or_default();
-                PendingView { request, registry }
+                let client = self.server.client(&request.client_id);
+                let registry = client.as_ref().map(|c| client_standing(held.as_ref(), c)).unwrap_or_default();
+                let earlier = every.iter().filter(|r| r.client_id == request.client_id && r.created_at < request.created_at).count();
+                let person = PersonStanding::of(&request.party);
+                let requester = Requester {
+                    app_name: registry.name.clone().filter(|_| registry.listed).unwrap_or_else(|| request.client_name.clone()),
+                    app_name_checked: registry.listed,
+                    app_first_seen_at: client.as_ref().map_or(request.created_at, |c| c.created_at),
+                    earlier_requests: u32::try_from(earlier).unwrap_or(u32::MAX),
+                    purpose: [request.party.verified.as_ref(), request.party.self_asserted.as_ref()]
+                        .into_iter()
+                        .flatten()
+                        .find_map(|claims| claims.purpose.clone())
+                        .or_else(|| client.and_then(|c| c.purpose)),
+                    may_have_no_end: matches!(person, PersonStanding::Verified { .. }),
+                    person,
+                };
+                PendingView { request, registry, requester }
             })
             .collect())
     }
 
+    /// Approves a request. Access for a person nobody checked ends after
+    /// [`DEFAULT_ACCESS_DAYS`] unless the owner says when; it never runs
+    /// with no end.
+    pub async fn approve_request(&self, id: &str, mut approval: Approval) -> OwnerResult<PendingRequest> {
+        let request = self.server.pending_requests(false)?.into_iter().find(|r| r.id == id).ok_or_else(|| OwnerError::not_found("no such request"))?;
+        if approval.expires_at.is_none() && !request.party.is_verified() {
+            approval.expires_at = Some(self.server.now() + DEFAULT_ACCESS_DAYS * 86_400);
+        }
+        Ok(self.server.approve_request(id, approval).await?)
+    }
+
+    /// What a request would release, read now from the providers: "see
+    /// exactly what they'll see".
+    pub async fn request_preview(&self, id: &str) -> OwnerResult<Vec<PensionPreview>> {
+        let request = self.server.pending_requests(false)?.into_iter().find(|r| r.id == id).ok_or_else(|| OwnerError::not_found("no such request"))?;
+        self.pensions().preview(&request.permissions).await
+    }
+
+    /// Every grant but those of the wallet's own reads.
     pub fn grants(&self) -> Vec<GrantView> {
         let now = self.server.now();
-        self.server.grants().into_iter().map(|grant| GrantView { active: grant.is_active(now), grant }).collect()
+        let own = self.pensions().own_client_id();
+        self.server
+            .grants()
+            .into_iter()
+            .filter(|g| Some(&g.client_id) != own.as_ref())
+            .map(|grant| GrantView { active: grant.is_active(now), grant })
+            .collect()
+    }
+
+    /// The owner's rules, but the wallet's own standing permit for her.
+    pub fn policies(&self) -> Vec<Policy> {
+        let own = self.pensions().own_client_id();
+        self.server.policies().into_iter().filter(|p| own.is_none() || p.party.client_id != own).collect()
     }
 
     /// The owner's consent receipts, newest first: one for each approval

@@ -11,7 +11,8 @@ limit: number,
  */
 pension?: string, 
 /**
- * Only entries by `owner`, `apps`, `providers`, `others` (anonymous
+ * Only entries by `you` (the owner, and her wallet reading her
+ * pensions), `owner`, `apps`, `providers`, `others` (anonymous
  * callers), or one actor as the log names it (`client:<id>`).
  */
 who?: string, 

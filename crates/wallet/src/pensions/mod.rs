@@ -10,10 +10,12 @@
 mod identity;
 mod my_pensions;
 mod offers;
+mod preview;
 mod providers;
 
 pub use identity::{Identity, IdentityItem, Who};
-pub use my_pensions::{BenefitIllustration, EmploymentPeriod, IllustrationComponent, MyPensions, PayableDetails, PensionTotals, PensionView};
+pub use my_pensions::{Administrator, BenefitIllustration, DataSource, EmploymentPeriod, IllustrationComponent, MyPensions, PayableDetails, PensionTotals, PensionView};
+pub use preview::{PensionPreview, ScopePreview, SharedItem};
 pub use offers::{Accepted, CredentialReceived, DiscoveryOutcome, Offer, Offers, ProviderReport};
 pub use providers::{provider_url, FindOutcome, FoundPension, ProviderEntry, ProviderOutcome};
 
@@ -50,6 +52,8 @@ pub struct Pensions {
     identity: Tree<Identity>,
     providers: Tree<ProviderEntry>,
     self_client: Tree<SelfClient>,
+    /// Each pension's figures as last read, shown when its provider is down.
+    last_read: Tree<my_pensions::PensionView>,
     credentials: Credentials,
     identity_credential: IdentityCredential,
     governance: crate::governance::Governance,
@@ -78,6 +82,7 @@ impl Pensions {
             identity: store.tree("identity")?,
             providers: store.tree("providers")?,
             self_client,
+            last_read: store.tree("pension_last_read")?,
             credentials,
             identity_credential,
             governance,

@@ -72,10 +72,41 @@ pub struct BenefitIllustration {
     pub illustration_components: Vec<IllustrationComponent>,
 }
 
+/// Who runs the pension for the provider, and how to reach them (PDP
+/// `pensionAdministrator`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+pub struct Administrator {
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// Where the provider keeps more about the pension (PDP
+/// `additionalDataSources`): an annual report, costs and charges…
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DataSource {
+    pub url: String,
+    /// PDP's code for what it holds, e.g. `SIP`, `ANR`, `C_AND_C`.
+    #[serde(default)]
+    pub information_type: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AdministratorData {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    contact_methods: Vec<serde_json::Value>,
+}
+
 /// The PDP view data a provider serves for one pension.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct PensionDetails {
+pub(super) struct PensionDetails {
     #[serde(default)]
     scheme_name: Option<String>,
     #[serde(default)]
@@ -86,11 +117,45 @@ struct PensionDetails {
     employment_membership_periods: Vec<EmploymentPeriod>,
     #[serde(default)]
     benefit_illustrations: Vec<BenefitIllustration>,
+    #[serde(default)]
+    pension_administrator: Option<AdministratorData>,
+    #[serde(default)]
+    additional_data_sources: Vec<DataSource>,
 }
 
+/// A provider's answer to a view request.
 #[derive(Deserialize)]
-struct ViewData {
-    pension: PensionDetails,
+pub(super) struct ViewData {
+    /// The provider's name for itself.
+    #[serde(default)]
+    pub provider: Option<String>,
+    pub pension: serde_json::Value,
+}
+
+/// Why a pension could not be read just now.
+#[derive(Debug, Clone)]
+pub(super) enum ReadFailure {
+    Unreachable(String),
+    /// The provider or the wallet's own server did not allow the read.
+    NoAccess(String),
+    /// It answered with something that does not read as view data.
+    Unreadable(String),
+}
+
+impl ReadFailure {
+    pub(super) fn plain(&self, provider: &str) -> String {
+        match self {
+            ReadFailure::Unreachable(_) => format!("{provider} could not be reached just now."),
+            ReadFailure::NoAccess(_) => format!("{provider} did not let your wallet read this pension just now."),
+            ReadFailure::Unreadable(_) => format!("{provider} sent figures your wallet could not read."),
+        }
+    }
+
+    fn technical(&self) -> &str {
+        match self {
+            ReadFailure::Unreachable(why) | ReadFailure::NoAccess(why) | ReadFailure::Unreadable(why) => why,
+        }
+    }
 }
 
 /// One pension as the owner sees it; `error` says why it could not be read.
@@ -117,8 +182,69 @@ pub struct PensionView {
     pub employment: Vec<EmploymentPeriod>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub illustrations: Vec<BenefitIllustration>,
+    /// The date the newest illustration is "as at" (`YYYY-MM-DD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub figures_as_at: Option<String>,
+    /// Pounds a year built up so far (the accrued pension, `AP`), for a
+    /// defined benefit pension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub built_up_annual_amount: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub administrator: Option<Administrator>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<DataSource>,
+    /// The provider's name, as the owner knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_name: Option<String>,
+    /// Why it could not be read just now, in plain words; the figures
+    /// are then the last ones read, from `last_read_at`, and the totals
+    /// leave them out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What failed, for the technical details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_detail: Option<String>,
+    /// When these figures were read from the provider (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_read_at: Option<i64>,
+}
+
+impl PensionView {
+    /// Takes in what the provider served.
+    fn read(&mut self, details: PensionDetails, now: i64) {
+        let components = || details.benefit_illustrations.iter().flat_map(|i| &i.illustration_components);
+        let eri = components().filter(|c| c.illustration_type == "ERI");
+        self.estimated_annual_income = Some(eri.map(|c| c.payable_details.annual_amount).sum());
+        let accrued: Vec<u64> = components().filter(|c| c.illustration_type == "AP").map(|c| c.payable_details.annual_amount).collect();
+        self.built_up_annual_amount = (!accrued.is_empty()).then(|| accrued.iter().sum());
+        self.figures_as_at = details.benefit_illustrations.iter().filter_map(|i| i.illustration_date.clone()).max();
+        self.administrator = details.pension_administrator.map(|a| {
+            let contact = |key: &str| a.contact_methods.iter().find_map(|c| c[key].as_str().map(String::from));
+            Administrator { email: contact("email"), phone: contact("phone"), name: a.name }
+        });
+        self.documents = details.additional_data_sources;
+        self.scheme = details.scheme_name;
+        self.pension_type = details.pension_type;
+        self.retirement_date = details.retirement_date;
+        self.employment = details.employment_membership_periods;
+        self.illustrations = details.benefit_illustrations;
+        self.last_read_at = Some(now);
+    }
+
+    /// Keeps the last figures read when this read failed.
+    fn last_known(&mut self, known: PensionView) {
+        self.scheme = known.scheme;
+        self.pension_type = known.pension_type;
+        self.estimated_annual_income = known.estimated_annual_income;
+        self.retirement_date = known.retirement_date;
+        self.employment = known.employment;
+        self.illustrations = known.illustrations;
+        self.figures_as_at = known.figures_as_at;
+        self.built_up_annual_amount = known.built_up_annual_amount;
+        self.administrator = known.administrator;
+        self.documents = known.documents;
+        self.last_read_at = known.last_read_at;
+    }
 }
 
 /// The sums over every pension read.
@@ -153,7 +279,7 @@ impl Pensions {
     /// The wallet's own client, registered on first use, and a permit for
     /// it on each of the owner's pensions (one per pension, never a whole
     /// provider): the owner's own requests are never put to the owner.
-    async fn owner_client(&self, resources: &[Resource]) -> Result<Client, OwnerError> {
+    pub(super) async fn owner_client(&self, resources: &[Resource]) -> Result<Client, OwnerError> {
         let known = self.self_client.get(SELF_CLIENT_KEY)?.and_then(|stored| self.server.client(&stored.client_id));
         let client = match known {
             Some(client) => client,
@@ -198,17 +324,26 @@ impl Pensions {
     /// ticket, so the grant takes it only if it is this provider's ticket
     /// for exactly this pension: a provider cannot have the wallet fetch a
     /// token for another provider's pension and hand it over.
-    async fn fetch_view(&self, client: &Client, resource: &Resource, asset: &str) -> Result<PensionDetails, String> {
+    async fn fetch_view(&self, client: &Client, resource: &Resource, asset: &str) -> Result<(Option<String>, PensionDetails), ReadFailure> {
+        let view = self.read_view(client, resource, asset, true).await?;
+        let details = serde_json::from_value(view.pension).map_err(|e| ReadFailure::Unreadable(format!("unreadable view data: {e}")))?;
+        Ok((view.provider, details))
+    }
+
+    /// The view data exactly as the provider serves it to the owner: with
+    /// `include_value`, everything the `value` scope adds; without, only
+    /// what the `owner` scope shows.
+    pub(super) async fn read_view(&self, client: &Client, resource: &Resource, asset: &str, include_value: bool) -> Result<ViewData, ReadFailure> {
         let provider = &resource.resource_server;
-        let url = format!("{provider}/pensions/{asset}?include=value");
-        let first = self.http.get(&url).send().await.map_err(|e| format!("unreachable: {e}"))?;
+        let url = if include_value { format!("{provider}/pensions/{asset}?include=value") } else { format!("{provider}/pensions/{asset}") };
+        let first = self.http.get(&url).send().await.map_err(|e| ReadFailure::Unreachable(e.to_string()))?;
         if first.status().is_success() {
-            return Err("the provider served the pension without authorization".into());
+            return Err(ReadFailure::NoAccess("the provider served the pension without authorization".into()));
         }
         let header = first.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or("");
-        let challenge = UmaChallenge::find(header).ok_or_else(|| format!("no UMA challenge (HTTP {})", first.status()))?;
+        let challenge = UmaChallenge::find(header).ok_or_else(|| ReadFailure::NoAccess(format!("no UMA challenge (HTTP {})", first.status())))?;
         if challenge.as_uri.trim_end_matches('/') != self.server.config().issuer {
-            return Err(format!("protected by another authorization server ({})", challenge.as_uri));
+            return Err(ReadFailure::NoAccess(format!("protected by another authorization server ({})", challenge.as_uri)));
         }
         let request = UmaGrantRequest {
             ticket: uma_as::secret::Secret::new(challenge.ticket),
@@ -221,22 +356,28 @@ impl Pensions {
         let expected = ExpectedTicket { resource_server: provider, resource_id: &resource.id };
         let rpt = match self.server.uma_grant_expecting(client, request, Some(expected)).await {
             Ok(GrantOutcome::Issued(rpt)) => rpt,
-            Ok(GrantOutcome::NeedInfo(_) | GrantOutcome::Submitted(_)) => return Err("no access: the wallet's own permit is missing".into()),
-            Err(e) => return Err(format!("no access: {e}")),
+            Ok(GrantOutcome::NeedInfo(_) | GrantOutcome::Submitted(_)) => return Err(ReadFailure::NoAccess("the wallet's own permit is missing".into())),
+            Err(e) => return Err(ReadFailure::NoAccess(e.to_string())),
         };
-        let second = self.http.get(&url).bearer_auth(&rpt.access_token).send().await.map_err(|e| format!("unreachable: {e}"))?;
+        let second = self.http.get(&url).bearer_auth(&rpt.access_token).send().await.map_err(|e| ReadFailure::Unreachable(e.to_string()))?;
         if !second.status().is_success() {
-            return Err(format!("refused with an RPT (HTTP {})", second.status()));
+            return Err(ReadFailure::NoAccess(format!("refused with an RPT (HTTP {})", second.status())));
         }
-        let view: ViewData = http_guard::outbound::json_capped(second, MAX_PROVIDER_ANSWER).await.map_err(|e| format!("unreadable view data: {e}"))?;
-        Ok(view.pension)
+        http_guard::outbound::json_capped(second, MAX_PROVIDER_ANSWER).await.map_err(|e| ReadFailure::Unreadable(format!("unreadable view data: {e}")))
+    }
+
+    /// The wallet's own client, if it has read the owner's pensions yet.
+    pub fn own_client_id(&self) -> Option<String> {
+        self.self_client.get(SELF_CLIENT_KEY).ok().flatten().map(|c| c.client_id)
     }
 
     /// Every pension this wallet protects, read as the owner: values,
     /// estimated retirement income and employment periods, with totals.
     pub async fn my_pensions(&self) -> Result<MyPensions, OwnerError> {
         use futures_util::StreamExt;
-        let providers: Vec<String> = self.providers()?.into_iter().map(|p| p.url).collect();
+        let entries = self.providers()?;
+        let providers: Vec<String> = entries.iter().map(|p| p.url.clone()).collect();
+        let provider_name = |url: &str| entries.iter().find(|p| p.url == url).and_then(|p| p.name.clone());
         let resources: Vec<_> = self.server.resources().into_iter().filter(|r| providers.contains(&r.resource_server)).collect();
         let client = self.owner_client(&resources).await?;
         let fetches = resources.into_iter().map(|r| {
@@ -262,7 +403,9 @@ impl Pensions {
             .collect();
         let mut totals = PensionTotals::default();
         let mut pensions = Vec::new();
+        let now = self.server.now();
         for (resource, pei, asset, fetched) in fetched_views {
+            let named = provider_name(&resource.resource_server);
             let mut view = PensionView {
                 resource_id: resource.id,
                 provider: resource.resource_server,
@@ -275,22 +418,35 @@ impl Pensions {
                 retirement_date: None,
                 employment: vec![],
                 illustrations: vec![],
+                figures_as_at: None,
+                built_up_annual_amount: None,
+                administrator: None,
+                documents: vec![],
                 error: None,
+                error_detail: None,
+                last_read_at: None,
+                provider_name: named,
             };
             match fetched {
-                Ok(details) => {
-                    let eri = details.benefit_illustrations.iter().flat_map(|i| &i.illustration_components).filter(|c| c.illustration_type == "ERI");
-                    let (income, pots) = eri.fold((0, 0), |(income, pots), c| (income + c.payable_details.annual_amount, pots + c.dc_pot.unwrap_or(0)));
-                    totals.estimated_annual_income += income;
-                    totals.dc_pots += pots;
-                    view.estimated_annual_income = Some(income);
-                    view.scheme = details.scheme_name;
-                    view.pension_type = details.pension_type;
-                    view.retirement_date = details.retirement_date;
-                    view.employment = details.employment_membership_periods;
-                    view.illustrations = details.benefit_illustrations;
+                Ok((said_name, details)) => {
+                    view.provider_name = view.provider_name.or(said_name);
+                    view.read(details, now);
+                    let eri = view.illustrations.iter().flat_map(|i| &i.illustration_components).filter(|c| c.illustration_type == "ERI");
+                    totals.dc_pots += eri.map(|c| c.dc_pot.unwrap_or(0)).sum::<u64>();
+                    totals.estimated_annual_income += view.estimated_annual_income.unwrap_or(0);
+                    // The figures the owner sees when the provider is down next time.
+                    if let Err(e) = self.last_read.insert(&view.resource_id, &view) {
+                        tracing::warn!(error = %e, "the figures read could not be kept");
+                    }
                 }
-                Err(error) => view.error = Some(error),
+                Err(failure) => {
+                    if let Some(known) = self.last_read.get(&view.resource_id)? {
+                        view.provider_name = view.provider_name.or(known.provider_name.clone());
+                        view.last_known(known);
+                    }
+                    view.error = Some(failure.plain(view.provider_name.as_deref().unwrap_or("The provider")));
+                    view.error_detail = Some(failure.technical().to_string());
+                }
             }
             pensions.push(view);
         }
