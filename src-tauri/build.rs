@@ -14,6 +14,7 @@ const COMMANDS: &[&str] = &[
     "add_provider",
     "remove_provider",
     "import_registry",
+    "fetch_registry",
     "registry_summary",
     "set_registry_key",
     "find_pensions",

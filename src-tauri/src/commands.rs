@@ -106,6 +106,13 @@ pub async fn import_registry(desktop: State<'_, Desktop>, registry: String) -> A
     Ok(desktop.owner().await?.import_registry(&registry).await?)
 }
 
+/// Fetches the register of pension providers from where it is published
+/// (the app's own, at the first run) and adds the providers it lists.
+#[tauri::command]
+pub async fn fetch_registry(desktop: State<'_, Desktop>, fetch: FetchRegistry) -> Answer<RegistryImported> {
+    desktop.fetch_registry(fetch).await
+}
+
 /// The registry key the wallet trusts and the registry it holds.
 #[tauri::command]
 pub async fn registry_summary(desktop: State<'_, Desktop>) -> Answer<GovernanceSummary> {

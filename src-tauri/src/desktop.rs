@@ -12,7 +12,7 @@ use std::time::Instant;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime};
 use tokio::sync::{broadcast, watch};
-use wallet::api::{Identity, OwnerEvent};
+use wallet::api::{FetchRegistry, Identity, OwnerEvent};
 use wallet::backups::{backups_in, BackupFile, BackupSchedule};
 use wallet::owner_client::OwnerClient;
 use wallet::serve::{self, Ready, ServeError, ServeOptions};
@@ -93,6 +93,9 @@ pub struct Desktop {
     /// The window's subscription to owner events. One window, so the latest
     /// subscription replaces any earlier one (after a reload, say).
     watcher: Watcher,
+    /// Where the register of pension providers is published, and its key:
+    /// what the first run fetches so the owner types no addresses.
+    registry: Option<FetchRegistry>,
 }
 
 type Watcher = Arc<parking_lot::Mutex<Option<Channel<OwnerEvent>>>>;
@@ -104,6 +107,7 @@ pub struct DesktopOptions {
     pub clock: Clock,
     pub kdf: KdfParams,
     pub started: Instant,
+    pub registry: Option<FetchRegistry>,
 }
 
 impl Desktop {
@@ -125,7 +129,20 @@ impl Desktop {
             settings: Arc::new(parking_lot::Mutex::new(settings)),
             session: tokio::sync::Mutex::new(None),
             watcher: Arc::default(),
+            registry: options.registry,
         }
+    }
+
+    /// The register of providers to fetch: the one asked for, else the one
+    /// fetched before, else the one this app was configured with.
+    pub async fn fetch_registry(&self, fetch: FetchRegistry) -> Result<wallet::api::RegistryImported, CommandError> {
+        let owner = self.owner().await?;
+        let fetch = if fetch.url.is_some() || owner.registry().await?.source.is_some() {
+            fetch
+        } else {
+            self.registry.clone().ok_or_else(|| CommandError::invalid_input("No register of pension providers is set up for this app: add your providers by their web address."))?
+        };
+        Ok(owner.fetch_registry(&fetch).await?)
     }
 
     pub async fn state(&self) -> AppState {

@@ -30,6 +30,13 @@ struct Args {
     /// Where backups are written (default: your documents folder).
     #[arg(long)]
     backup_dir: Option<PathBuf>,
+    /// Where the register of pension providers is published (a signed
+    /// registry), fetched at the first run.
+    #[arg(long, env = "UMA_WALLET_REGISTRY_URL", requires = "registry_key")]
+    registry_url: Option<String>,
+    /// The did:key the register is signed with.
+    #[arg(long, env = "UMA_WALLET_REGISTRY_KEY")]
+    registry_key: Option<String>,
 }
 
 /// Whether a tray icon exists: without one, closing the window must quit,
@@ -54,6 +61,7 @@ pub fn build<R: Runtime>(builder: Builder<R>, desktop: Desktop) -> Builder<R> {
         commands::add_provider,
         commands::remove_provider,
         commands::import_registry,
+        commands::fetch_registry,
         commands::registry_summary,
         commands::set_registry_key,
         commands::find_pensions,
@@ -117,6 +125,7 @@ pub fn run() {
         clock: Clock::System,
         kdf: KdfParams::default(),
         started,
+        registry: args.registry_url.map(|url| wallet::api::FetchRegistry { url: Some(url), key: args.registry_key }),
     });
 
     let app = build(Builder::default().plugin(tauri_plugin_notification::init()), desktop)

@@ -37,6 +37,7 @@ impl TestApp {
             clock: clock.clone(),
             kdf: quick_kdf(),
             started: Instant::now(),
+            registry: None,
         });
         // The app's own configuration, so its capabilities (the ACL) apply as in the real window.
         let app = uma_wallet_desktop::build(mock_builder(), desktop).build(tauri::generate_context!()).expect("app builds");

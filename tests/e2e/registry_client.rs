@@ -124,3 +124,62 @@ async fn the_owner_sees_a_registry_listed_app_as_listed_and_an_impostor_cannot_p
         assert_eq!(response.status(), 400, "{bad}");
     }
 }
+
+/// Where a governance body publishes its signed registry: served over real
+/// HTTP, as `registry publish` does; `signed` can be replaced while it runs.
+async fn publish(signed: std::sync::Arc<parking_lot::Mutex<String>>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/registry.jws", listener.local_addr().unwrap());
+    let app = axum::Router::new().route("/registry.jws", axum::routing::get(move || async move { signed.lock().clone() }));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// The first run finds the owner's providers with nothing to type: the
+/// wallet fetches the registry from where it is published, checks it whole
+/// against the registry key, and finds at every provider it lists.
+#[tokio::test]
+async fn the_wallet_fetches_the_published_registry_and_finds_at_every_provider_it_lists() {
+    let wallet = TestWallet::start().await;
+    let identity = start_identity_service().await;
+    let acme = start_provider("acme", vec![wallet.issuer().into()], &identity).await;
+    let northwind = start_provider("northwind", vec![wallet.issuer().into()], &identity).await;
+    let key = registry::RegistryKey::generate();
+    let provider = |url: &str, name: &str| registry::Entry { role: registry::Role::PensionProvider, id: url.into(), name: name.into(), status: None, did: None, jwks: None };
+    let listed = registry::Registry { name: "Pensions register".into(), version: 1, entries: vec![provider(&acme, "Acme Pensions"), provider(&northwind, "Northwind")] };
+    let signed = std::sync::Arc::new(parking_lot::Mutex::new(key.sign(&listed, now(), 3600).unwrap()));
+    let url = publish(signed.clone()).await;
+
+    let (status, body) = wallet.call(reqwest::Method::POST, "/registry/fetch", Some(json!({ "url": url, "key": key.did() }))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["providers"].as_array().unwrap().len(), 2, "{body}");
+    assert_eq!(body["governance"]["source"], url.as_str());
+
+    wallet.prove_identity(&identity, "alice@example.com").await;
+    let (status, found) = wallet.call(reqwest::Method::POST, "/find", None).await;
+    assert_eq!(status, 200, "{found}");
+    assert!(found.as_array().unwrap().iter().all(|p| p["outcome"] == "matched"), "{found}");
+
+    // A newer edition, fetched again from where it was: Northwind is struck off.
+    let newer = registry::Registry { version: 2, entries: vec![provider(&acme, "Acme Pensions")], ..listed.clone() };
+    *signed.lock() = key.sign(&newer, now(), 3600).unwrap();
+    let (status, body) = wallet.call(reqwest::Method::POST, "/registry/fetch", Some(json!({}))).await;
+    assert_eq!(status, 200, "{body}");
+    let providers = wallet.owner(reqwest::Method::GET, "/providers", None).await;
+    assert_eq!(providers.as_array().unwrap().len(), 1, "{providers}");
+
+    // Signed by another key, or not a registry at all: refused, nothing changes.
+    *signed.lock() = registry::RegistryKey::generate().sign(&listed, now(), 3600).unwrap();
+    let (status, body) = wallet.call(reqwest::Method::POST, "/registry/fetch", Some(json!({}))).await;
+    assert_eq!(status, 400, "{body}");
+    *signed.lock() = "<html>not a registry</html>".into();
+    let (status, _) = wallet.call(reqwest::Method::POST, "/registry/fetch", Some(json!({}))).await;
+    assert_eq!(status, 400);
+    let (status, body) = wallet.call(reqwest::Method::POST, "/registry/fetch", Some(json!({ "url": url, "key": registry::RegistryKey::generate().did() }))).await;
+    assert_eq!(status, 400, "another key is not taken over the one the owner set: {body}");
+    let (status, body) = wallet.call(reqwest::Method::POST, "/registry/fetch", Some(json!({ "url": "http://registry.example/registry.jws" }))).await;
+    assert_eq!(status, 400, "plain http off loopback is refused: {body}");
+    let (status, body) = wallet.call(reqwest::Method::POST, "/registry/fetch", Some(json!({ "url": "http://127.0.0.1:9/registry.jws" }))).await;
+    assert_eq!(status, 424, "a publisher that cannot be reached is not the wallet's fault: {body}");
+    assert_eq!(wallet.owner(reqwest::Method::GET, "/providers", None).await.as_array().unwrap().len(), 1, "nothing changed");
+}

@@ -64,6 +64,7 @@ import type { PendingRequest as DecidedRequest } from './contract/PendingRequest
 import type { PendingView } from './contract/PendingView';
 import type { PensionPreview } from './contract/PensionPreview';
 import type { Requester } from './contract/Requester';
+import type { FetchRegistry } from './contract/FetchRegistry';
 import type { Policy } from './contract/Policy';
 import type { ProviderEntry } from './contract/ProviderEntry';
 import type { ProviderOutcome } from './contract/ProviderOutcome';
@@ -158,6 +159,10 @@ export const listProviders = () => call<ProviderEntry[]>('list_providers');
 export const addProvider = (url: string, name: string | null) => call<ProviderEntry>('add_provider', { url, name });
 export const removeProvider = (url: string) => call<null>('remove_provider', { url });
 /** `registry`: the signed registry file's text. */
+/** Fetches the register of pension providers from where it is published
+ * (with nothing given: from where it was fetched before, else the app's
+ * own) and adds the providers it lists. */
+export const fetchRegistry = (fetch: FetchRegistry = {}) => call<RegistryImported>('fetch_registry', { fetch });
 export const importRegistry = (registry: string) => call<RegistryImported>('import_registry', { registry });
 export const registrySummary = () => call<GovernanceSummary>('registry_summary');
 export const setRegistryKey = (key: string) => call<GovernanceSummary>('set_registry_key', { key });

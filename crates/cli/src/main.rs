@@ -10,7 +10,7 @@ mod owner;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use owner::{Owner, OwnerError};
 use serde_json::Value;
-use wallet::api::{AcceptOffer, AuditQuery, ChangePassphrase, AddProvider, Approval, AssertionRequest, Identity, MovePension, NewPolicy, Outcome, PartyCondition, Permission, SignInStatus, Target, TrustIssuer};
+use wallet::api::{AcceptOffer, AuditQuery, FetchRegistry, ChangePassphrase, AddProvider, Approval, AssertionRequest, Identity, MovePension, NewPolicy, Outcome, PartyCondition, Permission, SignInStatus, Target, TrustIssuer};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -215,6 +215,15 @@ enum RegistryCommand {
     /// Import a signed registry file (checked whole against the trusted
     /// key) and add the pension providers it lists.
     Import { file: PathBuf },
+    /// Fetch the signed registry from where it is published and add the
+    /// pension providers it lists; with no URL, from where it was fetched
+    /// last.
+    Fetch {
+        url: Option<String>,
+        /// The registry's did:key, trusted if no key is set yet.
+        #[arg(long)]
+        key: Option<String>,
+    },
     /// The trusted key and the registry held.
     Show,
 }
@@ -591,6 +600,7 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
             json(client.import_registry(&text).await?)
         }
         Command::Registry(RegistryCommand::Show) => json(client.registry().await?),
+        Command::Registry(RegistryCommand::Fetch { url, key }) => json(client.fetch_registry(&FetchRegistry { url, key }).await?),
         Command::Move { provider, resource_id, to, assertion } => json(client.move_pension(&MovePension { provider, resource_id, to, assertion }).await?),
         Command::Find => json(client.find().await?),
         Command::Offers => json(client.offers().await?),

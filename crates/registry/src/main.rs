@@ -9,6 +9,7 @@
 //! registry verify registry.jws --trust did:key:z6Mk...
 //! ```
 
+use axum::response::IntoResponse;
 use clap::{Parser, Subcommand, ValueEnum};
 use registry::{Entry, Registry, RegistryKey, Role};
 use serde_json::Value;
@@ -89,6 +90,15 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         days: i64,
     },
+    /// Publishes a signed registry over HTTP at `/registry.jws`, as a
+    /// governance body does for wallets to fetch; the file is read again
+    /// for each request, so signing a new edition over it publishes that.
+    /// Prints the address on one line, then serves until Ctrl-C.
+    Publish {
+        file: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+    },
     /// Checks a signed registry against the registry key you trust, and prints it.
     Verify {
         file: PathBuf,
@@ -168,6 +178,26 @@ fn run(command: Command) -> Result<String, String> {
             write(&out, &signed, false)?;
             Ok(format!("signed {} (version {}, {} entries) by {}", out.display(), registry.version, registry.entries.len(), key.did()))
         }
+        Command::Publish { file, listen } => tokio_runtime()?.block_on(async move {
+            read(&file)?;
+            let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("{listen}: {e}"))?;
+            let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+            println!("{url}/registry.jws");
+            let app = axum::Router::new().route(
+                "/registry.jws",
+                axum::routing::get(move || {
+                    let file = file.clone();
+                    async move {
+                        match std::fs::read_to_string(&file) {
+                            Ok(signed) => ([(axum::http::header::CONTENT_TYPE, "application/jose")], signed).into_response(),
+                            Err(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                        }
+                    }
+                }),
+            );
+            http_guard::inbound::serve_as(listener, app, &url).await.map_err(|e| e.to_string())?;
+            Ok("stopped".into())
+        }),
         Command::Verify { file, trust } => {
             let signed = registry::verify(&read(&file)?, &trust, now()).map_err(|e| e.to_string())?;
             let entries: Vec<String> = signed.registry.entries.iter().map(|e| format!("  {} {} ({})", e.role.label(), e.id, e.name)).collect();

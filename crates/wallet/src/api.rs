@@ -58,6 +58,7 @@ pub mod paths {
     pub const PENSIONS: &str = "/pensions";
     pub const REGISTRY: &str = "/registry";
     pub const REGISTRY_KEY: &str = "/registry/key";
+    pub const REGISTRY_FETCH: &str = "/registry/fetch";
     pub const DID: &str = "/did";
     pub const CREDENTIALS: &str = "/credentials";
     pub const CREDENTIALS_EXPORT: &str = "/credentials/export";
@@ -70,7 +71,7 @@ pub mod paths {
     pub const ALL: &[&str] = &[
         OPENAPI, IDENTIFY, STATUS, CLIENTS, CLIENT_APPROVE, CLIENT_REFUSE, RESOURCES, PENDING, PENDING_APPROVE, PENDING_DENY, PENDING_PREVIEW, POLICIES, POLICY,
         GRANTS, GRANT_REVOKE, RECEIPTS, TRUSTED_ISSUERS, AUDIT, AUDIT_VERIFY, AUDIT_EXPORT, ASSERTIONS, EVENTS, IDENTITY, IDENTITY_CREDENTIAL,
-        PROVIDERS, FIND, OFFERS, OFFERS_ACCEPT, PENSIONS_MOVE, PENSIONS, REGISTRY, REGISTRY_KEY, DID, CREDENTIALS, CREDENTIALS_EXPORT, CREDENTIAL,
+        PROVIDERS, FIND, OFFERS, OFFERS_ACCEPT, PENSIONS_MOVE, PENSIONS, REGISTRY, REGISTRY_KEY, REGISTRY_FETCH, DID, CREDENTIALS, CREDENTIALS_EXPORT, CREDENTIAL,
         CREDENTIAL_VERIFY, PASSPHRASE, BACKUPS,
     ];
 }
@@ -278,6 +279,19 @@ pub struct ImportRegistry {
     pub registry: String,
 }
 
+/// `POST /registry/fetch`: where the governance body publishes its signed
+/// registry, and the key it signs with (taken only when none is set yet).
+/// Both may be left out to fetch again from where it was fetched before.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+pub struct FetchRegistry {
+    #[serde(default)]
+    #[ts(optional)]
+    pub url: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub key: Option<String>,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct RegistryImported {
     /// The providers it added or updated.
@@ -336,7 +350,7 @@ pub mod typescript {
             ErrorBody, Stats, ClientView, ClientDecision, Resource, PendingView, Approval, Policy, NewPolicy, GrantView, Grant, Receipt,
             TrustedIssuer, TrustIssuer, AuditEntry, AuditVerification, AssertionRequest, MintedAssertion, OwnerEvent, Identity,
             IdentityCredentialStatus, SignInRequest, SignInStarted, ProviderEntry, AddProvider, ProviderOutcome, Offers, AcceptOffer,
-            Accepted, MovePension, GovernanceSummary, ImportRegistry, RegistryImported, RegistryKey, MyPensions, Did, CredentialSummary,
+            Accepted, MovePension, GovernanceSummary, ImportRegistry, FetchRegistry, RegistryImported, RegistryKey, MyPensions, Did, CredentialSummary,
             CredentialDetail, CredentialCheck, StoredCredential, PendingRequest, AuditQuery, BackupFile, PensionPreview, ActivityEntry,
         );
         Ok(())

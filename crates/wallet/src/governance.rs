@@ -25,6 +25,9 @@ struct Stored {
     /// The latest signed registry, as imported.
     jws: Option<String>,
     version: u64,
+    /// Where the registry was last fetched from, for the next refresh.
+    #[serde(default)]
+    source: Option<String>,
 }
 
 /// The same public key, whatever else the two JWKs say (`kid`, `use`, `alg`).
@@ -67,11 +70,27 @@ impl Governance {
         let _writing = self.writing.lock().await;
         let mut stored = self.stored()?;
         if stored.trusted_key.as_deref() != Some(did) {
-            stored = Stored { trusted_key: Some(did.to_string()), jws: None, version: 0 };
+            stored = Stored { trusted_key: Some(did.to_string()), jws: None, version: 0, source: stored.source };
             self.tree.insert(KEY, &stored)?;
             // The old key's regulators vouch for no one now.
             self.server.keep_credential_issuers(&[]).await?;
             self.server.record("registry.key", json!({ "key": did }));
+            self.server.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Where the registry was last fetched from.
+    pub fn source(&self) -> Result<Option<String>, OwnerError> {
+        Ok(self.stored()?.source)
+    }
+
+    pub(crate) async fn keep_source(&self, url: &str) -> Result<(), OwnerError> {
+        let _writing = self.writing.lock().await;
+        let mut stored = self.stored()?;
+        if stored.source.as_deref() != Some(url) {
+            stored.source = Some(url.to_string());
+            self.tree.insert(KEY, &stored)?;
             self.server.flush().await?;
         }
         Ok(())
@@ -128,6 +147,7 @@ impl Governance {
         let expired = stored.jws.is_some() && current.is_none();
         Ok(GovernanceSummary {
             trusted_key: stored.trusted_key,
+            source: stored.source,
             registry: current.map(|s| RegistryHeld {
                 name: s.registry.name,
                 version: s.registry.version,
@@ -145,6 +165,9 @@ impl Governance {
 pub struct GovernanceSummary {
     /// The registry's did:key, once the owner set it.
     pub trusted_key: Option<String>,
+    /// Where the registry is fetched from, once it was.
+    #[serde(default)]
+    pub source: Option<String>,
     /// The registry held, while it verifies.
     pub registry: Option<RegistryHeld>,
     /// A registry is held but no longer verifies (it expired).

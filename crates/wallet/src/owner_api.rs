@@ -165,6 +165,7 @@ fn routes() -> (axum::Router<OwnerState>, Document) {
         .routes(routes!(move_pension))
         .routes(routes!(registry_summary, import_registry))
         .routes(routes!(set_registry_key))
+        .routes(routes!(fetch_registry))
         .routes(routes!(my_pensions))
         .routes(routes!(did))
         .routes(routes!(credentials))
@@ -552,6 +553,16 @@ async fn registry_summary(State(s): State<OwnerState>) -> Result<Json<Governance
 #[tracing::instrument(skip_all)]
 async fn import_registry(State(s): State<OwnerState>, JsonBody(body): JsonBody<ImportRegistry>) -> Result<Json<RegistryImported>> {
     let providers = s.wallet.pensions().import_registry(&body.registry).await?;
+    Ok(Json(RegistryImported { providers, governance: s.wallet.pensions().governance().summary()? }))
+}
+
+/// Fetches the signed registry from where it is published, checks it
+/// whole against the registry key and adds its pension providers: how the
+/// owner's providers are found with nothing to type.
+#[utoipa::path(post, path = paths::REGISTRY_FETCH, request_body = FetchRegistry, responses((status = 200, body = RegistryImported)))]
+#[tracing::instrument(skip_all)]
+async fn fetch_registry(State(s): State<OwnerState>, JsonBody(body): JsonBody<FetchRegistry>) -> Result<Json<RegistryImported>> {
+    let providers = s.wallet.pensions().fetch_registry(body.url.as_deref(), body.key.as_deref()).await?;
     Ok(Json(RegistryImported { providers, governance: s.wallet.pensions().governance().summary()? }))
 }
 

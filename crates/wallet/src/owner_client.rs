@@ -266,6 +266,10 @@ impl OwnerClient {
         self.post(paths::REGISTRY, Some(&ImportRegistry { registry: signed.trim().into() })).await
     }
 
+    pub async fn fetch_registry(&self, fetch: &FetchRegistry) -> Answer<RegistryImported> {
+        self.post(paths::REGISTRY_FETCH, Some(fetch)).await
+    }
+
     pub async fn set_registry_key(&self, key: &str) -> Answer<GovernanceSummary> {
         self.put(paths::REGISTRY_KEY, &RegistryKey { key: key.into() }).await
     }

@@ -10,6 +10,10 @@ export type GovernanceSummary = {
  */
 trusted_key: string | null, 
 /**
+ * Where the registry is fetched from, once it was.
+ */
+source: string | null, 
+/**
  * The registry held, while it verifies.
  */
 registry: RegistryHeld | null, 

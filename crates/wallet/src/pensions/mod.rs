@@ -38,6 +38,8 @@ const SELF_CLIENT_KEY: &str = "self";
 /// each gets the owner's identity details.
 const FIND_FANOUT: usize = 32;
 pub const MAX_PROVIDERS: usize = 100;
+/// The largest signed registry fetched.
+const MAX_REGISTRY: usize = 1024 * 1024;
 /// The largest answer read from a provider.
 const MAX_PROVIDER_ANSWER: usize = 1024 * 1024;
 

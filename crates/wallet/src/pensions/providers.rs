@@ -2,7 +2,7 @@
 //! every provider in parallel, each with its own timeout, each told only
 //! what a find token for it carries.
 
-use super::{Pensions, FIND_FANOUT, FIND_TOKEN_LIFETIME, MAX_PROVIDERS, MAX_PROVIDER_ANSWER};
+use super::{Pensions, MAX_REGISTRY, FIND_FANOUT, FIND_TOKEN_LIFETIME, MAX_PROVIDERS, MAX_PROVIDER_ANSWER};
 use super::identity::{Identity, Who};
 use http_guard::outbound::send_json;
 use serde::de::DeserializeOwned;
@@ -213,6 +213,36 @@ impl Pensions {
             json!({ "urls": entries.iter().map(|e| &e.url).collect::<Vec<_>>(), "removed": struck_off.iter().map(|e| &e.url).collect::<Vec<_>>() }),
         );
         self.server.flush().await?;
+        Ok(entries)
+    }
+
+    /// Fetches the signed registry from where its publisher serves it
+    /// (`https`, or loopback for the reference peers; no redirects; at most
+    /// 1 MiB), trusting `key` when the owner has not chosen a key yet, and
+    /// imports it as [`Pensions::import_registry`] does. With no `url`, the
+    /// address it was last fetched from. The address is kept for next time.
+    pub async fn fetch_registry(&self, url: Option<&str>, key: Option<&str>) -> Result<Vec<ProviderEntry>, OwnerError> {
+        let url = match url {
+            Some(url) => url.trim().to_string(),
+            None => self.governance.source()?.ok_or_else(|| OwnerError::invalid("say where the registry is published: no address is kept yet"))?,
+        };
+        let parsed = http_guard::outbound::secure_url(&url).map_err(|e| OwnerError::invalid(format!("registry address: {e}")))?;
+        match (key, self.governance.trusted_key()?) {
+            (Some(key), None) => self.governance.set_trusted_key(key).await?,
+            (Some(key), Some(held)) if key.trim() != held => {
+                return Err(OwnerError::invalid("the registry key is already set to another key: change it in Advanced first"));
+            }
+            _ => {}
+        }
+        let failed = |why: String| OwnerError::provider(parsed.as_str(), ProviderError::Unreachable(why));
+        let response = self.http.get(parsed.clone()).send().await.map_err(|e| failed(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(OwnerError::provider(parsed.as_str(), ProviderError::Answered(format!("HTTP {}", response.status()))));
+        }
+        let body = http_guard::outbound::read_capped(response, MAX_REGISTRY).await.map_err(|e| OwnerError::provider(parsed.as_str(), e.into()))?;
+        let jws = String::from_utf8(body).map_err(|_| OwnerError::provider(parsed.as_str(), ProviderError::Answered("the registry is not text".into())))?;
+        let entries = self.import_registry(&jws).await?;
+        self.governance.keep_source(parsed.as_str()).await?;
         Ok(entries)
     }
 
