@@ -8,4 +8,10 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 (cd ui && npm ci --no-audit --no-fund && npm run build)
 cargo build --release --locked -p uma-wallet-desktop
+# The register scripts/try-providers.sh publishes, unless one is chosen.
+if [ -z "${UMA_WALLET_REGISTRY_URL:-}" ] && [ -f target/try-providers/registry.env ]; then
+    set -a
+    . target/try-providers/registry.env
+    set +a
+fi
 exec target/release/uma-wallet-desktop "$@"

@@ -15,7 +15,7 @@ challenge=$(curl -s -o /dev/null -D - "$view" | tr -d '\r' | grep -i '^www-authe
 [ -n "$challenge" ] || { echo "no UMA challenge from $view: is the pension protected by your wallet yet?" >&2; exit 1; }
 issuer=$(sed -E 's/.*as_uri="([^"]+)".*/\1/' <<<"$challenge")
 ticket=$(sed -E 's/.*ticket="([^"]+)".*/\1/' <<<"$challenge")
-client=$(curl -s -X POST "$issuer/register" -H 'content-type: application/json' -d '{"client_name":"Family dashboard"}')
+client=$(curl -s -X POST "$issuer/register" -H 'content-type: application/json' -d '{"client_name":"Family dashboard","purpose":"Show our family our retirement income in one place"}')
 id=$(field "$client" "['client_id']"); secret=$(field "$client" "['client_secret']")
 echo "Asked your wallet at $issuer; approve or deny \"Family dashboard\" in the app's Requests."
 while :; do

@@ -19,8 +19,7 @@ async fn owner_creates_finds_accepts_and_approves_in_the_real_app() {
     scene.create_wallet().await;
     let discovered: Value = reqwest::get(format!("{}/.well-known/uma2-configuration", scene.issuer)).await.unwrap().json().await.unwrap();
     assert_eq!(discovered["issuer"], scene.issuer, "the app's authorization server answers");
-    scene.add_providers().await;
-    scene.find_and_accept_all().await;
+    scene.first_run().await;
     let ui = &mut scene.ui;
 
     ui.open("pensions").await;
@@ -49,9 +48,23 @@ async fn owner_creates_finds_accepts_and_approves_in_the_real_app() {
     let text = card.text().await.unwrap();
     assert!(text.contains("Family dashboard"), "who asks: {text}");
     assert!(text.contains("Acme Staff Defined Benefit Scheme"), "for which pension: {text}");
+    assert!(text.contains("An app calling itself"), "a name the app chose is marked as such: {text}");
+    // What Acme would release, with her own figures, read from Acme itself.
+    ui.click("[data-testid=request-card] [data-testid=scope-preview] summary").await;
+    let preview = ui.text("[data-testid=request-card] [data-testid=scope-preview]").await;
+    assert!(preview.contains("Your date of birth") && preview.contains("1975"), "see exactly what they'll see: {preview}");
     ui.screenshot("requests").await;
-    ui.click("[data-testid=request-card] [data-testid=approve-request]").await;
-    ui.wait_for("[data-testid=requests-empty]").await;
+    // Keyboard only: nothing is ticked for her; Space ticks what to share,
+    // Enter shares it (for the 30 days chosen for her).
+    for scope in ui.client.find_all(fantoccini::Locator::Css("[data-testid=request-card] [data-testid=share-scope]")).await.unwrap() {
+        assert!(!bounded("read the box", scope.is_selected()).await, "nothing is pre-ticked");
+        bounded("tick with Space", scope.send_keys("\u{e00d}")).await;
+    }
+    let share = ui.wait_for("[data-testid=request-card] [data-testid=approve-request]").await;
+    bounded("share with Enter", share.send_keys("\u{e007}")).await;
+    let receipt = ui.text("[data-testid=request-decided]").await;
+    assert!(receipt.contains("Family dashboard") && receipt.contains("until"), "the receipt: {receipt}");
+    ui.screenshot("request-receipt").await;
 
     // The dashboard's next poll gets its token, and the provider serves the values.
     let answer = scene.poll(&client_id, &secret, &polling).await;
@@ -78,25 +91,10 @@ async fn owner_creates_finds_accepts_and_approves_in_the_real_app() {
     let server: Value = serde_json::from_str(&std::fs::read_to_string(scene.data_dir.join("server.json")).unwrap()).unwrap();
     let owner_api = server["owner_api"].as_str().unwrap().to_string();
     let owner_token = std::fs::read_to_string(scene.data_dir.join("owner-token")).unwrap().trim().to_string();
-    let registry_key = registry::RegistryKey::generate();
-    let listed = registry::Registry {
-        name: "Reference registry".into(),
-        version: 1,
-        entries: vec![registry::Entry {
-            role: registry::Role::Regulator,
-            id: scene.identity.regulator_url(),
-            name: "Reference Financial Conduct Regulator".into(),
-            status: None,
-            did: None,
-            jwks: Some(scene.identity.regulator_key.public_jwks()),
-        }],
-    };
-    let owner = |method: reqwest::Method, path: &str, body: Value| scene.http.request(method, format!("{owner_api}{path}")).bearer_auth(&owner_token).json(&body).send();
-    assert!(owner(reqwest::Method::PUT, "/registry/key", json!({ "key": registry_key.did() })).await.unwrap().status().is_success());
+    // The register fetched at the first run names the regulator that
+    // vouches for advisers: Alice makes the rule in the app, and Bob's
+    // platform proves his status for its request.
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let imported = owner(reqwest::Method::POST, "/registry", json!({ "registry": registry_key.sign(&listed, now, 3600).unwrap() })).await.unwrap();
-    assert!(imported.status().is_success(), "{}", imported.text().await.unwrap());
-
     let ui = &mut scene.ui;
     let section = "//section[@data-testid='sharing-pension'][.//*[contains(text(), 'Acme Staff Defined Benefit Scheme')]]";
     let driver = ui.client.clone();
@@ -174,6 +172,8 @@ async fn rest_of_the_owner_service(scene: &mut Scene, owner_api: &str, owner_tok
     let identity_url = scene.identity.url.clone();
     let ui = &mut scene.ui;
     ui.open("settings").await;
+    // Technical settings wait under Advanced.
+    ui.click("[data-testid=settings-advanced-open]").await;
     ui.type_into("[data-testid=trust-issuer-url]", &identity_url).await;
     ui.click("[data-testid=trust-issuer-add]").await;
     let row = format!("//*[@data-testid='trusted-issuer'][contains(., '{identity_url}')]");
@@ -280,14 +280,19 @@ async fn rest_of_the_owner_service(scene: &mut Scene, owner_api: &str, owner_tok
     ui.type_into("[data-testid=passphrase-repeat]", NEW_PASSPHRASE).await;
     ui.click("[data-testid=passphrase-change]").await;
     ui.wait_for("[data-testid=passphrase-changed]").await;
+    // The first run's backup opens with the old passphrase: one with the
+    // new one now, then a backup each day, keeping two.
+    let backups = || std::fs::read_dir(&scene.backups).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with("uma-wallet-backup-")).count();
+    assert_eq!(backups(), 1, "the first run's backup");
+    ui.click("[data-testid=export-backup]").await;
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while backups() < 2 {
+        assert!(std::time::Instant::now() < deadline, "no backup made");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     ui.click("[data-testid=backup-daily]").await;
     ui.type_into("[data-testid=backup-keep]", "2").await;
     ui.click("[data-testid=backup-schedule-save]").await;
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while !std::fs::read_dir(&scene.backups).unwrap().flatten().any(|e| e.file_name().to_string_lossy().starts_with("uma-wallet-backup-")) {
-        assert!(std::time::Instant::now() < deadline, "no scheduled backup");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
     ui.open("pensions").await;
     ui.open("settings").await;
     ui.wait_for("[data-testid=backup-item]").await;

@@ -14,15 +14,17 @@ import { Sharing } from './screens/Sharing';
 import { Credentials } from './screens/Credentials';
 import { Activity } from './screens/Activity';
 import { SettingsScreen } from './screens/Settings';
+import { FirstRun } from './FirstRun';
 
 export type ScreenName = 'pensions' | 'offers' | 'requests' | 'sharing' | 'credentials' | 'activity' | 'settings';
 
 const NAV: { name: ScreenName; label: string }[] = [
-  { name: 'pensions', label: 'Pensions' },
-  { name: 'offers', label: 'Offers' },
+  { name: 'pensions', label: 'My pensions' },
+  // The screen keeps its old name in code and tests ('offers', nav-offers); the owner reads what it does.
+  { name: 'offers', label: 'Find pensions' },
   { name: 'requests', label: 'Requests' },
   { name: 'sharing', label: 'Sharing' },
-  { name: 'credentials', label: 'Credentials' },
+  { name: 'credentials', label: 'Proof of protection' },
   { name: 'activity', label: 'Activity' },
   { name: 'settings', label: 'Settings' },
 ];
@@ -35,6 +37,9 @@ export function App() {
   const [carried, setCarried] = useState<ApiError | null>(null);
   // Why the wallet locked itself, for the unlock screen (a new address).
   const [notice, setNotice] = useState<string | null>(null);
+  // A wallet just created (not restored) opens on the guided first run, not
+  // on an empty Pensions screen; it lasts until she finishes or leaves it.
+  const [firstRun, setFirstRun] = useState(false);
 
   const load = useCallback(() => {
     setError(null);
@@ -58,11 +63,12 @@ export function App() {
       setCarried(problem ?? null);
       setState(s);
     };
-    return <main className="center"><CreateWallet onDone={created} /></main>;
+    return <main className="center"><CreateWallet onDone={created} onCreated={() => setFirstRun(true)} /></main>;
   }
   if (!state.unlocked) {
     return <main className="center"><Unlock state={state} initialError={carried} notice={notice} onDone={setState} /></main>;
   }
+  if (firstRun) return <main className="center"><FirstRun onFinish={() => setFirstRun(false)} /></main>;
   const changed = (s: AppState) => {
     if (!s.unlocked) setNotice(`Settings saved. Unlock to restart your wallet's server at ${s.settings.listen}.`);
     setState(s);
@@ -215,7 +221,7 @@ export function Wallet({ state, onState }: { state: AppState; onState: (s: AppSt
         {screen === 'offers' && <Offers onGoto={setScreen} />}
         {screen === 'requests' && (
           <Requests pending={pending} loaded={pendingLoaded} error={pendingError} refresh={refreshPending}
-            waiting={waiting} waitingError={waitingError} refreshWaiting={refreshWaiting} />
+            waiting={waiting} waitingError={waitingError} refreshWaiting={refreshWaiting} onGoto={setScreen} />
         )}
         {screen === 'sharing' && <Sharing />}
         {screen === 'credentials' && <Credentials />}

@@ -1,6 +1,6 @@
 import { useEffect, useId, useState } from 'react';
 import type { PensionOk } from './api';
-import { ageAt, formatMoney } from './format';
+import { STATE_PENSION_AGE, ageAt, formatMoney, todayIso } from './format';
 
 /** Each at least 3:1 against the white card (WCAG 1.4.11: 4.8:1 to 7.2:1), and well apart in hue. */
 export const PALETTE = ['#1d70b8', '#d4351c', '#00703c', '#912b88', '#a8600e', '#0b6e6e', '#8a6d00', '#505a5f'];
@@ -34,7 +34,7 @@ export function coloursFor(keys: string[]): Map<string, string> {
 }
 
 /** What identifies a pension across runs and wallets: its PeI, else the wallet's id for it. */
-const stableKey = (p: PensionOk) => p.pei || p.resource_id;
+export const stableKey = (p: { pei: string; resource_id: string }) => p.pei || p.resource_id;
 
 export interface Series {
   id: string;
@@ -45,9 +45,11 @@ export interface Series {
 }
 
 /** Each pension contributes the annualAmount of its ERI components from the age
- * at their payableDate onward. Uses the most recent illustration of each pension. */
-export function buildSeries(pensions: PensionOk[], dateOfBirth: string): Series[] {
-  const colours = coloursFor(pensions.map(stableKey));
+ * at their payableDate onward. Uses the most recent illustration of each pension.
+ * `colours` (from `coloursFor` over every pension on the screen) keeps a
+ * pension's colour the same on its card and in the chart, even when some
+ * pensions are left out of the chart. */
+export function buildSeries(pensions: PensionOk[], dateOfBirth: string, colours: Map<string, string> = coloursFor(pensions.map(stableKey))): Series[] {
   const out: Series[] = [];
   for (const p of pensions) {
     const ills = [...(p.illustrations ?? [])].sort((a, b) => (b.illustrationDate ?? '').localeCompare(a.illustrationDate ?? ''));
@@ -59,7 +61,7 @@ export function buildSeries(pensions: PensionOk[], dateOfBirth: string): Series[
       const age = ageAt(dateOfBirth, c.payableDetails?.payableDate ?? '');
       if (typeof amount === 'number' && age !== null) steps.push({ age, amount });
     }
-    if (steps.length) out.push({ id: p.resource_id, label: p.scheme ?? p.pei, colour: colours.get(stableKey(p))!, steps });
+    if (steps.length) out.push({ id: p.resource_id, label: p.scheme ?? p.pei, colour: colours.get(stableKey(p)) ?? PALETTE[0], steps });
   }
   return out;
 }
@@ -88,29 +90,53 @@ function rootFontPx(): number {
   return Number.isFinite(px) && px > 0 ? px : 16;
 }
 
-function Chip({ colour }: { colour: string }) {
+export function Chip({ colour }: { colour: string }) {
   return <svg className="chip" viewBox="0 0 16 16" aria-hidden="true" focusable="false"><rect width="16" height="16" fill={colour} /></svg>;
 }
 
-export function IncomeChart({ pensions, dateOfBirth }: { pensions: PensionOk[]; dateOfBirth: string | null }) {
+/** Where the chart starts and ends, and the owner's age now when it can be drawn. */
+export function chartSpan(starts: number[], nowAge: number | null): { firstAge: number; lastAge: number; now: number | null } {
+  const first = Math.min(...starts);
+  const last = Math.max(...starts);
+  const lastAge = Math.max(last, STATE_PENSION_AGE) + 3;
+  // From today, so that the years until the first income are seen as
+  // years to wait, not as a gap; but not across decades of empty columns.
+  if (nowAge !== null && nowAge <= first && first - nowAge <= 20) return { firstAge: nowAge, lastAge, now: nowAge };
+  if (nowAge !== null && nowAge > first && nowAge <= lastAge) return { firstAge: first, lastAge, now: nowAge };
+  return { firstAge: first, lastAge, now: null };
+}
+
+export function IncomeChart({ pensions, dateOfBirth, colours, today }: {
+  pensions: PensionOk[];
+  dateOfBirth: string | null;
+  colours?: Map<string, string>;
+  /** 'YYYY-MM-DD'; today unless a test says otherwise. */
+  today?: string;
+}) {
   const [asTable, setAsTable] = useState(false);
   const { ref, width } = useWidth(720);
   const captionId = useId();
+  const notesId = useId();
   if (!dateOfBirth) {
-    return <p className="muted">Your date of birth is not known, so the income-by-age chart cannot be drawn.</p>;
+    return <p className="muted">Your date of birth is not known, so the income-by-age chart cannot be drawn. Add it in Settings.</p>;
   }
-  const series = buildSeries(pensions, dateOfBirth);
+  const series = buildSeries(pensions, dateOfBirth, colours);
   if (series.length === 0) {
     return <p className="muted">None of your pensions has an estimated retirement income yet, so there is no chart.</p>;
   }
   const starts = series.flatMap((s) => s.steps.map((st) => st.age));
-  const summary = (() => {
-    const last = Math.max(...starts);
-    return `Estimated yearly income by age: ${formatMoney(series.reduce((t, s) => t + amountAt(s, last), 0))} a year from age ${last}.`;
-  })();
+  const nowAge = ageAt(dateOfBirth, today ?? todayIso());
+  const span = chartSpan(starts, nowAge);
+  const last = Math.max(...starts);
+  const total = series.reduce((t, s) => t + amountAt(s, last), 0);
+  const notes = [
+    nowAge !== null ? `You are ${nowAge} now.` : null,
+    `The State Pension is not included; it usually starts at ${STATE_PENSION_AGE}.`,
+  ].filter(Boolean).join(' ');
+  const summary = `Estimated yearly income by age: ${formatMoney(total)} a year from age ${last}. ${notes}`;
 
   return (
-    <figure className="card chart" aria-labelledby={captionId}>
+    <figure className="card chart" aria-labelledby={captionId} aria-describedby={notesId}>
       <div className="chart-head">
         <figcaption id={captionId}>Estimated yearly retirement income by age</figcaption>
         <button type="button" data-testid="chart-view-toggle" onClick={() => setAsTable((t) => !t)}>
@@ -118,7 +144,7 @@ export function IncomeChart({ pensions, dateOfBirth }: { pensions: PensionOk[]; 
         </button>
       </div>
       <div ref={ref}>
-        {asTable ? <IncomeTable series={series} starts={starts} /> : <Bars series={series} starts={starts} width={width} summary={summary} />}
+        {asTable ? <IncomeTable series={series} starts={starts} /> : <Bars series={series} span={span} width={width} summary={summary} />}
       </div>
       {!asTable && (
         <ul className="legend" aria-label="Pensions in the chart">
@@ -127,18 +153,20 @@ export function IncomeChart({ pensions, dateOfBirth }: { pensions: PensionOk[]; 
           ))}
         </ul>
       )}
+      <p className="muted small chart-notes" id={notesId} data-testid="chart-notes">{notes}</p>
     </figure>
   );
 }
 
-function Bars({ series, starts, width, summary }: { series: Series[]; starts: number[]; width: number; summary: string }) {
+function Bars({ series, span, width, summary }: { series: Series[]; span: ReturnType<typeof chartSpan>; width: number; summary: string }) {
   // Axis text at 14px or more (0.875rem of the owner's text size), in a chart drawn 1:1.
   const fontPx = Math.max(14, rootFontPx() * 0.875);
+  const line = Math.round(fontPx * 1.35);
   const W = Math.max(320, width);
-  const H = Math.round(200 + fontPx * 4);
-  const PAD = { l: Math.round(fontPx * 5), r: 12, t: Math.round(fontPx * 0.75), b: Math.round(fontPx * 2.8) };
-  const firstAge = Math.max(0, Math.min(...starts) - 2);
-  const lastAge = Math.max(...starts) + 8;
+  // Two lines above the bars for the markers' words, so that they never run into each other.
+  const PAD = { l: Math.round(fontPx * 5), r: 12, t: Math.round(fontPx * 0.75) + 2 * line, b: Math.round(fontPx * 2.8) };
+  const H = Math.round(200 + fontPx * 4) + 2 * line;
+  const { firstAge, lastAge } = span;
   const ages: number[] = [];
   for (let a = firstAge; a <= lastAge; a++) ages.push(a);
   const totals = ages.map((a) => series.reduce((t, s) => t + amountAt(s, a), 0));
@@ -151,6 +179,11 @@ function Bars({ series, starts, width, summary }: { series: Series[]; starts: nu
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * niceMax);
   // Enough room between age labels for them not to run into each other at this text size.
   const labelEvery = [1, 2, 5, 10].find((n) => n * slot >= fontPx * 2.4) ?? 10;
+  const xOf = (age: number) => PAD.l + (age - firstAge) * slot + slot / 2;
+  const markers = [
+    span.now !== null ? { age: span.now, text: `You now: ${span.now}`, testId: 'chart-marker-now' } : null,
+    { age: STATE_PENSION_AGE, text: `State Pension age: ${STATE_PENSION_AGE}`, testId: 'chart-marker-state-pension' },
+  ].filter((m): m is { age: number; text: string; testId: string } => m !== null && m.age >= firstAge && m.age <= lastAge);
 
   return (
     <svg data-testid="income-chart" viewBox={`0 0 ${W} ${H}`} width={W} height={H} role="img" aria-label={summary}>
@@ -177,6 +210,18 @@ function Bars({ series, starts, width, summary }: { series: Series[]; starts: nu
           })}
         </g>
       ))}
+      {markers.map((m, i) => {
+        const x = xOf(m.age);
+        // Words run away from the nearer edge, so that they stay inside the chart.
+        const anchor = x > PAD.l + plotW / 2 ? 'end' : 'start';
+        const textY = Math.round(fontPx * 0.75) + (i + 1) * line - 4;
+        return (
+          <g key={m.testId} data-testid={m.testId} className="chart-marker">
+            <line x1={x} x2={x} y1={textY + 4} y2={PAD.t + plotH} stroke="#1f2a33" strokeWidth={2} strokeDasharray="5 4" />
+            <text x={anchor === 'end' ? x - 4 : x + 4} y={textY} textAnchor={anchor} className="axis chart-marker-label">{m.text}</text>
+          </g>
+        );
+      })}
       {ages.map((a, ai) => (ai % labelEvery === 0 ? (
         <text key={a} x={PAD.l + ai * slot + slot / 2} y={H - PAD.b + fontPx + 4} textAnchor="middle" className="axis">{a}</text>
       ) : null))}

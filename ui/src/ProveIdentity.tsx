@@ -11,8 +11,11 @@ const POLL_MS = 1000;
 
 /** Proving who the owner is: the identity credential the wallet holds, or
  * the way to get one by signing in at an identity service in the owner's
- * own browser. Providers connect a pension only to a proven owner. */
-export function ProveIdentity({ onProven }: { onProven?: () => void }) {
+ * own browser. Providers connect a pension only to a proven owner.
+ * `onProven` is told once a proof is held, whether it was there already
+ * or the owner has just signed in. `embedded`: inside a page whose own
+ * heading already says "Prove who you are" (the first run). */
+export function ProveIdentity({ onProven, embedded = false }: { onProven?: () => void; embedded?: boolean }) {
   const [status, setStatus] = useState<IdentityCredentialStatus | null>(null);
   const [loadError, setLoadError] = useState<ApiError | null>(null);
   const [issuer, setIssuer] = useState('');
@@ -25,7 +28,10 @@ export function ProveIdentity({ onProven }: { onProven?: () => void }) {
   proven.current = onProven;
 
   useEffect(() => {
-    identityCredential().then(setStatus, (e) => setLoadError(e as ApiError));
+    identityCredential().then((s) => {
+      setStatus(s);
+      if (s.credential) proven.current?.();
+    }, (e) => setLoadError(e as ApiError));
     registrySummary().then((g) => {
       const listed = g.registry?.entries.filter((e) => e.role === 'identity_issuer') ?? [];
       setServices(listed);
@@ -72,9 +78,12 @@ export function ProveIdentity({ onProven }: { onProven?: () => void }) {
   if (!status) return null;
   const held = status.credential;
 
+  const title = held ? 'Your identity is proven' : 'Prove who you are';
+  // Embedded, the page around it is already the region with this name.
+  const Box = embedded ? 'div' : 'section';
   return (
-    <section className="card" aria-labelledby="h-identity" data-testid="prove-identity">
-      <h2 id="h-identity">{held ? 'Your identity is proven' : 'Prove who you are'}</h2>
+    <Box className={embedded ? 'prove-embedded' : 'card'} aria-labelledby={embedded ? undefined : 'h-identity'} data-testid="prove-identity">
+      {embedded ? (held && <p className="success"><strong>{title}</strong></p>) : <h2 id="h-identity">{title}</h2>}
       {held ? (
         <div data-testid="identity-proven">
           <p>
@@ -125,7 +134,7 @@ export function ProveIdentity({ onProven }: { onProven?: () => void }) {
               <div className={`field${problemAt(problems, 'identity-service') ? ' has-error' : ''}`}>
                 <label htmlFor="identity-service">Identity service address</label>
                 <p className="hint" id="identity-service-hint">
-                  The address your identity service gave you, starting with https://. Import the official list in Settings to choose from the services it names.
+                  The address your identity service gave you, starting with https://. If you have the official list of services, add it in Settings, under “Advanced”, to choose from the services it names.
                 </p>
                 <FieldError field="identity-service" message={problemAt(problems, 'identity-service')} />
                 <input id="identity-service" type="url" inputMode="url" spellCheck={false} value={issuer}
@@ -138,6 +147,6 @@ export function ProveIdentity({ onProven }: { onProven?: () => void }) {
           </form>
         )
       )}
-    </section>
+    </Box>
   );
 }

@@ -66,16 +66,71 @@ export function describeParty(party: Party | null | undefined): PartyView {
   return { kind, verified, selfAsserted };
 }
 
-/** How a provider's match of the owner's details reads (PDP match status). */
-export const MATCH_LABELS: Record<string, string> = {
-  'match-yes': 'Matches you',
-  'match-possible': 'Possible match',
-  'match-no': 'No match',
-};
-
 /** Who sent an access request, as a sentence can name them: the official
  * list's name when it vouches for the app, else the name the app gave itself, said as such. */
 export function requesterName(r: { client_name?: string | null; registry?: { listed?: boolean; name?: string | null } | null }): string {
   if (r.registry?.listed && r.registry.name) return r.registry.name;
   return `an app calling itself “${r.client_name || 'unnamed'}”`;
 }
+
+/** Unix seconds → '3 Nov 2026': when the owner needs the day, not the minute. */
+export function formatDate(unix: number | null | undefined): string {
+  if (typeof unix !== 'number') return '—';
+  return new Date(unix * 1000).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric' });
+}
+
+/** Today as 'YYYY-MM-DD' in the owner's own time zone (her age changes on her birthday, not in UTC). */
+export function todayIso(now: Date = new Date()): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+}
+
+/**
+ * The State Pension age the wallet assumes. It is 67 for everyone born
+ * between April 1960 and March 1977, which is the owners this app is for;
+ * the real age comes from the owner's own forecast on GOV.UK, which the
+ * screens point to, so this is only where the chart draws its marker.
+ */
+export const STATE_PENSION_AGE = 67;
+
+/** Where the owner checks her State Pension forecast. Shown as text: the
+ * app's window must never navigate away from the wallet. */
+export const STATE_PENSION_FORECAST = 'www.gov.uk/check-state-pension';
+
+/** A pension's kind in words: PDP's `pensionType` codes mean nothing to the owner. */
+export function pensionTypeLabel(code: string | null | undefined): string | null {
+  switch ((code ?? '').toUpperCase()) {
+    case 'DB': return 'Defined benefit (final salary)';
+    case 'DC': return 'Defined contribution (pension pot)';
+    case 'HY': case 'HYB': case 'HYBRID': return 'Hybrid (part final salary, part pension pot)';
+    case 'AVC': return 'Additional voluntary contributions';
+    case '': return null;
+    default: return 'Other kind of pension';
+  }
+}
+
+/** What a document a provider points to holds (PDP `informationType`). */
+export function documentLabel(code: string | null | undefined): string {
+  switch (code) {
+    case 'SIP': return 'Statement of investment principles';
+    case 'ANR': return 'Annual report';
+    case 'C_AND_C': return 'Costs and charges';
+    default: return 'More information';
+  }
+}
+
+const yearOf = (iso: string | null | undefined) => /^(\d{4})/.exec(iso ?? '')?.[1] ?? null;
+
+/** "Acme Manufacturing Ltd, 1998–2012": how people recognise an old pension. */
+export function employmentLine(periods: readonly { employerName: string | null; membershipStartDate: string | null; membershipEndDate: string | null }[] | null | undefined): string | null {
+  const parts = (periods ?? []).map((e) => {
+    const from = yearOf(e.membershipStartDate);
+    const to = yearOf(e.membershipEndDate);
+    const years = from && to ? (from === to ? from : `${from}–${to}`) : from ? `since ${from}` : to ? `until ${to}` : null;
+    return [e.employerName, years].filter(Boolean).join(', ');
+  }).filter(Boolean);
+  return parts.length ? parts.join('; ') : null;
+}
+
+/** A provider's name for sentences, never its web address: that belongs in the technical details. */
+export const providerLabel = (name: string | null | undefined) => name?.trim() || 'Your pension provider';

@@ -190,9 +190,52 @@ pub fn capture_display(file: &std::path::Path) {
 }
 
 
+/// Where the register of pension providers is published, and its key.
+pub struct Register {
+    pub url: String,
+    pub key: String,
+}
+
+/// Publishes, as a governance body would, a signed register listing the
+/// two reference providers and the regulator that vouches for advisers.
+async fn publish_register(providers: &[(&str, &str)], identity: &identity_service::IdentityService) -> Register {
+    let key = registry::RegistryKey::generate();
+    let mut entries: Vec<registry::Entry> = providers
+        .iter()
+        .map(|(url, name)| registry::Entry { role: registry::Role::PensionProvider, id: (*url).into(), name: (*name).into(), status: None, did: None, jwks: None })
+        .collect();
+    entries.push(registry::Entry {
+        role: registry::Role::Regulator,
+        id: identity.regulator_url(),
+        name: "Reference Financial Conduct Regulator".into(),
+        status: None,
+        did: None,
+        jwks: Some(identity.regulator_key.public_jwks()),
+    });
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let signed = key.sign(&registry::Registry { name: "Register of pension providers".into(), version: 1, entries }, now, 3600).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/registry.jws", listener.local_addr().unwrap());
+    let app = axum::Router::new().route("/registry.jws", axum::routing::get(move || async move { signed }));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Register { url, key: key.did() }
+}
+
 /// The app started by tauri-driver over `data_dir`, in a WebDriver session.
-async fn app_session(application: &str, driver_url: &str, data_dir: &std::path::Path, backups: &std::path::Path, port: u16) -> fantoccini::Client {
-    let args = ["--data-dir", data_dir.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}"), "--backup-dir", backups.to_str().unwrap()];
+async fn app_session(application: &str, driver_url: &str, data_dir: &std::path::Path, backups: &std::path::Path, port: u16, register: &Register) -> fantoccini::Client {
+    let listen = format!("127.0.0.1:{port}");
+    let args = [
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--listen",
+        &listen,
+        "--backup-dir",
+        backups.to_str().unwrap(),
+        "--registry-url",
+        &register.url,
+        "--registry-key",
+        &register.key,
+    ];
     let mut capabilities = serde_json::Map::new();
     // No browserName: WebKitGTK reports itself as MiniBrowser and would not match "wry".
     capabilities.insert("tauri:options".into(), json!({ "application": application, "args": args }));
@@ -218,6 +261,7 @@ pub struct Scene {
     pub other_issuer: String,
     pub wallet_port: u16,
     pub http: reqwest::Client,
+    pub register: Register,
     driver_url: String,
     _driver: Driver,
     _dir: tempfile::TempDir,
@@ -236,7 +280,8 @@ impl Scene {
         let (driver, driver_url) = start_driver().await;
         let data_dir = dir.path().join("wallet");
         let backups = dir.path().join("backups");
-        let client = app_session(application, &driver_url, &data_dir, &backups, wallet_port).await;
+        let register = publish_register(&[(&acme, "Acme Pensions"), (&northwind, "Northwind Retirement Trust")], &identity).await;
+        let client = app_session(application, &driver_url, &data_dir, &backups, wallet_port, &register).await;
         let ui = Ui { client, shots: screenshots_dir(), taken: 0 };
         Scene {
             ui,
@@ -249,6 +294,7 @@ impl Scene {
             other_issuer,
             wallet_port,
             http: reqwest::Client::new(),
+            register,
             driver_url,
             _driver: driver,
             _dir: dir,
@@ -265,10 +311,11 @@ impl Scene {
             assert!(Instant::now() < deadline, "the first app still listens");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        self.ui.client = app_session(application, &self.driver_url, data_dir, &self.backups, self.wallet_port).await;
+        self.ui.client = app_session(application, &self.driver_url, data_dir, &self.backups, self.wallet_port, &self.register).await;
     }
 
-    /// First run: the wallet is created with the owner's identity details.
+    /// The wallet is created with the owner's identity details; the first
+    /// run follows.
     pub async fn create_wallet(&mut self) {
         let ui = &mut self.ui;
         ui.wait_for("[data-testid=screen-create]").await;
@@ -280,43 +327,35 @@ impl Scene {
         ui.type_into("#postcode", "SW1A 1AA").await;
         ui.screenshot("create-wallet").await;
         ui.click("[data-testid=create-wallet]").await;
-        ui.wait_for("[data-testid=screen-pensions]").await;
-        ui.screenshot("pensions-empty").await;
+        ui.wait_for("[data-testid=screen-first-run]").await;
     }
 
-    /// Settings: the owner adds both providers.
-    pub async fn add_providers(&mut self) {
+    /// The first run, with nothing to type but who she is: Alice proves who
+    /// she is (the app sends her to the identity service's page; her
+    /// browser is scripted here, at that very address), the app finds her
+    /// pensions at every provider the published register lists, she
+    /// protects each of the three (each provider registers its pension at
+    /// the wallet and issues a credential), and makes a backup.
+    pub async fn first_run(&mut self) {
         let ui = &mut self.ui;
-        ui.open("settings").await;
-        for (added, (url, name)) in [(&self.acme, "Acme Pensions"), (&self.northwind, "Northwind")].into_iter().enumerate() {
-            ui.type_into("#provider-url", url).await;
-            ui.type_into("#provider-name", name).await;
-            ui.click("[data-testid=add-provider]").await;
-            // The next one only once this one is listed: the button waits
-            // while an add is under way, and a click then would be lost.
-            ui.wait_for_count("[data-testid=provider-row]", added + 1).await;
-        }
-        ui.screenshot("settings").await;
-    }
-
-    /// Offers: Alice proves who she is (the app sends her to the identity
-    /// service's page; her browser is scripted here, at that very address),
-    /// then finds and accepts each of the three pensions; each provider
-    /// registers its pension at the wallet and issues a credential.
-    pub async fn find_and_accept_all(&mut self) {
-        let ui = &mut self.ui;
-        ui.open("offers").await;
         ui.type_into("#identity-service", &self.identity.url).await;
         ui.click("[data-testid=prove-identity-start]").await;
         let page = ui.text("[data-testid=sign-in-url]").await;
-        ui.screenshot("prove-identity-waiting").await;
+        ui.screenshot("first-run-prove-identity").await;
         let at_code = identity_service::person::start(page.trim(), "alice@example.com").await.expect("the sign-in page");
         at_code.enter(&self.identity.latest_code_for("alice@example.com").expect("a code was sent")).await.expect("signed in");
         ui.wait_for("[data-testid=identity-proven]").await;
-        ui.screenshot("identity-proven").await;
+        ui.click("[data-testid=first-run-next]").await;
+
+        // The providers came from the register: nothing was typed.
+        let providers = ui.text("[data-testid=first-run-providers]").await;
+        assert!(providers.contains("Acme Pensions") && providers.contains("Northwind"), "the register's providers: {providers}");
         ui.click("[data-testid=find-pensions]").await;
+        ui.wait_for("[data-testid=first-run-found]").await;
+        ui.screenshot("first-run-found").await;
+        ui.click("[data-testid=first-run-next]").await;
+
         ui.wait_for_count("[data-testid=offer-card]", 3).await;
-        ui.screenshot("offers").await;
         for accepted in 0..3 {
             ui.click("[data-testid=offer-card] [data-testid=accept-offer]:not([disabled])").await;
             // Each success is shown on its card before the next accept.
@@ -327,7 +366,15 @@ impl Scene {
             }
             assert_eq!(ui.count("[data-testid=accept-error]").await, 0, "accept failed: {}", ui.text("[data-testid=accept-error]").await);
         }
-        ui.screenshot("offers-accepted").await;
+        ui.screenshot("first-run-protected").await;
+        ui.click("[data-testid=first-run-next]").await;
+
+        ui.click("[data-testid=first-run-backup]").await;
+        let saved = ui.text("[data-testid=first-run-backup-path]").await;
+        assert!(saved.contains("uma-wallet-backup-"), "where the backup went: {saved}");
+        ui.screenshot("first-run-backup").await;
+        ui.click("[data-testid=first-run-next]").await;
+        ui.wait_for("[data-testid=screen-pensions]").await;
     }
 
     /// A client (`name`) asks the Acme provider for the DB pension with its

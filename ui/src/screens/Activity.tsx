@@ -1,109 +1,30 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { Fragment, useCallback, useEffect, useMemo, useState } from 'react';
 import {
   exportAudit, listAudit, listClients, listProviders, listResources, verifyAudit,
-  type ApiError, type AuditEntry, type AuditVerify, type Client, type Provider, type Resource,
+  type ActivityEntry, type ApiError, type AuditVerify, type Client, type Provider,
 } from '../api';
 import { ErrorMessage, Loading, Screen } from '../components';
-import { formatTime, shortId } from '../format';
+import {
+  NO_NAMES, actionLabel, isOwnRead, moreWords, pensionWords, providerWords, requestAppsOf, sentence, technicalWords, whoWords,
+  type Context, type Names,
+} from '../activity/sentences';
+import { formatClock } from '../consent/words';
+import '../consent/consent.css';
 
 const LIMIT = 200;
 
-const ACTIONS: Record<string, string> = {
-  'token.request_submitted': 'Access requested',
-  'token.rpt_issued': 'Access token issued',
-  'token.request_denied': 'Access refused',
-  'client.registered': 'App registered',
-  'pending.approve': 'You approved a request',
-  'pending.deny': 'You denied a request',
-  'identity.disclosed': 'Your details were sent to providers',
-  'identity.credential.receive': 'You proved who you are',
-  'identity.credential.delete': 'You deleted your proof of identity',
-  'registry.import': 'Official list imported',
-  'registry.key': 'Official list key set',
-  'grant.revoke': 'You withdrew access',
-  'grant.revoked_by_policy': 'Access withdrawn by one of your rules',
-  'policy.add': 'You added a rule',
-  'policy.remove': 'You removed a rule',
-  'token.need_info': 'An app was asked who it acts for',
-  'token.too_many_requests': 'An app asked too often',
-  'token.invalid_scope': 'An app asked for something not on offer',
-  'token.resources_gone': 'An app asked for a pension no longer here',
-  'token.unknown_ticket': 'An attempt to get access was refused',
-  'token.foreign_ticket': 'An attempt to get access was refused',
-  'token.unexpected_ticket': 'An attempt to get access was refused',
-  'token.used_ticket': 'An attempt to get access was refused',
-  'token.expired_ticket': 'An attempt to get access was refused',
-  'token.ticket_replayed': 'The same access attempt was made twice',
-  'claims.gathered': 'An app said who it acts for',
-  'client.registration_refused': 'An app could not register',
-  'client.authentication_failed': 'An app failed to sign in',
-  'revocation.revoked': 'An app gave up its access',
-  'revocation.refused': 'An app could not give up its access',
-  'resource.registered': 'A provider added a pension',
-  'resource.updated': 'A provider updated a pension',
-  'resource.deleted': 'A provider removed a pension',
-  'resource_server.approve': 'You approved a provider',
-  'resource_server.refuse': 'You refused a provider',
-  'pat.issued': 'A provider connected',
-  'pat.refused': 'A provider was turned away',
-  'pat.awaiting_owner': 'A provider is waiting for your approval',
-  'pat.too_many_waiting': 'Too many providers waiting',
-  'pat.assertion_rejected': "A provider's permission code was not accepted",
-  'pat.assertion_replayed': 'A permission code was used twice',
-  'permission.rate_limited': 'A provider asked too often',
-  'assertion.minted': 'You gave a provider a permission code',
-  'trusted_issuer.add': 'You trusted an identity checker',
-  'trusted_issuer.remove': 'You stopped trusting an identity checker',
-  'identity.update': 'You changed your details',
-  'identity.credential.refused': 'Your proof of identity was not accepted',
-  'credential.delete': 'You deleted a record',
-  'provider.add': 'You added a provider',
-  'provider.remove': 'You removed a provider',
-  'provider.import': 'Providers taken from the official list',
-  'wallet.backup': 'Backup made',
-  'wallet.passphrase_changed': 'You changed your passphrase',
-};
+/** The pension filter's value for entries about pensions this wallet no longer holds (the service's `gone`). */
+const GONE = '__gone';
 
-const actionLabel = (action: string) => ACTIONS[action] ?? action;
-
-/** Names to put on who acted and which pension: looked up, never required. */
-interface Names {
-  /** Whether `resources` is this wallet's list (false when it could not be read). */
-  known: boolean;
-  resources: Resource[];
-  clients: Client[];
-  providers: Provider[];
+interface Filter {
+  pension: string;
+  who: string;
+  /** One code, or several (space-separated) that the screen names alike. */
+  action: string;
 }
+const NO_FILTER: Filter = { pension: '', who: '', action: '' };
 
-const NO_NAMES: Names = { known: false, resources: [], clients: [], providers: [] };
-
-/** Who acted, in words: `owner`, `client:<id>`, `resource_server:<id>`, `anonymous`, `many`. */
-function whoLabel(actor: string, names: Names): string {
-  if (actor === 'owner') return 'You';
-  if (actor.startsWith('client:')) {
-    const id = actor.slice('client:'.length);
-    return names.clients.find((c) => c.client_id === id)?.client_name ?? 'An app';
-  }
-  if (actor.startsWith('resource_server:')) {
-    const id = actor.slice('resource_server:'.length);
-    return names.providers.find((p) => p.url === id)?.name ?? names.clients.find((c) => c.client_id === id)?.client_name ?? 'A pension provider';
-  }
-  if (actor === 'anonymous') return 'Someone unknown';
-  if (actor === 'many') return 'Many unknown visitors';
-  return actor;
-}
-
-/** Every string anywhere in an entry's detail. */
-function strings(v: unknown, out: Set<string> = new Set()): Set<string> {
-  if (typeof v === 'string') out.add(v);
-  else if (Array.isArray(v)) v.forEach((x) => strings(x, out));
-  else if (v && typeof v === 'object') Object.values(v).forEach((x) => strings(x, out));
-  return out;
-}
-
-/** The pension references in an entry's detail: `resource_id` (grants, access
- * requests, decisions, provider registrations), `pei` (deleted records) and
- * a rule's `target` on one pension. */
+/** The pension references in an entry's detail: `resource_id`, `pei`, a rule's one-pension target. */
 function pensionRefs(v: unknown, out: Set<string> = new Set()): Set<string> {
   if (Array.isArray(v)) v.forEach((x) => pensionRefs(x, out));
   else if (v && typeof v === 'object') {
@@ -117,80 +38,73 @@ function pensionRefs(v: unknown, out: Set<string> = new Set()): Set<string> {
   return out;
 }
 
-/** Is a string one way of naming this pension (its id here, or its PeI)? */
-const mentions = (r: Resource, s: Set<string>) => s.has(r.id) || (!!r.name && s.has(r.name));
+/** A row of the list: one entry, or the wallet's own reads of a day folded into one line. */
+type Row = { kind: 'entry'; entry: ActivityEntry } | { kind: 'own-reads'; entries: ActivityEntry[] };
 
-const pensionName = (r: Resource, n: Names) =>
-  r.description ?? `A pension at ${n.providers.find((p) => p.url === r.resource_server)?.name ?? r.resource_server}`;
-
-const GONE = '__gone';
-
-function matchesPension(e: AuditEntry, filter: string, n: Names): boolean {
-  if (!filter) return true;
-  if (filter === GONE) {
-    const refs = pensionRefs(e.detail);
-    return [...refs].some((ref) => !n.resources.some((r) => r.id === ref || r.name === ref));
-  }
-  const r = n.resources.find((x) => x.id === filter);
-  return !!r && mentions(r, strings(e.detail));
+interface Day {
+  key: string;
+  heading: string;
+  rows: Row[];
 }
 
-function matchesWho(actor: string, filter: string): boolean {
-  if (!filter) return true;
-  if (filter === 'apps') return actor.startsWith('client:');
-  if (filter === 'providers') return actor.startsWith('resource_server:');
-  if (filter === 'others') return actor === 'anonymous' || actor === 'many';
-  return actor === filter;
+function dayKey(unix: number): string {
+  const d = new Date(unix * 1000);
+  return `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`;
 }
 
-const ITEM_WORDS: Record<string, string> = {
-  name: 'name', date_of_birth: 'date of birth', nino: 'National Insurance number', address: 'postcode', email: 'email', mobile: 'mobile',
-  given_name: 'given name', family_name: 'family name', birthdate: 'date of birth', postal_code: 'postcode',
-  national_insurance_number: 'National Insurance number',
-};
-
-/** What a find told whom: the providers, what the owner stated, and what
- * her identity credential attested (only those claims). */
-function disclosure(detail: Record<string, unknown>): string {
-  const words = (list: unknown) => (Array.isArray(list) ? list.map((i) => ITEM_WORDS[String(i)] ?? String(i)).join(', ') : '');
-  const to = Array.isArray(detail.to) ? detail.to.map(String) : [];
-  const attested = detail.attested as { claims?: unknown } | null | undefined;
-  const parts = [`to ${to.length === 1 ? to[0] : `${to.length} providers (${to.join(', ')})`}`];
-  const stated = words(detail.items);
-  if (stated) parts.push(`as you typed them: ${stated}`);
-  if (attested?.claims) parts.push(`from your proof of identity: ${words(attested.claims)}`);
-  return parts.join(' · ');
+/** "Today", "Yesterday", else "Friday 27 November 2026" (GOV.UK writes no comma). */
+function dayHeading(unix: number, now: Date): string {
+  const key = dayKey(unix);
+  if (key === dayKey(now.getTime() / 1000)) return 'Today';
+  const yesterday = new Date(now);
+  yesterday.setDate(now.getDate() - 1);
+  if (key === dayKey(yesterday.getTime() / 1000)) return 'Yesterday';
+  const d = new Date(unix * 1000);
+  return `${d.toLocaleDateString('en-GB', { weekday: 'long' })} ${d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric' })}`;
 }
 
-function summarise(action: string, detail: Record<string, unknown>): string {
-  if (action === 'identity.disclosed') return disclosure(detail ?? {});
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(detail ?? {})) {
-    if (v === null || v === undefined) continue;
-    if (k === 'permissions' && Array.isArray(v)) {
-      const scopes = v.flatMap((p) => (p && typeof p === 'object' && Array.isArray((p as { resource_scopes?: unknown }).resource_scopes) ? (p as { resource_scopes: string[] }).resource_scopes : []));
-      parts.push(`scopes: ${[...new Set(scopes)].join(', ') || '—'}`);
-    } else if (typeof v === 'string') {
-      parts.push(`${k.replace(/_/g, ' ')}: ${/^[0-9a-f]{24,}$/.test(v) ? shortId(v) : v}`);
-    } else if (typeof v === 'number' || typeof v === 'boolean') {
-      parts.push(`${k.replace(/_/g, ' ')}: ${v}`);
-    } else if (k === 'decision' && typeof v === 'object') {
-      const d = v as Record<string, unknown>;
-      if (typeof d.status === 'string') parts.push(`decision: ${d.status}`);
+/**
+ * The entries by day, newest first as the log gives them. Each time the
+ * owner opens her pensions the wallet reads each one for her, and the log
+ * records every read: a day's reads become one "You viewed your pensions"
+ * line, where the first of them was, so they do not drown what others did.
+ */
+export function byDay(entries: ActivityEntry[], now = new Date()): Day[] {
+  const days: Day[] = [];
+  for (const e of entries) {
+    const key = dayKey(e.at);
+    let day = days[days.length - 1];
+    if (!day || day.key !== key) {
+      day = { key, heading: dayHeading(e.at, now), rows: [] };
+      days.push(day);
+    }
+    if (isOwnRead(e)) {
+      const folded = day.rows.find((r): r is Extract<Row, { kind: 'own-reads' }> => r.kind === 'own-reads');
+      if (folded) folded.entries.push(e);
+      else day.rows.push({ kind: 'own-reads', entries: [e] });
+    } else {
+      day.rows.push({ kind: 'entry', entry: e });
     }
   }
-  return parts.join(' · ');
+  return days;
 }
 
+const entriesWord = (n: number) => `${n} ${n === 1 ? 'entry' : 'entries'}`;
+
 export function Activity() {
-  const [entries, setEntries] = useState<AuditEntry[] | null>(null);
+  /** The newest entries of the whole log: the list when nothing is filtered, and what the filters offer. */
+  const [entries, setEntries] = useState<ActivityEntry[] | null>(null);
   const [check, setCheck] = useState<AuditVerify | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [checkError, setCheckError] = useState<ApiError | null>(null);
   const [lookup, setLookup] = useState<Names>(NO_NAMES);
-  const [pension, setPension] = useState('');
-  const [who, setWho] = useState('');
-  const [action, setAction] = useState('');
+  const [filter, setFilter] = useState<Filter>(NO_FILTER);
+  /** What the service found for a filter, kept with the filter it answers. */
+  const [found, setFound] = useState<{ key: string; entries: ActivityEntry[] } | null>(null);
+  const [findError, setFindError] = useState<{ key: string; error: ApiError } | null>(null);
+  /** Bumped by Refresh, so that a filtered list is asked for again too. */
+  const [version, setVersion] = useState(0);
+  const [technical, setTechnical] = useState(false);
   const [exporting, setExporting] = useState(false);
   const [exported, setExported] = useState<string | null>(null);
   const [exportError, setExportError] = useState<ApiError | null>(null);
@@ -198,6 +112,7 @@ export function Activity() {
   const load = useCallback(() => {
     setError(null);
     setCheckError(null);
+    setVersion((v) => v + 1);
     listAudit(LIMIT).then(setEntries, (e) => setError(e as ApiError));
     verifyAudit().then(setCheck, (e) => setCheckError(e as ApiError));
     // Only to name pensions, apps and providers: the log reads without them.
@@ -208,6 +123,30 @@ export function Activity() {
     ]).then(([resources, clients, providers]) => setLookup({ known: resources !== null, resources: resources ?? [], clients, providers }));
   }, []);
   useEffect(load, [load]);
+
+  const filtering = !!(filter.pension || filter.who || filter.action);
+  const key = JSON.stringify([filter, version]);
+
+  // The filters search the whole log in the service, not just the page
+  // loaded here: an old entry about a pension is found however far back.
+  useEffect(() => {
+    if (!filtering) return;
+    let live = true;
+    const base = {
+      ...(filter.pension ? { pension: filter.pension === GONE ? 'gone' : filter.pension } : {}),
+      ...(filter.who ? { who: filter.who } : {}),
+    };
+    // The service takes one kind of event at a time; a label can stand for several.
+    const codes: (string | null)[] = filter.action ? filter.action.split(' ') : [null];
+    Promise.all(codes.map((action) => listAudit(LIMIT, action ? { ...base, action } : base))).then((lists) => {
+      if (!live) return;
+      const bySeq = new Map<number, ActivityEntry>();
+      for (const list of lists) for (const e of list) bySeq.set(e.seq, e);
+      setFound({ key, entries: [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, LIMIT) });
+    }, (e) => { if (live) setFindError({ key, error: e as ApiError }); });
+    return () => { live = false; };
+    // `key` stands for the filter and the version.
+  }, [key, filtering]);
 
   async function runExport() {
     setExporting(true);
@@ -224,13 +163,13 @@ export function Activity() {
 
   const options = useMemo(() => {
     const all = entries ?? [];
-    const actors = [...new Set(all.map((e) => e.actor))];
-    const apps = actors.filter((a) => a.startsWith('client:') && whoLabel(a, lookup) !== 'An app')
-      .map((a) => ({ value: a, label: `App: ${whoLabel(a, lookup)}` }));
-    const providers = actors.filter((a) => a.startsWith('resource_server:'))
-      .map((a) => ({ value: a, label: `Provider: ${whoLabel(a, lookup) === 'A pension provider' ? a.slice('resource_server:'.length) : whoLabel(a, lookup)}` }));
+    const others = [...new Set(all.filter((e) => !e.by_you).map((e) => e.actor))];
+    const apps = others.filter((a) => a.startsWith('client:') && lookup.clients.some((c) => `client:${c.client_id}` === a))
+      .map((a) => ({ value: a, label: `App: ${whoWords({ actor: a, by_you: false }, lookup).replace(/^“(.*)”$/, '$1')}` }));
+    const providers = others.filter((a) => a.startsWith('resource_server:'))
+      .map((a) => ({ value: a, label: `Provider: ${providerWords(a.slice('resource_server:'.length), lookup)}` }));
     const whoOptions = [
-      { value: 'owner', label: 'You' },
+      { value: 'you', label: 'You' },
       { value: 'apps', label: 'Any app' },
       ...apps.sort((a, b) => a.label.localeCompare(b.label)),
       { value: 'providers', label: 'Any pension provider' },
@@ -240,16 +179,19 @@ export function Activity() {
     const byLabel = new Map<string, string[]>();
     for (const a of new Set(all.map((e) => e.action))) byLabel.set(actionLabel(a), [...(byLabel.get(actionLabel(a)) ?? []), a]);
     const actionOptions = [...byLabel.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([label, codes]) => ({ value: codes.join(' '), label }));
-    const pensionOptions = lookup.resources.map((r) => ({ value: r.id, label: pensionName(r, lookup) }))
+    const pensionOptions = lookup.resources.map((r) => ({ value: r.id, label: pensionWords(r.id, lookup) }))
       .sort((a, b) => a.label.localeCompare(b.label));
-    if (lookup.known && all.some((e) => matchesPension(e, GONE, lookup))) pensionOptions.push({ value: GONE, label: 'Pensions no longer in this wallet' });
+    const goneSeen = all.some((e) => [...pensionRefs(e.detail)].some((ref) => !lookup.resources.some((r) => r.id === ref || r.name === ref)));
+    if (lookup.known && goneSeen) pensionOptions.push({ value: GONE, label: 'Pensions no longer in this wallet' });
     return { whoOptions, actionOptions, pensionOptions };
   }, [entries, lookup]);
 
-  const shown = (entries ?? []).filter((e) =>
-    matchesPension(e, pension, lookup) && matchesWho(e.actor, who) && (!action || action.split(' ').includes(e.action)));
-  const filtering = !!(pension || who || action);
-  const plural = (n: number) => `${n} ${n === 1 ? 'entry' : 'entries'}`;
+  const shown: ActivityEntry[] | null = !filtering ? entries : found?.key === key ? found.entries : null;
+  const searchError = filtering && findError?.key === key ? findError.error : null;
+  const total = check?.entries ?? entries?.length ?? 0;
+  const ctx: Context = useMemo(() => ({ names: lookup, requestApps: requestAppsOf(entries ?? [], lookup) }), [entries, lookup]);
+  const days = useMemo(() => byDay(shown ?? []), [shown]);
+  const set = (k: keyof Filter) => (v: string) => setFilter((f) => ({ ...f, [k]: v }));
 
   const actions = (
     <>
@@ -268,10 +210,11 @@ export function Activity() {
         ) : !check ? (
           <Loading what="Checking the activity log…" />
         ) : check.intact ? (
-          <p className="success" role="status">The activity log is intact: all {check.entries} entries are chained and unchanged.</p>
+          <p className="success" role="status">The activity log is intact: nothing in it has been changed or removed ({check.entries} entries).</p>
         ) : (
           <p className="error" role="alert">
-            The activity log has been tampered with or damaged: the chain is broken at entry {check.broken_at} ({check.reason}).
+            The activity log has been changed or damaged from entry {check.broken_at} on{technical && check.reason ? ` (${check.reason})` : ''}, so
+            it cannot be trusted. Export a copy and keep it.
           </p>
         )}
       </div>
@@ -291,70 +234,108 @@ export function Activity() {
             <div className="row">
               <div className="field">
                 <label htmlFor="filter-pension">Pension</label>
-                <select id="filter-pension" data-testid="filter-pension" value={pension} onChange={(e) => setPension(e.target.value)}>
+                <select id="filter-pension" data-testid="filter-pension" value={filter.pension} onChange={(e) => set('pension')(e.target.value)}>
                   <option value="">All pensions and other events</option>
                   {options.pensionOptions.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}
                 </select>
               </div>
               <div className="field">
                 <label htmlFor="filter-who">Who</label>
-                <select id="filter-who" data-testid="filter-who" value={who} onChange={(e) => setWho(e.target.value)}>
+                <select id="filter-who" data-testid="filter-who" value={filter.who} onChange={(e) => set('who')(e.target.value)}>
                   <option value="">Everyone</option>
                   {options.whoOptions.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}
                 </select>
               </div>
               <div className="field">
                 <label htmlFor="filter-action">What happened</label>
-                <select id="filter-action" data-testid="filter-action" value={action} onChange={(e) => setAction(e.target.value)}>
+                <select id="filter-action" data-testid="filter-action" value={filter.action} onChange={(e) => set('action')(e.target.value)}>
                   <option value="">Anything</option>
                   {options.actionOptions.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}
                 </select>
               </div>
             </div>
-            {filtering && (
-              <button type="button" onClick={() => { setPension(''); setWho(''); setAction(''); }}>Show everything</button>
-            )}
+            <div className="buttons">
+              {filtering && <button type="button" onClick={() => setFilter(NO_FILTER)}>Show everything</button>}
+              <div className="check">
+                <input type="checkbox" id="activity-technical" data-testid="activity-technical" checked={technical}
+                  onChange={(e) => setTechnical(e.target.checked)} />
+                <label htmlFor="activity-technical">Show technical details</label>
+              </div>
+            </div>
           </fieldset>
-          <p role="status" data-testid="activity-count" className="activity-count">
-            {filtering ? `${shown.length} of ${plural(entries.length)} match.` : `${plural(entries.length)}.`}
-          </p>
-          {shown.length === 0 ? (
-            <p className="empty">No entries match. Choose other filters, or “Show everything”.</p>
+          <ErrorMessage error={searchError} testId="activity-search-error" />
+          {!shown ? (
+            !searchError && <Loading what="Looking through the whole activity log…" />
           ) : (
-            <table className="table">
-              <thead>
-                <tr><th scope="col">#</th><th scope="col">When</th><th scope="col">What</th><th scope="col">Who</th><th scope="col">Details</th></tr>
-              </thead>
-              <tbody>
-                {shown.map((e) => {
-                  const detail = (e.detail ?? {}) as Record<string, unknown>;
-                  const mentioned = strings(detail);
-                  const pensions = lookup.resources.filter((r) => mentions(r, mentioned)).map((r) => pensionName(r, lookup));
-                  const technical = summarise(e.action, detail);
-                  return (
-                    <tr key={e.seq} data-testid="audit-row">
-                      <td>{e.seq}</td>
-                      <td className="nowrap">{formatTime(e.at)}</td>
-                      <td>{actionLabel(e.action)}</td>
-                      <td>{whoLabel(e.actor, lookup)}</td>
-                      <td className="small">
-                        {pensions.length > 0 && <div>{pensions.length === 1 ? 'Pension' : 'Pensions'}: {pensions.join(', ')}</div>}
-                        {e.action === 'identity.disclosed' && <div>{technical}</div>}
-                        <details>
-                          <summary>Technical details</summary>
-                          <div className="mono">{e.action} · {e.actor}</div>
-                          {e.action !== 'identity.disclosed' && technical && <div className="mono">{technical}</div>}
-                        </details>
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
+            <>
+              <p role="status" data-testid="activity-count" className="activity-count">
+                {filtering ? `${shown.length} of ${entriesWord(total)} match.` : `${entriesWord(shown.length)}.`}
+              </p>
+              {shown.length === 0 ? (
+                <p className="empty">Nothing matches. Choose other filters, or “Show everything”.</p>
+              ) : (
+                days.map((day) => (
+                  <section key={day.key} className="activity-day" aria-labelledby={`day-${day.key}`} data-testid="activity-day">
+                    <h2 id={`day-${day.key}`}>{day.heading}</h2>
+                    <ul className="activity-list">
+                      {day.rows.map((row) => (row.kind === 'entry'
+                        ? <EntryRow key={row.entry.seq} entry={row.entry} ctx={ctx} technical={technical} />
+                        : <OwnReadsRow key={`own-${row.entries[0].seq}`} entries={row.entries} technical={technical} />))}
+                    </ul>
+                  </section>
+                ))
+              )}
+            </>
           )}
         </>
       )}
-      {entries && entries.length === LIMIT && <p className="muted small">Showing the latest {LIMIT} entries; the filters look through these.</p>}
+      {shown && shown.length === LIMIT && (
+        <p className="muted small">Showing the latest {LIMIT} {filtering ? 'entries that match' : 'entries'}. Export saves the whole log.</p>
+      )}
     </Screen>
+  );
+}
+
+/** The codes of an entry, for those who want them (an adviser, support, a regulator). */
+function Codes({ entry }: { entry: ActivityEntry }) {
+  const detail = technicalWords(entry);
+  return (
+    <div className="mono small activity-technical" data-testid="audit-technical">
+      #{entry.seq} · {entry.action} · {entry.actor}{detail ? <Fragment> · {detail}</Fragment> : null}
+    </div>
+  );
+}
+
+function EntryRow({ entry, ctx, technical }: { entry: ActivityEntry; ctx: Context; technical: boolean }) {
+  const more = moreWords(entry);
+  return (
+    <li data-testid="audit-row" data-seq={entry.seq}>
+      <span className="when">{formatClock(entry.at)}</span>
+      <div className="what">
+        <p data-testid="audit-sentence">{sentence(entry, ctx)}</p>
+        {more && <p className="small">{more}</p>}
+        {technical && <Codes entry={entry} />}
+      </div>
+    </li>
+  );
+}
+
+function OwnReadsRow({ entries, technical }: { entries: ActivityEntry[]; technical: boolean }) {
+  const newest = entries[0];
+  return (
+    <li data-testid="audit-row" data-seq={newest.seq} data-folded={entries.length}>
+      <span className="when">{formatClock(newest.at)}</span>
+      <div className="what">
+        <p data-testid="audit-sentence">
+          You viewed your pensions{' '}
+          <span className="muted small">(your wallet read them for you {entries.length === 1 ? 'once' : `${entries.length} times`})</span>
+        </p>
+        {technical && (
+          <ul>
+            {entries.map((e) => <li key={e.seq}><Codes entry={e} /></li>)}
+          </ul>
+        )}
+      </div>
+    </li>
   );
 }

@@ -17,7 +17,9 @@ export function ForgottenPassphrase() {
   );
 }
 
-export function CreateWallet({ onDone }: { onDone: (s: AppState, problem?: ApiError) => void }) {
+/** `onCreated` is told, before `onDone`, when a new wallet was made (not
+ * restored from a backup): the app then starts the first run. */
+export function CreateWallet({ onDone, onCreated }: { onDone: (s: AppState, problem?: ApiError) => void; onCreated?: () => void }) {
   const [passphrase, setPassphrase] = useState('');
   const [confirm, setConfirm] = useState('');
   const [identity, setIdentity] = useState(EMPTY_IDENTITY);
@@ -41,12 +43,17 @@ export function CreateWallet({ onDone }: { onDone: (s: AppState, problem?: ApiEr
     if (p.length) return;
     setBusy(true);
     try {
-      onDone(await createWallet(passphrase, toIdentity(identity)));
+      const created = await createWallet(passphrase, toIdentity(identity));
+      onCreated?.();
+      onDone(created);
     } catch (err) {
       // The wallet may exist although its server could not start: then the
-      // unlock screen takes over, showing why.
+      // unlock screen takes over, showing why, and the first run follows it.
       const now = await appState().catch(() => null);
-      if (now?.wallet_exists) onDone(now, err as ApiError);
+      if (now?.wallet_exists) {
+        onCreated?.();
+        onDone(now, err as ApiError);
+      }
       else setProblems([fromError(err as ApiError)]);
     } finally {
       setBusy(false);

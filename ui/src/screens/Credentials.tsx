@@ -1,15 +1,20 @@
-import { Fragment, useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import {
   deleteCredential, exportCredentials, listCredentials, showCredential, verifyCredential, walletDid,
   type ApiError, type Credential, type CredentialCheck,
 } from '../api';
 import { ErrorMessage, Loading, Notice, Screen, useFocusLater } from '../components';
 import { formatTime } from '../format';
+import { formatClock, formatDate } from '../consent/words';
+import '../consent/consent.css';
 
 const STATUS_LABELS: Record<string, string> = {
   active: 'Current',
-  superseded: 'Replaced by a newer one',
+  superseded: 'Replaced by a newer proof',
 };
+
+/** The screen's name: what the records are for, not what they are called in the protocol. */
+const TITLE = 'Proof of protection';
 
 export function Credentials() {
   const [list, setList] = useState<Credential[] | null>(null);
@@ -46,56 +51,96 @@ export function Credentials() {
     }
   }
 
-  if (error) return <Screen name="credentials" title="Credentials"><ErrorMessage error={error} /></Screen>;
-  if (!list) return <Screen name="credentials" title="Credentials"><Loading /></Screen>;
+  if (error) return <Screen name="credentials" title={TITLE}><ErrorMessage error={error} /></Screen>;
+  if (!list) return <Screen name="credentials" title={TITLE}><Loading /></Screen>;
   return (
-    <Screen name="credentials" title="Credentials">
-      <p>Each provider gives your wallet a signed record (a credential) as proof that the pension is protected by this wallet.</p>
-      <WalletName />
+    <Screen name="credentials" title={TITLE}>
+      <p>
+        When you protect a pension with this wallet, its provider gives your wallet signed proof of it. Your wallet checks the proof when it
+        arrives, and you can check it again at any time, or show it to someone else.
+      </p>
       {deleted && <Notice testId="credential-deleted">The record of {deleted} has been deleted from this wallet.</Notice>}
       {list.length === 0 ? (
-        <p className="empty">No credentials yet. You receive one when you protect a pension on the Offers screen.</p>
+        <p className="empty">No proof yet. You receive one when you protect a pension on the Offers screen.</p>
       ) : (
         <>
-          <table className="table">
-            <thead><tr><th scope="col">Scheme</th><th scope="col">Status</th><th scope="col">Received</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
-            <tbody>
-              {list.map((c) => (
-                <Fragment key={c.id}>
-                  <tr data-testid="credential-row" className={selected === c.id ? 'selected' : undefined}>
-                    <td>{c.scheme}<div className="muted small mono">{c.pei}</div></td>
-                    <td><span className={`tag ${c.status === 'active' ? 'tag-ok' : 'tag-anon'}`}>{STATUS_LABELS[c.status] ?? c.status}</span></td>
-                    <td>{formatTime(c.received_at)}</td>
-                    <td>
-                      <div className="row-actions">
-                        <button type="button" onClick={() => setSelected(selected === c.id ? null : c.id)} aria-expanded={selected === c.id}
-                          data-testid="credential-details">
-                          {selected === c.id ? 'Hide details' : 'Details'}
-                        </button>
-                        <button type="button" className="danger" id={`credential-delete-${c.id}`} onClick={() => askDelete(c.id)} aria-expanded={confirming === c.id}
-                          data-testid="credential-delete" aria-label={`Delete the record of ${c.scheme}`}>
-                          Delete
-                        </button>
-                      </div>
-                    </td>
-                  </tr>
+          <ul className="rows proof-list">
+            {list.map((c) => (
+              <li key={c.id} data-testid="credential-row" className={selected === c.id ? 'selected' : undefined}>
+                <div className="proof">
+                  <h2 className="proof-scheme" id={`proof-${c.id}`}>{c.scheme}</h2>
+                  <ProofLine credential={c} />
                   {confirming === c.id && (
-                    <tr className="confirm-row">
-                      <td colSpan={4}>
-                        <ConfirmDelete credential={c} busy={deleting} error={deleteError}
-                          onConfirm={() => void confirmDelete(c)} onCancel={() => { setConfirming(null); setDeleteError(null); focusLater(`credential-delete-${c.id}`); }} />
-                      </td>
-                    </tr>
+                    <ConfirmDelete credential={c} busy={deleting} error={deleteError}
+                      onConfirm={() => void confirmDelete(c)} onCancel={() => { setConfirming(null); setDeleteError(null); focusLater(`credential-delete-${c.id}`); }} />
                   )}
-                </Fragment>
-              ))}
-            </tbody>
-          </table>
+                  {selected === c.id && <CredentialDetail key={c.id} id={c.id} scheme={c.scheme} />}
+                </div>
+                <div className="row-actions">
+                  <button type="button" onClick={() => setSelected(selected === c.id ? null : c.id)} aria-expanded={selected === c.id}
+                    data-testid="credential-details" aria-describedby={`proof-${c.id}`}>
+                    {selected === c.id ? 'Hide technical details' : 'Technical details'}
+                  </button>
+                  <button type="button" className="danger" id={`credential-delete-${c.id}`} onClick={() => askDelete(c.id)} aria-expanded={confirming === c.id}
+                    data-testid="credential-delete" aria-label={`Delete the record of ${c.scheme}`}>
+                    Delete
+                  </button>
+                </div>
+              </li>
+            ))}
+          </ul>
           <ExportAll />
         </>
       )}
-      {selected && <CredentialDetail key={selected} id={selected} />}
+      <WalletName />
     </Screen>
+  );
+}
+
+/**
+ * "Proof your pension is protected: ✓ checked 21 Dec 2026". The wallet
+ * checked the proof's signature when it arrived (it refuses one that does
+ * not check out), so that is the date until the owner checks again here.
+ */
+function ProofLine({ credential: c }: { credential: Credential }) {
+  const [check, setCheck] = useState<{ at: number; result: CredentialCheck } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+
+  async function again() {
+    setBusy(true);
+    setError(null);
+    try {
+      setCheck({ at: Math.floor(Date.now() / 1000), result: await verifyCredential(c.id) });
+    } catch (e) {
+      setError(e as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const replaced = c.status !== 'active';
+  return (
+    <>
+      <p className="proof-line" data-testid="proof-status">
+        {replaced ? (
+          <><span className="tag tag-anon">{STATUS_LABELS[c.status] ?? 'No longer current'}</span> Received {formatDate(c.received_at)}.</>
+        ) : check && !check.result.verified ? (
+          <span className="error-text">✗ This proof did not check out{check.result.reason ? `: ${check.result.reason}` : '.'}</span>
+        ) : (
+          <>Proof your pension is protected: <span className="tag tag-ok">✓ checked {formatDate(check?.at ?? c.received_at)}</span></>
+        )}
+      </p>
+      <div className="buttons">
+        <button type="button" onClick={again} disabled={busy} data-testid="credential-check" aria-describedby={`proof-${c.id}`}>
+          {busy ? 'Checking…' : 'Check again'}
+        </button>
+        <span role="status" className="small" data-testid="credential-check-result">
+          {check ? (check.result.verified ? `Checked just now, at ${formatClock(check.at)}.` : 'Checked just now: it did not check out.') : ''}
+        </span>
+      </div>
+      <ErrorMessage error={error && `The proof could not be checked just now: ${error.message}`} />
+    </>
   );
 }
 
@@ -206,7 +251,8 @@ function WalletName() {
   );
 }
 
-function CredentialDetail({ id }: { id: string }) {
+/** The proof as it is: every field, the signed content and the token, for whoever needs them (an adviser, support). */
+function CredentialDetail({ id, scheme }: { id: string; scheme: string }) {
   const [detail, setDetail] = useState<Record<string, unknown> | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [verify, setVerify] = useState<CredentialCheck | null>(null);
@@ -232,8 +278,8 @@ function CredentialDetail({ id }: { id: string }) {
 
   const { jwt, claims, ...rest } = (detail ?? {}) as Record<string, unknown>;
   return (
-    <section className="card" aria-label="Credential details" data-testid="credential-detail">
-      <h2>Credential details</h2>
+    <section className="card" aria-labelledby={`detail-${id}`} data-testid="credential-detail">
+      <h3 id={`detail-${id}`}>Technical details of the proof for {scheme}</h3>
       <ErrorMessage error={error} />
       {!detail && !error && <Loading />}
       {detail && (

@@ -1,23 +1,25 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import {
   acceptOffer, findPensions, listOffers, listProviders,
-  type AcceptAnswer, type ApiError, type FindResult, type Offer, type OffersAnswer, type Provider,
+  type AcceptAnswer, type ApiError, type Employment, type FindResult, type Offer, type OffersAnswer, type Provider,
 } from '../api';
 import { ErrorMessage, ErrorSummary, FieldError, Loading, Notice, Screen, fieldAria, type Problem } from '../components';
 import { ProveIdentity } from '../ProveIdentity';
-import { MATCH_LABELS } from '../format';
+import { employmentLine, formatTime, providerLabel } from '../format';
+import { RegisterProblem, fetchRegister, refetching, registerError, type RegisterState } from '../Register';
 import type { ScreenName } from '../App';
+import '../wallet.css';
 
+/** What each provider's answer means for the owner. */
 const OUTCOME: Record<string, string> = {
   matched: 'Found pensions that match you',
-  possible: 'Found possible matches — the provider may need to check',
+  possible: 'Found pensions that might be yours',
   none: 'No pensions found for you',
-  unreachable: 'Could not be reached',
+  unreachable: 'Could not be reached just now',
   not_accepted: 'Does not accept your wallet yet',
-  error: 'Answered with an error',
+  error: 'Something went wrong at their end',
   ok: 'Answered',
 };
-
 
 type AcceptState =
   | { state: 'running' }
@@ -26,27 +28,58 @@ type AcceptState =
   /** Another wallet protects it: the provider wrote to the owner with a code. */
   | { state: 'confirm'; code: string; error: ApiError | null };
 
-export function Offers({ onGoto }: { onGoto: (s: ScreenName) => void }) {
-  const [providers, setProviders] = useState<Provider[] | null>(null);
-  const [loadError, setLoadError] = useState<ApiError | null>(null);
-  const [found, setFound] = useState<FindResult[] | null>(null);
-  const [offers, setOffers] = useState<OffersAnswer | null>(null);
+/**
+ * An offer as shown. The wallet does not send the employer and dates with
+ * an offer yet; when it does, they are what lets the owner recognise a
+ * possible match, so the card shows them whenever they are there.
+ */
+type ShownOffer = Offer & { employment?: Employment[] | null };
+
+/** The last search, kept while the app is open: leaving the screen and
+ * coming back shows it again, with when it was made. */
+export interface SearchResult {
+  found: FindResult[];
+  offers: OffersAnswer | null;
+  /** Unix seconds. */
+  at: number;
+  /** Pensions protected since, so that coming back does not offer them again. */
+  accepted: Record<string, AcceptAnswer>;
+}
+let lastSearch: SearchResult | null = null;
+
+/** For tests: each starts with nothing searched. */
+export function forgetLastSearch() {
+  lastSearch = null;
+}
+
+const offerKey = (o: Offer) => `${o.provider} ${o.resource_id}`;
+
+/** Searching, and protecting what was found: the Find pensions screen and the first run share it. */
+export function useFindPensions() {
+  const [result, setResult] = useState<SearchResult | null>(lastSearch);
   const [searching, setSearching] = useState(false);
   const [searchError, setSearchError] = useState<ApiError | null>(null);
-  const [accepts, setAccepts] = useState<Record<string, AcceptState>>({});
+  const [accepts, setAccepts] = useState<Record<string, AcceptState>>(() =>
+    Object.fromEntries(Object.entries(lastSearch?.accepted ?? {}).map(([k, answer]) => [k, { state: 'done', answer } as AcceptState])));
+  /** Possible matches the owner said are hers. */
+  const [mine, setMine] = useState<Record<string, boolean>>({});
 
-  useEffect(() => {
-    listProviders().then(setProviders, (e) => setLoadError(e as ApiError));
-  }, []);
+  const remember = (next: SearchResult) => {
+    lastSearch = next;
+    setResult(next);
+  };
 
   async function search() {
     setSearching(true);
     setSearchError(null);
     try {
-      const f = await findPensions();
-      setFound(f);
-      const o = await listOffers();
-      setOffers(o);
+      const found = await findPensions();
+      const at = Math.floor(Date.now() / 1000);
+      remember({ found, offers: null, at, accepted: {} });
+      const offers = await listOffers();
+      remember({ found, offers, at, accepted: {} });
+      setAccepts({});
+      setMine({});
     } catch (e) {
       setSearchError(e as ApiError);
     } finally {
@@ -55,11 +88,12 @@ export function Offers({ onGoto }: { onGoto: (s: ScreenName) => void }) {
   }
 
   async function accept(offer: Offer, code: string | null = null) {
-    const key = `${offer.provider} ${offer.resource_id}`;
+    const key = offerKey(offer);
     setAccepts((a) => ({ ...a, [key]: { state: 'running' } }));
     try {
       const answer = await acceptOffer(offer.provider, offer.resource_id, code);
       setAccepts((a) => ({ ...a, [key]: { state: 'done', answer } }));
+      if (lastSearch) lastSearch = { ...lastSearch, accepted: { ...lastSearch.accepted, [key]: answer } };
     } catch (e) {
       const error = e as ApiError;
       const next: AcceptState = error.kind === 'confirmation_required'
@@ -69,101 +103,240 @@ export function Offers({ onGoto }: { onGoto: (s: ScreenName) => void }) {
     }
   }
 
-  const setCode = (key: string, code: string) =>
-    setAccepts((a) => ({ ...a, [key]: { state: 'confirm', code, error: null } }));
+  const setCode = (key: string, code: string) => setAccepts((a) => ({ ...a, [key]: { state: 'confirm', code, error: null } }));
+  const setIsMine = (key: string, yes: boolean) => setMine((m) => ({ ...m, [key]: yes }));
 
-  if (loadError) return <Screen name="offers" title="Offers"><ErrorMessage error={loadError} /></Screen>;
-  if (!providers) return <Screen name="offers" title="Offers"><Loading /></Screen>;
+  return { result, searching, searchError, search, accepts, accept, setCode, mine, setIsMine };
+}
+
+export type FindPensions = ReturnType<typeof useFindPensions>;
+
+/** A provider's name as known from the search or the list of providers; never its address. */
+function namer(result: SearchResult | null, providers: Provider[]) {
+  return (url: string, said?: string | null) =>
+    providerLabel(said ?? result?.found.find((f) => f.url === url)?.name ?? providers.find((p) => p.url === url)?.name);
+}
+
+/** What each provider said to the last search. */
+export function FindOutcomes({ result, providers, level = 2 }: { result: SearchResult; providers: Provider[]; level?: 2 | 3 }) {
+  const nameOf = namer(result, providers);
+  const Heading = `h${level}` as const;
+  const failed = result.offers?.providers.filter((p) => p.error) ?? [];
+  return (
+    <section aria-labelledby="h-find-outcomes">
+      <Heading id="h-find-outcomes">What each provider said</Heading>
+      <ul className="plain outcomes">
+        {result.found.map((f) => (
+          <li key={f.url} data-testid="provider-outcome" className={`outcome outcome-${f.outcome}`}>
+            <strong>{nameOf(f.url, f.name)}</strong>: {OUTCOME[f.outcome] ?? 'Answered'}
+            {f.items && f.items.length > 0 && <> ({f.items.length})</>}
+            {(f.error || f.outcome === 'unreachable' || f.outcome === 'error') && (
+              <details className="small">
+                <summary>Technical details</summary>
+                <p className="mono">{f.url}{f.error ? ` — ${f.error}` : ''}</p>
+              </details>
+            )}
+          </li>
+        ))}
+        {failed.map((p) => (
+          <li key={`o-${p.url}`} className="outcome outcome-error" data-testid="provider-outcome-error">
+            <strong>{nameOf(p.url)}</strong>: the pensions waiting there could not be listed just now.
+            <details className="small">
+              <summary>Technical details</summary>
+              <p className="mono">{p.url} — {p.error}</p>
+            </details>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+/** The pensions found that this wallet does not look after yet, each with its "Protect it". */
+export function OfferList({ find, providers, onSeePensions, level = 2 }: {
+  find: FindPensions;
+  providers: Provider[];
+  /** The way to the pension once protected; none in the first run, which goes on by itself. */
+  onSeePensions?: () => void;
+  level?: 2 | 3;
+}) {
+  const { result, accepts, accept, setCode, mine, setIsMine } = find;
+  if (!result?.offers) return null;
+  const nameOf = namer(result, providers);
+  const Heading = `h${level}` as const;
+  const Sub = `h${level + 1}` as 'h3' | 'h4';
+  return (
+    <section aria-labelledby="h-offer-list">
+      <Heading id="h-offer-list">Pensions you can protect</Heading>
+      {result.offers.offers.length === 0 ? (
+        <p className="empty" data-testid="no-offers">
+          No pensions are waiting to be protected. Those this wallet already looks after are in My pensions.
+        </p>
+      ) : (
+        result.offers.offers.map((o: ShownOffer) => {
+          const key = offerKey(o);
+          const st = accepts[key];
+          const provider = nameOf(o.provider, o.provider_name);
+          const possible = o.match_status !== 'match-yes';
+          const ticked = !!mine[key];
+          const employment = employmentLine(o.employment);
+          const id = `offer-${o.resource_id}`;
+          return (
+            <article key={key} className="card offer" data-testid="offer-card" aria-labelledby={`${id}-h`}>
+              <Sub id={`${id}-h`}>{o.scheme ?? 'A pension'}</Sub>
+              <p className="offer-provider">With {provider}</p>
+              {employment && <p className="pension-employment" data-testid="offer-employment">{employment}</p>}
+              {o.match_status === 'match-yes' ? (
+                <p><span className="tag tag-ok" data-testid="offer-match">Matches your details</span></p>
+              ) : (
+                <p className="offer-possible" data-testid="offer-match">
+                  <span className="tag tag-warn">Might be yours</span>{' '}
+                  {provider} found this pension with some of your details, but not all. Check
+                  {employment ? ' the employer and dates' : ' the name of the scheme'} before you protect it.
+                </p>
+              )}
+              {o.authorization_server && (
+                <p className="small">Something else looks after this pension now, such as another dashboard or wallet. Protecting it here moves it to this wallet.</p>
+              )}
+              {st?.state === 'done' ? (
+                // The button the owner pressed is gone: the outcome takes focus.
+                <Notice testId="accept-success" tone={st.answer.credential_error ? 'warning' : 'success'}>
+                  <p>
+                    Protected. This wallet now looks after {o.scheme ?? 'this pension'}: nobody sees it without asking you.
+                    {st.answer.credential ? ` ${provider} has sent proof that this wallet looks after it.` : null}
+                  </p>
+                  {st.answer.credential_error && (
+                    <p>{provider}’s proof of this could not be collected: {st.answer.credential_error}. Protect it again later to collect it.</p>
+                  )}
+                  {onSeePensions && (
+                    <button type="button" data-testid="see-in-pensions" onClick={onSeePensions}>See it in My pensions</button>
+                  )}
+                </Notice>
+              ) : st?.state === 'confirm' ? (
+                <ConfirmCode offer={o} provider={provider} code={st.code} error={st.error}
+                  onCode={(c) => setCode(key, c)} onSubmit={(c) => accept(o, c)} />
+              ) : (
+                <div className="offer-actions">
+                  {possible && (
+                    <div className="check">
+                      <input type="checkbox" id={`${id}-mine`} data-testid="offer-mine" checked={ticked}
+                        onChange={(e) => setIsMine(key, e.target.checked)} />
+                      <label htmlFor={`${id}-mine`}>Yes, this is mine</label>
+                    </div>
+                  )}
+                  <div className="buttons">
+                    <button type="button" className="primary" data-testid="accept-offer" onClick={() => accept(o)}
+                      disabled={st?.state === 'running' || (possible && !ticked)}
+                      aria-describedby={possible && !ticked ? `${id}-why` : undefined}>
+                      {st?.state === 'running' ? 'Protecting…' : 'Protect it'}
+                    </button>
+                    {possible && !ticked && <p className="hint" id={`${id}-why`}>Tick “Yes, this is mine” first.</p>}
+                  </div>
+                </div>
+              )}
+              {st?.state === 'error' && (
+                <p className="error" role="alert" data-testid="accept-error">Could not protect this pension: {st.error.message}</p>
+              )}
+              <details className="small">
+                <summary>Technical details</summary>
+                <dl className="facts wide">
+                  {o.pei && <div><dt>Pension identifier</dt>{' '}<dd className="mono">{o.pei}</dd></div>}
+                  <div><dt>Provider’s address</dt>{' '}<dd className="mono">{o.provider}</dd></div>
+                  <div><dt>Provider’s id for it</dt>{' '}<dd className="mono">{o.resource_id}</dd></div>
+                  {o.match_status && <div><dt>Match status</dt>{' '}<dd className="mono">{o.match_status}</dd></div>}
+                  {o.authorization_server && <div><dt>Looked after now by</dt>{' '}<dd className="mono">{o.authorization_server}</dd></div>}
+                  {st?.state === 'done' && <div><dt>Now protected by</dt>{' '}<dd className="mono">{st.answer.authorization_server}</dd></div>}
+                </dl>
+              </details>
+            </article>
+          );
+        })
+      )}
+    </section>
+  );
+}
+
+/** What protecting a pension does, for whoever wants to know before pressing the button. */
+export function WhatHappensNext() {
+  return (
+    <details className="what-next" data-testid="what-happens-next">
+      <summary>What happens next</summary>
+      <ul>
+        <li>Your pension stays where it is, with your provider. Nothing about your money changes.</li>
+        <li>Once you protect a pension, your provider asks this wallet before anyone sees it.</li>
+        <li>Other pension dashboards and apps must ask you first. You decide in Requests, and can change your mind in Sharing.</li>
+        <li>If something else looked after the pension before, such as another dashboard or wallet, it stops doing so.</li>
+      </ul>
+    </details>
+  );
+}
+
+export function Offers({ onGoto }: { onGoto: (s: ScreenName) => void }) {
+  const [providers, setProviders] = useState<Provider[] | null>(null);
+  const [loadError, setLoadError] = useState<ApiError | null>(null);
+  const find = useFindPensions();
+  const { result, searching, searchError, search } = find;
+  /** Getting the list of providers, when the wallet knows none yet. */
+  const [register, setRegister] = useState<RegisterState | null>(null);
+
+  const loadProviders = () => listProviders().then(setProviders, (e) => setLoadError(e as ApiError));
+  useEffect(() => { void loadProviders(); }, []);
+
+  async function getRegister() {
+    if (register?.state === 'fetching') return;
+    setRegister((before) => (before ? refetching(before) : { state: 'fetching' }));
+    const now = await fetchRegister();
+    setRegister(now);
+    if (now.state === 'done') await loadProviders();
+  }
+
+  const title = 'Find pensions';
+  if (loadError) return <Screen name="offers" title={title}><ErrorMessage error={loadError} /></Screen>;
+  if (!providers) return <Screen name="offers" title={title}><Loading /></Screen>;
 
   if (providers.length === 0) {
     return (
-      <Screen name="offers" title="Offers">
+      <Screen name="offers" title={title}>
         <div className="empty" data-testid="offers-empty">
-          <p>You have not added any pension providers yet. Add your providers in Settings (or import a registry file), then come back here to find your pensions.</p>
-          <button type="button" className="primary" onClick={() => onGoto('settings')}>Go to Settings</button>
+          <p>Your wallet does not know any pension providers yet, so it has nowhere to look.</p>
+          <div className="buttons">
+            <button type="button" className="primary" data-testid="fetch-register" onClick={getRegister}
+              aria-disabled={register?.state === 'fetching' || undefined}>
+              {register?.state === 'fetching' ? 'Getting the list…' : 'Get the list of pension providers'}
+            </button>
+            {register?.state === 'fetching' && <p className="muted" role="status">Getting the list of pension providers…</p>}
+          </div>
+          {register && registerError(register) && <RegisterProblem error={registerError(register)!} onRetry={getRegister} busy={register.state === 'fetching'} />}
+          {(register?.state === 'none' || (register?.state === 'done' && register.providers === 0)) && (
+            <p role="status" data-testid="register-none">This app has no list of pension providers to fetch.</p>
+          )}
+          <p>If you know your provider’s web address, you can add it in Settings, under “Advanced”.</p>
+          <button type="button" onClick={() => onGoto('settings')}>Go to Settings</button>
         </div>
       </Screen>
     );
   }
 
-  const nameOf = (url: string) =>
-    found?.find((f) => f.url === url)?.name ?? providers.find((p) => p.url === url)?.name ?? url;
-
   return (
-    <Screen name="offers" title="Offers">
-      <ProveIdentity />
-      <p>
-        Ask your {providers.length === 1 ? 'provider' : `${providers.length} providers`} which pensions they hold for you.
-        You can then protect each one with this wallet, so that you decide who may see it.
+    <Screen name="offers" title={title}>
+      <p className="lead">
+        Your wallet asks your {providers.length === 1 ? 'pension provider' : `${providers.length} pension providers`} which pensions
+        they hold for you. You then choose which ones this wallet looks after, so that you decide who may see them.
       </p>
-      <button type="button" className="primary" data-testid="find-pensions" onClick={search} disabled={searching}>
-        {searching ? 'Searching…' : 'Find my pensions'}
-      </button>
+      <WhatHappensNext />
+      <ProveIdentity />
+      <div className="find-bar">
+        <button type="button" className="primary" data-testid="find-pensions" onClick={search} disabled={searching}>
+          {searching ? 'Searching…' : result ? 'Search again' : 'Find my pensions'}
+        </button>
+        {result && !searching && <p className="muted" data-testid="last-searched">Last searched {formatTime(result.at)}</p>}
+        {searching && <p className="muted" role="status">Asking your providers. This can take a moment…</p>}
+      </div>
       <ErrorMessage error={searchError} />
 
-      {found && (
-        <section aria-labelledby="h-providers">
-          <h2 id="h-providers">What each provider said</h2>
-          <ul className="plain outcomes">
-            {found.map((f) => (
-              <li key={f.url} data-testid="provider-outcome" className={`outcome outcome-${f.outcome}`}>
-                <strong>{f.name ?? f.url}</strong>: {OUTCOME[f.outcome] ?? f.outcome}
-                {f.items && f.items.length > 0 && <> ({f.items.length})</>}
-                {f.error && <span className="error-text"> — {f.error}</span>}
-              </li>
-            ))}
-            {offers?.providers.filter((p) => p.error).map((p) => (
-              <li key={`o-${p.url}`} className="outcome outcome-error">
-                <strong>{nameOf(p.url)}</strong>: offers could not be listed — <span className="error-text">{p.error}</span>
-              </li>
-            ))}
-          </ul>
-        </section>
-      )}
-
-      {offers && (
-        <section aria-labelledby="h-offer-list">
-          <h2 id="h-offer-list">Pensions you can protect</h2>
-          {offers.offers.length === 0 ? (
-            <p className="empty" data-testid="no-offers">
-              No pensions are waiting to be protected. Those already protected by this wallet are on the Pensions screen.
-            </p>
-          ) : (
-            offers.offers.map((o) => {
-              const key = `${o.provider} ${o.resource_id}`;
-              const st = accepts[key];
-              return (
-                <article key={key} className="card offer" data-testid="offer-card">
-                  <h3>{o.scheme}</h3>
-                  <p className="muted small">{o.provider_name ?? nameOf(o.provider)} · <span className="mono">{o.pei}</span></p>
-                  <p><span className={`tag ${o.match_status === 'match-yes' ? 'tag-ok' : 'tag-warn'}`}>{(o.match_status && MATCH_LABELS[o.match_status]) ?? o.match_status}</span></p>
-                  {st?.state === 'done' ? (
-                    // The button the owner pressed is gone: the outcome takes focus.
-                    <Notice testId="accept-success" tone={st.answer.credential_error ? 'warning' : 'success'}>
-                      Protected by your wallet.
-                      {st.answer.credential ? ' Proof of protection (credential) received.' : null}
-                      {st.answer.credential_error && (
-                        <> The provider's proof (credential) could not be collected: {st.answer.credential_error}</>
-                      )}
-                    </Notice>
-                  ) : st?.state === 'confirm' ? (
-                    <ConfirmCode offer={o} provider={o.provider_name ?? nameOf(o.provider)} code={st.code} error={st.error}
-                      onCode={(c) => setCode(key, c)} onSubmit={(c) => accept(o, c)} />
-                  ) : (
-                    <button type="button" data-testid="accept-offer" onClick={() => accept(o)} disabled={st?.state === 'running'}>
-                      {st?.state === 'running' ? 'Protecting…' : 'Protect with my wallet'}
-                    </button>
-                  )}
-                  {st?.state === 'error' && (
-                    <p className="error" role="alert" data-testid="accept-error">Could not protect this pension: {st.error.message}</p>
-                  )}
-                </article>
-              );
-            })
-          )}
-        </section>
-      )}
-      {!found && !searching && <p className="muted">Nothing searched yet. Press “Find my pensions” to start.</p>}
+      {result && <FindOutcomes result={result} providers={providers} />}
+      <OfferList find={find} providers={providers} onSeePensions={() => onGoto('pensions')} />
+      {!result && !searching && <p className="muted">Nothing searched yet. Press “Find my pensions” to start.</p>}
     </Screen>
   );
 }

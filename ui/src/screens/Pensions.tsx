@@ -1,13 +1,20 @@
-import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import {
-  getIdentity, isPensionError, listClients, listGrants, listProviders, listResources, movePension, myPensions,
+  getIdentity, isPensionError, listClients, listGrants, listProviders, movePension, myPensions,
   type Accepted, type ApiError, type Client, type Grant, type Identity, type MyPensions, type Pension, type PensionOk,
-  type Provider, type Resource,
+  type Provider,
 } from '../api';
-import { ErrorMessage, ErrorSummary, FieldError, Loading, Screen, fieldAria, fromError, problemAt, type Problem } from '../components';
-import { MATCH_LABELS, formatDay, formatMoney } from '../format';
-import { IncomeChart } from '../IncomeChart';
+import {
+  ErrorMessage, ErrorSummary, FieldError, Loading, Notice, Screen, fieldAria, fromError, problemAt, type Problem,
+} from '../components';
+import {
+  STATE_PENSION_FORECAST, ageAt, documentLabel, employmentLine, formatDate, formatDay, formatMoney, pensionTypeLabel,
+  providerLabel,
+} from '../format';
+import { Chip, IncomeChart, coloursFor, stableKey } from '../IncomeChart';
+import { WebAddress } from '../WebAddress';
 import type { ScreenName } from '../App';
+import '../wallet.css';
 
 interface Data {
   pensions: MyPensions;
@@ -15,7 +22,6 @@ interface Data {
   clients: Client[];
   identity: Identity | null;
   providers: Provider[];
-  resources: Resource[];
 }
 
 function dcPot(p: PensionOk): number | null {
@@ -135,142 +141,291 @@ function MovePension({ pension, providerName, onMoved }: { pension: Pension; pro
   );
 }
 
+/** The age from which a pension pays: its earliest estimated income, else its retirement date. */
+function startAge(p: Pension, dateOfBirth: string | null | undefined): number | null {
+  if (!dateOfBirth) return null;
+  const dates = (p.illustrations ?? [])
+    .flatMap((i) => i.illustrationComponents ?? [])
+    .filter((c) => c.illustrationType === 'ERI' && c.payableDetails?.payableDate)
+    .map((c) => c.payableDetails.payableDate!)
+    .sort();
+  const from = dates[0] ?? p.retirement_date;
+  return from ? ageAt(dateOfBirth, from) : null;
+}
+
+/** "A", "A and B", "A, B and C". */
+function listInWords(names: string[]): string {
+  if (names.length <= 1) return names.join('');
+  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+/** What a grant lets an app see, in words: the scope names are the protocol's. */
+const SCOPE_WORDS: Record<string, string> = { owner: 'pension details', value: 'values and estimates' };
+
+/** The retirement picture in one sentence: how much, from when, and what the figure is and is not. */
+function Totals({ pensions, identity, leftOut }: { pensions: MyPensions; identity: Identity | null; leftOut: string[] }) {
+  const counted = pensions.pensions.filter((p) => !isPensionError(p));
+  const ages = counted.map((p) => startAge(p, identity?.date_of_birth)).filter((a): a is number => a !== null);
+  const from = ages.length ? Math.min(...ages) : null;
+  const to = ages.length ? Math.max(...ages) : null;
+  const income = formatMoney(pensions.totals.estimated_annual_income);
+  return (
+    <section className="card totals-card" data-testid="pensions-total" aria-labelledby="h-totals">
+      <h2 id="h-totals">Your retirement income</h2>
+      {counted.length === 0 ? (
+        <p data-testid="totals-sentence">Your total cannot be worked out just now, because none of your pensions could be updated.</p>
+      ) : (
+        <p className="totals-sentence" data-testid="totals-sentence">
+          <strong className="totals-big">{income} a year</strong>{' '}
+          {to === null
+            ? 'once all your pensions have started'
+            : from === to ? `from age ${to}` : `by age ${to} (your pensions start from age ${from} to ${to})`}
+          {' '}— estimate in today’s money, before tax, not including your State Pension.
+        </p>
+      )}
+      {leftOut.length > 0 && counted.length > 0 && (
+        <p className="small">This leaves out {listInWords(leftOut)}, which couldn’t be updated.</p>
+      )}
+      <p className="small" data-testid="state-pension-note">
+        Check your State Pension forecast on GOV.UK, at{' '}
+        <WebAddress url={STATE_PENSION_FORECAST} what="the State Pension forecast" />
+      </p>
+      <dl className="facts">
+        <div><dt>In pension pots (defined contribution)</dt>{' '}<dd>{formatMoney(pensions.totals.dc_pots)}</dd></div>
+        <div><dt>Pensions</dt>{' '}<dd>{pensions.pensions.length}</dd></div>
+      </dl>
+    </section>
+  );
+}
+
+/** One pension: what it is, what it may pay, who runs it, and what else the provider offers to read. */
+function PensionCard({ p, colour, dateOfBirth, providerName, access, clientName, move, retry, updating }: {
+  p: Pension;
+  colour: string;
+  dateOfBirth: string | null;
+  providerName: string;
+  access: Grant[];
+  clientName: (id: string) => string;
+  move: ReactNode;
+  retry: () => void;
+  updating: boolean;
+}) {
+  const headingId = `h-pension-${p.resource_id}`;
+  const employment = employmentLine(p.employment);
+  const type = pensionTypeLabel(p.pension_type);
+  const age = startAge(p, dateOfBirth);
+  const pot = dcPot(p);
+  const admin = p.administrator;
+  const contactName = admin?.name?.trim() || providerName;
+  const stale = isPensionError(p);
+  const hasFigures = typeof p.estimated_annual_income === 'number' || pot !== null || typeof p.built_up_annual_amount === 'number';
+  return (
+    <article className={`card pension${stale ? ' pension-stale' : ''}`} data-testid="pension-card" aria-labelledby={headingId}>
+      <div className="pension-title">
+        <span className="pension-colour" data-testid="pension-colour" data-colour={colour}><Chip colour={colour} /></span>
+        <h3 id={headingId}>{p.scheme ?? `A pension with ${providerName}`}</h3>
+      </div>
+      {employment && <p className="pension-employment" data-testid="pension-employment">{employment}</p>}
+      {type && <p className="pension-type">{type}</p>}
+      {stale && (
+        <div className="warning pension-problem" data-testid="pension-error">
+          <p><strong>{p.error}</strong></p>
+          {p.last_read_at ? (
+            <p>
+              <span data-testid="pension-last-updated">Last updated {formatDate(p.last_read_at)}</span>. These are the last figures
+              your wallet read, and they are left out of your totals.
+            </p>
+          ) : (
+            <p>Your wallet has not been able to read its figures yet.</p>
+          )}
+          <p>{admin && (admin.email || admin.phone) ? `If this goes on, contact ${contactName}: their details are below.` : `If this goes on, contact ${providerName}.`}</p>
+          {/* Not disabled while updating: focus stays on it, and a second press does nothing. */}
+          <button type="button" data-testid="pension-retry" onClick={retry} aria-disabled={updating || undefined}>{updating ? 'Updating…' : 'Try again'}</button>
+        </div>
+      )}
+      {(hasFigures || p.retirement_date) && (
+        <dl className="facts">
+          {typeof p.estimated_annual_income === 'number' && (
+            <div>
+              <dt>Estimated income</dt>{' '}
+              <dd>{formatMoney(p.estimated_annual_income)} a year{age !== null ? ` from age ${age}` : ''}</dd>
+            </div>
+          )}
+          {typeof p.built_up_annual_amount === 'number' && (
+            <div data-testid="pension-built-up"><dt>Built up so far</dt>{' '}<dd>{formatMoney(p.built_up_annual_amount)} a year</dd></div>
+          )}
+          {pot !== null && <div><dt>Pot value</dt>{' '}<dd>{formatMoney(pot)}</dd></div>}
+          {p.retirement_date && <div><dt>Retirement date</dt>{' '}<dd>{formatDay(p.retirement_date)}</dd></div>}
+        </dl>
+      )}
+      {p.figures_as_at && <p className="muted small" data-testid="pension-as-at">Estimate as at {formatDay(p.figures_as_at)}</p>}
+
+      {admin && (admin.name || admin.email || admin.phone) && (
+        <div className="pension-contact" data-testid="pension-contact">
+          <h4>Contact {contactName}</h4>
+          <ul className="plain">
+            {admin.phone && <li>Phone: <span className="contact-value">{admin.phone}</span></li>}
+            {admin.email && <li>Email: <span className="contact-value">{admin.email}</span></li>}
+            {!admin.phone && !admin.email && <li>No phone number or email address was given.</li>}
+          </ul>
+        </div>
+      )}
+      {p.documents && p.documents.length > 0 && (
+        <div className="pension-documents">
+          <h4>Documents from {providerName}</h4>
+          <ul className="plain" data-testid="pension-documents">
+            {p.documents.map((d, i) => (
+              <li key={`${d.url}-${i}`} data-testid="pension-document">
+                <span className="document-kind">{documentLabel(d.informationType)}</span>:{' '}
+                <WebAddress url={d.url} what={`the ${documentLabel(d.informationType).toLowerCase()}`} />
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+
+      <h4>Who else can see it</h4>
+      {access.length === 0 ? (
+        <p className="muted">Nobody else: only you.</p>
+      ) : (
+        <ul className="plain" data-testid="pension-access">
+          {access.map((g) => (
+            <li key={g.id}>
+              {clientName(g.client_id)}: {g.scopes.map((s) => SCOPE_WORDS[s] ?? s).join(' and ') || 'everything'}
+              {g.expires_at ? <span className="muted"> (until {formatDate(g.expires_at)})</span> : null}
+            </li>
+          ))}
+        </ul>
+      )}
+      {move}
+      <details className="small">
+        <summary>Technical details</summary>
+        <dl className="facts wide" data-testid="pension-technical">
+          <div><dt>Pension identifier</dt>{' '}<dd className="mono">{p.pei}</dd></div>
+          <div><dt>Provider’s address</dt>{' '}<dd className="mono">{p.provider}</dd></div>
+          <div><dt>Provider’s id for it</dt>{' '}<dd className="mono">{p.provider_resource_id}</dd></div>
+          <div><dt>This wallet’s id for it</dt>{' '}<dd className="mono">{p.resource_id}</dd></div>
+          {p.pension_type && <div><dt>Pension type code</dt>{' '}<dd className="mono">{p.pension_type}</dd></div>}
+          {p.error_detail && <div><dt>What failed</dt>{' '}<dd className="mono" data-testid="pension-error-detail">{p.error_detail}</dd></div>}
+        </dl>
+      </details>
+    </article>
+  );
+}
+
 export function Pensions({ onGoto }: { onGoto: (s: ScreenName) => void }) {
   const [data, setData] = useState<Data | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
+  const [updating, setUpdating] = useState(false);
   const [moved, setMoved] = useState<Moved | null>(null);
+  /** Set by "Try again": once every pension reads again, the owner is told so. */
+  const [retried, setRetried] = useState(0);
 
   const load = useCallback(async () => {
+    setUpdating(true);
     setError(null);
     try {
-      const [pensions, grants, clients, identity, providers, resources] = await Promise.all([
+      const [pensions, grants, clients, identity, providers] = await Promise.all([
         myPensions(), listGrants(), listClients(),
         getIdentity().catch(() => null), listProviders().catch(() => [] as Provider[]),
-        listResources().catch(() => [] as Resource[]),
       ]);
-      setData({ pensions, grants, clients, identity, providers, resources });
+      setData({ pensions, grants, clients, identity, providers });
     } catch (e) {
+      // What was on screen stays there: old figures, said to be old, beat an empty screen.
       setError(e as ApiError);
+    } finally {
+      setUpdating(false);
     }
   }, []);
   useEffect(() => { void load(); }, [load]);
 
-  const refresh = <button type="button" onClick={() => { setData(null); setMoved(null); void load(); }}>Refresh</button>;
+  const retry = () => {
+    if (updating) return;
+    setMoved(null);
+    setRetried((n) => n + 1);
+    void load();
+  };
+  const refresh = (
+    <button type="button" data-testid="pensions-refresh" onClick={() => { if (!updating) { setMoved(null); setRetried(0); void load(); } }}>
+      Refresh
+    </button>
+  );
   const movedMessage = moved && <MovedMessage moved={moved} />;
+  // Always in the page, so that "Updating…" is read out when it appears.
+  const progress = (
+    <p className="muted updating" role="status" data-testid="pensions-updating">{data && updating ? 'Updating… your figures stay on screen until the new ones arrive.' : ''}</p>
+  );
 
-  if (error) return <Screen name="pensions" title="My pensions" actions={refresh}>{movedMessage}<ErrorMessage error={error} /></Screen>;
-  // Refresh stays in place while loading, so that focus on it is not lost.
-  if (!data) return <Screen name="pensions" title="My pensions" actions={refresh}>{movedMessage}<Loading what="Asking your providers for your pensions…" /></Screen>;
-
-  const { pensions, grants, clients, identity, providers } = data;
-  if (pensions.pensions.length === 0) {
+  if (!data) {
     return (
       <Screen name="pensions" title="My pensions" actions={refresh}>
         {movedMessage}
+        {error ? <ErrorMessage error={error} /> : <Loading what="Asking your providers for your pensions…" />}
+      </Screen>
+    );
+  }
+
+  const { pensions, grants, clients, identity, providers } = data;
+  const failedToUpdate = error && (
+    <ErrorMessage error={`Your pensions could not be updated just now, so these are the figures from before. ${error.message}`} testId="pensions-update-error" />
+  );
+  if (pensions.pensions.length === 0) {
+    return (
+      <Screen name="pensions" title="My pensions" actions={refresh}>
+        {progress}
+        {movedMessage}
+        {failedToUpdate}
         <div className="empty" data-testid="pensions-empty">
-          <p>No pensions yet — go to Offers to find them.</p>
-          <button type="button" className="primary" onClick={() => onGoto('offers')}>Go to Offers</button>
+          <p>No pensions here yet. Your wallet can ask your pension providers which pensions they hold for you.</p>
+          <button type="button" className="primary" onClick={() => onGoto('offers')}>Find my pensions</button>
         </div>
       </Screen>
     );
   }
 
-  const clientName = (id: string) => clients.find((c) => c.client_id === id)?.client_name ?? id;
-  const providerName = (url: string) => providers.find((p) => p.url === url)?.name ?? url;
-  const groups = new Map<string, typeof pensions.pensions>();
-  for (const p of pensions.pensions) {
-    const list = groups.get(p.provider) ?? [];
-    list.push(p);
-    groups.set(p.provider, list);
-  }
+  const clientName = (id: string) => clients.find((c) => c.client_id === id)?.client_name ?? 'An app';
+  const providerName = (p: Pension) => providerLabel(p.provider_name ?? providers.find((x) => x.url === p.provider)?.name);
+  const groups = new Map<string, Pension[]>();
+  for (const p of pensions.pensions) groups.set(p.provider, [...(groups.get(p.provider) ?? []), p]);
   const okPensions = pensions.pensions.filter((p): p is PensionOk => !isPensionError(p));
+  const stale = pensions.pensions.filter(isPensionError);
+  const nameOf = (p: Pension) => p.scheme ?? `a pension with ${providerName(p)}`;
+  // One colour per pension across the screen: its chip on the card is its colour in the chart.
+  const colours = coloursFor(pensions.pensions.map(stableKey));
   const move = (p: Pension) => (
-    <MovePension pension={p} providerName={providerName(p.provider)}
-      onMoved={(answer) => { setMoved({ name: p.scheme ?? 'The pension', provider: providerName(p.provider), answer }); void load(); }} />
+    <MovePension pension={p} providerName={providerName(p)}
+      onMoved={(answer) => { setMoved({ name: p.scheme ?? 'The pension', provider: providerName(p), answer }); void load(); }} />
   );
 
   return (
     <Screen name="pensions" title="My pensions" actions={refresh}>
+      {progress}
       {movedMessage}
-      <div className="totals card" data-testid="pensions-total">
-        <div>
-          <span className="label">Estimated yearly income in retirement</span>
-          <span className="big">{formatMoney(pensions.totals.estimated_annual_income)}</span>
+      {failedToUpdate}
+      {stale.length > 0 && (
+        <div className="warning stale-banner" data-testid="pensions-stale">
+          <p role="status">
+            <strong>{stale.length === 1 ? '1 pension couldn’t be updated.' : `${stale.length} pensions couldn’t be updated.`}</strong>{' '}
+            The totals leave out {listInWords(stale.map(nameOf))}.
+          </p>
+          <button type="button" data-testid="pensions-retry" onClick={retry} aria-disabled={updating || undefined}>{updating ? 'Updating…' : 'Try again'}</button>
         </div>
-        <div>
-          <span className="label">Total of defined contribution pots</span>
-          <span className="big">{formatMoney(pensions.totals.dc_pots)}</span>
-        </div>
-        <div>
-          <span className="label">Pensions</span>
-          <span className="big">{pensions.pensions.length}</span>
-        </div>
-      </div>
+      )}
+      {stale.length === 0 && retried > 0 && !updating && (
+        <Notice testId="pensions-updated" focusKey={retried}>Updated: all your pensions are up to date.</Notice>
+      )}
+      <Totals pensions={pensions} identity={identity} leftOut={stale.map(nameOf)} />
 
-      <IncomeChart pensions={okPensions} dateOfBirth={identity?.date_of_birth ?? null} />
+      <IncomeChart pensions={okPensions} dateOfBirth={identity?.date_of_birth ?? null} colours={colours} />
 
       {[...groups.entries()].map(([provider, list]) => (
-        <section key={provider} className="provider-group" data-testid="provider-group" aria-label={providerName(provider)}>
-          <h2>{providerName(provider)}</h2>
-          {providerName(provider) !== provider && <p className="muted small">{provider}</p>}
-          {list.map((p) => {
-            const access = grants.filter((g) => g.active && g.resource_id === p.resource_id);
-            if (isPensionError(p)) {
-              return (
-                <article key={p.resource_id} className="card pension" data-testid="pension-card">
-                  <h3>{p.scheme ?? 'Pension'}</h3>
-                  <p className="muted small mono">{p.pei}</p>
-                  <ErrorMessage error={`We could not get this pension's details: ${p.error}`} testId="pension-error" />
-                  {move(p)}
-                </article>
-              );
-            }
-            const pot = dcPot(p);
-            return (
-              <article key={p.resource_id} className="card pension" data-testid="pension-card">
-                <h3>{p.scheme}</h3>
-                <p className="muted small mono">{p.pei}</p>
-                {p.match_status && (
-                  <p><span className={`tag ${p.match_status === 'match-yes' ? 'tag-ok' : 'tag-warn'}`} data-testid="pension-match">
-                    {MATCH_LABELS[p.match_status] ?? p.match_status}
-                  </span></p>
-                )}
-                <dl className="facts">
-                  <div><dt>Type</dt><dd>{p.pension_type}</dd></div>
-                  <div><dt>Estimated yearly income</dt><dd>{formatMoney(p.estimated_annual_income)}</dd></div>
-                  <div><dt>Retirement date</dt><dd>{formatDay(p.retirement_date)}</dd></div>
-                  {pot !== null && <div><dt>Pot value</dt><dd>{formatMoney(pot)}</dd></div>}
-                </dl>
-                {p.employment && p.employment.length > 0 && (
-                  <>
-                    <h4>Employment</h4>
-                    <ul className="plain">
-                      {p.employment.map((e, i) => (
-                        <li key={i}>
-                          {e.employerName ?? 'Employer'}: {formatDay(e.membershipStartDate)} to {e.membershipEndDate ? formatDay(e.membershipEndDate) : 'now'}
-                        </li>
-                      ))}
-                    </ul>
-                  </>
-                )}
-                <h4>Who has access</h4>
-                {access.length === 0 ? (
-                  <p className="muted">Nobody has been given access.</p>
-                ) : (
-                  <ul className="plain" data-testid="pension-access">
-                    {access.map((g) => (
-                      <li key={g.id}>
-                        {clientName(g.client_id)}
-                        {g.party_key !== 'anonymous' && <> for {g.party_key}</>} — {g.scopes.join(', ') || 'all'}
-                        {g.expires_at ? <span className="muted"> (until {new Date(g.expires_at * 1000).toLocaleDateString('en-GB')})</span> : null}
-                      </li>
-                    ))}
-                  </ul>
-                )}
-                {move(p)}
-              </article>
-            );
-          })}
+        <section key={provider} className="provider-group" data-testid="provider-group" aria-label={providerName(list[0])}>
+          <h2>{providerName(list[0])}</h2>
+          {list.map((p) => (
+            <PensionCard key={p.resource_id} p={p} colour={colours.get(stableKey(p))!} dateOfBirth={identity?.date_of_birth ?? null}
+              providerName={providerName(p)} access={grants.filter((g) => g.active && g.resource_id === p.resource_id)}
+              clientName={clientName} move={move(p)} retry={retry} updating={updating} />
+          ))}
         </section>
       ))}
     </Screen>

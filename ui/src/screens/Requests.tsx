@@ -1,31 +1,13 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import {
-  approveClient, approveRequest, denyRequest, listResources, refuseClient, type ApiError, type Client, type PendingRequest, type Resource,
+  approveClient, listProviders, listResources, refuseClient, type ApiError, type Client, type PendingRequest, type Provider, type Resource,
 } from '../api';
-import { ConfirmBox, ErrorMessage, Loading, Notice, PartyClaims, Screen, headingId, useFocusLater } from '../components';
-import { formatTime, requesterName } from '../format';
+import { ConfirmBox, ErrorMessage, Loading, Notice, Screen, headingId, useFocusLater } from '../components';
+import { formatTime } from '../format';
+import { ConsentCard, type Decision } from '../consent/ConsentCard';
+import { DecisionReceipt } from '../consent/DecisionReceipt';
 
-const EXPIRY: { value: string; label: string; seconds: number | null }[] = [
-  { value: 'never', label: 'Never', seconds: null },
-  { value: '1d', label: '1 day', seconds: 86400 },
-  { value: '7d', label: '7 days', seconds: 7 * 86400 },
-  { value: '30d', label: '30 days', seconds: 30 * 86400 },
-];
-
-export const SCOPE_LABELS: Record<string, string> = {
-  owner: 'See who holds the pension (owner)',
-  value: 'See values and estimates (value)',
-  delegate: 'Act on your behalf (delegate)',
-};
-
-/** What was shared, in the few words a receipt has room for. */
-const SHARED_WORDS: Record<string, string> = {
-  owner: 'pension details',
-  value: 'values and estimates',
-  delegate: 'acting for you',
-};
-
-/** What the owner last decided, said once its card has gone. */
+/** What the owner last decided about a provider, said once its card has gone. */
 interface Decided {
   text: string;
   testId: string;
@@ -40,6 +22,8 @@ interface Props {
   waiting?: Client[];
   waitingError?: ApiError | null;
   refreshWaiting?: () => Promise<void>;
+  /** Opens the Sharing screen, for the receipt's "See Sharing". */
+  onGoto?: (screen: 'sharing') => void;
 }
 
 const NO_PROVIDERS: Client[] = [];
@@ -52,22 +36,45 @@ function waitingProviderName(c: Client): string {
   return c.client_name?.trim() || c.client_id;
 }
 
-export function Requests({ pending, loaded, error, refresh, waiting = NO_PROVIDERS, waitingError = null, refreshWaiting = nothing }: Props) {
+/**
+ * Sharing, opened the way the owner would: by the app when it passes a way
+ * to, else by the sidebar's own Sharing button, so that the screen change
+ * (and its focus on the heading) is the one every other route takes.
+ */
+function openSharing(onGoto?: (screen: 'sharing') => void) {
+  if (onGoto) onGoto('sharing');
+  else document.querySelector<HTMLButtonElement>('[data-testid="nav-sharing"]')?.click();
+}
+
+export function Requests({ pending, loaded, error, refresh, waiting = NO_PROVIDERS, waitingError = null, refreshWaiting = nothing, onGoto }: Props) {
   const [resources, setResources] = useState<Resource[]>([]);
+  const [providers, setProviders] = useState<Provider[]>([]);
   // Requests whose decision failed stay on screen with their error, even once
   // they have left the pending list (e.g. expired), until dismissed.
   const [failed, setFailed] = useState<Record<string, { request: PendingRequest; error: ApiError }>>({});
   useEffect(() => {
     listResources().then(setResources, () => setResources([]));
+    // Only names, for the consent card: without them it names no provider.
+    listProviders().then(setProviders, () => setProviders([]));
     void refresh();
     void refreshWaiting();
   }, [refresh, refreshWaiting]);
-  /** What the owner last decided, said once its card is gone; focus goes there. */
+  /** What the owner last decided about a provider; focus goes there. */
   const [decided, setDecided] = useState<Decided | null>(null);
-  const said = (testId: string) => (text: string) => setDecided({ text, testId });
+  /** What the owner last decided about a request: the receipt, which takes focus. */
+  const [decision, setDecision] = useState<Decision | null>(null);
+  const seq = useRef(0);
+  const focusLater = useFocusLater();
+  const said = (testId: string) => (text: string) => { setDecision(null); setDecided({ text, testId }); };
+  const onDecided = useCallback((d: Omit<Decision, 'seq'>) => {
+    seq.current += 1;
+    setDecided(null);
+    setDecision({ ...d, seq: seq.current });
+  }, []);
 
   const onFailed = (request: PendingRequest, err: ApiError) => setFailed((f) => ({ ...f, [request.id]: { request, error: err } }));
   const dismiss = (id: string) => setFailed((f) => {
+    if (!(id in f)) return f;
     const n = { ...f };
     delete n[id];
     return n;
@@ -78,6 +85,8 @@ export function Requests({ pending, loaded, error, refresh, waiting = NO_PROVIDE
     ...pending.map((r) => ({ request: r, gone: false })),
     ...gone.map((f) => ({ request: f.request, gone: true })),
   ];
+  // A dismissed card had focus: the screen's heading takes it.
+  const dismissGone = (id: string) => { dismiss(id); focusLater(headingId('requests')); };
 
   return (
     <Screen name="requests" title="Requests"
@@ -85,6 +94,7 @@ export function Requests({ pending, loaded, error, refresh, waiting = NO_PROVIDE
       <ErrorMessage error={error} />
       <ErrorMessage error={waitingError} testId="providers-waiting-error" />
       {decided && <Notice testId={decided.testId} focusKey={decided}>{decided.text}</Notice>}
+      {decision && <DecisionReceipt key={decision.seq} decision={decision} onSeeSharing={() => openSharing(onGoto)} />}
       {waiting.length > 0 && (
         <section aria-labelledby="h-providers-waiting" data-testid="providers-waiting">
           <h2 id="h-providers-waiting">Pension providers waiting for your answer</h2>
@@ -108,8 +118,8 @@ export function Requests({ pending, loaded, error, refresh, waiting = NO_PROVIDE
         )
       ) : (
         cards.map(({ request, gone: isGone }) => (
-          <RequestCard key={request.id} request={request} resources={resources} refresh={refresh} gone={isGone}
-            error={failed[request.id]?.error ?? null} onFailed={onFailed} onDismiss={dismiss} onDecided={said('request-decided')} />
+          <ConsentCard key={request.id} request={request} resources={resources} providers={providers} refresh={refresh} gone={isGone}
+            error={failed[request.id]?.error ?? null} onFailed={onFailed} onDismiss={isGone ? dismissGone : dismiss} onDecided={onDecided} />
         ))
       )}
     </Screen>
@@ -193,163 +203,6 @@ function ProviderCard({ client, refreshWaiting, onDecided }: {
             Refuse
           </button>
         </div>
-      )}
-    </article>
-  );
-}
-
-/** The card that had focus is gone: the screen's heading takes it. */
-const focusHeading = () => requestAnimationFrame(() => document.getElementById(headingId('requests'))?.focus());
-
-interface CardProps {
-  request: PendingRequest;
-  resources: Resource[];
-  refresh: () => Promise<void>;
-  gone: boolean;
-  error: ApiError | null;
-  onFailed: (r: PendingRequest, e: ApiError) => void;
-  onDismiss: (id: string) => void;
-  /** Says what the owner decided, where the card was. */
-  onDecided: (text: string) => void;
-}
-
-function RequestCard({ request, resources, refresh, gone, error: failure, onFailed, onDismiss, onDecided }: CardProps) {
-  // ticked scopes, keyed `${resource_id}|${scope}`
-  const [ticked, setTicked] = useState<Set<string>>(
-    () => new Set(request.permissions.flatMap((p) => p.resource_scopes.map((s) => `${p.resource_id}|${s}`))),
-  );
-  const [expiry, setExpiry] = useState('never');
-  const [busy, setBusy] = useState<'approve' | 'deny' | null>(null);
-  const [localError, setLocalError] = useState<ApiError | null>(null);
-  const error = localError ?? failure;
-  const setError = (e: ApiError | null) => {
-    setLocalError(null);
-    if (e && e.kind !== 'invalid_input') onFailed(request, e);
-    else setLocalError(e);
-    if (!e) onDismiss(request.id);
-  };
-
-  function toggle(k: string) {
-    setTicked((t) => {
-      const n = new Set(t);
-      if (n.has(k)) n.delete(k);
-      else n.add(k);
-      return n;
-    });
-  }
-
-  async function approve() {
-    setError(null);
-    const permissions = request.permissions
-      .map((p) => ({ resource_id: p.resource_id, resource_scopes: p.resource_scopes.filter((s) => ticked.has(`${p.resource_id}|${s}`)) }))
-      .filter((p) => p.resource_scopes.length > 0);
-    if (permissions.length === 0) {
-      setError({ kind: 'invalid_input', message: 'Tick at least one thing to share, or deny the request.' });
-      return;
-    }
-    const seconds = EXPIRY.find((e) => e.value === expiry)?.seconds ?? null;
-    const approval = seconds === null ? { permissions } : { permissions, expires_at: Math.floor(Date.now() / 1000) + seconds };
-    setBusy('approve');
-    try {
-      await approveRequest(request.id, approval);
-      const what = permissions.map((p) => {
-        const pension = resources.find((r) => r.id === p.resource_id)?.description ?? 'a pension';
-        return `${pension} (${p.resource_scopes.map((s) => SHARED_WORDS[s] ?? s).join(', ')})`;
-      }).join(' and ');
-      const until = approval.expires_at ? ` until ${formatTime(approval.expires_at)}` : ', with no end date';
-      onDecided(`You shared ${what} with ${requesterName(request)}${until}. You can stop sharing at any time in Sharing.`);
-      await refresh();
-    } catch (e) {
-      setError(e as ApiError);
-      setBusy(null);
-      await refresh();
-    }
-  }
-
-  async function deny() {
-    setError(null);
-    setBusy('deny');
-    try {
-      await denyRequest(request.id);
-      onDecided(`You denied the request from ${requesterName(request)}. They were not given access.`);
-      await refresh();
-    } catch (e) {
-      setError(e as ApiError);
-      setBusy(null);
-      await refresh();
-    }
-  }
-
-  const idp = `req-${request.id}`;
-  return (
-    <article className="card request" data-testid="request-card" data-request-id={request.id} aria-labelledby={`${idp}-h`}>
-      {request.registry?.listed ? (
-        <>
-          <h2 id={`${idp}-h`}>{request.registry.name} asks to see your pension</h2>
-          <p className="small" data-testid="registry-listed">
-            <span className="tag tag-ok">On the official list</span>{' '}
-            {request.registry.status ?? 'Listed in the governance registry.'} Asked {formatTime(request.created_at)}.
-          </p>
-        </>
-      ) : (
-        <>
-          <h2 id={`${idp}-h`}>An app calling itself “{request.client_name || 'unnamed'}” asks to see your pension</h2>
-          <p className="muted small" data-testid="name-unverified">
-            The app chose this name itself and is not on the official list; your wallet could not check who it is.
-            {request.registry?.claims_to_be ? ` It says it is “${request.registry.claims_to_be}” on the list, but the list does not vouch for it.` : ''}{' '}
-            Asked {formatTime(request.created_at)}.
-          </p>
-        </>
-      )}
-      <details className="small">
-        <summary>Technical details</summary>
-        <p className="mono">Client id: {request.client_id}</p>
-      </details>
-      <PartyClaims party={request.party} />
-      <fieldset>
-        <legend>What to share</legend>
-        {request.permissions.map((p) => {
-          const res = resources.find((r) => r.id === p.resource_id);
-          return (
-            <div key={p.resource_id} className="permission">
-              <p>
-                <strong>{res?.description ?? 'Unknown pension'}</strong>{' '}
-                <span className="muted small mono">{res?.name ?? p.resource_id}</span>
-              </p>
-              {p.resource_scopes.map((s) => {
-                const id = `${idp}-${p.resource_id}-${s}`;
-                return (
-                  <div className="check" key={s}>
-                    <input type="checkbox" id={id} checked={ticked.has(`${p.resource_id}|${s}`)} onChange={() => toggle(`${p.resource_id}|${s}`)} />
-                    <label htmlFor={id}>{SCOPE_LABELS[s] ?? s}</label>
-                  </div>
-                );
-              })}
-            </div>
-          );
-        })}
-      </fieldset>
-      <div className="field inline">
-        <label htmlFor={`${idp}-expiry`}>Access ends after</label>
-        <select id={`${idp}-expiry`} value={expiry} onChange={(e) => setExpiry(e.target.value)}>
-          {EXPIRY.map((e) => <option key={e.value} value={e.value}>{e.label}</option>)}
-        </select>
-      </div>
-      <ErrorMessage error={error} testId="request-error" />
-      {gone ? (
-        <div className="buttons">
-          <p className="muted">This request is no longer waiting for an answer.</p>
-          <button type="button" onClick={() => { onDismiss(request.id); focusHeading(); }}>Dismiss</button>
-        </div>
-      ) : (
-      <div className="buttons">
-        <button type="button" className="primary" data-testid="approve-request" onClick={approve} disabled={busy !== null}>
-          {busy === 'approve' ? 'Approving…' : 'Approve'}
-        </button>
-        <button type="button" className="danger" data-testid="deny-request" onClick={deny} disabled={busy !== null}>
-          {busy === 'deny' ? 'Denying…' : 'Deny'}
-        </button>
-      </div>
       )}
     </article>
   );

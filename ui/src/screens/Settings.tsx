@@ -1,35 +1,52 @@
 import { useEffect, useState, type ChangeEvent, type FormEvent } from 'react';
 import {
-  addProvider, changePassphrase, distrustIssuer, exportBackup, getIdentity, importRegistry, listBackups, listProviders,
+  changePassphrase, distrustIssuer, exportBackup, fetchRegistry, getIdentity, importRegistry, listBackups, listProviders, listResources,
   listTrustedIssuers, registrySummary, removeProvider, saveSettings, setIdentity, setRegistryKey, trustIssuer,
-  type ApiError, type AppState, type BackupFile, type GovernanceSummary, type Provider, type TrustedIssuer,
+  type ApiError, type AppState, type BackupFile, type GovernanceSummary, type Provider, type Resource, type TrustedIssuer,
 } from '../api';
 import { EMPTY_IDENTITY, IdentityFields, fromIdentity, identityProblems, toIdentity, type IdentityDraft } from '../IdentityFields';
 import {
-  ErrorMessage, ErrorSummary, FieldError, Loading, Notice, PassphraseInput, Screen, fieldAria, fromError, problemAt, useFocusLater,
-  type Problem,
+  ConfirmBox, ErrorMessage, ErrorSummary, FieldError, Loading, Notice, PassphraseInput, Screen, fieldAria, fromError, problemAt,
+  useFocusLater, type Problem,
 } from '../components';
-import { formatTime } from '../format';
+import { formatDate, formatTime, providerLabel } from '../format';
+import { AddProviderForm } from '../AddProvider';
+import '../wallet.css';
 
+/**
+ * Settings in the order the owner needs them: her details, her providers,
+ * backups and her passphrase. What only a technical user should touch
+ * (addresses, the official list's key and file, sign-in services, adding a
+ * provider by hand) waits in a closed "Advanced" section at the end.
+ */
 export function SettingsScreen({ state, onState }: { state: AppState; onState: (s: AppState) => void }) {
   // Bumped when a registry is imported, so the official list's summary reloads.
   const [governanceVersion, setGovernanceVersion] = useState(0);
   // Bumped too on an import, since the official list brings the regulators it names.
   const [trustedVersion, setTrustedVersion] = useState(0);
+  // Bumped when a provider is added or imported under Advanced, so the list above shows it.
+  const [providersVersion, setProvidersVersion] = useState(0);
   return (
     <Screen name="settings" title="Settings">
-      <ServerSettings state={state} onState={onState} />
-      <Governance version={governanceVersion} />
-      <Providers onImported={() => { setGovernanceVersion((v) => v + 1); setTrustedVersion((v) => v + 1); }} />
-      <TrustedServices version={trustedVersion} />
       <IdentitySettings />
-      <ChangePassphrase />
+      <Providers version={providersVersion} />
       <Backup state={state} onState={onState} />
+      <ChangePassphrase />
+      <details className="advanced settings-advanced" data-testid="settings-advanced">
+        <summary data-testid="settings-advanced-open">Advanced (for technical users)</summary>
+        <p className="small">
+          These settings are for people who know what they do. You do not need any of them to find and protect your pensions.
+        </p>
+        <ServerSettings state={state} onState={onState} />
+        <Governance version={governanceVersion}
+          onImported={() => { setGovernanceVersion((v) => v + 1); setTrustedVersion((v) => v + 1); setProvidersVersion((v) => v + 1); }} />
+        <AddProviderByHand onAdded={() => setProvidersVersion((v) => v + 1)} />
+        <TrustedServices version={trustedVersion} />
+      </details>
     </Screen>
   );
 }
 
-/** The identity details sent (signed) to providers when finding pensions. */
 function IdentitySettings() {
   const [draft, setDraft] = useState<IdentityDraft | null>(null);
   const [problems, setProblems] = useState<Problem[]>([]);
@@ -60,7 +77,8 @@ function IdentitySettings() {
 
   return (
     <section className="card" aria-labelledby="h-identity">
-      <h2 id="h-identity">Your details for finding pensions</h2>
+      <h2 id="h-identity">Your details</h2>
+      <p>Your wallet sends these to your pension providers when it looks for your pensions, to help them find yours.</p>
       {!draft ? <ErrorMessage error={error} /> : (
         <form onSubmit={save} noValidate>
           <ErrorSummary problems={problems} testId="identity-error" level={3} />
@@ -102,6 +120,7 @@ function ServerSettings({ state, onState }: { state: AppState; onState: (s: AppS
   return (
     <section className="card" aria-labelledby="h-server">
       <h2 id="h-server">Wallet server</h2>
+      <p className="small">Changing these restarts the wallet’s server: you then unlock the wallet again.</p>
       <form onSubmit={save} noValidate>
         <ErrorSummary problems={problems} testId="server-error" level={3} />
         <div className={`field${problemAt(problems, 'listen') ? ' has-error' : ''}`}>
@@ -125,11 +144,15 @@ function ServerSettings({ state, onState }: { state: AppState; onState: (s: AppS
   );
 }
 
-function Governance({ version }: { version: number }) {
+/** The official list (governance registry): its key, its file, and what it holds. */
+function Governance({ version, onImported }: { version: number; onImported: () => void }) {
   const [summary, setSummary] = useState<GovernanceSummary | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [key, setKey] = useState('');
   const [saved, setSaved] = useState(false);
+  const [importMsg, setImportMsg] = useState<string | null>(null);
+  const [importError, setImportError] = useState<ApiError | null>(null);
+  const [fetching, setFetching] = useState(false);
 
   useEffect(() => {
     registrySummary().then((g) => { setSummary(g); setKey(g.trusted_key ?? ''); }, (e) => setError(e as ApiError));
@@ -147,89 +170,6 @@ function Governance({ version }: { version: number }) {
     }
   }
 
-  const held = summary?.registry;
-  const count = (role: string) => held?.entries.filter((e) => e.role === role).length ?? 0;
-  return (
-    <section className="card" aria-labelledby="h-registry" data-testid="governance">
-      <h2 id="h-registry">Official list</h2>
-      {held ? (
-        <p data-testid="registry-held">
-          {held.name}, edition {held.version}: {count('pension_provider')} pension providers, {count('identity_issuer')} identity
-          services and {count('client')} apps. Valid until {formatTime(held.expires_at)}.
-        </p>
-      ) : summary?.expired ? (
-        <p className="error" role="alert">Your copy of the official list has expired. Import a newer one below.</p>
-      ) : (
-        <p>No official list yet. Import the registry file below to add the providers and identity services it lists.</p>
-      )}
-      <details>
-        <summary>Technical details</summary>
-        <form onSubmit={save} className="subform">
-          <div className="field">
-            <label htmlFor="registry-key">Registry key (did:key) the list must be signed with</label>
-            <input id="registry-key" className="mono" value={key} onChange={(e) => setKey(e.target.value)} />
-          </div>
-          <button type="submit" data-testid="save-registry-key">Save key</button>
-          {saved && <p className="success" role="status">Saved.</p>}
-        </form>
-      </details>
-      <ErrorMessage error={error} />
-    </section>
-  );
-}
-
-function Providers({ onImported }: { onImported: () => void }) {
-  const [list, setList] = useState<Provider[] | null>(null);
-  const [loadError, setLoadError] = useState<ApiError | null>(null);
-  const [url, setUrl] = useState('');
-  const [name, setName] = useState('');
-  const [problems, setProblems] = useState<Problem[]>([]);
-  const [busy, setBusy] = useState(false);
-  const [rowError, setRowError] = useState<{ url: string; error: ApiError } | null>(null);
-  /** What the last add or remove did: the button pressed waited while it ran, so focus comes here after. */
-  const [done, setDone] = useState<{ text: string; testId: string } | null>(null);
-  const [importMsg, setImportMsg] = useState<string | null>(null);
-  const [importError, setImportError] = useState<ApiError | null>(null);
-
-  const load = () => listProviders().then((l) => { setList(l); setLoadError(null); }, (e) => setLoadError(e as ApiError));
-  useEffect(() => { void load(); }, []);
-
-  async function add(e: FormEvent) {
-    e.preventDefault();
-    setDone(null);
-    const u = url.trim();
-    if (!/^https?:\/\/\S+$/.test(u)) {
-      setProblems([{ field: 'provider-url', message: 'Enter the provider’s web address, starting with https:// (or http:// for a local test)' }]);
-      return;
-    }
-    setProblems([]);
-    setBusy(true);
-    try {
-      const added = await addProvider(u, name.trim() ? name.trim() : null);
-      setUrl('');
-      setName('');
-      setDone({ text: `You added ${added.name ?? added.url}. Find your pensions with it on the Offers screen.`, testId: 'provider-added' });
-      await load();
-    } catch (err) {
-      setProblems([fromError(err as ApiError, 'provider-url')]);
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  async function remove(p: Provider) {
-    setRowError(null);
-    setDone(null);
-    try {
-      await removeProvider(p.url);
-      // Said before the row goes, so that focus has somewhere to land.
-      setDone({ text: `You removed ${p.name ?? p.url} from your providers.`, testId: 'provider-removed' });
-      await load();
-    } catch (err) {
-      setRowError({ url: p.url, error: err as ApiError });
-    }
-  }
-
   function onFile(e: ChangeEvent<HTMLInputElement>) {
     setImportMsg(null);
     setImportError(null);
@@ -242,9 +182,8 @@ function Providers({ onImported }: { onImported: () => void }) {
       try {
         const imported = await importRegistry(String(reader.result).trim());
         const added = imported.providers;
-        setImportMsg(`The registry checked out. ${added.length} provider${added.length === 1 ? '' : 's'} from ${file.name} ${added.length === 1 ? 'is' : 'are'} now on your list.`);
+        setImportMsg(`The official list checked out. ${added.length} provider${added.length === 1 ? '' : 's'} from ${file.name} ${added.length === 1 ? 'is' : 'are'} now on your list.`);
         onImported();
-        await load();
       } catch (err) {
         setImportError(err as ApiError);
       }
@@ -252,63 +191,179 @@ function Providers({ onImported }: { onImported: () => void }) {
     reader.readAsText(file);
   }
 
-  const urlProblem = problemAt(problems, 'provider-url');
+  async function fetchAgain() {
+    if (fetching) return;
+    setFetching(true);
+    setImportMsg(null);
+    setImportError(null);
+    try {
+      const fetched = await fetchRegistry();
+      setImportMsg(`The official list was fetched and checked out. ${fetched.providers.length} provider${fetched.providers.length === 1 ? '' : 's'} from it ${fetched.providers.length === 1 ? 'is' : 'are'} on your list.`);
+      onImported();
+    } catch (err) {
+      setImportError(err as ApiError);
+    } finally {
+      setFetching(false);
+    }
+  }
+
+  const held = summary?.registry;
+  const count = (role: string) => held?.entries.filter((e) => e.role === role).length ?? 0;
   return (
-    <section className="card" aria-labelledby="h-providers">
-      <h2 id="h-providers">Pension providers</h2>
-      <ErrorMessage error={loadError} />
-      {!list && !loadError && <Loading />}
-      {done && <Notice testId={done.testId} focusKey={done}>{done.text}</Notice>}
-      {list && list.length === 0 && (
-        <p className="empty" data-testid="providers-empty">No providers yet. Add your pension providers’ addresses below, or import a registry file, then find your pensions on the Offers screen.</p>
-      )}
-      {list && list.length > 0 && (
-        <ul className="rows">
-          {list.map((p) => (
-            <li key={p.url} data-testid="provider-row">
-              <div>
-                <strong>{p.name ?? p.url}</strong>
-                {p.name && <div className="muted small mono">{p.url}</div>}
-                <div className="muted small">Added {formatTime(p.added_at)}</div>
-                {rowError?.url === p.url && <ErrorMessage error={rowError.error} />}
-              </div>
-              <button type="button" onClick={() => remove(p)} aria-label={`Remove ${p.name ?? p.url}`}>Remove</button>
-            </li>
-          ))}
-        </ul>
-      )}
-      <form onSubmit={add} className="subform" aria-labelledby="h-provider-add" noValidate>
-        <h3 id="h-provider-add">Add a provider</h3>
-        <ErrorSummary problems={problems} testId="provider-add-error" level={4} />
-        <div className="row">
-          <div className={`field${urlProblem ? ' has-error' : ''}`}>
-            <label htmlFor="provider-url">Web address</label>
-            <p className="hint" id="provider-url-hint">For example, https://pensions.example.com</p>
-            <FieldError field="provider-url" message={urlProblem} />
-            <input id="provider-url" type="url" spellCheck={false} value={url} onChange={(e) => setUrl(e.target.value)}
-              {...fieldAria('provider-url', urlProblem, 'provider-url-hint')} />
-          </div>
-          <div className="field">
-            <label htmlFor="provider-name">Name (optional)</label>
-            <p className="hint" id="provider-name-hint">How you want to see it named here.</p>
-            <input id="provider-name" aria-describedby="provider-name-hint" value={name} onChange={(e) => setName(e.target.value)} />
-          </div>
-        </div>
-        <button type="submit" data-testid="add-provider" disabled={busy}>{busy ? 'Adding…' : 'Add provider'}</button>
-      </form>
-      <div className="subform">
-        <h3>Import the official list</h3>
-        <p className="small">
-          The governance registry is the official list of pension providers, identity services and the apps that may ask
-          for access. Your wallet checks its seal before using it, and refuses a list that does not check out.
+    <section className="card" aria-labelledby="h-registry" data-testid="governance">
+      <h2 id="h-registry">Official list</h2>
+      <p className="small">
+        The official list (governance registry) names the pension providers, identity services and apps that may take part.
+        Your wallet checks its seal before using it, and refuses a list that does not check out.
+      </p>
+      {held ? (
+        <p data-testid="registry-held">
+          {held.name}, edition {held.version}: {count('pension_provider')} pension providers, {count('identity_issuer')} identity
+          services and {count('client')} apps. Valid until {formatTime(held.expires_at)}.
         </p>
+      ) : summary?.expired ? (
+        <p className="error" role="alert">Your copy of the official list has expired. Import a newer one below.</p>
+      ) : (
+        <p>No official list yet. Fetch it, or import the registry file below, to add the providers and identity services it lists.</p>
+      )}
+      {summary?.source && <p className="small">Fetched from <span className="mono" data-testid="registry-source">{summary.source}</span></p>}
+      <div className="buttons">
+        <button type="button" data-testid="registry-fetch" onClick={fetchAgain} aria-disabled={fetching || undefined}>
+          {fetching ? 'Fetching…' : 'Fetch the latest official list'}
+        </button>
+      </div>
+      <form onSubmit={save} className="subform">
+        <div className="field">
+          <label htmlFor="registry-key">Registry key (did:key) the list must be signed with</label>
+          <input id="registry-key" className="mono" value={key} onChange={(e) => setKey(e.target.value)} />
+        </div>
+        <button type="submit" data-testid="save-registry-key">Save key</button>
+        {saved && <p className="success" role="status">Saved.</p>}
+      </form>
+      <ErrorMessage error={error} />
+      <div className="subform">
         <div className="field">
           <label htmlFor="registry-file">Registry file</label>
           <input id="registry-file" type="file" accept=".jws,.jwt,.txt,application/jwt" onChange={onFile} />
         </div>
-        <ErrorMessage error={importError} />
-        {importMsg && <p className="success" role="status">{importMsg}</p>}
       </div>
+      {/* One place for what fetching or importing did: both change the same list. */}
+      <ErrorMessage error={importError} testId="registry-error" />
+      {importMsg && <p className="success" role="status" data-testid="registry-updated">{importMsg}</p>}
+    </section>
+  );
+}
+
+/** Adding a provider by web address: under Advanced, for a provider the official list does not name. */
+function AddProviderByHand({ onAdded }: { onAdded: () => void }) {
+  /** The button pressed waited while the add ran, so focus comes to what happened. */
+  const [done, setDone] = useState<{ text: string } | null>(null);
+  return (
+    <section className="card" aria-labelledby="h-provider-add">
+      {done && <Notice testId="provider-added" focusKey={done}>{done.text}</Notice>}
+      <AddProviderForm level={2} className="" onAdded={(added) => {
+        setDone({ text: `You added ${added.name ?? added.url}. Find your pensions with it on the Find pensions screen.` });
+        onAdded();
+      }} />
+    </section>
+  );
+}
+
+/** The providers this wallet asks, and removing one after saying what that does to its pensions. */
+function Providers({ version }: { version: number }) {
+  const [list, setList] = useState<Provider[] | null>(null);
+  const [loadError, setLoadError] = useState<ApiError | null>(null);
+  /** How many pensions this wallet protects at each provider, for the removal question. */
+  const [resources, setResources] = useState<Resource[]>([]);
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const [removing, setRemoving] = useState(false);
+  const [rowError, setRowError] = useState<{ url: string; error: ApiError } | null>(null);
+  /** What the last removal did: the row is gone, so focus comes here. */
+  const [done, setDone] = useState<{ text: string } | null>(null);
+  const focusLater = useFocusLater();
+
+  const load = () => listProviders().then((l) => { setList(l); setLoadError(null); }, (e) => setLoadError(e as ApiError));
+  useEffect(() => {
+    void load();
+    listResources().then(setResources, () => setResources([]));
+  }, [version]);
+
+  async function remove(p: Provider) {
+    setRowError(null);
+    setDone(null);
+    setRemoving(true);
+    try {
+      await removeProvider(p.url);
+      // Said before the row goes, so that focus has somewhere to land.
+      setConfirming(null);
+      setDone({ text: `You removed ${providerLabel(p.name)} from your providers.` });
+      await load();
+    } catch (err) {
+      setRowError({ url: p.url, error: err as ApiError });
+    } finally {
+      setRemoving(false);
+    }
+  }
+
+  const pensionsAt = (url: string) => resources.filter((r) => r.resource_server === url).length;
+  return (
+    <section className="card" aria-labelledby="h-providers">
+      <h2 id="h-providers">Pension providers</h2>
+      <p>Your wallet asks these providers for your pensions.</p>
+      <ErrorMessage error={loadError} />
+      {!list && !loadError && <Loading />}
+      {done && <Notice testId="provider-removed" focusKey={done}>{done.text}</Notice>}
+      {list && list.length === 0 && (
+        <p className="empty" data-testid="providers-empty">
+          Your wallet does not know any pension providers yet. They usually come from the official list of providers. If you
+          know a provider’s web address, you can add it under “Advanced” below.
+        </p>
+      )}
+      {list && list.length > 0 && (
+        <ul className="rows">
+          {list.map((p) => {
+            const name = providerLabel(p.name);
+            const n = pensionsAt(p.url);
+            const its = n === 0 ? 'Any pensions there' : n === 1 ? 'Its pension' : `Its ${n} pensions`;
+            return (
+              <li key={p.url} data-testid="provider-row">
+                <div className="provider-row-main">
+                  <strong>{name}</strong>
+                  {p.from_registry && <>{' '}<span className="tag tag-ok">From the official list</span></>}
+                  <div className="muted small">Added {formatDate(p.added_at)}</div>
+                  {confirming === p.url && (
+                    <ConfirmBox label={`Remove ${name}?`} testId="provider-remove-confirm">
+                      <p><strong>Remove {name}?</strong></p>
+                      <p>
+                        {its} {n === 1 ? 'stays' : 'stay'} protected at {name}, but this wallet stops reading {n === 1 ? 'it' : 'them'}:
+                        {n === 1 ? ' it leaves' : ' they leave'} My pensions and your totals. To see {n === 1 ? 'it' : 'them'} here
+                        again, add {name} again.
+                        {p.from_registry && ' Importing the official list again may add it back.'}
+                      </p>
+                      <div className="buttons">
+                        <button type="button" className="danger" data-testid="provider-confirm-remove" disabled={removing}
+                          onClick={() => remove(p)}>{removing ? 'Removing…' : `Yes, remove ${name}`}</button>
+                        <button type="button" data-testid="provider-keep"
+                          onClick={() => { setConfirming(null); setRowError(null); focusLater(`provider-remove-${p.url}`); }}>Keep it</button>
+                      </div>
+                    </ConfirmBox>
+                  )}
+                  {rowError?.url === p.url && <ErrorMessage error={rowError.error} />}
+                  <details className="small">
+                    <summary>Technical details</summary>
+                    <p className="mono">{p.url}</p>
+                    {p.did && <p className="mono">{p.did}</p>}
+                  </details>
+                </div>
+                {confirming !== p.url && (
+                  <button type="button" id={`provider-remove-${p.url}`} data-testid="provider-remove" aria-label={`Remove ${name}`}
+                    onClick={() => { setConfirming(p.url); setRowError(null); setDone(null); }}>Remove</button>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+      )}
     </section>
   );
 }
@@ -606,10 +661,10 @@ function Backup({ state, onState }: { state: AppState; onState: (s: AppState) =>
   return (
     <section className="card" aria-labelledby="h-backup">
       <h2 id="h-backup">Backups</h2>
-      <p>A backup is sealed with your passphrase. Keep a copy somewhere safe, away from this computer.</p>
-      <button type="button" onClick={run} disabled={busy} data-testid="export-backup">{busy ? 'Writing backup…' : 'Back up now'}</button>
-      <ErrorMessage error={error} />
-      {path && <Notice testId="backup-path">Backup written to <span className="mono">{path}</span></Notice>}
+      <p>
+        A backup is a copy of your wallet, locked with your passphrase. If this computer breaks or is lost, you can bring your
+        wallet back from it. Keep a copy somewhere safe, away from this computer.
+      </p>
 
       <form onSubmit={saveSchedule} className="subform" aria-labelledby="h-backup-schedule" noValidate>
         <h3 id="h-backup-schedule">Automatic backups</h3>
@@ -629,6 +684,13 @@ function Backup({ state, onState }: { state: AppState; onState: (s: AppState) =>
         {scheduleSaved && <Notice testId="backup-schedule-saved">{scheduleSaved}</Notice>}
         <button type="submit" data-testid="backup-schedule-save" disabled={saving}>{saving ? 'Saving…' : 'Save backup settings'}</button>
       </form>
+
+      <div className="subform">
+        <h3 id="h-backup-now">Back up now</h3>
+        <button type="button" onClick={run} disabled={busy} data-testid="export-backup">{busy ? 'Making a backup…' : 'Back up now'}</button>
+        <ErrorMessage error={error} />
+        {path && <Notice testId="backup-path">Backup saved in <span className="mono">{path}</span></Notice>}
+      </div>
 
       <div className="subform">
         <h3 id="h-backup-list">Backups on this computer</h3>

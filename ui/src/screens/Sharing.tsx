@@ -1,15 +1,16 @@
 import { useCallback, useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import {
   addPolicy, listClients, listGrants, listPolicies, listProviders, listReceipts, listResources, removePolicy, revokeGrant,
-  type ApiError, type Client, type Grant, type NewPolicy, type Outcome, type Party, type Policy, type Provider, type Receipt,
+  type ApiError, type Client, type Grant, type NewPolicy, type Outcome, type Policy, type Provider, type Receipt,
   type Resource,
 } from '../api';
 import {
   ConfirmBox, DateInput, ErrorMessage, ErrorSummary, FieldError, Loading, NO_DATE, Notice, Screen, dateProblem, dateProblemAt, fieldAria,
-  fromError, partsToIso, problemAt, useFocusLater, type DateParts, type Problem,
+  fromError, isoToParts, partsToIso, problemAt, useFocusLater, type DateParts, type Problem,
 } from '../components';
 import { formatTime } from '../format';
-import { SCOPE_LABELS } from './Requests';
+import { CLUSTER_CONTENTS, appWords, clusterList, clusterTitle, formatDate, hostOf, partyWords } from '../consent/words';
+import '../consent/consent.css';
 
 interface Data {
   resources: Resource[];
@@ -50,7 +51,7 @@ export function Sharing() {
   }
   return (
     <Screen name="sharing" title="Sharing">
-      <p>For each pension: the rules you set (who is allowed, who must ask, who is refused) and who currently has access.</p>
+      <p>For each pension: who can see it now, and the rules you set (who is let in, who must ask you, who is refused).</p>
       {data.resources.map((r) => <ResourceSharing key={r.id} resource={r} data={data} reload={load} />)}
       <Receipts version={data.grants.filter((g) => !g.active).length} />
     </Screen>
@@ -77,11 +78,11 @@ function Receipts({ version }: { version: number }) {
             <div>
               <p>
                 You let <strong>{r.client_name ?? 'an app'}</strong> see <strong>{r.pension ?? 'a pension'}</strong>:{' '}
-                {r.scopes.map((s) => SCOPE_LABELS[s] ?? s).join('; ')}.
+                {clusterList(r.scopes)}.
               </p>
               <p className="muted small">
                 From {formatTime(r.granted_at)}{r.until ? ` until ${formatTime(r.until)}` : ', with no end date'}.{' '}
-                {r.revoked_at ? `You withdrew it on ${formatTime(r.revoked_at)}.` : r.active ? 'In force. To withdraw it, revoke this access above.' : 'It has ended.'}
+                {r.revoked_at ? `You withdrew it on ${formatTime(r.revoked_at)}.` : r.active ? 'In force. To end it, press Stop sharing above.' : 'It has ended.'}
               </p>
               <details>
                 <summary>Technical details</summary>
@@ -96,34 +97,12 @@ function Receipts({ version }: { version: number }) {
   );
 }
 
-/** Who a grant is for, in words: a proven name (and firm), else an email;
- * nothing when the app asked on no one's behalf. The raw key stays out. */
-function personOf(party: Party | null | undefined): string | null {
-  const claims = (c: unknown) => (c && typeof c === 'object' ? (c as Record<string, unknown>) : {});
-  const verified = claims(party?.verified);
-  const stated = claims(party?.self_asserted);
-  const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null);
-  const name = text(verified.name);
-  const firm = text(verified.organisation);
-  if (name) return firm ? `${name} of ${firm}` : name;
-  return text(verified.email) ?? text(stated.name) ?? text(stated.email);
-}
-
 /** What a rule does, as the owner reads it. */
 const OUTCOME_WORDS: Record<Outcome, string> = {
   permit: 'Let them in without asking me',
   ask: 'Ask me first',
   deny: 'Refuse',
 };
-
-/** What a rule lets someone do, in plain words (the request screen's labels name the scope too). */
-const SCOPE_WORDS: Record<string, string> = {
-  owner: 'see who holds the pension',
-  value: 'see values and estimates',
-  delegate: 'act on your behalf',
-};
-const scopeWords = (scopes: string[]) =>
-  scopes.length === 0 ? 'everything' : scopes.map((s) => SCOPE_WORDS[s] ?? s).join(', ');
 
 /** The credential kind the screen offers by name: an adviser the regulator vouches for. */
 const ADVISER = 'AdviserCredential';
@@ -171,15 +150,6 @@ function lifetimeText(seconds: number | null | undefined): string {
   return `${minutes} minute${minutes === 1 ? '' : 's'} once given`;
 }
 
-/** The host of a web address ("id.example.com"), or the text as it is. */
-function hostOf(address: string): string {
-  try {
-    return new URL(address).host || address;
-  } catch {
-    return address;
-  }
-}
-
 /** 'PensionTransferCredential' → 'pension transfer credential'. */
 const credentialWords = (kind: string) => kind.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
 
@@ -198,6 +168,16 @@ function whoWords(p: Policy['party'], appName: (id: string) => string): string {
 }
 
 const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** The same day three months on, or the month's last day when it has none (30 Nov → 28 Feb, not 2 Mar). */
+export function threeMonthsOn(from: Date): Date {
+  const end = new Date(from.getFullYear(), from.getMonth() + 3, 1);
+  const last = new Date(end.getFullYear(), end.getMonth() + 1, 0).getDate();
+  end.setDate(Math.min(from.getDate(), last));
+  return end;
+}
+/** "Your pension's value" inside a sentence. */
+const lowerYour = (s: string) => (s.startsWith('Your') ? `y${s.slice(1)}` : s);
 
 /** How the screen names a provider: the name the owner gave it, the name the
  * official list gives it, the name it gave itself, else its address. */
@@ -221,12 +201,23 @@ function appNamer(clients: Client[]) {
   };
 }
 
+/** How a sentence names an app: bare when the official list vouches for
+ * the name, in quotes when the app chose it itself. */
+function appLabeller(clients: Client[]) {
+  return (id: string) => {
+    const c = clients.find((x) => x.client_id === id);
+    if (!c) return 'an app no longer known to your wallet';
+    const listed = !!(c.registry?.listed && c.registry.name);
+    return appWords(listed ? c.registry.name : c.client_name, listed);
+  };
+}
+
 /** A rule's conditions, one plain line each. */
 function ruleFacts(p: Policy, appName: (id: string) => string, providerName: (address: string) => string, now: number): [string, string][] {
   const facts: [string, string][] = [
     ['Who', capital(whoWords(p.party, appName))],
     ['Which pensions', p.target.kind === 'resource_server' ? `Every pension from ${providerName(p.target.id)}` : 'This pension only'],
-    ['What', capital(scopeWords(p.scopes))],
+    ['What', clusterList(p.scopes)],
     ['When', whenText(p.valid_from, p.valid_until)
       + (p.valid_until != null && p.valid_until <= now ? ' (this rule has ended)' : p.valid_from != null && p.valid_from > now ? ' (not started yet)' : '')],
     ['Identity check', p.party.verified_only ? 'Only if a trusted service has checked who they are' : 'Not required'],
@@ -238,6 +229,7 @@ function ruleFacts(p: Policy, appName: (id: string) => string, providerName: (ad
 
 function ResourceSharing({ resource, data, reload }: { resource: Resource; data: Data; reload: () => Promise<void> }) {
   const appName = appNamer(data.clients);
+  const appLabel = appLabeller(data.clients);
   const providerName = providerNamer(data);
   const policies = data.policies.filter(
     (p) => (p.target.kind === 'resource' && p.target.id === resource.id) || (p.target.kind === 'resource_server' && p.target.id === resource.resource_server),
@@ -280,6 +272,45 @@ function ResourceSharing({ resource, data, reload }: { resource: Resource; data:
         <p className="mono">Provider: {resource.resource_server}</p>
       </details>
       {done && <Notice testId="sharing-done">{done}</Notice>}
+
+      <h3>Who can see it now</h3>
+      <ul className="rows access-list" data-testid="access-list">
+        {/* The owner's own access is not a grant to manage: it is hers, always, and has no button. */}
+        <li className="own-access" data-testid="own-access">You: always (this is your wallet)</li>
+        {grants.map((g) => {
+          const app = appLabel(g.client_id);
+          const person = partyWords(g.party);
+          const gid = `${h}-grant-${g.id}`;
+          return (
+            <li key={g.id} data-testid="grant-row" data-grant-id={g.id}>
+              <div>
+                <p id={gid} className="grant-who">
+                  <strong>{person ? `${capital(person)}, using ${app}` : `Anyone using ${app}`}</strong>
+                </p>
+                <p>Can see: {clusterList(g.scopes)}</p>
+                <p className="muted small">
+                  Since {formatDate(g.created_at)}{g.expires_at ? `, until ${formatDate(g.expires_at)}` : ', with no end date'}
+                  {g.source.kind === 'policy' ? ' · let in by one of your rules' : ' · you said yes'}
+                </p>
+                <details className="small">
+                  <summary>Technical details</summary>
+                  <p className="mono">Grant: {g.id}</p>
+                  <p className="mono">Client id: {g.client_id}</p>
+                  <p className="mono">Party: {g.party_key}</p>
+                  <p className="mono">Scopes: {g.scopes.length ? g.scopes.join(' ') : '(all)'}</p>
+                </details>
+                {rowError?.id === g.id && <ErrorMessage error={rowError.error} />}
+              </div>
+              <button type="button" className="danger" disabled={busy === g.id}
+                onClick={() => act(g.id, () => revokeGrant(g.id), `You stopped ${app} seeing ${resource.description}.`)}
+                data-testid="revoke-grant" aria-describedby={gid}>
+                {busy === g.id ? 'Stopping…' : 'Stop sharing'}
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+      {grants.length === 0 && <p className="muted" data-testid="nobody-else">Nobody else can see this pension.</p>}
 
       <h3>Rules</h3>
       {policies.length === 0 ? (
@@ -326,32 +357,6 @@ function ResourceSharing({ resource, data, reload }: { resource: Resource; data:
               </li>
             );
           })}
-        </ul>
-      )}
-
-      <h3>Who has access now</h3>
-      {grants.length === 0 ? (
-        <p className="muted">Nobody has access to this pension.</p>
-      ) : (
-        <ul className="rows">
-          {grants.map((g) => (
-            <li key={g.id} data-testid="grant-row">
-              <div>
-                <strong>{capital(appName(g.client_id))}</strong>
-                {personOf(g.party) && <> for {personOf(g.party)}</>} — may {scopeWords(g.scopes)}
-                <div className="muted small">
-                  Since {formatTime(g.created_at)}{g.expires_at ? `, until ${formatTime(g.expires_at)}` : ', no end date'}
-                  {g.source.kind === 'policy' ? ' · by a rule' : ' · you approved it'}
-                </div>
-                {rowError?.id === g.id && <ErrorMessage error={rowError.error} />}
-              </div>
-              <button type="button" className="danger" disabled={busy === g.id}
-                onClick={() => act(g.id, () => revokeGrant(g.id), `You stopped ${appName(g.client_id)} seeing ${resource.description}.`)}
-                data-testid="revoke-grant" aria-label={`Revoke access of ${appName(g.client_id)}`}>
-                {busy === g.id ? 'Revoking…' : 'Revoke'}
-              </button>
-            </li>
-          ))}
         </ul>
       )}
 
@@ -403,9 +408,56 @@ function AddPolicy({ resource, data, reload, onSaved }: { resource: Resource; da
     setVerifiedOnly(VERIFIED_BY_DEFAULT[kind]);
   }
 
+  /** What the last template filled in, said where the owner pressed it. */
+  const [filled, setFilled] = useState('');
+
+  /**
+   * "Let my adviser see values for 3 months": any adviser the regulator
+   * vouches for, this pension's value only, without asking, until three
+   * months from today; the access each visit gives lasts three months too.
+   */
+  function adviserTemplate() {
+    const end = threeMonthsOn(new Date());
+    const endDay = `${end.getFullYear()}-${String(end.getMonth() + 1).padStart(2, '0')}-${String(end.getDate()).padStart(2, '0')}`;
+    setTargetKind('resource');
+    setWho('adviser');
+    setVerifiedOnly(true);
+    setTicked(resource.resource_scopes.includes('value') ? ['value'] : []);
+    setOutcome('permit');
+    setDays(90);
+    setFrom(NO_DATE);
+    setUntil(isoToParts(endDay));
+    setDescription('My adviser, for 3 months');
+    setProblems([]);
+    setFilled(`Filled in: any authorised financial adviser may see ${lowerYour(clusterTitle('value'))} without asking you, until ${formatDate(Math.floor(end.getTime() / 1000))}. Check it, then press Save rule.`);
+  }
+
+  /**
+   * "Refuse apps I don't know": a refusal of one app, on every pension from
+   * this provider. The wallet's rules can name an app but not "every app I
+   * don't know": an app with no rule already has to ask in Requests, so the
+   * owner picks the one she wants turned away without asking.
+   */
+  function refuseAppsTemplate() {
+    setTargetKind('resource_server');
+    setProvider(resource.resource_server);
+    setWho('client');
+    setClientId('');
+    setVerifiedOnly(false);
+    setTicked([...new Set(data.resources.filter((r) => r.resource_server === resource.resource_server).flatMap((r) => r.resource_scopes))]);
+    setOutcome('deny');
+    setFrom(NO_DATE);
+    setUntil(NO_DATE);
+    setDescription('An app I don’t know');
+    setProblems([]);
+    setFilled(`Filled in: refuse an app on every pension from ${providerName(resource.resource_server)}. Choose the app below, then press Save rule. An app with no rule always has to ask you first, so it sees nothing unless you say yes.`);
+    focusLater(id('client'));
+  }
+
   function close() {
     setOpen(false);
     setProblems([]);
+    setFilled('');
     // The form goes, and with it whatever had focus: back to the button that opened it.
     focusLater(id('open'));
   }
@@ -501,6 +553,14 @@ function AddPolicy({ resource, data, reload, onSaved }: { resource: Resource; da
     <form onSubmit={submit} className="subform rule-form" aria-label={`New rule for ${resource.description}`} noValidate>
       <h3>New rule</h3>
       <ErrorSummary problems={problems} testId="rule-error" level={4} />
+      <div className="rule-templates" role="group" aria-labelledby={id('templates')}>
+        <p id={id('templates')}>Start from a common rule, then change anything before you save it:</p>
+        <div className="buttons">
+          <button type="button" data-testid="rule-template-adviser" onClick={adviserTemplate}>Let my adviser see values for 3 months</button>
+          <button type="button" data-testid="rule-template-refuse-apps" onClick={refuseAppsTemplate}>Refuse apps I don’t know</button>
+        </div>
+        <p className="small" role="status" data-testid="rule-template-note">{filled}</p>
+      </div>
 
       <fieldset>
         <legend>What it covers</legend>
@@ -577,7 +637,7 @@ function AddPolicy({ resource, data, reload, onSaved }: { resource: Resource; da
           <div className="check" key={s}>
             <input type="checkbox" id={id(`scope-${s}`)} checked={ticked.includes(s)}
               onChange={() => setTicked((c) => (c.includes(s) ? c.filter((x) => x !== s) : [...c, s]))} />
-            <label htmlFor={id(`scope-${s}`)}>{SCOPE_LABELS[s] ?? s}</label>
+            <label htmlFor={id(`scope-${s}`)}>{clusterTitle(s)} <span className="muted">({CLUSTER_CONTENTS[s] ?? 'what the provider keeps under this name'})</span></label>
           </div>
         ))}
       </fieldset>

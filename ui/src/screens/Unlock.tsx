@@ -70,7 +70,7 @@ export function Unlock({ state, onDone, initialError = null, notice = null }: {
         {portProblem && (
           <div className={`field${listenProblem ? ' has-error' : ''}`}>
             <label htmlFor="unlock-listen">Address the wallet listens on (host:port)</label>
-            <p className="hint" id="unlock-listen-hint">Another program uses this port. Choose another, e.g. 127.0.0.1:8471, then unlock again.</p>
+            <p className="hint" id="unlock-listen-hint">Another program on this computer is using this address. Change the number after the colon, for example to 127.0.0.1:8472, then unlock again.</p>
             <FieldError field="unlock-listen" message={listenProblem} />
             <input id="unlock-listen" value={listen} onChange={(e) => setListen(e.target.value)} spellCheck={false}
               {...fieldAria('unlock-listen', listenProblem, 'unlock-listen-hint')} />

@@ -161,12 +161,14 @@ describe('focus after an action removes what had it', () => {
     render(<Requests pending={[req]} loaded error={null} refresh={refresh} />);
     const card = screen.getByTestId('request-card');
     await within(card).findByText('Acme Staff Defined Benefit Scheme');
-    await user.selectOptions(within(card).getByLabelText(/access ends after/i), '30 days');
+    // Nothing is ticked for her: she ticks what she shares.
+    for (const box of within(card).getAllByTestId('share-scope')) await user.click(box);
+    await user.click(within(card).getByTestId('expiry-30d'));
     await user.click(within(card).getByTestId('approve-request'));
     const receipt = await screen.findByTestId('request-decided');
     expect(receipt).toHaveAttribute('role', 'status');
     expect(receipt).toHaveTextContent(
-      'You shared Acme Staff Defined Benefit Scheme (pension details, values and estimates) with an app calling itself “Bob the adviser” until',
+      'You shared Acme Staff Defined Benefit Scheme (details, values) with “Bob the adviser” until',
     );
     expect(receipt).toHaveTextContent('You can stop sharing at any time in Sharing.');
     expect(receipt).toHaveFocus();
@@ -179,7 +181,7 @@ describe('focus after an action removes what had it', () => {
     render(<Requests pending={[req]} loaded error={null} refresh={vi.fn(async () => {})} />);
     await user.click(screen.getByTestId('deny-request'));
     const said = await screen.findByTestId('request-decided');
-    expect(said).toHaveTextContent('You denied the request from an app calling itself “Bob the adviser”.');
+    expect(said).toHaveTextContent('You did not share anything with “Bob the adviser”.');
     expect(said).toHaveFocus();
   });
 
@@ -219,7 +221,7 @@ describe('focus after an action removes what had it', () => {
     const family = within(acmeDb).getAllByTestId('grant-row').find((g) => g.textContent!.includes('Family dashboard'))!;
     await user.click(within(family).getByTestId('revoke-grant'));
     const done = await within(acmeDb).findByTestId('sharing-done');
-    expect(done).toHaveTextContent('You stopped Family dashboard seeing Acme Staff Defined Benefit Scheme.');
+    expect(done).toHaveTextContent('You stopped “Family dashboard” seeing Acme Staff Defined Benefit Scheme.');
     await waitFor(() => expect(done).toHaveFocus());
 
     const [rule] = within(acmeDb).getAllByTestId('policy-row');
@@ -265,6 +267,9 @@ describe('focus after an action removes what had it', () => {
     const user = userEvent.setup();
     render(<SettingsScreen state={base} onState={vi.fn()} />);
     await user.click(await screen.findByRole('button', { name: 'Remove Acme Pensions' }));
+    // The question that replaced Remove takes focus; the answer moves it on.
+    await waitFor(() => expect(screen.getByTestId('provider-remove-confirm')).toHaveFocus());
+    await user.click(screen.getByTestId('provider-confirm-remove'));
     const said = await screen.findByTestId('provider-removed');
     expect(said).toHaveTextContent('You removed Acme Pensions from your providers.');
     await screen.findByTestId('providers-empty');

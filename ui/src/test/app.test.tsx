@@ -64,7 +64,10 @@ describe('app shell', () => {
     });
     const user = userEvent.setup();
     render(<App />);
-    expect(await screen.findByText(/No pensions yet — go to Offers to find them/)).toBeInTheDocument();
+    expect(await screen.findByText(/No pensions here yet/)).toBeInTheDocument();
+    // The nav says what each screen is for; the test ids keep the screens' names in code.
+    expect(screen.getByTestId('nav-pensions')).toHaveTextContent('My pensions');
+    expect(screen.getByTestId('nav-offers')).toHaveTextContent('Find pensions');
     await user.click(screen.getByTestId('nav-activity'));
     expect(await screen.findByTestId('screen-activity')).toBeInTheDocument();
     expect(screen.getByTestId('nav-activity')).toHaveAttribute('aria-current', 'page');
@@ -91,6 +94,7 @@ describe('settings that move the server', () => {
     const user = userEvent.setup();
     render(<App />);
     await user.click(await screen.findByTestId('nav-settings'));
+    await user.click(await screen.findByText('Advanced (for technical users)'));
     const listen = await screen.findByLabelText(/listen address/i);
     await user.clear(listen);
     await user.type(listen, '127.0.0.1:8471');

@@ -1,7 +1,7 @@
 import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, it, vi } from 'vitest';
-import { Offers } from '../screens/Offers';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { Offers, forgetLastSearch } from '../screens/Offers';
 import { callsTo, deferred, mockCommands, sample } from './ipc';
 import type { IdentityCredentialStatus, OffersAnswer } from '../api';
 
@@ -24,6 +24,9 @@ const offers: OffersAnswer = {
   providers: [{ url: 'http://127.0.0.1:38341', outcome: 'ok', resources: 1 }, { url: 'http://127.0.0.1:44935', outcome: 'ok', resources: 1 }],
 };
 
+// The last search is kept while the app is open: each test starts with none.
+beforeEach(forgetLastSearch);
+
 describe('offers', () => {
   it('tells the owner to add providers in Settings when there are none', async () => {
     mockCommands({ list_providers: [] });
@@ -33,6 +36,32 @@ describe('offers', () => {
     expect(await screen.findByTestId('offers-empty')).toHaveTextContent(/Settings/);
     await user.click(screen.getByRole('button', { name: /go to settings/i }));
     expect(goto).toHaveBeenCalledWith('settings');
+  });
+
+  it('gets the list of pension providers when the wallet knows none, then offers the search', async () => {
+    let providers: unknown[] = [];
+    const calls = mockCommands({
+      list_providers: () => providers,
+      identity_credential: PROVEN,
+      fetch_registry: () => { providers = sample('providers'); return { providers, governance: { trusted_key: 'did:key:z', registry: null, expired: false, source: 'https://register.example/registry.jws' } }; },
+    });
+    const user = userEvent.setup();
+    render(<Offers onGoto={vi.fn()} />);
+    await user.click(await screen.findByRole('button', { name: 'Get the list of pension providers' }));
+    expect(await screen.findByTestId('find-pensions')).toBeInTheDocument();
+    expect(callsTo(calls, 'fetch_registry').map((c) => c.args)).toEqual([{ fetch: {} }]);
+  });
+
+  it('says so when the app has no list of providers to fetch', async () => {
+    mockCommands({
+      list_providers: [],
+      fetch_registry: () => { throw { kind: 'invalid_input', message: 'No register of pension providers is set up for this app.' }; },
+    });
+    const user = userEvent.setup();
+    render(<Offers onGoto={vi.fn()} />);
+    await user.click(await screen.findByTestId('fetch-register'));
+    expect(await screen.findByTestId('register-none')).toHaveTextContent('This app has no list of pension providers to fetch.');
+    expect(screen.queryByTestId('register-failed')).not.toBeInTheDocument();
   });
 
   it('finds pensions, then protecting one shows progress and then success', async () => {
@@ -56,11 +85,12 @@ describe('offers', () => {
     const button = within(cards[0]).getByTestId('accept-offer');
     expect(button).toBeDisabled();
     expect(button).toHaveTextContent('Protecting…');
-    expect(within(cards[1]).getByTestId('accept-offer')).toBeEnabled();
+    // The possible match waits for the owner to say it is hers.
+    expect(within(cards[1]).getByTestId('accept-offer')).toBeDisabled();
     expect(callsTo(calls, 'accept_offer')[0].args).toEqual({ provider: 'http://127.0.0.1:38341', resourceId: 'acme-db', confirmationCode: null });
 
     await act(async () => pending.resolve({ pei: 'urn:pei:acme:1', credential: { id: 'c1', status: 'active', issuer: 'did:key:x' } }));
-    expect(await within(cards[0]).findByTestId('accept-success')).toHaveTextContent(/credential\) received/);
+    expect(await within(cards[0]).findByTestId('accept-success')).toHaveTextContent(/Acme Pensions has sent proof that this wallet looks after it/);
     expect(within(cards[0]).queryByTestId('accept-offer')).not.toBeInTheDocument();
   });
 
@@ -76,6 +106,7 @@ describe('offers', () => {
     render(<Offers onGoto={vi.fn()} />);
     await user.click(await screen.findByTestId('find-pensions'));
     const cards = await screen.findAllByTestId('offer-card');
+    await user.click(within(cards[1]).getByLabelText('Yes, this is mine'));
     await user.click(within(cards[1]).getByTestId('accept-offer'));
     const err = await within(cards[1]).findByTestId('accept-error');
     expect(err).toHaveTextContent('Northwind said: identity does not match');
@@ -125,6 +156,119 @@ describe('offers', () => {
     expect(await within(card).findByTestId('accept-success')).toBeInTheDocument();
     expect(callsTo(calls, 'accept_offer').map((c) => c.args.confirmationCode)).toEqual([null, '111111', '482913']);
     expect(tries).toBe(3);
+  });
+});
+
+describe('find pensions: in plain words', () => {
+  const handlers = () => ({
+    list_providers: sample('providers'), identity_credential: PROVEN, find_pensions: sample('find'), list_offers: offers,
+    accept_offer: { pei: 'urn:pei:nw:1', authorization_server: 'http://127.0.0.1:8471', credential: { id: 'c1', status: 'active', issuer: 'did:key:x' } },
+  });
+
+  it('is called Find pensions, says what it does in a line, and what protecting does in a disclosure', async () => {
+    mockCommands(handlers());
+    render(<Offers onGoto={vi.fn()} />);
+    expect(await screen.findByRole('heading', { level: 1, name: 'Find pensions' })).toBeInTheDocument();
+    expect(screen.getByText(/Your wallet asks your 2 pension providers which pensions they hold for you/)).toBeInTheDocument();
+    const next = screen.getByTestId('what-happens-next');
+    expect(next).not.toHaveAttribute('open');
+    expect(next).toHaveTextContent('What happens next');
+    expect(next).toHaveTextContent(/your provider asks this wallet before anyone sees it/);
+    expect(next).toHaveTextContent(/Other pension dashboards and apps must ask you first/);
+    expect(next).toHaveTextContent(/If something else looked after the pension before.*it stops doing so/);
+  });
+
+  it('protects a possible match only once the owner ticks “Yes, this is mine”', async () => {
+    const calls = mockCommands(handlers());
+    const user = userEvent.setup();
+    render(<Offers onGoto={vi.fn()} />);
+    await user.click(await screen.findByTestId('find-pensions'));
+    const cards = await screen.findAllByTestId('offer-card');
+    const possible = cards[1];
+    expect(within(possible).getByTestId('offer-match')).toHaveTextContent(/Might be yours.*Northwind Retirement Trust found this pension with some of your details, but not all/);
+    const protect = within(possible).getByRole('button', { name: 'Protect it' });
+    expect(protect).toBeDisabled();
+    expect(protect).toHaveAccessibleDescription('Tick “Yes, this is mine” first.');
+    // A sure match needs no tick.
+    expect(within(cards[0]).queryByLabelText('Yes, this is mine')).not.toBeInTheDocument();
+    expect(within(cards[0]).getByRole('button', { name: 'Protect it' })).toBeEnabled();
+
+    const mine = within(possible).getByLabelText('Yes, this is mine');
+    await user.click(mine);
+    expect(protect).toBeEnabled();
+    await user.click(mine);
+    expect(protect).toBeDisabled();
+    expect(callsTo(calls, 'accept_offer')).toHaveLength(0);
+    await user.click(mine);
+    await user.click(protect);
+    expect(callsTo(calls, 'accept_offer')[0].args).toEqual({ provider: 'http://127.0.0.1:44935', resourceId: 'nw-1', confirmationCode: null });
+    expect(await within(possible).findByTestId('accept-success')).toHaveTextContent('Protected.');
+  });
+
+  it('shows the employer and dates of a possible match when the provider gives them', async () => {
+    const withEmployer = structuredClone(offers);
+    Object.assign(withEmployer.offers[1], {
+      employment: [{ employerName: 'Northwind Traders plc', employerStatus: 'H', membershipStartDate: '1996-07-01', membershipEndDate: '1998-08-31' }],
+    });
+    mockCommands({ ...handlers(), list_offers: withEmployer });
+    const user = userEvent.setup();
+    render(<Offers onGoto={vi.fn()} />);
+    await user.click(await screen.findByTestId('find-pensions'));
+    const cards = await screen.findAllByTestId('offer-card');
+    expect(within(cards[1]).getByTestId('offer-employment')).toHaveTextContent('Northwind Traders plc, 1996–1998');
+    expect(within(cards[1]).getByTestId('offer-match')).toHaveTextContent('Check the employer and dates');
+  });
+
+  it('after protecting, goes to My pensions from the card', async () => {
+    mockCommands(handlers());
+    const goto = vi.fn();
+    const user = userEvent.setup();
+    render(<Offers onGoto={goto} />);
+    await user.click(await screen.findByTestId('find-pensions'));
+    const [card] = await screen.findAllByTestId('offer-card');
+    await user.click(within(card).getByTestId('accept-offer'));
+    const done = await within(card).findByTestId('accept-success');
+    expect(done).toHaveFocus();
+    await user.click(within(done).getByRole('button', { name: 'See it in My pensions' }));
+    expect(goto).toHaveBeenCalledWith('pensions');
+  });
+
+  it('keeps the last search, with when it was made, on leaving and coming back', async () => {
+    const calls = mockCommands(handlers());
+    const user = userEvent.setup();
+    const first = render(<Offers onGoto={vi.fn()} />);
+    await user.click(await screen.findByTestId('find-pensions'));
+    const [card] = await screen.findAllByTestId('offer-card');
+    await user.click(within(card).getByTestId('accept-offer'));
+    await within(card).findByTestId('accept-success');
+    const when = screen.getByTestId('last-searched').textContent;
+    first.unmount();
+
+    render(<Offers onGoto={vi.fn()} />);
+    expect(await screen.findAllByTestId('offer-card')).toHaveLength(2);
+    expect(screen.getByTestId('last-searched')).toHaveTextContent(when!);
+    expect(when).toMatch(/^Last searched /);
+    // What was protected stays protected, not offered again.
+    expect(within(screen.getAllByTestId('offer-card')[0]).getByTestId('accept-success')).toBeInTheDocument();
+    expect(screen.getByTestId('find-pensions')).toHaveTextContent('Search again');
+    expect(callsTo(calls, 'find_pensions')).toHaveLength(1);
+  });
+
+  it('keeps addresses and identifiers inside technical details', async () => {
+    mockCommands({
+      ...handlers(),
+      find_pensions: [...sample<unknown[]>('find'), { url: 'http://127.0.0.1:50000', name: null, outcome: 'unreachable', error: 'error sending request for url' }],
+    });
+    const user = userEvent.setup();
+    render(<Offers onGoto={vi.fn()} />);
+    await user.click(await screen.findByTestId('find-pensions'));
+    await screen.findAllByTestId('offer-card');
+    const down = screen.getAllByTestId('provider-outcome')[2];
+    expect(down).toHaveTextContent('Your pension provider: Could not be reached just now');
+    for (const raw of ['urn:pei:', 'http://127.0.0.1', 'error sending request']) {
+      const at = screen.getAllByText((_, el) => el?.children.length === 0 && !!el.textContent?.includes(raw));
+      for (const el of at) expect(el.closest('details')).not.toBeNull();
+    }
   });
 });
 

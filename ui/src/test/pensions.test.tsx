@@ -1,80 +1,251 @@
-import { render, screen, within } from '@testing-library/react';
+import { act, render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { Pensions } from '../screens/Pensions';
-import { buildSeries } from '../IncomeChart';
-import { mockCommands, sample } from './ipc';
-import type { MyPensions, PensionOk } from '../api';
+import { buildSeries, chartSpan } from '../IncomeChart';
+import { ageAt, todayIso } from '../format';
+import { callsTo, deferred, mockCommands, sample, type Handler } from './ipc';
+import type { MyPensions, Pension, PensionOk } from '../api';
 
-function withPensions(pensions: MyPensions) {
+const ACME_DB = 'Acme Staff Defined Benefit Scheme';
+/** Noon on 3 Nov 2026, UTC: the same day in any time zone the tests run in. */
+const NOV_3 = Date.UTC(2026, 10, 3, 12) / 1000;
+
+/** The captured pensions, with what providers now also send for the Acme DB one. */
+function enriched(): MyPensions {
+  const mine = sample<MyPensions>('pensions');
+  const db = mine.pensions.find((p) => p.scheme === ACME_DB)!;
+  Object.assign(db, {
+    provider_name: 'Acme Pensions',
+    figures_as_at: '2026-04-05',
+    built_up_annual_amount: 7210,
+    administrator: { name: 'Acme Pensions Administration', email: 'pensions@acme.example', phone: '0800 123 4567' },
+    documents: [
+      { url: 'https://acme.example/sip.pdf', informationType: 'SIP' },
+      { url: 'https://acme.example/annual-report.pdf', informationType: 'ANR' },
+      { url: 'https://acme.example/charges.pdf', informationType: 'C_AND_C' },
+      { url: 'https://acme.example/leaflet.pdf', informationType: 'OTHER' },
+    ],
+  } satisfies Partial<Pension>);
+  return mine;
+}
+
+/** Acme Pensions is down: the DB pension comes with its last known figures and is left out of the totals. */
+function withAcmeDbDown(): MyPensions {
+  const mine = enriched();
+  const db = mine.pensions.find((p) => p.scheme === ACME_DB)!;
+  Object.assign(db, {
+    error: 'Acme Pensions could not be reached just now.',
+    error_detail: 'error sending request for url (http://127.0.0.1:38341/pensions/a1c0ffee)',
+    last_read_at: NOV_3,
+  });
+  mine.totals = { estimated_annual_income: 16750 - 9450, dc_pots: 176200 };
+  return mine;
+}
+
+function withPensions(pensions: MyPensions | Handler) {
   return mockCommands({
     my_pensions: pensions,
     list_grants: sample('grants'),
     list_clients: sample('clients'),
     get_identity: sample('identity'),
-    list_resources: sample('resources'),
     list_providers: [{ url: 'http://127.0.0.1:38341', name: 'Acme Pensions', added_at: 1 }, { url: 'http://127.0.0.1:44935', name: null, added_at: 1 }],
   });
 }
 
-describe('pensions', () => {
-  it('shows how each pension matched the owner, as the provider said', async () => {
-    const mine = sample<MyPensions>('pensions');
-    const [first, second] = mine.pensions as PensionOk[];
-    first.match_status = 'match-possible';
-    second.match_status = 'match-yes';
-    withPensions(mine);
-    render(<Pensions onGoto={vi.fn()} />);
-    const labels = (await screen.findAllByTestId('pension-match')).map((l) => l.textContent);
-    expect(labels.sort()).toEqual(['Matches you', 'Possible match']);
-  });
+const card = async (scheme: string) => (await screen.findAllByTestId('pension-card')).find((c) => c.textContent!.includes(scheme))!;
 
-  it('shows totals and groups pensions by provider with who has access', async () => {
-    withPensions(sample<MyPensions>('pensions'));
+describe('pensions: the retirement picture', () => {
+  it('says how much, from what age, and what the figure is and is not', async () => {
+    withPensions(enriched());
     render(<Pensions onGoto={vi.fn()} />);
     const total = await screen.findByTestId('pensions-total');
-    expect(total).toHaveTextContent('£16,750');
+    // Two pensions start at 65 and one at 67: the whole amount is paid by 67.
+    expect(within(total).getByTestId('totals-sentence')).toHaveTextContent(
+      '£16,750 a year by age 67 (your pensions start from age 65 to 67) — estimate in today’s money, before tax, not including your State Pension.',
+    );
     expect(total).toHaveTextContent('£176,200');
-    expect(screen.getAllByTestId('pension-card')).toHaveLength(3);
-
-    const groups = screen.getAllByTestId('provider-group');
-    expect(groups).toHaveLength(2);
-    const acme = groups.find((g) => within(g).queryByRole('heading', { name: 'Acme Pensions' }))!;
-    expect(within(acme).getAllByTestId('pension-card')).toHaveLength(2);
-    const northwind = groups.find((g) => g !== acme)!;
-    expect(within(northwind).getByRole('heading', { level: 2 })).toHaveTextContent('http://127.0.0.1:44935');
-    expect(within(northwind).getByTestId('pension-card')).toHaveTextContent('Northwind Master Trust');
-
-    const db = within(acme).getAllByTestId('pension-card').find((c) => c.textContent!.includes('Acme Staff Defined Benefit Scheme'))!;
-    expect(db).toHaveTextContent('£9,450');
-    expect(db).toHaveTextContent('12 Apr 2040');
-    expect(db).toHaveTextContent(/Acme Manufacturing Ltd: 1 Sept? 1998 to 31 Mar 2012/);
-    const access = within(db).getByTestId('pension-access');
-    expect(access).toHaveTextContent('Family dashboard');
-    expect(access).toHaveTextContent('This wallet (the owner)');
+    expect(within(total).getByTestId('state-pension-note')).toHaveTextContent('Check your State Pension forecast on GOV.UK, at www.gov.uk/check-state-pension');
+    // Shown as text with a Copy button: a link would take the window away from the wallet.
+    expect(within(total).queryByRole('link')).not.toBeInTheDocument();
+    expect(within(total).getByRole('button', { name: 'Copy the address of the State Pension forecast' })).toBeInTheDocument();
   });
 
-  it('shows a per-pension error on that card only', async () => {
-    const data = sample<MyPensions>('pensions');
-    data.pensions[0] = { resource_id: 'x', provider: 'http://127.0.0.1:44935', provider_resource_id: 'broken', pei: 'urn:pei:broken', match_status: null, error: 'provider unreachable' };
-    withPensions(data);
+  it('says "from age 65" when every pension starts at the same age', async () => {
+    const mine = enriched();
+    mine.pensions = mine.pensions.filter((p) => p.scheme !== 'Acme Group Personal Pension');
+    mine.totals = { estimated_annual_income: 10630, dc_pots: 27900 };
+    withPensions(mine);
     render(<Pensions onGoto={vi.fn()} />);
-    const cards = await screen.findAllByTestId('pension-card');
-    const broken = cards.filter((c) => within(c).queryByRole('alert'));
-    expect(broken).toHaveLength(1);
-    expect(broken[0]).toHaveTextContent('provider unreachable');
-    expect(broken[0]).toHaveTextContent('urn:pei:broken');
-  });
-
-  it('draws one chart series per pension', async () => {
-    withPensions(sample<MyPensions>('pensions'));
-    render(<Pensions onGoto={vi.fn()} />);
-    const chart = await screen.findByTestId('income-chart');
-    const series = within(chart as unknown as HTMLElement).getAllByTestId('chart-series');
-    expect(series.map((s) => s.getAttribute('data-series')).sort()).toEqual(
-      ['Acme Group Personal Pension', 'Acme Staff Defined Benefit Scheme', 'Northwind Master Trust'],
+    expect(await screen.findByTestId('totals-sentence')).toHaveTextContent(
+      /^£10,630 a year from age 65 — estimate in today’s money, before tax, not including your State Pension\.$/,
     );
   });
 
+  it('names each pension by scheme, employer and years, with its kind in words and its figures dated', async () => {
+    withPensions(enriched());
+    render(<Pensions onGoto={vi.fn()} />);
+    const db = await card(ACME_DB);
+    expect(within(db).getByRole('heading', { level: 3 })).toHaveTextContent(ACME_DB);
+    expect(within(db).getByTestId('pension-employment')).toHaveTextContent('Acme Manufacturing Ltd, 1998–2012');
+    expect(db).toHaveTextContent('Defined benefit (final salary)');
+    expect(db).toHaveTextContent('£9,450 a year from age 65');
+    expect(within(db).getByTestId('pension-built-up')).toHaveTextContent('Built up so far £7,210 a year');
+    expect(within(db).getByTestId('pension-as-at')).toHaveTextContent('Estimate as at 5 Apr 2026');
+    expect(db).toHaveTextContent('12 Apr 2040');
+
+    const dc = await card('Acme Group Personal Pension');
+    expect(dc).toHaveTextContent('Defined contribution (pension pot)');
+    expect(within(dc).getByTestId('pension-employment')).toHaveTextContent('Acme Manufacturing Ltd, since 2012');
+    expect(dc).toHaveTextContent('Pot value £148,300');
+
+    // Identifiers and addresses only inside the closed technical details.
+    for (const raw of ['urn:pei:', 'http://127.0.0.1:38341', 'a1c0ffee-0001-4000-8000-000000000001']) {
+      const at = within(db).getAllByText((_, el) => el?.children.length === 0 && !!el.textContent?.includes(raw));
+      for (const el of at) expect(el.closest('details')).not.toBeNull();
+    }
+    expect(within(db).getByText('Technical details').closest('details')).not.toHaveAttribute('open');
+  });
+
+  it('does not show how a pension matched: every pension here is already protected', async () => {
+    const mine = enriched();
+    mine.pensions[0].match_status = 'match-possible';
+    mine.pensions[1].match_status = 'match-yes';
+    withPensions(mine);
+    render(<Pensions onGoto={vi.fn()} />);
+    await screen.findAllByTestId('pension-card');
+    expect(screen.queryByText('Matches you')).not.toBeInTheDocument();
+    expect(screen.queryByText('Possible match')).not.toBeInTheDocument();
+  });
+
+  it('gives each card a colour chip of its pension\'s colour in the chart', async () => {
+    withPensions(enriched());
+    render(<Pensions onGoto={vi.fn()} />);
+    await screen.findByTestId('income-chart');
+    const legend = Object.fromEntries(screen.getAllByTestId('chart-legend-item').map((l) => [l.textContent!.trim(), l.getAttribute('data-colour')]));
+    for (const c of screen.getAllByTestId('pension-card')) {
+      const scheme = within(c).getByRole('heading', { level: 3 }).textContent!;
+      expect(within(c).getByTestId('pension-colour')).toHaveAttribute('data-colour', legend[scheme]);
+    }
+  });
+
+  it('shows who runs each pension, how to reach them, and the provider\'s documents by kind', async () => {
+    withPensions(enriched());
+    render(<Pensions onGoto={vi.fn()} />);
+    const db = await card(ACME_DB);
+    const contact = within(db).getByTestId('pension-contact');
+    expect(within(contact).getByRole('heading', { level: 4 })).toHaveTextContent('Contact Acme Pensions Administration');
+    expect(contact).toHaveTextContent('Phone: 0800 123 4567');
+    expect(contact).toHaveTextContent('Email: pensions@acme.example');
+    const docs = within(db).getAllByTestId('pension-document');
+    expect(docs.map((d) => d.querySelector('.document-kind')!.textContent)).toEqual([
+      'Statement of investment principles', 'Annual report', 'Costs and charges', 'More information',
+    ]);
+    expect(docs[1]).toHaveTextContent('https://acme.example/annual-report.pdf');
+    expect(within(docs[1]).getByRole('button', { name: 'Copy the address of the annual report' })).toBeInTheDocument();
+    // A pension whose provider sent none has neither block.
+    const nw = await card('Northwind Master Trust');
+    expect(within(nw).queryByTestId('pension-contact')).not.toBeInTheDocument();
+    expect(within(nw).queryByTestId('pension-documents')).not.toBeInTheDocument();
+  });
+
+  it('groups pensions by provider, named in words, with who else can see each', async () => {
+    withPensions(enriched());
+    render(<Pensions onGoto={vi.fn()} />);
+    const groups = await screen.findAllByTestId('provider-group');
+    expect(groups).toHaveLength(2);
+    const acme = groups.find((g) => within(g).queryByRole('heading', { level: 2, name: 'Acme Pensions' }))!;
+    expect(within(acme).getAllByTestId('pension-card')).toHaveLength(2);
+    // A provider with no name is not named by its address.
+    const northwind = groups.find((g) => g !== acme)!;
+    expect(within(northwind).getByRole('heading', { level: 2 })).toHaveTextContent('Your pension provider');
+    const access = within(await card(ACME_DB)).getByTestId('pension-access');
+    expect(access).toHaveTextContent('Family dashboard: pension details');
+  });
+
+  it('points to Find pensions when there are none yet', async () => {
+    withPensions({ pensions: [], totals: { estimated_annual_income: 0, dc_pots: 0 } });
+    const goto = vi.fn();
+    const user = userEvent.setup();
+    render(<Pensions onGoto={goto} />);
+    expect(await screen.findByTestId('pensions-empty')).toHaveTextContent('No pensions here yet.');
+    await user.click(screen.getByRole('button', { name: 'Find my pensions' }));
+    expect(goto).toHaveBeenCalledWith('offers');
+  });
+});
+
+describe('pensions: a provider is down', () => {
+  it('says which pension the totals leave out, keeps its last known figures with their date, and offers Try again', async () => {
+    let answer = withAcmeDbDown();
+    const calls = withPensions(() => answer);
+    const user = userEvent.setup();
+    render(<Pensions onGoto={vi.fn()} />);
+    const banner = await screen.findByTestId('pensions-stale');
+    expect(banner).toHaveTextContent(`1 pension couldn’t be updated. The totals leave out ${ACME_DB}.`);
+    expect(within(banner).getByRole('status')).toBeInTheDocument();
+    expect(screen.getByTestId('totals-sentence')).toHaveTextContent('£7,300 a year');
+    expect(screen.getByTestId('pensions-total')).toHaveTextContent(`This leaves out ${ACME_DB}, which couldn’t be updated.`);
+
+    const db = await card(ACME_DB);
+    const problem = within(db).getByTestId('pension-error');
+    expect(problem).toHaveTextContent('Acme Pensions could not be reached just now.');
+    expect(within(problem).getByTestId('pension-last-updated')).toHaveTextContent('Last updated 3 Nov 2026');
+    expect(problem).toHaveTextContent('If this goes on, contact Acme Pensions Administration');
+    // The last known figures, and how to reach the administrator, stay on the card.
+    expect(db).toHaveTextContent('£9,450 a year from age 65');
+    expect(within(db).getByTestId('pension-contact')).toHaveTextContent('0800 123 4567');
+    // The transport's own words only under technical details.
+    const detail = within(db).getByTestId('pension-error-detail');
+    expect(detail).toHaveTextContent('error sending request for url');
+    expect(detail.closest('details')).not.toBeNull();
+    expect(problem).not.toHaveTextContent('error sending request');
+    // Left out of the chart, as of the totals.
+    const series = within(screen.getByTestId('income-chart') as unknown as HTMLElement).getAllByTestId('chart-series');
+    expect(series.map((s) => s.getAttribute('data-series'))).not.toContain(ACME_DB);
+
+    // Try again: the figures stay while the providers are asked, then all are up to date.
+    const next = deferred<MyPensions>();
+    answer = enriched();
+    withPensions(() => next.promise);
+    await user.click(within(banner).getByTestId('pensions-retry'));
+    expect(await screen.findByTestId('pensions-updating')).toHaveTextContent(/^Updating…/);
+    expect(screen.getAllByTestId('pension-card')).toHaveLength(3);
+    await act(async () => next.resolve(answer));
+    await waitFor(() => expect(screen.queryByTestId('pensions-stale')).not.toBeInTheDocument());
+    expect(await screen.findByTestId('pensions-updated')).toHaveFocus();
+    expect(screen.getByTestId('totals-sentence')).toHaveTextContent('£16,750 a year');
+    expect(callsTo(calls, 'my_pensions')).toHaveLength(1);
+  });
+
+  it('Refresh keeps the pensions on screen and says it is updating', async () => {
+    const calls = withPensions(enriched());
+    const user = userEvent.setup();
+    render(<Pensions onGoto={vi.fn()} />);
+    await screen.findAllByTestId('pension-card');
+    const next = deferred<MyPensions>();
+    withPensions(() => next.promise);
+    await user.click(screen.getByTestId('pensions-refresh'));
+    expect(screen.getByTestId('pensions-updating')).toHaveTextContent(/^Updating…/);
+    expect(screen.getAllByTestId('pension-card')).toHaveLength(3);
+    expect(screen.getByTestId('pensions-total')).toHaveTextContent('£16,750');
+    await act(async () => next.resolve(enriched()));
+    await waitFor(() => expect(screen.getByTestId('pensions-updating')).toBeEmptyDOMElement());
+    expect(callsTo(calls, 'my_pensions')).toHaveLength(1);
+  });
+
+  it('keeps the figures on screen when a refresh fails as a whole, and says so', async () => {
+    withPensions(enriched());
+    const user = userEvent.setup();
+    render(<Pensions onGoto={vi.fn()} />);
+    await screen.findAllByTestId('pension-card');
+    withPensions(() => { throw { kind: 'unknown', message: 'The wallet is busy.' }; });
+    await user.click(screen.getByTestId('pensions-refresh'));
+    expect(await screen.findByTestId('pensions-update-error')).toHaveTextContent('could not be updated just now, so these are the figures from before. The wallet is busy.');
+    expect(screen.getAllByTestId('pension-card')).toHaveLength(3);
+  });
+});
+
+describe('the income chart', () => {
   it('stacks income from each payable age onward', () => {
     const series = buildSeries(sample<MyPensions>('pensions').pensions as PensionOk[], '1975-04-12');
     const byName = Object.fromEntries(series.map((s) => [s.label, s.steps]));
@@ -84,9 +255,20 @@ describe('pensions', () => {
     expect(buildSeries(sample<MyPensions>('pensions').pensions as PensionOk[], '1975-04-13')[0].steps[0].age).toBe(64);
   });
 
-  it('shows the empty state pointing to Offers', async () => {
-    withPensions({ pensions: [], totals: { estimated_annual_income: 0, dc_pots: 0 } });
+  it('starts at the owner\'s age now, and marks it and the State Pension age', async () => {
+    withPensions(enriched());
     render(<Pensions onGoto={vi.fn()} />);
-    expect(await screen.findByText('No pensions yet — go to Offers to find them.')).toBeInTheDocument();
+    const chart = await screen.findByTestId('income-chart');
+    const now = ageAt('1975-04-12', todayIso())!;
+    expect(within(chart as unknown as HTMLElement).getByTestId('chart-marker-now')).toHaveTextContent(`You now: ${now}`);
+    expect(within(chart as unknown as HTMLElement).getByTestId('chart-marker-state-pension')).toHaveTextContent('State Pension age: 67');
+    expect(chart).toHaveAccessibleName(new RegExp(`You are ${now} now\\. The State Pension is not included; it usually starts at 67\\.`));
+    expect(screen.getByTestId('chart-notes')).toHaveTextContent(`You are ${now} now.`);
+  });
+
+  it('starts at the first income when today is decades before it, and never before it when already past it', () => {
+    expect(chartSpan([65, 67], 51)).toEqual({ firstAge: 51, lastAge: 70, now: 51 });
+    expect(chartSpan([65, 67], 30)).toEqual({ firstAge: 65, lastAge: 70, now: null });
+    expect(chartSpan([60], 62)).toEqual({ firstAge: 60, lastAge: 70, now: 62 });
   });
 });

@@ -13,18 +13,18 @@ describe('activity', () => {
     mockCommands({ list_audit: sample('audit_limit_5'), verify_audit: { intact: false, broken_at: 17, reason: 'hash mismatch' } });
     render(<Activity />);
     const status = screen.getByTestId('audit-status');
-    await waitFor(() => expect(status).toHaveTextContent(/broken at entry 17 \(hash mismatch\)/));
+    await waitFor(() => expect(status).toHaveTextContent(/changed or damaged from entry 17 on, so it cannot be trusted/));
     expect(within(status).getByRole('alert')).toBeInTheDocument();
     const rows = await screen.findAllByTestId('audit-row');
     expect(rows).toHaveLength(5);
-    expect(rows[0]).toHaveTextContent('21');
-    expect(rows[0]).toHaveTextContent('Access requested');
+    expect(rows[0]).toHaveAttribute('data-seq', '21');
+    expect(rows[0]).toHaveTextContent('An app asked to see a pension (details and values).');
   });
 
   it('shows an intact chain with its entry count', async () => {
     const calls = mockCommands({ list_audit: sample('audit_limit_5'), verify_audit: sample('audit_verify') });
     render(<Activity />);
-    await waitFor(() => expect(screen.getByTestId('audit-status')).toHaveTextContent(/intact: all 21 entries/));
+    await waitFor(() => expect(screen.getByTestId('audit-status')).toHaveTextContent(/intact: nothing in it has been changed or removed \(21 entries\)/));
     expect(typeof (callsTo(calls, 'list_audit')[0].args.query as { limit: unknown }).limit).toBe('number');
   });
 });
@@ -43,10 +43,9 @@ describe('activity: what went to whom', () => {
     });
     render(<Activity />);
     const [row] = await screen.findAllByTestId('audit-row');
-    expect(row).toHaveTextContent('Your details were sent to providers');
-    expect(row).toHaveTextContent('to 2 providers (http://127.0.0.1:8101, http://127.0.0.1:8102)');
-    expect(row).toHaveTextContent('as you typed them: name, date of birth');
-    expect(row).toHaveTextContent('from your proof of identity: given name, family name, date of birth, postcode, National Insurance number');
+    expect(row).toHaveTextContent('Your details were sent to 127.0.0.1:8101 and 127.0.0.1:8102 to look for your pensions.');
+    expect(row).toHaveTextContent('As you typed them: name, date of birth.');
+    expect(row).toHaveTextContent('From your proof of identity: given name, family name, date of birth, postcode, National Insurance number.');
   });
 });
 
@@ -61,7 +60,7 @@ describe('credentials', () => {
     render(<Credentials />);
     const rows = await screen.findAllByTestId('credential-row');
     expect(rows).toHaveLength(3);
-    await user.click(within(rows[0]).getByRole('button', { name: 'Details' }));
+    await user.click(within(rows[0]).getByRole('button', { name: 'Technical details' }));
     const detail = await screen.findByTestId('credential-detail');
     await waitFor(() => expect(detail).toHaveTextContent('http://127.0.0.1:38341'));
     expect(callsTo(calls, 'show_credential')[0].args).toEqual({ id: '024bff67546458bb3bcb412f5e8c0af0' });
@@ -90,6 +89,8 @@ describe('settings', () => {
     const user = userEvent.setup();
     render(<SettingsScreen state={state} onState={vi.fn()} />);
     expect(await screen.findAllByTestId('provider-row')).toHaveLength(2);
+    // Adding a provider by hand is for technical users: under Advanced.
+    await user.click(screen.getByText('Advanced (for technical users)'));
     await user.type(document.getElementById('provider-url')!, 'https://pensions.example.com');
     await user.type(document.getElementById('provider-name')!, 'Example Pensions');
     await user.click(screen.getByTestId('add-provider'));
@@ -104,6 +105,7 @@ describe('settings', () => {
     const onState = vi.fn();
     const user = userEvent.setup();
     render(<SettingsScreen state={state} onState={onState} />);
+    await user.click(screen.getByText('Advanced (for technical users)'));
     const listen = screen.getByLabelText(/listen address/i);
     await user.clear(listen);
     await user.type(listen, '127.0.0.1:9999');
@@ -189,9 +191,9 @@ describe('sharing: receipts', () => {
     render(<Sharing />);
     const rows = await screen.findAllByTestId('receipt');
     expect(rows).toHaveLength(2);
-    expect(rows[0]).toHaveTextContent(/You let Adviser platform see Acme Staff Defined Benefit Scheme: See who holds the pension \(owner\)\./);
+    expect(rows[0]).toHaveTextContent(/You let Adviser platform see Acme Staff Defined Benefit Scheme: Your pension details\./);
     expect(rows[0]).toHaveTextContent(/In force/);
-    expect(rows[1]).toHaveTextContent(/See values and estimates/);
+    expect(rows[1]).toHaveTextContent(/Your pension details, your pension's value/);
     expect(rows[1]).toHaveTextContent(/You withdrew it on/);
     expect(within(rows[0]).getByText('Technical details')).toBeInTheDocument();
   });

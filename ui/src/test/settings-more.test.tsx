@@ -55,6 +55,12 @@ function mockTrusted(extra: Record<string, Handler | unknown> = {}) {
   return calls;
 }
 
+/** Sign-in services, addresses and the official list wait under Advanced. */
+async function openAdvanced(user: ReturnType<typeof userEvent.setup>) {
+  await user.click(screen.getByText('Advanced (for technical users)'));
+  expect(screen.getByTestId('settings-advanced')).toHaveAttribute('open');
+}
+
 const rowFor = (text: string) => screen.getAllByTestId('trusted-issuer').find((r) => r.textContent!.includes(text))!;
 
 describe('settings: sign-in services you trust', () => {
@@ -82,6 +88,7 @@ describe('settings: sign-in services you trust', () => {
     const calls = mockTrusted();
     const user = userEvent.setup();
     render(<SettingsScreen state={state} onState={vi.fn()} />);
+    await openAdvanced(user);
     await screen.findAllByTestId('trusted-issuer');
     const field = screen.getByLabelText('Address of the sign-in service');
     expect(field).toBe(screen.getByTestId('trust-issuer-url'));
@@ -107,6 +114,7 @@ describe('settings: sign-in services you trust', () => {
     const calls = mockTrusted();
     const user = userEvent.setup();
     render(<SettingsScreen state={state} onState={vi.fn()} />);
+    await openAdvanced(user);
     await screen.findAllByTestId('trusted-issuer');
     await fillIn(user, screen.getByTestId('trust-issuer-url'), 'https://signin.gov.example');
     await user.click(screen.getByTestId('trust-issuer-add'));
@@ -118,6 +126,7 @@ describe('settings: sign-in services you trust', () => {
     mockTrusted({ trust_issuer: () => { throw { kind: 'invalid_request', message: 'issuer: the address cannot be reached' }; } });
     const user = userEvent.setup();
     render(<SettingsScreen state={state} onState={vi.fn()} />);
+    await openAdvanced(user);
     await screen.findAllByTestId('trusted-issuer');
     await fillIn(user, screen.getByTestId('trust-issuer-url'), 'https://nowhere.example');
     await user.click(screen.getByTestId('trust-issuer-add'));
@@ -129,6 +138,7 @@ describe('settings: sign-in services you trust', () => {
     const calls = mockTrusted();
     const user = userEvent.setup();
     render(<SettingsScreen state={state} onState={vi.fn()} />);
+    await openAdvanced(user);
     await screen.findAllByTestId('trusted-issuer');
 
     await user.click(within(rowFor('login.bank.example')).getByTestId('trusted-issuer-remove'));
@@ -296,5 +306,102 @@ describe('settings: automatic backups', () => {
     expect(screen.getAllByTestId('backup-item')[0]).toHaveTextContent(formatTime(newer.made_at));
     expect(screen.getByTestId('backup-path')).toHaveTextContent(newer.path);
     expect(callsTo(calls, 'list_backups')).toHaveLength(2);
+  });
+});
+
+describe('settings: in the order the owner needs them', () => {
+  it('puts her details, providers, backups and passphrase first, and the technical settings in a closed Advanced section', async () => {
+    mockCommands({ ...quiet, list_providers: [{ url: 'https://pensions.acme.example', name: 'Acme Pensions', added_at: 1790000000, from_registry: true }] });
+    render(<SettingsScreen state={state} onState={vi.fn()} />);
+    await screen.findAllByTestId('provider-row');
+    const headings = screen.getAllByRole('heading', { level: 2 }).map((h) => h.textContent);
+    expect(headings.slice(0, 4)).toEqual(['Your details', 'Pension providers', 'Backups', 'Change your passphrase']);
+
+    const advanced = screen.getByTestId('settings-advanced');
+    expect(advanced.tagName).toBe('DETAILS');
+    expect(advanced).not.toHaveAttribute('open');
+    expect(within(advanced).getByText('Advanced (for technical users)').tagName).toBe('SUMMARY');
+    // Everything technical is inside it, and nothing the owner needs is.
+    for (const id of ['listen', 'public-issuer', 'registry-key', 'registry-file', 'provider-url', 'trust-issuer-url']) {
+      expect(advanced).toContainElement(document.getElementById(id));
+    }
+    for (const id of ['export-backup', 'passphrase-change', 'save-identity']) {
+      expect(advanced).not.toContainElement(screen.getByTestId(id));
+    }
+    expect(advanced).not.toContainElement(screen.getByTestId('provider-row'));
+    // The provider's address is only in its technical details.
+    const row = screen.getByTestId('provider-row');
+    expect(row).toHaveTextContent('Acme Pensions');
+    expect(row).toHaveTextContent('From the official list');
+    expect(within(row).getByText('https://pensions.acme.example').closest('details')).not.toBeNull();
+  });
+});
+
+describe('settings: removing a provider', () => {
+  const acme = { url: 'https://pensions.acme.example', name: 'Acme Pensions', added_at: 1790000000, from_registry: false };
+  const resources = [
+    { id: 'r1', resource_server: acme.url, created_at: 1, resource_scopes: ['owner'] },
+    { id: 'r2', resource_server: acme.url, created_at: 1, resource_scopes: ['owner'] },
+  ];
+
+  it('asks first, saying its pensions stay protected there but leave this wallet, and Keep it removes nothing', async () => {
+    let providers = [acme];
+    const calls = mockCommands({
+      ...quiet, list_providers: () => providers, list_resources: resources,
+      remove_provider: () => { providers = []; return null; },
+    });
+    const user = userEvent.setup();
+    render(<SettingsScreen state={state} onState={vi.fn()} />);
+    await user.click(await screen.findByRole('button', { name: 'Remove Acme Pensions' }));
+    const ask = screen.getByTestId('provider-remove-confirm');
+    expect(ask).toHaveFocus();
+    expect(ask).toHaveAccessibleName('Remove Acme Pensions?');
+    expect(ask).toHaveTextContent(
+      'Its 2 pensions stay protected at Acme Pensions, but this wallet stops reading them: they leave My pensions and your totals.',
+    );
+    expect(callsTo(calls, 'remove_provider')).toHaveLength(0);
+
+    await user.click(within(ask).getByRole('button', { name: 'Keep it' }));
+    expect(screen.queryByTestId('provider-remove-confirm')).not.toBeInTheDocument();
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Remove Acme Pensions' })).toHaveFocus());
+    expect(callsTo(calls, 'remove_provider')).toHaveLength(0);
+
+    await user.click(screen.getByRole('button', { name: 'Remove Acme Pensions' }));
+    await user.click(screen.getByTestId('provider-confirm-remove'));
+    const said = await screen.findByTestId('provider-removed');
+    expect(said).toHaveTextContent('You removed Acme Pensions from your providers.');
+    await screen.findByTestId('providers-empty');
+    expect(said).toHaveFocus();
+    expect(callsTo(calls, 'remove_provider').map((c) => c.args)).toEqual([{ url: acme.url }]);
+  });
+
+  it('shows why a removal failed and keeps the provider', async () => {
+    mockCommands({
+      ...quiet, list_providers: [acme],
+      remove_provider: () => { throw { kind: 'not_found', message: 'no such provider' }; },
+    });
+    const user = userEvent.setup();
+    render(<SettingsScreen state={state} onState={vi.fn()} />);
+    await user.click(await screen.findByRole('button', { name: 'Remove Acme Pensions' }));
+    await user.click(screen.getByTestId('provider-confirm-remove'));
+    expect(await within(screen.getByTestId('provider-row')).findByRole('alert')).toHaveTextContent('no such provider');
+  });
+});
+
+describe('settings: the official list', () => {
+  it('fetches the latest list from where it came from, under Advanced', async () => {
+    const calls = mockCommands({
+      ...quiet,
+      registry_summary: { trusted_key: 'did:key:z6Mk', registry: null, expired: false, source: 'https://register.example/registry.jws' },
+      fetch_registry: { providers: [{ url: 'https://a.example', name: 'A', added_at: 1, from_registry: true }], governance: { trusted_key: 'did:key:z6Mk', registry: null, expired: false, source: 'https://register.example/registry.jws' } },
+    });
+    const user = userEvent.setup();
+    render(<SettingsScreen state={state} onState={vi.fn()} />);
+    await openAdvanced(user);
+    const official = screen.getByTestId('governance');
+    expect(await within(official).findByTestId('registry-source')).toHaveTextContent('https://register.example/registry.jws');
+    await user.click(within(official).getByRole('button', { name: 'Fetch the latest official list' }));
+    expect(await within(official).findByTestId('registry-updated')).toHaveTextContent('1 provider from it is on your list.');
+    expect(callsTo(calls, 'fetch_registry').map((c) => c.args)).toEqual([{ fetch: {} }]);
   });
 });

@@ -1,9 +1,9 @@
 import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
-import { Sharing } from '../screens/Sharing';
+import { Sharing, threeMonthsOn } from '../screens/Sharing';
 import { callsTo, mockCommands, sample } from './ipc';
-import type { Client, Policy } from '../api';
+import type { Client, Grant, Policy } from '../api';
 
 const ACME = 'http://127.0.0.1:38341';
 const NORTHWIND = 'http://127.0.0.1:44935';
@@ -13,6 +13,9 @@ const FAMILY_DASHBOARD = '723062ad34a2320bc54bfbd2bf01833e';
 /** Unix seconds at local midnight of a day (month from 1), as the form computes it. */
 const midnight = (y: number, m: number, d: number) => new Date(y, m - 1, d).getTime() / 1000;
 
+/** The apps as the wallet lists them now: never its own (the owner's access is hers, not an app's). */
+const APPS = sample<Client[]>('clients').filter((c) => c.client_name !== 'This wallet (the owner)');
+
 const providers = [
   { url: ACME, name: 'Acme Pensions', added_at: 1 },
   { url: NORTHWIND, name: 'Northwind Trust', added_at: 1 },
@@ -21,7 +24,7 @@ const providers = [
 /** Renders Sharing and opens the new-rule form of the Acme DB pension. */
 async function openForm(extra: Record<string, unknown> = {}) {
   const calls = mockCommands({
-    list_resources: sample('resources'), list_policies: [], list_grants: [], list_clients: sample('clients'), list_receipts: [],
+    list_resources: sample('resources'), list_policies: [], list_grants: [], list_clients: APPS, list_receipts: [],
     list_providers: providers,
     add_policy: (a: Record<string, unknown>) => ({ id: 'p-new', created_at: 1, ...(a.policy as object) }),
     ...extra,
@@ -104,7 +107,7 @@ describe('sharing rules: who', () => {
     await user.click(form.getByLabelText('An app'));
     const apps = form.getByTestId('rule-client');
     const offered = within(apps).getAllByRole('option').map((o) => o.textContent);
-    expect(offered).toEqual(['Choose…', 'This wallet (the owner)', 'Family dashboard', 'Bob the adviser']);
+    expect(offered).toEqual(['Choose…', 'Family dashboard', 'Bob the adviser']);
     expect(offered.join(' ')).not.toContain('127.0.0.1'); // the providers are not apps
     const verified = form.getByTestId('rule-verified-only');
     expect(verified).not.toBeChecked();
@@ -135,7 +138,7 @@ describe('sharing rules: who', () => {
   it('lets in any authorised adviser for as long as the rule stands, with a note and with delegate ticked', async () => {
     const { calls, user, form } = await openForm();
     await user.click(form.getByLabelText(/Any authorised financial adviser/));
-    await user.click(form.getByLabelText(/Act on your behalf/));
+    await user.click(form.getByLabelText(/Acting for you with the provider/));
     await user.selectOptions(form.getByLabelText('Access lasts'), 'As long as this rule stands');
     await user.type(form.getByLabelText('Note (optional)'), 'My adviser, for the yearly review');
     await user.click(form.getByTestId('rule-save'));
@@ -233,7 +236,7 @@ describe('sharing rules: from and until', () => {
 });
 
 describe('sharing rules: the list in plain words', () => {
-  const clients = sample<Client[]>('clients');
+  const clients = APPS;
   const rules: Policy[] = [
     {
       id: 'r-email', created_at: 1, outcome: 'permit', target: { kind: 'resource_server', id: ACME }, scopes: ['owner', 'value'],
@@ -277,7 +280,7 @@ describe('sharing rules: the list in plain words', () => {
     expect(row('r-email')).toHaveTextContent('Let them in without asking me — the person with the email sam@example.org');
     expect(email).toHaveTextContent('WhoThe person with the email sam@example.org');
     expect(email).toHaveTextContent('Which pensionsEvery pension from Acme Pensions');
-    expect(email).toHaveTextContent('WhatSee who holds the pension, see values and estimates');
+    expect(email).toHaveTextContent('WhatYour pension details, your pension\'s value');
     expect(email).toHaveTextContent('WhenFrom 1 January 2027 until 30 June 2027');
     expect(email).toHaveTextContent('Identity checkOnly if a trusted service has checked who they are');
     expect(email).toHaveTextContent('Access lasts30 days once given');
@@ -286,7 +289,7 @@ describe('sharing rules: the list in plain words', () => {
     const signin = facts('r-signin');
     expect(row('r-signin')).toHaveTextContent('Ask me first — the person with the account 248289761001 at the sign-in service accounts.example.com');
     expect(signin).toHaveTextContent('Which pensionsThis pension only');
-    expect(signin).toHaveTextContent('WhatSee values and estimates');
+    expect(signin).toHaveTextContent('WhatYour pension\'s value');
     expect(signin).toHaveTextContent('WhenAny time, with no start or end date');
     expect(signin).not.toHaveTextContent('Access lasts'); // only a rule that lets them in gives access
 
@@ -350,5 +353,146 @@ describe('sharing rules: the list in plain words', () => {
     const row = await within(section).findByTestId('policy-row');
     expect(row).toHaveTextContent('any authorised financial adviser');
     expect(row).toHaveTextContent('Access lasts30 days once given');
+  });
+});
+
+describe('sharing: who can see each pension', () => {
+  const BOB = '5f1e2d3c4b5a69788796a5b4c3d2e1f0';
+  const grant = (id: string, over: Partial<Grant>): Grant => ({
+    active: true, id, resource_id: ACME_DB, scopes: ['owner', 'value'], client_id: FAMILY_DASHBOARD, party_key: 'anonymous', party: {},
+    source: { kind: 'approval', request_id: 'r1' }, created_at: 1795821419, expires_at: null, revoked_at: null, ...over,
+  });
+  const grants: Grant[] = [
+    grant('g-family', {}),
+    grant('g-adviser', {
+      client_id: BOB, party_key: 'oidc:https://regulator.example#bob', scopes: ['value'], source: { kind: 'policy', policy_id: 'p1' },
+      party: { verified: { name: 'Bob Baker', organisation: 'Sound Advice LLP', issuer: 'https://regulator.example', credential_type: 'AdviserCredential' } },
+    }),
+    grant('g-oidc', { party_key: 'oidc:https://id.example#248289761001', party: { verified: { name: 'Bob Smith', email: 'bob@example.org', issuer: 'https://id.example' } } }),
+    grant('g-stated', { party_key: 'stated-email:alice@example.org', party: { self_asserted: { email: 'alice@example.org' } }, expires_at: 1798413419 }),
+  ];
+  const clients: Client[] = [...APPS, { ...APPS[0], client_id: BOB, client_name: 'Sound Advice', registry: { listed: true, name: 'Sound Advice' } }];
+
+  async function shown(extra: Record<string, unknown> = {}) {
+    const calls = mockCommands({
+      list_resources: sample('resources'), list_policies: [], list_grants: grants, list_clients: clients, list_receipts: [], list_providers: providers,
+      revoke_grant: (a: Record<string, unknown>) => ({ ...grants.find((g) => g.id === a.id), revoked_at: 2 }),
+      ...extra,
+    });
+    render(<Sharing />);
+    const sections = await screen.findAllByTestId('sharing-pension');
+    const acme = sections.find((s) => s.textContent!.includes('Acme Staff Defined Benefit Scheme'))!;
+    return { calls, sections, acme };
+  }
+
+  it('starts every pension with the owner herself, always, with nothing to revoke', async () => {
+    const { sections } = await shown();
+    expect(sections).toHaveLength(3);
+    for (const s of sections) {
+      const own = within(s).getByTestId('own-access');
+      expect(own).toHaveTextContent(/^You: always \(this is your wallet\)$/);
+      expect(within(own).queryByRole('button')).not.toBeInTheDocument();
+      // The first line of who can see it.
+      expect(within(s).getByTestId('access-list').firstElementChild).toBe(own);
+    }
+    const northwind = sections.find((s) => s.textContent!.includes('Northwind Master Trust'))!;
+    expect(within(northwind).getByTestId('nobody-else')).toHaveTextContent('Nobody else can see this pension.');
+    expect(within(northwind).queryAllByTestId('revoke-grant')).toHaveLength(0);
+  });
+
+  it('says who each party is in words, with raw keys and ids only under Technical details', async () => {
+    const { acme } = await shown();
+    const rows = within(acme).getAllByTestId('grant-row');
+    const row = (id: string) => rows.find((r) => r.getAttribute('data-grant-id') === id)!;
+    const who = (id: string) => row(id).querySelector('.grant-who')!.textContent;
+    expect(who('g-family')).toBe('Anyone using “Family dashboard”');
+    expect(who('g-adviser')).toBe('Bob Baker of Sound Advice LLP, checked by regulator.example, using Sound Advice');
+    expect(who('g-oidc')).toBe('Bob Smith, email checked by id.example, using “Family dashboard”');
+    expect(who('g-stated')).toBe('Someone who typed alice@example.org (not checked), using “Family dashboard”');
+    expect(row('g-family')).toHaveTextContent('Can see: Your pension details, your pension\'s value');
+    expect(row('g-adviser')).toHaveTextContent('Can see: Your pension\'s value');
+    expect(row('g-adviser')).toHaveTextContent('let in by one of your rules');
+    expect(row('g-family')).toHaveTextContent('you said yes');
+
+    for (const r of rows) {
+      const plain = r.cloneNode(true) as HTMLElement;
+      plain.querySelectorAll('details').forEach((d) => d.remove());
+      expect(plain.textContent).not.toMatch(/oidc:|stated-email:|\(owner\)|\(value\)|scope|client|token/i);
+      expect(plain.textContent).not.toContain(FAMILY_DASHBOARD);
+    }
+    expect(within(row('g-stated')).getByText('Technical details').closest('details')).toHaveTextContent('stated-email:alice@example.org');
+    expect(within(row('g-family')).getByText('Technical details').closest('details')).toHaveTextContent(FAMILY_DASHBOARD);
+  });
+
+  it('stops one party seeing a pension, and says so', async () => {
+    const { calls, acme } = await shown();
+    const user = userEvent.setup();
+    const family = within(acme).getAllByTestId('grant-row').find((r) => r.getAttribute('data-grant-id') === 'g-family')!;
+    const stop = within(family).getByTestId('revoke-grant');
+    expect(stop).toHaveTextContent('Stop sharing');
+    expect(stop).toHaveAccessibleDescription('Anyone using “Family dashboard”');
+    await user.click(stop);
+    await waitFor(() => expect(callsTo(calls, 'revoke_grant')[0]?.args).toEqual({ id: 'g-family' }));
+    expect(await within(acme).findByTestId('sharing-done')).toHaveTextContent('You stopped “Family dashboard” seeing Acme Staff Defined Benefit Scheme.');
+  });
+});
+
+describe('sharing rules: templates', () => {
+  it('counts three months on to the same day, or to the last day of a shorter month', () => {
+    const day = (d: Date) => [d.getFullYear(), d.getMonth() + 1, d.getDate()];
+    expect(day(threeMonthsOn(new Date(2026, 10, 30)))).toEqual([2027, 2, 28]);
+    expect(day(threeMonthsOn(new Date(2027, 10, 30)))).toEqual([2028, 2, 29]);
+    expect(day(threeMonthsOn(new Date(2026, 0, 15)))).toEqual([2026, 4, 15]);
+  });
+
+  it('"Let my adviser see values for 3 months" fills in an adviser, values only, ending in three months', async () => {
+    const { calls, user, form } = await openForm();
+    await user.click(form.getByTestId('rule-template-adviser'));
+    const end = threeMonthsOn(new Date());
+    expect(form.getByTestId('rule-template-note')).toHaveTextContent(/any authorised financial adviser may see your pension's value without asking you, until/);
+    expect(form.getByLabelText(/Any authorised financial adviser/)).toBeChecked();
+    expect(form.getByLabelText(/^Your pension's value/)).toBeChecked();
+    expect(form.getByLabelText(/^Your pension details/)).not.toBeChecked();
+    expect(form.getByTestId('rule-valid-until-year')).toHaveValue(String(end.getFullYear()));
+    await user.click(form.getByTestId('rule-save'));
+    expect(await saved(calls)).toEqual({
+      policy: {
+        target: { kind: 'resource', id: ACME_DB },
+        scopes: ['value'],
+        outcome: 'permit',
+        party: { credential_type: 'AdviserCredential', verified_only: true },
+        valid_until: midnight(end.getFullYear(), end.getMonth() + 1, end.getDate()),
+        grant_lifetime: 90 * 86400,
+        description: 'My adviser, for 3 months',
+      },
+    });
+  });
+
+  it('"Refuse apps I don\'t know" refuses the app the owner picks, on every pension from this provider', async () => {
+    const { calls, user, form } = await openForm();
+    await user.click(form.getByTestId('rule-template-refuse-apps'));
+    expect(form.getByTestId('rule-template-note')).toHaveTextContent(/refuse an app on every pension from Acme Pensions\. Choose the app below/);
+    await waitFor(() => expect(form.getByTestId('rule-client')).toHaveFocus());
+    expect(form.getByTestId('rule-outcome')).toHaveValue('deny');
+    await user.selectOptions(form.getByTestId('rule-client'), 'Bob the adviser');
+    await user.click(form.getByTestId('rule-save'));
+    expect(await saved(calls)).toEqual({
+      policy: {
+        target: { kind: 'resource_server', id: ACME },
+        scopes: ['owner', 'value', 'delegate'],
+        outcome: 'deny',
+        party: { client_id: 'a790cddf0450675d1fc8ac8837bdd42c', verified_only: false },
+        description: 'An app I don’t know',
+      },
+    });
+  });
+
+  it('names what a rule covers as the consent card does', async () => {
+    const { form } = await openForm();
+    const what = form.getByRole('group', { name: 'What' });
+    expect(within(what).getAllByRole('checkbox').map((b) => b.nextElementSibling!.firstChild!.textContent)).toEqual([
+      'Your pension details', 'Your pension\'s value', 'Acting for you with the provider',
+    ]);
+    expect(what.textContent).not.toMatch(/\(owner\)|\(value\)|\(delegate\)/);
   });
 });
