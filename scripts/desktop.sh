@@ -9,9 +9,12 @@ bash scripts/install-deps.sh
 (cd ui && npm ci --no-audit --no-fund && npm run build)
 cargo build --release --locked -p uma-wallet-desktop
 # The register scripts/try-providers.sh publishes, unless one is chosen.
+# Read as data, not run as shell code.
 if [ -z "${UMA_WALLET_REGISTRY_URL:-}" ] && [ -f target/try-providers/registry.env ]; then
-    set -a
-    . target/try-providers/registry.env
-    set +a
+    while IFS='=' read -r name value; do
+        case "$name" in
+            UMA_WALLET_REGISTRY_URL|UMA_WALLET_REGISTRY_KEY) export "$name=$value" ;;
+        esac
+    done < target/try-providers/registry.env
 fi
 exec target/release/uma-wallet-desktop "$@"

@@ -92,7 +92,7 @@ fn children(pid: u32) -> Vec<(u32, String)> {
     found
 }
 
-/// The owner's real session (create, find, accept three pensions, view
+/// The owner's real session (create, the first run finding and accepting three pensions, view
 /// them), then idle; then clients ask one after another while the window
 /// shows Pensions, and each time the badge is watched for the new count.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,8 +100,7 @@ fn children(pid: u32) -> Vec<(u32, String)> {
 async fn idle_memory_and_inbox_latency() {
     let mut scene = Scene::launch(&application()).await;
     scene.create_wallet().await;
-    scene.add_providers().await;
-    scene.find_and_accept_all().await;
+    scene.first_run().await;
     scene.ui.open("pensions").await;
     scene.ui.wait_for_count("[data-testid=pension-card]", 3).await;
 

@@ -150,6 +150,10 @@ async fn the_wallet_fetches_the_published_registry_and_finds_at_every_provider_i
     let signed = std::sync::Arc::new(parking_lot::Mutex::new(key.sign(&listed, now(), 3600).unwrap()));
     let url = publish(signed.clone()).await;
 
+    // A key the registry does not verify under is not kept: the right one still can be.
+    let (status, body) = wallet.call(reqwest::Method::POST, "/registry/fetch", Some(json!({ "url": url, "key": registry::RegistryKey::generate().did() }))).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(wallet.owner(reqwest::Method::GET, "/registry", None).await["trusted_key"], Value::Null);
     let (status, body) = wallet.call(reqwest::Method::POST, "/registry/fetch", Some(json!({ "url": url, "key": key.did() }))).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["providers"].as_array().unwrap().len(), 2, "{body}");

@@ -239,15 +239,23 @@ fn backups_are_made_listed_and_restored_from_the_cli_and_daily_by_serve() {
     assert!(path.starts_with(backup_dir(&wallet).to_str().unwrap()) && Path::new(path).is_file(), "{made}");
     assert!(made["bytes"].as_u64().unwrap() > 0);
 
+    // Files the wallet did not make (another wallet's, or planted) are
+    // listed for restoring, but never count as today's nor get pruned.
+    let now = made["made_at"].as_i64().unwrap();
+    let planted: Vec<_> = (1..=3).map(|n| backup_dir(&wallet).join(format!("uma-wallet-backup-{}.json", now + n))).collect();
+    for file in &planted {
+        std::fs::write(file, "{}").unwrap();
+    }
     // `serve --daily-backups` makes today's at once only if none is there.
-    let mut server = serve_with(&wallet, &["--daily-backups", "3"]);
+    let mut server = serve_with(&wallet, &["--daily-backups", "1"]);
     let listed = run_json(&wallet, &["backup", "list"]);
-    assert_eq!(listed.as_array().unwrap().len(), 1, "a backup of today is there already: {listed}");
+    assert_eq!(listed.as_array().unwrap().len(), 4, "a backup of today is there already: {listed}");
+    assert!(Path::new(path).is_file() && planted.iter().all(|p| p.is_file()), "nothing pruned that should stay");
     let (ok, _, stderr) = run(&wallet, &["backup", "make"]);
     assert!(ok, "through the running server: {stderr}");
     let (ok, _, stderr) = run(&wallet, &["backup", "make"]);
     assert!(ok, "a second in the same second takes another name: {stderr}");
-    assert_eq!(run_json(&wallet, &["backup", "list"]).as_array().unwrap().len(), 3);
+    assert_eq!(run_json(&wallet, &["backup", "list"]).as_array().unwrap().len(), 6);
     server.signal("-TERM");
 
     let restored = dir.path().join("restored");

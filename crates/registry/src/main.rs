@@ -140,6 +140,12 @@ fn fetch_jwks(url: &str) -> Result<Value, String> {
     })
 }
 
+/// Three dot-separated base64url parts: the shape of a signed registry.
+fn looks_like_jws(text: &str) -> bool {
+    let parts: Vec<&str> = text.trim().split('.').collect();
+    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+}
+
 fn tokio_runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())
 }
@@ -188,9 +194,10 @@ fn run(command: Command) -> Result<String, String> {
                 axum::routing::get(move || {
                     let file = file.clone();
                     async move {
+                        // Only ever a compact JWS: a key file named by mistake is not served.
                         match std::fs::read_to_string(&file) {
-                            Ok(signed) => ([(axum::http::header::CONTENT_TYPE, "application/jose")], signed).into_response(),
-                            Err(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                            Ok(signed) if looks_like_jws(&signed) => ([(axum::http::header::CONTENT_TYPE, "application/jose")], signed).into_response(),
+                            _ => axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response(),
                         }
                     }
                 }),

@@ -31,6 +31,9 @@ fn the_signed_registry_is_published_as_the_file_holds_it_now() {
     assert_eq!(body, "first.edition.signature");
     std::fs::write(&file, "second.edition.signature").unwrap();
     assert_eq!(get(&url).1, "second.edition.signature");
+    std::fs::write(&file, "-----BEGIN PRIVATE KEY-----\nnot for anyone\n").unwrap();
+    let (head, body) = get(&url);
+    assert!(head.starts_with("HTTP/1.1 503") && !body.contains("PRIVATE"), "a file that is not a signed registry is not served: {head}");
     child.kill().unwrap();
     child.wait().unwrap();
 }

@@ -189,14 +189,14 @@ impl AuditLog {
 
     /// Newest first, at most `limit`.
     pub fn list(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
-        self.search(limit, |_| true)
+        self.search(limit, usize::MAX, |_| true)
     }
 
     /// The newest `limit` entries that `wanted` keeps, newest first,
-    /// looking through the whole log.
-    pub fn search(&self, limit: usize, wanted: impl Fn(&AuditEntry) -> bool) -> Result<Vec<AuditEntry>, StoreError> {
+    /// looking through at most the newest `scanned` entries.
+    pub fn search(&self, limit: usize, scanned: usize, wanted: impl Fn(&AuditEntry) -> bool) -> Result<Vec<AuditEntry>, StoreError> {
         let mut out = Vec::with_capacity(limit.min(1024));
-        for item in self.entries.raw().iter().rev() {
+        for item in self.entries.raw().iter().rev().take(scanned) {
             if out.len() >= limit {
                 break;
             }

@@ -20,6 +20,9 @@ pub struct ActivityEntry {
 
 /// The most entries one search returns.
 pub const MAX_ENTRIES: usize = 10_000;
+/// The most entries one search looks through, newest first: strangers can
+/// make the log grow, and a search must stay a bounded piece of work.
+pub const MAX_SCANNED: usize = 200_000;
 
 /// Who acted, as the owner groups them.
 fn actor_is(actor: &str, who: &str) -> bool {
@@ -94,14 +97,17 @@ impl Wallet {
     pub fn activity(&self, query: &AuditQuery) -> OwnerResult<Vec<ActivityEntry>> {
         let resources = if query.pension.is_some() { self.server().resources() } else { vec![] };
         let own = self.pensions().own_client_id().map(|id| format!("client:{id}"));
-        let by_you = |actor: &str| actor == "owner" || own.as_deref() == Some(actor);
+        // Only the owner's acts and her wallet's successful reads: a refusal
+        // of the wallet's own client (a provider handing it a wrong ticket)
+        // is someone else's doing, and stays in view.
+        let by_you = |entry: &AuditEntry| entry.actor == "owner" || (own.as_deref() == Some(entry.actor.as_str()) && entry.action == "token.rpt_issued");
         let wanted = |entry: &AuditEntry| {
-            query.who.as_deref().is_none_or(|who| if who == "you" { by_you(&entry.actor) } else { actor_is(&entry.actor, who) })
+            query.who.as_deref().is_none_or(|who| if who == "you" { by_you(entry) } else { actor_is(&entry.actor, who) })
                 && query.action.as_deref().is_none_or(|action| action_is(&entry.action, action))
                 && query.pension.as_deref().is_none_or(|pension| about_pension(entry, pension, &resources))
         };
-        let found = self.server().audit_log().search(query.limit.min(MAX_ENTRIES), wanted)?;
-        Ok(found.into_iter().map(|entry| ActivityEntry { by_you: by_you(&entry.actor), entry }).collect())
+        let found = self.server().audit_log().search(query.limit.min(MAX_ENTRIES), MAX_SCANNED, wanted)?;
+        Ok(found.into_iter().map(|entry| ActivityEntry { by_you: by_you(&entry), entry }).collect())
     }
 }
 

@@ -67,7 +67,12 @@ pub fn backups_in(dir: &Path) -> Vec<BackupFile> {
         .filter_map(|entry| {
             let name = entry.file_name().into_string().ok()?;
             let stem = name.strip_prefix(BACKUP_PREFIX)?.strip_suffix(".json")?;
-            let made_at = stem.split_once('-').map_or(stem, |(seconds, _)| seconds).parse().ok()?;
+            let (seconds, count) = stem.split_once('-').map_or((stem, None), |(s, n)| (s, Some(n)));
+            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            if !digits(seconds) || count.is_some_and(|n| !digits(n)) {
+                return None;
+            }
+            let made_at = seconds.parse().ok()?;
             Some(BackupFile { path: entry.path(), made_at, bytes: entry.metadata().ok()?.len() })
         })
         .collect();
@@ -117,20 +122,33 @@ impl Wallet {
         let (wallet, target) = (self.clone(), path.clone());
         tokio::task::spawn_blocking(move || wallet.backup(&target)).await.map_err(OwnerError::internal)??;
         let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        Ok(BackupFile { made_at: now, path, bytes })
+        let made = BackupFile { made_at: now, path, bytes };
+        self.backups_made.insert(made.path.to_string_lossy().as_bytes(), &made)?;
+        Ok(made)
+    }
+
+    /// The backups in the folder that this wallet made, newest first: a
+    /// file another wallet wrote, or anyone planted, never counts as one
+    /// of them and is never pruned.
+    fn own_backups(&self) -> OwnerResult<Vec<BackupFile>> {
+        let made: Vec<BackupFile> = self.backups_made.values()?;
+        Ok(self.backups().into_iter().filter(|b| made.iter().any(|m| m.path == b.path && m.made_at == b.made_at)).collect())
     }
 
     /// The daily round: a backup when none was made in the last day, then
     /// the oldest deleted beyond the newest `keep`, only once today's is
     /// there and never the newest.
     pub async fn scheduled_backup(&self, keep: u32) -> OwnerResult<Option<BackupFile>> {
-        let made = if backup_due(self.now(), &self.backups()) { Some(self.back_up().await?) } else { None };
+        let made = if backup_due(self.now(), &self.own_backups()?) { Some(self.back_up().await?) } else { None };
         let now = self.now();
-        let present: Vec<BackupFile> = self.backups().into_iter().filter(|b| b.made_at <= now + DAY).collect();
+        let present: Vec<BackupFile> = self.own_backups()?.into_iter().filter(|b| b.made_at <= now + DAY).collect();
         if present.first().is_some_and(|newest| now - newest.made_at < DAY) {
             for old in beyond(&present, keep.max(1)) {
-                if let Err(e) = std::fs::remove_file(&old.path) {
-                    tracing::warn!(error = %e, path = %old.path.display(), "an old backup could not be deleted");
+                match std::fs::remove_file(&old.path) {
+                    Ok(()) => {
+                        self.backups_made.remove(old.path.to_string_lossy().as_bytes())?;
+                    }
+                    Err(e) => tracing::warn!(error = %e, path = %old.path.display(), "an old backup could not be deleted"),
                 }
             }
         }
@@ -179,6 +197,7 @@ mod tests {
         std::fs::write(dir.path().join("notes.json"), "{}").unwrap();
         std::fs::write(dir.path().join(format!("{BACKUP_PREFIX}x.json")), "{}").unwrap();
         std::fs::write(dir.path().join(format!("{BACKUP_PREFIX}50-2.json")), "{}").unwrap();
+        std::fs::write(dir.path().join(format!("{BACKUP_PREFIX}60-before-move.json")), "{}").unwrap();
         let found = backups_in(dir.path());
         assert_eq!(found.iter().map(|b| b.made_at).collect::<Vec<_>>(), vec![300, 200, 100, 50]);
         assert_eq!(beyond(&found, 2).iter().map(|b| b.made_at).collect::<Vec<_>>(), vec![100, 50]);

@@ -80,6 +80,25 @@ impl Governance {
         Ok(())
     }
 
+    /// Trusts `did` if no key is trusted yet; refuses if another one is.
+    /// Checked and set under the one writer lock, so two first fetches
+    /// cannot each set their own.
+    pub(crate) async fn trust_key_if_none(&self, did: &str) -> Result<(), OwnerError> {
+        let _writing = self.writing.lock().await;
+        let stored = self.stored()?;
+        match stored.trusted_key.as_deref() {
+            Some(held) if held == did => Ok(()),
+            Some(_) => Err(OwnerError::invalid("the registry key is already set to another key: change it in Advanced first")),
+            None => {
+                registry::did_key_public(did).map_err(refused)?;
+                self.tree.insert(KEY, &Stored { trusted_key: Some(did.to_string()), ..stored })?;
+                self.server.record("registry.key", json!({ "key": did }));
+                self.server.flush().await?;
+                Ok(())
+            }
+        }
+    }
+
     /// Where the registry was last fetched from.
     pub fn source(&self) -> Result<Option<String>, OwnerError> {
         Ok(self.stored()?.source)

@@ -90,6 +90,9 @@ pub struct Wallet {
     /// Where backups go ([`backups`]).
     backup_dir: PathBuf,
     backing_up: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The backup files this wallet made: only these count towards the
+    /// daily round and are ever pruned, whatever else is in the folder.
+    backups_made: uma_as::store::Tree<backups::BackupFile>,
 }
 
 impl Wallet {
@@ -118,7 +121,8 @@ impl Wallet {
         }
         // The owner's documents are for the app and the CLI to choose.
         let backup_dir = data_dir.join("backups");
-        Ok(Wallet { data_dir: data_dir.to_path_buf(), store, server, pensions, passphrase_change: Default::default(), backup_dir, backing_up: Default::default() })
+        let backups_made = store.tree("backups_made")?;
+        Ok(Wallet { data_dir: data_dir.to_path_buf(), store, server, pensions, passphrase_change: Default::default(), backup_dir, backing_up: Default::default(), backups_made })
     }
 
     /// Recreates a wallet in an empty `data_dir` from a backup file

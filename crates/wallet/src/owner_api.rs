@@ -403,7 +403,10 @@ async fn distrust_issuer(State(s): State<OwnerState>, QueryParams(q): QueryParam
 #[utoipa::path(get, path = paths::AUDIT, params(AuditQuery), responses((status = 200, body = Vec<ActivityEntry>)))]
 #[tracing::instrument(skip_all)]
 async fn audit(State(s): State<OwnerState>, QueryParams(q): QueryParams<AuditQuery>) -> Result<Json<Vec<ActivityEntry>>> {
-    Ok(Json(s.wallet.activity(&q)?))
+    // Decrypting thousands of entries is blocking work: off the runtime the
+    // authorization server shares.
+    let wallet = s.wallet.clone();
+    Ok(Json(tokio::task::spawn_blocking(move || wallet.activity(&q)).await.map_err(OwnerError::internal)??))
 }
 
 /// Walks the audit log's hash chain.

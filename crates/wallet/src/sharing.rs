@@ -10,6 +10,24 @@ use uma_as::model::{Grant, GrantSource, PendingRequest, Protection, RequestingPa
 use uma_as::owner::Approval;
 use uma_as::policy::Policy;
 
+/// A requester's words as one plain line: no control, format (bidi,
+/// zero-width) or line-breaking characters, which could make them pass for
+/// the wallet's own words on the card; at most 300 characters.
+fn one_line(text: &str) -> Option<String> {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for c in text.chars().filter(|c| !is_format(*c)).take(300) {
+        let _ = out.write_char(if c.is_control() { ' ' } else { c });
+    }
+    let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!out.is_empty()).then_some(out)
+}
+
+/// Unicode's format characters that reorder or hide text.
+fn is_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}')
+}
+
 /// How long access lasts when the owner approves without saying, for a
 /// person whose identity nobody checked: never "for ever" by default.
 pub const DEFAULT_ACCESS_DAYS: i64 = 30;
@@ -49,9 +67,12 @@ pub struct Requester {
     pub app_first_seen_at: i64,
     /// How many requests the app made before this one.
     pub earlier_requests: u32,
-    /// Why, in the requester's own words (the person's, else the app's).
+    /// Why, in the app's own words (its registration's `purpose`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
+    /// Why, in the words the person using the app typed, never checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person_purpose: Option<String>,
     pub person: PersonStanding,
     /// Whether access with no end may be given: only to a person whose
     /// identity was checked.
@@ -169,11 +190,11 @@ impl Wallet {
                     app_name_checked: registry.listed,
                     app_first_seen_at: client.as_ref().map_or(request.created_at, |c| c.created_at),
                     earlier_requests: u32::try_from(earlier).unwrap_or(u32::MAX),
-                    purpose: [request.party.verified.as_ref(), request.party.self_asserted.as_ref()]
+                    person_purpose: [request.party.verified.as_ref(), request.party.self_asserted.as_ref()]
                         .into_iter()
                         .flatten()
-                        .find_map(|claims| claims.purpose.clone())
-                        .or_else(|| client.and_then(|c| c.purpose)),
+                        .find_map(|claims| claims.purpose.as_deref().and_then(one_line)),
+                    purpose: client.and_then(|c| c.purpose).as_deref().and_then(one_line),
                     may_have_no_end: matches!(person, PersonStanding::Verified { .. }),
                     person,
                 };
@@ -247,5 +268,15 @@ impl Wallet {
         }
         list.sort_by(|a, b| b.granted_at.cmp(&a.granted_at));
         Ok(list)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_requesters_words_come_as_one_plain_line() {
+        assert_eq!(super::one_line("  Show my\nfamily\u{202E}  our income "), Some("Show my family our income".into()));
+        assert_eq!(super::one_line("\u{200B}\u{2066}"), None);
+        assert_eq!(super::one_line(&"x".repeat(1000)).map(|s| s.len()), Some(300));
     }
 }

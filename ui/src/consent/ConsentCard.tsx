@@ -53,6 +53,7 @@ export function requesterOf(r: PendingRequest): { requester: Requester; historyK
       app_first_seen_at: r.created_at,
       earlier_requests: 0,
       purpose: null,
+      person_purpose: null,
       person: { kind: 'unknown' },
       may_have_no_end: false,
     },
@@ -227,6 +228,11 @@ export function ConsentCard({ request, resources, providers, refresh, gone, erro
             ? <>“{requester.purpose.trim()}” <span className="muted">(stated by the app)</span></>
             : <span className="muted">The app did not say why.</span>}
         </p>
+        {requester.person_purpose?.trim() && (
+          <p data-testid="request-person-purpose">
+            “{requester.person_purpose.trim()}” <span className="muted">(typed by the person asking, not checked)</span>
+          </p>
+        )}
       </section>
 
       <section aria-labelledby={`${idp}-what`} className="consent-section">

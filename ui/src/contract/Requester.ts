@@ -23,9 +23,13 @@ app_first_seen_at: number,
  */
 earlier_requests: number, 
 /**
- * Why, in the requester's own words (the person's, else the app's).
+ * Why, in the app's own words (its registration's `purpose`).
  */
-purpose?: string | null, person: PersonStanding, 
+purpose?: string | null, 
+/**
+ * Why, in the words the person using the app typed, never checked.
+ */
+person_purpose?: string | null, person: PersonStanding, 
 /**
  * Whether access with no end may be given: only to a person whose
  * identity was checked.

@@ -151,9 +151,15 @@ impl Pensions {
     pub async fn preview(&self, permissions: &[Permission]) -> Result<Vec<PensionPreview>, crate::OwnerError> {
         use futures_util::StreamExt;
         let resources = self.server.resources();
-        let asked: Vec<_> = permissions.iter().filter_map(|p| resources.iter().find(|r| r.id == p.resource_id).map(|r| (r.clone(), p.resource_scopes.clone()))).collect();
-        let client = self.owner_client(&asked.iter().map(|(r, _)| r.clone()).collect::<Vec<_>>()).await?;
         let providers = self.providers()?;
+        // Only pensions at the owner's own providers are read, as My
+        // pensions reads them: no permit for anything else is made here.
+        let asked: Vec<_> = permissions
+            .iter()
+            .filter_map(|p| resources.iter().find(|r| r.id == p.resource_id).map(|r| (r.clone(), p.resource_scopes.clone())))
+            .filter(|(r, _)| providers.iter().any(|p| p.url == r.resource_server))
+            .collect();
+        let client = self.owner_client(&asked.iter().map(|(r, _)| r.clone()).collect::<Vec<_>>()).await?;
         let reads = asked.into_iter().map(|(resource, scopes)| {
             let client = client.clone();
             let provider = providers

@@ -227,12 +227,14 @@ impl Pensions {
             None => self.governance.source()?.ok_or_else(|| OwnerError::invalid("say where the registry is published: no address is kept yet"))?,
         };
         let parsed = http_guard::outbound::secure_url(&url).map_err(|e| OwnerError::invalid(format!("registry address: {e}")))?;
-        match (key, self.governance.trusted_key()?) {
-            (Some(key), None) => self.governance.set_trusted_key(key).await?,
-            (Some(key), Some(held)) if key.trim() != held => {
+        if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(OwnerError::invalid("registry address: a plain address, with no query, fragment or credentials"));
+        }
+        let key = key.map(str::trim);
+        if let (Some(key), Some(held)) = (key, self.governance.trusted_key()?) {
+            if key != held {
                 return Err(OwnerError::invalid("the registry key is already set to another key: change it in Advanced first"));
             }
-            _ => {}
         }
         let failed = |why: String| OwnerError::provider(parsed.as_str(), ProviderError::Unreachable(why));
         let response = self.http.get(parsed.clone()).send().await.map_err(|e| failed(e.to_string()))?;
@@ -241,6 +243,12 @@ impl Pensions {
         }
         let body = http_guard::outbound::read_capped(response, MAX_REGISTRY).await.map_err(|e| OwnerError::provider(parsed.as_str(), e.into()))?;
         let jws = String::from_utf8(body).map_err(|_| OwnerError::provider(parsed.as_str(), ProviderError::Answered("the registry is not text".into())))?;
+        // A key is trusted only once a registry verifies under it, and only
+        // if no other key was set meanwhile.
+        if let Some(key) = key {
+            registry::verify(&jws, key, self.server.now()).map_err(|e| OwnerError::invalid(format!("registry refused: {e}")))?;
+            self.governance.trust_key_if_none(key).await?;
+        }
         let entries = self.import_registry(&jws).await?;
         self.governance.keep_source(parsed.as_str()).await?;
         Ok(entries)
