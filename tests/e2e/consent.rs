@@ -107,4 +107,12 @@ async fn the_owner_sees_who_asks_what_they_would_see_and_for_how_long() {
     assert_eq!(mine["totals"]["estimated_annual_income"], 0, "the totals leave out what could not be read now");
     let preview = wallet.owner(reqwest::Method::GET, &format!("/pending/{id}/preview"), None).await;
     assert_eq!(preview[0]["error"], "Acme Pensions could not be reached just now.", "{preview}");
+
+    // Once the pension is no longer hers to read here, its figures go too.
+    let (status, _) = wallet.call(reqwest::Method::DELETE, &format!("/providers?url={acme}"), None).await;
+    assert_eq!(status, 204);
+    assert!(wallet.owner(reqwest::Method::GET, "/pensions", None).await["pensions"].as_array().unwrap().is_empty());
+    wallet.owner(reqwest::Method::POST, "/providers", Some(json!({ "url": acme }))).await;
+    let mine = wallet.owner(reqwest::Method::GET, "/pensions", None).await;
+    assert_eq!(mine["pensions"][0]["estimated_annual_income"], Value::Null, "no figures kept from before: {mine}");
 }

@@ -10,6 +10,12 @@ use uma_as::model::{Grant, GrantSource, PendingRequest, Protection, RequestingPa
 use uma_as::owner::Approval;
 use uma_as::policy::Policy;
 
+/// Whether someone has checked who the party is, and the proof they
+/// presented has not run out.
+fn checked_now(party: &RequestingParty, now: i64) -> bool {
+    party.is_verified() && party.verified.as_ref().and_then(|v| v.valid_until).is_none_or(|until| until > now)
+}
+
 /// A requester's words as one plain line: no control, format (bidi,
 /// zero-width) or line-breaking characters, which could make them pass for
 /// the wallet's own words on the card; at most 300 characters.
@@ -185,6 +191,7 @@ impl Wallet {
                 let registry = client.as_ref().map(|c| client_standing(held.as_ref(), c)).unwrap_or_default();
                 let earlier = every.iter().filter(|r| r.client_id == request.client_id && r.created_at < request.created_at).count();
                 let person = PersonStanding::of(&request.party);
+                let checked_now = checked_now(&request.party, self.server.now());
                 let requester = Requester {
                     app_name: registry.name.clone().filter(|_| registry.listed).unwrap_or_else(|| request.client_name.clone()),
                     app_name_checked: registry.listed,
@@ -195,7 +202,7 @@ impl Wallet {
                         .flatten()
                         .find_map(|claims| claims.purpose.as_deref().and_then(one_line)),
                     purpose: client.and_then(|c| c.purpose).as_deref().and_then(one_line),
-                    may_have_no_end: matches!(person, PersonStanding::Verified { .. }),
+                    may_have_no_end: checked_now,
                     person,
                 };
                 PendingView { request, registry, requester }
@@ -208,7 +215,7 @@ impl Wallet {
     /// with no end.
     pub async fn approve_request(&self, id: &str, mut approval: Approval) -> OwnerResult<PendingRequest> {
         let request = self.server.pending_requests(false)?.into_iter().find(|r| r.id == id).ok_or_else(|| OwnerError::not_found("no such request"))?;
-        if approval.expires_at.is_none() && !request.party.is_verified() {
+        if approval.expires_at.is_none() && !checked_now(&request.party, self.server.now()) {
             approval.expires_at = Some(self.server.now() + DEFAULT_ACCESS_DAYS * 86_400);
         }
         Ok(self.server.approve_request(id, approval).await?)
@@ -278,5 +285,18 @@ mod tests {
         assert_eq!(super::one_line("  Show my\nfamily\u{202E}  our income "), Some("Show my family our income".into()));
         assert_eq!(super::one_line("\u{200B}\u{2066}"), None);
         assert_eq!(super::one_line(&"x".repeat(1000)).map(|s| s.len()), Some(300));
+    }
+
+    #[test]
+    fn a_proof_that_ran_out_no_longer_counts_as_checked() {
+        use uma_as::model::{ClaimSet, RequestingParty};
+        let party = |valid_until| RequestingParty {
+            verified: Some(ClaimSet { email: Some("bob@adviser.example".into()), valid_until, ..ClaimSet::default() }),
+            ..RequestingParty::default()
+        };
+        assert!(super::checked_now(&party(None), 1_000));
+        assert!(super::checked_now(&party(Some(2_000)), 1_000));
+        assert!(!super::checked_now(&party(Some(1_000)), 1_000), "expired at this very second");
+        assert!(!super::checked_now(&RequestingParty::default(), 1_000));
     }
 }

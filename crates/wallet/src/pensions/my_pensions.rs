@@ -450,6 +450,13 @@ impl Pensions {
             }
             pensions.push(view);
         }
+        // A pension no longer protected here (moved away, its provider
+        // removed) takes its last figures with it.
+        for stale in self.last_read.raw().iter().keys().flatten() {
+            if !pensions.iter().any(|p| p.resource_id.as_bytes() == stale.as_ref()) {
+                self.last_read.remove(&stale)?;
+            }
+        }
         Ok(MyPensions { pensions, totals })
     }
 }
