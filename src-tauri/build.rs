@@ -5,6 +5,7 @@ const COMMANDS: &[&str] = &[
     "app_state",
     "create_wallet",
     "unlock_wallet",
+    "lock_screen",
     "save_settings",
     "watch_requests",
     "export_backup",

@@ -106,6 +106,12 @@ pub async fn import_registry(desktop: State<'_, Desktop>, registry: String) -> A
     Ok(desktop.owner().await?.import_registry(&registry).await?)
 }
 
+/// Locks the window; the wallet's server keeps answering.
+#[tauri::command]
+pub async fn lock_screen(desktop: State<'_, Desktop>) -> Answer<AppState> {
+    Ok(desktop.lock_screen().await)
+}
+
 /// Fetches the register of pension providers from where it is published
 /// (the app's own, at the first run) and adds the providers it lists.
 #[tauri::command]

@@ -96,6 +96,10 @@ pub struct Desktop {
     /// Where the register of pension providers is published, and its key:
     /// what the first run fetches so the owner types no addresses.
     registry: Option<FetchRegistry>,
+    /// The window is locked: the wallet stays open and its server keeps
+    /// answering (requests still arrive), but no owner command runs until
+    /// the passphrase is given again.
+    screen_locked: AtomicBool,
 }
 
 type Watcher = Arc<parking_lot::Mutex<Option<Channel<OwnerEvent>>>>;
@@ -130,7 +134,14 @@ impl Desktop {
             session: tokio::sync::Mutex::new(None),
             watcher: Arc::default(),
             registry: options.registry,
+            screen_locked: AtomicBool::new(false),
         }
+    }
+
+    /// Locks the window (the owner's "Lock now", or her idle time running out).
+    pub async fn lock_screen(&self) -> AppState {
+        self.screen_locked.store(true, Ordering::SeqCst);
+        self.state().await
     }
 
     /// The register of providers to fetch: the one asked for, else the one
@@ -149,7 +160,7 @@ impl Desktop {
         let session = self.session.lock().await;
         AppState {
             wallet_exists: Wallet::exists(&self.data_dir),
-            unlocked: session.is_some(),
+            unlocked: session.is_some() && !self.screen_locked.load(Ordering::SeqCst),
             data_dir: self.data_dir.clone(),
             settings: self.settings.lock().clone(),
             server: session.as_ref().map(|s| s.ready.clone()),
@@ -189,6 +200,16 @@ impl Desktop {
     /// API for the CLI beside it on a free loopback port.
     pub async fn unlock<R: Runtime>(&self, app: &AppHandle<R>, passphrase: String) -> Result<AppState, CommandError> {
         let mut session = self.session.lock().await;
+        if let Some(open) = session.as_ref().filter(|_| self.screen_locked.load(Ordering::SeqCst)) {
+            let wallet = open.wallet.clone();
+            drop(session);
+            wallet.check_passphrase(&passphrase).await.map_err(|e| match e {
+                wallet::OwnerError::WrongPassphrase => CommandError::new("wrong_passphrase", "That passphrase does not open this wallet."),
+                other => CommandError::new("wallet_error", other.to_string()),
+            })?;
+            self.screen_locked.store(false, Ordering::SeqCst);
+            return Ok(self.state().await);
+        }
         if session.is_none() {
             if !Wallet::exists(&self.data_dir) {
                 return Err(CommandError::new("no_wallet", "There is no wallet here yet: create one."));
@@ -221,6 +242,8 @@ impl Desktop {
             tracing::info!(issuer = %ready.issuer, owner_api = %ready.owner_api, "wallet unlocked");
             *session = Some(Session { owner, wallet, ready, stop, server });
         }
+        // The passphrase opened the wallet: the window is open too.
+        self.screen_locked.store(false, Ordering::SeqCst);
         drop(session);
         Ok(self.state().await)
     }
@@ -254,6 +277,9 @@ impl Desktop {
 
     /// The owner service, for one call; the session lock is not held during it.
     pub async fn owner(&self) -> Result<OwnerClient, CommandError> {
+        if self.screen_locked.load(Ordering::SeqCst) {
+            return Err(CommandError::locked());
+        }
         self.session.lock().await.as_ref().map(|s| s.owner.clone()).ok_or_else(CommandError::locked)
     }
 
@@ -262,6 +288,9 @@ impl Desktop {
     }
 
     fn wallet(&self, session: &Option<Session>) -> Result<Wallet, CommandError> {
+        if self.screen_locked.load(Ordering::SeqCst) {
+            return Err(CommandError::locked());
+        }
         session.as_ref().map(|s| s.wallet.clone()).ok_or_else(CommandError::locked)
     }
 

@@ -52,6 +52,7 @@ pub fn build<R: Runtime>(builder: Builder<R>, desktop: Desktop) -> Builder<R> {
         commands::app_state,
         commands::create_wallet,
         commands::unlock_wallet,
+        commands::lock_screen,
         commands::save_settings,
         commands::watch_requests,
         commands::export_backup,

@@ -145,6 +145,26 @@ fn a_locked_wallet_answers_nothing_and_a_wrong_passphrase_changes_nothing() {
     }
 }
 
+/// "Lock now": the window asks for the passphrase again, and no owner
+/// command runs meanwhile, but the wallet stays open and its server keeps
+/// answering, so requests still arrive.
+#[test]
+fn a_locked_screen_keeps_the_server_answering_and_opens_only_with_the_passphrase() {
+    let app = TestApp::start();
+    let issuer = app.create()["server"]["issuer"].as_str().unwrap().to_string();
+    let locked = app.ok("lock_screen", json!({}));
+    assert_eq!((locked["unlocked"].as_bool(), locked["wallet_exists"].as_bool()), (Some(false), Some(true)));
+    assert_eq!(app.error_kind("list_requests", json!({ "all": false })), "locked");
+    assert_eq!(app.error_kind("export_backup", json!({})), "locked");
+    let metadata: Value = reqwest::blocking::get(format!("{issuer}/.well-known/uma2-configuration")).unwrap().json().unwrap();
+    assert_eq!(metadata["issuer"], issuer.as_str(), "the server keeps answering while the screen is locked");
+    assert_eq!(app.error_kind("unlock_wallet", json!({ "passphrase": "not the passphrase" })), "wrong_passphrase");
+    assert_eq!(app.ok("app_state", json!({}))["unlocked"], false);
+    let open = app.ok("unlock_wallet", json!({ "passphrase": PASSPHRASE }));
+    assert_eq!((open["unlocked"].as_bool(), open["server"]["issuer"].as_str()), (Some(true), Some(issuer.as_str())), "the same server, not a new one");
+    assert_eq!(app.ok("list_requests", json!({ "all": false })), json!([]));
+}
+
 #[test]
 fn a_taken_port_is_reported_and_another_address_can_be_chosen() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -22,6 +22,16 @@ async fn owner_creates_finds_accepts_and_approves_in_the_real_app() {
     scene.first_run().await;
     let ui = &mut scene.ui;
 
+    // Lock now: the window asks for the passphrase, the server keeps answering.
+    ui.click("[data-testid=lock-now]").await;
+    ui.wait_for("[data-testid=screen-unlock]").await;
+    let still: Value = reqwest::get(format!("{}/.well-known/uma2-configuration", scene.issuer)).await.unwrap().json().await.unwrap();
+    assert_eq!(still["issuer"], scene.issuer, "the server answers while the window is locked");
+    ui.screenshot("locked").await;
+    ui.type_into("#unlock-passphrase", PASSPHRASE).await;
+    ui.click("[data-testid=unlock]").await;
+    ui.wait_for("[data-testid=screen-pensions]").await;
+
     ui.open("pensions").await;
     ui.wait_for_count("[data-testid=pension-card]", 3).await;
     ui.wait_for("[data-testid=income-chart]").await;

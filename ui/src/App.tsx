@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import {
-  appState, listClients, listRequests, watchRequests, type ApiError, type AppState, type Client, type PendingRequest,
+  appState, listClients, listRequests, lockScreen, watchRequests, type ApiError, type AppState, type Client, type PendingRequest,
 } from './api';
 import { ErrorMessage, Loading, headingId } from './components';
 import { requesterName } from './format';
@@ -73,7 +73,13 @@ export function App() {
     if (!s.unlocked) setNotice(`Settings saved. Unlock to restart your wallet's server at ${s.settings.listen}.`);
     setState(s);
   };
-  return <Wallet state={state} onState={changed} />;
+  const locked = (s: AppState, why: 'asked' | 'idle') => {
+    setNotice(why === 'idle'
+      ? 'Your wallet locked itself after 15 minutes without use. It is still on and receiving requests.'
+      : 'Locked. Your wallet is still on and receiving requests.');
+    setState(s);
+  };
+  return <Wallet state={state} onState={changed} onLocked={locked} />;
 }
 
 /** The sidebar's text size choice: three sizes, kept for next time. */
@@ -98,7 +104,31 @@ function arrived<T>(before: Set<string> | null, now: T[], id: (t: T) => string):
   return before ? now.filter((t) => !before.has(id(t))) : [];
 }
 
-export function Wallet({ state, onState }: { state: AppState; onState: (s: AppState) => void }) {
+/** How long without a key press, click or touch before the window locks
+ * itself: long enough to read a statement, short enough for a shared room. */
+export const IDLE_LOCK_MS = 15 * 60 * 1000;
+
+export function Wallet({ state, onState, onLocked = () => {} }: {
+  state: AppState;
+  onState: (s: AppState) => void;
+  onLocked?: (s: AppState, why: 'asked' | 'idle') => void;
+}) {
+  const lock = useCallback((why: 'asked' | 'idle') => {
+    lockScreen().then((s) => onLocked(s, why), () => {});
+  }, [onLocked]);
+  useEffect(() => {
+    let timer = window.setTimeout(() => lock('idle'), IDLE_LOCK_MS);
+    const active = () => {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(() => lock('idle'), IDLE_LOCK_MS);
+    };
+    const events = ['keydown', 'pointerdown', 'wheel', 'touchstart'] as const;
+    events.forEach((e) => window.addEventListener(e, active, { passive: true }));
+    return () => {
+      window.clearTimeout(timer);
+      events.forEach((e) => window.removeEventListener(e, active));
+    };
+  }, [lock]);
   const [screen, setScreen] = useState<ScreenName>('pensions');
   const [pending, setPending] = useState<PendingRequest[]>([]);
   const [pendingError, setPendingError] = useState<ApiError | null>(null);
@@ -200,6 +230,7 @@ export function Wallet({ state, onState }: { state: AppState; onState: (s: AppSt
           </ul>
         </nav>
         <footer className="sidebar-footer">
+          <button type="button" className="lock-now" data-testid="lock-now" onClick={() => lock('asked')}>Lock now</button>
           <TextSizeChoice />
           <div className="server-status" data-testid="server-status">
             <p>

@@ -137,6 +137,8 @@ export const appState = () => call<AppState>('app_state');
 export const createWallet = (passphrase: string, identity: Identity | null) =>
   call<AppState>('create_wallet', { passphrase, identity });
 export const unlockWallet = (passphrase: string) => call<AppState>('unlock_wallet', { passphrase });
+/** Locks the window; the wallet's server keeps answering requests. */
+export const lockScreen = () => call<AppState>('lock_screen');
 export const saveSettings = (settings: Settings) => call<AppState>('save_settings', { settings });
 export function watchRequests(onEvent: (e: OwnerEvent) => void): Promise<null> {
   const channel = new Channel<OwnerEvent>();

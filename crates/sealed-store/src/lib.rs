@@ -168,6 +168,14 @@ impl Store {
         Ok(())
     }
 
+    /// Whether `passphrase` opens this store (`WrongPassphrase` if not):
+    /// for a screen lock in front of a store that stays open. Slow: the
+    /// key derivation runs.
+    pub fn check_passphrase(&self, passphrase: &str) -> Result<(), StoreError> {
+        let header = read_header(&self.db)?.ok_or_else(|| StoreError::Corrupt { tree: META_TREE, key: "header".into() })?;
+        unwrap_data_key(&header, passphrase).map(|_| ())
+    }
+
     /// True when `path` holds a wallet header.
     pub fn exists(path: &Path) -> bool {
         path.join("db").exists() || path.join("conf").exists()

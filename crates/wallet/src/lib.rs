@@ -174,6 +174,16 @@ impl Wallet {
         self.store.backup(path)
     }
 
+    /// Whether `passphrase` is the wallet's: for unlocking a locked screen
+    /// while the wallet stays open and its server keeps answering.
+    pub async fn check_passphrase(&self, passphrase: &str) -> Result<(), OwnerError> {
+        let (store, passphrase) = (self.store.clone(), passphrase.to_string());
+        match tokio::task::spawn_blocking(move || store.check_passphrase(&passphrase)).await.map_err(OwnerError::internal)? {
+            Err(StoreError::WrongPassphrase) => Err(OwnerError::WrongPassphrase),
+            other => Ok(other?),
+        }
+    }
+
     /// Changes the passphrase: the data key is sealed again under the new
     /// one; no record is rewritten. Backups made before keep the old one.
     pub async fn change_passphrase(&self, current: &str, new: &str) -> Result<(), OwnerError> {
