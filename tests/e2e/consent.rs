@@ -8,6 +8,7 @@ use crate::common::*;
 use pension_provider::fixtures::Catalogue;
 use pension_provider::{http, Provider};
 use serde_json::{json, Value};
+use wallet::challenge::UmaChallenge;
 use std::sync::Arc;
 
 /// A provider whose server the test can stop.
@@ -23,9 +24,8 @@ async fn stoppable_provider(identity: &identity_service::IdentityService, truste
 async fn dashboard_asks(acme: &str, purpose: Option<&str>) -> Value {
     let http = reqwest::Client::new();
     let response = http.get(format!("{acme}/pensions/{ACME_DB_PENSION}?include=value")).send().await.unwrap();
-    let header = response.headers()["www-authenticate"].to_str().unwrap().to_string();
-    let part = |name: &str| header.split(&format!("{name}=\"")).nth(1).unwrap().split('"').next().unwrap().to_string();
-    let (as_uri, ticket) = (part("as_uri"), part("ticket"));
+    let header = response.headers()["www-authenticate"].to_str().unwrap();
+    let UmaChallenge { as_uri, ticket, .. } = UmaChallenge::find(header).expect("an UMA challenge");
     let mut metadata = json!({ "client_name": "MoneyHelper" });
     if let Some(purpose) = purpose {
         metadata["purpose"] = purpose.into();

@@ -206,8 +206,13 @@ impl AuthorizationServer {
         Ok(requests)
     }
 
+    /// One request, decided or not.
+    pub fn pending_request(&self, id: &str) -> ProtocolResult<PendingRequest> {
+        self.trees().pending.get(id)?.ok_or_else(|| ProtocolError::not_found("no such request"))
+    }
+
     fn undecided(&self, id: &str) -> ProtocolResult<PendingRequest> {
-        let request = self.trees().pending.get(id)?.ok_or_else(|| ProtocolError::not_found("no such request"))?;
+        let request = self.pending_request(id)?;
         if request.status != RequestStatus::Pending {
             return Err(ProtocolError::invalid_request("this request has already been decided"));
         }

@@ -76,19 +76,40 @@ fn mentions(detail: &Value, wanted: &[&str]) -> bool {
     }
 }
 
-/// Whether an entry is about the pension `filter` names, or (`gone`) about a
-/// pension no longer protected here.
-fn about_pension(entry: &AuditEntry, filter: &str, resources: &[Resource]) -> bool {
-    if filter == "gone" {
-        let mut refs = HashSet::new();
-        pension_refs(&entry.detail, &mut refs);
-        return refs.iter().any(|r| !resources.iter().any(|known| known.id == *r || known.description.name.as_deref() == Some(*r)));
+/// Which entries a pension filter keeps: those naming one pension (by its
+/// id here or its PEI), or (`gone`) those about a pension no longer
+/// protected here. Worked out once per search, not once per entry.
+enum PensionFilter<'a> {
+    Named(Vec<&'a str>),
+    Gone(&'a [Resource]),
+}
+
+impl<'a> PensionFilter<'a> {
+    fn new(filter: &'a str, resources: &'a [Resource]) -> Self {
+        if filter == "gone" {
+            return PensionFilter::Gone(resources);
+        }
+        match resources.iter().find(|r| r.id == filter || r.description.name.as_deref() == Some(filter)) {
+            Some(r) => PensionFilter::Named(std::iter::once(r.id.as_str()).chain(r.description.name.as_deref()).collect()),
+            None => PensionFilter::Named(vec![filter]),
+        }
     }
-    let names: Vec<&str> = match resources.iter().find(|r| r.id == filter || r.description.name.as_deref() == Some(filter)) {
-        Some(r) => std::iter::once(r.id.as_str()).chain(r.description.name.as_deref()).collect(),
-        None => vec![filter],
-    };
-    mentions(&entry.detail, &names)
+
+    fn keeps(&self, entry: &AuditEntry) -> bool {
+        match self {
+            PensionFilter::Named(names) => mentions(&entry.detail, names),
+            PensionFilter::Gone(resources) => {
+                let mut refs = HashSet::new();
+                pension_refs(&entry.detail, &mut refs);
+                refs.iter().any(|r| !resources.iter().any(|known| known.id == *r || known.description.name.as_deref() == Some(*r)))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+fn about_pension(entry: &AuditEntry, filter: &str, resources: &[Resource]) -> bool {
+    PensionFilter::new(filter, resources).keeps(entry)
 }
 
 impl Wallet {
@@ -96,6 +117,7 @@ impl Wallet {
     /// first.
     pub fn activity(&self, query: &AuditQuery) -> OwnerResult<Vec<ActivityEntry>> {
         let resources = if query.pension.is_some() { self.server().resources() } else { vec![] };
+        let pension = query.pension.as_deref().map(|filter| PensionFilter::new(filter, &resources));
         let own = self.pensions().own_client_id().map(|id| format!("client:{id}"));
         // Only the owner's acts and her wallet's successful reads: a refusal
         // of the wallet's own client (a provider handing it a wrong ticket)
@@ -104,7 +126,7 @@ impl Wallet {
         let wanted = |entry: &AuditEntry| {
             query.who.as_deref().is_none_or(|who| if who == "you" { by_you(entry) } else { actor_is(&entry.actor, who) })
                 && query.action.as_deref().is_none_or(|action| action_is(&entry.action, action))
-                && query.pension.as_deref().is_none_or(|pension| about_pension(entry, pension, &resources))
+                && pension.as_ref().is_none_or(|pension| pension.keeps(entry))
         };
         let found = self.server().audit_log().search(query.limit.min(MAX_ENTRIES), MAX_SCANNED, wanted)?;
         Ok(found.into_iter().map(|entry| ActivityEntry { by_you: by_you(&entry), entry }).collect())

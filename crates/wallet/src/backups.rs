@@ -76,7 +76,7 @@ pub fn backups_in(dir: &Path) -> Vec<BackupFile> {
             Some(BackupFile { path: entry.path(), made_at, bytes: entry.metadata().ok()?.len() })
         })
         .collect();
-    found.sort_by(|a, b| b.made_at.cmp(&a.made_at));
+    found.sort_by_key(|b| std::cmp::Reverse(b.made_at));
     found
 }
 

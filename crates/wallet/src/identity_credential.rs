@@ -140,10 +140,6 @@ pub struct IdentityCredential {
     sign_in: std::sync::Arc<parking_lot::Mutex<SignInTask>>,
 }
 
-fn failed(issuer: &str, why: impl std::fmt::Display) -> OwnerError {
-    OwnerError::identity_service(issuer, why)
-}
-
 fn internal(why: impl std::fmt::Display) -> OwnerError {
     OwnerError::internal(format!("identity credential: {why}"))
 }
@@ -230,9 +226,9 @@ impl IdentityCredential {
     }
 
     async fn get_json(&self, issuer: &str, url: &str) -> Result<Value, OwnerError> {
-        let (status, body) = send_json::<Value>(self.http.get(url), MAX_ANSWER).await.map_err(|e| failed(issuer, e))?;
+        let (status, body) = send_json::<Value>(self.http.get(url), MAX_ANSWER).await.map_err(|e| OwnerError::identity_service(issuer, e))?;
         if !status.is_success() {
-            return Err(failed(issuer, format!("{url}: HTTP {status}")));
+            return Err(OwnerError::identity_service(issuer, format!("{url}: HTTP {status}")));
         }
         Ok(body)
     }
@@ -246,27 +242,27 @@ impl IdentityCredential {
         };
         let metadata = self.get_json(issuer, &well_known("openid-credential-issuer")?).await?;
         if metadata["credential_issuer"].as_str().map(|i| i.trim_end_matches('/')) != Some(issuer) {
-            return Err(failed(issuer, "its metadata names another issuer"));
+            return Err(OwnerError::identity_service(issuer, "its metadata names another issuer"));
         }
         let configuration = &metadata["credential_configurations_supported"][CONFIGURATION];
         if configuration["format"] != "dc+sd-jwt" || configuration["vct"] != sd_jwt_vc::IDENTITY_VCT {
-            return Err(failed(issuer, "it issues no SD-JWT VC identity credential"));
+            return Err(OwnerError::identity_service(issuer, "it issues no SD-JWT VC identity credential"));
         }
         let authorization_servers = metadata["authorization_servers"].as_array();
         if authorization_servers.is_some_and(|list| list.iter().any(|a| a.as_str().map(|a| a.trim_end_matches('/')) != Some(issuer))) {
-            return Err(failed(issuer, "it sends sign-in to another authorization server, which this wallet does not follow"));
+            return Err(OwnerError::identity_service(issuer, "it sends sign-in to another authorization server, which this wallet does not follow"));
         }
         let oauth = self.get_json(issuer, &well_known("oauth-authorization-server")?).await?;
         if oauth["issuer"].as_str().map(|i| i.trim_end_matches('/')) != Some(issuer) {
-            return Err(failed(issuer, "its authorization server metadata names another issuer"));
+            return Err(OwnerError::identity_service(issuer, "its authorization server metadata names another issuer"));
         }
         let pkce = oauth["code_challenge_methods_supported"].as_array().is_some_and(|m| m.iter().any(|m| m == "S256"));
         if !pkce {
-            return Err(failed(issuer, "it does not support PKCE with S256"));
+            return Err(OwnerError::identity_service(issuer, "it does not support PKCE with S256"));
         }
         let endpoint = |value: &Value, name: &str| -> Result<String, OwnerError> {
-            let text = value.as_str().ok_or_else(|| failed(issuer, format!("no {name}")))?;
-            Ok(on_origin(text, &origin).map_err(|e| failed(issuer, format!("{name}: {e}")))?.to_string())
+            let text = value.as_str().ok_or_else(|| OwnerError::identity_service(issuer, format!("no {name}")))?;
+            Ok(on_origin(text, &origin).map_err(|e| OwnerError::identity_service(issuer, format!("{name}: {e}")))?.to_string())
         };
         let endpoints = Endpoints {
             issuer: issuer.to_string(),
@@ -297,7 +293,7 @@ impl IdentityCredential {
 
         let verifier = random();
         let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes()));
-        let mut url = url::Url::parse(&authorize).map_err(|e| failed(&issuer, e))?;
+        let mut url = url::Url::parse(&authorize).map_err(|e| OwnerError::identity_service(&issuer, e))?;
         url.query_pairs_mut()
             .append_pair("response_type", "code")
             .append_pair("client_id", CLIENT_ID)
@@ -320,28 +316,28 @@ impl IdentityCredential {
             Ok(Ok(answer)) => answer,
         };
         if answer.state.as_deref() != Some(sign_in.state.as_str()) {
-            return Err(failed(&issuer, "the answer is for another sign-in (state)"));
+            return Err(OwnerError::identity_service(&issuer, "the answer is for another sign-in (state)"));
         }
         let iss_ok = match answer.iss.as_deref() {
             Some(iss) => iss.trim_end_matches('/') == issuer,
             None => !sign_in.endpoints.sends_iss,
         };
         if !iss_ok {
-            return Err(failed(&issuer, "the answer does not come from this identity service (iss)"));
+            return Err(OwnerError::identity_service(&issuer, "the answer does not come from this identity service (iss)"));
         }
         if let Some(error) = answer.error {
             let why = if error == "access_denied" { "you cancelled signing in".to_string() } else { format!("{error}: {}", answer.error_description.unwrap_or_default()) };
-            return Err(failed(&issuer, why));
+            return Err(OwnerError::identity_service(&issuer, why));
         }
-        let code = answer.code.ok_or_else(|| failed(&issuer, "the answer has no code"))?;
+        let code = answer.code.ok_or_else(|| OwnerError::identity_service(&issuer, "the answer has no code"))?;
         self.collect(&sign_in.endpoints, &code, &sign_in.redirect_uri, &sign_in.verifier).await
     }
 
     async fn post(&self, issuer: &str, request: reqwest::RequestBuilder) -> Result<Value, OwnerError> {
-        let (status, body) = send_json::<Value>(request, MAX_ANSWER).await.map_err(|e| failed(issuer, e))?;
+        let (status, body) = send_json::<Value>(request, MAX_ANSWER).await.map_err(|e| OwnerError::identity_service(issuer, e))?;
         if !status.is_success() {
             let code = body["error"].as_str().unwrap_or("error");
-            return Err(failed(issuer, format!("{code}: {}", body["error_description"].as_str().unwrap_or(""))));
+            return Err(OwnerError::identity_service(issuer, format!("{code}: {}", body["error_description"].as_str().unwrap_or(""))));
         }
         Ok(body)
     }
@@ -360,9 +356,9 @@ impl IdentityCredential {
                 ]),
             )
             .await?;
-        let access_token = token["access_token"].as_str().ok_or_else(|| failed(issuer, "no access token"))?;
+        let access_token = token["access_token"].as_str().ok_or_else(|| OwnerError::identity_service(issuer, "no access token"))?;
         let nonce = self.post(issuer, self.http.post(&endpoints.nonce)).await?;
-        let c_nonce = nonce["c_nonce"].as_str().ok_or_else(|| failed(issuer, "no c_nonce"))?;
+        let c_nonce = nonce["c_nonce"].as_str().ok_or_else(|| OwnerError::identity_service(issuer, "no c_nonce"))?;
         let key = self.server.signing_key();
         let proof = key.sign_with_header(
             &json!({ "typ": PROOF_TYPE, "jwk": key.public_jwk() }),
@@ -370,19 +366,19 @@ impl IdentityCredential {
         );
         let body = json!({ "credential_configuration_id": CONFIGURATION, "proofs": { "jwt": [proof] } });
         let answer = self.post(issuer, self.http.post(&endpoints.credential).bearer_auth(access_token).json(&body)).await?;
-        let credential = answer["credentials"][0]["credential"].as_str().ok_or_else(|| failed(issuer, "no credential in the answer"))?;
+        let credential = answer["credentials"][0]["credential"].as_str().ok_or_else(|| OwnerError::identity_service(issuer, "no credential in the answer"))?;
 
-        let keys_at = http_guard::outbound::well_known(issuer, "jwt-vc-issuer").map_err(|e| failed(issuer, e))?;
+        let keys_at = http_guard::outbound::well_known(issuer, "jwt-vc-issuer").map_err(|e| OwnerError::identity_service(issuer, e))?;
         let keys = self.get_json(issuer, keys_at.as_str()).await?;
         if keys["issuer"].as_str().map(|i| i.trim_end_matches('/')) != Some(issuer) {
-            return Err(failed(issuer, "its key metadata names another issuer"));
+            return Err(OwnerError::identity_service(issuer, "its key metadata names another issuer"));
         }
-        let verified = sd_jwt_vc::verify_credential(credential, &keys["jwks"], self.server.now()).map_err(|e| failed(issuer, format!("the credential does not verify: {e}")))?;
+        let verified = sd_jwt_vc::verify_credential(credential, &keys["jwks"], self.server.now()).map_err(|e| OwnerError::identity_service(issuer, format!("the credential does not verify: {e}")))?;
         if verified.issuer.trim_end_matches('/') != issuer || verified.vct != sd_jwt_vc::IDENTITY_VCT {
-            return Err(failed(issuer, "the credential names another issuer or is not an identity credential"));
+            return Err(OwnerError::identity_service(issuer, "the credential names another issuer or is not an identity credential"));
         }
         if !sd_jwt_vc::same_key(&verified.holder_key, &key.public_jwk()) {
-            return Err(failed(issuer, "the credential is bound to another key than this wallet's"));
+            return Err(OwnerError::identity_service(issuer, "the credential is bound to another key than this wallet's"));
         }
         let held = HeldIdentity {
             issuer: issuer.to_string(),

@@ -19,7 +19,7 @@ use axum::Json;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use tokio_stream::wrappers::BroadcastStream;
-use http_guard::inbound::{json_body, BodyError, MAX_BODY};
+use http_guard::inbound::{json_body, MAX_BODY};
 use uma_as::http::openapi::ErrorBody;
 use uma_as::secret::{Secret, SecretHash};
 use uma_as::ProtocolError;
@@ -53,10 +53,7 @@ impl IntoResponse for OwnerError {
             OwnerError::Provider { .. } | OwnerError::IdentityService { .. } => StatusCode::FAILED_DEPENDENCY,
             OwnerError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        let body = ErrorBody { error: self.code().into(), error_description: Some(self.to_string()), ..ErrorBody::default() };
-        let mut response = (status, Json(body)).into_response();
-        response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
-        response
+        uma_as::http::error::no_store(status, ErrorBody { error: self.code().into(), error_description: Some(self.to_string()), ..ErrorBody::default() })
     }
 }
 
@@ -67,10 +64,7 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequest<S> for Json
     type Rejection = ProtocolError;
 
     async fn from_request(request: Request, _: &S) -> std::result::Result<Self, ProtocolError> {
-        json_body(request).await.map(JsonBody).map_err(|e| match e {
-            BodyError::TooLarge => ProtocolError::BodyTooLarge,
-            other => ProtocolError::invalid_request(other.to_string()),
-        })
+        json_body(request).await.map(JsonBody).map_err(ProtocolError::from)
     }
 }
 

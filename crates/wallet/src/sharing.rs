@@ -6,7 +6,7 @@ use crate::governance::{client_standing, RegistryStanding};
 use crate::pensions::PensionPreview;
 use crate::{OwnerError, OwnerResult, Wallet};
 use serde::{Deserialize, Serialize};
-use uma_as::model::{Grant, GrantSource, PendingRequest, Protection, RequestingParty};
+use uma_as::model::{Grant, GrantSource, PendingRequest, Protection, RequestStatus, RequestingParty};
 use uma_as::owner::Approval;
 use uma_as::policy::Policy;
 
@@ -183,7 +183,11 @@ impl Wallet {
     pub fn requests(&self, all: bool) -> Result<Vec<PendingView>, OwnerError> {
         let held = self.pensions().governance().current()?;
         let every = self.server.pending_requests(false)?;
-        let requests = if all { every.clone() } else { self.server.pending_requests(true)? };
+        let now = self.server.now();
+        // The open ones are those still waiting and still asked for: one
+        // read of the requests serves both the list and the app's history.
+        let requests: Vec<PendingRequest> =
+            every.iter().filter(|r| all || (r.status == RequestStatus::Pending && !r.is_expired(now))).cloned().collect();
         Ok(requests
             .into_iter()
             .map(|request| {
@@ -214,7 +218,7 @@ impl Wallet {
     /// [`DEFAULT_ACCESS_DAYS`] unless the owner says when; it never runs
     /// with no end.
     pub async fn approve_request(&self, id: &str, mut approval: Approval) -> OwnerResult<PendingRequest> {
-        let request = self.server.pending_requests(false)?.into_iter().find(|r| r.id == id).ok_or_else(|| OwnerError::not_found("no such request"))?;
+        let request = self.server.pending_request(id)?;
         if approval.expires_at.is_none() && !checked_now(&request.party, self.server.now()) {
             approval.expires_at = Some(self.server.now() + DEFAULT_ACCESS_DAYS * 86_400);
         }
@@ -224,7 +228,7 @@ impl Wallet {
     /// What a request would release, read now from the providers: "see
     /// exactly what they'll see".
     pub async fn request_preview(&self, id: &str) -> OwnerResult<Vec<PensionPreview>> {
-        let request = self.server.pending_requests(false)?.into_iter().find(|r| r.id == id).ok_or_else(|| OwnerError::not_found("no such request"))?;
+        let request = self.server.pending_request(id)?;
         self.pensions().preview(&request.permissions).await
     }
 

@@ -55,7 +55,9 @@ fn body(error: &ProtocolError) -> ErrorBody {
     ErrorBody { error: error.code().into(), error_description: Some(description).filter(|d| !d.is_empty()), ..ErrorBody::default() }
 }
 
-fn no_store(status: StatusCode, body: ErrorBody) -> Response {
+/// An error answer: `body` with `status`, never cached. The owner API
+/// answers its own failures with it too.
+pub fn no_store(status: StatusCode, body: ErrorBody) -> Response {
     let mut response = (status, Json(body)).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response

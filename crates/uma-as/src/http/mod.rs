@@ -2,7 +2,7 @@
 //! method of [`AuthorizationServer`], and map its error.
 
 mod claims;
-mod error;
+pub mod error;
 pub mod openapi;
 mod protection;
 mod token;

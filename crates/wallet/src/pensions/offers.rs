@@ -4,7 +4,7 @@
 //! (OpenID4VCI). Moving a pension is the same assignment, to another
 //! authorization server.
 
-use super::providers::{error_detail, failed, ProviderEntry};
+use super::providers::{error_detail, ProviderEntry};
 use super::{provider_failed, Pensions, MAX_PROVIDER_ANSWER};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -254,7 +254,7 @@ impl Pensions {
         }
         let who = self.who()?;
         self.server.record("identity.disclosed", who.disclosure(vec![provider_url], &format!("/resources/{resource_id}")));
-        let token = self.find_token(&who, provider_url).await.map_err(|why| failed(provider_url, why))?;
+        let token = self.find_token(&who, provider_url).await.map_err(|why| OwnerError::provider(provider_url, why))?;
         let mut body = json!({ "at_as": issuer, "assertion": assertion });
         if let Some(code) = confirmation_code {
             body["confirmation_code"] = code.into();
@@ -262,7 +262,7 @@ impl Pensions {
         let request = self.http.post(format!("{provider_url}/resources/{resource_id}")).bearer_auth(token).json(&body);
         let (status, body) = http_guard::outbound::send_json::<Value>(request, MAX_PROVIDER_ANSWER)
             .await
-            .map_err(|e| failed(provider_url, ProviderError::from(e)))?;
+            .map_err(|e| OwnerError::provider(provider_url, ProviderError::from(e)))?;
         if status == reqwest::StatusCode::CONFLICT && body["error"] == "confirmation_required" {
             return Err(OwnerError::ConfirmationRequired);
         }

@@ -364,9 +364,3 @@ impl Pensions {
         status.is_success().then(|| list.iter().any(|a| a.as_str().map(|a| a.trim_end_matches('/')) == Some(ours)))
     }
 }
-
-/// Fails the way a provider's failure reaches the owner (and the wallet's
-/// own failure as its own).
-pub(super) fn failed(provider_url: &str, why: ProviderError) -> OwnerError {
-    OwnerError::provider(provider_url, why)
-}
