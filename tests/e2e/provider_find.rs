@@ -33,6 +33,8 @@ async fn a_verified_identity_lists_the_owners_pensions_as_resources() {
     assert_eq!(status, 200, "{resources}");
     let resources = resources.as_array().unwrap();
     assert_eq!(resources.len(), 2, "Alice has a DB and a DC pension at Acme");
+    let db = resources.iter().find(|r| r["description"] == "Acme Staff Defined Benefit Scheme").unwrap();
+    assert_eq!(db["employment"], json!([{ "employer": "Acme Manufacturing Ltd", "from": 1998, "to": 2012 }]));
     for r in resources {
         assert!(r["name"].as_str().unwrap().starts_with("urn:pei:3f2a6c1e-"));
         assert_eq!(r["match_status"], "match-yes");
@@ -69,6 +71,7 @@ async fn what_the_owner_states_finds_possible_matches_at_most() {
     let resources = resources.as_array().unwrap();
     assert_eq!(resources.len(), 2);
     assert!(resources.iter().all(|r| r["match_status"] == "match-possible"), "{resources:?}");
+    assert!(resources.iter().all(|r| r.get("employment").is_none()), "typed details never tell whom she worked for: {resources:?}");
     let mut stranger = alice();
     stranger["date_of_birth"]["value"] = "1990-01-01".into();
     let (status, resources) = call(&format!("{acme}/resources"), Some(&owner.find_token(&acme, stranger, now()))).await;
@@ -152,4 +155,66 @@ async fn a_stolen_replayed_misdirected_or_unvouched_identity_presentation_is_ref
     let (status, body) = call(&resources, Some(&unvouched)).await;
     assert_eq!(status, 401, "{body}");
     assert!(body["error_description"].as_str().unwrap().contains("not in this provider's registry"), "{body}");
+}
+
+#[tokio::test]
+async fn a_possible_match_names_its_employers_and_years_only_to_someone_who_proved_who_they_are() {
+    // A pension from an old job: the provider knows Alice at an address she
+    // has left, and has no NINO for her. Her proven name and date of birth
+    // agree, her postcode does not: a possible match.
+    let mut catalogue: Value = serde_json::from_str(include_str!(
+        "../../crates/pension-provider/fixtures/northwind.json"
+    ))
+    .unwrap();
+    catalogue["members"][0]["postcode"] = "LS1 4AP".into();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), catalogue.to_string()).unwrap();
+    let owner = TestWallet::start().await;
+    let identity = start_identity_service().await;
+    let old_job = start_provider(
+        file.path().to_str().unwrap(),
+        vec![owner.issuer().into()],
+        &identity,
+    )
+    .await;
+
+    let token = owner
+        .find_token_with_proof(&old_job, &identity, "alice@example.com")
+        .await;
+    let (_, found) = call(&format!("{old_job}/resources"), Some(&token)).await;
+    assert_eq!(found[0]["match_status"], "match-possible", "{found}");
+    let employment = found[0]["employment"].clone();
+    assert!(
+        employment[0]["employer"].is_string() && employment[0]["from"].is_u64(),
+        "{found}"
+    );
+
+    // Through her wallet, once she has proved who she is, she sees them too.
+    owner.prove_identity(&identity, "alice@example.com").await;
+    assert_eq!(
+        owner
+            .call(
+                reqwest::Method::POST,
+                "/providers",
+                Some(json!({ "url": old_job }))
+            )
+            .await
+            .0,
+        201
+    );
+    let offers = owner.owner(reqwest::Method::GET, "/offers", None).await;
+    assert_eq!(
+        offers["offers"][0]["match_status"], "match-possible",
+        "{offers}"
+    );
+    assert_eq!(offers["offers"][0]["employment"], employment);
+
+    // Typing Alice's name and birthday proves nothing: no employers.
+    let (_, typed) = call(
+        &format!("{old_job}/resources"),
+        Some(&owner.find_token(&old_job, alice(), now())),
+    )
+    .await;
+    assert_eq!(typed[0]["match_status"], "match-possible");
+    assert!(typed[0].get("employment").is_none(), "{typed}");
 }

@@ -268,6 +268,10 @@ enum PendingCommand {
         /// The grant ends after this many seconds.
         #[arg(long)]
         expires_in: Option<i64>,
+        /// Next time, let the same app and checked person have the same
+        /// access without asking (adds a rule per pension).
+        #[arg(long)]
+        remember: bool,
     },
     Deny { request_id: String },
     /// What the request would release, pension by pension, with your own
@@ -503,8 +507,8 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
         Command::Clients(ClientsCommand::Refuse { client_id }) => json(client.refuse_client(&client_id).await?),
         Command::Resources => json(client.resources().await?),
         Command::Pending(PendingCommand::List { all }) => json(client.requests(all).await?),
-        Command::Pending(PendingCommand::Approve { request_id, scopes, expires_in }) => {
-            let mut approval = Approval::default();
+        Command::Pending(PendingCommand::Approve { request_id, scopes, expires_in, remember }) => {
+            let mut approval = Approval { remember, ..Approval::default() };
             if !scopes.is_empty() {
                 let mut permissions: Vec<Permission> = Vec::new();
                 for s in &scopes {

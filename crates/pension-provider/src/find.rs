@@ -93,19 +93,29 @@ fn normalise(text: &str) -> String {
     text.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_uppercase).collect()
 }
 
+fn name_agrees(data: &FindData, member: &Member, verified_only: bool) -> bool {
+    data.names.iter().any(|n| {
+        (n.verified || !verified_only)
+            && normalise(&n.value.given_name) == normalise(&member.given_name)
+            && normalise(&n.value.family_name) == normalise(&member.family_name)
+    })
+}
+
+fn birth_agrees(data: &FindData, member: &Member, verified_only: bool) -> bool {
+    data.date_of_birth.as_ref().is_some_and(|d| (d.verified || !verified_only) && d.value.trim() == member.date_of_birth)
+}
+
+/// Whether an identity service vouches for the asker's name and date of
+/// birth, and both are this member's: then even a possible match may say
+/// which employers the pension is with, for the asker to recognise it.
+/// Stated details never release that: anyone can type a name and a birthday.
+pub fn proven_name_and_birth(data: &FindData, member: &Member) -> bool {
+    name_agrees(data, member, true) && birth_agrees(data, member, true)
+}
+
 /// How well `data` matches one member, if at all.
 pub fn match_member(data: &FindData, member: &Member) -> Option<MatchStatus> {
-    let name = |verified_only: bool| {
-        data.names.iter().any(|n| {
-            (n.verified || !verified_only)
-                && normalise(&n.value.given_name) == normalise(&member.given_name)
-                && normalise(&n.value.family_name) == normalise(&member.family_name)
-        })
-    };
-    let dob = |verified_only: bool| {
-        data.date_of_birth.as_ref().is_some_and(|d| (d.verified || !verified_only) && d.value.trim() == member.date_of_birth)
-    };
-    if !name(false) || !dob(false) {
+    if !name_agrees(data, member, false) || !birth_agrees(data, member, false) {
         return None;
     }
     let nino = data.nino.as_ref().zip(member.nino.as_ref()).is_some_and(|(d, m)| d.verified && normalise(&d.value) == normalise(m));
@@ -113,7 +123,7 @@ pub fn match_member(data: &FindData, member: &Member) -> Option<MatchStatus> {
         .postcode
         .as_ref()
         .is_some_and(|m| data.addresses.iter().any(|a| a.verified && normalise(&a.value.postcode) == normalise(m)));
-    if name(true) && dob(true) && (nino || postcode) {
+    if proven_name_and_birth(data, member) && (nino || postcode) {
         Some(MatchStatus::MatchYes)
     } else {
         Some(MatchStatus::MatchPossible)

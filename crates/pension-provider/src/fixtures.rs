@@ -106,6 +106,18 @@ impl Catalogue {
 }
 
 impl Pension {
+    /// Each employer the pension was built up with, and the years: enough
+    /// for its member to recognise it, and no more (no days, no status).
+    pub fn employment_years(&self) -> Value {
+        let year = |date: &str| date.get(..4).and_then(|y| y.parse::<u16>().ok());
+        Value::Array(
+            self.employment
+                .iter()
+                .map(|e| json!({ "employer": e.employer_name, "from": year(&e.start), "to": e.end.as_deref().and_then(year) }))
+                .collect(),
+        )
+    }
+
     /// Regulation 24 administrative data and employment periods: what the
     /// `owner` scope shows.
     pub fn administrative_data(&self, catalogue: &Catalogue, member: &Member) -> Value {

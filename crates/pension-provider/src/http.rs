@@ -97,6 +97,9 @@ async fn matched(provider: &Provider, headers: &HeaderMap) -> Result<Matched, Re
             if let Some(registration) = registered.get(&pension.asset_guid) {
                 resource["authorization_server"] = registration.issuer.clone().into();
             }
+            if find::proven_name_and_birth(&data, member) {
+                resource["employment"] = pension.employment_years();
+            }
             out.push(resource);
         }
     }
@@ -109,7 +112,13 @@ async fn find_pensions(State(provider): State<Arc<Provider>>, headers: HeaderMap
         Ok(Matched { resources, .. }) => {
             let matches: Vec<Value> = resources
                 .into_iter()
-                .map(|r| json!({ "pei": r["name"], "description": r["description"], "match_status": r["match_status"] }))
+                .map(|r| {
+                    let mut found = json!({ "pei": r["name"], "description": r["description"], "match_status": r["match_status"] });
+                    if let Some(employment) = r.get("employment") {
+                        found["employment"] = employment.clone();
+                    }
+                    found
+                })
                 .collect();
             Json(json!({ "provider": provider.catalogue.provider_name, "matches": matches })).into_response()
         }

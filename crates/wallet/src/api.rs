@@ -15,11 +15,11 @@ pub use crate::pensions::{
     IllustrationComponent, MyPensions, Offer, Offers, PayableDetails, PensionPreview, PensionTotals, PensionView, ProviderEntry, ProviderOutcome,
     ProviderReport, ScopePreview, SharedItem,
 };
-pub use crate::sharing::{ClientView, GrantView, PendingView, PersonStanding, Receipt, Requester};
+pub use crate::sharing::{Approval, ClientView, GrantView, PendingView, PersonStanding, Receipt, Requester};
 pub use registry::{Entry as RegistryEntry, Role as RegistryRole};
 pub use uma_as::audit::AuditEntry;
 pub use uma_as::model::{ClaimSet, Grant, GrantSource, PendingRequest, Permission, Protection, RequestStatus, RequestingParty, Resource, TrustedIssuer};
-pub use uma_as::owner::{Approval, NewPolicy};
+pub use uma_as::owner::NewPolicy;
 pub use uma_as::policy::{Outcome, PartyCondition, Policy, Target};
 pub use crate::backups::{BackupFile, BackupSchedule};
 pub use uma_as::server::{OwnerEvent, Stats};

@@ -356,10 +356,12 @@ async fn grants(State(s): State<OwnerState>) -> Json<Vec<GrantView>> {
     Json(s.wallet.grants())
 }
 
+/// Stops a grant, and any standing rule that would let the same app back
+/// in to the same pension without asking.
 #[utoipa::path(post, path = paths::GRANT_REVOKE, params(("id" = String, Path, description = "The grant id")), responses((status = 200, body = Grant)))]
 #[tracing::instrument(skip_all)]
 async fn revoke_grant(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<Grant>> {
-    Ok(Json(s.wallet.server().revoke_grant(&id).await?))
+    Ok(Json(s.wallet.stop_sharing(&id).await?))
 }
 
 /// The owner's consent receipts: one for each approval given, saying who

@@ -7,8 +7,9 @@ use crate::pensions::PensionPreview;
 use crate::{OwnerError, OwnerResult, Wallet};
 use serde::{Deserialize, Serialize};
 use uma_as::model::{Grant, GrantSource, PendingRequest, Protection, RequestStatus, RequestingParty};
-use uma_as::owner::Approval;
-use uma_as::policy::Policy;
+use uma_as::model::Permission;
+use uma_as::owner::NewPolicy;
+use uma_as::policy::{Outcome, PartyCondition, Policy, Target};
 
 /// Whether someone has checked who the party is, and the proof they
 /// presented has not run out.
@@ -16,10 +17,25 @@ fn checked_now(party: &RequestingParty, now: i64) -> bool {
     party.is_verified() && party.verified.as_ref().and_then(|v| v.valid_until).is_none_or(|until| until > now)
 }
 
+/// The condition a standing rule puts on who asks: this app, and this
+/// person as the issuer that checked them names them, never their own word.
+fn standing_party(client_id: &str, party: &RequestingParty) -> PartyCondition {
+    let verified = party.verified.clone().unwrap_or_default();
+    let by_subject = verified.issuer.is_some() && verified.subject.is_some();
+    PartyCondition {
+        client_id: Some(client_id.to_string()),
+        issuer: verified.issuer.clone(),
+        subject: verified.subject.filter(|_| by_subject),
+        email: verified.email.filter(|_| !by_subject),
+        credential_type: verified.credential_type,
+        verified_only: true,
+    }
+}
+
 /// A requester's words as one plain line: no control, format (bidi,
 /// zero-width) or line-breaking characters, which could make them pass for
 /// the wallet's own words on the card; at most 300 characters.
-fn one_line(text: &str) -> Option<String> {
+pub(crate) fn one_line(text: &str) -> Option<String> {
     use std::fmt::Write;
     let mut out = String::new();
     for c in text.chars().filter(|c| !is_format(*c)).take(300) {
@@ -37,6 +53,29 @@ fn is_format(c: char) -> bool {
 /// How long access lasts when the owner approves without saying, for a
 /// person whose identity nobody checked: never "for ever" by default.
 pub const DEFAULT_ACCESS_DAYS: i64 = 30;
+
+/// The longest access a standing rule may give each time (the AS's
+/// limit on a policy's grant lifetime).
+const MAX_RULE_LIFETIME: i64 = 5 * 365 * 86_400;
+
+/// The owner's answer to a pending request.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
+#[ts(optional_fields = nullable)]
+pub struct Approval {
+    /// The scopes granted; absent means everything that was asked.
+    #[serde(default)]
+    pub permissions: Option<Vec<Permission>>,
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    /// "Next time, allow this app without asking me": a standing rule that
+    /// lets the same app, used by the same checked person, have the same
+    /// access for the same length of time without a new request. Only for
+    /// a person whose identity was checked ([`Requester::may_have_no_end`]):
+    /// a rule for an app alone would let anyone using that app in.
+    #[serde(default)]
+    pub remember: bool,
+}
 
 /// A registered client (an app, or a provider as resource server).
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
@@ -80,8 +119,8 @@ pub struct Requester {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub person_purpose: Option<String>,
     pub person: PersonStanding,
-    /// Whether access with no end may be given: only to a person whose
-    /// identity was checked.
+    /// Whether access with no end, or "next time, without asking", may be
+    /// given: only to a person whose identity was checked.
     pub may_have_no_end: bool,
 }
 
@@ -216,13 +255,67 @@ impl Wallet {
 
     /// Approves a request. Access for a person nobody checked ends after
     /// [`DEFAULT_ACCESS_DAYS`] unless the owner says when; it never runs
-    /// with no end.
-    pub async fn approve_request(&self, id: &str, mut approval: Approval) -> OwnerResult<PendingRequest> {
+    /// with no end. With `remember`, the same app and checked person get
+    /// the same access again without asking (one permit rule per pension).
+    pub async fn approve_request(&self, id: &str, approval: Approval) -> OwnerResult<PendingRequest> {
         let request = self.server.pending_request(id)?;
-        if approval.expires_at.is_none() && !checked_now(&request.party, self.server.now()) {
-            approval.expires_at = Some(self.server.now() + DEFAULT_ACCESS_DAYS * 86_400);
+        let now = self.server.now();
+        let checked = checked_now(&request.party, now);
+        let expires_at = match approval.expires_at {
+            None if !checked => Some(now + DEFAULT_ACCESS_DAYS * 86_400),
+            chosen => chosen,
+        };
+        let rule_lifetime = expires_at.map(|until| until - now);
+        if approval.remember {
+            if !checked {
+                return Err(OwnerError::invalid(
+                    "\"Next time, without asking\" is only for a person whose identity was checked; this one's was not",
+                ));
+            }
+            if rule_lifetime.is_some_and(|l| !(1..=MAX_RULE_LIFETIME).contains(&l)) {
+                return Err(OwnerError::invalid("a standing rule can give access for at most five years each time"));
+            }
         }
-        Ok(self.server.approve_request(id, approval).await?)
+        let granted = approval.permissions.clone();
+        let decided = self.server.approve_request(id, uma_as::owner::Approval { permissions: approval.permissions, expires_at }).await?;
+        if approval.remember {
+            // After the approval, which checked the permissions against
+            // what was asked: a rule never covers more than she shared.
+            let party = standing_party(&request.client_id, &request.party);
+            let app = self.server.client(&request.client_id).and_then(|c| c.client_name).unwrap_or_else(|| request.client_name.clone());
+            for permission in granted.unwrap_or_else(|| request.permissions.clone()) {
+                self.server
+                    .add_policy(NewPolicy {
+                        target: Target::Resource(permission.resource_id),
+                        scopes: permission.resource_scopes,
+                        party: party.clone(),
+                        valid_from: None,
+                        valid_until: None,
+                        outcome: Outcome::Permit,
+                        description: Some(format!("You allowed {} to see this without asking you again", one_line(&app).unwrap_or_default())),
+                        grant_lifetime: rule_lifetime,
+                    })
+                    .await?;
+            }
+        }
+        Ok(decided)
+    }
+
+    /// Stops a grant ("Stop sharing"), and with it every standing permit
+    /// for the same app on the same pension: with one left, the app would
+    /// only be let in again at its next request.
+    pub async fn stop_sharing(&self, grant_id: &str) -> OwnerResult<Grant> {
+        let grant = self.server.revoke_grant(grant_id).await?;
+        let target = Target::Resource(grant.resource_id.clone());
+        let standing = self
+            .server
+            .policies()
+            .into_iter()
+            .filter(|p| p.outcome == Outcome::Permit && p.target == target && p.party.client_id.as_deref() == Some(grant.client_id.as_str()));
+        for policy in standing {
+            self.server.remove_policy(&policy.id).await?;
+        }
+        Ok(grant)
     }
 
     /// What a request would release, read now from the providers: "see

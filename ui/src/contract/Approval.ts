@@ -8,4 +8,12 @@ export type Approval = {
 /**
  * The scopes granted; absent means everything that was asked.
  */
-permissions?: Array<Permission> | null, expires_at?: number | null, };
+permissions?: Array<Permission> | null, expires_at?: number | null, 
+/**
+ * "Next time, allow this app without asking me": a standing rule that
+ * lets the same app, used by the same checked person, have the same
+ * access for the same length of time without a new request. Only for
+ * a person whose identity was checked ([`Requester::may_have_no_end`]):
+ * a rule for an app alone would let anyone using that app in.
+ */
+remember: boolean, };

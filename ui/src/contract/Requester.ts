@@ -31,7 +31,7 @@ purpose?: string | null,
  */
 person_purpose?: string | null, person: PersonStanding, 
 /**
- * Whether access with no end may be given: only to a person whose
- * identity was checked.
+ * Whether access with no end, or "next time, without asking", may be
+ * given: only to a person whose identity was checked.
  */
 may_have_no_end: boolean, };

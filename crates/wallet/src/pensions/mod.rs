@@ -17,7 +17,7 @@ pub use identity::{Identity, IdentityItem, Who};
 pub use my_pensions::{Administrator, BenefitIllustration, DataSource, EmploymentPeriod, IllustrationComponent, MyPensions, PayableDetails, PensionTotals, PensionView};
 pub use preview::{PensionPreview, ScopePreview, SharedItem};
 pub use offers::{Accepted, CredentialReceived, DiscoveryOutcome, Offer, Offers, ProviderReport};
-pub use providers::{provider_url, FindOutcome, FoundPension, ProviderEntry, ProviderOutcome};
+pub use providers::{provider_url, EmploymentYears, FindOutcome, FoundPension, ProviderEntry, ProviderOutcome};
 
 use crate::credentials::Credentials;
 use crate::identity_credential::IdentityCredential;

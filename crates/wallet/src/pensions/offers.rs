@@ -4,7 +4,7 @@
 //! (OpenID4VCI). Moving a pension is the same assignment, to another
 //! authorization server.
 
-use super::providers::{error_detail, ProviderEntry};
+use super::providers::{error_detail, recognisable, EmploymentYears, ProviderEntry};
 use super::{provider_failed, Pensions, MAX_PROVIDER_ANSWER};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -26,6 +26,10 @@ pub struct Offer {
     pub match_status: Option<String>,
     /// The authorization server protecting it now, if any.
     pub authorization_server: Option<String>,
+    /// Who she worked for while building it up, and when: given when she
+    /// proved who she is, for her to recognise a possible match.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub employment: Vec<EmploymentYears>,
 }
 
 /// Whether a provider answered a discovery.
@@ -92,6 +96,8 @@ pub(super) struct ListedResource {
     pub match_status: Option<String>,
     #[serde(default)]
     pub authorization_server: Option<String>,
+    #[serde(default)]
+    pub employment: Vec<EmploymentYears>,
 }
 
 /// A provider's answer to `POST /resources/{id}`.
@@ -133,6 +139,7 @@ impl Pensions {
                         scheme: r.description,
                         match_status: r.match_status,
                         authorization_server: r.authorization_server,
+                        employment: recognisable(r.employment),
                     }));
                 }
                 Err(failure) => {

@@ -53,6 +53,35 @@ pub struct FoundPension {
     pub description: Option<String>,
     /// `match-yes` or `match-possible`.
     pub match_status: String,
+    /// Who she worked for while building it up, and when: given when she
+    /// proved who she is, for her to recognise a possible match.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub employment: Vec<EmploymentYears>,
+}
+
+/// An employer a pension was built up with, and the years.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
+pub struct EmploymentYears {
+    pub employer: String,
+    #[serde(default)]
+    pub from: Option<u16>,
+    /// Absent while she still works there.
+    #[serde(default)]
+    pub to: Option<u16>,
+}
+
+/// What a provider says of employers, as the owner may be shown it: at
+/// most ten, each name one plain line of at most 100 characters.
+pub(super) fn recognisable(employment: Vec<EmploymentYears>) -> Vec<EmploymentYears> {
+    employment
+        .into_iter()
+        .filter_map(|e| {
+            let employer: String = crate::sharing::one_line(&e.employer)?.chars().take(100).collect();
+            Some(EmploymentYears { employer, ..e })
+        })
+        .take(10)
+        .collect()
 }
 
 /// What one provider answered.
@@ -331,7 +360,10 @@ impl Pensions {
         let answers = self.ask_all::<FindAnswer>(reqwest::Method::POST, "/find").await?;
         let outcomes = answers.into_iter().map(|(p, answer)| match answer {
             Err(failure) => ProviderOutcome { url: p.url, name: p.name, outcome: failure.outcome(), items: vec![], error: Some(failure.into_message()) },
-            Ok(found) => {
+            Ok(mut found) => {
+                for item in &mut found.matches {
+                    item.employment = recognisable(std::mem::take(&mut item.employment));
+                }
                 let status = |s: &str| found.matches.iter().any(|m| m.match_status == s);
                 let outcome = if status("match-yes") {
                     FindOutcome::Matched
