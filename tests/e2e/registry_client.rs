@@ -51,17 +51,8 @@ async fn ask(wallet: &TestWallet, view: &str, client_id: &str, assertion: &str) 
         .unwrap()
 }
 
-#[tokio::test]
-async fn the_owner_sees_a_registry_listed_app_as_listed_and_an_impostor_cannot_pass_for_it() {
-    let wallet = TestWallet::start().await;
-    let identity = start_identity_service().await;
-    let acme = start_provider("acme", vec![wallet.issuer().into()], &identity).await;
-    wallet.protect_alices_db_pension(&acme, &identity).await;
-    let view = format!("{acme}/pensions/{DB_PENSION}");
-    let token_endpoint = format!("{}/token", wallet.issuer());
-
-    // The registry lists the adviser platform with its key.
-    let platform_key = SigningKey::generate();
+/// The owner's register lists the adviser platform with this key.
+async fn list_platform(wallet: &TestWallet, platform_key: &SigningKey) {
     let registry_key = registry::RegistryKey::generate();
     let listed = registry::Registry {
         name: "Reference registry".into(),
@@ -77,6 +68,19 @@ async fn the_owner_sees_a_registry_listed_app_as_listed_and_an_impostor_cannot_p
     };
     wallet.owner(reqwest::Method::PUT, "/registry/key", Some(json!({ "key": registry_key.did() }))).await;
     wallet.owner(reqwest::Method::POST, "/registry", Some(json!({ "registry": registry_key.sign(&listed, now(), 3600).unwrap() }))).await;
+}
+
+#[tokio::test]
+async fn the_owner_sees_a_registry_listed_app_as_listed_and_an_impostor_cannot_pass_for_it() {
+    let wallet = TestWallet::start().await;
+    let identity = start_identity_service().await;
+    let acme = start_provider("acme", vec![wallet.issuer().into()], &identity).await;
+    wallet.protect_alices_db_pension(&acme, &identity).await;
+    let view = format!("{acme}/pensions/{DB_PENSION}");
+    let token_endpoint = format!("{}/token", wallet.issuer());
+
+    let platform_key = SigningKey::generate();
+    list_platform(&wallet, &platform_key).await;
 
     // The real platform registers with its software id and key, and asks.
     let (status, registered) = register(&wallet, "adviser-platform-ltd", &platform_key).await;
@@ -123,6 +127,53 @@ async fn the_owner_sees_a_registry_listed_app_as_listed_and_an_impostor_cannot_p
         let response = http.post(format!("{}/register", wallet.issuer())).json(&bad).send().await.unwrap();
         assert_eq!(response.status(), 400, "{bad}");
     }
+}
+
+#[tokio::test]
+async fn her_rule_turns_away_every_app_the_register_does_not_list_but_not_a_listed_one_nor_her_own_wallet() {
+    let wallet = TestWallet::start().await;
+    let identity = start_identity_service().await;
+    let acme = start_provider("acme", vec![wallet.issuer().into()], &identity).await;
+    wallet.protect_alices_db_pension(&acme, &identity).await;
+    let view = format!("{acme}/pensions/{DB_PENSION}");
+    let platform_key = SigningKey::generate();
+    list_platform(&wallet, &platform_key).await;
+    let resources = wallet.owner(reqwest::Method::GET, "/resources", None).await;
+    let pension = resources[0]["_id"].as_str().or(resources[0]["id"].as_str()).unwrap().to_string();
+
+    // A rule for every unlisted app may refuse or ask, never let them in.
+    let rule = |outcome: &str| json!({ "target": { "kind": "resource", "id": pension }, "party": { "unlisted_apps": true }, "outcome": outcome });
+    assert_eq!(wallet.call(reqwest::Method::POST, "/policies", Some(rule("permit"))).await.0, 400);
+    wallet.owner(reqwest::Method::POST, "/policies", Some(rule("deny"))).await;
+
+    // An app the register does not list is turned away, and nobody asks her.
+    let http = reqwest::Client::new();
+    let stranger: Value = http.post(format!("{}/register", wallet.issuer())).json(&json!({ "client_name": "MoneyHelper" })).send().await.unwrap().json().await.unwrap();
+    let challenge = http.get(&view).send().await.unwrap();
+    let header = challenge.headers()["www-authenticate"].to_str().unwrap().to_string();
+    let ticket = header.split("ticket=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let answer: Value = http
+        .post(format!("{}/token", wallet.issuer()))
+        .basic_auth(stranger["client_id"].as_str().unwrap(), stranger["client_secret"].as_str())
+        .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:uma-ticket"), ("ticket", ticket.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["error"], "request_denied", "{answer}");
+    // The listed platform, proving it is the one listed, is asked about.
+    let (_, registered) = register(&wallet, "adviser-platform-ltd", &platform_key).await;
+    let platform = registered["client_id"].as_str().unwrap().to_string();
+    let answer = ask(&wallet, &view, &platform, &assertion(&platform_key, &platform, &format!("{}/token", wallet.issuer()), "l-1")).await;
+    assert_eq!(answer["error"], "request_submitted", "{answer}");
+    let pending = wallet.owner(reqwest::Method::GET, "/pending", None).await;
+    assert_eq!(pending.as_array().unwrap().len(), 1, "only the listed app waits for her: {pending}");
+    // Her own wallet, which no register lists, still reads her pension.
+    wallet.owner(reqwest::Method::POST, "/providers", Some(json!({ "url": acme }))).await;
+    let mine = wallet.owner(reqwest::Method::GET, "/pensions", None).await;
+    assert!(mine["pensions"][0]["estimated_annual_income"].is_number(), "{mine}");
 }
 
 /// Where a governance body publishes its signed registry: served over real

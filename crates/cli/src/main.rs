@@ -323,6 +323,10 @@ struct PolicyArgs {
     /// Only claims verified by a trusted issuer count.
     #[arg(long)]
     verified_only: bool,
+    /// Every app your governance register does not list (with --outcome
+    /// deny: turn them away without asking you).
+    #[arg(long)]
+    unlisted_apps: bool,
     /// Unix time from which the policy applies.
     #[arg(long)]
     valid_from: Option<i64>,
@@ -680,6 +684,7 @@ fn new_policy(args: PolicyArgs) -> NewPolicy {
             client_id: args.client,
             credential_type: args.credential_type,
             verified_only: args.verified_only,
+            unlisted_apps: args.unlisted_apps,
         },
         valid_from: args.valid_from,
         valid_until: args.valid_until,

@@ -111,10 +111,12 @@ impl AuthorizationServer {
                     .filter_map(|g| cache.resources.get(&g.resource_id).map(|r| (r.id.clone(), r.clone())))
                     .collect()
             };
+            let clients: std::collections::HashMap<String, Client> = self.cache().read().clients.clone();
+            let listed = |client_id: &str| clients.get(client_id).is_some_and(|c| self.app_listed(c));
             let revoked = self.revoke_grants_where(|g| {
                 granted.get(&g.resource_id).is_some_and(|r| {
                     let scopes = if g.scopes.is_empty() { vec![String::new()] } else { g.scopes.clone() };
-                    scopes.iter().any(|s| policy.applies_to(r, s, now)) && policy.party.matches(&g.client_id, &g.party)
+                    scopes.iter().any(|s| policy.applies_to(r, s, now)) && policy.party.matches(&g.client_id, &g.party, &|| listed(&g.client_id))
                 })
             })?;
             if revoked > 0 {
@@ -149,6 +151,10 @@ impl AuthorizationServer {
     fn check_policy(&self, new: &NewPolicy) -> ProtocolResult<()> {
         if new.grant_lifetime.is_some_and(|l| !(60..=5 * 365 * 86_400).contains(&l)) {
             return Err(ProtocolError::invalid_request("grant_lifetime is from a minute to five years, in seconds"));
+        }
+        if new.party.unlisted_apps && new.outcome == Outcome::Permit {
+            // It names no one: a permit would let in any unlisted app.
+            return Err(ProtocolError::invalid_request("a rule for every unlisted app can refuse or ask, not permit"));
         }
         let cache = self.cache().read();
         match &new.target {

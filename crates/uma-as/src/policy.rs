@@ -50,6 +50,13 @@ pub struct PartyCondition {
     /// Only claims verified from a trusted issuer's token count.
     #[serde(default)]
     pub verified_only: bool,
+    /// Only apps the owner's governance register does not vouch for: "turn
+    /// away every app the register doesn't list". Which apps it vouches for
+    /// is the wallet's to say ([`crate::AuthorizationServer::set_app_listing`]).
+    /// Such a rule may refuse or ask, never permit (see `check_policy`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[ts(as = "Option<bool>", optional)]
+    pub unlisted_apps: bool,
 }
 
 impl PartyCondition {
@@ -57,14 +64,21 @@ impl PartyCondition {
         self.email.is_some() || self.issuer.is_some() || self.subject.is_some() || self.credential_type.is_some()
     }
 
-    pub fn matches(&self, client_id: &str, party: &RequestingParty) -> bool {
+    /// Whether the party asking through `client_id` meets this condition;
+    /// `listed` says whether the register vouches for the app, and is only
+    /// asked when the condition depends on it.
+    pub fn matches(&self, client_id: &str, party: &RequestingParty, listed: &dyn Fn() -> bool) -> bool {
         if self.client_id.as_deref().is_some_and(|c| c != client_id) {
             return false;
         }
+        if self.unlisted_apps && listed() {
+            return false;
+        }
         if !self.names_someone() {
-            // Naming only a client is a condition on an authenticated party;
-            // naming nobody at all still requires some claims (Grant §5.6).
-            let by_client = self.client_id.is_some() && !self.verified_only;
+            // Naming only a client (or every unlisted app) is a condition on
+            // an authenticated client; naming nobody at all still requires
+            // some claims (Grant §5.6).
+            let by_client = (self.client_id.is_some() || self.unlisted_apps) && !self.verified_only;
             let by_claims = !party.is_anonymous() && (!self.verified_only || party.verified.is_some());
             return by_client || by_claims;
         }
@@ -195,6 +209,7 @@ pub fn evaluate<'a>(
     scope: &str,
     client_id: &str,
     party: &RequestingParty,
+    listed: &dyn Fn() -> bool,
     now: UnixTime,
 ) -> Decision {
     let mut permit = None;
@@ -204,7 +219,7 @@ pub fn evaluate<'a>(
         if !policy.applies_to(resource, scope, now) {
             continue;
         }
-        if !policy.party.matches(client_id, party) {
+        if !policy.party.matches(client_id, party, listed) {
             if policy.outcome == Outcome::Permit && party.is_anonymous() && policy.party.could_match_with_claims(client_id) {
                 required.extend(policy.party.required_claims());
             }
@@ -284,15 +299,15 @@ mod tests {
             self_asserted: None,
             chain: None,
         };
-        assert!(rule.matches("any-client", &adviser));
+        assert!(rule.matches("any-client", &adviser, &|| false));
         // Saying so oneself is not presenting one.
         let claims_it = RequestingParty {
             verified: None,
             self_asserted: Some(ClaimSet { credential_type: Some("AdviserCredential".into()), ..Default::default() }),
             chain: None,
         };
-        assert!(!rule.matches("any-client", &claims_it));
-        assert!(!rule.matches("any-client", &verified("bob@adviser.example")), "a verified email is not an adviser credential");
+        assert!(!rule.matches("any-client", &claims_it, &|| false));
+        assert!(!rule.matches("any-client", &verified("bob@adviser.example"), &|| false), "a verified email is not an adviser credential");
     }
 
     fn by_email(email: &str, verified_only: bool) -> PartyCondition {
@@ -301,14 +316,14 @@ mod tests {
 
     #[test]
     fn no_policy_means_ask() {
-        let d = evaluate([], &resource(), "owner", "c", &verified("bob@x.org"), 0);
+        let d = evaluate([], &resource(), "owner", "c", &verified("bob@x.org"), &|| false, 0);
         assert_eq!(d, Decision::Ask);
     }
 
     #[test]
     fn matching_permit_permits() {
         let p = policy(Outcome::Permit, by_email("Bob@X.org", false));
-        let d = evaluate([&p], &resource(), "owner", "c", &verified("bob@x.org"), 0);
+        let d = evaluate([&p], &resource(), "owner", "c", &verified("bob@x.org"), &|| false, 0);
         assert_eq!(d, Decision::Permit { policy_id: "Permit".into() });
     }
 
@@ -316,22 +331,22 @@ mod tests {
     fn deny_overrides_permit() {
         let p = policy(Outcome::Permit, by_email("bob@x.org", false));
         let d = policy(Outcome::Deny, by_email("bob@x.org", false));
-        let result = evaluate([&p, &d], &resource(), "owner", "c", &verified("bob@x.org"), 0);
+        let result = evaluate([&p, &d], &resource(), "owner", "c", &verified("bob@x.org"), &|| false, 0);
         assert_eq!(result, Decision::Deny { policy_id: Some("Deny".into()) });
     }
 
     #[test]
     fn verified_only_ignores_stated_email() {
         let p = policy(Outcome::Permit, by_email("bob@x.org", true));
-        assert_eq!(evaluate([&p], &resource(), "owner", "c", &stated("bob@x.org"), 0), Decision::Ask);
+        assert_eq!(evaluate([&p], &resource(), "owner", "c", &stated("bob@x.org"), &|| false, 0), Decision::Ask);
         let lax = policy(Outcome::Permit, by_email("bob@x.org", false));
-        assert!(matches!(evaluate([&lax], &resource(), "owner", "c", &stated("bob@x.org"), 0), Decision::Permit { .. }));
+        assert!(matches!(evaluate([&lax], &resource(), "owner", "c", &stated("bob@x.org"), &|| false, 0), Decision::Permit { .. }));
     }
 
     #[test]
     fn anonymous_party_is_asked_for_the_claims_a_permit_needs() {
         let p = policy(Outcome::Permit, by_email("bob@x.org", false));
-        match evaluate([&p], &resource(), "owner", "c", &RequestingParty::default(), 0) {
+        match evaluate([&p], &resource(), "owner", "c", &RequestingParty::default(), &|| false, 0) {
             Decision::NeedInfo { required_claims } => assert_eq!(required_claims[0]["name"], "email"),
             other => panic!("expected need_info, got {other:?}"),
         }
@@ -340,9 +355,9 @@ mod tests {
     #[test]
     fn empty_condition_never_lets_an_empty_claim_set_through() {
         let p = policy(Outcome::Permit, PartyCondition::default());
-        let d = evaluate([&p], &resource(), "owner", "c", &RequestingParty::default(), 0);
+        let d = evaluate([&p], &resource(), "owner", "c", &RequestingParty::default(), &|| false, 0);
         assert!(matches!(d, Decision::NeedInfo { .. }));
-        let d = evaluate([&p], &resource(), "owner", "c", &stated("anyone@x.org"), 0);
+        let d = evaluate([&p], &resource(), "owner", "c", &stated("anyone@x.org"), &|| false, 0);
         assert!(matches!(d, Decision::Permit { .. }));
     }
 
@@ -350,19 +365,19 @@ mod tests {
     fn client_condition_permits_that_client_only() {
         let cond = PartyCondition { client_id: Some("dash".into()), ..Default::default() };
         let p = policy(Outcome::Permit, cond);
-        assert!(matches!(evaluate([&p], &resource(), "owner", "dash", &RequestingParty::default(), 0), Decision::Permit { .. }));
-        assert_eq!(evaluate([&p], &resource(), "owner", "other", &verified("a@b.c"), 0), Decision::Ask);
+        assert!(matches!(evaluate([&p], &resource(), "owner", "dash", &RequestingParty::default(), &|| false, 0), Decision::Permit { .. }));
+        assert_eq!(evaluate([&p], &resource(), "owner", "other", &verified("a@b.c"), &|| false, 0), Decision::Ask);
     }
 
     #[test]
     fn a_permit_for_another_client_does_not_ask_for_claims() {
         let cond = PartyCondition { client_id: Some("owner-app".into()), ..Default::default() };
         let p = policy(Outcome::Permit, cond);
-        assert_eq!(evaluate([&p], &resource(), "owner", "dashboard", &RequestingParty::default(), 0), Decision::Ask);
+        assert_eq!(evaluate([&p], &resource(), "owner", "dashboard", &RequestingParty::default(), &|| false, 0), Decision::Ask);
         let cond = PartyCondition { client_id: Some("owner-app".into()), email: Some("a@b.c".into()), ..Default::default() };
         let p = policy(Outcome::Permit, cond);
-        assert_eq!(evaluate([&p], &resource(), "owner", "dashboard", &RequestingParty::default(), 0), Decision::Ask);
-        assert!(matches!(evaluate([&p], &resource(), "owner", "owner-app", &RequestingParty::default(), 0), Decision::NeedInfo { .. }));
+        assert_eq!(evaluate([&p], &resource(), "owner", "dashboard", &RequestingParty::default(), &|| false, 0), Decision::Ask);
+        assert!(matches!(evaluate([&p], &resource(), "owner", "owner-app", &RequestingParty::default(), &|| false, 0), Decision::NeedInfo { .. }));
     }
 
     #[test]
@@ -372,10 +387,10 @@ mod tests {
         p.valid_from = Some(100);
         p.valid_until = Some(200);
         let party = verified("bob@x.org");
-        assert_eq!(evaluate([&p], &resource(), "owner", "c", &party, 99), Decision::Ask);
-        assert!(matches!(evaluate([&p], &resource(), "owner", "c", &party, 150), Decision::Permit { .. }));
-        assert_eq!(evaluate([&p], &resource(), "owner", "c", &party, 200), Decision::Ask);
-        assert_eq!(evaluate([&p], &resource(), "value", "c", &party, 150), Decision::Ask);
+        assert_eq!(evaluate([&p], &resource(), "owner", "c", &party, &|| false, 99), Decision::Ask);
+        assert!(matches!(evaluate([&p], &resource(), "owner", "c", &party, &|| false, 150), Decision::Permit { .. }));
+        assert_eq!(evaluate([&p], &resource(), "owner", "c", &party, &|| false, 200), Decision::Ask);
+        assert_eq!(evaluate([&p], &resource(), "value", "c", &party, &|| false, 150), Decision::Ask);
     }
 
     #[test]
@@ -385,32 +400,48 @@ mod tests {
         let mut other = resource();
         other.resource_server = "rs-b".into();
         let eve = verified("eve@x.org");
-        assert!(matches!(evaluate([&p], &resource(), "owner", "c", &eve, 0), Decision::Deny { .. }));
-        assert_eq!(evaluate([&p], &other, "owner", "c", &eve, 0), Decision::Ask);
+        assert!(matches!(evaluate([&p], &resource(), "owner", "c", &eve, &|| false, 0), Decision::Deny { .. }));
+        assert_eq!(evaluate([&p], &other, "owner", "c", &eve, &|| false, 0), Decision::Ask);
     }
 
     #[test]
     fn an_email_pinned_to_an_issuer_is_that_issuers_word_only() {
         let cond = PartyCondition { email: Some("bob@x.org".into()), issuer: Some("https://idp".into()), ..Default::default() };
         let p = policy(Outcome::Permit, cond);
-        assert!(matches!(evaluate([&p], &resource(), "owner", "c", &verified("bob@x.org"), 0), Decision::Permit { .. }));
+        assert!(matches!(evaluate([&p], &resource(), "owner", "c", &verified("bob@x.org"), &|| false, 0), Decision::Permit { .. }));
         // Verified by that issuer as someone else, stating Bob's email.
         let mut mallory = verified("mallory@x.org");
         mallory.self_asserted = Some(ClaimSet { email: Some("bob@x.org".into()), ..Default::default() });
-        assert_eq!(evaluate([&p], &resource(), "owner", "c", &mallory, 0), Decision::Ask);
+        assert_eq!(evaluate([&p], &resource(), "owner", "c", &mallory, &|| false, 0), Decision::Ask);
         // Bob's email verified by another issuer.
         let mut elsewhere = verified("bob@x.org");
         elsewhere.verified.as_mut().unwrap().issuer = Some("https://lax-idp".into());
-        assert_eq!(evaluate([&p], &resource(), "owner", "c", &elsewhere, 0), Decision::Ask);
+        assert_eq!(evaluate([&p], &resource(), "owner", "c", &elsewhere, &|| false, 0), Decision::Ask);
     }
 
     #[test]
     fn issuer_and_subject_need_verified_claims() {
         let cond = PartyCondition { issuer: Some("https://idp".into()), subject: Some("bob".into()), ..Default::default() };
         let p = policy(Outcome::Permit, cond);
-        assert!(matches!(evaluate([&p], &resource(), "owner", "c", &verified("x@y.z"), 0), Decision::Permit { .. }));
+        assert!(matches!(evaluate([&p], &resource(), "owner", "c", &verified("x@y.z"), &|| false, 0), Decision::Permit { .. }));
         let mut claims_bob = stated("x@y.z");
         claims_bob.self_asserted.as_mut().unwrap().subject = Some("bob".into());
-        assert_eq!(evaluate([&p], &resource(), "owner", "c", &claims_bob, 0), Decision::Ask);
+        assert_eq!(evaluate([&p], &resource(), "owner", "c", &claims_bob, &|| false, 0), Decision::Ask);
+    }
+
+    #[test]
+    fn a_rule_for_unlisted_apps_turns_away_every_app_the_register_does_not_vouch_for_and_no_other() {
+        let rule = PartyCondition { unlisted_apps: true, ..Default::default() };
+        let p = policy(Outcome::Deny, rule);
+        // Anonymous or not, an unlisted app is refused.
+        assert!(matches!(evaluate([&p], &resource(), "owner", "c", &RequestingParty::default(), &|| false, 0), Decision::Deny { .. }));
+        assert!(matches!(evaluate([&p], &resource(), "owner", "c", &verified("bob@x.org"), &|| false, 0), Decision::Deny { .. }));
+        // A listed one is asked about as before.
+        assert_eq!(evaluate([&p], &resource(), "owner", "c", &RequestingParty::default(), &|| true, 0), Decision::Ask);
+        // Whether an app is listed is only asked when a rule depends on it.
+        let plain = policy(Outcome::Deny, by_email("eve@x.org", false));
+        let asked = std::cell::Cell::new(false);
+        evaluate([&plain], &resource(), "owner", "c", &verified("bob@x.org"), &|| { asked.set(true); true }, 0);
+        assert!(!asked.get());
     }
 }

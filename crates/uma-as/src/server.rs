@@ -202,7 +202,13 @@ pub(crate) struct Inner {
     pub tickets: crate::limit::Buckets,
     /// Per client: the `jti` and `exp` of each client assertion accepted.
     pub client_assertions: parking_lot::Mutex<std::collections::HashMap<String, std::collections::HashMap<String, i64>>>,
+    pub app_listing: RwLock<Option<AppListing>>,
 }
+
+/// Whether the owner's governance register vouches for an app: the
+/// wallet's to say, since the register is the wallet's. It must not call
+/// back into the server: it is asked while a grant is being decided.
+pub type AppListing = Arc<dyn Fn(&Client) -> bool + Send + Sync>;
 
 /// The UMA 2.0 authorization server of one owner. Cheap to clone.
 #[derive(Clone)]
@@ -277,6 +283,7 @@ impl AuthorizationServer {
                 registrations,
                 tickets,
                 client_assertions: Default::default(),
+                app_listing: RwLock::new(None),
             }),
         })
     }
@@ -296,12 +303,29 @@ impl AuthorizationServer {
         Ok(key)
     }
 
+    /// Says which apps the register vouches for, for rules on unlisted
+    /// apps ([`crate::policy::PartyCondition::unlisted_apps`]). Until it is
+    /// set, no app is.
+    pub fn set_app_listing(&self, listing: AppListing) {
+        *self.inner.app_listing.write() = Some(listing);
+    }
+
+    /// Whether the register vouches for `client`.
+    pub(crate) fn app_listed(&self, client: &Client) -> bool {
+        let listing = self.inner.app_listing.read().clone();
+        listing.is_some_and(|listed| listed(client))
+    }
+
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
 
     pub fn now(&self) -> UnixTime {
         self.inner.clock.now()
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
     }
 
     pub fn signing_key(&self) -> &SigningKey {

@@ -294,6 +294,9 @@ impl AuthorizationServer {
         decided: Option<&PendingRequest>,
         now: i64,
     ) -> Vec<(String, String, Verdict)> {
+        // Asked at most once, and only when a rule depends on it.
+        let listed_once = std::cell::OnceCell::new();
+        let listed = || *listed_once.get_or_init(|| self.app_listed(client));
         let cache = self.cache().read();
         let refused = |resource_id: &str, scope: &str| match decided.map(|d| (&d.status, &d.permissions)) {
             Some((RequestStatus::Denied { .. }, asked)) => asked.iter().any(|p| p.resource_id == resource_id && (p.resource_scopes.iter().any(|s| s == scope) || p.resource_scopes.is_empty())),
@@ -315,7 +318,7 @@ impl AuthorizationServer {
                 permission.resource_scopes.iter().map(String::as_str).collect()
             };
             for scope in scopes {
-                let decision = policy::evaluate(cache.policies_for(resource), resource, scope, &client.client_id, party, now);
+                let decision = policy::evaluate(cache.policies_for(resource), resource, scope, &client.client_id, party, &listed, now);
                 let granted = held.iter().find(|g| scope.is_empty() || g.scopes.iter().any(|s| s == scope));
                 let verdict = match (decision, granted) {
                     (Decision::Deny { .. }, _) => Verdict::Deny,

@@ -45,6 +45,13 @@ pub struct Governance {
     writing: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
+/// The registry in `tree`, if it verifies at `now`.
+fn held_now(tree: &Tree<Stored>, now: i64) -> Result<Option<Signed>, OwnerError> {
+    let stored = tree.get(KEY)?.unwrap_or_default();
+    let (Some(key), Some(jws)) = (stored.trusted_key, stored.jws) else { return Ok(None) };
+    Ok(registry::verify(&jws, &key, now).ok())
+}
+
 fn refused(e: registry::RegistryError) -> OwnerError {
     OwnerError::invalid(format!("registry refused: {e}"))
 }
@@ -149,9 +156,19 @@ impl Governance {
 
     /// The registry held, if it still verifies (an expired one does not).
     pub fn current(&self) -> Result<Option<Signed>, OwnerError> {
-        let stored = self.stored()?;
-        let (Some(key), Some(jws)) = (stored.trusted_key, stored.jws) else { return Ok(None) };
-        Ok(registry::verify(&jws, &key, self.server.now()).ok())
+        held_now(&self.tree, self.server.now())
+    }
+
+    /// Which apps the registry held vouches for, as the server asks when
+    /// a rule turns away unlisted apps; `own_app` (the wallet reading her
+    /// pensions for her) always counts as known. It holds the registry's
+    /// tree and the clock, not the server: the server keeps it.
+    pub fn app_listing(&self, own_app: impl Fn() -> Option<String> + Send + Sync + 'static) -> uma_as::server::AppListing {
+        let (tree, clock) = (self.tree.clone(), self.server.clock().clone());
+        std::sync::Arc::new(move |client: &uma_as::model::Client| {
+            own_app().is_some_and(|id| id == client.client_id)
+                || held_now(&tree, clock.now()).ok().flatten().is_some_and(|held| client_standing(Some(&held), client).listed)
+        })
     }
 
     /// The entries in one role, from the registry held.

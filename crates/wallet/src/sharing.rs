@@ -29,6 +29,7 @@ fn standing_party(client_id: &str, party: &RequestingParty) -> PartyCondition {
         email: verified.email.filter(|_| !by_subject),
         credential_type: verified.credential_type,
         verified_only: true,
+        unlisted_apps: false,
     }
 }
 
@@ -272,8 +273,8 @@ impl Wallet {
                     "\"Next time, without asking\" is only for a person whose identity was checked; this one's was not",
                 ));
             }
-            if rule_lifetime.is_some_and(|l| !(1..=MAX_RULE_LIFETIME).contains(&l)) {
-                return Err(OwnerError::invalid("a standing rule can give access for at most five years each time"));
+            if rule_lifetime.is_some_and(|l| !(60..=MAX_RULE_LIFETIME).contains(&l)) {
+                return Err(OwnerError::invalid("a standing rule gives access for a minute to five years each time"));
             }
         }
         let granted = approval.permissions.clone();

@@ -12,4 +12,11 @@ credential_type?: string | null,
 /**
  * Only claims verified from a trusted issuer's token count.
  */
-verified_only: boolean, };
+verified_only: boolean, 
+/**
+ * Only apps the owner's governance register does not vouch for: "turn
+ * away every app the register doesn't list". Which apps it vouches for
+ * is the wallet's to say ([`crate::AuthorizationServer::set_app_listing`]).
+ * Such a rule may refuse or ask, never permit (see `check_policy`).
+ */
+unlisted_apps?: boolean, };

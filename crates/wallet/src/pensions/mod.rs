@@ -79,6 +79,8 @@ impl Pensions {
                 self_client.insert(SELF_CLIENT_KEY, &SelfClient { client_id: stored.client_id, legacy_secret: None })?;
             }
         }
+        let own_app = self_client.clone();
+        server.set_app_listing(governance.app_listing(move || own_app.get(SELF_CLIENT_KEY).ok().flatten().map(|c| c.client_id)));
         Ok(Pensions {
             server,
             identity: store.tree("identity")?,
