@@ -59,6 +59,14 @@ impl Settings {
     }
 }
 
+/// `wanted` if no program holds it, else the first free port of the next
+/// twenty on the same host, else any port the system gives.
+fn free_address_near(wanted: SocketAddr) -> SocketAddr {
+    let free = |addr: SocketAddr| std::net::TcpListener::bind(addr).and_then(|l| l.local_addr()).ok();
+    let next = (0..=20u16).filter_map(|step| wanted.port().checked_add(step)).map(|port| SocketAddr::new(wanted.ip(), port));
+    next.chain([SocketAddr::new(wanted.ip(), 0)]).find_map(free).unwrap_or(wanted)
+}
+
 /// What the window needs to know to choose a screen.
 #[derive(Clone, Debug, Serialize, ts_rs::TS)]
 pub struct AppState {
@@ -186,6 +194,16 @@ impl Desktop {
         tokio::task::spawn_blocking(move || Wallet::init(&dir, &pass, kdf))
             .await
             .map_err(|e| CommandError::new("wallet_error", e.to_string()))??;
+        // A new wallet takes the usual address, or the next free one when
+        // another program holds it: no provider or app knows the address
+        // yet, so choosing another costs nothing. Once saved it stays put,
+        // and an address the owner chose herself is never changed.
+        if self.listen_override.is_none() && !self.data_dir.join(SETTINGS_FILE).exists() {
+            let mut settings = self.settings.lock().clone();
+            settings.listen = free_address_near(settings.check()?).to_string();
+            self.write_settings(&settings)?;
+            *self.settings.lock() = settings;
+        }
         self.unlock(app, passphrase).await?;
         if let Some(identity) = identity {
             self.owner().await?.set_identity(&identity).await.map_err(|e| {
@@ -260,12 +278,16 @@ impl Desktop {
         }
     }
 
-    pub async fn save_settings(&self, settings: Settings) -> Result<AppState, CommandError> {
-        settings.check()?;
+    fn write_settings(&self, settings: &Settings) -> Result<(), CommandError> {
         // The wallet's folder is the owner's alone, even when settings come first.
         wallet::create_private_dir(&self.data_dir)?;
-        let json = serde_json::to_string_pretty(&settings).expect("settings serialize");
-        wallet::write_private(&self.data_dir.join(SETTINGS_FILE), &json)?;
+        let json = serde_json::to_string_pretty(settings).expect("settings serialize");
+        Ok(wallet::write_private(&self.data_dir.join(SETTINGS_FILE), &json)?)
+    }
+
+    pub async fn save_settings(&self, settings: Settings) -> Result<AppState, CommandError> {
+        settings.check()?;
+        self.write_settings(&settings)?;
         let moved = std::mem::replace(&mut *self.settings.lock(), settings.clone()).moves_the_server(&settings);
         // The issuer is part of every token and of the server's metadata, so a
         // new address needs the wallet reopened: lock, and the owner unlocks.

@@ -70,7 +70,7 @@ impl From<ServeError> for CommandError {
             ServeError::Wallet(wallet) => wallet.into(),
             ServeError::Bind(addr, io) if io.kind() == std::io::ErrorKind::AddrInUse => Self::new(
                 "port_in_use",
-                format!("Another program already uses {addr}. Choose another listen address, or stop that program."),
+                format!("Another program on this computer is using your wallet's connection point ({addr}). It is often the wallet itself, still open in another window: close it there and try again."),
             ),
             ServeError::Bind(addr, io) => Self::new("cannot_listen", format!("Cannot listen on {addr}: {io}")),
             other => Self::new("server_error", other.to_string()),

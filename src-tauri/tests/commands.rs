@@ -182,6 +182,21 @@ fn a_taken_port_is_reported_and_another_address_can_be_chosen() {
 }
 
 #[test]
+fn a_new_wallet_takes_the_next_free_address_when_another_program_holds_the_usual_one_and_keeps_it() {
+    // Held here, or already by some other program: taken either way.
+    let _held = TcpListener::bind(uma_wallet_desktop::desktop::DEFAULT_LISTEN);
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::new(dir, true);
+    let state = app.create();
+    assert_eq!(state["unlocked"], true, "{state}");
+    let listen = state["server"]["listen"].as_str().unwrap().to_string();
+    assert_ne!(listen, uma_wallet_desktop::desktop::DEFAULT_LISTEN);
+    assert_eq!(state["settings"]["listen"], listen.as_str(), "kept as her wallet's address");
+    let saved: Value = serde_json::from_slice(&std::fs::read(app.dir.path().join("wallet").join("desktop.json")).unwrap()).unwrap();
+    assert_eq!(saved["listen"], listen.as_str());
+}
+
+#[test]
 fn a_wallet_open_in_another_program_is_reported_as_in_use() {
     let app = TestApp::new(tempfile::tempdir().unwrap(), false);
     let data_dir = app.dir.path().join("wallet");

@@ -8,13 +8,13 @@ const FRIENDLY: Record<string, string> = {
   wrong_passphrase: 'That passphrase is not right. Check it and try again.',
   wallet_in_use: 'The wallet is already open in another window or program. Close it there, then try again.',
   wallet_corrupted: 'The wallet file appears to be damaged. Restore it from a backup.',
+  port_in_use: 'Your wallet could not start: another program on this computer is using its connection point. It is often the wallet itself, still open in another window. Close it there and try again.',
 };
 
 /** A failed unlock as the owner reads it, tied to the field it is about. */
 function problemOf(error: ApiError): Problem {
   const message = FRIENDLY[error.kind] ?? error.message;
   if (error.kind === 'wrong_passphrase') return { field: 'unlock-passphrase', message };
-  if (error.kind === 'port_in_use') return { field: 'unlock-listen', message };
   return { message };
 }
 
@@ -68,13 +68,19 @@ export function Unlock({ state, onDone, initialError = null, notice = null }: {
             invalid={!!passphraseProblem} describedBy={fieldAria('unlock-passphrase', passphraseProblem)['aria-describedby']} />
         </div>
         {portProblem && (
-          <div className={`field${listenProblem ? ' has-error' : ''}`}>
-            <label htmlFor="unlock-listen">Address the wallet listens on (host:port)</label>
-            <p className="hint" id="unlock-listen-hint">Another program on this computer is using this address. Change the number after the colon, for example to 127.0.0.1:8472, then unlock again.</p>
-            <FieldError field="unlock-listen" message={listenProblem} />
-            <input id="unlock-listen" value={listen} onChange={(e) => setListen(e.target.value)} spellCheck={false}
-              {...fieldAria('unlock-listen', listenProblem, 'unlock-listen-hint')} />
-          </div>
+          <details className="advanced" data-testid="unlock-address" open={listen !== state.settings.listen}>
+            <summary>Use a different connection point (for technical users)</summary>
+            <div className={`field${listenProblem ? ' has-error' : ''}`}>
+              <label htmlFor="unlock-listen">Address the wallet listens on (host:port)</label>
+              <p className="hint" id="unlock-listen-hint">
+                Your pension providers and the apps you share with reach your wallet at this address. If you change it, they
+                will not find your wallet until they are told the new one, so try closing the other program first.
+              </p>
+              <FieldError field="unlock-listen" message={listenProblem} />
+              <input id="unlock-listen" value={listen} onChange={(e) => setListen(e.target.value)} spellCheck={false}
+                {...fieldAria('unlock-listen', listenProblem, 'unlock-listen-hint')} />
+            </div>
+          </details>
         )}
         <button type="submit" className="primary" data-testid="unlock" disabled={busy}>
           {busy ? 'Unlocking…' : 'Unlock'}

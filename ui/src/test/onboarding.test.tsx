@@ -98,7 +98,7 @@ describe('unlock', () => {
     expect(done).not.toHaveBeenCalled();
   });
 
-  it('on port_in_use lets the owner change the listen address, saves it, then unlocks', async () => {
+  it('on port_in_use says so plainly, and under a technical disclosure lets the owner change the address, saves it, then unlocks', async () => {
     let attempts = 0;
     const calls = mockCommands({
       unlock_wallet: () => {
@@ -113,7 +113,10 @@ describe('unlock', () => {
     render(<Unlock state={lockedState} onDone={done} />);
     await user.type(document.getElementById('unlock-passphrase')!, 'correct horse');
     await user.click(screen.getByTestId('unlock'));
-    expect(await screen.findByRole('alert')).toHaveTextContent('already in use');
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveTextContent('another program on this computer is using its connection point');
+    expect(alert).not.toHaveTextContent('127.0.0.1');
+    await user.click(screen.getByText(/use a different connection point/i));
     const listen = screen.getByLabelText(/address the wallet listens on/i);
     await user.clear(listen);
     await user.type(listen, '127.0.0.1:9000');
@@ -143,7 +146,8 @@ describe('create wallet, then the server cannot start', () => {
     await fillIdentity(user);
     await user.click(screen.getByTestId('create-wallet'));
     await screen.findByTestId('screen-unlock');
-    expect(screen.getByRole('alert')).toHaveTextContent(/already uses 127.0.0.1:8471/);
+    expect(screen.getByRole('alert')).toHaveTextContent(/Close it there and try again/);
+    expect(screen.getByTestId('unlock-address')).not.toHaveAttribute('open');
     expect(screen.getByLabelText(/address the wallet listens on/i)).toHaveValue('127.0.0.1:8471');
     expect(callsTo(calls, 'create_wallet')).toHaveLength(1);
   });
