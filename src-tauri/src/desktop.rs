@@ -317,7 +317,7 @@ impl Desktop {
     }
 
     fn backup_folder(&self) -> Result<&std::path::Path, CommandError> {
-        wallet::create_private_dir(&self.backup_dir)?;
+        wallet::create_owner_dir(&self.backup_dir)?;
         Ok(&self.backup_dir)
     }
 

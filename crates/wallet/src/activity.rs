@@ -89,10 +89,14 @@ impl<'a> PensionFilter<'a> {
         if filter == "gone" {
             return PensionFilter::Gone(resources);
         }
-        match resources.iter().find(|r| r.id == filter || r.description.name.as_deref() == Some(filter)) {
-            Some(r) => PensionFilter::Named(std::iter::once(r.id.as_str()).chain(r.description.name.as_deref()).collect()),
-            None => PensionFilter::Named(vec![filter]),
+        // Every resource by that id or PEI: one a hostile provider registered
+        // under another pension's PEI is shown beside it, never instead.
+        let mut names = vec![filter];
+        for r in resources.iter().filter(|r| r.id == filter || r.description.name.as_deref() == Some(filter)) {
+            names.push(r.id.as_str());
+            names.extend(r.description.name.as_deref());
         }
+        PensionFilter::Named(names)
     }
 
     fn keeps(&self, entry: &AuditEntry) -> bool {
@@ -166,5 +170,12 @@ mod tests {
         assert!(about_pension(&deleted, "urn:pei:acme:9", &resources));
         assert!(about_pension(&deleted, "gone", &resources) && about_pension(&rule, "gone", &resources));
         assert!(!about_pension(&granted, "gone", &resources));
+
+        // A second resource under the same PEI (a provider registering
+        // another's): searching by the PEI finds both, never just the first.
+        let mut twins = resources.clone();
+        twins.push(Resource { id: "r3".into(), ..resources[0].clone() });
+        let other = entry("client:b", "token.rpt_issued", json!({ "permissions": [{ "resource_id": "r3", "resource_scopes": ["value"] }] }));
+        assert!(about_pension(&granted, "urn:pei:acme:1", &twins) && about_pension(&other, "urn:pei:acme:1", &twins));
     }
 }

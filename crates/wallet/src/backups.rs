@@ -111,7 +111,7 @@ impl Wallet {
     /// A sealed copy of the whole wallet in the backup folder, named for
     /// the wallet's clock.
     pub async fn back_up(&self) -> OwnerResult<BackupFile> {
-        crate::create_private_dir(&self.backup_dir).map_err(|e| OwnerError::invalid(format!("The backup folder cannot be used: {e}")))?;
+        crate::create_owner_dir(&self.backup_dir).map_err(|e| OwnerError::invalid(format!("The backup folder cannot be used: {e}")))?;
         // One at a time, so two in the same second cannot pick one name.
         let _one_at_a_time = self.backing_up.lock().await;
         let now = self.now();

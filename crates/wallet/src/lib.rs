@@ -43,6 +43,21 @@ const DB_DIR: &str = "db";
 
 #[cfg(test)]
 mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_she_already_keeps_is_left_as_it_is_and_a_new_one_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let hers = root.path().join("Documents");
+        std::fs::create_dir(&hers).unwrap();
+        std::fs::set_permissions(&hers, std::fs::Permissions::from_mode(0o755)).unwrap();
+        super::create_owner_dir(&hers).unwrap();
+        assert_eq!(std::fs::metadata(&hers).unwrap().permissions().mode() & 0o777, 0o755);
+        let new = hers.join("Wallet backups");
+        super::create_owner_dir(&new).unwrap();
+        assert_eq!(std::fs::metadata(&new).unwrap().permissions().mode() & 0o777, 0o700);
+    }
+
     #[test]
     fn weak_passphrases_are_refused_in_plain_words() {
         for weak in ["short", "password1234", "aaaaaaaaaaaa", "Summer2024!"] {
@@ -277,6 +292,16 @@ pub fn create_private_dir(dir: &Path) -> Result<(), WalletError> {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
     }
     Ok(())
+}
+
+/// Creates a folder the owner names for her files (backups, exports): made
+/// private if it is made now, left as she keeps it if it was there (it may
+/// be shared with her other files; each file written in it is private).
+pub fn create_owner_dir(dir: &Path) -> Result<(), WalletError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    create_private_dir(dir)
 }
 
 /// Writes a file only its owner can read, created that way (no window in

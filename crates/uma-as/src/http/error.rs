@@ -38,13 +38,17 @@ pub fn status(error: &ProtocolError) -> StatusCode {
     }
 }
 
-/// `WWW-Authenticate` for the 401s: the scheme the caller must use (RFC
+/// `WWW-Authenticate` for the 401s, and for a bearer token without the
+/// scope it needs (RFC 6750 §3.1): the scheme the caller must use (RFC
 /// 6749 §5.2 for client authentication, RFC 6750 §3 for bearer tokens).
 fn challenge(error: &ProtocolError) -> Option<String> {
     match error {
         ProtocolError::InvalidClient(_) => Some(r#"Basic realm="uma""#.into()),
         ProtocolError::InvalidToken(d) => {
             Some(format!(r#"Bearer realm="uma", error="invalid_token", error_description="{}""#, d.replace(['"', '\\'], "'")))
+        }
+        ProtocolError::InsufficientScope(d) => {
+            Some(format!(r#"Bearer realm="uma", error="insufficient_scope", error_description="{}""#, d.replace(['"', '\\'], "'")))
         }
         _ => None,
     }
@@ -130,6 +134,10 @@ mod tests {
         let (status, headers, _) = answer(ProtocolError::invalid_token(r#"a "quoted" reason"#).into_response()).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(headers[header::WWW_AUTHENTICATE], r#"Bearer realm="uma", error="invalid_token", error_description="a 'quoted' reason""#);
+
+        let (status, headers, _) = answer(ProtocolError::insufficient_scope("needs uma_protection").into_response()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(headers[header::WWW_AUTHENTICATE], r#"Bearer realm="uma", error="insufficient_scope", error_description="needs uma_protection""#);
 
         let (status, headers, body) = answer(ProtocolError::temporarily_unavailable("busy", 60).into_response()).await;
         assert_eq!((status, body["error_description"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("busy")));
