@@ -37,11 +37,9 @@ async fn owner_creates_finds_accepts_and_approves_in_the_real_app() {
     ui.wait_for("[data-testid=income-chart]").await;
     let total = ui.text("[data-testid=pensions-total]").await;
     assert!(total.contains("£") || total.chars().any(|c| c.is_ascii_digit()), "totals shown: {total}");
+    // Each pension says it is protected, with the provider's proof checked.
+    ui.wait_for_count("[data-testid=pension-proof][data-proof=checked]", 3).await;
     ui.screenshot("pensions").await;
-
-    ui.open("credentials").await;
-    ui.wait_for_count("[data-testid=credential-row]", 3).await;
-    ui.screenshot("credentials").await;
 
     // A dashboard asks for the Acme DB pension with its values; the wallet files a request.
     let (client_id, secret, polling, asked_at) = scene.client_asks("Family dashboard").await;
@@ -249,9 +247,12 @@ async fn rest_of_the_owner_service(scene: &mut Scene, owner_api: &str, owner_tok
     assert_eq!((rule["target"]["kind"].as_str(), rule["target"]["id"].as_str()), (Some("resource_server"), Some(scene.acme.as_str())), "{rule}");
     assert_eq!((rule["party"]["verified_only"].as_bool(), rule["outcome"].as_str()), (Some(true), Some("ask")), "{rule}");
 
-    // Credentials: the wallet's public name, an export, one deleted.
+    // The records behind those proofs, under Settings' Advanced: the
+    // wallet's public name, an export, one deleted.
     let ui = &mut scene.ui;
-    ui.open("credentials").await;
+    ui.open("settings").await;
+    ui.click("[data-testid=settings-advanced-open]").await;
+    ui.wait_for_count("[data-testid=credential-row]", 3).await;
     let did = owner_get("/did").await;
     assert_eq!(ui.text("[data-testid=wallet-did]").await.trim(), did["did"].as_str().unwrap());
     ui.click("[data-testid=credentials-export]").await;

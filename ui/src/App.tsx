@@ -11,12 +11,11 @@ import { Pensions } from './screens/Pensions';
 import { Offers } from './screens/Offers';
 import { Requests } from './screens/Requests';
 import { Sharing } from './screens/Sharing';
-import { Credentials } from './screens/Credentials';
 import { Activity } from './screens/Activity';
 import { SettingsScreen } from './screens/Settings';
 import { FirstRun } from './FirstRun';
 
-export type ScreenName = 'pensions' | 'offers' | 'requests' | 'sharing' | 'credentials' | 'activity' | 'settings';
+export type ScreenName = 'pensions' | 'offers' | 'requests' | 'sharing' | 'activity' | 'settings';
 
 const NAV: { name: ScreenName; label: string }[] = [
   { name: 'pensions', label: 'My pensions' },
@@ -24,7 +23,9 @@ const NAV: { name: ScreenName; label: string }[] = [
   { name: 'offers', label: 'Find pensions' },
   { name: 'requests', label: 'Requests' },
   { name: 'sharing', label: 'Sharing' },
-  { name: 'credentials', label: 'Proof of protection' },
+  // No item for the providers' records of her pensions: each pension says
+  // whether its proof is there ("Proof this pension is protected"), and the
+  // records themselves are in Settings, under Advanced.
   { name: 'activity', label: 'Activity' },
   { name: 'settings', label: 'Settings' },
 ];
@@ -255,7 +256,6 @@ export function Wallet({ state, onState, onLocked = () => {} }: {
             waiting={waiting} waitingError={waitingError} refreshWaiting={refreshWaiting} onGoto={setScreen} />
         )}
         {screen === 'sharing' && <Sharing />}
-        {screen === 'credentials' && <Credentials />}
         {screen === 'activity' && <Activity />}
         {screen === 'settings' && <SettingsScreen state={state} onState={onState} />}
       </main>

@@ -134,3 +134,18 @@ export function employmentLine(periods: readonly { employerName: string | null; 
 
 /** A provider's name for sentences, never its web address: that belongs in the technical details. */
 export const providerLabel = (name: string | null | undefined) => name?.trim() || 'Your pension provider';
+
+/**
+ * One employer of a pension found for her, as she would say it: "Acme
+ * Manufacturing Ltd, 1998 to 2012", or "…, since 2012" while she still
+ * works there (no end year).
+ */
+export function employerYears(e: { employer: string; from?: number | null; to?: number | null }): string {
+  const from = typeof e.from === 'number' ? e.from : null;
+  const to = typeof e.to === 'number' ? e.to : null;
+  const years = from !== null && to !== null ? (from === to ? `in ${from}` : `${from} to ${to}`)
+    : from !== null ? `since ${from}`
+    : to !== null ? `until ${to}`
+    : null;
+  return years ? `${e.employer}, ${years}` : e.employer;
+}

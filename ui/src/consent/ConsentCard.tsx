@@ -21,6 +21,8 @@ export interface Decision {
   shared: { resourceId: string; pension: string; scopes: string[] }[];
   /** When access ends (Unix seconds); null for no end. */
   until: number | null;
+  /** She also said "next time, without asking me": a standing rule lets the same app and person in again. */
+  remembered: boolean;
 }
 
 type Length = 'once' | '30d' | '90d' | 'none';
@@ -94,6 +96,8 @@ export function ConsentCard({ request, resources, providers, refresh, gone, erro
   const { requester, historyKnown } = requesterOf(request);
   const [ticked, setTicked] = useState<Set<string>>(() => new Set());
   const [length, setLength] = useState<Length>('30d');
+  /** "Next time, without asking me": unticked until she ticks it, and never for a person nobody checked. */
+  const [remember, setRemember] = useState(false);
   const [busy, setBusy] = useState<'approve' | 'deny' | null>(null);
   const [problems, setProblems] = useState<Problem[]>([]);
   const [preview, setPreview] = useState<PreviewState>({ status: 'loading' });
@@ -120,6 +124,7 @@ export function ConsentCard({ request, resources, providers, refresh, gone, erro
   const until = (from: number) => (chosen.seconds === null ? null : from + chosen.seconds);
   const nowSeconds = Math.floor(Date.now() / 1000);
   const count = ticked.size;
+  const remembering = requester.may_have_no_end && remember;
 
   const pensionName = (resourceId: string) => {
     const fromPreview = preview.status === 'ready' ? preview.list.find((p) => p.resource_id === resourceId)?.scheme : null;
@@ -160,8 +165,9 @@ export function ConsentCard({ request, resources, providers, refresh, gone, erro
     const permissions = shared.map((s) => ({ resource_id: s.resourceId, resource_scopes: s.scopes }));
     setBusy('approve');
     try {
-      await approveRequest(request.id, expiresAt === null ? { permissions } : { permissions, expires_at: expiresAt });
-      onDecided({ kind: 'shared', requestId: request.id, clientId: request.client_id, partyKey: request.party_key, app, shared, until: expiresAt });
+      // `remember` is true only when she ticked it; the box is never shown for a person nobody checked.
+      await approveRequest(request.id, expiresAt === null ? { permissions, remember: remembering } : { permissions, expires_at: expiresAt, remember: remembering });
+      onDecided({ kind: 'shared', requestId: request.id, clientId: request.client_id, partyKey: request.party_key, app, shared, until: expiresAt, remembered: remembering });
       await refresh();
     } catch (e) {
       setError(e as ApiError);
@@ -176,7 +182,7 @@ export function ConsentCard({ request, resources, providers, refresh, gone, erro
     setBusy('deny');
     try {
       await denyRequest(request.id);
-      onDecided({ kind: 'refused', requestId: request.id, clientId: request.client_id, partyKey: request.party_key, app, shared: [], until: null });
+      onDecided({ kind: 'refused', requestId: request.id, clientId: request.client_id, partyKey: request.party_key, app, shared: [], until: null, remembered: false });
       await refresh();
     } catch (e) {
       setError(e as ApiError);
@@ -312,11 +318,27 @@ export function ConsentCard({ request, resources, providers, refresh, gone, erro
         )}
       </fieldset>
 
+      {/* Only for a person someone she trusts has checked: a rule for an app
+          alone would let in anyone using that app. Never ticked for her. */}
+      {requester.may_have_no_end && (
+        <div className="consent-remember" data-testid="remember">
+          <div className="check">
+            <input type="checkbox" id={`${idp}-remember`} data-testid="remember-app" checked={remember}
+              onChange={(e) => setRemember(e.target.checked)} aria-describedby={`${idp}-remember-hint`} />
+            <label htmlFor={`${idp}-remember`}>Next time, let {app} see this without asking me</label>
+          </div>
+          <p className="hint" id={`${idp}-remember-hint`} data-testid="remember-hint">
+            Only for the same person using the same app: they would see the same things, for the same length of time, each time they ask. You can stop this at any time in Sharing.
+          </p>
+        </div>
+      )}
+
       <p className="consent-keep">They may keep a copy of what they have already seen. You can stop access at any time in Sharing.</p>
       <p className="consent-check" id={`${idp}-check`} data-testid="consent-summary">
         {share.length === 0
           ? 'Nothing is ticked, so nothing would be shared.'
-          : `If you share: ${app} will see ${sharedWords(share)} ${until(nowSeconds) === null ? 'with no end date' : `until ${formatDate(until(nowSeconds)!)}`}.`}
+          : `If you share: ${app} will see ${sharedWords(share)} ${until(nowSeconds) === null ? 'with no end date' : `until ${formatDate(until(nowSeconds)!)}`}.`
+            + (remembering ? ' Next time, they will not need to ask you: they get the same again, for the same length of time.' : '')}
       </p>
 
       <ErrorMessage error={failure} testId="request-error" />

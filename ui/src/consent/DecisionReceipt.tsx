@@ -23,7 +23,12 @@ export function grantsOf(decision: Decision, grants: Grant[]): Grant[] {
  * takes focus, so that keyboard and screen reader users hear the outcome
  * instead of being dropped at the top of the page when the card goes.
  */
-export function DecisionReceipt({ decision, onSeeSharing }: { decision: Decision; onSeeSharing: () => void }) {
+export function DecisionReceipt({ decision, onSeeSharing, onStopped }: {
+  decision: Decision;
+  onSeeSharing: () => void;
+  /** Access was stopped from the receipt: what the screen lists of it is out of date. */
+  onStopped?: () => void;
+}) {
   const [phase, setPhase] = useState<'shared' | 'stopping' | 'stopped' | 'nothing-left'>('shared');
   const [error, setError] = useState<ApiError | null>(null);
 
@@ -34,6 +39,7 @@ export function DecisionReceipt({ decision, onSeeSharing }: { decision: Decision
       const mine = grantsOf(decision, await listGrants());
       for (const g of mine) await revokeGrant(g.id);
       setPhase(mine.length > 0 ? 'stopped' : 'nothing-left');
+      onStopped?.();
     } catch (e) {
       setError(e as ApiError);
       setPhase('shared');
@@ -58,12 +64,18 @@ export function DecisionReceipt({ decision, onSeeSharing }: { decision: Decision
       {phase === 'stopped' ? (
         <p data-testid="receipt-stopped">
           You stopped sharing {what} with {decision.app}. They can no longer see it, but may keep a copy of what they had already seen.
+          {decision.remembered ? ' Next time, they will have to ask you again.' : ''}
         </p>
       ) : phase === 'nothing-left' ? (
         <p data-testid="receipt-stopped">There was nothing left to stop: {decision.app} can no longer see {what}.</p>
       ) : (
         <>
           <p>You shared {what} with {decision.app}{until}.</p>
+          {decision.remembered && (
+            <p data-testid="receipt-remembered">
+              Next time, they won’t need to ask you: they will see the same again, for the same length of time. Stop sharing ends that too.
+            </p>
+          )}
           <p className="small">They may keep a copy of what they have already seen. You can stop sharing at any time in Sharing.</p>
         </>
       )}

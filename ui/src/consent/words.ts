@@ -1,7 +1,7 @@
 // The words the consent card, Sharing and Activity share, so that the owner
 // meets the same name for the same thing on every screen: what she agrees
 // to on the card is what Sharing later says the app may see.
-import type { Party } from '../api';
+import type { Client, Party } from '../api';
 
 /**
  * What each kind of access releases, by the name the provider's preview
@@ -71,6 +71,26 @@ export const appWords = (name: string | null | undefined, checked: boolean) => {
   const n = name?.trim() || 'an unnamed app';
   return checked ? n : `“${n}”`;
 };
+
+/** How a sentence names an app from the wallet's list of apps: bare when
+ * the official list vouches for the name, in quotes when the app chose it
+ * itself (Sharing and the inbox's "Access ending soon" say it alike). */
+export function appLabeller(clients: readonly Client[]) {
+  return (id: string) => {
+    const c = clients.find((x) => x.client_id === id);
+    if (!c) return 'an app no longer known to your wallet';
+    const listed = !!(c.registry?.listed && c.registry.name);
+    return appWords(listed ? c.registry.name : c.client_name, listed);
+  };
+}
+
+/** Whether the official register vouches for an app: an app the wallet no
+ * longer knows is not vouched for (the wallet treats it the same way). */
+export function appListed(clients: readonly Client[], id: string): boolean {
+  return clients.find((c) => c.client_id === id)?.registry?.listed === true;
+}
+
+export const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null);
 const claims = (c: unknown) => (c && typeof c === 'object' ? (c as Record<string, unknown>) : {});

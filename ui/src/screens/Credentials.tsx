@@ -3,7 +3,7 @@ import {
   deleteCredential, exportCredentials, listCredentials, showCredential, verifyCredential, walletDid,
   type ApiError, type Credential, type CredentialCheck,
 } from '../api';
-import { ErrorMessage, Loading, Notice, Screen, useFocusLater } from '../components';
+import { ErrorMessage, Loading, Notice, useFocusLater } from '../components';
 import { formatTime } from '../format';
 import { formatClock, formatDate } from '../consent/words';
 import '../consent/consent.css';
@@ -13,9 +13,13 @@ const STATUS_LABELS: Record<string, string> = {
   superseded: 'Replaced by a newer proof',
 };
 
-/** The screen's name: what the records are for, not what they are called in the protocol. */
-const TITLE = 'Proof of protection';
-
+/**
+ * The records providers gave the wallet of the pensions it protects, as
+ * they are: a section of Settings, under Advanced. The owner sees what
+ * they mean on each pension in My pensions ("Proof this pension is
+ * protected"); here are the wallet's public name, checking a record
+ * again, its every field, saving a copy of them all, and deleting one.
+ */
 export function Credentials() {
   const [list, setList] = useState<Credential[] | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -51,24 +55,24 @@ export function Credentials() {
     }
   }
 
-  if (error) return <Screen name="credentials" title={TITLE}><ErrorMessage error={error} /></Screen>;
-  if (!list) return <Screen name="credentials" title={TITLE}><Loading /></Screen>;
   return (
-    <Screen name="credentials" title={TITLE}>
+    <section className="card credential-records" aria-labelledby="h-credentials" data-testid="settings-credentials">
+      <h2 id="h-credentials">Records of your pensions (technical)</h2>
       <p>
-        When you protect a pension with this wallet, its provider gives your wallet signed proof of it. Your wallet checks the proof when it
-        arrives, and you can check it again at any time, or show it to someone else.
+        When you protect a pension with this wallet, its provider gives your wallet a signed record of it: the proof shown on each
+        pension in My pensions. Your wallet checks each record when it arrives. Here you can check one again, see it in full,
+        save a copy of them all, or delete one.
       </p>
       {deleted && <Notice testId="credential-deleted">The record of {deleted} has been deleted from this wallet.</Notice>}
-      {list.length === 0 ? (
-        <p className="empty">No proof yet. You receive one when you protect a pension on the Offers screen.</p>
+      {error ? <ErrorMessage error={error} /> : !list ? <Loading /> : list.length === 0 ? (
+        <p className="empty">No records yet. You receive one when you protect a pension on the Find pensions screen.</p>
       ) : (
         <>
           <ul className="rows proof-list">
             {list.map((c) => (
               <li key={c.id} data-testid="credential-row" className={selected === c.id ? 'selected' : undefined}>
                 <div className="proof">
-                  <h2 className="proof-scheme" id={`proof-${c.id}`}>{c.scheme}</h2>
+                  <h3 className="proof-scheme" id={`proof-${c.id}`}>{c.scheme}</h3>
                   <ProofLine credential={c} />
                   {confirming === c.id && (
                     <ConfirmDelete credential={c} busy={deleting} error={deleteError}
@@ -93,12 +97,12 @@ export function Credentials() {
         </>
       )}
       <WalletName />
-    </Screen>
+    </section>
   );
 }
 
 /**
- * "Proof your pension is protected: ✓ checked 21 Dec 2026". The wallet
+ * "Proof this pension is protected: ✓ checked 21 Dec 2026". The wallet
  * checked the proof's signature when it arrived (it refuses one that does
  * not check out), so that is the date until the owner checks again here.
  */
@@ -128,7 +132,7 @@ function ProofLine({ credential: c }: { credential: Credential }) {
         ) : check && !check.result.verified ? (
           <span className="error-text">✗ This proof did not check out{check.result.reason ? `: ${check.result.reason}` : '.'}</span>
         ) : (
-          <>Proof your pension is protected: <span className="tag tag-ok">✓ checked {formatDate(check?.at ?? c.received_at)}</span></>
+          <>Proof this pension is protected: <span className="tag tag-ok">✓ checked {formatDate(check?.at ?? c.received_at)}</span></>
         )}
       </p>
       <div className="buttons">
@@ -228,8 +232,8 @@ function WalletName() {
   }
 
   return (
-    <section className="card wallet-name" aria-labelledby="h-wallet-name">
-      <h2 id="h-wallet-name">Your wallet's public name</h2>
+    <section className="subform wallet-name" aria-labelledby="h-wallet-name">
+      <h3 id="h-wallet-name">Your wallet's public name</h3>
       <p>
         Providers write it into the records they give you, so anyone can check those records are yours. It is safe to share.
       </p>
@@ -279,7 +283,7 @@ function CredentialDetail({ id, scheme }: { id: string; scheme: string }) {
   const { jwt, claims, ...rest } = (detail ?? {}) as Record<string, unknown>;
   return (
     <section className="card" aria-labelledby={`detail-${id}`} data-testid="credential-detail">
-      <h3 id={`detail-${id}`}>Technical details of the proof for {scheme}</h3>
+      <h4 id={`detail-${id}`}>Technical details of the proof for {scheme}</h4>
       <ErrorMessage error={error} />
       {!detail && !error && <Loading />}
       {detail && (

@@ -1,11 +1,12 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import {
   acceptOffer, findPensions, listOffers, listProviders,
-  type AcceptAnswer, type ApiError, type Employment, type FindResult, type Offer, type OffersAnswer, type Provider,
+  type AcceptAnswer, type ApiError, type FindResult, type Offer, type OffersAnswer, type Provider,
 } from '../api';
+import type { EmploymentYears } from '../contract/EmploymentYears';
 import { ErrorMessage, ErrorSummary, FieldError, Loading, Notice, Screen, fieldAria, type Problem } from '../components';
 import { ProveIdentity } from '../ProveIdentity';
-import { employmentLine, formatTime, providerLabel } from '../format';
+import { employerYears, formatTime, providerLabel } from '../format';
 import { RegisterProblem, fetchRegister, refetching, registerError, type RegisterState } from '../Register';
 import type { ScreenName } from '../App';
 import '../wallet.css';
@@ -27,13 +28,6 @@ type AcceptState =
   | { state: 'error'; error: ApiError }
   /** Another wallet protects it: the provider wrote to the owner with a code. */
   | { state: 'confirm'; code: string; error: ApiError | null };
-
-/**
- * An offer as shown. The wallet does not send the employer and dates with
- * an offer yet; when it does, they are what lets the owner recognise a
- * possible match, so the card shows them whenever they are there.
- */
-type ShownOffer = Offer & { employment?: Employment[] | null };
 
 /** The last search, kept while the app is open: leaving the screen and
  * coming back shows it again, with when it was made. */
@@ -152,6 +146,34 @@ export function FindOutcomes({ result, providers, level = 2 }: { result: SearchR
   );
 }
 
+/**
+ * Who she worked for while building up an offered pension, and when: what
+ * lets her recognise a possible match. Providers say it only once she has
+ * proved who she is, with the offer or with what the search found (the
+ * same pension, by its identifier).
+ */
+function employmentOf(o: Offer, result: SearchResult): EmploymentYears[] {
+  if (o.employment?.length) return o.employment;
+  if (!o.pei) return [];
+  for (const f of result.found) {
+    const found = f.items?.find((i) => i.pei === o.pei && i.employment?.length);
+    if (found) return found.employment!;
+  }
+  return [];
+}
+
+/** One line per employer, under the scheme's name: "Acme Manufacturing Ltd, 1998 to 2012". */
+export function EmployerLines({ employment }: { employment: readonly EmploymentYears[] }) {
+  if (employment.length === 0) return null;
+  return (
+    <ul className="plain match-employment" aria-label={employment.length === 1 ? 'Employer' : 'Employers'}>
+      {employment.map((e, i) => (
+        <li key={`${e.employer}-${i}`} className="pension-employment" data-testid="match-employment">{employerYears(e)}</li>
+      ))}
+    </ul>
+  );
+}
+
 /** The pensions found that this wallet does not look after yet, each with its "Protect it". */
 export function OfferList({ find, providers, onSeePensions, level = 2 }: {
   find: FindPensions;
@@ -173,26 +195,26 @@ export function OfferList({ find, providers, onSeePensions, level = 2 }: {
           No pensions are waiting to be protected. Those this wallet already looks after are in My pensions.
         </p>
       ) : (
-        result.offers.offers.map((o: ShownOffer) => {
+        result.offers.offers.map((o) => {
           const key = offerKey(o);
           const st = accepts[key];
           const provider = nameOf(o.provider, o.provider_name);
           const possible = o.match_status !== 'match-yes';
           const ticked = !!mine[key];
-          const employment = employmentLine(o.employment);
+          const employment = employmentOf(o, result);
           const id = `offer-${o.resource_id}`;
           return (
             <article key={key} className="card offer" data-testid="offer-card" aria-labelledby={`${id}-h`}>
               <Sub id={`${id}-h`}>{o.scheme ?? 'A pension'}</Sub>
+              <EmployerLines employment={employment} />
               <p className="offer-provider">With {provider}</p>
-              {employment && <p className="pension-employment" data-testid="offer-employment">{employment}</p>}
               {o.match_status === 'match-yes' ? (
                 <p><span className="tag tag-ok" data-testid="offer-match">Matches your details</span></p>
               ) : (
                 <p className="offer-possible" data-testid="offer-match">
                   <span className="tag tag-warn">Might be yours</span>{' '}
                   {provider} found this pension with some of your details, but not all. Check
-                  {employment ? ' the employer and dates' : ' the name of the scheme'} before you protect it.
+                  {employment.length > 1 ? ' the employers and dates' : employment.length ? ' the employer and dates' : ' the name of the scheme'} before you protect it.
                 </p>
               )}
               {o.authorization_server && (

@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import {
-  getIdentity, isPensionError, listClients, listGrants, listProviders, movePension, myPensions,
-  type Accepted, type ApiError, type Client, type Grant, type Identity, type MyPensions, type Pension, type PensionOk,
-  type Provider,
+  getIdentity, isPensionError, listClients, listCredentials, listGrants, listProviders, movePension, myPensions,
+  type Accepted, type ApiError, type Client, type Credential, type Grant, type Identity, type MyPensions, type Pension,
+  type PensionOk, type Provider,
 } from '../api';
 import {
   ErrorMessage, ErrorSummary, FieldError, Loading, Notice, Screen, fieldAria, fromError, problemAt, type Problem,
@@ -22,6 +22,8 @@ interface Data {
   clients: Client[];
   identity: Identity | null;
   providers: Provider[];
+  /** The providers' records of the pensions (their proof): null when they could not be read. */
+  credentials: Credential[] | null;
 }
 
 function dcPot(p: PensionOk): number | null {
@@ -159,6 +161,44 @@ function listInWords(names: string[]): string {
   return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
+/** What the wallet holds to show that a pension is protected. */
+type Proof = { kind: 'checked'; at: number } | { kind: 'old' } | { kind: 'none' };
+
+/** The proof of a pension, matched by its identifier: the newest current one, else only replaced ones, else none. */
+function proofOf(p: Pension, credentials: readonly Credential[]): Proof {
+  const mine = credentials.filter((c) => c.pei === p.pei);
+  const current = mine.filter((c) => c.status === 'active').sort((a, b) => b.received_at - a.received_at)[0];
+  if (current) return { kind: 'checked', at: current.received_at };
+  return mine.length ? { kind: 'old' } : { kind: 'none' };
+}
+
+/**
+ * "Proof this pension is protected: ✓ checked 3 Nov 2026". The wallet
+ * checks a provider's proof when it arrives and refuses one that does not
+ * check out, so that is the day it was checked. Without one, what that
+ * means: the pension is still protected, the proof is only a record.
+ */
+function ProofLine({ proof, providerName }: { proof: Proof; providerName: string }) {
+  if (proof.kind === 'checked') {
+    return (
+      <p className="pension-proof" data-testid="pension-proof" data-proof="checked">
+        Proof this pension is protected: <span className="tag tag-ok">✓ checked {formatDate(proof.at)}</span>
+      </p>
+    );
+  }
+  // Mid-sentence, a provider without a name is "your pension provider".
+  const provider = providerName === providerLabel(null) ? providerName.toLowerCase() : providerName;
+  return (
+    <p className="pension-proof" data-testid="pension-proof" data-proof={proof.kind}>
+      {proof.kind === 'old'
+        ? 'The proof your wallet holds that this pension is protected is out of date.'
+        : 'Your wallet has no proof yet that this pension is protected.'}
+      {' '}Your wallet still protects it: the proof is only a signed record from {provider} that you could show someone
+      else. If you need one, ask {provider}.
+    </p>
+  );
+}
+
 /** What a grant lets an app see, in words: the scope names are the protocol's. */
 const SCOPE_WORDS: Record<string, string> = { owner: 'pension details', value: 'values and estimates' };
 
@@ -199,7 +239,7 @@ function Totals({ pensions, identity, leftOut }: { pensions: MyPensions; identit
 }
 
 /** One pension: what it is, what it may pay, who runs it, and what else the provider offers to read. */
-function PensionCard({ p, colour, dateOfBirth, providerName, access, clientName, move, retry, updating }: {
+function PensionCard({ p, colour, dateOfBirth, providerName, access, clientName, move, retry, updating, proof }: {
   p: Pension;
   colour: string;
   dateOfBirth: string | null;
@@ -209,6 +249,8 @@ function PensionCard({ p, colour, dateOfBirth, providerName, access, clientName,
   move: ReactNode;
   retry: () => void;
   updating: boolean;
+  /** Null when the wallet could not read its records just now: then the card says nothing of it. */
+  proof: Proof | null;
 }) {
   const headingId = `h-pension-${p.resource_id}`;
   const employment = employmentLine(p.employment);
@@ -227,6 +269,7 @@ function PensionCard({ p, colour, dateOfBirth, providerName, access, clientName,
       </div>
       {employment && <p className="pension-employment" data-testid="pension-employment">{employment}</p>}
       {type && <p className="pension-type">{type}</p>}
+      {proof && <ProofLine proof={proof} providerName={providerName} />}
       {stale && (
         <div className="warning pension-problem" data-testid="pension-error">
           <p><strong>{p.error}</strong></p>
@@ -325,11 +368,12 @@ export function Pensions({ onGoto }: { onGoto: (s: ScreenName) => void }) {
     setUpdating(true);
     setError(null);
     try {
-      const [pensions, grants, clients, identity, providers] = await Promise.all([
+      const [pensions, grants, clients, identity, providers, credentials] = await Promise.all([
         myPensions(), listGrants(), listClients(),
         getIdentity().catch(() => null), listProviders().catch(() => [] as Provider[]),
+        listCredentials().catch(() => null),
       ]);
-      setData({ pensions, grants, clients, identity, providers });
+      setData({ pensions, grants, clients, identity, providers, credentials });
     } catch (e) {
       // What was on screen stays there: old figures, said to be old, beat an empty screen.
       setError(e as ApiError);
@@ -365,7 +409,7 @@ export function Pensions({ onGoto }: { onGoto: (s: ScreenName) => void }) {
     );
   }
 
-  const { pensions, grants, clients, identity, providers } = data;
+  const { pensions, grants, clients, identity, providers, credentials } = data;
   const failedToUpdate = error && (
     <ErrorMessage error={`Your pensions could not be updated just now, so these are the figures from before. ${error.message}`} testId="pensions-update-error" />
   );
@@ -424,7 +468,8 @@ export function Pensions({ onGoto }: { onGoto: (s: ScreenName) => void }) {
           {list.map((p) => (
             <PensionCard key={p.resource_id} p={p} colour={colours.get(stableKey(p))!} dateOfBirth={identity?.date_of_birth ?? null}
               providerName={providerName(p)} access={grants.filter((g) => g.active && g.resource_id === p.resource_id)}
-              clientName={clientName} move={move(p)} retry={retry} updating={updating} />
+              clientName={clientName} move={move(p)} retry={retry} updating={updating}
+              proof={credentials && proofOf(p, credentials)} />
           ))}
         </section>
       ))}

@@ -1,11 +1,13 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import {
-  approveClient, listProviders, listResources, refuseClient, type ApiError, type Client, type PendingRequest, type Provider, type Resource,
+  approveClient, listClients, listGrants, listPolicies, listProviders, listResources, refuseClient, revokeGrant,
+  type ApiError, type Client, type Grant, type PendingRequest, type Policy, type Provider, type Resource,
 } from '../api';
 import { ConfirmBox, ErrorMessage, Loading, Notice, Screen, headingId, useFocusLater } from '../components';
 import { formatTime } from '../format';
 import { ConsentCard, type Decision } from '../consent/ConsentCard';
 import { DecisionReceipt } from '../consent/DecisionReceipt';
+import { appLabeller, capital, clusterShort, formatClock, formatDate, partyWords } from '../consent/words';
 
 /** What the owner last decided about a provider, said once its card has gone. */
 interface Decided {
@@ -46,9 +48,29 @@ function openSharing(onGoto?: (screen: 'sharing') => void) {
   else document.querySelector<HTMLButtonElement>('[data-testid="nav-sharing"]')?.click();
 }
 
+/** How far ahead the inbox reminds the owner of access about to end. */
+export const ENDING_SOON_DAYS = 7;
+
+/** What the inbox needs to say whose access ends soon, and on what. */
+interface SharingNow {
+  grants: Grant[];
+  clients: Client[];
+  policies: Policy[];
+}
+
+/** Access in force that ends on its own within the next week, soonest first. */
+export function endingSoon(grants: readonly Grant[], now: number): Grant[] {
+  const horizon = now + ENDING_SOON_DAYS * 86400;
+  return grants
+    .filter((g) => g.active && g.revoked_at == null && g.expires_at != null && g.expires_at > now && g.expires_at <= horizon)
+    .sort((a, b) => a.expires_at! - b.expires_at! || a.id.localeCompare(b.id));
+}
+
 export function Requests({ pending, loaded, error, refresh, waiting = NO_PROVIDERS, waitingError = null, refreshWaiting = nothing, onGoto }: Props) {
   const [resources, setResources] = useState<Resource[]>([]);
   const [providers, setProviders] = useState<Provider[]>([]);
+  /** Who can see what now, for the reminder of access about to end; null until read (or when it could not be). */
+  const [sharing, setSharing] = useState<SharingNow | null>(null);
   // Requests whose decision failed stay on screen with their error, even once
   // they have left the pending list (e.g. expired), until dismissed.
   const [failed, setFailed] = useState<Record<string, { request: PendingRequest; error: ApiError }>>({});
@@ -59,6 +81,22 @@ export function Requests({ pending, loaded, error, refresh, waiting = NO_PROVIDE
     void refresh();
     void refreshWaiting();
   }, [refresh, refreshWaiting]);
+  // Read once when the inbox opens, and again on Refresh or after access is
+  // stopped here: not on every request that arrives.
+  const loadSharing = useCallback(async () => {
+    try {
+      const [grants, clients, policies] = await Promise.all([
+        listGrants(), listClients(),
+        // Only to tell whether a rule lets them in again: without it, the reminder says they will ask.
+        listPolicies().catch(() => [] as Policy[]),
+      ]);
+      setSharing({ grants, clients, policies });
+    } catch {
+      // A reminder that cannot be read is left out; Sharing says what went wrong.
+      setSharing(null);
+    }
+  }, []);
+  useEffect(() => { void loadSharing(); }, [loadSharing]);
   /** What the owner last decided about a provider; focus goes there. */
   const [decided, setDecided] = useState<Decided | null>(null);
   /** What the owner last decided about a request: the receipt, which takes focus. */
@@ -90,11 +128,11 @@ export function Requests({ pending, loaded, error, refresh, waiting = NO_PROVIDE
 
   return (
     <Screen name="requests" title="Requests"
-      actions={<button type="button" onClick={() => { void refresh(); void refreshWaiting(); }}>Refresh</button>}>
+      actions={<button type="button" onClick={() => { void refresh(); void refreshWaiting(); void loadSharing(); }}>Refresh</button>}>
       <ErrorMessage error={error} />
       <ErrorMessage error={waitingError} testId="providers-waiting-error" />
       {decided && <Notice testId={decided.testId} focusKey={decided}>{decided.text}</Notice>}
-      {decision && <DecisionReceipt key={decision.seq} decision={decision} onSeeSharing={() => openSharing(onGoto)} />}
+      {decision && <DecisionReceipt key={decision.seq} decision={decision} onSeeSharing={() => openSharing(onGoto)} onStopped={() => { void loadSharing(); }} />}
       {waiting.length > 0 && (
         <section aria-labelledby="h-providers-waiting" data-testid="providers-waiting">
           <h2 id="h-providers-waiting">Pension providers waiting for your answer</h2>
@@ -122,7 +160,81 @@ export function Requests({ pending, loaded, error, refresh, waiting = NO_PROVIDE
             error={failed[request.id]?.error ?? null} onFailed={onFailed} onDismiss={isGone ? dismissGone : dismiss} onDecided={onDecided} />
         ))
       )}
+      {sharing && <EndingSoon sharing={sharing} resources={resources} reload={loadSharing} onStopped={said('ending-soon-done')} />}
     </Screen>
+  );
+}
+
+/**
+ * "Access ending soon": each grant that ends on its own within the week, in
+ * one sentence, so that the end never comes as a surprise, with a way to
+ * end it now. Nothing at all when nothing ends soon.
+ */
+function EndingSoon({ sharing, resources, reload, onStopped }: {
+  sharing: SharingNow;
+  resources: Resource[];
+  reload: () => Promise<void>;
+  onStopped: (said: string) => void;
+}) {
+  const [busy, setBusy] = useState<string | null>(null);
+  const [failure, setFailure] = useState<{ id: string; error: ApiError } | null>(null);
+  const soon = endingSoon(sharing.grants, Math.floor(Date.now() / 1000));
+  if (soon.length === 0) return null;
+  const appLabel = appLabeller(sharing.clients);
+  const pensionName = (id: string) => resources.find((r) => r.id === id)?.description ?? 'one of your pensions';
+  /** A rule lets them in again without asking: the one that gave this access, or one she left by "next time, without asking". */
+  const ruleLetsBackIn = (g: Grant) => sharing.policies.some((p) => p.outcome === 'permit' && (
+    g.source.kind === 'policy'
+      ? p.id === g.source.policy_id
+      : p.party.client_id === g.client_id
+        && (p.target.kind === 'resource' ? p.target.id === g.resource_id : resources.some((r) => r.id === g.resource_id && r.resource_server === p.target.id))));
+
+  async function stop(g: Grant, app: string, pension: string) {
+    setBusy(g.id);
+    setFailure(null);
+    try {
+      await revokeGrant(g.id);
+      // Said before the reload takes the line away, so that focus lands on what happened.
+      onStopped(`You stopped ${app} seeing ${pension}. They can no longer see it, but may keep a copy of what they had already seen.`);
+      await reload();
+    } catch (e) {
+      setFailure({ id: g.id, error: e as ApiError });
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  return (
+    <section aria-labelledby="h-ending-soon" data-testid="ending-soon" className="ending-soon">
+      <h2 id="h-ending-soon">Access ending soon</h2>
+      <p className="muted">You don’t need to do anything: this access ends on its own in the next {ENDING_SOON_DAYS} days.</p>
+      <ul className="rows">
+        {soon.map((g) => {
+          const app = appLabel(g.client_id);
+          const person = partyWords(g.party);
+          const who = person ? `${capital(person)}, using ${app},` : capital(app);
+          const pension = pensionName(g.resource_id);
+          const what = g.scopes.length ? ` (${g.scopes.map(clusterShort).join(', ')})` : '';
+          const until = `${formatDate(g.expires_at!)} at ${formatClock(g.expires_at!)}`;
+          const next = ruleLetsBackIn(g)
+            ? 'one of your rules in Sharing lets them see it again without asking you'
+            : 'if they need longer, they will have to ask you again';
+          const sid = `ending-${g.id}`;
+          return (
+            <li key={g.id} data-testid="ending-soon-item" data-grant-id={g.id}>
+              <div>
+                <p id={sid}>{who} can see {pension}{what} until {until}, when it stops on its own; {next}.</p>
+                {failure?.id === g.id && <ErrorMessage error={`Sharing was not stopped: ${failure.error.message}`} testId="ending-soon-error" />}
+              </div>
+              <button type="button" className="danger" data-testid="ending-soon-stop" aria-describedby={sid} disabled={busy === g.id}
+                onClick={() => stop(g, app, pension)}>
+                {busy === g.id ? 'Stopping…' : 'Stop sharing now'}
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+    </section>
   );
 }
 

@@ -11,13 +11,15 @@ import {
 } from '../components';
 import { formatDate, formatTime, providerLabel } from '../format';
 import { AddProviderForm } from '../AddProvider';
+import { Credentials } from './Credentials';
 import '../wallet.css';
 
 /**
  * Settings in the order the owner needs them: her details, her providers,
  * backups and her passphrase. What only a technical user should touch
  * (addresses, the official list's key and file, sign-in services, adding a
- * provider by hand) waits in a closed "Advanced" section at the end.
+ * provider by hand, the providers' records of her pensions as they are)
+ * waits in a closed "Advanced" section at the end.
  */
 export function SettingsScreen({ state, onState }: { state: AppState; onState: (s: AppState) => void }) {
   // Bumped when a registry is imported, so the official list's summary reloads.
@@ -26,13 +28,17 @@ export function SettingsScreen({ state, onState }: { state: AppState; onState: (
   const [trustedVersion, setTrustedVersion] = useState(0);
   // Bumped when a provider is added or imported under Advanced, so the list above shows it.
   const [providersVersion, setProvidersVersion] = useState(0);
+  // The records of her pensions are read only once Advanced is first
+  // opened, and stay (with what was done to them) when it closes again.
+  const [advancedOpened, setAdvancedOpened] = useState(false);
   return (
     <Screen name="settings" title="Settings">
       <IdentitySettings />
       <Providers version={providersVersion} />
       <Backup state={state} onState={onState} />
       <ChangePassphrase />
-      <details className="advanced settings-advanced" data-testid="settings-advanced">
+      <details className="advanced settings-advanced" data-testid="settings-advanced"
+        onToggle={(e) => { if (e.currentTarget.open) setAdvancedOpened(true); }}>
         <summary data-testid="settings-advanced-open">Advanced (for technical users)</summary>
         <p className="small">
           These settings are for people who know what they do. You do not need any of them to find and protect your pensions.
@@ -42,6 +48,7 @@ export function SettingsScreen({ state, onState }: { state: AppState; onState: (
           onImported={() => { setGovernanceVersion((v) => v + 1); setTrustedVersion((v) => v + 1); setProvidersVersion((v) => v + 1); }} />
         <AddProviderByHand onAdded={() => setProvidersVersion((v) => v + 1)} />
         <TrustedServices version={trustedVersion} />
+        {advancedOpened && <Credentials />}
       </details>
     </Screen>
   );

@@ -9,7 +9,9 @@ import {
   fromError, isoToParts, partsToIso, problemAt, useFocusLater, type DateParts, type Problem,
 } from '../components';
 import { formatTime } from '../format';
-import { CLUSTER_CONTENTS, appWords, clusterList, clusterTitle, formatDate, hostOf, partyWords } from '../consent/words';
+import {
+  CLUSTER_CONTENTS, appLabeller, appListed, capital, clusterList, clusterTitle, formatDate, hostOf, partyWords, plural,
+} from '../consent/words';
 import '../consent/consent.css';
 
 interface Data {
@@ -153,6 +155,9 @@ function lifetimeText(seconds: number | null | undefined): string {
 /** 'PensionTransferCredential' → 'pension transfer credential'. */
 const credentialWords = (kind: string) => kind.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
 
+/** The apps a rule for "every app the official register doesn't list" covers, in words. */
+const UNLISTED_APPS = 'any app the official register doesn’t list';
+
 /** Who a rule is for, in plain words. */
 function whoWords(p: Policy['party'], appName: (id: string) => string): string {
   const people: string[] = [];
@@ -163,11 +168,30 @@ function whoWords(p: Policy['party'], appName: (id: string) => string): string {
   else if (p.issuer) people.push(`anyone who signs in with ${hostOf(p.issuer)}`);
   else if (p.subject) people.push(`the person with the account ${p.subject}`);
   const person = people.join(', ');
-  if (p.client_id) return person ? `${person}, using the app “${appName(p.client_id)}”` : `the app “${appName(p.client_id)}”`;
+  if (p.client_id) {
+    const app = `the app “${appName(p.client_id)}”${p.unlisted_apps ? ' (when the official register doesn’t list it)' : ''}`;
+    return person ? `${person}, using ${app}` : app;
+  }
+  if (p.unlisted_apps) return person ? `${person}, using ${UNLISTED_APPS}` : UNLISTED_APPS;
   return person || 'anyone who says who they are';
 }
 
-const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+/**
+ * What a rule does, in one line: "Refuse — the app “Family dashboard”"; a
+ * rule for every app the register doesn't list reads as a sentence of its
+ * own ("Apps the official register doesn't list are turned away without
+ * asking you").
+ */
+function ruleLine(p: Policy, who: string): { does: string; who: string | null } {
+  const onlyUnlisted = p.party.unlisted_apps && !p.party.client_id && !p.party.email && !p.party.issuer && !p.party.subject && !p.party.credential_type;
+  if (onlyUnlisted && p.outcome === 'deny') return { does: 'Apps the official register doesn’t list are turned away without asking you', who: null };
+  if (onlyUnlisted && p.outcome === 'ask') return { does: 'Apps the official register doesn’t list must ask you first', who: null };
+  return { does: OUTCOME_WORDS[p.outcome] ?? p.outcome, who };
+}
+const ruleText = (line: { does: string; who: string | null }) => (line.who ? `${line.does} — ${line.who}` : line.does);
+
+/** "A", "A and B", "A, B and C". */
+const listWords = (items: string[]) => (items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`);
 
 /** The same day three months on, or the month's last day when it has none (30 Nov → 28 Feb, not 2 Mar). */
 export function threeMonthsOn(from: Date): Date {
@@ -201,17 +225,6 @@ function appNamer(clients: Client[]) {
   };
 }
 
-/** How a sentence names an app: bare when the official list vouches for
- * the name, in quotes when the app chose it itself. */
-function appLabeller(clients: Client[]) {
-  return (id: string) => {
-    const c = clients.find((x) => x.client_id === id);
-    if (!c) return 'an app no longer known to your wallet';
-    const listed = !!(c.registry?.listed && c.registry.name);
-    return appWords(listed ? c.registry.name : c.client_name, listed);
-  };
-}
-
 /** A rule's conditions, one plain line each. */
 function ruleFacts(p: Policy, appName: (id: string) => string, providerName: (address: string) => string, now: number): [string, string][] {
   const facts: [string, string][] = [
@@ -220,8 +233,11 @@ function ruleFacts(p: Policy, appName: (id: string) => string, providerName: (ad
     ['What', clusterList(p.scopes)],
     ['When', whenText(p.valid_from, p.valid_until)
       + (p.valid_until != null && p.valid_until <= now ? ' (this rule has ended)' : p.valid_from != null && p.valid_from > now ? ' (not started yet)' : '')],
-    ['Identity check', p.party.verified_only ? 'Only if a trusted service has checked who they are' : 'Not required'],
   ];
+  // A rule for the apps the register doesn't list is about apps, not people: no check of who they are to speak of.
+  if (!(p.party.unlisted_apps && !p.party.verified_only)) {
+    facts.push(['Identity check', p.party.verified_only ? 'Only if a trusted service has checked who they are' : 'Not required']);
+  }
   if (p.outcome === 'permit') facts.push(['Access lasts', lifetimeText(p.grant_lifetime)]);
   if (p.description) facts.push(['Note', p.description]);
   return facts;
@@ -318,12 +334,13 @@ function ResourceSharing({ resource, data, reload }: { resource: Resource; data:
       ) : (
         <ul className="rows">
           {policies.map((p) => {
-            const who = whoWords(p.party, appName);
+            const line = ruleLine(p, whoWords(p.party, appName));
+            const words = ruleText(line);
             const rid = `${h}-rule-${p.id}`;
             return (
               <li key={p.id} data-testid="policy-row" data-policy-id={p.id}>
                 <div className="rule">
-                  <p id={rid}><strong>{OUTCOME_WORDS[p.outcome] ?? p.outcome}</strong> — {who}</p>
+                  <p id={rid}><strong>{line.does}</strong>{line.who && <> — {line.who}</>}</p>
                   <dl className="facts rule-facts" data-testid="rule-facts">
                     {ruleFacts(p, appName, providerName, now).map(([k, v]) => (
                       <div key={k}><dt>{k}</dt><dd>{v}</dd></div>
@@ -338,10 +355,12 @@ function ResourceSharing({ resource, data, reload }: { resource: Resource; data:
                   </details>
                   {removing === p.id && (
                     <ConfirmBox label="Confirm removing this rule" testId="rule-remove-confirm-box">
-                      <p>Remove this rule? {p.outcome === 'permit' ? 'Access it already gave stays until you revoke it below; ' : ''}From now on, people it covered will be treated by your other rules or asked about in Requests.</p>
+                      <p>
+                        Remove this rule? {p.outcome === 'permit' ? 'Access it already gave stays until you revoke it below; ' : ''}From now on, {p.party.unlisted_apps && line.who === null ? 'apps the official register doesn’t list' : 'people it covered'} will be treated by your other rules or asked about in Requests.
+                      </p>
                       <div className="buttons">
                         <button type="button" className="danger" data-testid="rule-remove-confirm" disabled={busy === p.id}
-                          onClick={() => act(p.id, () => removePolicy(p.id), `You removed the rule “${OUTCOME_WORDS[p.outcome] ?? p.outcome} — ${who}”.`)}>
+                          onClick={() => act(p.id, () => removePolicy(p.id), `You removed the rule “${words}”.`)}>
                           {busy === p.id ? 'Removing…' : 'Yes, remove it'}
                         </button>
                         <button type="button" onClick={() => { setRemoving(null); focusLater(`${rid}-remove`); }} disabled={busy === p.id}>Keep it</button>
@@ -351,7 +370,7 @@ function ResourceSharing({ resource, data, reload }: { resource: Resource; data:
                   {rowError?.id === p.id && <ErrorMessage error={rowError.error} />}
                 </div>
                 <button type="button" id={`${rid}-remove`} onClick={() => { setDone(null); setRemoving(p.id); }} disabled={busy === p.id || removing === p.id}
-                  data-testid="rule-remove" aria-label={`Remove rule: ${OUTCOME_WORDS[p.outcome] ?? p.outcome} — ${who}`}>
+                  data-testid="rule-remove" aria-label={`Remove rule: ${words}`}>
                   Remove
                 </button>
               </li>
@@ -366,9 +385,9 @@ function ResourceSharing({ resource, data, reload }: { resource: Resource; data:
 }
 
 
-type Who = 'email' | 'signin' | 'client' | 'adviser';
+type Who = 'email' | 'signin' | 'client' | 'adviser' | 'unlisted';
 /** Whether "only if a trusted service has checked who they are" starts ticked, for each kind of person. */
-const VERIFIED_BY_DEFAULT: Record<Who, boolean> = { email: true, signin: true, client: false, adviser: true };
+const VERIFIED_BY_DEFAULT: Record<Who, boolean> = { email: true, signin: true, client: false, adviser: true, unlisted: false };
 
 function AddPolicy({ resource, data, reload, onSaved }: { resource: Resource; data: Data; reload: () => Promise<void>; onSaved: () => void }) {
   const [open, setOpen] = useState(false);
@@ -406,7 +425,27 @@ function AddPolicy({ resource, data, reload, onSaved }: { resource: Resource; da
   function choose(kind: Who) {
     setWho(kind);
     setVerifiedOnly(VERIFIED_BY_DEFAULT[kind]);
+    // Every app the register doesn't list can be refused or asked about, never let in (the wallet refuses such a rule).
+    if (kind === 'unlisted' && outcome === 'permit') setOutcome('deny');
   }
+
+  /** Apps the register doesn't list that can see, now, what the rule as filled in would cover: a refusal stops that. */
+  const covered = (resourceId: string) => (targetKind === 'resource'
+    ? resourceId === resource.id
+    : data.resources.some((r) => r.id === resourceId && r.resource_server === provider));
+  const now = Math.floor(Date.now() / 1000);
+  // A rule that has not started yet, or has already ended, stops nothing now.
+  const fromDay = partsToIso(from);
+  const untilDay = partsToIso(until);
+  const inForceNow = !(fromDay && (localMidnight(fromDay) ?? 0) > now) && !(untilDay && (localMidnight(untilDay) ?? Infinity) <= now);
+  const unlistedNow = !inForceNow ? [] : [...new Set(data.grants
+    .filter((g) => g.active && g.revoked_at == null && covered(g.resource_id) && !appListed(data.clients, g.client_id))
+    .filter((g) => g.scopes.length === 0 || ticked.length === 0 || g.scopes.some((sc) => ticked.includes(sc) && offered.includes(sc)))
+    .map((g) => g.client_id))];
+  const appLabel = appLabeller(data.clients);
+  const coveredWords = targetKind === 'resource' ? resource.description : `any of your pensions from ${providerName(provider)}`;
+  /** Her other providers, whose pensions a rule for one provider leaves out. */
+  const otherProviders = targetKind === 'resource_server' ? providers.filter((p) => p !== provider) : [];
 
   /** What the last template filled in, said where the owner pressed it. */
   const [filled, setFilled] = useState('');
@@ -452,6 +491,25 @@ function AddPolicy({ resource, data, reload, onSaved }: { resource: Resource; da
     setProblems([]);
     setFilled(`Filled in: refuse an app on every pension from ${providerName(resource.resource_server)}. Choose the app below, then press Save rule. An app with no rule always has to ask you first, so it sees nothing unless you say yes.`);
     focusLater(id('client'));
+  }
+
+  /**
+   * "Turn away apps the official register doesn't list": a refusal, without
+   * asking her, of every app the register does not vouch for, on every
+   * pension from this provider. Her own wallet is never affected.
+   */
+  function unlistedAppsTemplate() {
+    setTargetKind('resource_server');
+    setProvider(resource.resource_server);
+    setWho('unlisted');
+    setVerifiedOnly(false);
+    setTicked([...new Set(data.resources.filter((r) => r.resource_server === resource.resource_server).flatMap((r) => r.resource_scopes))]);
+    setOutcome('deny');
+    setFrom(NO_DATE);
+    setUntil(NO_DATE);
+    setDescription('');
+    setProblems([]);
+    setFilled(`Filled in: turn away every app the official register doesn’t list, on every pension from ${providerName(resource.resource_server)}. Read what it does below, then press Save rule.`);
   }
 
   function close() {
@@ -501,7 +559,8 @@ function AddPolicy({ resource, data, reload, onSaved }: { resource: Resource; da
       who === 'email' ? { email: email.trim(), verified_only: verifiedOnly }
         : who === 'signin' ? { issuer: issuer.trim(), subject: subject.trim(), verified_only: true }
           : who === 'adviser' ? { credential_type: ADVISER, verified_only: true }
-            : { client_id: clientId, verified_only: verifiedOnly };
+            : who === 'unlisted' ? { unlisted_apps: true, verified_only: false }
+              : { client_id: clientId, verified_only: verifiedOnly };
     const policy: NewPolicy = {
       target: targetKind === 'resource' ? { kind: 'resource', id: resource.id } : { kind: 'resource_server', id: provider },
       scopes,
@@ -558,6 +617,7 @@ function AddPolicy({ resource, data, reload, onSaved }: { resource: Resource; da
         <div className="buttons">
           <button type="button" data-testid="rule-template-adviser" onClick={adviserTemplate}>Let my adviser see values for 3 months</button>
           <button type="button" data-testid="rule-template-refuse-apps" onClick={refuseAppsTemplate}>Refuse apps I don’t know</button>
+          <button type="button" data-testid="rule-template-unlisted-apps" onClick={unlistedAppsTemplate}>Turn away apps the official register doesn’t list</button>
         </div>
         <p className="small" role="status" data-testid="rule-template-note">{filled}</p>
       </div>
@@ -597,6 +657,10 @@ function AddPolicy({ resource, data, reload, onSaved }: { resource: Resource; da
         <div className="check">
           <input type="radio" id={id('who-adviser')} name={id('who')} data-testid="rule-who-adviser" checked={who === 'adviser'} onChange={() => choose('adviser')} />
           <label htmlFor={id('who-adviser')}>Any authorised financial adviser (proved by a regulator on the official list)</label>
+        </div>
+        <div className="check">
+          <input type="radio" id={id('who-unlisted')} name={id('who')} data-testid="rule-who-unlisted" checked={who === 'unlisted'} onChange={() => choose('unlisted')} />
+          <label htmlFor={id('who-unlisted')}>Any app the official register doesn’t list</label>
         </div>
         {who === 'adviser' && (
           <p className="small muted">The adviser's app shows the regulator's proof each time it asks; an adviser the regulator does not vouch for is not let in.</p>
@@ -654,7 +718,8 @@ function AddPolicy({ resource, data, reload, onSaved }: { resource: Resource; da
       <div className="field inline">
         <label htmlFor={id('outcome')}>When they ask</label>
         <select id={id('outcome')} data-testid="rule-outcome" value={outcome} onChange={(e) => setOutcome(e.target.value as Outcome)}>
-          <option value="permit">Let them in without asking me</option>
+          {/* Apps nobody vouches for are never let in by a rule: only asked about, or refused. */}
+          {who !== 'unlisted' && <option value="permit">Let them in without asking me</option>}
           <option value="ask">Ask me</option>
           <option value="deny">Refuse</option>
         </select>
@@ -668,12 +733,33 @@ function AddPolicy({ resource, data, reload, onSaved }: { resource: Resource; da
           <span className="hint" id={id('days-hint')}>counted from when they are let in</span>
         </div>
       )}
+      {who === 'unlisted' && (
+        <div className="rule-effect" id={id('unlisted-effect')} data-testid="rule-unlisted-effect">
+          <p>
+            {outcome === 'deny'
+              ? `This rule turns away, without asking you, every app the official register doesn’t list when it asks to see ${coveredWords}.`
+              : `Every app the official register doesn’t list that asks to see ${coveredWords} waits for your answer in Requests, unless another of your rules lets it in.`}
+            {' '}Apps the register lists are not affected, and nor is your own access through this wallet.
+          </p>
+          {outcome === 'deny' && unlistedNow.length > 0 && (
+            <p data-testid="rule-unlisted-stops">
+              It also stops what you share now with {plural(unlistedNow.length, 'app')} the register doesn’t list: {listWords(unlistedNow.map(appLabel))}. They may keep a copy of what they have already seen.
+            </p>
+          )}
+          {otherProviders.length > 0 && (
+            <p className="small">
+              Your pensions from {listWords(otherProviders.map(providerName))} are not covered: add the same rule on one of them to cover them too.
+            </p>
+          )}
+        </div>
+      )}
       <div className="field">
         <label htmlFor={id('desc')}>Note (optional)</label>
         <input id={id('desc')} data-testid="rule-note" value={description} onChange={(e) => setDescription(e.target.value)} />
       </div>
       <div className="buttons">
-        <button type="submit" className="primary" data-testid="rule-save" disabled={busy}>{busy ? 'Saving…' : 'Save rule'}</button>
+        <button type="submit" className="primary" data-testid="rule-save" disabled={busy}
+          aria-describedby={who === 'unlisted' ? id('unlisted-effect') : undefined}>{busy ? 'Saving…' : 'Save rule'}</button>
         <button type="button" onClick={close}>Cancel</button>
       </div>
     </form>

@@ -86,7 +86,8 @@ const unlocked = () => ({
       { provider: 'http://127.0.0.1:38341', provider_name: 'Acme Pensions', resource_id: 'acme-db', pei: 'urn:pei:acme:1',
         scheme: 'Acme Staff Defined Benefit Scheme', match_status: 'match-yes', authorization_server: null },
       { provider: 'http://127.0.0.1:44935', provider_name: null, resource_id: 'nw-1', pei: 'urn:pei:nw:1',
-        scheme: 'Northwind Master Trust', match_status: 'match-possible', authorization_server: null },
+        scheme: 'Northwind Master Trust', match_status: 'match-possible', authorization_server: null,
+        employment: [{ employer: 'Northwind Traders plc', from: 1996, to: 1998 }, { employer: 'Northwind Logistics Ltd', from: 2019 }] },
     ],
     providers: [{ url: 'http://127.0.0.1:38341', outcome: 'ok', resources: 1 }],
   },
@@ -156,6 +157,7 @@ describe('accessibility (axe-core): no violations on any screen', () => {
     render(<App />);
     await screen.findByTestId('income-chart');
     expect(screen.getByTestId('pension-error')).toBeInTheDocument();
+    expect(screen.getAllByTestId('pension-proof')).toHaveLength(3);
     expect(screen.getByTestId('pensions-stale')).toBeInTheDocument();
     await expectNoViolations();
     // Refreshing in place, with the figures still on screen.
@@ -176,6 +178,7 @@ describe('accessibility (axe-core): no violations on any screen', () => {
     await expectNoViolations();
     await user.click(screen.getByTestId('find-pensions'));
     const cards = await screen.findAllByTestId('offer-card');
+    expect(within(cards[1]).getAllByTestId('match-employment')).toHaveLength(2);
     await expectNoViolations();
     await user.click(within(cards[1]).getByLabelText('Yes, this is mine'));
     await user.click(within(cards[0]).getByTestId('accept-offer'));
@@ -258,16 +261,20 @@ describe('accessibility (axe-core): no violations on any screen', () => {
     await expectNoViolations();
   }, 20000);
 
-  it('credentials', async () => {
+  it('the records of her pensions, in Settings with Advanced open', async () => {
     mockCommands(unlocked());
     const user = userEvent.setup();
     render(<App />);
-    await user.click(await screen.findByTestId('nav-credentials'));
+    await user.click(await screen.findByTestId('nav-settings'));
+    await screen.findAllByTestId('provider-row');
+    await user.click(screen.getByTestId('settings-advanced-open'));
     await screen.findAllByTestId('credential-row');
     await screen.findByTestId('wallet-did');
     await expectNoViolations();
     await user.click(screen.getAllByTestId('credential-details')[0]);
     await screen.findByTestId('credential-detail');
+    await user.click(screen.getAllByTestId('credential-delete')[1]);
+    await screen.findByTestId('credential-delete-confirmation');
     await expectNoViolations();
   }, 20000);
 

@@ -141,10 +141,10 @@ describe('credentials: proof of protection in plain words', () => {
     const calls = withCredentials();
     const user = userEvent.setup();
     render(<Credentials />);
-    expect(await screen.findByRole('heading', { level: 1 })).toHaveTextContent('Proof of protection');
+    expect(await screen.findByRole('heading', { level: 2, name: 'Records of your pensions (technical)' })).toBeInTheDocument();
     const rows = await screen.findAllByTestId('credential-row');
     const day = new Date(1795821417 * 1000).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric' });
-    for (const r of rows) expect(within(r).getByTestId('proof-status')).toHaveTextContent(`Proof your pension is protected: ✓ checked ${day}`);
+    for (const r of rows) expect(within(r).getByTestId('proof-status')).toHaveTextContent(`Proof this pension is protected: ✓ checked ${day}`);
     const acme = rowOf('Acme Staff Defined Benefit Scheme');
     // No raw identifiers or protocol words until the owner asks for them.
     for (const r of rows) {

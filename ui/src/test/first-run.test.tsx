@@ -126,6 +126,38 @@ describe('first run', () => {
     expect(screen.queryByTestId('screen-first-run')).not.toBeInTheDocument();
   });
 
+  it('shows the employers and years of each possible match at “Yes, this is mine”, and none where the provider gave none', async () => {
+    const withEmployers = structuredClone(offers);
+    withEmployers.offers[1].employment = [
+      { employer: 'Northwind Traders plc', from: 1996, to: 1998 },
+      { employer: 'Northwind Logistics Ltd', from: 2012 },
+    ];
+    const { user } = await createWallet({ identity_credential: PROVEN, find_pensions: sample('find'), list_offers: withEmployers });
+    await user.click(await screen.findByRole('button', { name: 'Continue' }));
+    await user.click(await screen.findByRole('button', { name: 'Find my pensions' }));
+    await screen.findByTestId('first-run-found');
+    await user.click(screen.getByRole('button', { name: 'Continue' }));
+    expect(step()).toBe('protect');
+    const [sure, possible] = screen.getAllByTestId('offer-card');
+    expect(within(possible).getAllByTestId('match-employment').map((l) => l.textContent)).toEqual([
+      'Northwind Traders plc, 1996 to 1998', 'Northwind Logistics Ltd, since 2012',
+    ]);
+    expect(within(possible).getByLabelText('Yes, this is mine')).toBeInTheDocument();
+    expect(within(possible).getByTestId('offer-match')).toHaveTextContent('Check the employers and dates before you protect it.');
+    expect(within(sure).queryByTestId('match-employment')).not.toBeInTheDocument();
+  });
+
+  it('keeps the scheme-name wording for a possible match without employers in the first run', async () => {
+    const { user } = await createWallet({ identity_credential: PROVEN, find_pensions: sample('find'), list_offers: offers });
+    await user.click(await screen.findByRole('button', { name: 'Continue' }));
+    await user.click(await screen.findByRole('button', { name: 'Find my pensions' }));
+    await screen.findByTestId('first-run-found');
+    await user.click(screen.getByRole('button', { name: 'Continue' }));
+    const [, possible] = screen.getAllByTestId('offer-card');
+    expect(screen.queryAllByTestId('match-employment')).toHaveLength(0);
+    expect(within(possible).getByTestId('offer-match')).toHaveTextContent('Check the name of the scheme before you protect it.');
+  });
+
   it('lets every step wait for later, and then opens her pensions', async () => {
     const { calls, user } = await createWallet({});
     for (const [key, heading] of [['prove', 'Prove who you are'], ['find', 'Find your pensions'], ['protect', 'Protect the pensions you recognise'], ['backup', 'Make a backup']]) {

@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { Offers, forgetLastSearch } from '../screens/Offers';
 import { callsTo, deferred, mockCommands, sample } from './ipc';
-import type { IdentityCredentialStatus, OffersAnswer } from '../api';
+import type { FindResult, IdentityCredentialStatus, OffersAnswer } from '../api';
 
 const NOT_PROVEN: IdentityCredentialStatus = { credential: null, sign_in: { state: 'none' } };
 const PROVEN: IdentityCredentialStatus = {
@@ -205,18 +205,64 @@ describe('find pensions: in plain words', () => {
     expect(await within(possible).findByTestId('accept-success')).toHaveTextContent('Protected.');
   });
 
-  it('shows the employer and dates of a possible match when the provider gives them', async () => {
+  it('shows the employers and years of a possible match under its name, one a line, when the provider gives them', async () => {
     const withEmployer = structuredClone(offers);
-    Object.assign(withEmployer.offers[1], {
-      employment: [{ employerName: 'Northwind Traders plc', employerStatus: 'H', membershipStartDate: '1996-07-01', membershipEndDate: '1998-08-31' }],
-    });
+    withEmployer.offers[1].employment = [
+      { employer: 'Northwind Traders plc', from: 1996, to: 1998 },
+      { employer: 'Northwind Logistics Ltd', from: 2012, to: null },
+    ];
     mockCommands({ ...handlers(), list_offers: withEmployer });
     const user = userEvent.setup();
     render(<Offers onGoto={vi.fn()} />);
     await user.click(await screen.findByTestId('find-pensions'));
     const cards = await screen.findAllByTestId('offer-card');
-    expect(within(cards[1]).getByTestId('offer-employment')).toHaveTextContent('Northwind Traders plc, 1996–1998');
-    expect(within(cards[1]).getByTestId('offer-match')).toHaveTextContent('Check the employer and dates');
+    const lines = within(cards[1]).getAllByTestId('match-employment');
+    expect(lines.map((l) => l.textContent)).toEqual(['Northwind Traders plc, 1996 to 1998', 'Northwind Logistics Ltd, since 2012']);
+    // Under the scheme's name, before anything else on the card.
+    const heading = within(cards[1]).getByRole('heading', { name: 'Northwind Master Trust' });
+    expect(heading.nextElementSibling).toBe(within(cards[1]).getByRole('list', { name: 'Employers' }));
+    expect(within(cards[1]).getByTestId('offer-match')).toHaveTextContent('Check the employers and dates before you protect it.');
+    // The sure match came without employers: no lines, and no empty list.
+    expect(within(cards[0]).queryAllByTestId('match-employment')).toHaveLength(0);
+    expect(within(cards[0]).queryByRole('list')).not.toBeInTheDocument();
+  });
+
+  it('shows one employer with its years, and keeps the old wording for a possible match without employers', async () => {
+    const withEmployer = structuredClone(offers);
+    withEmployer.offers[1].employment = [{ employer: 'Northwind Traders plc', from: 1996, to: 1998 }];
+    mockCommands({ ...handlers(), list_offers: withEmployer });
+    const user = userEvent.setup();
+    render(<Offers onGoto={vi.fn()} />);
+    await user.click(await screen.findByTestId('find-pensions'));
+    const [, possible] = await screen.findAllByTestId('offer-card');
+    expect(within(possible).getByTestId('match-employment')).toHaveTextContent(/^Northwind Traders plc, 1996 to 1998$/);
+    expect(within(possible).getByTestId('offer-match')).toHaveTextContent('Check the employer and dates before you protect it.');
+  });
+
+  it('says nothing of employers when the provider gives none, or an empty list', async () => {
+    const empty = structuredClone(offers);
+    empty.offers[0].employment = [];
+    mockCommands({ ...handlers(), list_offers: empty });
+    const user = userEvent.setup();
+    render(<Offers onGoto={vi.fn()} />);
+    await user.click(await screen.findByTestId('find-pensions'));
+    const cards = await screen.findAllByTestId('offer-card');
+    expect(screen.queryAllByTestId('match-employment')).toHaveLength(0);
+    expect(within(cards[1]).getByTestId('offer-match')).toHaveTextContent('Check the name of the scheme before you protect it.');
+  });
+
+  it('takes the employers from what the search found, for an offer that came without them', async () => {
+    const found = sample<FindResult[]>('find');
+    found[1].outcome = 'possible';
+    found[1].items = [{ pei: 'urn:pei:nw:1', description: 'Northwind Master Trust', match_status: 'match-possible',
+      employment: [{ employer: 'Northwind Traders plc', from: 1996, to: 1998 }] }];
+    mockCommands({ ...handlers(), find_pensions: found });
+    const user = userEvent.setup();
+    render(<Offers onGoto={vi.fn()} />);
+    await user.click(await screen.findByTestId('find-pensions'));
+    const [sure, possible] = await screen.findAllByTestId('offer-card');
+    expect(within(possible).getByTestId('match-employment')).toHaveTextContent('Northwind Traders plc, 1996 to 1998');
+    expect(within(sure).queryByTestId('match-employment')).not.toBeInTheDocument();
   });
 
   it('after protecting, goes to My pensions from the card', async () => {

@@ -5,7 +5,7 @@ import { Pensions } from '../screens/Pensions';
 import { buildSeries, chartSpan } from '../IncomeChart';
 import { ageAt, todayIso } from '../format';
 import { callsTo, deferred, mockCommands, sample, type Handler } from './ipc';
-import type { MyPensions, Pension, PensionOk } from '../api';
+import type { Credential, MyPensions, Pension, PensionOk } from '../api';
 
 const ACME_DB = 'Acme Staff Defined Benefit Scheme';
 /** Noon on 3 Nov 2026, UTC: the same day in any time zone the tests run in. */
@@ -43,9 +43,10 @@ function withAcmeDbDown(): MyPensions {
   return mine;
 }
 
-function withPensions(pensions: MyPensions | Handler) {
+function withPensions(pensions: MyPensions | Handler, credentials: Credential[] | Handler = sample<Credential[]>('credentials')) {
   return mockCommands({
     my_pensions: pensions,
+    list_credentials: credentials,
     list_grants: sample('grants'),
     list_clients: sample('clients'),
     get_identity: sample('identity'),
@@ -270,5 +271,79 @@ describe('the income chart', () => {
     expect(chartSpan([65, 67], 51)).toEqual({ firstAge: 51, lastAge: 70, now: 51 });
     expect(chartSpan([65, 67], 30)).toEqual({ firstAge: 65, lastAge: 70, now: null });
     expect(chartSpan([60], 62)).toEqual({ firstAge: 60, lastAge: 70, now: 62 });
+  });
+});
+
+describe('pensions: proof that each is protected', () => {
+  const day = (unix: number) => new Date(unix * 1000).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric' });
+  const RECEIVED = 1795821417;
+
+  it('says on each card, in one line, that its proof was checked and when', async () => {
+    const calls = withPensions(enriched());
+    render(<Pensions onGoto={vi.fn()} />);
+    const cards = await screen.findAllByTestId('pension-card');
+    expect(cards).toHaveLength(3);
+    for (const c of cards) {
+      const line = within(c).getByTestId('pension-proof');
+      expect(line).toHaveTextContent(`Proof this pension is protected: ✓ checked ${day(RECEIVED)}`);
+      expect(line).toHaveAttribute('data-proof', 'checked');
+      // Plain words only: no protocol terms or identifiers.
+      expect(line.textContent).not.toMatch(/credential|issuer|did:|token|scope|pei|urn:/i);
+    }
+    expect(callsTo(calls, 'list_credentials')).toHaveLength(1);
+  });
+
+  it('matches a proof to its pension by the pension\'s identifier, and takes the newest current one', async () => {
+    const list = sample<Credential[]>('credentials');
+    const acmeDb = list.find((c) => c.scheme === ACME_DB)!;
+    // An older, replaced proof of the same pension, and a newer current one; and a proof of a pension not in this wallet.
+    list.push({ ...acmeDb, id: 'old', status: 'superseded', received_at: NOV_3 - 86400 * 400 });
+    list.push({ ...acmeDb, id: 'newer', received_at: NOV_3 + 86400 * 30 });
+    list.push({ ...acmeDb, id: 'elsewhere', pei: 'urn:pei:somewhere-else:1', scheme: 'Somewhere Else', received_at: NOV_3 });
+    withPensions(enriched(), list);
+    render(<Pensions onGoto={vi.fn()} />);
+    expect(within(await card(ACME_DB)).getByTestId('pension-proof')).toHaveTextContent(`✓ checked ${day(NOV_3 + 86400 * 30)}`);
+    expect(within(await card('Northwind Master Trust')).getByTestId('pension-proof')).toHaveTextContent(`✓ checked ${day(RECEIVED)}`);
+  });
+
+  it('says plainly when the wallet holds no proof of a pension, and what that means', async () => {
+    const list = sample<Credential[]>('credentials').filter((c) => c.scheme !== 'Northwind Master Trust');
+    withPensions(enriched(), list);
+    render(<Pensions onGoto={vi.fn()} />);
+    const line = within(await card('Northwind Master Trust')).getByTestId('pension-proof');
+    expect(line).toHaveAttribute('data-proof', 'none');
+    expect(line).toHaveTextContent(
+      'Your wallet has no proof yet that this pension is protected. Your wallet still protects it: the proof is only a signed record from your pension provider that you could show someone else. If you need one, ask your pension provider.',
+    );
+    expect(line).not.toHaveTextContent('✓');
+    // The others still have theirs.
+    expect(within(await card(ACME_DB)).getByTestId('pension-proof')).toHaveAttribute('data-proof', 'checked');
+  });
+
+  it('says so when the only proof of a pension has been replaced and is no longer current', async () => {
+    const list = sample<Credential[]>('credentials').map((c) => (c.scheme === ACME_DB ? { ...c, status: 'superseded' } : c));
+    withPensions(enriched(), list);
+    render(<Pensions onGoto={vi.fn()} />);
+    const line = within(await card(ACME_DB)).getByTestId('pension-proof');
+    expect(line).toHaveAttribute('data-proof', 'old');
+    expect(line).toHaveTextContent('The proof your wallet holds that this pension is protected is out of date. Your wallet still protects it');
+    expect(line).toHaveTextContent('If you need one, ask Acme Pensions.');
+    expect(line).not.toHaveTextContent('✓');
+  });
+
+  it('says nothing of proof on the cards when the wallet could not read its records just now', async () => {
+    withPensions(enriched(), () => { throw { kind: 'store', message: 'the wallet is busy' }; });
+    render(<Pensions onGoto={vi.fn()} />);
+    expect(await screen.findAllByTestId('pension-card')).toHaveLength(3);
+    expect(screen.queryAllByTestId('pension-proof')).toHaveLength(0);
+    expect(screen.queryByText(/no proof/)).not.toBeInTheDocument();
+  });
+
+  it('keeps the proof line on a pension whose provider is down', async () => {
+    withPensions(withAcmeDbDown());
+    render(<Pensions onGoto={vi.fn()} />);
+    const db = await card(ACME_DB);
+    expect(within(db).getByTestId('pension-error')).toBeInTheDocument();
+    expect(within(db).getByTestId('pension-proof')).toHaveTextContent(`✓ checked ${day(RECEIVED)}`);
   });
 });

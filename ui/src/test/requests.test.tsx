@@ -169,7 +169,7 @@ describe('the consent card: how long', () => {
     await waitFor(() => expect(callsTo(calls, 'approve_request')).toHaveLength(1));
     expect(callsTo(calls, 'approve_request')[0].args).toEqual({
       id: req.id,
-      approval: { permissions: [{ resource_id: ACME_DB, resource_scopes: ['value'] }], expires_at: now / 1000 + 90 * 86400 },
+      approval: { permissions: [{ resource_id: ACME_DB, resource_scopes: ['value'] }], expires_at: now / 1000 + 90 * 86400, remember: false },
     });
     await waitFor(() => expect(refresh).toHaveBeenCalledTimes(2)); // on mount, and after the decision
   });
@@ -192,7 +192,7 @@ describe('the consent card: how long', () => {
     expect(within(forever).getByTestId('approve-request')).toHaveTextContent('Share 1 item with no end date');
     await user.click(within(forever).getByTestId('approve-request'));
     await waitFor(() => expect(callsTo(calls, 'approve_request')).toHaveLength(2));
-    expect(callsTo(calls, 'approve_request')[1].args.approval).toEqual({ permissions: [{ resource_id: ACME_DB, resource_scopes: ['owner'] }] });
+    expect(callsTo(calls, 'approve_request')[1].args.approval).toEqual({ permissions: [{ resource_id: ACME_DB, resource_scopes: ['owner'] }], remember: false });
   });
 
   it('gives both answers the same weight', async () => {
@@ -201,6 +201,95 @@ describe('the consent card: how long', () => {
     const yes = within(card()).getByTestId('approve-request');
     expect(no).toHaveTextContent('Don’t share');
     expect(no.className).toBe(yes.className);
+  });
+});
+
+describe('the consent card: next time, without asking', () => {
+  const checkedPerson: Requester = {
+    ...unknownApp, may_have_no_end: true,
+    person: { kind: 'verified', name: 'Bob Baker', email: 'bob@adviser.example', vouched_as: null, checked_by: 'https://id.example' },
+  };
+  const checked: PendingRequest = { ...req, id: 'checked', requester: checkedPerson };
+  const remembered = (c: HTMLElement) => within(c).queryByRole('checkbox', { name: /^Next time, let/ });
+
+  it('is never offered for a person nobody checked, nor for a request that came without who is asking', async () => {
+    await setup([
+      req,
+      { ...req, id: 'stated', requester: { ...unknownApp, person: { kind: 'stated', name: 'Eve', email: 'eve@example.org' } } },
+      { ...base, id: 'event' },
+    ]);
+    for (const c of screen.getAllByTestId('request-card')) {
+      expect(remembered(c)).not.toBeInTheDocument();
+      expect(within(c).queryByTestId('remember-app')).not.toBeInTheDocument();
+      expect(c).not.toHaveTextContent(/without asking me/);
+    }
+  });
+
+  it('is offered, unticked, for a checked person, saying in plain words what it does', async () => {
+    await setup([checked]);
+    const box = remembered(card())!;
+    expect(box).toBeInTheDocument();
+    expect(box).toHaveAttribute('data-testid', 'remember-app');
+    expect(box).not.toBeChecked();
+    expect(box).toHaveAccessibleName('Next time, let “Bob the adviser” see this without asking me');
+    expect(box).toHaveAccessibleDescription(
+      'Only for the same person using the same app: they would see the same things, for the same length of time, each time they ask. You can stop this at any time in Sharing.',
+    );
+    const plain = plainText(within(card()).getByTestId('remember'));
+    expect(plain).not.toMatch(/scope|token|client|policy|rule|UMA|RPT/i);
+  });
+
+  it('sends remember: false when left unticked', async () => {
+    const { calls, user } = await setup([checked], { approve_request: { ...checked, status: 'approved' } });
+    await user.click(boxes()[0]);
+    expect(within(card()).getByTestId('consent-summary')).not.toHaveTextContent(/Next time/);
+    await user.click(within(card()).getByTestId('approve-request'));
+    await waitFor(() => expect(callsTo(calls, 'approve_request')).toHaveLength(1));
+    expect((callsTo(calls, 'approve_request')[0].args.approval as { remember: boolean }).remember).toBe(false);
+    const receipt = await screen.findByTestId('request-decided');
+    expect(within(receipt).queryByTestId('receipt-remembered')).not.toBeInTheDocument();
+  });
+
+  it('sends remember: true only when ticked, says so before sharing, and the receipt says Stop sharing ends it too', async () => {
+    const now = 1_800_000_000_000;
+    vi.spyOn(Date, 'now').mockReturnValue(now);
+    const grants: Grant[] = [{
+      active: true, id: 'g-new', resource_id: ACME_DB, scopes: ['value'], client_id: req.client_id, party_key: req.party_key, party: {},
+      source: { kind: 'approval', request_id: checked.id }, created_at: 1, expires_at: null, revoked_at: null,
+    }];
+    const { calls, user } = await setup([checked], {
+      approve_request: { ...checked, status: 'approved' }, list_grants: grants, revoke_grant: { ...grants[0], revoked_at: 9 },
+    });
+    await user.click(within(card()).getByRole('checkbox', { name: 'Your pension\'s value' }));
+    await user.click(remembered(card())!);
+    expect(remembered(card())).toBeChecked();
+    const until = new Date(now + 30 * 86400_000).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric' });
+    expect(within(card()).getByTestId('consent-summary')).toHaveTextContent(
+      `If you share: “Bob the adviser” will see Acme Staff Defined Benefit Scheme (values) until ${until}. Next time, they will not need to ask you: they get the same again, for the same length of time.`,
+    );
+    await user.click(within(card()).getByTestId('approve-request'));
+    await waitFor(() => expect(callsTo(calls, 'approve_request')).toHaveLength(1));
+    expect(callsTo(calls, 'approve_request')[0].args).toEqual({
+      id: checked.id,
+      approval: { permissions: [{ resource_id: ACME_DB, resource_scopes: ['value'] }], expires_at: now / 1000 + 30 * 86400, remember: true },
+    });
+    const receipt = await screen.findByTestId('request-decided');
+    expect(receipt).toHaveFocus();
+    expect(within(receipt).getByTestId('receipt-remembered')).toHaveTextContent(
+      'Next time, they won’t need to ask you: they will see the same again, for the same length of time. Stop sharing ends that too.',
+    );
+    await user.click(within(receipt).getByTestId('receipt-stop-sharing'));
+    await waitFor(() => expect(within(receipt).getByTestId('receipt-stopped')).toHaveTextContent('Next time, they will have to ask you again.'));
+  });
+
+  it('unticking it again sends remember: false', async () => {
+    const { calls, user } = await setup([checked], { approve_request: { ...checked, status: 'approved' } });
+    await user.click(boxes()[0]);
+    await user.click(remembered(card())!);
+    await user.click(remembered(card())!);
+    await user.click(within(card()).getByTestId('approve-request'));
+    await waitFor(() => expect(callsTo(calls, 'approve_request')).toHaveLength(1));
+    expect((callsTo(calls, 'approve_request')[0].args.approval as { remember: boolean }).remember).toBe(false);
   });
 });
 

@@ -496,3 +496,127 @@ describe('sharing rules: templates', () => {
     expect(what.textContent).not.toMatch(/\(owner\)|\(value\)|\(delegate\)/);
   });
 });
+
+describe('sharing rules: turning away apps the official register doesn’t list', () => {
+  const SOUND_ADVICE = '5f1e2d3c4b5a69788796a5b4c3d2e1f0';
+  const ACME_GPP = '94b384a5a57692a402e27cbc4a521861';
+  const NORTHWIND_MT = '2f92bac43580eec5edb21f4b2b529c9e';
+  const clients: Client[] = [...APPS, { ...APPS[0], client_id: SOUND_ADVICE, client_name: 'sound-advice', registry: { listed: true, name: 'Sound Advice' } }];
+  const grant = (id: string, over: Partial<Grant>): Grant => ({
+    active: true, id, resource_id: ACME_DB, scopes: ['owner', 'value'], client_id: FAMILY_DASHBOARD, party_key: 'anonymous', party: {},
+    source: { kind: 'approval', request_id: 'r1' }, created_at: 1795821419, expires_at: null, revoked_at: null, ...over,
+  });
+  const grants: Grant[] = [
+    grant('g-family', {}),
+    grant('g-family-again', { scopes: ['value'] }),
+    grant('g-bob-gpp', { client_id: 'a790cddf0450675d1fc8ac8837bdd42c', resource_id: ACME_GPP }),
+    // Not stopped: an app the register lists, another provider's pension, access already ended.
+    grant('g-listed', { client_id: SOUND_ADVICE }),
+    grant('g-northwind', { resource_id: NORTHWIND_MT }),
+    grant('g-revoked', { client_id: 'a790cddf0450675d1fc8ac8837bdd42c', active: false, revoked_at: 2 }),
+  ];
+
+  it('fills in a refusal of every app the register doesn’t list, on every pension from this provider, and saves it', async () => {
+    const { calls, user, form } = await openForm({ list_clients: clients });
+    await user.click(form.getByRole('button', { name: 'Turn away apps the official register doesn’t list' }));
+    expect(form.getByTestId('rule-template-note')).toHaveTextContent(
+      'Filled in: turn away every app the official register doesn’t list, on every pension from Acme Pensions. Read what it does below, then press Save rule.',
+    );
+    expect(form.getByLabelText('Any app the official register doesn’t list')).toBeChecked();
+    expect(form.getByTestId('rule-target-kind')).toHaveValue('resource_server');
+    expect(form.getByTestId('rule-provider')).toHaveValue(ACME);
+    expect(form.getByTestId('rule-outcome')).toHaveValue('deny');
+    // Such a rule can never let anyone in.
+    expect(within(form.getByTestId('rule-outcome')).queryByRole('option', { name: 'Let them in without asking me' })).not.toBeInTheDocument();
+    expect(form.queryByTestId('rule-verified-only')).not.toBeInTheDocument();
+
+    const effect = form.getByTestId('rule-unlisted-effect');
+    expect(effect).toHaveTextContent(
+      'This rule turns away, without asking you, every app the official register doesn’t list when it asks to see any of your pensions from Acme Pensions. Apps the register lists are not affected, and nor is your own access through this wallet.',
+    );
+    expect(effect).toHaveTextContent('Your pensions from Northwind Trust are not covered: add the same rule on one of them to cover them too.');
+    // Nothing is shared with such an app now: nothing said about stopping it.
+    expect(form.queryByTestId('rule-unlisted-stops')).not.toBeInTheDocument();
+    expect(effect.textContent).not.toMatch(/scope|token|client|policy|UMA|RPT|unlisted_apps/i);
+
+    await user.click(form.getByTestId('rule-save'));
+    expect(await saved(calls)).toEqual({
+      policy: {
+        target: { kind: 'resource_server', id: ACME },
+        scopes: ['owner', 'value', 'delegate'],
+        outcome: 'deny',
+        party: { unlisted_apps: true, verified_only: false },
+      },
+    });
+  });
+
+  it('says how many apps it stops sharing with now, for what the rule covers', async () => {
+    const { user, form } = await openForm({ list_clients: clients, list_grants: grants });
+    await user.click(form.getByTestId('rule-template-unlisted-apps'));
+    expect(form.getByTestId('rule-unlisted-stops')).toHaveTextContent(
+      'It also stops what you share now with 2 apps the register doesn’t list: “Family dashboard” and “Bob the adviser”. They may keep a copy of what they have already seen.',
+    );
+    await user.selectOptions(form.getByTestId('rule-target-kind'), 'resource');
+    expect(form.getByTestId('rule-unlisted-effect')).toHaveTextContent('when it asks to see Acme Staff Defined Benefit Scheme.');
+    expect(form.getByTestId('rule-unlisted-stops')).toHaveTextContent('It also stops what you share now with 1 app the register doesn’t list: “Family dashboard”.');
+    // Asking first stops nothing.
+    await user.selectOptions(form.getByTestId('rule-outcome'), 'ask');
+    expect(form.queryByTestId('rule-unlisted-stops')).not.toBeInTheDocument();
+    expect(form.getByTestId('rule-unlisted-effect')).toHaveTextContent(
+      'Every app the official register doesn’t list that asks to see Acme Staff Defined Benefit Scheme waits for your answer in Requests, unless another of your rules lets it in.',
+    );
+  });
+
+  it('chosen by hand, turns a rule that lets in into one that refuses, and may ask instead', async () => {
+    const { calls, user, form } = await openForm({ list_clients: clients });
+    expect(form.getByTestId('rule-outcome')).toHaveValue('permit');
+    await user.click(form.getByTestId('rule-who-unlisted'));
+    expect(form.getByTestId('rule-outcome')).toHaveValue('deny');
+    expect(form.queryByTestId('rule-days')).not.toBeInTheDocument();
+    await user.selectOptions(form.getByTestId('rule-outcome'), 'ask');
+    await user.click(form.getByTestId('rule-save'));
+    expect(await saved(calls)).toEqual({
+      policy: {
+        target: { kind: 'resource', id: ACME_DB },
+        scopes: ['owner', 'value'],
+        outcome: 'ask',
+        party: { unlisted_apps: true, verified_only: false },
+      },
+    });
+  });
+
+  it('reads in plain words in the list of rules, and is removed like any other', async () => {
+    const rule: Policy = {
+      id: 'r-unlisted', created_at: 1, outcome: 'deny', target: { kind: 'resource_server', id: ACME }, scopes: [],
+      party: { unlisted_apps: true, verified_only: false },
+    };
+    const calls = mockCommands({
+      list_resources: sample('resources'), list_policies: [rule], list_grants: [], list_clients: clients, list_receipts: [],
+      list_providers: providers, remove_policy: rule,
+    });
+    const user = userEvent.setup();
+    render(<Sharing />);
+    const sections = await screen.findAllByTestId('sharing-pension');
+    const section = sections.find((s) => s.textContent!.includes('Acme Staff Defined Benefit Scheme'))!;
+    const row = within(section).getByTestId('policy-row');
+    expect(row.querySelector('p')).toHaveTextContent(/^Apps the official register doesn’t list are turned away without asking you$/);
+    const facts = within(row).getByTestId('rule-facts');
+    expect(facts).toHaveTextContent('WhoAny app the official register doesn’t list');
+    expect(facts).toHaveTextContent('Which pensionsEvery pension from Acme Pensions');
+    expect(facts).not.toHaveTextContent('Identity check');
+    expect(facts.textContent).not.toMatch(/unlisted_apps|client|scope|policy|verified_only/i);
+    // Every pension from that provider shows it; another provider's does not.
+    const northwind = sections.find((s) => s.textContent!.includes('Northwind Master Trust'))!;
+    expect(within(northwind).queryAllByTestId('policy-row')).toHaveLength(0);
+
+    const remove = within(row).getByTestId('rule-remove');
+    expect(remove).toHaveAccessibleName('Remove rule: Apps the official register doesn’t list are turned away without asking you');
+    await user.click(remove);
+    expect(within(row).getByTestId('rule-remove-confirm-box')).toHaveTextContent('From now on, apps the official register doesn’t list will be treated by your other rules');
+    await user.click(within(row).getByTestId('rule-remove-confirm'));
+    await waitFor(() => expect(callsTo(calls, 'remove_policy').map((c) => c.args)).toEqual([{ id: 'r-unlisted' }]));
+    expect(await within(section).findByTestId('sharing-done')).toHaveTextContent(
+      'You removed the rule “Apps the official register doesn’t list are turned away without asking you”.',
+    );
+  });
+});
