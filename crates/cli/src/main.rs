@@ -691,5 +691,6 @@ fn new_policy(args: PolicyArgs) -> NewPolicy {
         outcome,
         description: args.description,
         grant_lifetime: args.days.map(|days| days * 86_400),
+        from_request: None,
     }
 }

@@ -38,6 +38,7 @@ pub mod resource_registration;
 pub mod revocation;
 pub mod secret;
 pub mod server;
+pub mod ticket;
 pub mod token;
 
 pub use clock::Clock;

@@ -223,7 +223,7 @@ impl RequestingParty {
 }
 
 /// A permission ticket's server-side state (Grant §3.2, §5.4).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TicketRecord {
     pub permissions: Vec<Permission>,
     pub resource_server: String,
@@ -241,7 +241,7 @@ pub struct TicketRecord {
 
 /// What a used ticket leaves behind, so a replay can be recognised and the
 /// tokens issued from it revoked (Grant §5.4).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SpentTicket {
     pub rpts: Vec<SecretHash>,
     pub expires_at: UnixTime,
@@ -255,7 +255,7 @@ pub struct SpentTicket {
 /// A ticket's slot in the store: live until shown, then spent. Spending is
 /// one compare-and-swap of the slot, so of two requests showing the same
 /// ticket exactly one wins, and the loser is treated as a replay.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum TicketSlot {
     Live(TicketRecord),

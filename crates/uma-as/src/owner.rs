@@ -33,6 +33,11 @@ pub struct NewPolicy {
     /// Seconds the access a permit gives lasts (at most five years).
     #[serde(default)]
     pub grant_lifetime: Option<i64>,
+    /// Set by the owner service only, never from a request body: see
+    /// [`Policy::from_request`].
+    #[serde(skip)]
+    #[ts(skip)]
+    pub from_request: Option<String>,
 }
 
 /// The owner's answer to a pending request.
@@ -140,6 +145,7 @@ impl AuthorizationServer {
             outcome: new.outcome,
             description: new.description,
             grant_lifetime: new.grant_lifetime,
+            from_request: new.from_request,
             created_at: self.now(),
         };
         self.trees().policies.insert(&policy.id, &policy)?;

@@ -2,7 +2,7 @@
 //! permission ticket on behalf of a client that came without a sufficient RPT.
 
 use crate::error::{ProtocolError, ProtocolResult};
-use crate::model::{Permission, RequestingParty, TicketRecord, TicketSlot};
+use crate::model::{Permission, TicketRecord, TicketSlot};
 use crate::pat::ProtectionCaller;
 use crate::secret::Secret;
 use crate::server::AuthorizationServer;
@@ -51,16 +51,7 @@ impl AuthorizationServer {
                 }
             }
         }
-        let now = self.now();
-        let ticket = TicketRecord {
-            permissions,
-            resource_server: caller.client_id.clone(),
-            issued_at: now,
-            expires_at: now + self.config().ticket_ttl,
-            client_id: None,
-            pending_request: None,
-            party: RequestingParty::default(),
-        };
+        let ticket = crate::ticket::issued(&caller.client_id, permissions, self.now(), self.config().ticket_ttl);
         Ok(self.store_ticket(&ticket)?)
     }
 

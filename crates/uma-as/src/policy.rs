@@ -177,6 +177,11 @@ pub struct Policy {
     /// (seconds); without it, as long as the policy stands.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_lifetime: Option<i64>,
+    /// The request whose approval asked for this rule ("next time, without
+    /// asking"): stopping what that app shares ends it too, where a rule
+    /// the owner wrote herself stands until she removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_request: Option<String>,
     pub created_at: UnixTime,
 }
 
@@ -267,6 +272,7 @@ mod tests {
             description: None,
             created_at: 0,
             grant_lifetime: None,
+            from_request: None,
         }
     }
 

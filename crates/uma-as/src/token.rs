@@ -14,6 +14,7 @@ use crate::keys::{new_jti, TokenType};
 use crate::model::*;
 use crate::policy::{self, Decision, ID_TOKEN_FORMAT};
 use crate::secret::{Secret, SecretHash};
+use crate::ticket::{self, Refusal, Showing};
 use crate::server::{AuthorizationServer, OwnerEvent};
 use serde::Serialize;
 use serde_json::json;
@@ -115,21 +116,7 @@ pub struct Submitted {
     pub interval: u64,
 }
 
-/// What the wallet's own reads require of a ticket a provider handed it:
-/// issued for that provider, and for exactly the resource being read.
-#[derive(Clone, Copy, Debug)]
-pub struct ExpectedTicket<'a> {
-    pub resource_server: &'a str,
-    pub resource_id: &'a str,
-}
-
-impl ExpectedTicket<'_> {
-    fn admits(&self, ticket: &TicketRecord) -> bool {
-        ticket.resource_server == self.resource_server
-            && !ticket.permissions.is_empty()
-            && ticket.permissions.iter().all(|p| p.resource_id == self.resource_id)
-    }
-}
+pub use crate::ticket::ExpectedTicket;
 
 impl AuthorizationServer {
     pub async fn uma_grant(&self, client: &Client, request: UmaGrantRequest) -> ProtocolResult<GrantOutcome> {
@@ -146,26 +133,29 @@ impl AuthorizationServer {
     ) -> ProtocolResult<GrantOutcome> {
         let actor = format!("client:{}", client.client_id);
         let hash = request.ticket.hash();
-        let (ticket, sealed) = match self.trees().tickets.get_sealed(hash.0)? {
-            Some((TicketSlot::Live(ticket), sealed)) => (ticket, sealed),
-            Some((TicketSlot::Spent(spent), _)) => return Err(self.spent_ticket_shown(client, &actor, &spent)),
-            None => {
-                self.audit_noisy(&actor, "token.unknown_ticket", json!({}));
-                return Err(ProtocolError::invalid_grant("unknown ticket"));
+        let (slot, sealed) = self.trees().tickets.get_sealed(hash.0)?.unzip();
+        let shown_for = match &slot {
+            Some(TicketSlot::Live(t)) => Some(t.resource_server.clone()),
+            _ => None,
+        };
+        let (ticket, sealed) = match (ticket::show(slot, &client.client_id, expected), sealed) {
+            (Showing::Usable(ticket), Some(sealed)) => (ticket, sealed),
+            (Showing::Replayed { revoke }, _) => {
+                let revoked = revoke.iter().filter(|rpt| self.revoke_rpt_record(rpt).unwrap_or(false)).count();
+                self.audit_noisy(&actor, "token.ticket_replayed", json!({ "rpts_revoked": revoked }));
+                return Err(ProtocolError::invalid_grant("the ticket was already used; tokens issued from it are revoked"));
+            }
+            (showing, _) => {
+                let why = match showing {
+                    Showing::Refused(why) => why,
+                    _ => Refusal::Unknown,
+                };
+                let detail = if why == Refusal::Unexpected { json!({ "resource_server": shown_for }) } else { json!({}) };
+                self.audit_noisy(&actor, why.action(), detail);
+                return Err(ProtocolError::invalid_grant(why.description()));
             }
         };
-        // Refused before it is spent: whoever learnt another client's ticket
-        // (or handed over the wrong one) cannot cancel that client's flow.
-        if ticket.client_id.as_deref().is_some_and(|c| c != client.client_id) {
-            self.audit_noisy(&actor, "token.foreign_ticket", json!({}));
-            return Err(ProtocolError::invalid_grant("the ticket was issued to another client"));
-        }
-        if expected.is_some_and(|e| !e.admits(&ticket)) {
-            self.audit_noisy(&actor, "token.unexpected_ticket", json!({ "resource_server": ticket.resource_server }));
-            return Err(ProtocolError::invalid_grant("the ticket is not for the resource that was asked for"));
-        }
-        let expires_at = ticket.expires_at.max(self.now()) + self.config().rpt_ttl;
-        let claim = TicketClaim { hash, sealed, expires_at, client_id: client.client_id.clone(), spent: AtomicBool::new(false) };
+        let claim = TicketClaim { hash, sealed, ticket: ticket.clone(), client_id: client.client_id.clone(), spent: AtomicBool::new(false) };
         let result = self.assess_ticket(client, &actor, ticket, request, &claim).await;
         // Whatever the answer, the ticket has been shown and is used up
         // (Grant §5.4). The grant path spends it itself, naming its RPT.
@@ -173,19 +163,6 @@ impl AuthorizationServer {
             claim.spend(self, vec![])?;
         }
         result
-    }
-
-    /// A used ticket shown again. By the client that used it, that is a
-    /// replay: the tokens issued from it are revoked (Grant §5.4). By anyone
-    /// else, it is refused and cancels nothing.
-    fn spent_ticket_shown(&self, client: &Client, actor: &str, spent: &SpentTicket) -> ProtocolError {
-        if spent.client_id.as_deref() != Some(client.client_id.as_str()) {
-            self.audit_noisy(actor, "token.used_ticket", json!({}));
-            return ProtocolError::invalid_grant("the ticket was already used");
-        }
-        let revoked = spent.rpts.iter().filter(|rpt| self.revoke_rpt_record(rpt).unwrap_or(false)).count();
-        self.audit_noisy(actor, "token.ticket_replayed", json!({ "rpts_revoked": revoked }));
-        ProtocolError::invalid_grant("the ticket was already used; tokens issued from it are revoked")
     }
 
     async fn assess_ticket(
@@ -197,9 +174,9 @@ impl AuthorizationServer {
         claim: &TicketClaim,
     ) -> ProtocolResult<GrantOutcome> {
         let now = self.now();
-        if ticket.expires_at <= now {
-            self.audit_noisy(actor, "token.expired_ticket", json!({}));
-            return Err(ProtocolError::invalid_grant("the ticket has expired"));
+        if ticket::expired(&ticket, now) {
+            self.audit_noisy(actor, Refusal::Expired.action(), json!({}));
+            return Err(ProtocolError::invalid_grant(Refusal::Expired.description()));
         }
         let mut party = ticket.party.clone();
         let mut fresh_claims = !party.is_anonymous();
@@ -336,18 +313,8 @@ impl AuthorizationServer {
 
     /// A next ticket in the chain: same permissions, bound to the client.
     fn next_ticket(&self, client: &Client, ticket: &TicketRecord, party: RequestingParty, pending: Option<String>) -> ProtocolResult<Secret> {
-        let now = self.now();
         let ttl = if pending.is_some() { self.config().polling_ticket_ttl } else { self.config().ticket_ttl };
-        let next = TicketRecord {
-            permissions: ticket.permissions.clone(),
-            resource_server: ticket.resource_server.clone(),
-            issued_at: now,
-            expires_at: now + ttl,
-            client_id: Some(client.client_id.clone()),
-            pending_request: pending,
-            party,
-        };
-        Ok(self.store_ticket(&next)?)
+        Ok(self.store_ticket(&ticket::next(ticket, &client.client_id, party, pending, self.now(), ttl))?)
     }
 
     fn need_info(
@@ -561,7 +528,7 @@ impl AuthorizationServer {
 pub(crate) struct TicketClaim {
     hash: SecretHash,
     sealed: sled::IVec,
-    expires_at: i64,
+    ticket: TicketRecord,
     client_id: String,
     spent: AtomicBool,
 }
@@ -572,7 +539,7 @@ impl TicketClaim {
     /// replay: if the winner was this same client, what it got is revoked.
     fn spend(&self, server: &AuthorizationServer, rpts: Vec<SecretHash>) -> ProtocolResult<()> {
         self.spent.store(true, Ordering::Relaxed);
-        let spent = TicketSlot::Spent(SpentTicket { rpts, expires_at: self.expires_at, client_id: Some(self.client_id.clone()) });
+        let spent = TicketSlot::Spent(ticket::spent(&self.ticket, &self.client_id, rpts, server.now(), server.config().rpt_ttl));
         if server.trees().tickets.swap(self.hash.0, &self.sealed, &spent)? {
             return Ok(());
         }

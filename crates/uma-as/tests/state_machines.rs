@@ -102,6 +102,7 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
         outcome: Outcome::Permit,
         description: None,
         grant_lifetime: None,
+        from_request: None,
     };
     w.server.add_policy(policy).await.unwrap();
     let mut spent: HashSet<String> = HashSet::new();

@@ -295,6 +295,7 @@ impl Wallet {
                         outcome: Outcome::Permit,
                         description: Some(format!("You allowed {} to see this without asking you again", one_line(&app).unwrap_or_default())),
                         grant_lifetime: rule_lifetime,
+                        from_request: Some(id.to_string()),
                     })
                     .await?;
             }
@@ -302,9 +303,10 @@ impl Wallet {
         Ok(decided)
     }
 
-    /// Stops a grant ("Stop sharing"), and with it every standing permit
-    /// for the same app on the same pension: with one left, the app would
-    /// only be let in again at its next request.
+    /// Stops a grant ("Stop sharing"), and with it every "next time,
+    /// without asking" rule for the same app on the same pension: with one
+    /// left, the app would only be let in again at its next request. Rules
+    /// she wrote herself stand until she removes them.
     pub async fn stop_sharing(&self, grant_id: &str) -> OwnerResult<Grant> {
         let grant = self.server.revoke_grant(grant_id).await?;
         let target = Target::Resource(grant.resource_id.clone());
@@ -312,7 +314,7 @@ impl Wallet {
             .server
             .policies()
             .into_iter()
-            .filter(|p| p.outcome == Outcome::Permit && p.target == target && p.party.client_id.as_deref() == Some(grant.client_id.as_str()));
+            .filter(|p| p.from_request.is_some() && p.target == target && p.party.client_id.as_deref() == Some(grant.client_id.as_str()));
         for policy in standing {
             self.server.remove_policy(&policy.id).await?;
         }

@@ -16,4 +16,10 @@ scopes: Array<string>, party: PartyCondition, valid_from?: number | null, valid_
  * How long the access a permit gives lasts, from when it is given
  * (seconds); without it, as long as the policy stands.
  */
-grant_lifetime?: number | null, created_at: number, };
+grant_lifetime?: number | null, 
+/**
+ * The request whose approval asked for this rule ("next time, without
+ * asking"): stopping what that app shares ends it too, where a rule
+ * the owner wrote herself stands until she removes it.
+ */
+from_request?: string | null, created_at: number, };

@@ -307,6 +307,7 @@ impl Pensions {
                     outcome: Outcome::Permit,
                     description: Some("your own access through this wallet".into()),
                     grant_lifetime: None,
+                    from_request: None,
                 })?;
                 added = true;
             }

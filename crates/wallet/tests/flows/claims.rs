@@ -240,6 +240,7 @@ async fn next_time_without_asking_lets_in_the_same_app_and_checked_person_only_f
     assert_eq!(rules[0]["party"]["client_id"], adviser.id.as_str());
     assert_eq!(rules[0]["party"]["subject"], "bob-123");
     assert_eq!(rules[0]["scopes"], json!(["owner"]));
+    assert_eq!(rules[0]["from_request"], request.as_str(), "marked as hers from that approval");
 
     // The access ends; weeks later Bob asks again and is let in at once,
     // for another 30 days, and nobody asks Alice.
