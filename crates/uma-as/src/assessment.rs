@@ -37,22 +37,8 @@ pub fn requested_scopes(
     let mut out: Vec<Permission> = Vec::with_capacity(ticket.len());
     for permission in ticket {
         let available = resources.get(&permission.resource_id).map(|r| &r.description.resource_scopes);
-        let mut scopes = permission.resource_scopes.clone();
-        for scope in requested {
-            if available.is_some_and(|a| a.contains(scope)) && !scopes.contains(scope) {
-                scopes.push(scope.clone());
-            }
-        }
-        match out.iter_mut().find(|p| p.resource_id == permission.resource_id) {
-            Some(existing) => {
-                for s in scopes {
-                    if !existing.resource_scopes.contains(&s) {
-                        existing.resource_scopes.push(s);
-                    }
-                }
-            }
-            None => out.push(Permission { resource_id: permission.resource_id.clone(), resource_scopes: scopes }),
-        }
+        let asked_here = requested.iter().filter(|scope| available.is_some_and(|a| a.contains(scope)));
+        Permission::merge_into(&mut out, &permission.resource_id, permission.resource_scopes.iter().chain(asked_here));
     }
     Ok(out)
 }
@@ -100,13 +86,7 @@ pub fn determine(verdicts: Vec<(String, String, Verdict)>) -> Outcome {
                     }
                 }
             }
-            Verdict::Ask => match asked.iter_mut().find(|p| p.resource_id == resource_id) {
-                Some(p) => p.resource_scopes.push(scope),
-                None => asked.push(Permission {
-                    resource_id,
-                    resource_scopes: if scope.is_empty() { vec![] } else { vec![scope] },
-                }),
-            },
+            Verdict::Ask => Permission::merge_into(&mut asked, &resource_id, [scope]),
             Verdict::Permit(source) => permitted.push(PermittedScope { resource_id, scope, source }),
             Verdict::Deny => {}
         }

@@ -62,11 +62,7 @@ impl AuthorizationServer {
         let grant = match existing {
             Some(g) if g.is_active(now) && scopes.iter().all(|s| g.scopes.contains(s)) => return Ok(id),
             Some(mut g) if g.revoked_at.is_none() => {
-                for s in scopes {
-                    if !g.scopes.contains(s) {
-                        g.scopes.push(s.clone());
-                    }
-                }
+                crate::model::merge_scopes(&mut g.scopes, scopes);
                 g.expires_at = expires_at;
                 g
             }

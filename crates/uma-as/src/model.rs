@@ -14,6 +14,32 @@ pub struct Permission {
     pub resource_scopes: Vec<String>,
 }
 
+/// The one way scopes are merged: each once, in the order first seen. An
+/// empty scope stands for a request without scopes and adds nothing.
+pub fn merge_scopes<S: AsRef<str>>(into: &mut Vec<String>, scopes: impl IntoIterator<Item = S>) {
+    for scope in scopes {
+        let scope = scope.as_ref();
+        if !scope.is_empty() && !into.iter().any(|s| s == scope) {
+            into.push(scope.to_string());
+        }
+    }
+}
+
+impl Permission {
+    /// Adds `scopes` of `resource_id` to `list`: each resource once, its
+    /// scopes merged ([`merge_scopes`]).
+    pub fn merge_into<S: AsRef<str>>(list: &mut Vec<Permission>, resource_id: &str, scopes: impl IntoIterator<Item = S>) {
+        match list.iter_mut().find(|p| p.resource_id == resource_id) {
+            Some(p) => merge_scopes(&mut p.resource_scopes, scopes),
+            None => {
+                let mut resource_scopes = Vec::new();
+                merge_scopes(&mut resource_scopes, scopes);
+                list.push(Permission { resource_id: resource_id.to_string(), resource_scopes });
+            }
+        }
+    }
+}
+
 /// Where a resource server stands with the owner (FedAuthz §1.3: the PAT
 /// records the owner's consent that this RS may use this AS).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
@@ -386,4 +412,25 @@ pub struct TrustedIssuer {
     /// tokens count. Each is trusted for its own kind only.
     #[serde(default)]
     pub credential_issuer: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_merge_once_each_in_the_order_first_seen_and_an_empty_scope_adds_none() {
+        let mut scopes = vec!["owner".to_string()];
+        merge_scopes(&mut scopes, ["value", "owner", "", "value", "delegate"]);
+        assert_eq!(scopes, ["owner", "value", "delegate"]);
+
+        let mut list = Vec::new();
+        Permission::merge_into(&mut list, "r1", [""]);
+        Permission::merge_into(&mut list, "r2", ["value"]);
+        Permission::merge_into(&mut list, "r1", ["owner", "owner"]);
+        assert_eq!(list, vec![
+            Permission { resource_id: "r1".into(), resource_scopes: vec!["owner".into()] },
+            Permission { resource_id: "r2".into(), resource_scopes: vec!["value".into()] },
+        ]);
+    }
 }

@@ -39,16 +39,7 @@ impl AuthorizationServer {
                 if let Some(s) = p.resource_scopes.iter().find(|s| !resource.description.resource_scopes.contains(s)) {
                     return Err(ProtocolError::invalid_scope(format!("scope {s:?} is not registered for resource {:?}", p.resource_id)));
                 }
-                match permissions.iter_mut().find(|q| q.resource_id == p.resource_id) {
-                    Some(q) => {
-                        for s in p.resource_scopes {
-                            if !q.resource_scopes.contains(&s) {
-                                q.resource_scopes.push(s);
-                            }
-                        }
-                    }
-                    None => permissions.push(p),
-                }
+                Permission::merge_into(&mut permissions, &p.resource_id, &p.resource_scopes);
             }
         }
         let ticket = crate::ticket::issued(&caller.client_id, permissions, self.now(), self.config().ticket_ttl);

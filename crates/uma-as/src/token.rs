@@ -556,16 +556,11 @@ impl TicketClaim {
 
 fn add_permission(granted: &mut Vec<GrantedPermission>, resource_id: &str, scope: &str, grant_id: &str, expires_at: Option<i64>) {
     match granted.iter_mut().find(|g| g.resource_id == resource_id && g.grant_id == grant_id) {
-        Some(g) => {
-            if !scope.is_empty() && !g.resource_scopes.iter().any(|s| s == scope) {
-                g.resource_scopes.push(scope.into());
-            }
+        Some(g) => merge_scopes(&mut g.resource_scopes, [scope]),
+        None => {
+            let mut resource_scopes = Vec::new();
+            merge_scopes(&mut resource_scopes, [scope]);
+            granted.push(GrantedPermission { resource_id: resource_id.into(), resource_scopes, grant_id: grant_id.into(), expires_at })
         }
-        None => granted.push(GrantedPermission {
-            resource_id: resource_id.into(),
-            resource_scopes: if scope.is_empty() { vec![] } else { vec![scope.into()] },
-            grant_id: grant_id.into(),
-            expires_at,
-        }),
     }
 }
