@@ -106,11 +106,15 @@ fn birth_agrees(data: &FindData, member: &Member, verified_only: bool) -> bool {
 }
 
 /// Whether an identity service vouches for the asker's name and date of
-/// birth, and both are this member's: then even a possible match may say
-/// which employers the pension is with, for the asker to recognise it.
-/// Stated details never release that: anyone can type a name and a birthday.
+/// birth, both are this member's, and it vouches for no National Insurance
+/// number other than the member's: then even a possible match may say which
+/// employers the pension is with, for the asker to recognise it. A postcode
+/// that differs does not stop it (people move); a different NINO is another
+/// person with the same name and birthday. Stated details never release it:
+/// anyone can type a name and a birthday.
 pub fn proven_name_and_birth(data: &FindData, member: &Member) -> bool {
-    name_agrees(data, member, true) && birth_agrees(data, member, true)
+    let other_nino = data.nino.as_ref().zip(member.nino.as_ref()).is_some_and(|(d, m)| d.verified && normalise(&d.value) != normalise(m));
+    name_agrees(data, member, true) && birth_agrees(data, member, true) && !other_nino
 }
 
 /// How well `data` matches one member, if at all.
@@ -209,6 +213,23 @@ mod tests {
         let mut data = alice(true);
         data.addresses.clear();
         assert_eq!(find(&c, &data)[0].1, MatchStatus::MatchPossible);
+    }
+
+    #[test]
+    fn employers_are_named_only_to_a_proven_name_and_birthday_with_no_other_nino() {
+        let c = catalogue();
+        let member = &c.members[0];
+        assert!(proven_name_and_birth(&alice(true), member));
+        assert!(!proven_name_and_birth(&alice(false), member), "typed details prove nothing");
+        let mut moved = alice(true);
+        moved.addresses = vec![Item { value: Address { lines: vec![], postcode: "LS1 4AP".into() }, verified: true }];
+        assert!(proven_name_and_birth(&moved, member), "people move house");
+        let mut namesake = alice(true);
+        namesake.nino = Some(Item { value: "ZZ999999Z".into(), verified: true });
+        // Another person with the same name and birthday: however much else
+        // agrees, never a sure match, and no employers.
+        assert_eq!(match_member(&namesake, member), Some(MatchStatus::MatchPossible));
+        assert!(!proven_name_and_birth(&namesake, member));
     }
 
     #[test]

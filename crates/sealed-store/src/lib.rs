@@ -83,6 +83,33 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     out
 }
 
+/// Writes `contents` to `path` so that only its owner can read it, and a
+/// crash leaves the old file or the new one, never half: into a new file
+/// beside it under a random name, created exclusively (so a file or link
+/// another user planted there is never written through, nor its mode kept),
+/// then renamed over `path`.
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tag: String = random_bytes::<8>().iter().map(|b| format!("{b:02x}")).collect();
+    let partial = path.with_file_name(format!(".{name}.{tag}.partial"));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let written = options.open(&partial).and_then(|mut file| {
+        std::io::Write::write_all(&mut file, contents)?;
+        file.sync_all()?;
+        std::fs::rename(&partial, path)
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
+}
+
 const HEADER_KEY: &[u8] = b"header";
 const META_TREE: &str = "meta";
 
@@ -230,25 +257,9 @@ impl Store {
             trees.insert(STANDARD.encode(&name), serde_json::json!(pairs));
         }
         let document = serde_json::json!({ "format": BACKUP_FORMAT, "trees": trees });
-        let io = |e| StoreError::Db(sled::Error::Io(e));
-        let partial = path.with_extension("partial");
         // Only the owner may read it: a sealed wallet still invites offline
         // guessing of the passphrase.
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-            options.mode(0o600);
-            // An old partial file keeps its mode on open: set it again.
-            if partial.exists() {
-                std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
-            }
-        }
-        let mut file = options.open(&partial).map_err(io)?;
-        std::io::Write::write_all(&mut file, &serde_json::to_vec(&document).expect("backup serializes")).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        std::fs::rename(&partial, path).map_err(io)?;
+        write_private(path, &serde_json::to_vec(&document).expect("backup serializes")).map_err(|e| StoreError::Db(sled::Error::Io(e)))?;
         Ok(records)
     }
 
@@ -516,6 +527,29 @@ impl<T: Serialize + DeserializeOwned> Tree<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_private_file_is_written_whole_under_a_fresh_name_and_never_through_a_planted_one() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let target = dir.path().join("export.json");
+        // What another user could plant at the name a writer would predict.
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep me").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join("export.partial")).unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join(".export.json.partial")).unwrap();
+        write_private(&target, b"secret").unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"secret");
+        assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+        // Written again, it replaces the old one whole; no partial file is left.
+        write_private(&target, b"newer").unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"newer");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".partial") && e.file_type().unwrap().is_file()).collect();
+        assert!(left.is_empty());
+    }
 
     fn quick() -> KdfParams {
         KdfParams { memory_kib: 1024, iterations: 1, parallelism: 1 }

@@ -224,6 +224,10 @@ pub fn evaluate<'a>(
         if !policy.applies_to(resource, scope, now) {
             continue;
         }
+        if policy.outcome == Outcome::Permit && policy.party.unlisted_apps {
+            // Names no one: never a way in, however it was stored.
+            continue;
+        }
         if !policy.party.matches(client_id, party, listed) {
             if policy.outcome == Outcome::Permit && party.is_anonymous() && policy.party.could_match_with_claims(client_id) {
                 required.extend(policy.party.required_claims());

@@ -43,6 +43,10 @@ pub struct Governance {
     /// Imports and key changes one at a time: each reads, checks and
     /// writes the stored edition.
     writing: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The registry as last verified, for the server's question "is this
+    /// app listed?", asked during grants: verifying a large registry takes
+    /// far longer than a grant. Emptied whenever the stored one changes.
+    verified: std::sync::Arc<parking_lot::Mutex<Option<std::sync::Arc<Signed>>>>,
 }
 
 /// The registry in `tree`, if it verifies at `now`.
@@ -58,7 +62,13 @@ fn refused(e: registry::RegistryError) -> OwnerError {
 
 impl Governance {
     pub fn open(store: &Store, server: AuthorizationServer) -> Result<Governance, uma_as::StoreError> {
-        Ok(Governance { server, tree: store.tree("governance")?, writing: Default::default() })
+        Ok(Governance { server, tree: store.tree("governance")?, writing: Default::default(), verified: Default::default() })
+    }
+
+    fn store(&self, stored: &Stored) -> Result<(), OwnerError> {
+        self.tree.insert(KEY, stored)?;
+        *self.verified.lock() = None;
+        Ok(())
     }
 
     fn stored(&self) -> Result<Stored, OwnerError> {
@@ -78,7 +88,7 @@ impl Governance {
         let mut stored = self.stored()?;
         if stored.trusted_key.as_deref() != Some(did) {
             stored = Stored { trusted_key: Some(did.to_string()), jws: None, version: 0, source: stored.source };
-            self.tree.insert(KEY, &stored)?;
+            self.store(&stored)?;
             // The old key's regulators vouch for no one now.
             self.server.keep_credential_issuers(&[]).await?;
             self.server.record("registry.key", json!({ "key": did }));
@@ -98,7 +108,7 @@ impl Governance {
             Some(_) => Err(OwnerError::invalid("the registry key is already set to another key: change it in Advanced first")),
             None => {
                 registry::did_key_public(did).map_err(refused)?;
-                self.tree.insert(KEY, &Stored { trusted_key: Some(did.to_string()), ..stored })?;
+                self.store(&Stored { trusted_key: Some(did.to_string()), ..stored })?;
                 self.server.record("registry.key", json!({ "key": did }));
                 self.server.flush().await?;
                 Ok(())
@@ -116,7 +126,7 @@ impl Governance {
         let mut stored = self.stored()?;
         if stored.source.as_deref() != Some(url) {
             stored.source = Some(url.to_string());
-            self.tree.insert(KEY, &stored)?;
+            self.store(&stored)?;
             self.server.flush().await?;
         }
         Ok(())
@@ -145,7 +155,7 @@ impl Governance {
         }
         stored.jws = Some(jws.trim().to_string());
         stored.version = signed.registry.version;
-        self.tree.insert(KEY, &stored)?;
+        self.store(&stored)?;
         self.server.record(
             "registry.import",
             json!({ "name": signed.registry.name, "version": signed.registry.version, "entries": signed.registry.entries.len(), "expires_at": signed.expires_at }),
@@ -164,10 +174,17 @@ impl Governance {
     /// pensions for her) always counts as known. It holds the registry's
     /// tree and the clock, not the server: the server keeps it.
     pub fn app_listing(&self, own_app: impl Fn() -> Option<String> + Send + Sync + 'static) -> uma_as::server::AppListing {
-        let (tree, clock) = (self.tree.clone(), self.server.clock().clone());
+        let (tree, clock, verified) = (self.tree.clone(), self.server.clock().clone(), self.verified.clone());
         std::sync::Arc::new(move |client: &uma_as::model::Client| {
-            own_app().is_some_and(|id| id == client.client_id)
-                || held_now(&tree, clock.now()).ok().flatten().is_some_and(|held| client_standing(Some(&held), client).listed)
+            if own_app().is_some_and(|id| id == client.client_id) {
+                return true;
+            }
+            let now = clock.now();
+            let mut cached = verified.lock();
+            if cached.as_ref().is_none_or(|held| held.expires_at <= now) {
+                *cached = held_now(&tree, now).ok().flatten().map(std::sync::Arc::new);
+            }
+            cached.as_ref().is_some_and(|held| client_standing(Some(held), client).listed)
         })
     }
 

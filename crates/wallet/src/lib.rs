@@ -27,7 +27,6 @@ pub mod serve;
 pub mod sharing;
 pub mod vc;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use uma_as::secret::Secret;
 pub use error::{OwnerError, OwnerResult, ProviderError};
@@ -308,17 +307,5 @@ pub fn create_owner_dir(dir: &Path) -> Result<(), WalletError> {
 /// which it is world-readable), under a temporary name first and renamed
 /// over the old one: a crash leaves the old file or the new one, never half.
 pub fn write_private(path: &Path, contents: &str) -> Result<(), WalletError> {
-    let io = |e| WalletError::Io(path.display().to_string(), e);
-    let partial = path.with_extension("partial");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&partial).map_err(io)?;
-    file.write_all(contents.as_bytes()).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    std::fs::rename(&partial, path).map_err(io)
+    sealed_store::write_private(path, contents.as_bytes()).map_err(|e| WalletError::Io(path.display().to_string(), e))
 }

@@ -267,24 +267,18 @@ impl Wallet {
             chosen => chosen,
         };
         let rule_lifetime = expires_at.map(|until| until - now);
+        let shared = approval.permissions.clone().unwrap_or_else(|| request.permissions.clone());
         if approval.remember {
-            if !checked {
-                return Err(OwnerError::invalid(
-                    "\"Next time, without asking\" is only for a person whose identity was checked; this one's was not",
-                ));
-            }
-            if rule_lifetime.is_some_and(|l| !(60..=MAX_RULE_LIFETIME).contains(&l)) {
-                return Err(OwnerError::invalid("a standing rule gives access for a minute to five years each time"));
-            }
+            self.may_remember(checked, rule_lifetime, &shared)?;
         }
-        let granted = approval.permissions.clone();
         let decided = self.server.approve_request(id, uma_as::owner::Approval { permissions: approval.permissions, expires_at }).await?;
         if approval.remember {
             // After the approval, which checked the permissions against
             // what was asked: a rule never covers more than she shared.
             let party = standing_party(&request.client_id, &request.party);
             let app = self.server.client(&request.client_id).and_then(|c| c.client_name).unwrap_or_else(|| request.client_name.clone());
-            for permission in granted.unwrap_or_else(|| request.permissions.clone()) {
+            let app: String = one_line(&app).unwrap_or_default().chars().take(60).collect();
+            for permission in shared {
                 self.server
                     .add_policy(NewPolicy {
                         target: Target::Resource(permission.resource_id),
@@ -293,7 +287,7 @@ impl Wallet {
                         valid_from: None,
                         valid_until: None,
                         outcome: Outcome::Permit,
-                        description: Some(format!("You allowed {} to see this without asking you again", one_line(&app).unwrap_or_default())),
+                        description: Some(format!("You allowed the app named “{app}” to see this without asking you again")),
                         grant_lifetime: rule_lifetime,
                         from_request: Some(id.to_string()),
                     })
@@ -303,10 +297,35 @@ impl Wallet {
         Ok(decided)
     }
 
+    /// Whether "next time, without asking" can be kept for what she is
+    /// sharing, checked before anything is shared so that an approval never
+    /// stands without the rule she asked for.
+    fn may_remember(&self, checked: bool, rule_lifetime: Option<i64>, shared: &[Permission]) -> OwnerResult<()> {
+        if !checked {
+            return Err(OwnerError::invalid("\"Next time, without asking\" is only for a person whose identity was checked; this one's was not"));
+        }
+        if rule_lifetime.is_some_and(|l| !(60..=MAX_RULE_LIFETIME).contains(&l)) {
+            return Err(OwnerError::invalid("a standing rule gives access for a minute to five years each time"));
+        }
+        let resources = self.server.resources();
+        for permission in shared {
+            // A rule naming no scope covers every scope of the pension, more
+            // than anyone showed her.
+            if permission.resource_scopes.is_empty() {
+                return Err(OwnerError::invalid("\"Next time, without asking\" needs to name what is shared; this request names nothing"));
+            }
+            let registered = resources.iter().find(|r| r.id == permission.resource_id).map(|r| &r.description.resource_scopes);
+            if !registered.is_some_and(|r| permission.resource_scopes.iter().all(|s| r.contains(s))) {
+                return Err(OwnerError::invalid("the provider no longer offers all of this: share it once, without \"next time\""));
+            }
+        }
+        Ok(())
+    }
+
     /// Stops a grant ("Stop sharing"), and with it every "next time,
-    /// without asking" rule for the same app on the same pension: with one
-    /// left, the app would only be let in again at its next request. Rules
-    /// she wrote herself stand until she removes them.
+    /// without asking" rule that would let the same app and person back in
+    /// to the same pension at their next request. Rules she wrote herself,
+    /// and those for other people using the app, stand.
     pub async fn stop_sharing(&self, grant_id: &str) -> OwnerResult<Grant> {
         let grant = self.server.revoke_grant(grant_id).await?;
         let target = Target::Resource(grant.resource_id.clone());
@@ -314,7 +333,7 @@ impl Wallet {
             .server
             .policies()
             .into_iter()
-            .filter(|p| p.from_request.is_some() && p.target == target && p.party.client_id.as_deref() == Some(grant.client_id.as_str()));
+            .filter(|p| p.from_request.is_some() && p.target == target && p.party.matches(&grant.client_id, &grant.party, &|| true));
         for policy in standing {
             self.server.remove_policy(&policy.id).await?;
         }

@@ -288,6 +288,18 @@ async fn next_time_without_asking_lets_in_the_same_app_and_checked_person_only_f
     let (_, body) = asking(&w, &rs, &pension, &adviser, carol, &["owner"]).await;
     assert_eq!(body["error"], "request_submitted", "{body}");
 
+    // A request naming no scope cannot be remembered: a rule naming none
+    // would cover every scope of the pension.
+    w.clock.advance(1);
+    let ticket = w.ticket(&rs, &pension, &[]).await;
+    let (_, body) = w.uma_grant(&other_app, &ticket, &[("claim_token", &bob(&other_app)), ("claim_token_format", ID_TOKEN)]).await;
+    assert_eq!(body["error"], "request_submitted", "{body}");
+    let waiting = w.pending().await;
+    let scopeless = waiting.iter().find(|r| r["permissions"][0]["resource_scopes"] == json!([])).expect("the scope-less request")["id"].as_str().unwrap().to_string();
+    let (status, _) = w.owner(reqwest::Method::POST, &format!("/pending/{scopeless}/approve"), Some(json!({ "remember": true }))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(w.pending().await.iter().any(|r| r["id"] == scopeless.as_str()), "still waiting for her");
+
     // Stop sharing takes the rule with it: Bob must ask again.
     let grant_id = renewed["id"].as_str().unwrap();
     w.owner_post(&format!("/grants/{grant_id}/revoke"), json!({}))
