@@ -36,6 +36,7 @@ pub mod permission;
 pub mod policy;
 pub mod resource_registration;
 pub mod revocation;
+pub mod rpt;
 pub mod secret;
 pub mod server;
 pub mod ticket;

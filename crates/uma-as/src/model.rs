@@ -339,7 +339,7 @@ pub struct GrantedPermission {
 }
 
 /// The server-side record of an issued RPT, keyed by the hash of the token.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RptRecord {
     pub jti: String,
     pub client_id: String,

@@ -14,6 +14,7 @@ use crate::keys::{new_jti, TokenType};
 use crate::model::*;
 use crate::policy::{self, Decision, ID_TOKEN_FORMAT};
 use crate::secret::{Secret, SecretHash};
+use crate::rpt;
 use crate::ticket::{self, Refusal, Showing};
 use crate::server::{AuthorizationServer, OwnerEvent};
 use serde::Serialize;
@@ -418,28 +419,17 @@ impl AuthorizationServer {
                 GrantSource::Approval { .. } => grant_id(&p.source, &client.client_id, &party.holder_key(), &p.resource_id),
             };
             let expires_at = self.cache().read().grants.get(&id).and_then(|g| g.expires_at);
-            add_permission(&mut granted, &p.resource_id, &p.scope, &id, expires_at);
+            rpt::add_permission(&mut granted, &p.resource_id, &p.scope, &id, expires_at);
         }
         let mut upgraded = None;
         let mut retired = None;
         if let Some(old) = upgrade {
             let hash = old.hash();
             if let Some(record) = self.trees().rpts.get(hash.0)? {
-                // An upgrade stays with one resource server: an RPT valid at
-                // several would let any of them replay it at the others.
-                let same_server = {
-                    let cache = self.cache().read();
-                    record.permissions.iter().all(|p| cache.resources.get(&p.resource_id).is_some_and(|r| r.resource_server == ticket.resource_server))
-                };
-                if record.client_id == client.client_id && same_server && self.rpt_is_active(&record, now, false) {
-                    for p in record.permissions {
-                        for s in &p.resource_scopes {
-                            add_permission(&mut granted, &p.resource_id, s, &p.grant_id, p.expires_at);
-                        }
-                        if p.resource_scopes.is_empty() {
-                            add_permission(&mut granted, &p.resource_id, "", &p.grant_id, p.expires_at);
-                        }
-                    }
+                let live = self.rpt_liveness(&record, now);
+                let server_of = |resource: &str| self.cache().read().resources.get(resource).map(|r| r.resource_server.clone());
+                if rpt::may_upgrade(&record, &client.client_id, &ticket.resource_server, live, server_of) {
+                    rpt::carry_over(&mut granted, &record);
                     retired = Some(hash);
                     upgraded = Some(true);
                 }
@@ -502,24 +492,19 @@ impl AuthorizationServer {
         Ok(RptResponse { access_token: token, token_type: "Bearer", expires_in: self.config().rpt_ttl, pct, upgraded })
     }
 
-    /// An RPT is active while it is unexpired (unless `ignore_expiry`),
-    /// unrevoked, and every grant it came from is still active.
-    pub(crate) fn rpt_is_active(&self, record: &RptRecord, now: i64, ignore_expiry: bool) -> bool {
-        if record.revoked_at.is_some() || (!ignore_expiry && record.expires_at <= now) {
-            return false;
-        }
+    /// How an RPT stands now, against the grants as they are.
+    pub(crate) fn rpt_liveness(&self, record: &RptRecord, now: i64) -> rpt::Liveness {
         let cache = self.cache().read();
-        record.permissions.iter().all(|p| cache.grants.get(&p.grant_id).is_some_and(|g| g.is_active(now)))
+        rpt::liveness(record, now, |grant| cache.grants.get(grant).is_some_and(|g| g.is_active(now)))
     }
 
     pub(crate) fn revoke_rpt_record(&self, hash: &SecretHash) -> ProtocolResult<bool> {
-        match self.trees().rpts.get(hash.0)? {
-            Some(mut record) if record.revoked_at.is_none() => {
-                record.revoked_at = Some(self.now());
+        match self.trees().rpts.get(hash.0)?.and_then(|record| rpt::revoked(&record, self.now())) {
+            Some(record) => {
                 self.trees().rpts.insert(hash.0, &record)?;
                 Ok(true)
             }
-            _ => Ok(false),
+            None => Ok(false),
         }
     }
 }
@@ -554,13 +539,3 @@ impl TicketClaim {
     }
 }
 
-fn add_permission(granted: &mut Vec<GrantedPermission>, resource_id: &str, scope: &str, grant_id: &str, expires_at: Option<i64>) {
-    match granted.iter_mut().find(|g| g.resource_id == resource_id && g.grant_id == grant_id) {
-        Some(g) => merge_scopes(&mut g.resource_scopes, [scope]),
-        None => {
-            let mut resource_scopes = Vec::new();
-            merge_scopes(&mut resource_scopes, [scope]);
-            granted.push(GrantedPermission { resource_id: resource_id.into(), resource_scopes, grant_id: grant_id.into(), expires_at })
-        }
-    }
-}
