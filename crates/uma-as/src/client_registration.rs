@@ -16,15 +16,15 @@
 //! authentication is counted, not stored verbatim.
 
 use crate::error::{ProtocolError, ProtocolResult};
-use crate::model::{Client, Protection};
+use crate::model::{Client, GrantType, Protection};
 use crate::secret::{random_id, Secret};
 use crate::server::AuthorizationServer;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-pub const GRANT_UMA_TICKET: &str = "urn:ietf:params:oauth:grant-type:uma-ticket";
-pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
-pub const GRANT_JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/// The grants a client may register for: the jwt-bearer grant needs no
+/// client, only the owner's assertion.
+const REGISTRABLE: [GrantType; 2] = [GrantType::UmaTicket, GrantType::ClientCredentials];
 pub const PROTECTION_SCOPE: &str = "uma_protection";
 const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", PRIVATE_KEY_JWT];
 pub const PRIVATE_KEY_JWT: &str = "private_key_jwt";
@@ -88,7 +88,7 @@ pub struct RegisteredClient {
     pub client_name: Option<String>,
     pub redirect_uris: Vec<String>,
     pub claims_redirect_uris: Vec<String>,
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     pub token_endpoint_auth_method: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub scope: String,
@@ -183,12 +183,20 @@ impl AuthorizationServer {
         }
         bounded(&metadata.software_id, "software_id", 200)?;
         bounded(&metadata.purpose, "purpose", 300)?;
-        let grant_types = metadata
-            .grant_types
-            .unwrap_or_else(|| vec![GRANT_UMA_TICKET.into(), GRANT_CLIENT_CREDENTIALS.into()]);
-        if let Some(g) = grant_types.iter().find(|g| ![GRANT_UMA_TICKET, GRANT_CLIENT_CREDENTIALS].contains(&g.as_str())) {
-            return Err(ProtocolError::invalid_client_metadata(format!("grant type {g:?} is not supported")));
-        }
+        let grant_types = match metadata.grant_types {
+            None => REGISTRABLE.to_vec(),
+            Some(names) => {
+                let mut types = Vec::with_capacity(names.len());
+                for name in &names {
+                    match GrantType::parse(name).filter(|g| REGISTRABLE.contains(g)) {
+                        Some(g) if !types.contains(&g) => types.push(g),
+                        Some(_) => {}
+                        None => return Err(ProtocolError::invalid_client_metadata(format!("grant type {name:?} is not supported"))),
+                    }
+                }
+                types
+            }
+        };
         let now = self.now();
         let unused = self.cache().read().clients.values().filter(|c| c.authenticated_at.is_none()).count();
         let admitted = if unused >= self.config().max_unused_clients { Err(self.config().unused_client_ttl as u64) } else { self.inner.registrations.take(now) };
@@ -243,7 +251,7 @@ impl AuthorizationServer {
             client_name: Some(client_name.into()),
             redirect_uris: vec![],
             claims_redirect_uris: vec![],
-            grant_types: vec![GRANT_UMA_TICKET.into()],
+            grant_types: vec![GrantType::UmaTicket],
             token_endpoint_auth_method: "none".into(),
             scope: vec![],
             protection: Protection::None,

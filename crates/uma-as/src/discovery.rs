@@ -1,7 +1,7 @@
 //! Authorization server metadata (RFC 8414, with the UMA members of Grant §2
 //! and FedAuthz §2), served at both well-known names.
 
-use crate::client_registration::{GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER, GRANT_UMA_TICKET};
+use crate::model::GrantType;
 use crate::server::AuthorizationServer;
 use serde::Serialize;
 
@@ -47,7 +47,7 @@ impl AuthorizationServer {
             permission_endpoint: c.endpoint("/permission"),
             claims_interaction_endpoint: c.endpoint("/claims"),
             response_types_supported: vec![],
-            grant_types_supported: strings(&[GRANT_UMA_TICKET, GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER]),
+            grant_types_supported: GrantType::ALL.iter().map(|g| g.as_str().to_string()).collect(),
             token_endpoint_auth_methods_supported: strings(&["client_secret_basic", "client_secret_post", "private_key_jwt"]),
             token_endpoint_auth_signing_alg_values_supported: strings(&["EdDSA", "ES256"]),
             introspection_endpoint_auth_methods_supported: strings(&["bearer"]),

@@ -53,6 +53,36 @@ pub enum Protection {
     Refused,
 }
 
+/// The grants the token endpoint knows (RFC 6749 §4.4, RFC 7523 §2.1,
+/// Grant §3.3.1), under their registered names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum GrantType {
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:uma-ticket")]
+    UmaTicket,
+    /// For a resource server's PAT, once the owner approved it.
+    #[serde(rename = "client_credentials")]
+    ClientCredentials,
+    /// For a PAT from an owner-minted assertion.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:jwt-bearer")]
+    JwtBearer,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 3] = [GrantType::UmaTicket, GrantType::ClientCredentials, GrantType::JwtBearer];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            GrantType::UmaTicket => "urn:ietf:params:oauth:grant-type:uma-ticket",
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<GrantType> {
+        GrantType::ALL.into_iter().find(|g| g.as_str() == name)
+    }
+}
+
 /// A registered OAuth client (RFC 7591). Resource servers are clients too.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Client {
@@ -63,7 +93,7 @@ pub struct Client {
     pub client_name: Option<String>,
     pub redirect_uris: Vec<String>,
     pub claims_redirect_uris: Vec<String>,
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     pub token_endpoint_auth_method: String,
     /// The scopes pre-registered for this client (Grant §3.3.4 RegisteredScopes).
     pub scope: Vec<String>,
@@ -417,6 +447,19 @@ pub struct TrustedIssuer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grant_types_travel_under_their_registered_names_and_nothing_else_parses() {
+        for grant in GrantType::ALL {
+            assert_eq!(serde_json::to_value(grant).unwrap(), grant.as_str());
+            assert_eq!(GrantType::parse(grant.as_str()), Some(grant));
+        }
+        assert_eq!(GrantType::parse("authorization_code"), None);
+        assert_eq!(GrantType::parse("UMA-TICKET"), None);
+        // Client records written before the enum read back the same.
+        let old: Vec<GrantType> = serde_json::from_str(r#"["urn:ietf:params:oauth:grant-type:uma-ticket","client_credentials"]"#).unwrap();
+        assert_eq!(old, [GrantType::UmaTicket, GrantType::ClientCredentials]);
+    }
 
     #[test]
     fn scopes_merge_once_each_in_the_order_first_seen_and_an_empty_scope_adds_none() {

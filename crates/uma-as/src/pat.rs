@@ -8,10 +8,10 @@
 //!   assertion this wallet minted and signed for one named resource server:
 //!   minting it is the owner's consent.
 
-use crate::client_registration::{GRANT_CLIENT_CREDENTIALS, PROTECTION_SCOPE};
+use crate::client_registration::PROTECTION_SCOPE;
 use crate::error::{ProtocolError, ProtocolResult};
 use crate::keys::{new_jti, TokenType};
-use crate::model::{Client, Pat, Protection};
+use crate::model::{Client, GrantType, Pat, Protection};
 use crate::secret::{Secret, SecretHash};
 use crate::server::{AuthorizationServer, OwnerEvent};
 use serde::{Deserialize, Serialize};
@@ -56,7 +56,7 @@ pub struct ProtectionCaller {
 impl AuthorizationServer {
     /// `grant_type=client_credentials&scope=uma_protection`.
     pub fn pat_by_client_credentials(&self, client: &Client, scope: Option<&str>) -> ProtocolResult<AccessTokenResponse> {
-        if !client.grant_types.iter().any(|g| g == GRANT_CLIENT_CREDENTIALS) {
+        if !client.grant_types.contains(&GrantType::ClientCredentials) {
             return Err(ProtocolError::unauthorized_client("client_credentials is not registered for this client"));
         }
         let scopes: Vec<&str> = scope.unwrap_or("").split_whitespace().collect();

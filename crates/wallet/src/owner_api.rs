@@ -429,7 +429,7 @@ async fn mint_assertion(State(s): State<OwnerState>, JsonBody(body): JsonBody<As
     let server = s.wallet.server();
     Ok(Json(MintedAssertion {
         assertion: server.mint_assertion(&body.resource_server, body.lifetime)?,
-        grant_type: uma_as::client_registration::GRANT_JWT_BEARER.into(),
+        grant_type: uma_as::model::GrantType::JwtBearer.as_str().into(),
         token_endpoint: server.config().endpoint("/token"),
     }))
 }

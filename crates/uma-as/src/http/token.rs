@@ -1,7 +1,8 @@
 //! Token endpoint, client registration and revocation.
 
 use super::{client_credentials, Form, JsonBody};
-use crate::client_registration::{ClientMetadata, GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER, GRANT_UMA_TICKET};
+use crate::client_registration::ClientMetadata;
+use crate::model::GrantType;
 use crate::error::ProtocolError;
 use crate::secret::Secret;
 use crate::server::AuthorizationServer;
@@ -41,18 +42,21 @@ pub async fn register(State(server): State<AuthorizationServer>, JsonBody(metada
 #[tracing::instrument(skip_all)]
 pub async fn token(State(server): State<AuthorizationServer>, headers: HeaderMap, mut form: Form) -> Result<Response, ProtocolError> {
     let grant_type = form.require("grant_type")?;
-    match grant_type.as_str() {
-        GRANT_JWT_BEARER => {
+    let Some(grant) = GrantType::parse(&grant_type) else {
+        return Err(ProtocolError::unsupported_grant_type(format!("grant type {grant_type:?} is not supported")));
+    };
+    match grant {
+        GrantType::JwtBearer => {
             let assertion = form.require("assertion")?;
             Ok(no_store(server.pat_by_assertion(&assertion)?))
         }
-        GRANT_CLIENT_CREDENTIALS => {
+        GrantType::ClientCredentials => {
             let client = server.authenticate_client(&client_credentials(&headers, &mut form)?)?;
             Ok(no_store(server.pat_by_client_credentials(&client, form.take("scope").as_deref())?))
         }
-        GRANT_UMA_TICKET => {
+        GrantType::UmaTicket => {
             let client = server.authenticate_client(&client_credentials(&headers, &mut form)?)?;
-            if !client.grant_types.iter().any(|g| g == GRANT_UMA_TICKET) {
+            if !client.grant_types.contains(&GrantType::UmaTicket) {
                 return Err(ProtocolError::unauthorized_client("the uma-ticket grant is not registered for this client"));
             }
             let claim_token = form.take("claim_token");
@@ -74,7 +78,6 @@ pub async fn token(State(server): State<AuthorizationServer>, headers: HeaderMap
                 GrantOutcome::Submitted(submitted) => submitted.into_response(),
             })
         }
-        other => Err(ProtocolError::unsupported_grant_type(format!("grant type {other:?} is not supported"))),
     }
 }
 
