@@ -10,7 +10,7 @@
 use crate::clock::UnixTime;
 use crate::error::{ProtocolError, ProtocolResult};
 use crate::model::{ClaimSet, PctRecord, RequestingParty, SpentTicket, TicketRecord, TicketSlot, TrustedIssuer};
-use crate::secret::{Secret, SecretHash};
+use crate::secret::{role, Secret, SecretHash};
 use crate::server::AuthorizationServer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -199,7 +199,7 @@ pub struct ShowError(pub String);
 #[derive(Debug)]
 pub struct GatheringPage {
     pub session: String,
-    pub csrf: Secret,
+    pub csrf: Secret<role::Csrf>,
     pub client_name: String,
     pub resources: Vec<String>,
 }
@@ -357,7 +357,7 @@ impl AuthorizationServer {
     }
 
     /// Stores claims by reference and returns the PCT for them.
-    pub(crate) fn issue_pct(&self, client_id: &str, party: &RequestingParty) -> ProtocolResult<Secret> {
+    pub(crate) fn issue_pct(&self, client_id: &str, party: &RequestingParty) -> ProtocolResult<Secret<role::Pct>> {
         let pct = Secret::generate();
         let now = self.now();
         let record = PctRecord {
@@ -524,7 +524,7 @@ impl AuthorizationServer {
         stated: StatedClaims,
         presentation: Option<&str>,
     ) -> Result<String, ShowError> {
-        let csrf_ok = Secret::new(form_csrf);
+        let csrf_ok = Secret::<role::Csrf>::new(form_csrf);
         if !cookie_csrf.is_some_and(|c| crate::secret::constant_time_eq(c, form_csrf)) {
             return Err(ShowError("the form's security token is missing or does not match; reload the page".into()));
         }

@@ -17,7 +17,7 @@
 
 use crate::error::{ProtocolError, ProtocolResult};
 use crate::model::{Client, GrantType, Protection};
-use crate::secret::{random_id, Secret};
+use crate::secret::{role, random_id, Secret};
 use crate::server::AuthorizationServer;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -108,9 +108,9 @@ impl std::fmt::Debug for RegisteredClient {
 #[derive(Debug)]
 pub struct ClientCredentials {
     pub client_id: String,
-    pub secret: Option<Secret>,
+    pub secret: Option<Secret<role::ClientSecret>>,
     /// A `private_key_jwt` client assertion (RFC 7523 §2.2).
-    pub assertion: Option<Secret>,
+    pub assertion: Option<Secret<role::ClientAssertion>>,
 }
 
 /// Checks registered public keys: 1 to 5 of them, Ed25519 or P-256, no
@@ -205,7 +205,7 @@ impl AuthorizationServer {
             return Err(ProtocolError::temporarily_unavailable("too many client registrations; try again later", wait));
         }
         let scope: Vec<String> = metadata.scope.as_deref().unwrap_or("").split_whitespace().map(String::from).collect();
-        let secret = (!uses_key).then(Secret::generate);
+        let secret = (!uses_key).then(Secret::<role::ClientSecret>::generate);
         let client = Client {
             client_id: random_id(),
             secret_hash: secret.as_ref().map(Secret::hash),

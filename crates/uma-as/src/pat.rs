@@ -12,7 +12,7 @@ use crate::client_registration::PROTECTION_SCOPE;
 use crate::error::{ProtocolError, ProtocolResult};
 use crate::keys::{new_jti, TokenType};
 use crate::model::{Client, GrantType, Pat, Protection};
-use crate::secret::{Secret, SecretHash};
+use crate::secret::{role, Secret, SecretHash};
 use crate::server::{AuthorizationServer, OwnerEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -164,7 +164,7 @@ impl AuthorizationServer {
     }
 
     fn issue_pat(&self, client_id: &str, actor: &str, via: &str) -> ProtocolResult<AccessTokenResponse> {
-        let token = Secret::generate();
+        let token = Secret::<role::Pat>::generate();
         let now = self.now();
         let pat = Pat { client_id: client_id.into(), issued_at: now, expires_at: now + self.config().pat_ttl };
         let hash = token.hash();

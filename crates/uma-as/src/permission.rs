@@ -4,7 +4,7 @@
 use crate::error::{ProtocolError, ProtocolResult};
 use crate::model::{Permission, TicketRecord, TicketSlot};
 use crate::pat::ProtectionCaller;
-use crate::secret::Secret;
+use crate::secret::{role, Secret};
 use crate::server::AuthorizationServer;
 use serde_json::json;
 
@@ -14,7 +14,7 @@ const MAX_PERMISSIONS: usize = 100;
 impl AuthorizationServer {
     /// Checks every requested permission against the caller's registrations
     /// and returns one ticket for all of them.
-    pub fn request_permission(&self, caller: &ProtectionCaller, requested: Vec<Permission>) -> ProtocolResult<Secret> {
+    pub fn request_permission(&self, caller: &ProtectionCaller, requested: Vec<Permission>) -> ProtocolResult<Secret<role::Ticket>> {
         if requested.is_empty() {
             return Err(ProtocolError::invalid_request("at least one permission is required"));
         }
@@ -46,7 +46,7 @@ impl AuthorizationServer {
         Ok(self.store_ticket(&ticket)?)
     }
 
-    pub(crate) fn store_ticket(&self, ticket: &TicketRecord) -> Result<Secret, crate::store::StoreError> {
+    pub(crate) fn store_ticket(&self, ticket: &TicketRecord) -> Result<Secret<role::Ticket>, crate::store::StoreError> {
         let secret = Secret::generate();
         self.trees().tickets.insert(secret.hash().0, &TicketSlot::Live(ticket.clone()))?;
         Ok(secret)

@@ -10,29 +10,68 @@ use ring::digest::{digest, SHA256};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::marker::PhantomData;
 use subtle::ConstantTimeEq;
 
-/// A secret as handed to (or received from) a peer. Redacted in `Debug`.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
+/// What a secret is for. Each role is its own type, so that a ticket can
+/// never be handed on where a PAT or an RPT is wanted.
+pub mod role {
+    /// A permission ticket (Grant §3.2).
+    pub enum Ticket {}
+    /// A protection API access token (FedAuthz §1.3).
+    pub enum Pat {}
+    /// A requesting party token (Grant §3.3.5).
+    pub enum Rpt {}
+    /// A persisted claims token (Grant §3.3.5).
+    pub enum Pct {}
+    /// A client's secret (RFC 7591 §3.2.1).
+    pub enum ClientSecret {}
+    /// The owner API's bearer token.
+    pub enum OwnerToken {}
+    /// A claim token a client pushes (an ID token, a presentation): not the
+    /// server's own, but a credential all the same.
+    pub enum ClaimToken {}
+    /// A client's signed assertion of who it is (RFC 7523 §2.2).
+    pub enum ClientAssertion {}
+    /// A claims-gathering page's anti-forgery token.
+    pub enum Csrf {}
+}
 
-impl Secret {
+/// A secret in one role, as handed to (or received from) a peer. Redacted
+/// in `Debug`, and deliberately not `Serialize`: it reaches a body or a
+/// record only through [`Secret::expose`], in plain sight.
+///
+/// A secret of one role is not one of another:
+/// ```compile_fail
+/// use uma_as::secret::{role, Secret};
+/// let rpt: Secret<role::Rpt> = Secret::<role::Ticket>::generate();
+/// ```
+/// and no secret serializes by accident:
+/// ```compile_fail
+/// fn into_a_body<T: serde::Serialize>(_: &T) {}
+/// into_a_body(&uma_as::secret::Secret::<uma_as::secret::role::Pat>::generate());
+/// ```
+pub struct Secret<R> {
+    value: String,
+    role: PhantomData<fn() -> R>,
+}
+
+impl<R> Secret<R> {
     /// 32 fresh random bytes, base64url without padding (43 characters).
     pub fn generate() -> Self {
-        Secret(URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
+        Secret::new(URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
     }
 
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
+        Secret { value: value.into(), role: PhantomData }
     }
 
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.value
     }
 
     pub fn hash(&self) -> SecretHash {
-        SecretHash::of(&self.0)
+        SecretHash::of(&self.value)
     }
 
     /// Constant-time comparison with a stored digest.
@@ -41,7 +80,13 @@ impl Secret {
     }
 }
 
-impl fmt::Debug for Secret {
+impl<R> Clone for Secret<R> {
+    fn clone(&self) -> Self {
+        Secret::new(self.value.clone())
+    }
+}
+
+impl<R> fmt::Debug for Secret<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret([redacted])")
     }
@@ -111,8 +156,8 @@ mod tests {
 
     #[test]
     fn secrets_are_unique_and_redacted() {
-        let a = Secret::generate();
-        let b = Secret::generate();
+        let a = Secret::<role::Ticket>::generate();
+        let b = Secret::<role::Ticket>::generate();
         assert_ne!(a.expose(), b.expose());
         assert_eq!(a.expose().len(), 43);
         assert_eq!(format!("{a:?}"), "Secret([redacted])");

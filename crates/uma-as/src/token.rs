@@ -13,7 +13,7 @@ use crate::grant::grant_id;
 use crate::keys::{new_jti, TokenType};
 use crate::model::*;
 use crate::policy::{self, Decision, ID_TOKEN_FORMAT};
-use crate::secret::{Secret, SecretHash};
+use crate::secret::{role, Secret, SecretHash};
 use crate::rpt;
 use crate::ticket::{self, Refusal, Showing};
 use crate::server::{AuthorizationServer, OwnerEvent};
@@ -26,14 +26,14 @@ use std::collections::HashMap;
 #[derive(Debug)]
 pub struct UmaGrantRequest {
     /// REQUIRED. The most recent permission ticket.
-    pub ticket: Secret,
+    pub ticket: Secret<role::Ticket>,
     /// OPTIONAL, with `claim_token_format`.
-    pub claim_token: Option<Secret>,
+    pub claim_token: Option<Secret<role::ClaimToken>>,
     pub claim_token_format: Option<String>,
     /// OPTIONAL. A persisted claims token from an earlier grant.
-    pub pct: Option<Secret>,
+    pub pct: Option<Secret<role::Pct>>,
     /// OPTIONAL. An RPT to upgrade.
-    pub rpt: Option<Secret>,
+    pub rpt: Option<Secret<role::Rpt>>,
     /// OPTIONAL. Space-separated scopes, parsed.
     pub scope: Vec<String>,
 }
@@ -100,7 +100,7 @@ pub enum GrantOutcome {
 /// `need_info`: what is missing, and the ticket to come back with.
 #[derive(Debug)]
 pub struct NeedInfo {
-    pub ticket: Secret,
+    pub ticket: Secret<role::Ticket>,
     pub required_claims: Vec<serde_json::Value>,
     /// The claims interaction endpoint, where the requesting party can give
     /// claims in person.
@@ -112,7 +112,7 @@ pub struct NeedInfo {
 /// `request_submitted`: the ticket to poll with, and how often.
 #[derive(Debug)]
 pub struct Submitted {
-    pub ticket: Secret,
+    pub ticket: Secret<role::Ticket>,
     /// Seconds the client waits between polls.
     pub interval: u64,
 }
@@ -313,7 +313,7 @@ impl AuthorizationServer {
     }
 
     /// A next ticket in the chain: same permissions, bound to the client.
-    fn next_ticket(&self, client: &Client, ticket: &TicketRecord, party: RequestingParty, pending: Option<String>) -> ProtocolResult<Secret> {
+    fn next_ticket(&self, client: &Client, ticket: &TicketRecord, party: RequestingParty, pending: Option<String>) -> ProtocolResult<Secret<role::Ticket>> {
         let ttl = if pending.is_some() { self.config().polling_ticket_ttl } else { self.config().ticket_ttl };
         Ok(self.store_ticket(&ticket::next(ticket, &client.client_id, party, pending, self.now(), ttl))?)
     }
@@ -402,7 +402,7 @@ impl AuthorizationServer {
         ticket: &TicketRecord,
         party: &RequestingParty,
         permitted: Vec<assessment::PermittedScope>,
-        upgrade: Option<&Secret>,
+        upgrade: Option<&Secret<role::Rpt>>,
         pct: Option<String>,
         claim: &TicketClaim,
     ) -> ProtocolResult<RptResponse> {

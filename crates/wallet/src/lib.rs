@@ -29,6 +29,9 @@ pub mod vc;
 
 use std::path::{Path, PathBuf};
 use uma_as::secret::Secret;
+
+/// The owner API's bearer token: its own kind of secret.
+pub type OwnerToken = Secret<uma_as::secret::role::OwnerToken>;
 pub use error::{OwnerError, OwnerResult, ProviderError};
 pub use sealed_store::{KdfParams, Store, StoreError};
 pub use uma_as::{AuthorizationServer, Clock, Config, OwnerEvent};
@@ -122,7 +125,7 @@ impl Wallet {
         // Opening the server once creates and stores its signing key.
         AuthorizationServer::open(store.clone(), Config::new("http://127.0.0.1"), Clock::System)?;
         store.flush_blocking()?;
-        write_private(&data_dir.join(OWNER_TOKEN_FILE), Secret::generate().expose())?;
+        write_private(&data_dir.join(OWNER_TOKEN_FILE), OwnerToken::generate().expose())?;
         Ok(())
     }
 
@@ -131,7 +134,7 @@ impl Wallet {
         let server = AuthorizationServer::open(store.clone(), config, clock)?;
         let pensions = pensions::Pensions::open(&store, server.clone())?;
         if !data_dir.join(OWNER_TOKEN_FILE).exists() {
-            write_private(&data_dir.join(OWNER_TOKEN_FILE), Secret::generate().expose())?;
+            write_private(&data_dir.join(OWNER_TOKEN_FILE), OwnerToken::generate().expose())?;
         }
         // The owner's documents are for the app and the CLI to choose.
         let backup_dir = data_dir.join("backups");
@@ -147,7 +150,7 @@ impl Wallet {
         }
         create_private_dir(data_dir)?;
         Store::restore(backup, &data_dir.join(DB_DIR), passphrase)?;
-        write_private(&data_dir.join(OWNER_TOKEN_FILE), Secret::generate().expose())?;
+        write_private(&data_dir.join(OWNER_TOKEN_FILE), OwnerToken::generate().expose())?;
         Ok(())
     }
 
@@ -231,13 +234,13 @@ impl Wallet {
     }
 
     /// The owner API bearer token.
-    pub fn owner_token(&self) -> Result<Secret, WalletError> {
+    pub fn owner_token(&self) -> Result<OwnerToken, WalletError> {
         read_owner_token(&self.data_dir)
     }
 
     /// Replaces the owner API token: `serve` does so every time it starts,
     /// so a token copied from an earlier run is worth nothing.
-    pub fn rotate_owner_token(&self) -> Result<Secret, WalletError> {
+    pub fn rotate_owner_token(&self) -> Result<OwnerToken, WalletError> {
         let token = Secret::generate();
         write_private(&self.data_dir.join(OWNER_TOKEN_FILE), token.expose())?;
         Ok(token)
@@ -273,7 +276,7 @@ pub fn check_public_issuer(issuer: &str) -> Result<String, String> {
     Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
-pub fn read_owner_token(data_dir: &Path) -> Result<Secret, WalletError> {
+pub fn read_owner_token(data_dir: &Path) -> Result<OwnerToken, WalletError> {
     let path = data_dir.join(OWNER_TOKEN_FILE);
     std::fs::read_to_string(&path)
         .map(|t| Secret::new(t.trim()))

@@ -21,7 +21,8 @@ use serde::de::DeserializeOwned;
 use tokio_stream::wrappers::BroadcastStream;
 use http_guard::inbound::{json_body, MAX_BODY};
 use uma_as::http::openapi::ErrorBody;
-use uma_as::secret::{Secret, SecretHash};
+use crate::OwnerToken;
+use uma_as::secret::SecretHash;
 use uma_as::ProtocolError;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as Document;
@@ -184,7 +185,7 @@ pub fn openapi_document() -> Document {
 
 static OPENAPI_JSON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| openapi_document().to_json().expect("the document serialises"));
 
-pub fn router(wallet: &Wallet, owner_token: &Secret) -> axum::Router {
+pub fn router(wallet: &Wallet, owner_token: &OwnerToken) -> axum::Router {
     let state = OwnerState { wallet: wallet.clone(), token: owner_token.hash() };
     let (router, _) = routes();
     let router = router
@@ -212,7 +213,7 @@ async fn require_owner(State(state): State<OwnerState>, request: Request, next: 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| Secret::new(token.trim()));
+        .map(|(_, token)| OwnerToken::new(token.trim()));
     match presented {
         Some(token) if token.matches(&state.token) => next.run(request).await,
         _ => ProtocolError::invalid_token("the owner API token is missing or wrong").into_response(),

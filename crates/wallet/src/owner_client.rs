@@ -12,7 +12,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::Path;
 use tower::ServiceExt;
-use uma_as::secret::{constant_time_eq, Secret, SecretHash};
+use crate::OwnerToken;
+use uma_as::secret::{constant_time_eq, SecretHash};
 
 /// Answers larger than this are refused rather than buffered (the largest
 /// real one, a full audit export, stays far below it).
@@ -44,7 +45,7 @@ enum Transport {
 #[derive(Clone)]
 pub struct OwnerClient {
     transport: Transport,
-    token: Secret,
+    token: OwnerToken,
 }
 
 /// A request body, or none.
@@ -332,12 +333,12 @@ fn with_query<Q: Serialize>(route: &str, query: &Q) -> String {
 /// Whether the server at `base` knows the owner token, proven without
 /// sending it: `server.json` may be stale, and whoever listens on its port
 /// now must not be handed the token.
-async fn is_this_wallet(http: &reqwest::Client, base: &str, token: &Secret) -> bool {
-    let nonce = Secret::generate();
-    let request = IdentifyRequest { nonce: nonce.expose().to_string() };
+async fn is_this_wallet(http: &reqwest::Client, base: &str, token: &OwnerToken) -> bool {
+    let nonce = uma_as::secret::hex(&uma_as::secret::random_bytes::<32>());
+    let request = IdentifyRequest { nonce: nonce.clone() };
     let Ok(answer) = http.post(format!("{base}{}", paths::IDENTIFY)).json(&request).send().await else { return false };
     let Ok(body) = answer.json::<IdentifyProof>().await else { return false };
-    let expected = owner_api::owner_proof(&SecretHash::of(token.expose()), nonce.expose());
+    let expected = owner_api::owner_proof(&SecretHash::of(token.expose()), &nonce);
     constant_time_eq(&body.proof, &expected)
 }
 
