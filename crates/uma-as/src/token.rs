@@ -413,7 +413,13 @@ impl AuthorizationServer {
                 GrantSource::Policy { policy_id } => {
                     let scopes: Vec<String> = if p.scope.is_empty() { vec![] } else { vec![p.scope.clone()] };
                     // A policy may give its access for a set time from now.
-                    let lifetime = self.cache().read().policies.values().flatten().find(|policy| &policy.id == policy_id).and_then(|policy| policy.grant_lifetime);
+                    // The policy is among those for this resource: looked
+                    // for there, not across every policy the owner has.
+                    let lifetime = {
+                        let cache = self.cache().read();
+                        let resource = cache.resources.get(&p.resource_id);
+                        resource.and_then(|r| cache.policies_for(r).find(|policy| &policy.id == policy_id)).and_then(|policy| policy.grant_lifetime)
+                    };
                     self.ensure_grant(&p.source, &client.client_id, party, &p.resource_id, &scopes, lifetime.map(|l| now + l))?
                 }
                 GrantSource::Approval { .. } => grant_id(&p.source, &client.client_id, &party.holder_key(), &p.resource_id),
