@@ -8,7 +8,8 @@
 //! grants: scopes the owner denied are left out of the RPT rather than failing
 //! the whole request.
 
-use crate::model::{GrantSource, Permission, Resource};
+use crate::model::{Grant, GrantSource, Permission, PendingRequest, RequestStatus, Resource};
+use crate::policy::Decision;
 use std::collections::HashMap;
 
 /// A scope in the `scope` parameter was not pre-registered for the client,
@@ -50,6 +51,34 @@ pub enum Verdict {
     Deny,
     Ask,
     NeedInfo(Vec<serde_json::Value>),
+}
+
+/// Whether the owner, answering the request this ticket chain polls for,
+/// refused `scope` of `resource_id`: she denied the request, or approved
+/// it without that scope. Her answer stands for the rest of the chain.
+pub fn owner_refused(decided: Option<&PendingRequest>, resource_id: &str, scope: &str) -> bool {
+    let names = |p: &Permission| p.resource_id == resource_id && p.resource_scopes.iter().any(|s| s == scope);
+    match decided.map(|d| (&d.status, &d.permissions)) {
+        Some((RequestStatus::Denied { .. }, asked)) => asked.iter().any(|p| names(p) || (p.resource_id == resource_id && p.resource_scopes.is_empty())),
+        Some((RequestStatus::Approved { scopes, .. }, asked)) => asked.iter().any(names) && !scopes.iter().any(names),
+        _ => false,
+    }
+}
+
+/// The verdict for one (resource, scope), in this order: a denying policy
+/// wins over everything; then a grant she holds (an approval outlives the
+/// policies that did not exist when it was given); then a permitting
+/// policy; then the owner's own refusal in this chain; then what the
+/// policies ask for (claims, or her decision).
+pub fn verdict(decision: Decision, held: Option<&Grant>, refused_by_owner: bool) -> Verdict {
+    match (decision, held) {
+        (Decision::Deny { .. }, _) => Verdict::Deny,
+        (_, Some(grant)) => Verdict::Permit(grant.source.clone()),
+        (Decision::Permit { policy_id }, None) => Verdict::Permit(GrantSource::Policy { policy_id }),
+        _ if refused_by_owner => Verdict::Deny,
+        (Decision::NeedInfo { required_claims }, None) => Verdict::NeedInfo(required_claims),
+        (Decision::Ask, None) => Verdict::Ask,
+    }
 }
 
 /// One permitted scope and the grant source that permits it.
@@ -182,6 +211,58 @@ mod tests {
             ("a".into(), "value".into(), Verdict::Ask),
         ]);
         assert_eq!(out, Outcome::NeedInfo(vec![claim]));
+    }
+
+    fn grant(source: GrantSource) -> Grant {
+        Grant {
+            id: "g".into(),
+            resource_id: "a".into(),
+            scopes: strings(&["owner"]),
+            client_id: "c".into(),
+            party_key: "anonymous".into(),
+            party: Default::default(),
+            source,
+            created_at: 0,
+            expires_at: None,
+            revoked_at: None,
+            status_index: None,
+        }
+    }
+
+    #[test]
+    fn a_denying_policy_beats_a_held_grant_which_beats_the_owners_refusal() {
+        let approval = GrantSource::Approval { request_id: "r".into() };
+        let deny = || Decision::Deny { policy_id: Some("d".into()) };
+        assert_eq!(verdict(deny(), Some(&grant(approval.clone())), false), Verdict::Deny);
+        assert_eq!(verdict(Decision::Ask, Some(&grant(approval.clone())), true), Verdict::Permit(approval));
+        assert_eq!(verdict(Decision::Permit { policy_id: "p".into() }, None, true), Verdict::Permit(policy_source()));
+        assert_eq!(verdict(Decision::Ask, None, true), Verdict::Deny, "she said no in this chain: not asked again");
+        assert_eq!(verdict(Decision::Ask, None, false), Verdict::Ask);
+        let claims = vec![serde_json::json!({ "name": "email" })];
+        assert_eq!(verdict(Decision::NeedInfo { required_claims: claims.clone() }, None, false), Verdict::NeedInfo(claims));
+    }
+
+    #[test]
+    fn the_owner_refused_what_she_denied_or_left_out_of_her_approval() {
+        let request = |status: RequestStatus| PendingRequest {
+            id: "r".into(),
+            client_id: "c".into(),
+            client_name: "app".into(),
+            party: Default::default(),
+            party_key: "anonymous".into(),
+            permissions: vec![perm("a", &["owner", "value"]), perm("b", &[])],
+            created_at: 0,
+            open_until: None,
+            status,
+        };
+        let denied = request(RequestStatus::Denied { decided_at: 1 });
+        assert!(owner_refused(Some(&denied), "a", "value") && owner_refused(Some(&denied), "b", "anything"));
+        assert!(!owner_refused(Some(&denied), "c", "owner"), "never asked about");
+        let approved = request(RequestStatus::Approved { scopes: vec![perm("a", &["owner"])], expires_at: None, decided_at: 1 });
+        assert!(!owner_refused(Some(&approved), "a", "owner"));
+        assert!(owner_refused(Some(&approved), "a", "value"), "left out of her approval");
+        assert!(!owner_refused(Some(&request(RequestStatus::Pending)), "a", "value"));
+        assert!(!owner_refused(None, "a", "value"));
     }
 
     #[test]

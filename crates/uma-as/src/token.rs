@@ -12,7 +12,7 @@ use crate::error::{ProtocolError, ProtocolResult};
 use crate::grant::grant_id;
 use crate::keys::{new_jti, TokenType};
 use crate::model::*;
-use crate::policy::{self, Decision, ID_TOKEN_FORMAT};
+use crate::policy::{self, ID_TOKEN_FORMAT};
 use crate::secret::{role, Secret, SecretHash};
 use crate::rpt;
 use crate::ticket::{self, Refusal, Showing};
@@ -276,15 +276,6 @@ impl AuthorizationServer {
         let listed_once = std::cell::OnceCell::new();
         let listed = || *listed_once.get_or_init(|| self.app_listed(client));
         let cache = self.cache().read();
-        let refused = |resource_id: &str, scope: &str| match decided.map(|d| (&d.status, &d.permissions)) {
-            Some((RequestStatus::Denied { .. }, asked)) => asked.iter().any(|p| p.resource_id == resource_id && (p.resource_scopes.iter().any(|s| s == scope) || p.resource_scopes.is_empty())),
-            Some((RequestStatus::Approved { scopes, .. }, asked)) => {
-                let was_asked = asked.iter().any(|p| p.resource_id == resource_id && p.resource_scopes.iter().any(|s| s == scope));
-                let approved = scopes.iter().any(|p| p.resource_id == resource_id && p.resource_scopes.iter().any(|s| s == scope));
-                was_asked && !approved
-            }
-            _ => false,
-        };
         let mut verdicts = Vec::new();
         for permission in requested {
             let resource = &resources[&permission.resource_id];
@@ -297,15 +288,8 @@ impl AuthorizationServer {
             };
             for scope in scopes {
                 let decision = policy::evaluate(cache.policies_for(resource), resource, scope, &client.client_id, party, &listed, now);
-                let granted = held.iter().find(|g| scope.is_empty() || g.scopes.iter().any(|s| s == scope));
-                let verdict = match (decision, granted) {
-                    (Decision::Deny { .. }, _) => Verdict::Deny,
-                    (_, Some(g)) => Verdict::Permit(g.source.clone()),
-                    (Decision::Permit { policy_id }, None) => Verdict::Permit(GrantSource::Policy { policy_id }),
-                    _ if refused(&resource.id, scope) => Verdict::Deny,
-                    (Decision::NeedInfo { required_claims }, None) => Verdict::NeedInfo(required_claims),
-                    (Decision::Ask, None) => Verdict::Ask,
-                };
+                let granted = held.iter().copied().find(|g| scope.is_empty() || g.scopes.iter().any(|s| s == scope));
+                let verdict = assessment::verdict(decision, granted, assessment::owner_refused(decided, &resource.id, scope));
                 verdicts.push((resource.id.clone(), scope.to_string(), verdict));
             }
         }
