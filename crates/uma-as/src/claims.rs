@@ -9,7 +9,7 @@
 
 use crate::clock::UnixTime;
 use crate::error::{ProtocolError, ProtocolResult};
-use crate::model::{ClaimSet, PctRecord, RequestingParty, SpentTicket, TicketRecord, TicketSlot, TrustedIssuer};
+use crate::model::{ClaimSet, RequestingParty, SpentTicket, TicketRecord, TicketSlot, TrustedIssuer};
 use crate::secret::{role, Secret, SecretHash};
 use crate::server::AuthorizationServer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -359,31 +359,14 @@ impl AuthorizationServer {
     /// Stores claims by reference and returns the PCT for them.
     pub(crate) fn issue_pct(&self, client_id: &str, party: &RequestingParty) -> ProtocolResult<Secret<role::Pct>> {
         let pct = Secret::generate();
-        let now = self.now();
-        let record = PctRecord {
-            client_id: client_id.into(),
-            party: party.clone(),
-            issued_at: now,
-            expires_at: now + self.config().pct_ttl,
-        };
-        self.trees().pcts.insert(pct.hash().0, &record)?;
+        self.trees().pcts.insert(pct.hash().0, &crate::pct::issued(client_id, party, self.now(), self.config().pct_ttl))?;
         Ok(pct)
     }
 
     /// The claims behind a PCT, if it is this client's and still valid.
     pub(crate) fn redeem_pct(&self, pct: &str, client_id: &str) -> ProtocolResult<RequestingParty> {
-        let now = self.now();
-        match self.trees().pcts.get(SecretHash::of(pct).0)? {
-            Some(r) if r.client_id == client_id && r.expires_at > now => {
-                let mut party = r.party;
-                // A presented credential's claims end with the credential.
-                if party.verified.as_ref().and_then(|v| v.valid_until).is_some_and(|until| until <= now) {
-                    party.verified = None;
-                }
-                Ok(party)
-            }
-            _ => Err(ProtocolError::invalid_grant("unknown, expired or foreign pct")),
-        }
+        let record = self.trees().pcts.get(SecretHash::of(pct).0)?;
+        crate::pct::redeem(record, client_id, self.now()).ok_or_else(|| ProtocolError::invalid_grant("unknown, expired or foreign pct"))
     }
 
     pub fn trusted_issuers(&self) -> ProtocolResult<Vec<TrustedIssuer>> {

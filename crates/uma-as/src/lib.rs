@@ -32,6 +32,7 @@ pub mod limit;
 pub mod model;
 pub mod owner;
 pub mod pat;
+pub mod pct;
 pub mod permission;
 pub mod policy;
 pub mod resource_registration;
