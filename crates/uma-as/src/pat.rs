@@ -10,6 +10,7 @@
 
 use crate::client_registration::PROTECTION_SCOPE;
 use crate::error::{ProtocolError, ProtocolResult};
+use crate::clock::UnixTime;
 use crate::keys::{new_jti, TokenType};
 use crate::model::{Client, GrantType, Pat, Protection};
 use crate::secret::{role, Secret, SecretHash};
@@ -51,6 +52,45 @@ const MAX_WAITING_RESOURCE_SERVERS: usize = 20;
 #[derive(Clone, Debug)]
 pub struct ProtectionCaller {
     pub client_id: String,
+}
+
+/// What is wrong with an owner-minted assertion (RFC 7523 §3), if anything:
+/// it must be this server's, for its token endpoint, unexpired, short-lived,
+/// not from the future, name its resource server and carry a `jti`, and be
+/// minted after the owner last refused that resource server.
+pub fn assertion_problem(claims: &AssertionClaims, issuer: &str, token_endpoint: &str, now: UnixTime, max_ttl: i64, refused_at: Option<UnixTime>) -> Option<&'static str> {
+    let ours = |a: &str| a == issuer || a == token_endpoint;
+    let audience_ok = match &claims.aud {
+        serde_json::Value::String(a) => ours(a),
+        serde_json::Value::Array(list) => list.iter().any(|a| a.as_str().is_some_and(ours)),
+        _ => false,
+    };
+    if claims.iss != issuer {
+        Some("iss is not this authorization server")
+    } else if !audience_ok {
+        Some("aud does not name this authorization server")
+    } else if claims.exp <= now {
+        Some("the assertion has expired")
+    } else if claims.exp - claims.iat > max_ttl || claims.iat > now + 60 {
+        Some("the assertion's lifetime is too long or it was issued in the future")
+    } else if claims.sub.is_empty() || claims.jti.is_empty() {
+        Some("sub and jti are required")
+    } else if refused_at.is_some_and(|refused| claims.iat <= refused) {
+        Some("the resource owner refused this resource server after the assertion was minted")
+    } else {
+        None
+    }
+}
+
+/// What is wrong with a PAT shown to the protection API, if anything: it
+/// must be known, unexpired, and its resource server still approved.
+pub fn pat_problem(pat: Option<&Pat>, protection: Option<Protection>, now: UnixTime) -> Option<&'static str> {
+    match pat {
+        None => Some("unknown PAT"),
+        Some(pat) if pat.expires_at <= now => Some("the PAT has expired"),
+        Some(_) if protection != Some(Protection::Approved) => Some("the resource owner no longer allows this resource server"),
+        Some(_) => None,
+    }
 }
 
 impl AuthorizationServer {
@@ -103,29 +143,9 @@ impl AuthorizationServer {
             .ok_or_else(|| ProtocolError::invalid_grant("the assertion is not an assertion signed by this authorization server"))?;
         let config = self.config();
         let now = self.now();
-        let audience_ok = match &claims.aud {
-            serde_json::Value::String(a) => *a == config.issuer || *a == config.endpoint("/token"),
-            serde_json::Value::Array(list) => list.iter().any(|a| {
-                a.as_str().is_some_and(|a| a == config.issuer || a == config.endpoint("/token"))
-            }),
-            _ => false,
-        };
         let actor = format!("resource_server:{}", claims.sub);
-        let problem = if claims.iss != config.issuer {
-            Some("iss is not this authorization server")
-        } else if !audience_ok {
-            Some("aud does not name this authorization server")
-        } else if claims.exp <= now {
-            Some("the assertion has expired")
-        } else if claims.exp - claims.iat > config.assertion_max_ttl || claims.iat > now + 60 {
-            Some("the assertion's lifetime is too long or it was issued in the future")
-        } else if claims.sub.is_empty() || claims.jti.is_empty() {
-            Some("sub and jti are required")
-        } else if self.client(&claims.sub).and_then(|c| c.refused_at).is_some_and(|refused| claims.iat <= refused) {
-            Some("the resource owner refused this resource server after the assertion was minted")
-        } else {
-            None
-        };
+        let refused_at = self.client(&claims.sub).and_then(|c| c.refused_at);
+        let problem = assertion_problem(&claims, &config.issuer, &config.endpoint("/token"), now, config.assertion_max_ttl, refused_at);
         if let Some(problem) = problem {
             self.audit_noisy(&actor, "pat.assertion_rejected", json!({ "reason": problem }));
             return Err(ProtocolError::invalid_grant(problem));
@@ -181,15 +201,12 @@ impl AuthorizationServer {
 
     /// Checks a bearer PAT: known, unexpired, and its resource server still approved.
     pub fn authenticate_pat(&self, token: &str) -> ProtocolResult<ProtectionCaller> {
-        let hash = SecretHash::of(token);
         let cache = self.cache().read();
-        let pat = cache.pats.get(&hash).ok_or_else(|| ProtocolError::invalid_token("unknown PAT"))?;
-        if pat.expires_at <= self.now() {
-            return Err(ProtocolError::invalid_token("the PAT has expired"));
-        }
-        match cache.clients.get(&pat.client_id) {
-            Some(c) if c.protection == Protection::Approved => Ok(ProtectionCaller { client_id: pat.client_id.clone() }),
-            _ => Err(ProtocolError::invalid_token("the resource owner no longer allows this resource server")),
+        let pat = cache.pats.get(&SecretHash::of(token));
+        let protection = pat.and_then(|p| cache.clients.get(&p.client_id)).map(|c| c.protection);
+        match (pat, pat_problem(pat, protection, self.now())) {
+            (Some(pat), None) => Ok(ProtectionCaller { client_id: pat.client_id.clone() }),
+            (_, problem) => Err(ProtocolError::invalid_token(problem.unwrap_or("unknown PAT"))),
         }
     }
 
@@ -217,5 +234,48 @@ impl AuthorizationServer {
         };
         self.audit("owner", "assertion.minted", json!({ "resource_server": resource_server, "exp": claims.exp }));
         Ok(self.signing_key().sign_typed(TokenType::Assertion, &claims))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AS: &str = "https://wallet.example";
+    const TOKEN: &str = "https://wallet.example/token";
+
+    fn assertion(iat: UnixTime, exp: UnixTime) -> AssertionClaims {
+        AssertionClaims { iss: AS.into(), sub: "acme".into(), aud: TOKEN.into(), exp, iat, jti: "j1".into() }
+    }
+
+    #[test]
+    fn an_assertion_is_taken_only_as_this_server_minted_it_and_before_any_refusal() {
+        let fine = assertion(1000, 1300);
+        assert_eq!(assertion_problem(&fine, AS, TOKEN, 1100, 600, None), None);
+        assert_eq!(assertion_problem(&AssertionClaims { aud: serde_json::json!(["x", AS]), ..assertion(1000, 1300) }, AS, TOKEN, 1100, 600, None), None);
+        let cases = [
+            (AssertionClaims { iss: "https://other".into(), ..assertion(1000, 1300) }, 1100, None, "iss"),
+            (AssertionClaims { aud: "https://other/token".into(), ..assertion(1000, 1300) }, 1100, None, "aud"),
+            (assertion(1000, 1300), 1300, None, "expired"),
+            (assertion(1000, 2000), 1100, None, "too long"),
+            (assertion(1200, 1300), 1100, None, "future"),
+            (AssertionClaims { jti: String::new(), ..assertion(1000, 1300) }, 1100, None, "jti"),
+            (assertion(1000, 1300), 1100, Some(1000), "refused"),
+        ];
+        for (claims, now, refused, why) in cases {
+            let problem = assertion_problem(&claims, AS, TOKEN, now, 600, refused).unwrap_or_else(|| panic!("{why} should be refused"));
+            assert!(problem.contains(why), "{why}: {problem}");
+        }
+        assert_eq!(assertion_problem(&assertion(1001, 1300), AS, TOKEN, 1100, 600, Some(1000)), None, "minted after the refusal");
+    }
+
+    #[test]
+    fn a_pat_works_while_known_unexpired_and_its_resource_server_approved() {
+        let pat = Pat { client_id: "acme".into(), issued_at: 0, expires_at: 100 };
+        assert_eq!(pat_problem(Some(&pat), Some(Protection::Approved), 99), None);
+        assert_eq!(pat_problem(Some(&pat), Some(Protection::Approved), 100), Some("the PAT has expired"));
+        assert!(pat_problem(Some(&pat), Some(Protection::Refused), 50).is_some());
+        assert!(pat_problem(Some(&pat), None, 50).is_some(), "its resource server is gone");
+        assert_eq!(pat_problem(None, None, 50), Some("unknown PAT"));
     }
 }
