@@ -116,7 +116,11 @@ impl AuthorizationServer {
                     .filter_map(|g| cache.resources.get(&g.resource_id).map(|r| (r.id.clone(), r.clone())))
                     .collect()
             };
-            let clients: std::collections::HashMap<String, Client> = self.cache().read().clients.clone();
+            // Only a rule on unlisted apps asks about the apps themselves;
+            // they are copied out because the grants are filtered under
+            // the cache's read lock.
+            let clients: std::collections::HashMap<String, Client> =
+                if policy.party.unlisted_apps { self.cache().read().clients.clone() } else { Default::default() };
             let listed = |client_id: &str| clients.get(client_id).is_some_and(|c| self.app_listed(c));
             let revoked = self.revoke_grants_where(|g| {
                 granted.get(&g.resource_id).is_some_and(|r| {

@@ -417,8 +417,12 @@ impl AuthorizationServer {
             let hash = old.hash();
             if let Some(record) = self.trees().rpts.get(hash.0)? {
                 let live = self.rpt_liveness(&record, now);
-                let server_of = |resource: &str| self.cache().read().resources.get(resource).map(|r| r.resource_server.clone());
-                if rpt::may_upgrade(&record, &client.client_id, &ticket.resource_server, live, server_of) {
+                let may_upgrade = {
+                    let cache = self.cache().read();
+                    let server_of = |resource: &str| cache.resources.get(resource).map(|r| r.resource_server.clone());
+                    rpt::may_upgrade(&record, &client.client_id, &ticket.resource_server, live, server_of)
+                };
+                if may_upgrade {
                     rpt::carry_over(&mut granted, &record);
                     retired = Some(hash);
                     upgraded = Some(true);

@@ -29,12 +29,12 @@ pub mod vc;
 
 use std::path::{Path, PathBuf};
 use uma_as::secret::Secret;
-
-/// The owner API's bearer token: its own kind of secret.
-pub type OwnerToken = Secret<uma_as::secret::role::OwnerToken>;
 pub use error::{OwnerError, OwnerResult, ProviderError};
 pub use sealed_store::{KdfParams, Store, StoreError};
 pub use uma_as::{AuthorizationServer, Clock, Config, OwnerEvent};
+
+/// The owner API's bearer token: its own kind of secret.
+pub type OwnerToken = Secret<uma_as::secret::role::OwnerToken>;
 
 /// The owner API token's file in the data directory (mode 0600).
 pub const OWNER_TOKEN_FILE: &str = "owner-token";
