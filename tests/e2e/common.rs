@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use uma_as::AuthorizationServer;
 use wallet::serve::{self, Ready, ServeOptions};
+use wallet::challenge::UmaChallenge;
 use wallet::{Clock, KdfParams, Wallet};
 
 pub struct TestWallet {
@@ -193,4 +194,24 @@ pub fn alice() -> Value {
         "addresses": [{ "value": { "postcode": "SW1A 1AA" }, "verified": true }],
         "emails": [{ "value": "alice@example.org", "verified": true }]
     })
+}
+
+/// An app that registers itself (with a secret) under `metadata` asks to
+/// see what `view` shows, answering the UMA challenge it meets there: the
+/// token endpoint's answer.
+pub async fn app_asks(view: &str, metadata: Value) -> Value {
+    let http = reqwest::Client::new();
+    let response = http.get(view).send().await.unwrap();
+    let header = response.headers()["www-authenticate"].to_str().unwrap();
+    let UmaChallenge { as_uri, ticket, .. } = UmaChallenge::find(header).expect("an UMA challenge");
+    let client: Value = http.post(format!("{as_uri}/register")).json(&metadata).send().await.unwrap().json().await.unwrap();
+    http.post(format!("{as_uri}/token"))
+        .basic_auth(client["client_id"].as_str().unwrap(), client["client_secret"].as_str())
+        .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:uma-ticket"), ("ticket", ticket.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }

@@ -8,7 +8,6 @@ use crate::common::*;
 use pension_provider::fixtures::Catalogue;
 use pension_provider::{http, Provider};
 use serde_json::{json, Value};
-use wallet::challenge::UmaChallenge;
 use std::sync::Arc;
 
 /// A provider whose server the test can stop.
@@ -22,24 +21,11 @@ async fn stoppable_provider(identity: &identity_service::IdentityService, truste
 
 /// A dashboard asks for Alice's DB pension with values, and is told to poll.
 async fn dashboard_asks(acme: &str, purpose: Option<&str>) -> Value {
-    let http = reqwest::Client::new();
-    let response = http.get(format!("{acme}/pensions/{ACME_DB_PENSION}?include=value")).send().await.unwrap();
-    let header = response.headers()["www-authenticate"].to_str().unwrap();
-    let UmaChallenge { as_uri, ticket, .. } = UmaChallenge::find(header).expect("an UMA challenge");
     let mut metadata = json!({ "client_name": "MoneyHelper" });
     if let Some(purpose) = purpose {
         metadata["purpose"] = purpose.into();
     }
-    let client: Value = http.post(format!("{as_uri}/register")).json(&metadata).send().await.unwrap().json().await.unwrap();
-    http.post(format!("{as_uri}/token"))
-        .basic_auth(client["client_id"].as_str().unwrap(), client["client_secret"].as_str())
-        .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:uma-ticket"), ("ticket", ticket.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    app_asks(&format!("{acme}/pensions/{ACME_DB_PENSION}?include=value"), metadata).await
 }
 
 #[tokio::test]

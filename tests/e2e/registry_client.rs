@@ -147,21 +147,7 @@ async fn her_rule_turns_away_every_app_the_register_does_not_list_but_not_a_list
     wallet.owner(reqwest::Method::POST, "/policies", Some(rule("deny"))).await;
 
     // An app the register does not list is turned away, and nobody asks her.
-    let http = reqwest::Client::new();
-    let stranger: Value = http.post(format!("{}/register", wallet.issuer())).json(&json!({ "client_name": "MoneyHelper" })).send().await.unwrap().json().await.unwrap();
-    let challenge = http.get(&view).send().await.unwrap();
-    let header = challenge.headers()["www-authenticate"].to_str().unwrap().to_string();
-    let ticket = header.split("ticket=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
-    let answer: Value = http
-        .post(format!("{}/token", wallet.issuer()))
-        .basic_auth(stranger["client_id"].as_str().unwrap(), stranger["client_secret"].as_str())
-        .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:uma-ticket"), ("ticket", ticket.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = app_asks(&view, json!({ "client_name": "MoneyHelper" })).await;
     assert_eq!(answer["error"], "request_denied", "{answer}");
     // The listed platform, proving it is the one listed, is asked about.
     let (_, registered) = register(&wallet, "adviser-platform-ltd", &platform_key).await;

@@ -1,10 +1,10 @@
 import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import axe from 'axe-core';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { App } from '../App';
-import { mockCommands, sample } from './ipc';
-import type { AppState, Client, Grant, PendingRequest, Policy } from '../api';
+import { expectNoViolations, likeIndexHtml } from './axe';
+import { mockCommands, sample, unlockedState } from './ipc';
+import type { Client, Grant, PendingRequest, Policy } from '../api';
 
 /**
  * axe-core (WCAG 2.x A and AA, best practices) over what the inbox and
@@ -13,11 +13,7 @@ import type { AppState, Client, Grant, PendingRequest, Policy } from '../api';
  * official register doesn't list. As in a11y.test.tsx, inside the whole app.
  */
 
-const base: AppState = {
-  wallet_exists: true, unlocked: true, data_dir: '/home/a/.wallet',
-  settings: { listen: '127.0.0.1:8471', public_issuer: null, backups: { daily: false, keep: 7 } },
-  server: { issuer: 'http://127.0.0.1:8471', owner_api: 'http://127.0.0.1:8471/owner', listen: '127.0.0.1:8471', pid: 7 },
-};
+const base = unlockedState;
 
 const ACME_DB = '39d382986c2731424ab3cc69128d24aa';
 const FAMILY_DASHBOARD = '723062ad34a2320bc54bfbd2bf01833e';
@@ -60,18 +56,8 @@ const handlers = () => ({
   revoke_grant: { id: 'g-soon' },
 });
 
-async function expectNoViolations() {
-  const results = await axe.run(document, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
-    rules: { 'color-contrast': { enabled: false } },
-  });
-  const found = results.violations.map((v) => `${v.id} (${v.impact}): ${v.help}\n  ${v.nodes.map((n) => n.target.join(' ')).join('\n  ')}`);
-  expect(found).toEqual([]);
-}
-
 beforeEach(() => {
-  document.documentElement.lang = 'en-GB';
-  document.title = 'Pension wallet';
+  likeIndexHtml();
 });
 
 describe('accessibility (axe-core): next time without asking, access ending soon, apps the register does not list', () => {

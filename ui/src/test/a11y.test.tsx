@@ -1,12 +1,12 @@
 import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import axe from 'axe-core';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Channel } from '@tauri-apps/api/core';
 import { App } from '../App';
 import { forgetLastSearch } from '../screens/Offers';
-import { mockCommands, sample } from './ipc';
-import type { AppState, Client, MyPensions, OwnerEvent, PendingRequest } from '../api';
+import { expectNoViolations, likeIndexHtml } from './axe';
+import { mockCommands, sample, unlockedState } from './ipc';
+import type { Client, MyPensions, OwnerEvent, PendingRequest } from '../api';
 
 /**
  * Every screen of the app, drawn from the same answers the other tests use,
@@ -15,11 +15,7 @@ import type { AppState, Client, MyPensions, OwnerEvent, PendingRequest } from '.
  * carries the measured figures for that, and the review checks it by eye.
  */
 
-const base: AppState = {
-  wallet_exists: true, unlocked: true, data_dir: '/home/a/.wallet',
-  settings: { listen: '127.0.0.1:8471', public_issuer: null, backups: { daily: false, keep: 7 } },
-  server: { issuer: 'http://127.0.0.1:8471', owner_api: 'http://127.0.0.1:8471/owner', listen: '127.0.0.1:8471', pid: 7 },
-};
+const base = unlockedState;
 
 const waitingProvider: Client = {
   client_id: 'https://pensions.acme.example', client_name: 'Acme Pensions', protection: 'pending', scope: 'uma_protection',
@@ -105,20 +101,9 @@ const unlocked = () => ({
   list_backups: [],
 });
 
-async function expectNoViolations() {
-  const results = await axe.run(document, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
-    rules: { 'color-contrast': { enabled: false } },
-  });
-  const found = results.violations.map((v) => `${v.id} (${v.impact}): ${v.help}\n  ${v.nodes.map((n) => n.target.join(' ')).join('\n  ')}`);
-  expect(found).toEqual([]);
-}
-
 beforeEach(() => {
   forgetLastSearch();
-  // As index.html has them: axe checks the page's language and title.
-  document.documentElement.lang = 'en-GB';
-  document.title = 'Pension wallet';
+  likeIndexHtml();
 });
 
 describe('accessibility (axe-core): no violations on any screen', () => {

@@ -213,15 +213,7 @@ async fn next_time_without_asking_lets_in_the_same_app_and_checked_person_only_f
     };
 
     // Bob, his identity checked, asks for details and values: Alice is asked.
-    let (_, body) = asking(
-        &w,
-        &rs,
-        &pension,
-        &adviser,
-        bob(&adviser),
-        &["owner", "value"],
-    )
-    .await;
+    let (_, body) = asking(&w, &rs, &pension, &adviser, bob(&adviser), &["owner", "value"]).await;
     assert_eq!(body["error"], "request_submitted", "{body}");
     let request = w.pending().await[0]["id"].as_str().unwrap().to_string();
     // She shares only the details, for 30 days, and next time without asking.
@@ -263,15 +255,7 @@ async fn next_time_without_asking_lets_in_the_same_app_and_checked_person_only_f
     // Values were never shared: asking for them still goes to Alice. (A
     // second apart each time: an ID token is good for one use.)
     w.clock.advance(1);
-    let (_, body) = asking(
-        &w,
-        &rs,
-        &pension,
-        &adviser,
-        bob(&adviser),
-        &["owner", "value"],
-    )
-    .await;
+    let (_, body) = asking(&w, &rs, &pension, &adviser, bob(&adviser), &["owner", "value"]).await;
     assert_eq!(body["error"], "request_submitted", "{body}");
     // Bob through another app, and someone else through this one: asked.
     w.clock.advance(1);
@@ -291,8 +275,7 @@ async fn next_time_without_asking_lets_in_the_same_app_and_checked_person_only_f
     // A request naming no scope cannot be remembered: a rule naming none
     // would cover every scope of the pension.
     w.clock.advance(1);
-    let ticket = w.ticket(&rs, &pension, &[]).await;
-    let (_, body) = w.uma_grant(&other_app, &ticket, &[("claim_token", &bob(&other_app)), ("claim_token_format", ID_TOKEN)]).await;
+    let (_, body) = asking(&w, &rs, &pension, &other_app, bob(&other_app), &[]).await;
     assert_eq!(body["error"], "request_submitted", "{body}");
     let waiting = w.pending().await;
     let scopeless = waiting.iter().find(|r| r["permissions"][0]["resource_scopes"] == json!([])).expect("the scope-less request")["id"].as_str().unwrap().to_string();
