@@ -17,6 +17,9 @@ use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::Arc;
 
+mod journal;
+pub use journal::{Journal, JournalEnd, Opened as OpenedJournal};
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("no wallet at {0}; run `uma-wallet init` first")]
@@ -117,6 +120,8 @@ const META_TREE: &str = "meta";
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
+    /// The database's directory, where journals live beside sled's files.
+    dir: Arc<std::path::PathBuf>,
     key: Arc<LessSafeKey>,
     /// sled 0.34 can deadlock when flushes overlap (spacejam/sled#1308), so
     /// they take turns; see [`Store::flush`].
@@ -155,7 +160,7 @@ impl Store {
         };
         meta.insert(HEADER_KEY, serde_json::to_vec(&header).expect("header serializes"))?;
         db.flush()?;
-        Ok(Store { db, key: Arc::new(aead_key(data_key.as_ref())), flushing: Arc::default(), flushes: Arc::default() })
+        Ok(Store { db, dir: Arc::new(path.to_path_buf()), key: Arc::new(aead_key(data_key.as_ref())), flushing: Arc::default(), flushes: Arc::default() })
     }
 
     /// Opens an existing wallet database; a wrong passphrase is `WrongPassphrase`.
@@ -168,7 +173,7 @@ impl Store {
             return Err(StoreError::NotInitialized(path.display().to_string()));
         };
         let data_key = unwrap_data_key(&header, passphrase)?;
-        Ok(Store { db, key: Arc::new(aead_key(&data_key)), flushing: Arc::default(), flushes: Arc::default() })
+        Ok(Store { db, dir: Arc::new(path.to_path_buf()), key: Arc::new(aead_key(&data_key)), flushing: Arc::default(), flushes: Arc::default() })
     }
 
     /// Seals the data key under a new passphrase, with a fresh salt and
@@ -210,6 +215,18 @@ impl Store {
 
     pub fn tree<T: Serialize + DeserializeOwned>(&self, name: &'static str) -> Result<Tree<T>, StoreError> {
         Ok(Tree { name, tree: self.db.open_tree(name)?, key: self.key.clone(), _record: PhantomData })
+    }
+
+    /// Opens the journal `name` (see [`Journal`]), with what it held. One
+    /// open journal per name: sled's lock on the database keeps a second
+    /// process out.
+    pub fn journal(&self, name: &'static str) -> Result<OpenedJournal, StoreError> {
+        Journal::open(&self.dir, name, self.key.clone())
+    }
+
+    /// Removes a tree and its records, if it exists.
+    pub fn drop_tree(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self.db.drop_tree(name)?)
     }
 
     /// Writes everything buffered to disk. Owner decisions and resource

@@ -151,7 +151,7 @@ impl AuthorizationServer {
     /// RPT it was issued, a credential for each grant behind the RPT.
     pub fn access_grant_credentials_for_rpt(&self, client: &crate::model::Client, rpt: &str) -> ProtocolResult<Vec<(String, String)>> {
         let now = self.now();
-        let record = self.trees().rpts.get(SecretHash::of(rpt).0)?;
+        let record = self.hot().rpt(&SecretHash::of(rpt));
         let Some(record) = record.filter(|r| r.client_id == client.client_id && self.rpt_liveness(r, now) == crate::rpt::Liveness::Active) else {
             return Err(ProtocolError::invalid_grant("the RPT is unknown, not this client's, revoked or expired"));
         };

@@ -183,6 +183,8 @@ pub struct StatedClaims {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct GatheringSession {
     pub ticket: SecretHash,
+    /// The ticket as it was shown: tickets are stored nowhere else.
+    pub record: TicketRecord,
     pub client_id: String,
     pub claims_redirect_uri: String,
     pub state: Option<String>,
@@ -207,12 +209,11 @@ pub struct GatheringPage {
 const GATHERING_TTL: UnixTime = 900;
 
 impl AuthorizationServer {
-    /// Spends a live ticket at the claims endpoint (Grant §5.4), returning
-    /// its record; `None` when it is unknown or already used.
-    fn spend_ticket(&self, hash: &SecretHash, client_id: &str) -> Result<Option<TicketRecord>, crate::store::StoreError> {
-        let Some((TicketSlot::Live(record), sealed)) = self.trees().tickets.get_sealed(hash.0)? else { return Ok(None) };
-        let spent = TicketSlot::Spent(SpentTicket { rpts: vec![], expires_at: record.expires_at.max(self.now()), client_id: Some(client_id.into()) });
-        Ok(self.trees().tickets.swap(hash.0, &sealed, &spent)?.then_some(record))
+    /// Spends a ticket at the claims endpoint (Grant §5.4), the visit's
+    /// copy of it; false when it was already used.
+    fn spend_ticket(&self, hash: SecretHash, record: &TicketRecord, client_id: &str) -> bool {
+        let spent = SpentTicket { rpts: vec![], expires_at: record.expires_at.max(self.now()), client_id: Some(client_id.into()) };
+        self.hot().spend(hash, spent).is_ok()
     }
 
     /// Verifies a pushed ID token for `client_id` and returns its claims.
@@ -359,13 +360,13 @@ impl AuthorizationServer {
     /// Stores claims by reference and returns the PCT for them.
     pub(crate) fn issue_pct(&self, client_id: &str, party: &RequestingParty) -> ProtocolResult<Secret<role::Pct>> {
         let pct = Secret::generate();
-        self.trees().pcts.insert(pct.hash().0, &crate::pct::issued(client_id, party, self.now(), self.config().pct_ttl))?;
+        self.hot().put_pct(pct.hash(), crate::pct::issued(client_id, party, self.now(), self.config().pct_ttl));
         Ok(pct)
     }
 
     /// The claims behind a PCT, if it is this client's and still valid.
     pub(crate) fn redeem_pct(&self, pct: &str, client_id: &str) -> ProtocolResult<RequestingParty> {
-        let record = self.trees().pcts.get(SecretHash::of(pct).0)?;
+        let record = self.hot().pct(&SecretHash::of(pct));
         crate::pct::redeem(record, client_id, self.now()).ok_or_else(|| ProtocolError::invalid_grant("unknown, expired or foreign pct"))
     }
 
@@ -453,9 +454,10 @@ impl AuthorizationServer {
             tracing::error!(error = %e, "store failure in claims gathering");
             ShowError("internal error".into())
         };
-        let hash = SecretHash::of(ticket);
-        let record = match self.trees().tickets.get(hash.0).map_err(store_error)? {
-            Some(TicketSlot::Live(r)) => r,
+        let shown = Secret::<role::Ticket>::new(ticket);
+        let hash = shown.hash();
+        let record = match self.ticket_slot(&shown) {
+            Ok(Some(TicketSlot::Live(r))) => r,
             _ => return Err(ShowError("this link is no longer valid; start again from the application".into())),
         };
         if record.client_id.as_deref().is_some_and(|c| c != client_id) {
@@ -483,6 +485,7 @@ impl AuthorizationServer {
         let session = crate::secret::hex(&hash.0);
         let visit = GatheringSession {
             ticket: hash,
+            record,
             client_id: client_id.into(),
             claims_redirect_uri: redirect.clone(),
             state: state.map(String::from),
@@ -528,10 +531,10 @@ impl AuthorizationServer {
         if visit.expires_at <= now {
             return Err(ShowError("this page has expired; start again from the application".into()));
         }
-        let mut ticket = match self.spend_ticket(&visit.ticket, &visit.client_id).map_err(store_error)? {
-            Some(t) if t.expires_at > now => t,
-            _ => return Err(ShowError("this request was already answered or has expired; start again from the application".into())),
-        };
+        if visit.record.expires_at <= now || !self.spend_ticket(visit.ticket, &visit.record, &visit.client_id) {
+            return Err(ShowError("this request was already answered or has expired; start again from the application".into()));
+        }
+        let mut ticket = visit.record;
         let clean = |s: String| {
             let s: String = s.trim().chars().take(200).collect();
             (!s.is_empty()).then_some(s)
@@ -544,7 +547,7 @@ impl AuthorizationServer {
         }
         ticket.issued_at = now;
         ticket.expires_at = now + self.config().ticket_ttl;
-        let new_ticket = self.store_ticket(&ticket).map_err(store_error)?;
+        let new_ticket = self.seal_ticket(&ticket);
         let stated_fields: Vec<&str> = [("name", &claims.name), ("email", &claims.email), ("purpose", &claims.purpose)]
             .into_iter()
             .filter(|(_, v)| v.is_some())

@@ -49,7 +49,7 @@ impl Introspection {
 
 impl AuthorizationServer {
     pub fn introspect(&self, caller: &ProtectionCaller, token: &str) -> Result<Introspection, crate::store::StoreError> {
-        let Some(record) = self.trees().rpts.get(SecretHash::of(token).0)? else { return Ok(Introspection::inactive()) };
+        let Some(record) = self.hot().rpt(&SecretHash::of(token)) else { return Ok(Introspection::inactive()) };
         let now = self.now();
         if self.rpt_liveness(&record, now) != crate::rpt::Liveness::Active {
             return Ok(Introspection::inactive());

@@ -3,7 +3,10 @@
 //!
 //! How the pieces fit:
 //! - [`Store`](store::Store) is the encrypted sled database; every record
-//!   kind has its own tree.
+//!   kind that must last has its own tree. The short-lived records every
+//!   grant writes (spent tickets, RPTs, PCTs) are in the [`hot`] store, in
+//!   memory and a journal; permission tickets carry their own state, sealed
+//!   ([`ticket_seal`]).
 //! - [`AuthorizationServer`] holds the store, the signing key, an in-memory
 //!   index of what every request reads, and the [`AuditLog`](audit::AuditLog).
 //!   Each protocol piece adds methods to it in its own module:
@@ -25,6 +28,7 @@ pub mod clock;
 pub mod discovery;
 pub mod error;
 pub mod grant;
+pub mod hot;
 pub mod http;
 pub mod introspection;
 pub mod keys;
@@ -41,6 +45,7 @@ pub mod rpt;
 pub mod secret;
 pub mod server;
 pub mod ticket;
+pub mod ticket_seal;
 pub mod token;
 
 pub use clock::Clock;

@@ -6,6 +6,7 @@ use crate::model::{Permission, TicketRecord, TicketSlot};
 use crate::pat::ProtectionCaller;
 use crate::secret::{role, Secret};
 use crate::server::AuthorizationServer;
+use crate::ticket::Refusal;
 use serde_json::json;
 
 /// At most this many permissions in one request.
@@ -43,12 +44,25 @@ impl AuthorizationServer {
             }
         }
         let ticket = crate::ticket::issued(&caller.client_id, permissions, self.now(), self.config().ticket_ttl);
-        Ok(self.store_ticket(&ticket)?)
+        Ok(self.seal_ticket(&ticket))
     }
 
-    pub(crate) fn store_ticket(&self, ticket: &TicketRecord) -> Result<Secret<role::Ticket>, crate::store::StoreError> {
-        let secret = Secret::generate();
-        self.trees().tickets.insert(secret.hash().0, &TicketSlot::Live(ticket.clone()))?;
-        Ok(secret)
+    /// The ticket for `ticket`: its state sealed in it, nothing stored.
+    pub(crate) fn seal_ticket(&self, ticket: &TicketRecord) -> Secret<role::Ticket> {
+        self.inner.ticket_key.seal(ticket, self.inner.ticket_generation)
+    }
+
+    /// What a ticket shown to this server stands for: spent once its
+    /// marker is in the hot store, live if this server sealed it in this
+    /// generation, unknown otherwise.
+    pub(crate) fn ticket_slot(&self, ticket: &Secret<role::Ticket>) -> Result<Option<TicketSlot>, Refusal> {
+        if let Some(spent) = self.hot().spent(&ticket.hash()) {
+            return Ok(Some(TicketSlot::Spent(spent)));
+        }
+        match self.inner.ticket_key.open(ticket.expose()) {
+            Some((record, generation)) if generation == self.inner.ticket_generation => Ok(Some(TicketSlot::Live(record))),
+            Some(_) => Err(Refusal::Void),
+            None => Ok(None),
+        }
     }
 }

@@ -10,14 +10,16 @@ use crate::server::AuthorizationServer;
 use serde_json::json;
 
 impl AuthorizationServer {
-    pub fn revoke_token(&self, client: &Client, token: &str, hint: Option<&str>) -> ProtocolResult<()> {
+    /// Answers once the revocation is durable: a revoked token stays revoked
+    /// after a crash.
+    pub async fn revoke_token(&self, client: &Client, token: &str, hint: Option<&str>) -> ProtocolResult<()> {
         let hash = SecretHash::of(token);
         let actor = format!("client:{}", client.client_id);
         let try_pct_first = hint == Some("pct");
         for kind in if try_pct_first { ["pct", "rpt"] } else { ["rpt", "pct"] } {
             let owner = match kind {
-                "rpt" => self.trees().rpts.get(hash.0)?.map(|r| r.client_id),
-                _ => self.trees().pcts.get(hash.0)?.map(|r| r.client_id),
+                "rpt" => self.hot().with_rpt(&hash, |r| r.client_id.clone()),
+                _ => self.hot().pct(&hash).map(|r| r.client_id),
             };
             let Some(owner) = owner else { continue };
             if owner != client.client_id {
@@ -26,12 +28,13 @@ impl AuthorizationServer {
             }
             match kind {
                 "rpt" => {
-                    self.revoke_rpt_record(&hash)?;
+                    self.revoke_rpt_record(&hash);
                 }
                 _ => {
-                    self.trees().pcts.remove(hash.0)?;
+                    self.hot().remove_pct(&hash);
                 }
             }
+            self.hot().commit().await?;
             self.audit(&actor, "revocation.revoked", json!({ "kind": kind }));
             return Ok(());
         }

@@ -53,6 +53,9 @@ pub struct Config {
     /// resource server asks for one on every anonymous request it gets.
     pub ticket_burst: u32,
     pub tickets_per_minute: u32,
+    /// How long a change to the hot store waits for others to join its
+    /// journal write (group commit); see [`crate::hot`].
+    pub hot_commit_window: std::time::Duration,
 }
 
 impl Config {
@@ -76,6 +79,7 @@ impl Config {
             // with a trickle, and at most 30,000 tickets (about 10 MB) live.
             ticket_burst: 6000,
             tickets_per_minute: 6000,
+            hot_commit_window: std::time::Duration::from_millis(5),
         }
     }
 
@@ -175,12 +179,9 @@ pub(crate) struct Trees {
     pub clients: Tree<Client>,
     pub pats: Tree<Pat>,
     pub resources: Tree<Resource>,
-    pub tickets: Tree<TicketSlot>,
     pub pending: Tree<PendingRequest>,
     pub policies: Tree<Policy>,
     pub grants: Tree<Grant>,
-    pub rpts: Tree<RptRecord>,
-    pub pcts: Tree<PctRecord>,
     pub used_jtis: Tree<UnixTime>,
     pub issuers: Tree<TrustedIssuer>,
     pub sessions: Tree<GatheringSession>,
@@ -192,6 +193,10 @@ pub(crate) struct Inner {
     pub clock: Clock,
     pub store: Store,
     pub key: SigningKey,
+    pub ticket_key: crate::ticket_seal::TicketKey,
+    /// Tickets of any other generation are void: see [`crate::hot`].
+    pub ticket_generation: u64,
+    pub hot: crate::hot::HotStore,
     pub trees: Trees,
     pub audit: AuditLog,
     pub cache: RwLock<Cache>,
@@ -217,6 +222,8 @@ pub struct AuthorizationServer {
 }
 
 const SIGNING_KEY: &str = "signing_key";
+const TICKET_KEY: &str = "ticket_key";
+const TICKET_GENERATION: &str = "ticket_generation";
 
 #[derive(Serialize, Deserialize)]
 struct StoredKey {
@@ -227,16 +234,21 @@ impl AuthorizationServer {
     /// Opens the server over an open store, creating its signing key on first use.
     pub fn open(store: Store, config: Config, clock: Clock) -> Result<Self, StoreError> {
         let key = Self::load_or_create_key(&store)?;
+        // Before the hot store, tickets, RPTs and PCTs were kept here: what
+        // is left of them is unusable and is removed.
+        for old in ["tickets", "rpts", "pcts"] {
+            store.drop_tree(old)?;
+        }
+        let (ticket_key, new_key) = Self::load_or_create_ticket_key(&store)?;
+        let (hot, end) = crate::hot::HotStore::open(&store, config.hot_commit_window, clock.clone())?;
+        let ticket_generation = Self::ticket_generation(&store, end, new_key)?;
         let trees = Trees {
             clients: store.tree("clients")?,
             pats: store.tree("pats")?,
             resources: store.tree("resources")?,
-            tickets: store.tree("tickets")?,
             pending: store.tree("pending_requests")?,
             policies: store.tree("policies")?,
             grants: store.tree("grants")?,
-            rpts: store.tree("rpts")?,
-            pcts: store.tree("pcts")?,
             used_jtis: store.tree("used_jtis")?,
             issuers: store.tree("trusted_issuers")?,
             sessions: store.tree("gathering_sessions")?,
@@ -274,6 +286,9 @@ impl AuthorizationServer {
                 clock,
                 store,
                 key,
+                ticket_key,
+                ticket_generation,
+                hot,
                 trees,
                 audit,
                 cache: RwLock::new(cache),
@@ -301,6 +316,44 @@ impl AuthorizationServer {
         meta.insert(SIGNING_KEY, &StoredKey { pkcs8: STANDARD.encode(key.pkcs8()) })?;
         store.flush_blocking()?;
         Ok(key)
+    }
+
+    fn load_or_create_ticket_key(store: &Store) -> Result<(crate::ticket_seal::TicketKey, bool), StoreError> {
+        use base64::engine::general_purpose::STANDARD;
+        use base64::Engine;
+        let meta = store.tree::<String>("meta")?;
+        if let Some(stored) = meta.get(TICKET_KEY)? {
+            let corrupt = || StoreError::Corrupt { tree: "meta", key: TICKET_KEY.into() };
+            let bytes = STANDARD.decode(stored).map_err(|_| corrupt())?;
+            return Ok((crate::ticket_seal::TicketKey::from_bytes(&bytes).ok_or_else(corrupt)?, false));
+        }
+        let key = crate::ticket_seal::TicketKey::generate();
+        meta.insert(TICKET_KEY, &STANDARD.encode(key.bytes()))?;
+        store.flush_blocking()?;
+        Ok((key, true))
+    }
+
+    /// The ticket generation for this run. Unless the journal was closed
+    /// cleanly, or tickets were never issued, spent markers may have been
+    /// lost (or the journal removed): the generation moves on, durably,
+    /// before any ticket is shown, and every earlier ticket is void.
+    fn ticket_generation(store: &Store, end: crate::store::JournalEnd, new_key: bool) -> Result<u64, StoreError> {
+        let meta = store.tree::<u64>("meta")?;
+        let current = meta.get(TICKET_GENERATION)?.unwrap_or(0);
+        if end == crate::store::JournalEnd::Clean || new_key {
+            return Ok(current);
+        }
+        tracing::warn!(?end, "the last run did not stop cleanly: permission tickets issued before now are void");
+        meta.insert(TICKET_GENERATION, &(current + 1))?;
+        store.flush_blocking()?;
+        Ok(current + 1)
+    }
+
+    /// Stops the hot store's writer after writing what it holds, so the
+    /// next start finds it closed cleanly and keeps every ticket valid.
+    /// Called when the server stops; dropping the last handle does it too.
+    pub fn close(&self) {
+        self.inner.hot.close();
     }
 
     /// Says which apps the register vouches for, for rules on unlisted
@@ -384,9 +437,15 @@ impl AuthorizationServer {
         }
     }
 
-    /// Flushes the store: called before an owner decision is acknowledged.
+    /// Makes everything written so far durable, the database and the hot
+    /// store's journal: called before an owner decision is acknowledged.
     pub async fn flush(&self) -> Result<(), StoreError> {
+        self.inner.hot.commit().await?;
         self.inner.store.flush().await
+    }
+
+    pub(crate) fn hot(&self) -> &crate::hot::HotStore {
+        &self.inner.hot
     }
 
     pub(crate) fn trees(&self) -> &Trees {
@@ -420,21 +479,18 @@ impl AuthorizationServer {
 }
 
 impl AuthorizationServer {
-    /// Removes records that can no longer be used: expired tickets and
-    /// replay markers, assertion ids, claims-gathering visits, PCTs, RPTs a
-    /// day past expiry, requests no client can poll for any more, and
+    /// Removes records that can no longer be used: spent-ticket markers,
+    /// RPTs and PCTs past their end, assertion ids, claims-gathering visits, requests no client can poll for any more, and
     /// clients that never authenticated. Writes what the audit throttle
     /// has counted. Returns how many records went.
     pub fn purge_expired(&self) -> Result<usize, StoreError> {
         let now = self.now();
         let t = &self.inner.trees;
         let mut removed = 0;
-        removed += purge(&t.tickets, |slot| slot.expires_at() <= now)?;
+        removed += self.inner.hot.purge(now);
         removed += purge(&t.used_jtis, |exp| *exp <= now)?;
         removed += purge(&t.sessions, |r| r.expires_at <= now)?;
-        removed += purge(&t.pcts, |r| r.expires_at <= now)?;
         removed += purge(&t.id_tokens, |r| r.expires_at <= now)?;
-        removed += purge(&t.rpts, |r| r.expires_at + 86_400 <= now)?;
         let closed: Vec<String> = t.pending.iter().filter_map(|item| match item {
             Ok((k, r)) if r.open_until.is_some_and(|at| at <= now) => Some(Ok(String::from_utf8_lossy(&k).into_owned())),
             Ok(_) => None,

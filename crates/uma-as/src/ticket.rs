@@ -15,8 +15,8 @@
 //! - **shown again**: by the client that used it, a replay, and the RPTs it
 //!   gave are revoked; by anyone else, refused, and nothing is revoked.
 //!
-//! Storage, audit and HTTP are the callers' ([`crate::token`],
-//! [`crate::permission`]).
+//! Sealing, storage, audit and HTTP are the callers' ([`crate::token`],
+//! [`crate::permission`], [`crate::ticket_seal`], [`crate::hot`]).
 
 use crate::clock::UnixTime;
 use crate::model::{Permission, RequestingParty, SpentTicket, TicketRecord, TicketSlot};
@@ -61,6 +61,8 @@ pub enum Refusal {
     /// Already used, by another client.
     Used,
     Expired,
+    /// Issued before the server restarted after a crash (see [`crate::hot`]).
+    Void,
 }
 
 impl Refusal {
@@ -72,6 +74,7 @@ impl Refusal {
             Refusal::Unexpected => "token.unexpected_ticket",
             Refusal::Used => "token.used_ticket",
             Refusal::Expired => "token.expired_ticket",
+            Refusal::Void => "token.void_ticket",
         }
     }
 
@@ -82,6 +85,7 @@ impl Refusal {
             Refusal::Unexpected => "the ticket is not for the resource that was asked for",
             Refusal::Used => "the ticket was already used",
             Refusal::Expired => "the ticket has expired",
+            Refusal::Void => "the ticket was issued before the authorization server restarted; ask the resource server for a new one",
         }
     }
 }

@@ -134,34 +134,38 @@ impl AuthorizationServer {
     ) -> ProtocolResult<GrantOutcome> {
         let actor = format!("client:{}", client.client_id);
         let hash = request.ticket.hash();
-        let (slot, sealed) = self.trees().tickets.get_sealed(hash.0)?.unzip();
+        let slot = match self.ticket_slot(&request.ticket) {
+            Ok(slot) => slot,
+            Err(why) => {
+                self.audit_noisy(&actor, why.action(), json!({}));
+                return Err(ProtocolError::invalid_grant(why.description()));
+            }
+        };
         let shown_for = match &slot {
             Some(TicketSlot::Live(t)) => Some(t.resource_server.clone()),
             _ => None,
         };
-        let (ticket, sealed) = match (ticket::show(slot, &client.client_id, expected), sealed) {
-            (Showing::Usable(ticket), Some(sealed)) => (ticket, sealed),
-            (Showing::Replayed { revoke }, _) => {
-                let revoked = revoke.iter().filter(|rpt| self.revoke_rpt_record(rpt).unwrap_or(false)).count();
+        let ticket = match ticket::show(slot, &client.client_id, expected) {
+            Showing::Usable(ticket) => ticket,
+            Showing::Replayed { revoke } => {
+                let revoked = revoke.iter().filter(|rpt| self.revoke_rpt_record(rpt)).count();
+                // Revoked before the client hears of it, crash or not.
+                self.hot().commit().await?;
                 self.audit_noisy(&actor, "token.ticket_replayed", json!({ "rpts_revoked": revoked }));
                 return Err(ProtocolError::invalid_grant("the ticket was already used; tokens issued from it are revoked"));
             }
-            (showing, _) => {
-                let why = match showing {
-                    Showing::Refused(why) => why,
-                    _ => Refusal::Unknown,
-                };
+            Showing::Refused(why) => {
                 let detail = if why == Refusal::Unexpected { json!({ "resource_server": shown_for }) } else { json!({}) };
                 self.audit_noisy(&actor, why.action(), detail);
                 return Err(ProtocolError::invalid_grant(why.description()));
             }
         };
-        let claim = TicketClaim { hash, sealed, ticket: ticket.clone(), client_id: client.client_id.clone(), spent: AtomicBool::new(false) };
+        let claim = TicketClaim { hash, ticket: ticket.clone(), client_id: client.client_id.clone(), spent: AtomicBool::new(false) };
         let result = self.assess_ticket(client, &actor, ticket, request, &claim).await;
         // Whatever the answer, the ticket has been shown and is used up
         // (Grant §5.4). The grant path spends it itself, naming its RPT.
         if !claim.spent.load(Ordering::Relaxed) {
-            claim.spend(self, vec![])?;
+            claim.spend(self, vec![]).await?;
         }
         result
     }
@@ -257,7 +261,7 @@ impl AuthorizationServer {
                     (None, true) => Some(self.issue_pct(&client.client_id, &party)?.expose().to_string()),
                     (None, false) => None,
                 };
-                self.issue_rpt(client, actor, &ticket, &party, permitted, request.rpt.as_ref(), pct, claim).map(GrantOutcome::Issued)
+                self.issue_rpt(client, actor, &ticket, &party, permitted, request.rpt.as_ref(), pct, claim).await.map(GrantOutcome::Issued)
             }
         }
     }
@@ -299,7 +303,7 @@ impl AuthorizationServer {
     /// A next ticket in the chain: same permissions, bound to the client.
     fn next_ticket(&self, client: &Client, ticket: &TicketRecord, party: RequestingParty, pending: Option<String>) -> ProtocolResult<Secret<role::Ticket>> {
         let ttl = if pending.is_some() { self.config().polling_ticket_ttl } else { self.config().ticket_ttl };
-        Ok(self.store_ticket(&ticket::next(ticket, &client.client_id, party, pending, self.now(), ttl))?)
+        Ok(self.seal_ticket(&ticket::next(ticket, &client.client_id, party, pending, self.now(), ttl)))
     }
 
     fn need_info(
@@ -379,7 +383,7 @@ impl AuthorizationServer {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn issue_rpt(
+    async fn issue_rpt(
         &self,
         client: &Client,
         actor: &str,
@@ -415,7 +419,7 @@ impl AuthorizationServer {
         let mut retired = None;
         if let Some(old) = upgrade {
             let hash = old.hash();
-            if let Some(record) = self.trees().rpts.get(hash.0)? {
+            if let Some(record) = self.hot().rpt(&hash) {
                 let live = self.rpt_liveness(&record, now);
                 let may_upgrade = {
                     let cache = self.cache().read();
@@ -469,14 +473,14 @@ impl AuthorizationServer {
         };
         // The record first, then the spend that names it: a replay that
         // lands in between finds the spent ticket and a record to revoke.
-        self.trees().rpts.insert(hash.0, &record)?;
-        if let Err(e) = claim.spend(self, vec![hash]) {
+        self.hot().put_rpt(hash, record.clone());
+        if let Err(e) = claim.spend(self, vec![hash]).await {
             // Lost to a concurrent use of the same ticket: this token is never handed out.
-            self.revoke_rpt_record(&hash)?;
+            self.revoke_rpt_record(&hash);
             return Err(e);
         }
         if let Some(old) = retired {
-            self.revoke_rpt_record(&old)?;
+            self.revoke_rpt_record(&old);
         }
         self.audit(
             actor,
@@ -492,21 +496,17 @@ impl AuthorizationServer {
         rpt::liveness(record, now, |grant| cache.grants.get(grant).is_some_and(|g| g.is_active(now)))
     }
 
-    pub(crate) fn revoke_rpt_record(&self, hash: &SecretHash) -> ProtocolResult<bool> {
-        match self.trees().rpts.get(hash.0)?.and_then(|record| rpt::revoked(&record, self.now())) {
-            Some(record) => {
-                self.trees().rpts.insert(hash.0, &record)?;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+    /// Revokes an RPT's record, if it is live. Durable at the next commit:
+    /// a caller that answers for the revocation waits for it.
+    pub(crate) fn revoke_rpt_record(&self, hash: &SecretHash) -> bool {
+        let now = self.now();
+        self.hot().update_rpt(hash, |record| rpt::revoked(record, now))
     }
 }
 
 /// A live ticket read at the start of a token request, to be spent once.
 pub(crate) struct TicketClaim {
     hash: SecretHash,
-    sealed: sled::IVec,
     ticket: TicketRecord,
     client_id: String,
     spent: AtomicBool,
@@ -516,18 +516,15 @@ impl TicketClaim {
     /// Marks the ticket spent by this client, naming the RPTs issued from
     /// it. Losing the race to a concurrent request with the same ticket is a
     /// replay: if the winner was this same client, what it got is revoked.
-    fn spend(&self, server: &AuthorizationServer, rpts: Vec<SecretHash>) -> ProtocolResult<()> {
+    async fn spend(&self, server: &AuthorizationServer, rpts: Vec<SecretHash>) -> ProtocolResult<()> {
         self.spent.store(true, Ordering::Relaxed);
-        let spent = TicketSlot::Spent(ticket::spent(&self.ticket, &self.client_id, rpts, server.now(), server.config().rpt_ttl));
-        if server.trees().tickets.swap(self.hash.0, &self.sealed, &spent)? {
-            return Ok(());
-        }
-        if let Some(TicketSlot::Spent(winner)) = server.trees().tickets.get(self.hash.0)? {
-            if winner.client_id.as_deref() == Some(self.client_id.as_str()) {
-                for rpt in &winner.rpts {
-                    server.revoke_rpt_record(rpt)?;
-                }
+        let spent = ticket::spent(&self.ticket, &self.client_id, rpts, server.now(), server.config().rpt_ttl);
+        let Err(winner) = server.hot().spend(self.hash, spent) else { return Ok(()) };
+        if winner.client_id.as_deref() == Some(self.client_id.as_str()) {
+            for rpt in &winner.rpts {
+                server.revoke_rpt_record(rpt);
             }
+            server.hot().commit().await?;
         }
         Err(ProtocolError::invalid_grant("the ticket was already used"))
     }

@@ -166,7 +166,7 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
             }
             Step::RevokeRpt { client, rpt } => {
                 if let Some((token, _, holder)) = w.rpts.get(rpt % w.rpts.len().max(1)).cloned() {
-                    let revoked = w.server.revoke_token(&w.clients[client], &token, None);
+                    let revoked = w.server.revoke_token(&w.clients[client], &token, None).await;
                     prop_assert_eq!(revoked.is_ok(), holder == client, "only the client an RPT was issued to may revoke it");
                     if holder == client {
                         w.revoked_rpts.insert(token);

@@ -141,6 +141,10 @@ impl Bound {
         }
         server.write_counted_refusals();
         server.flush().await.map_err(WalletError::from)?;
+        // The hot store's journal closed cleanly: tickets stay valid across
+        // this restart (see uma_as::hot).
+        let closing = server.clone();
+        let _ = tokio::task::spawn_blocking(move || closing.close()).await;
         let _ = std::fs::remove_file(&server_file);
         a?;
         b?;
@@ -148,7 +152,7 @@ impl Bound {
     }
 }
 
-/// Drops expired tickets, replay markers and claims-gathering visits every
+/// Drops spent-ticket markers, RPTs, replay markers and claims-gathering visits past their end every
 /// few minutes, so the database does not grow with traffic alone.
 async fn housekeeping(server: AuthorizationServer, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {

@@ -93,6 +93,6 @@ pub async fn token(State(server): State<AuthorizationServer>, headers: HeaderMap
 pub async fn revoke(State(server): State<AuthorizationServer>, headers: HeaderMap, mut form: Form) -> Result<Response, ProtocolError> {
     let client = server.authenticate_client(&client_credentials(&headers, &mut form)?)?;
     let token = form.require("token")?;
-    server.revoke_token(&client, &token, form.take("token_type_hint").as_deref())?;
+    server.revoke_token(&client, &token, form.take("token_type_hint").as_deref()).await?;
     Ok(StatusCode::OK.into_response())
 }
