@@ -28,7 +28,6 @@
 
 use crate::error::{ProtocolError, ProtocolResult};
 use crate::model::Grant;
-use crate::secret::SecretHash;
 use crate::AuthorizationServer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -151,7 +150,7 @@ impl AuthorizationServer {
     /// RPT it was issued, a credential for each grant behind the RPT.
     pub fn access_grant_credentials_for_rpt(&self, client: &crate::model::Client, rpt: &str) -> ProtocolResult<Vec<(String, String)>> {
         let now = self.now();
-        let record = self.hot().rpt(&SecretHash::of(rpt));
+        let record = self.rpt_record(rpt);
         let Some(record) = record.filter(|r| r.client_id == client.client_id && self.rpt_liveness(r, now) == crate::rpt::Liveness::Active) else {
             return Err(ProtocolError::invalid_grant("the RPT is unknown, not this client's, revoked or expired"));
         };

@@ -42,7 +42,7 @@ use crate::secret::SecretHash;
 use crate::store::{Journal, JournalEnd, Store, StoreError};
 use parking_lot::{Condvar, Mutex};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -55,31 +55,77 @@ const SNAPSHOT_BATCH: usize = 4096;
 /// How long the writer waits before trying again after a failed write.
 const RETRY_AFTER: Duration = Duration::from_millis(200);
 
+/// What the hot store keeps of an RPT: only what its signed token does not
+/// say. The rest (its id, client, permissions, issue time) is read back
+/// from the token, which whoever looks an RPT up holds: the record is
+/// found by the token's hash, so the token is exactly the one issued.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RptState {
+    pub expires_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+    /// For each of the token's permissions, in its order: the grant it
+    /// came from, and when that grant ends.
+    pub grants: Box<[(Arc<str>, Option<UnixTime>)]>,
+}
+
+/// A spent marker as kept in memory: the same as [`SpentTicket`], with
+/// the client's id shared among all its markers.
+#[derive(Clone)]
+struct Spent {
+    expires_at: UnixTime,
+    client: Option<Arc<str>>,
+    rpts: Box<[SecretHash]>,
+}
+
 /// One change, as the journal holds it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "k", rename_all = "snake_case")]
 enum Change {
     Spent { hash: SecretHash, ticket: SpentTicket },
-    Rpt { hash: SecretHash, record: RptRecord },
+    Rpt { hash: SecretHash, expires_at: UnixTime, revoked_at: Option<UnixTime>, grants: Vec<(String, Option<UnixTime>)> },
     Pct { hash: SecretHash, record: PctRecord },
     PctRemoved { hash: SecretHash },
 }
 
+/// The live records. Ids that recur in many records (clients, grants) are
+/// held once and shared: a busy server keeps tens of thousands of RPTs
+/// and spent markers, nearly all naming the same few.
 #[derive(Default)]
 struct Records {
-    spent: HashMap<SecretHash, SpentTicket>,
-    rpts: HashMap<SecretHash, RptRecord>,
+    spent: HashMap<SecretHash, Spent>,
+    rpts: HashMap<SecretHash, RptState>,
     pcts: HashMap<SecretHash, PctRecord>,
+    names: HashSet<Arc<str>>,
 }
 
 impl Records {
+    fn name(&mut self, id: &str) -> Arc<str> {
+        if let Some(shared) = self.names.get(id) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = id.into();
+        self.names.insert(shared.clone());
+        shared
+    }
+
+    fn spent_marker(&mut self, ticket: &SpentTicket) -> Spent {
+        Spent { expires_at: ticket.expires_at, client: ticket.client_id.as_deref().map(|c| self.name(c)), rpts: ticket.rpts.clone().into() }
+    }
+
+    fn rpt_state(&mut self, expires_at: UnixTime, revoked_at: Option<UnixTime>, grants: &[(String, Option<UnixTime>)]) -> RptState {
+        let grants = grants.iter().map(|(id, ends)| (self.name(id), *ends)).collect();
+        RptState { expires_at, revoked_at, grants }
+    }
+
     fn apply(&mut self, change: Change) {
         match change {
             Change::Spent { hash, ticket } => {
-                self.spent.insert(hash, ticket);
+                let marker = self.spent_marker(&ticket);
+                self.spent.insert(hash, marker);
             }
-            Change::Rpt { hash, record } => {
-                self.rpts.insert(hash, record);
+            Change::Rpt { hash, expires_at, revoked_at, grants } => {
+                let state = self.rpt_state(expires_at, revoked_at, &grants);
+                self.rpts.insert(hash, state);
             }
             Change::Pct { hash, record } => {
                 self.pcts.insert(hash, record);
@@ -95,6 +141,7 @@ impl Records {
         self.spent.retain(|_, t| t.expires_at > now);
         self.rpts.retain(|_, r| r.expires_at > now);
         self.pcts.retain(|_, p| p.expires_at > now);
+        self.names.retain(|name| Arc::strong_count(name) > 1);
         before - self.len()
     }
 
@@ -102,12 +149,32 @@ impl Records {
         self.spent.len() + self.rpts.len() + self.pcts.len()
     }
 
+    /// A copy of the live records, taken under the lock: a few pointer
+    /// copies per record, so requests wait for that and not for the
+    /// journal's encoding.
+    fn copy(&self) -> Records {
+        Records { spent: self.spent.clone(), rpts: self.rpts.clone(), pcts: self.pcts.clone(), names: HashSet::new() }
+    }
+
     /// Every live record as a change, for a compacted journal.
     fn snapshot(&self) -> Vec<Change> {
-        let spent = self.spent.iter().map(|(h, t)| Change::Spent { hash: *h, ticket: t.clone() });
-        let rpts = self.rpts.iter().map(|(h, r)| Change::Rpt { hash: *h, record: r.clone() });
+        let spent = self.spent.iter().map(|(h, t)| Change::Spent { hash: *h, ticket: spent_ticket(t) });
+        let rpts = self.rpts.iter().map(|(h, r)| rpt_change(*h, r));
         let pcts = self.pcts.iter().map(|(h, p)| Change::Pct { hash: *h, record: p.clone() });
         spent.chain(rpts).chain(pcts).collect()
+    }
+}
+
+fn spent_ticket(marker: &Spent) -> SpentTicket {
+    SpentTicket { rpts: marker.rpts.to_vec(), expires_at: marker.expires_at, client_id: marker.client.as_deref().map(String::from) }
+}
+
+fn rpt_change(hash: SecretHash, state: &RptState) -> Change {
+    Change::Rpt {
+        hash,
+        expires_at: state.expires_at,
+        revoked_at: state.revoked_at,
+        grants: state.grants.iter().map(|(id, ends)| (id.to_string(), *ends)).collect(),
     }
 }
 
@@ -198,38 +265,39 @@ impl HotStore {
     pub fn spend(&self, hash: SecretHash, ticket: SpentTicket) -> Result<(), SpentTicket> {
         let mut state = self.shared.state.lock();
         if let Some(winner) = state.records.spent.get(&hash) {
-            return Err(winner.clone());
+            return Err(spent_ticket(winner));
         }
-        state.records.spent.insert(hash, ticket.clone());
+        let marker = state.records.spent_marker(&ticket);
+        state.records.spent.insert(hash, marker);
         self.change(&mut state, Change::Spent { hash, ticket });
         Ok(())
     }
 
     pub fn spent(&self, hash: &SecretHash) -> Option<SpentTicket> {
-        self.shared.state.lock().records.spent.get(hash).cloned()
+        self.shared.state.lock().records.spent.get(hash).map(spent_ticket)
     }
 
-    pub fn rpt(&self, hash: &SecretHash) -> Option<RptRecord> {
+    pub fn rpt(&self, hash: &SecretHash) -> Option<RptState> {
         self.shared.state.lock().records.rpts.get(hash).cloned()
     }
 
-    /// Reads an RPT record with `read`, without copying it.
-    pub fn with_rpt<T>(&self, hash: &SecretHash, read: impl FnOnce(&RptRecord) -> T) -> Option<T> {
-        self.shared.state.lock().records.rpts.get(hash).map(read)
+    /// Keeps what the token of `record` does not say.
+    pub fn put_rpt(&self, hash: SecretHash, record: &RptRecord) {
+        let grants: Vec<(String, Option<UnixTime>)> = record.permissions.iter().map(|p| (p.grant_id.clone(), p.expires_at)).collect();
+        let mut state = self.shared.state.lock();
+        let rpt = state.records.rpt_state(record.expires_at, record.revoked_at, &grants);
+        state.records.rpts.insert(hash, rpt);
+        self.change(&mut state, Change::Rpt { hash, expires_at: record.expires_at, revoked_at: record.revoked_at, grants });
     }
 
-    pub fn put_rpt(&self, hash: SecretHash, record: RptRecord) {
+    /// Marks an RPT revoked at `now`, unless it is unknown or already was:
+    /// the first revocation's time stands.
+    pub fn revoke_rpt(&self, hash: &SecretHash, now: UnixTime) -> bool {
         let mut state = self.shared.state.lock();
-        state.records.rpts.insert(hash, record.clone());
-        self.change(&mut state, Change::Rpt { hash, record });
-    }
-
-    /// Replaces an RPT record with what `update` makes of it, if anything.
-    pub fn update_rpt(&self, hash: &SecretHash, update: impl FnOnce(&RptRecord) -> Option<RptRecord>) -> bool {
-        let mut state = self.shared.state.lock();
-        let Some(record) = state.records.rpts.get(hash).and_then(update) else { return false };
-        state.records.rpts.insert(*hash, record.clone());
-        self.change(&mut state, Change::Rpt { hash: *hash, record });
+        let Some(rpt) = state.records.rpts.get_mut(hash).filter(|r| r.revoked_at.is_none()) else { return false };
+        rpt.revoked_at = Some(now);
+        let change = rpt_change(*hash, rpt);
+        self.change(&mut state, change);
         true
     }
 
@@ -353,14 +421,14 @@ fn write_journal(shared: Arc<Shared>, mut journal: Journal, clock: Clock) {
             return;
         }
         if journal.len() > COMPACT_FROM.max(4 * live_len) {
-            let (snapshot, upto) = {
+            let (live, upto) = {
                 let mut state = shared.state.lock();
                 state.records.purge(clock.now());
                 // The copy holds every change made so far, pending ones too.
                 state.pending.clear();
-                (state.records.snapshot(), state.made)
+                (state.records.copy(), state.made)
             };
-            match journal.rewrite(&batches(snapshot)) {
+            match journal.rewrite(&batches(live.snapshot())) {
                 Ok(()) => {
                     live_len = journal.len();
                     shared.progress.send_replace(Progress { committed: upto, failing: false });
@@ -374,22 +442,14 @@ fn write_journal(shared: Arc<Shared>, mut journal: Journal, clock: Clock) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::GrantedPermission;
 
     fn store(dir: &std::path::Path) -> Store {
         Store::create(&dir.join("db"), "pass", crate::store::KdfParams { memory_kib: 8, iterations: 1, parallelism: 1 }).unwrap()
     }
 
-    fn rpt(expires_at: UnixTime) -> RptRecord {
-        RptRecord {
-            jti: "jti".into(),
-            client_id: "app".into(),
-            party_key: "anyone".into(),
-            permissions: vec![GrantedPermission { resource_id: "r1".into(), resource_scopes: vec!["value".into()], grant_id: "g1".into(), expires_at: None }],
-            issued_at: 0,
-            expires_at,
-            revoked_at: None,
-        }
+    fn rpt(expires_at: UnixTime, grant: &str) -> RptRecord {
+        let permission = crate::model::GrantedPermission { resource_id: "r1".into(), resource_scopes: vec!["value".into()], grant_id: grant.into(), expires_at: None };
+        RptRecord { jti: "jti".into(), client_id: "app".into(), permissions: vec![permission], issued_at: 0, expires_at, revoked_at: None }
     }
 
     fn spent(client: &str) -> SpentTicket {
@@ -403,12 +463,13 @@ mod tests {
         let clock = Clock::manual(100);
         let (hot, end) = HotStore::open(&store, Duration::from_secs(3600), clock.clone()).unwrap();
         assert_eq!(end, JournalEnd::Missing);
-        hot.put_rpt(SecretHash([1; 32]), rpt(700));
+        hot.put_rpt(SecretHash([1; 32]), &rpt(700, "g1"));
         assert!(hot.spend(SecretHash([2; 32]), spent("app")).is_ok());
         assert_eq!(hot.spend(SecretHash([2; 32]), spent("thief")), Err(spent("app")));
         hot.put_pct(SecretHash([3; 32]), PctRecord { client_id: "app".into(), party: Default::default(), issued_at: 0, expires_at: 900 });
         hot.commit().await.unwrap();
-        assert!(hot.update_rpt(&SecretHash([1; 32]), |r| crate::rpt::revoked(r, 150)));
+        assert!(hot.revoke_rpt(&SecretHash([1; 32]), 150));
+        assert!(!hot.revoke_rpt(&SecretHash([1; 32]), 160), "the first revocation's time stands");
         hot.close();
         drop(hot);
 
@@ -432,10 +493,10 @@ mod tests {
         let store = store(dir.path());
         let clock = Clock::manual(100);
         let (hot, _) = HotStore::open(&store, Duration::from_secs(3600), clock.clone()).unwrap();
-        hot.put_rpt(SecretHash([1; 32]), rpt(200));
+        hot.put_rpt(SecretHash([1; 32]), &rpt(200, "g1"));
         hot.commit().await.unwrap();
         // Inside an hour-long commit window, nothing else is written.
-        hot.put_rpt(SecretHash([2; 32]), rpt(700));
+        hot.put_rpt(SecretHash([2; 32]), &rpt(700, "g1"));
         std::mem::forget(hot);
 
         let (hot, end) = HotStore::open(&store, Duration::ZERO, clock.clone()).unwrap();
@@ -455,11 +516,9 @@ mod tests {
         let clock = Clock::manual(100);
         let (hot, _) = HotStore::open(&store, Duration::ZERO, clock.clone()).unwrap();
         // The same record rewritten until the journal passes the threshold.
-        let mut record = rpt(1_000);
-        record.jti = "x".repeat(4096);
+        let long_grant = "x".repeat(4096);
         for i in 0..(COMPACT_FROM / 4096 + 100) {
-            record.issued_at = i as i64;
-            hot.put_rpt(SecretHash([9; 32]), record.clone());
+            hot.put_rpt(SecretHash([9; 32]), &rpt(1_000 + i as i64, &long_grant));
             if i % 64 == 0 {
                 hot.commit().await.unwrap();
             }
@@ -471,6 +530,6 @@ mod tests {
         hot.close();
         drop(hot);
         let (hot, _) = HotStore::open(&store, Duration::ZERO, clock).unwrap();
-        assert_eq!(hot.rpt(&SecretHash([9; 32])).map(|r| r.issued_at), Some((COMPACT_FROM / 4096 + 99) as i64));
+        assert_eq!(hot.rpt(&SecretHash([9; 32])).map(|r| r.expires_at), Some(1_000 + (COMPACT_FROM / 4096 + 99) as i64));
     }
 }

@@ -6,7 +6,6 @@
 
 use crate::clock::UnixTime;
 use crate::pat::ProtectionCaller;
-use crate::secret::SecretHash;
 use crate::server::AuthorizationServer;
 use serde::{Deserialize, Serialize};
 
@@ -49,7 +48,7 @@ impl Introspection {
 
 impl AuthorizationServer {
     pub fn introspect(&self, caller: &ProtectionCaller, token: &str) -> Result<Introspection, crate::store::StoreError> {
-        let Some(record) = self.hot().rpt(&SecretHash::of(token)) else { return Ok(Introspection::inactive()) };
+        let Some(record) = self.rpt_record(token) else { return Ok(Introspection::inactive()) };
         let now = self.now();
         if self.rpt_liveness(&record, now) != crate::rpt::Liveness::Active {
             return Ok(Introspection::inactive());

@@ -222,6 +222,10 @@ pub struct RequestingParty {
 }
 
 impl RequestingParty {
+    fn is_default(&self) -> bool {
+        *self == RequestingParty::default()
+    }
+
     /// True when no claim at all is known (Grant §5.6: such a party must never
     /// pass a policy by default).
     pub fn is_anonymous(&self) -> bool {
@@ -287,11 +291,13 @@ pub struct TicketRecord {
     pub expires_at: UnixTime,
     /// Set once a client has shown the ticket chain: rotated tickets are
     /// bound to that client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// The pending request this ticket is polling for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_request: Option<String>,
     /// Claims gathered interactively or pushed earlier in this chain.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "RequestingParty::is_default")]
     pub party: RequestingParty,
 }
 
@@ -368,12 +374,13 @@ pub struct GrantedPermission {
     pub expires_at: Option<UnixTime>,
 }
 
-/// The server-side record of an issued RPT, keyed by the hash of the token.
+/// An issued RPT as the server knows it. Only part of it is stored (see
+/// [`crate::hot::RptState`]): the rest is the token's own signed claims,
+/// read back from the token it is looked up by ([`crate::rpt::rebuilt`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RptRecord {
     pub jti: String,
     pub client_id: String,
-    pub party_key: String,
     pub permissions: Vec<GrantedPermission>,
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,

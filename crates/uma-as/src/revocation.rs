@@ -18,7 +18,7 @@ impl AuthorizationServer {
         let try_pct_first = hint == Some("pct");
         for kind in if try_pct_first { ["pct", "rpt"] } else { ["rpt", "pct"] } {
             let owner = match kind {
-                "rpt" => self.hot().with_rpt(&hash, |r| r.client_id.clone()),
+                "rpt" => self.rpt_record(token).map(|r| r.client_id),
                 _ => self.hot().pct(&hash).map(|r| r.client_id),
             };
             let Some(owner) = owner else { continue };

@@ -16,7 +16,9 @@
 //! [`crate::introspection`], [`crate::revocation`]).
 
 use crate::clock::UnixTime;
+use crate::hot::RptState;
 use crate::model::{merge_scopes, GrantedPermission, RptRecord};
+use crate::token::RptClaims;
 
 /// Whether an RPT is live, and if not, why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +79,26 @@ pub fn carry_over(granted: &mut Vec<GrantedPermission>, previous: &RptRecord) {
     }
 }
 
+/// The record again, from the token's own claims and what the store kept;
+/// `None` when they do not fit together.
+pub fn rebuilt(claims: RptClaims, state: &RptState) -> Option<RptRecord> {
+    if claims.permissions.len() != state.grants.len() {
+        return None;
+    }
+    let permissions = claims
+        .permissions
+        .into_iter()
+        .zip(state.grants.iter())
+        .map(|(p, (grant, expires_at))| GrantedPermission {
+            resource_id: p.resource_id,
+            resource_scopes: p.resource_scopes,
+            grant_id: grant.to_string(),
+            expires_at: *expires_at,
+        })
+        .collect();
+    Some(RptRecord { jti: claims.jti, client_id: claims.client_id, permissions, issued_at: claims.iat, expires_at: state.expires_at, revoked_at: state.revoked_at })
+}
+
 /// The record once revoked at `now`; `None` when it already was, so the
 /// first revocation's time stands.
 pub fn revoked(record: &RptRecord, now: UnixTime) -> Option<RptRecord> {
@@ -91,7 +113,6 @@ mod tests {
         RptRecord {
             jti: "j".into(),
             client_id: "app".into(),
-            party_key: "anonymous".into(),
             permissions,
             issued_at: 100,
             expires_at: 700,
@@ -144,5 +165,34 @@ mod tests {
         let mut new = vec![granted("r1", &["value"], "g4")];
         carry_over(&mut new, &rpt);
         assert_eq!(new, vec![granted("r1", &["value"], "g4"), granted("r1", &["owner"], "g1")]);
+    }
+
+    #[test]
+    fn a_record_is_rebuilt_from_its_token_claims_and_the_stored_state_only_when_they_fit() {
+        let rpt = record(vec![GrantedPermission { expires_at: Some(900), ..granted("r1", &["owner"], "g1") }, granted("r2", &[], "g2")]);
+        let claims = |permissions: &[GrantedPermission]| RptClaims {
+            iss: "as".into(),
+            sub: "owner".into(),
+            aud: vec!["rs".into()],
+            azp: "app".into(),
+            client_id: "app".into(),
+            jti: "j".into(),
+            iat: 100,
+            exp: 700,
+            permissions: permissions
+                .iter()
+                .map(|p| crate::token::RptPermission { resource_id: p.resource_id.clone(), resource_scopes: p.resource_scopes.clone(), exp: None })
+                .collect(),
+        };
+        let state = |record: &RptRecord| RptState {
+            expires_at: record.expires_at,
+            revoked_at: record.revoked_at,
+            grants: record.permissions.iter().map(|p| (p.grant_id.as_str().into(), p.expires_at)).collect(),
+        };
+        let stored = state(&rpt);
+        assert_eq!(rebuilt(claims(&rpt.permissions), &stored), Some(rpt.clone()));
+        let revoked_state = state(&revoked(&rpt, 300).unwrap());
+        assert_eq!(rebuilt(claims(&rpt.permissions), &revoked_state).and_then(|r| r.revoked_at), Some(300));
+        assert_eq!(rebuilt(claims(&rpt.permissions[..1]), &stored), None, "a permission more or less than stored");
     }
 }

@@ -419,7 +419,7 @@ impl AuthorizationServer {
         let mut retired = None;
         if let Some(old) = upgrade {
             let hash = old.hash();
-            if let Some(record) = self.hot().rpt(&hash) {
+            if let Some(record) = self.rpt_record(old.expose()) {
                 let live = self.rpt_liveness(&record, now);
                 let may_upgrade = {
                     let cache = self.cache().read();
@@ -465,7 +465,6 @@ impl AuthorizationServer {
         let record = RptRecord {
             jti: claims.jti.clone(),
             client_id: client.client_id.clone(),
-            party_key: party.key(),
             permissions: granted,
             issued_at: now,
             expires_at,
@@ -473,7 +472,7 @@ impl AuthorizationServer {
         };
         // The record first, then the spend that names it: a replay that
         // lands in between finds the spent ticket and a record to revoke.
-        self.hot().put_rpt(hash, record.clone());
+        self.hot().put_rpt(hash, &record);
         if let Err(e) = claim.spend(self, vec![hash]).await {
             // Lost to a concurrent use of the same ticket: this token is never handed out.
             self.revoke_rpt_record(&hash);
@@ -485,7 +484,7 @@ impl AuthorizationServer {
         self.audit(
             actor,
             "token.rpt_issued",
-            json!({ "jti": record.jti, "party": record.party_key, "permissions": claims.permissions, "upgraded": upgraded.unwrap_or(false) }),
+            json!({ "jti": record.jti, "party": party.key(), "permissions": claims.permissions, "upgraded": upgraded.unwrap_or(false) }),
         );
         Ok(RptResponse { access_token: token, token_type: "Bearer", expires_in: self.config().rpt_ttl, pct, upgraded })
     }
@@ -496,11 +495,21 @@ impl AuthorizationServer {
         rpt::liveness(record, now, |grant| cache.grants.get(grant).is_some_and(|g| g.is_active(now)))
     }
 
-    /// Revokes an RPT's record, if it is live. Durable at the next commit:
-    /// a caller that answers for the revocation waits for it.
+    /// Revokes an RPT, unless it is unknown or already was. Durable at the
+    /// next commit: a caller that answers for the revocation waits for it.
     pub(crate) fn revoke_rpt_record(&self, hash: &SecretHash) -> bool {
-        let now = self.now();
-        self.hot().update_rpt(hash, |record| rpt::revoked(record, now))
+        self.hot().revoke_rpt(hash, self.now())
+    }
+
+    /// An issued RPT's record: the token's own claims, and what the hot
+    /// store kept under the token's hash. `None` for a token this server
+    /// did not issue, or whose record is gone.
+    pub(crate) fn rpt_record(&self, token: &str) -> Option<RptRecord> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        let state = self.hot().rpt(&SecretHash::of(token))?;
+        let payload = URL_SAFE_NO_PAD.decode(token.split('.').nth(1)?).ok()?;
+        rpt::rebuilt(serde_json::from_slice(&payload).ok()?, &state)
     }
 }
 
