@@ -2,19 +2,33 @@
 //!
 //! Entry `n` stores the SHA-256 of entry `n-1` and its own hash over its
 //! content and that link; the head (last sequence number and hash) is written
-//! right after the entry. [`AuditLog::verify`] walks the chain, so a changed
+//! after the entries. [`AuditLog::verify`] walks the chain, so a changed
 //! entry, a removed entry in the middle and a removed last entry (the head no
-//! longer matches) are all detected. Entry and head are two plain inserts, not
-//! one sled batch: a batch takes sled's global write lock, which halved the
-//! grant rate. A crash between the two leaves the head one entry behind, and
-//! [`AuditLog::open`] moves it forward after checking that entry's link.
+//! longer matches) are all detected.
+//!
+//! Appending chains the entry at once (its number and hash are fixed under
+//! the head's lock) and leaves the writing to a thread of its own, which
+//! writes what has gathered in one go, in order, a few milliseconds later:
+//! a request pays for a hash, not for sealing and storing. Whoever reads
+//! the log, and [`AuditLog::write_pending`] (called before an owner's
+//! decision is acknowledged), writes what is pending first, so nothing
+//! appended is ever missing from what is read. Entries not yet written
+//! when the process dies are lost, like anything sled had not yet flushed;
+//! the chain stays whole, since entries are written in order and the head
+//! after them. A crash between an entry and the head leaves the head
+//! behind, and [`AuditLog::open`] moves it forward after checking that
+//! entry's link.
 
 use crate::clock::UnixTime;
 use crate::store::{Store, StoreError, Tree};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use ring::digest::{Context, SHA256};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// How long an appended entry waits for others to be written with it.
+const WRITE_WINDOW: Duration = Duration::from_millis(10);
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct AuditEntry {
@@ -131,9 +145,25 @@ impl Throttle {
 
 #[derive(Clone)]
 pub struct AuditLog {
+    chain: Arc<Chain>,
+}
+
+struct Chain {
     entries: Tree<AuditEntry>,
     heads: Tree<Head>,
-    head: Arc<Mutex<Head>>,
+    /// The head, counting entries chained but not yet written.
+    head: Mutex<Head>,
+    pending: Arc<Pending>,
+    /// One writer at a time, so that batches land in order.
+    writing: Mutex<()>,
+}
+
+/// Entries chained but not yet written, in order, and the writer's bell.
+/// Apart from [`Chain`], so the writer can wait without keeping it alive.
+#[derive(Default)]
+struct Pending {
+    entries: Mutex<Vec<AuditEntry>>,
+    wake: Condvar,
 }
 
 fn entry_hash(seq: u64, at: UnixTime, actor: &str, action: &str, detail: &serde_json::Value, prev: &str) -> String {
@@ -155,12 +185,19 @@ impl AuditLog {
                 heads.insert(HEAD_KEY, &head)?;
             }
         }
-        Ok(AuditLog { entries, heads, head: Arc::new(Mutex::new(head)) })
+        let pending = Arc::new(Pending::default());
+        let chain = Arc::new(Chain { entries, heads, head: Mutex::new(head), pending: pending.clone(), writing: Mutex::new(()) });
+        let weak = Arc::downgrade(&chain);
+        std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || write_behind(weak, pending))
+            .map_err(|e| StoreError::Db(sled::Error::Io(e)))?;
+        Ok(AuditLog { chain })
     }
 
-    /// Appends one entry; the entry and the new head land in one atomic batch.
+    /// Chains one entry; it is written shortly after, off the caller's path.
     pub fn append(&self, at: UnixTime, actor: &str, action: &str, detail: serde_json::Value) -> Result<AuditEntry, StoreError> {
-        let mut head = self.head.lock();
+        let mut head = self.chain.head.lock();
         let seq = head.seq + 1;
         let hash = entry_hash(seq, at, actor, action, &detail, &head.hash);
         let entry = AuditEntry {
@@ -172,16 +209,24 @@ impl AuditLog {
             prev_hash: head.hash.clone(),
             hash: hash.clone(),
         };
-        let new_head = Head { seq, hash };
-        self.entries.insert(seq.to_be_bytes(), &entry)?;
-        self.heads.insert(HEAD_KEY, &new_head)?;
-        *head = new_head;
+        *head = Head { seq, hash };
+        // Under the head's lock: pending entries stay in chain order.
+        let mut pending = self.chain.pending.entries.lock();
+        pending.push(entry.clone());
+        if pending.len() == 1 {
+            self.chain.pending.wake.notify_one();
+        }
         Ok(entry)
     }
 
+    /// Writes every entry appended so far.
+    pub fn write_pending(&self) -> Result<(), StoreError> {
+        self.chain.write_pending()
+    }
+
     fn all(&self) -> impl Iterator<Item = Result<AuditEntry, StoreError>> + '_ {
-        self.entries.raw().iter().filter_map(move |item| match item {
-            Ok((k, v)) if k.len() == 8 => Some(self.entries.decode(&k, &v)),
+        self.chain.entries.raw().iter().filter_map(move |item| match item {
+            Ok((k, v)) if k.len() == 8 => Some(self.chain.entries.decode(&k, &v)),
             Ok(_) => None,
             Err(e) => Some(Err(e.into())),
         })
@@ -195,8 +240,9 @@ impl AuditLog {
     /// The newest `limit` entries that `wanted` keeps, newest first,
     /// looking through at most the newest `scanned` entries.
     pub fn search(&self, limit: usize, scanned: usize, wanted: impl Fn(&AuditEntry) -> bool) -> Result<Vec<AuditEntry>, StoreError> {
+        self.write_pending()?;
         let mut out = Vec::with_capacity(limit.min(1024));
-        for item in self.entries.raw().iter().rev().take(scanned) {
+        for item in self.chain.entries.raw().iter().rev().take(scanned) {
             if out.len() >= limit {
                 break;
             }
@@ -204,7 +250,7 @@ impl AuditLog {
             if k.len() != 8 {
                 continue;
             }
-            let entry = self.entries.decode(&k, &v)?;
+            let entry = self.chain.entries.decode(&k, &v)?;
             if wanted(&entry) {
                 out.push(entry);
             }
@@ -214,11 +260,13 @@ impl AuditLog {
 
     /// Oldest first, every entry.
     pub fn export(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        self.write_pending()?;
         self.all().collect()
     }
 
     /// Walks the whole chain. `Ok(n)` is the number of entries verified.
     pub fn verify(&self) -> Result<Result<u64, ChainBroken>, StoreError> {
+        self.write_pending()?;
         let mut expected_seq = 1;
         let mut prev = GENESIS.to_string();
         for item in self.all() {
@@ -242,7 +290,7 @@ impl AuditLog {
             prev = entry.hash;
             expected_seq += 1;
         }
-        let head = self.heads.get(HEAD_KEY)?.unwrap_or(Head { seq: 0, hash: GENESIS.into() });
+        let head = self.chain.heads.get(HEAD_KEY)?.unwrap_or(Head { seq: 0, hash: GENESIS.into() });
         if head.seq != expected_seq - 1 || head.hash != prev {
             return Ok(Err(ChainBroken {
                 seq: head.seq,
@@ -253,16 +301,65 @@ impl AuditLog {
     }
 
     pub fn len(&self) -> u64 {
-        self.head.lock().seq
+        self.chain.head.lock().seq
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// The raw tree, for tests that tamper with the log.
+    /// The raw tree, for tests that tamper with the log: everything
+    /// appended is written first.
     pub fn raw(&self) -> &sled::Tree {
-        self.entries.raw()
+        if let Err(e) = self.write_pending() {
+            tracing::error!(error = %e, "audit entries could not be written");
+        }
+        self.chain.entries.raw()
+    }
+}
+
+impl Chain {
+    fn write_pending(&self) -> Result<(), StoreError> {
+        let _turn = self.writing.lock();
+        let batch = std::mem::take(&mut *self.pending.entries.lock());
+        let Some(last) = batch.last() else { return Ok(()) };
+        for (i, entry) in batch.iter().enumerate() {
+            if let Err(e) = self.entries.insert(entry.seq.to_be_bytes(), entry) {
+                // Kept, in order, for the next attempt: a gap would break the chain.
+                let mut pending = self.pending.entries.lock();
+                let newer = std::mem::replace(&mut *pending, batch[i..].to_vec());
+                pending.extend(newer);
+                return Err(e);
+            }
+        }
+        self.heads.insert(HEAD_KEY, &Head { seq: last.seq, hash: last.hash.clone() })
+    }
+}
+
+impl Drop for Chain {
+    fn drop(&mut self) {
+        if let Err(e) = self.write_pending() {
+            tracing::error!(error = %e, "audit entries could not be written at close");
+        }
+    }
+}
+
+/// The writer thread: waits for entries, lets others join them for a few
+/// milliseconds, writes them. Ends once the log is gone.
+fn write_behind(chain: Weak<Chain>, pending: Arc<Pending>) {
+    loop {
+        {
+            let mut entries = pending.entries.lock();
+            if entries.is_empty() {
+                pending.wake.wait_for(&mut entries, Duration::from_secs(1));
+            }
+        }
+        std::thread::sleep(WRITE_WINDOW);
+        let Some(chain) = chain.upgrade() else { return };
+        if let Err(e) = chain.write_pending() {
+            tracing::error!(error = %e, "audit entries could not be written; trying again");
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 }
 
@@ -278,6 +375,7 @@ mod tests {
         for i in 0..5 {
             log.append(i, "owner", "test", serde_json::json!({ "i": i })).unwrap();
         }
+        log.write_pending().unwrap();
         (dir, store, log)
     }
 
@@ -292,9 +390,9 @@ mod tests {
     fn changed_entry_is_detected() {
         let (_d, _s, log) = log();
         let key = 3u64.to_be_bytes();
-        let mut entry = log.entries.get(key).unwrap().unwrap();
+        let mut entry = log.chain.entries.get(key).unwrap().unwrap();
         entry.detail = serde_json::json!({ "i": 99 });
-        log.entries.insert(key, &entry).unwrap();
+        log.chain.entries.insert(key, &entry).unwrap();
         assert_eq!(log.verify().unwrap().unwrap_err().seq, 3);
     }
 
@@ -309,11 +407,34 @@ mod tests {
     }
 
     #[test]
+    fn entries_appended_from_many_threads_are_written_behind_in_chain_order() {
+        let (_d, _s, log) = log();
+        std::thread::scope(|scope| {
+            for t in 0..4 {
+                let log = &log;
+                scope.spawn(move || {
+                    for i in 0..50 {
+                        log.append(10 + i, &format!("client:{t}"), "token.rpt_issued", serde_json::json!({ "i": i })).unwrap();
+                    }
+                });
+            }
+        });
+        // Written by the writer, with no reader asking.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while log.chain.entries.get(205u64.to_be_bytes()).unwrap().is_none() {
+            assert!(std::time::Instant::now() < deadline, "the writer never wrote the last entry");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(log.verify().unwrap(), Ok(205));
+    }
+
+    #[test]
     fn a_crash_between_entry_and_head_is_recovered_at_open() {
         let (_d, store, log) = log();
-        let head = log.heads.get(HEAD_KEY).unwrap().unwrap();
+        let head = log.chain.heads.get(HEAD_KEY).unwrap().unwrap();
         log.append(6, "owner", "last", serde_json::Value::Null).unwrap();
-        log.heads.insert(HEAD_KEY, &head).unwrap();
+        log.write_pending().unwrap();
+        log.chain.heads.insert(HEAD_KEY, &head).unwrap();
         drop(log);
         let log = AuditLog::open(&store).unwrap();
         assert_eq!(log.verify().unwrap(), Ok(6));

@@ -441,6 +441,7 @@ impl AuthorizationServer {
     /// store's journal: called before an owner decision is acknowledged.
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.inner.hot.commit().await?;
+        self.inner.audit.write_pending()?;
         self.inner.store.flush().await
     }
 
