@@ -12,6 +12,9 @@
 //!   bad requests; and how long the server takes to close stalled sockets.
 //! - `logins --count N`: N failed client logins with 60 KB client ids, and
 //!   how much they grew the data directory.
+//! - `steady --minutes M --rate R`: R ticket-and-grant rounds a second for
+//!   M minutes; each minute's p99 and the server's resident memory, to see
+//!   whether either drifts.
 
 #[allow(dead_code)]
 #[path = "adversarial/harness.rs"]
@@ -40,8 +43,9 @@ async fn main() {
         Some("crash") => crash(number("--kills", 50)).await,
         Some("load") => load(number("--pollers", 1000), number("--stalled", 1000), number("--bad-per-second", 200), number("--seconds", 60)).await,
         Some("logins") => logins(number("--count", 10_000)).await,
+        Some("steady") => steady(number("--minutes", 30), number("--rate", 60)).await,
         _ => {
-            eprintln!("usage: uma-soak crash [--kills N] | load [--pollers N --stalled N --bad-per-second N --seconds N] | logins [--count N]");
+            eprintln!("usage: uma-soak crash [--kills N] | load [--pollers N --stalled N --bad-per-second N --seconds N] | logins [--count N] | steady [--minutes N --rate N]");
             std::process::exit(2);
         }
     };
@@ -216,6 +220,84 @@ async fn legitimate(w: &WalletProcess, pat: &str, resource: &str, client: &Clien
         tokio::time::sleep(Duration::from_millis(50).saturating_sub(started.elapsed())).await;
     }
     samples
+}
+
+/// The server's resident memory in MiB.
+fn resident_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib: f64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(f64::NAN);
+    kib / 1024.0
+}
+
+/// A steady grant load: `rate` ticket-and-grant rounds a second (clients of
+/// 20 rounds a second each, spread over resource servers so that none
+/// exceeds its ticket budget), for `minutes`. Each minute: rounds, p50,
+/// p99, and the server's resident memory at its end.
+async fn steady(minutes: usize, rate: usize) -> Value {
+    let w = WalletProcess::start().await;
+    let pid = w.pid().expect("the server runs");
+    let workers = rate.div_ceil(20).max(1);
+    let mut setups = Vec::new();
+    for i in 0..workers {
+        // At most 80 rounds a second per resource server: its budget is 100.
+        if i % 4 == 0 {
+            let pat = connect_resource_server(&w, &format!("https://rs-{i}.example")).await;
+            let resource = register_resource(&w, &pat, "pension").await;
+            setups.push((pat, resource, Vec::new()));
+        }
+        let client = register_client(&w, &format!("dashboard {i}")).await;
+        let (_, resource, clients) = setups.last_mut().unwrap();
+        w.owner_ok(reqwest::Method::POST, "/policies", Some(json!({ "target": { "kind": "resource", "id": resource }, "party": { "client_id": client.id }, "outcome": "permit" }))).await;
+        clients.push(client);
+    }
+    let w = Arc::new(w);
+    let samples = Arc::new(parking_lot::Mutex::new(Vec::<f64>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for (pat, resource, clients) in setups {
+        for client in clients {
+            let (w, samples, stop, pat, resource) = (w.clone(), samples.clone(), stop.clone(), pat.clone(), resource.clone());
+            tasks.push(tokio::spawn(async move {
+                while !stop.load(Ordering::SeqCst) {
+                    let round = legitimate(&w, &pat, &resource, &client, 1).await;
+                    samples.lock().extend(round);
+                }
+            }));
+        }
+    }
+    let mut per_minute = Vec::new();
+    for minute in 1..=minutes {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let mut taken = std::mem::take(&mut *samples.lock());
+        let rounds = taken.len();
+        per_minute.push(json!({
+            "minute": minute,
+            "rounds": rounds,
+            "p50_ms": percentile(&mut taken, 0.50),
+            "p99_ms": percentile(&mut taken, 0.99),
+            "rss_mib": resident_mib(pid),
+        }));
+        eprintln!("{}", per_minute.last().unwrap());
+    }
+    stop.store(true, Ordering::SeqCst);
+    for task in tasks {
+        let _ = task.await;
+    }
+    let p99 = |m: &Value| m["p99_ms"].as_f64().unwrap_or(f64::NAN);
+    let (first, last) = (&per_minute[0], &per_minute[per_minute.len() - 1]);
+    let drift = p99(last) / p99(first);
+    let rss = |m: &Value| m["rss_mib"].as_f64().unwrap_or(f64::NAN);
+    // Memory fills while the first RPTs and spent tickets are live (up to
+    // 15 minutes) and must then stay level: compared from the half-way mark.
+    let middle = &per_minute[per_minute.len() / 2];
+    json!({
+        "part": "steady",
+        "rate": rate,
+        "minutes": per_minute,
+        "p99_last_over_first": drift,
+        "rss_last_over_middle": rss(last) / rss(middle),
+        "passed": drift <= 1.10 && rss(last) <= rss(middle) * 1.10,
+    })
 }
 
 async fn load(pollers: usize, stalled: usize, bad_per_second: usize, seconds: usize) -> Value {

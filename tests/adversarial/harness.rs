@@ -111,6 +111,12 @@ impl WalletProcess {
         entries.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect()
     }
 
+    /// The server's process id, while it runs (for the soak tool).
+    #[allow(dead_code)]
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILL: nothing is flushed, nothing is cleaned up.
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -69,7 +69,7 @@ impl Journal {
         };
         // A fresh file for this run, holding what was read: the old one's
         // closing frame must not make a crash of this run look clean.
-        let (file, file_id) = fresh_file(&path, name, &key, &batches).map_err(io_error)?;
+        let (file, file_id) = fresh_file(&path, name, &key, batches.iter().map(Vec::as_slice)).map_err(io_error)?;
         let len = file.metadata().map_err(io_error)?.len();
         let journal = Journal { name, path, key, file, file_id, frames: batches.len() as u64, len };
         Ok(Opened { journal, batches, end })
@@ -86,13 +86,15 @@ impl Journal {
     }
 
     /// Replaces the whole log with `batches` (what is still live), written
-    /// to a new file that is renamed over the old one once on disk: a crash
-    /// meanwhile leaves the old log.
-    pub fn rewrite(&mut self, batches: &[Vec<u8>]) -> std::io::Result<()> {
-        let (file, file_id) = fresh_file(&self.path, self.name, &self.key, batches)?;
+    /// one by one to a new file that is renamed over the old one once on
+    /// disk: a crash meanwhile leaves the old log.
+    pub fn rewrite<B: AsRef<[u8]>>(&mut self, batches: impl IntoIterator<Item = B>) -> std::io::Result<()> {
+        let mut frames = 0;
+        let counted = batches.into_iter().inspect(|_| frames += 1);
+        let (file, file_id) = fresh_file(&self.path, self.name, &self.key, counted)?;
         self.file = file;
         self.file_id = file_id;
-        self.frames = batches.len() as u64;
+        self.frames = frames;
         self.len = self.file.metadata()?.len();
         Ok(())
     }
@@ -138,16 +140,11 @@ fn frame(name: &str, key: &LessSafeKey, file_id: &[u8; 16], position: u64, kind:
     out
 }
 
-/// Writes a new log holding `batches` beside `path`, syncs it, renames it
-/// over `path` and syncs the directory, so that the rename is durable too.
-fn fresh_file(path: &Path, name: &str, key: &LessSafeKey, batches: &[Vec<u8>]) -> std::io::Result<(File, [u8; 16])> {
+/// Writes a new log holding `batches` beside `path`, frame by frame,
+/// syncs it, renames it over `path` and syncs the directory, so that the
+/// rename is durable too.
+fn fresh_file<B: AsRef<[u8]>>(path: &Path, name: &str, key: &LessSafeKey, batches: impl IntoIterator<Item = B>) -> std::io::Result<(File, [u8; 16])> {
     let file_id = random_bytes::<16>();
-    let mut bytes = Vec::with_capacity(HEADER_LEN + batches.iter().map(|b| b.len() + 64).sum::<usize>());
-    bytes.extend_from_slice(MAGIC);
-    bytes.extend_from_slice(&file_id);
-    for (position, batch) in batches.iter().enumerate() {
-        bytes.extend_from_slice(&frame(name, key, &file_id, position as u64, BATCH, batch));
-    }
     let partial = path.with_extension(format!("journal.{}.partial", hex(&random_bytes::<8>())));
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
@@ -156,8 +153,17 @@ fn fresh_file(path: &Path, name: &str, key: &LessSafeKey, batches: &[Vec<u8>]) -
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(&partial)?;
-    let written = file.write_all(&bytes).and_then(|_| file.sync_all()).and_then(|_| std::fs::rename(&partial, path));
+    let written = options.open(&partial).and_then(|file| {
+        let mut out = std::io::BufWriter::new(file);
+        out.write_all(MAGIC)?;
+        out.write_all(&file_id)?;
+        for (position, batch) in batches.into_iter().enumerate() {
+            out.write_all(&frame(name, key, &file_id, position as u64, BATCH, batch.as_ref()))?;
+        }
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&partial, path)
+    });
     if let Err(e) = written {
         let _ = std::fs::remove_file(&partial);
         return Err(e);

@@ -49,7 +49,7 @@ use std::time::{Duration, Instant};
 /// The journal's name, and its file's (`hot.journal`).
 const JOURNAL: &str = "hot";
 /// The journal is compacted once it is this large and four times what is live.
-const COMPACT_FROM: u64 = 8 * 1024 * 1024;
+const COMPACT_FROM: u64 = 64 * 1024 * 1024;
 /// Changes per batch when the live records are written out together.
 const SNAPSHOT_BATCH: usize = 4096;
 /// How long the writer waits before trying again after a failed write.
@@ -142,6 +142,10 @@ impl Records {
         self.rpts.retain(|_, r| r.expires_at > now);
         self.pcts.retain(|_, p| p.expires_at > now);
         self.names.retain(|name| Arc::strong_count(name) > 1);
+        // Memory goes back once a burst has passed.
+        shrink(&mut self.spent);
+        shrink(&mut self.rpts);
+        shrink(&mut self.pcts);
         before - self.len()
     }
 
@@ -156,12 +160,24 @@ impl Records {
         Records { spent: self.spent.clone(), rpts: self.rpts.clone(), pcts: self.pcts.clone(), names: HashSet::new() }
     }
 
-    /// Every live record as a change, for a compacted journal.
-    fn snapshot(&self) -> Vec<Change> {
+    /// Every live record as a change, in journal batches made one at a
+    /// time as they are written: a compaction holds one batch, not a copy
+    /// of the journal.
+    fn batches(&self) -> impl Iterator<Item = Vec<u8>> + '_ {
         let spent = self.spent.iter().map(|(h, t)| Change::Spent { hash: *h, ticket: spent_ticket(t) });
         let rpts = self.rpts.iter().map(|(h, r)| rpt_change(*h, r));
         let pcts = self.pcts.iter().map(|(h, p)| Change::Pct { hash: *h, record: p.clone() });
-        spent.chain(rpts).chain(pcts).collect()
+        let mut changes = spent.chain(rpts).chain(pcts);
+        std::iter::from_fn(move || {
+            let chunk: Vec<Change> = changes.by_ref().take(SNAPSHOT_BATCH).collect();
+            (!chunk.is_empty()).then(|| serde_json::to_vec(&chunk).expect("records serialize"))
+        })
+    }
+}
+
+fn shrink<V>(map: &mut HashMap<SecretHash, V>) {
+    if map.capacity() > 4 * map.len() + 1024 {
+        map.shrink_to_fit();
     }
 }
 
@@ -234,7 +250,7 @@ impl HotStore {
         records.purge(clock.now());
         tracing::info!(?end, spent = records.spent.len(), rpts = records.rpts.len(), pcts = records.pcts.len(), "hot store replayed");
         let mut journal = opened.journal;
-        journal.rewrite(&batches(records.snapshot())).map_err(|e| StoreError::Db(sled::Error::Io(e)))?;
+        journal.rewrite(records.batches()).map_err(|e| StoreError::Db(sled::Error::Io(e)))?;
         let (progress, _) = tokio::sync::watch::channel(Progress::default());
         let shared = Arc::new(Shared {
             state: Mutex::new(State { records, pending: Vec::new(), made: 0, urgent: false, stopping: false }),
@@ -368,10 +384,6 @@ impl Drop for HotStore {
     }
 }
 
-fn batches(changes: Vec<Change>) -> Vec<Vec<u8>> {
-    changes.chunks(SNAPSHOT_BATCH).map(|chunk| serde_json::to_vec(chunk).expect("records serialize")).collect()
-}
-
 /// The writer thread: takes what is pending, writes it as one batch and
 /// syncs (group commit), and compacts the journal when it has grown.
 fn write_journal(shared: Arc<Shared>, mut journal: Journal, clock: Clock) {
@@ -428,7 +440,7 @@ fn write_journal(shared: Arc<Shared>, mut journal: Journal, clock: Clock) {
                 state.pending.clear();
                 (state.records.copy(), state.made)
             };
-            match journal.rewrite(&batches(live.snapshot())) {
+            match journal.rewrite(live.batches()) {
                 Ok(()) => {
                     live_len = journal.len();
                     shared.progress.send_replace(Progress { committed: upto, failing: false });
