@@ -9,8 +9,15 @@
 //! journal fails to open. A batch frame is durable once [`Journal::append`]
 //! returns; [`Journal::close`] ends the file with a closing frame, which is
 //! how the next open knows the last run ended cleanly.
+//!
+//! The database keeps a sealed mark of the journal file in use (its id, and
+//! once closed, how many frames it holds). A closed journal counts as
+//! clean only if it is the very file the mark names, with every frame: an
+//! older copy of the journal put back (which would forget what was written
+//! since) reads as damaged. Putting the whole database back with it is a
+//! rollback only a counter outside the disk can detect.
 
-use super::{open, random_bytes, seal, StoreError};
+use super::{open, random_bytes, seal, StoreError, Tree};
 use ring::aead::LessSafeKey;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -57,29 +64,50 @@ pub struct Journal {
     file_id: [u8; 16],
     frames: u64,
     len: u64,
+    marks: Tree<Mark>,
+}
+
+/// The database's mark of the journal file in use.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Mark {
+    file_id: String,
+    /// Set when the file was closed: how many frames it holds, the closing
+    /// frame included.
+    closed_with: Option<u64>,
 }
 
 impl Journal {
-    pub(crate) fn open(dir: &Path, name: &'static str, key: Arc<LessSafeKey>) -> Result<Opened, StoreError> {
+    pub(crate) fn open(dir: &Path, name: &'static str, key: Arc<LessSafeKey>, marks: Tree<Mark>) -> Result<Opened, StoreError> {
         let path = dir.join(format!("{name}.journal"));
-        let (batches, end) = match std::fs::read(&path) {
+        let (read, mut end) = match std::fs::read(&path) {
             Ok(bytes) => read_frames(&bytes, name, &key),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (vec![], JournalEnd::Missing),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Contents::default(), JournalEnd::Missing),
             Err(e) => return Err(io_error(e)),
         };
+        let expected = Mark { file_id: hex(&read.file_id), closed_with: Some(read.batches.len() as u64 + 1) };
+        if end == JournalEnd::Clean && marks.get(name)? != Some(expected) {
+            end = JournalEnd::Damaged;
+        }
         // A fresh file for this run, holding what was read: the old one's
-        // closing frame must not make a crash of this run look clean.
-        let (file, file_id) = fresh_file(&path, name, &key, batches.iter().map(Vec::as_slice)).map_err(io_error)?;
+        // closing frame must not make a crash of this run look clean, and
+        // the mark moves to it before anything else is written.
+        let (file, file_id) = fresh_file(&path, name, &key, read.batches.iter().map(Vec::as_slice)).map_err(io_error)?;
+        marks.insert(name, &Mark { file_id: hex(&file_id), closed_with: None })?;
+        marks.raw().flush()?;
         let len = file.metadata().map_err(io_error)?.len();
-        let journal = Journal { name, path, key, file, file_id, frames: batches.len() as u64, len };
-        Ok(Opened { journal, batches, end })
+        let journal = Journal { name, path, key, file, file_id, frames: read.batches.len() as u64, len, marks };
+        Ok(Opened { journal, batches: read.batches, end })
     }
 
-    /// Seals `batch`, writes it and waits until the disk has it.
+    /// Seals `batch`, writes it and waits until the disk has it. A failed
+    /// write is cut off again, so that the next one starts on a frame
+    /// boundary.
     pub fn append(&mut self, batch: &[u8]) -> std::io::Result<()> {
         let frame = frame(self.name, &self.key, &self.file_id, self.frames, BATCH, batch);
-        self.file.write_all(&frame)?;
-        self.file.sync_data()?;
+        if let Err(e) = self.file.write_all(&frame).and_then(|_| self.file.sync_data()) {
+            let _ = self.file.set_len(self.len);
+            return Err(e);
+        }
         self.frames += 1;
         self.len += frame.len() as u64;
         Ok(())
@@ -92,6 +120,8 @@ impl Journal {
         let mut frames = 0;
         let counted = batches.into_iter().inspect(|_| frames += 1);
         let (file, file_id) = fresh_file(&self.path, self.name, &self.key, counted)?;
+        // Not flushed: an unflushed mark only makes a crash look less clean.
+        self.marks.insert(self.name, &Mark { file_id: hex(&file_id), closed_with: None }).map_err(|e| std::io::Error::other(e.to_string()))?;
         self.file = file;
         self.file_id = file_id;
         self.frames = frames;
@@ -99,11 +129,14 @@ impl Journal {
         Ok(())
     }
 
-    /// Ends the log with a closing frame: the next open finds a clean end.
-    pub fn close(mut self) -> std::io::Result<()> {
+    /// Ends the log with a closing frame and marks it closed in the
+    /// database: the next open finds a clean end.
+    pub fn close(mut self) -> Result<(), StoreError> {
         let frame = frame(self.name, &self.key, &self.file_id, self.frames, CLOSED, &[]);
-        self.file.write_all(&frame)?;
-        self.file.sync_data()
+        self.file.write_all(&frame).and_then(|_| self.file.sync_data()).map_err(io_error)?;
+        self.marks.insert(self.name, &Mark { file_id: hex(&self.file_id), closed_with: Some(self.frames + 1) })?;
+        self.marks.raw().flush()?;
+        Ok(())
     }
 
     /// Bytes on disk.
@@ -180,46 +213,50 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn read_frames(bytes: &[u8], name: &str, key: &LessSafeKey) -> (Vec<Vec<u8>>, JournalEnd) {
+/// What a journal file held.
+#[derive(Default)]
+struct Contents {
+    file_id: [u8; 16],
+    batches: Vec<Vec<u8>>,
+}
+
+fn read_frames(bytes: &[u8], name: &str, key: &LessSafeKey) -> (Contents, JournalEnd) {
     let mut reader = bytes;
     let mut header = [0u8; HEADER_LEN];
     if reader.read_exact(&mut header).is_err() || &header[..MAGIC.len()] != MAGIC {
         // A crash while the very first file was being written leaves no
         // header; anything else without one is not our file.
         let end = if bytes.is_empty() { JournalEnd::Unclean } else { JournalEnd::Damaged };
-        return (vec![], end);
+        return (Contents::default(), end);
     }
-    let file_id: [u8; 16] = header[MAGIC.len()..].try_into().expect("16 bytes");
-    let mut batches = Vec::new();
+    let mut read = Contents { file_id: header[MAGIC.len()..].try_into().expect("16 bytes"), batches: Vec::new() };
     let mut position = 0u64;
     loop {
-        if reader.is_empty() {
-            return (batches, JournalEnd::Unclean);
-        }
         if reader.len() < 5 {
-            return (batches, JournalEnd::Unclean);
+            // Nothing more, or a frame header cut short.
+            return (read, JournalEnd::Unclean);
         }
         let kind = reader[0];
         let len = u32::from_le_bytes(reader[1..5].try_into().expect("4 bytes")) as usize;
         let rest = &reader[5..];
         if len > MAX_FRAME || !matches!(kind, BATCH | CLOSED) {
-            return (batches, JournalEnd::Damaged);
+            return (read, JournalEnd::Damaged);
         }
         if rest.len() < len {
             // Cut short: the write it was part of never completed.
-            return (batches, JournalEnd::Unclean);
+            return (read, JournalEnd::Unclean);
         }
-        let Some(plain) = open(key, &aad(name, &file_id, position, kind), &rest[..len]) else {
+        let Some(plain) = open(key, &aad(name, &read.file_id, position, kind), &rest[..len]) else {
             // The last frame half-written by a crash fails to open; one
             // with more after it cannot be explained by a crash.
             let last = rest.len() == len;
-            return (batches, if last { JournalEnd::Unclean } else { JournalEnd::Damaged });
+            return (read, if last { JournalEnd::Unclean } else { JournalEnd::Damaged });
         };
         reader = &rest[len..];
         match kind {
-            CLOSED if reader.is_empty() => return (batches, JournalEnd::Clean),
-            CLOSED => return (batches, JournalEnd::Damaged),
-            _ => batches.push(plain),
+            CLOSED if reader.is_empty() => return (read, JournalEnd::Clean),
+            CLOSED => return (read, JournalEnd::Damaged),
+            _ => read.batches.push(plain),
         }
         position += 1;
     }
@@ -281,6 +318,28 @@ mod tests {
         std::fs::write(&path, &flipped).unwrap();
         let opened = store.journal("hot").unwrap();
         assert_eq!((opened.batches, opened.end), (vec![], JournalEnd::Damaged));
+    }
+
+    #[test]
+    fn an_older_copy_of_a_closed_journal_put_back_reads_as_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let path = dir.path().join("db").join("hot.journal");
+        let mut journal = store.journal("hot").unwrap().journal;
+        journal.append(b"spent ticket 1").unwrap();
+        journal.close().unwrap();
+        let older = std::fs::read(&path).unwrap();
+
+        let opened = store.journal("hot").unwrap();
+        assert_eq!(opened.end, JournalEnd::Clean);
+        let mut journal = opened.journal;
+        journal.append(b"spent ticket 2").unwrap();
+        journal.close().unwrap();
+
+        // Someone puts the older file back: it forgets the second spend.
+        std::fs::write(&path, &older).unwrap();
+        let opened = store.journal("hot").unwrap();
+        assert_eq!((opened.batches, opened.end), (batches(&["spent ticket 1"]), JournalEnd::Damaged));
     }
 
     #[test]

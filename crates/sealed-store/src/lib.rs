@@ -221,7 +221,7 @@ impl Store {
     /// open journal per name: sled's lock on the database keeps a second
     /// process out.
     pub fn journal(&self, name: &'static str) -> Result<OpenedJournal, StoreError> {
-        Journal::open(&self.dir, name, self.key.clone())
+        Journal::open(&self.dir, name, self.key.clone(), self.tree("journals")?)
     }
 
     /// Removes a tree and its records, if it exists.

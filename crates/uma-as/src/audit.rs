@@ -178,12 +178,18 @@ impl AuditLog {
         let entries = store.tree::<AuditEntry>("audit")?;
         let heads = store.tree::<Head>("audit")?;
         let mut head = heads.get(HEAD_KEY)?.unwrap_or(Head { seq: 0, hash: GENESIS.into() });
-        if let Some(last) = entries.raw().get((head.seq + 1).to_be_bytes())? {
+        // A crash can leave the head behind the entries written with it:
+        // it moves forward over every entry that links on.
+        let recorded = head.seq;
+        while let Some(last) = entries.raw().get((head.seq + 1).to_be_bytes())? {
             let next = entries.decode(&(head.seq + 1).to_be_bytes(), &last)?;
-            if next.prev_hash == head.hash {
-                head = Head { seq: next.seq, hash: next.hash };
-                heads.insert(HEAD_KEY, &head)?;
+            if next.prev_hash != head.hash {
+                break;
             }
+            head = Head { seq: next.seq, hash: next.hash };
+        }
+        if head.seq != recorded {
+            heads.insert(HEAD_KEY, &head)?;
         }
         let pending = Arc::new(Pending::default());
         let chain = Arc::new(Chain { entries, heads, head: Mutex::new(head), pending: pending.clone(), writing: Mutex::new(()) });
@@ -266,7 +272,10 @@ impl AuditLog {
 
     /// Walks the whole chain. `Ok(n)` is the number of entries verified.
     pub fn verify(&self) -> Result<Result<u64, ChainBroken>, StoreError> {
-        self.write_pending()?;
+        // The writer waits while the chain is walked: entries and head are
+        // read as one state.
+        let _turn = self.chain.writing.lock();
+        self.chain.write_pending_in_turn()?;
         let mut expected_seq = 1;
         let mut prev = GENESIS.to_string();
         for item in self.all() {
@@ -321,6 +330,11 @@ impl AuditLog {
 impl Chain {
     fn write_pending(&self) -> Result<(), StoreError> {
         let _turn = self.writing.lock();
+        self.write_pending_in_turn()
+    }
+
+    /// [`Chain::write_pending`] for a caller holding `writing`.
+    fn write_pending_in_turn(&self) -> Result<(), StoreError> {
         let batch = std::mem::take(&mut *self.pending.entries.lock());
         let Some(last) = batch.last() else { return Ok(()) };
         for (i, entry) in batch.iter().enumerate() {
@@ -429,15 +443,18 @@ mod tests {
     }
 
     #[test]
-    fn a_crash_between_entry_and_head_is_recovered_at_open() {
+    fn a_crash_between_entries_and_head_is_recovered_at_open() {
         let (_d, store, log) = log();
         let head = log.chain.heads.get(HEAD_KEY).unwrap().unwrap();
-        log.append(6, "owner", "last", serde_json::Value::Null).unwrap();
+        for i in 6..9 {
+            log.append(i, "owner", "written with the head behind", serde_json::Value::Null).unwrap();
+        }
         log.write_pending().unwrap();
         log.chain.heads.insert(HEAD_KEY, &head).unwrap();
         drop(log);
         let log = AuditLog::open(&store).unwrap();
-        assert_eq!(log.verify().unwrap(), Ok(6));
+        assert_eq!(log.verify().unwrap(), Ok(8));
+        assert_eq!(log.append(9, "owner", "next", serde_json::Value::Null).unwrap().seq, 9, "no entry is written over");
     }
 
     #[test]

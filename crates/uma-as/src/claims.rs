@@ -185,6 +185,10 @@ pub struct GatheringSession {
     pub ticket: SecretHash,
     /// The ticket as it was shown: tickets are stored nowhere else.
     pub record: TicketRecord,
+    /// The ticket's generation: a visit begun before a crash cannot be
+    /// finished after it (see [`crate::hot`]).
+    #[serde(default)]
+    pub generation: u64,
     pub client_id: String,
     pub claims_redirect_uri: String,
     pub state: Option<String>,
@@ -486,6 +490,7 @@ impl AuthorizationServer {
         let visit = GatheringSession {
             ticket: hash,
             record,
+            generation: self.inner.ticket_generation,
             client_id: client_id.into(),
             claims_redirect_uri: redirect.clone(),
             state: state.map(String::from),
@@ -531,7 +536,8 @@ impl AuthorizationServer {
         if visit.expires_at <= now {
             return Err(ShowError("this page has expired; start again from the application".into()));
         }
-        if visit.record.expires_at <= now || !self.spend_ticket(visit.ticket, &visit.record, &visit.client_id) {
+        let void = visit.generation != self.inner.ticket_generation;
+        if void || visit.record.expires_at <= now || !self.spend_ticket(visit.ticket, &visit.record, &visit.client_id) {
             return Err(ShowError("this request was already answered or has expired; start again from the application".into()));
         }
         let mut ticket = visit.record;

@@ -28,8 +28,16 @@
 //!   answers to their requests are in the database and still count.
 //! - **A PCT** not yet committed is unknown: the client is asked for claims
 //!   again.
-//! - A journal damaged before its end (not a torn last write) is not
-//!   trusted at all: every RPT and PCT it held is dropped.
+//! - A journal damaged before its end (not a torn last write), or an older
+//!   copy put back in its place, is not trusted at all: every RPT and PCT
+//!   it held is dropped. A copy cut short at a frame boundary looks like a
+//!   crash: revocations after the cut are lost, for the rest of those RPTs'
+//!   ten minutes; telling that apart needs a counter outside the disk.
+//!
+//! Spent markers are capped ([`crate::Config::max_spent_tickets`]): each
+//! poll of a waiting client leaves one for as long as its polling ticket
+//! could be shown (days), so past the cap token requests wait (429) rather
+//! than memory growing without bound.
 //!
 //! Expired records are dropped by [`HotStore::purge`] without a journal
 //! entry: replay drops them too. The journal is rewritten with only what
@@ -54,6 +62,8 @@ const COMPACT_FROM: u64 = 64 * 1024 * 1024;
 const SNAPSHOT_BATCH: usize = 4096;
 /// How long the writer waits before trying again after a failed write.
 const RETRY_AFTER: Duration = Duration::from_millis(200);
+/// How long before a failed compaction is tried again.
+const COMPACT_RETRY: Duration = Duration::from_secs(60);
 
 /// What the hot store keeps of an RPT: only what its signed token does not
 /// say. The rest (its id, client, permissions, issue time) is read back
@@ -278,15 +288,26 @@ impl HotStore {
 
     /// Records that a ticket was used, unless it already was: then the
     /// marker already there, which names who used it first.
+    /// Once the journal is closed, nothing can be spent: a marker it would
+    /// not hold would be forgotten at the next start, which finds the
+    /// journal closed cleanly.
     pub fn spend(&self, hash: SecretHash, ticket: SpentTicket) -> Result<(), SpentTicket> {
         let mut state = self.shared.state.lock();
         if let Some(winner) = state.records.spent.get(&hash) {
             return Err(spent_ticket(winner));
         }
+        if state.stopping {
+            return Err(SpentTicket { rpts: vec![], expires_at: ticket.expires_at, client_id: None });
+        }
         let marker = state.records.spent_marker(&ticket);
         state.records.spent.insert(hash, marker);
         self.change(&mut state, Change::Spent { hash, ticket });
         Ok(())
+    }
+
+    /// How many spent markers are held.
+    pub fn spent_count(&self) -> usize {
+        self.shared.state.lock().records.spent.len()
     }
 
     pub fn spent(&self, hash: &SecretHash) -> Option<SpentTicket> {
@@ -389,6 +410,7 @@ impl Drop for HotStore {
 fn write_journal(shared: Arc<Shared>, mut journal: Journal, clock: Clock) {
     let mut live_len = journal.len();
     let mut failing = false;
+    let mut compact_after = Instant::now();
     loop {
         let (batch, upto, stopping) = {
             let mut state = shared.state.lock();
@@ -413,7 +435,6 @@ fn write_journal(shared: Arc<Shared>, mut journal: Journal, clock: Clock) {
                 shared.progress.send_replace(Progress { committed: upto, failing });
             }
             Err(e) => {
-                tracing::error!(error = %e, "the hot journal could not be written; trying again");
                 failing = true;
                 // Put the batch back in front of what came since, in order.
                 let mut state = shared.state.lock();
@@ -421,9 +442,14 @@ fn write_journal(shared: Arc<Shared>, mut journal: Journal, clock: Clock) {
                 state.pending.extend(newer);
                 let committed = shared.progress.borrow().committed;
                 shared.progress.send_replace(Progress { committed, failing });
-                if !stopping {
-                    continue;
+                if stopping {
+                    // Not closed: the next start must not take this journal
+                    // for complete.
+                    tracing::error!(error = %e, "the hot journal could not be written; left unclosed");
+                    return;
                 }
+                tracing::error!(error = %e, "the hot journal could not be written; trying again");
+                continue;
             }
         }
         if stopping {
@@ -432,20 +458,24 @@ fn write_journal(shared: Arc<Shared>, mut journal: Journal, clock: Clock) {
             }
             return;
         }
-        if journal.len() > COMPACT_FROM.max(4 * live_len) {
-            let (live, upto) = {
+        if journal.len() > COMPACT_FROM.max(4 * live_len) && Instant::now() >= compact_after {
+            let (live, upto, included) = {
                 let mut state = shared.state.lock();
                 state.records.purge(clock.now());
                 // The copy holds every change made so far, pending ones too.
-                state.pending.clear();
-                (state.records.copy(), state.made)
+                (state.records.copy(), state.made, state.pending.len())
             };
             match journal.rewrite(live.batches()) {
                 Ok(()) => {
                     live_len = journal.len();
+                    // What the copy held is written; what came since is not.
+                    shared.state.lock().pending.drain(..included);
                     shared.progress.send_replace(Progress { committed: upto, failing: false });
                 }
-                Err(e) => tracing::error!(error = %e, "the hot journal could not be compacted"),
+                Err(e) => {
+                    tracing::error!(error = %e, "the hot journal could not be compacted; going on with it as it is");
+                    compact_after = Instant::now() + COMPACT_RETRY;
+                }
             }
         }
     }

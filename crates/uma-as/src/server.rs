@@ -56,6 +56,11 @@ pub struct Config {
     /// How long a change to the hot store waits for others to join its
     /// journal write (group commit); see [`crate::hot`].
     pub hot_commit_window: std::time::Duration,
+    /// Spent tickets the hot store holds at most. Each poll of a client
+    /// waiting for the owner spends one, and its marker lasts as long as the
+    /// polling ticket could (days): past this, token requests wait (429)
+    /// until markers expire, rather than memory growing without bound.
+    pub max_spent_tickets: usize,
 }
 
 impl Config {
@@ -80,6 +85,8 @@ impl Config {
             ticket_burst: 6000,
             tickets_per_minute: 6000,
             hot_commit_window: std::time::Duration::from_millis(5),
+            // About 30 MB of markers.
+            max_spent_tickets: 250_000,
         }
     }
 
@@ -335,8 +342,9 @@ impl AuthorizationServer {
 
     /// The ticket generation for this run. Unless the journal was closed
     /// cleanly, or tickets were never issued, spent markers may have been
-    /// lost (or the journal removed): the generation moves on, durably,
-    /// before any ticket is shown, and every earlier ticket is void.
+    /// lost (or the journal removed or rolled back): the generation moves
+    /// on, durably, before any ticket is shown, and every earlier ticket is
+    /// void.
     fn ticket_generation(store: &Store, end: crate::store::JournalEnd, new_key: bool) -> Result<u64, StoreError> {
         let meta = store.tree::<u64>("meta")?;
         let current = meta.get(TICKET_GENERATION)?.unwrap_or(0);
@@ -344,9 +352,17 @@ impl AuthorizationServer {
             return Ok(current);
         }
         tracing::warn!(?end, "the last run did not stop cleanly: permission tickets issued before now are void");
-        meta.insert(TICKET_GENERATION, &(current + 1))?;
+        // Random, not the next number: a database restored from a backup
+        // must not come back to a generation another copy has used.
+        let next = loop {
+            let candidate = u64::from_le_bytes(crate::secret::random_bytes::<8>());
+            if candidate != current {
+                break candidate;
+            }
+        };
+        meta.insert(TICKET_GENERATION, &next)?;
         store.flush_blocking()?;
-        Ok(current + 1)
+        Ok(next)
     }
 
     /// Stops the hot store's writer after writing what it holds, so the

@@ -133,6 +133,11 @@ impl AuthorizationServer {
         expected: Option<ExpectedTicket<'_>>,
     ) -> ProtocolResult<GrantOutcome> {
         let actor = format!("client:{}", client.client_id);
+        // Before the ticket is looked at, so that it is not used up.
+        if self.hot().spent_count() >= self.config().max_spent_tickets {
+            self.audit_noisy(&actor, "token.spent_tickets_full", json!({}));
+            return Err(ProtocolError::temporarily_unavailable("too many token requests; try again later", 60));
+        }
         let hash = request.ticket.hash();
         let slot = match self.ticket_slot(&request.ticket) {
             Ok(slot) => slot,

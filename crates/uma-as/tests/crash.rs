@@ -7,16 +7,15 @@
 //! aborts: no destructors, no closing of the journal. The parent opens the
 //! same store again, as the wallet would on its next start.
 
+mod common;
+
+use common::{connected, request};
 use serde::{Deserialize, Serialize};
 use std::process::Command;
 use std::time::Duration;
 use uma_as::error::ProtocolError;
-use uma_as::model::{Client, Permission};
-use uma_as::pat::ProtectionCaller;
-use uma_as::owner::NewPolicy;
-use uma_as::policy::{Outcome, PartyCondition, Target};
-use uma_as::secret::Secret;
-use uma_as::token::{GrantOutcome, UmaGrantRequest};
+use uma_as::model::Permission;
+use uma_as::token::GrantOutcome;
 use uma_as::{AuthorizationServer, Clock, Config, KdfParams, Store};
 
 const CHILD: &str = "UMA_AS_CRASH_CHILD_DIR";
@@ -32,34 +31,6 @@ struct Handed {
     rpt: String,
     /// Issued before the crash and never shown.
     unused_ticket: String,
-}
-
-fn request(ticket: &str) -> UmaGrantRequest {
-    UmaGrantRequest { ticket: Secret::new(ticket), claim_token: None, claim_token_format: None, pct: None, rpt: None, scope: vec![] }
-}
-
-/// A resource server with one resource, and a client the owner's policy
-/// lets see it.
-async fn connected(server: &AuthorizationServer) -> (ProtectionCaller, String, String, Client) {
-    let pat = server.pat_by_assertion(&server.mint_assertion("rs", 60).unwrap()).unwrap().access_token;
-    let rs = server.authenticate_pat(&pat).unwrap();
-    let description = serde_json::from_value(serde_json::json!({ "name": "pension", "resource_scopes": ["value"] })).unwrap();
-    let resource_id = server.create_resource(&rs, description).unwrap().id;
-    let metadata = serde_json::from_value(serde_json::json!({ "client_name": "dashboard" })).unwrap();
-    let client = server.client(&server.register_client(metadata).unwrap().client_id).unwrap();
-    let policy = NewPolicy {
-        target: Target::Resource(resource_id.clone()),
-        scopes: vec![],
-        party: PartyCondition { client_id: Some(client.client_id.clone()), ..Default::default() },
-        valid_from: None,
-        valid_until: None,
-        outcome: Outcome::Permit,
-        description: None,
-        grant_lifetime: None,
-        from_request: None,
-    };
-    server.add_policy(policy).await.unwrap();
-    (rs, pat, resource_id, client)
 }
 
 async fn child(dir: &str) {
