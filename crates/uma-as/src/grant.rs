@@ -31,7 +31,7 @@ fn generation_id(source: &GrantSource, client_id: &str, party_key: &str, resourc
 
 impl AuthorizationServer {
     /// Makes sure an active grant covers `scopes`, creating or widening it.
-    /// Returns the grant id. Writes only when something changed. An owner's
+    /// Returns the grant id and when it ends. Writes only when something changed. An owner's
     /// approval is held by the party it was given to
     /// ([`RequestingParty::holder_key`]); a policy's by whoever it admits.
     pub(crate) fn ensure_grant(
@@ -42,7 +42,7 @@ impl AuthorizationServer {
         resource_id: &str,
         scopes: &[String],
         expires_at: Option<UnixTime>,
-    ) -> ProtocolResult<String> {
+    ) -> ProtocolResult<(String, Option<UnixTime>)> {
         let party_key = match source {
             GrantSource::Approval { .. } => party.holder_key(),
             GrantSource::Policy { .. } => party.key(),
@@ -60,7 +60,7 @@ impl AuthorizationServer {
             }
         };
         let grant = match existing {
-            Some(g) if g.is_active(now) && scopes.iter().all(|s| g.scopes.contains(s)) => return Ok(id),
+            Some(g) if g.is_active(now) && scopes.iter().all(|s| g.scopes.contains(s)) => return Ok((id, g.expires_at)),
             Some(mut g) if g.revoked_at.is_none() => {
                 crate::model::merge_scopes(&mut g.scopes, scopes);
                 g.expires_at = expires_at;
@@ -81,8 +81,9 @@ impl AuthorizationServer {
             },
         };
         self.trees().grants.insert(&grant.id, &grant)?;
+        let expires_at = grant.expires_at;
         self.cache().write().put_grant(grant);
-        Ok(id)
+        Ok((id, expires_at))
     }
 
     pub fn grants(&self) -> Vec<Grant> {

@@ -245,7 +245,7 @@ impl AuthorizationServer {
             Some(id) => self.trees().pending.get(id)?.filter(|r| r.party_key == party.holder_key()),
             None => None,
         };
-        let verdicts = self.verdicts(client, &party, &requested, &resources, decided.as_ref(), now);
+        let (verdicts, lifetimes) = self.verdicts(client, &party, &requested, &resources, decided.as_ref(), now);
         match assessment::determine(verdicts) {
             Outcome::NeedInfo(required) => {
                 self.audit_noisy(actor, "token.need_info", json!({ "required_claims": required.len() }));
@@ -266,12 +266,14 @@ impl AuthorizationServer {
                     (None, true) => Some(self.issue_pct(&client.client_id, &party)?.expose().to_string()),
                     (None, false) => None,
                 };
+                let permitted = Permitted { scopes: permitted, lifetimes };
                 self.issue_rpt(client, actor, &ticket, &party, permitted, request.rpt.as_ref(), pct, claim).await.map(GrantOutcome::Issued)
             }
         }
     }
 
-    /// Grants and policies, scope by scope.
+    /// Grants and policies, scope by scope, read in one go from the cache:
+    /// with them, the lifetime each permitting policy gives its grants.
     fn verdicts(
         &self,
         client: &Client,
@@ -280,12 +282,13 @@ impl AuthorizationServer {
         resources: &HashMap<String, Resource>,
         decided: Option<&PendingRequest>,
         now: i64,
-    ) -> Vec<(String, String, Verdict)> {
+    ) -> (Vec<(String, String, Verdict)>, HashMap<String, Option<i64>>) {
         // Asked at most once, and only when a rule depends on it.
         let listed_once = std::cell::OnceCell::new();
         let listed = || *listed_once.get_or_init(|| self.app_listed(client));
         let cache = self.cache().read();
         let mut verdicts = Vec::new();
+        let mut lifetimes = HashMap::new();
         for permission in requested {
             let resource = &resources[&permission.resource_id];
             let held = cache.held_grants(&client.client_id, party, &resource.id, now);
@@ -299,10 +302,19 @@ impl AuthorizationServer {
                 let decision = policy::evaluate(cache.policies_for(resource), resource, scope, &client.client_id, party, &listed, now);
                 let granted = held.iter().copied().find(|g| scope.is_empty() || g.scopes.iter().any(|s| s == scope));
                 let verdict = assessment::verdict(decision, granted, assessment::owner_refused(decided, &resource.id, scope));
+                if let Verdict::Permit(GrantSource::Policy { policy_id }) = &verdict {
+                    // A policy may give its access for a set time from now.
+                    // It is among those for this resource: looked for
+                    // there, not across every policy the owner has.
+                    if !lifetimes.contains_key(policy_id) {
+                        let lifetime = cache.policies_for(resource).find(|p| &p.id == policy_id).and_then(|p| p.grant_lifetime);
+                        lifetimes.insert(policy_id.clone(), lifetime);
+                    }
+                }
                 verdicts.push((resource.id.clone(), scope.to_string(), verdict));
             }
         }
-        verdicts
+        (verdicts, lifetimes)
     }
 
     /// A next ticket in the chain: same permissions, bound to the client.
@@ -394,30 +406,26 @@ impl AuthorizationServer {
         actor: &str,
         ticket: &TicketRecord,
         party: &RequestingParty,
-        permitted: Vec<assessment::PermittedScope>,
+        permitted: Permitted,
         upgrade: Option<&Secret<role::Rpt>>,
         pct: Option<String>,
         claim: &TicketClaim,
     ) -> ProtocolResult<RptResponse> {
         let now = self.now();
         let mut granted: Vec<GrantedPermission> = Vec::new();
-        for p in permitted {
-            let id = match &p.source {
+        for p in permitted.scopes {
+            let (id, expires_at) = match &p.source {
                 GrantSource::Policy { policy_id } => {
                     let scopes: Vec<String> = if p.scope.is_empty() { vec![] } else { vec![p.scope.clone()] };
-                    // A policy may give its access for a set time from now.
-                    // The policy is among those for this resource: looked
-                    // for there, not across every policy the owner has.
-                    let lifetime = {
-                        let cache = self.cache().read();
-                        let resource = cache.resources.get(&p.resource_id);
-                        resource.and_then(|r| cache.policies_for(r).find(|policy| &policy.id == policy_id)).and_then(|policy| policy.grant_lifetime)
-                    };
+                    let lifetime = permitted.lifetimes.get(policy_id).copied().flatten();
                     self.ensure_grant(&p.source, &client.client_id, party, &p.resource_id, &scopes, lifetime.map(|l| now + l))?
                 }
-                GrantSource::Approval { .. } => grant_id(&p.source, &client.client_id, &party.holder_key(), &p.resource_id),
+                GrantSource::Approval { .. } => {
+                    let id = grant_id(&p.source, &client.client_id, &party.holder_key(), &p.resource_id);
+                    let expires_at = self.cache().read().grants.get(&id).and_then(|g| g.expires_at);
+                    (id, expires_at)
+                }
             };
-            let expires_at = self.cache().read().grants.get(&id).and_then(|g| g.expires_at);
             rpt::add_permission(&mut granted, &p.resource_id, &p.scope, &id, expires_at);
         }
         let mut upgraded = None;
@@ -440,13 +448,10 @@ impl AuthorizationServer {
             upgraded.get_or_insert(false);
         }
         let expires_at = now + self.config().rpt_ttl;
-        let audiences: Vec<String> = {
-            let cache = self.cache().read();
-            let mut a: Vec<String> = granted.iter().filter_map(|p| cache.resources.get(&p.resource_id).map(|r| r.resource_server.clone())).collect();
-            a.sort();
-            a.dedup();
-            a
-        };
+        // Every permission is at the ticket's resource server: the
+        // permission endpoint issues tickets only for the caller's own
+        // resources, and an upgrade carries over only RPTs valid there.
+        let audiences = vec![ticket.resource_server.clone()];
         let claims = RptClaims {
             iss: self.config().issuer.clone(),
             sub: self.signing_key().did_key(),
@@ -516,6 +521,13 @@ impl AuthorizationServer {
         let payload = URL_SAFE_NO_PAD.decode(token.split('.').nth(1)?).ok()?;
         rpt::rebuilt(serde_json::from_slice(&payload).ok()?, &state)
     }
+}
+
+/// What the assessment permitted, with the lifetime each permitting policy
+/// gives its grants, read with the verdicts.
+struct Permitted {
+    scopes: Vec<assessment::PermittedScope>,
+    lifetimes: HashMap<String, Option<i64>>,
 }
 
 /// A live ticket read at the start of a token request, to be spent once.
