@@ -296,7 +296,7 @@ async fn steady(minutes: usize, rate: usize) -> Value {
         "minutes": per_minute,
         "p99_last_over_first": drift,
         "rss_last_over_middle": rss(last) / rss(middle),
-        "passed": drift <= 1.10 && rss(last) <= rss(middle) * 1.10,
+        "ok": drift <= 1.10 && rss(last) <= rss(middle) * 1.10,
     })
 }
 
