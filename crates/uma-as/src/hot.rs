@@ -4,7 +4,8 @@
 //!
 //! - **spent markers**: what a used permission ticket leaves behind (tickets
 //!   themselves are sealed and stored nowhere, see [`crate::ticket_seal`]);
-//! - **RPT records**: what introspection and revocation look up;
+//! - **RPT state**: what introspection and revocation need beyond the
+//!   token's own claims ([`RptState`]);
 //! - **PCT records**: claims kept by reference for one client.
 //!
 //! Owner decisions, grants, policies, clients and resources are not here:
@@ -41,8 +42,9 @@
 //!
 //! Expired records are dropped by [`HotStore::purge`] without a journal
 //! entry: replay drops them too. The journal is rewritten with only what
-//! is live when it has grown to four times that (compaction), in the
-//! writer thread, from a copy taken under the lock.
+//! is live once it has passed 64 MiB and four times that (compaction), in
+//! the writer thread, from a copy of the maps taken under the lock and
+//! written out batch by batch.
 
 use crate::clock::{Clock, UnixTime};
 use crate::model::{PctRecord, RptRecord, SpentTicket};
