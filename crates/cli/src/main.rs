@@ -426,36 +426,8 @@ fn create_wallet(data_dir: &std::path::Path) -> Result<String, String> {
     Ok(passphrase)
 }
 
-/// A long-running server keeps glibc's allocator to two arenas. With the
-/// default (up to eight per core), memory freed by one thread stays in its
-/// own arena: under a steady load the server's resident size was half as
-/// large again after six minutes (RELIABILITY.md, the steady soak). The
-/// limit must be in the environment before the allocator starts, and
-/// setting it from inside would take `unsafe`, so `serve` starts itself
-/// again with it, once, in the same process (`exec`), unless whoever
-/// started it set it already.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn limit_allocator_arenas() {
-    use std::os::unix::process::CommandExt;
-    const ARENAS: &str = "MALLOC_ARENA_MAX";
-    if std::env::var_os(ARENAS).is_some() {
-        return;
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        // Returns only if the exec failed: the server then runs as it is.
-        let failed = std::process::Command::new(exe).args(std::env::args_os().skip(1)).env(ARENAS, "2").exec();
-        eprintln!("note: could not limit the allocator's arenas ({failed})");
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn limit_allocator_arenas() {}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if matches!(cli.command, Command::Serve(_)) {
-        limit_allocator_arenas();
-    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("UMA_WALLET_LOG").unwrap_or_else(|_| "warn".into()))
