@@ -9,7 +9,7 @@
 
 use crate::clock::UnixTime;
 use crate::error::{ProtocolError, ProtocolResult};
-use crate::model::{ClaimSet, RequestingParty, SpentTicket, TicketRecord, TicketSlot, TrustedIssuer};
+use crate::model::{ClaimSet, RequestingParty, TicketRecord, TicketSlot, TrustedIssuer};
 use crate::secret::{role, Secret, SecretHash};
 use crate::server::AuthorizationServer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -214,9 +214,10 @@ const GATHERING_TTL: UnixTime = 900;
 
 impl AuthorizationServer {
     /// Spends a ticket at the claims endpoint (Grant §5.4), the visit's
-    /// copy of it; false when it was already used.
+    /// copy of it; false when it was already used. No RPT comes from it, so
+    /// its marker need not outlive it.
     fn spend_ticket(&self, hash: SecretHash, record: &TicketRecord, client_id: &str) -> bool {
-        let spent = SpentTicket { rpts: vec![], expires_at: record.expires_at.max(self.now()), client_id: Some(client_id.into()) };
+        let spent = crate::ticket::spent(record, client_id, vec![], self.now(), 0);
         self.hot().spend(hash, spent).is_ok()
     }
 
