@@ -13,6 +13,7 @@ use crate::model::*;
 use crate::policy::{Policy, Target};
 use crate::secret::SecretHash;
 use crate::store::{Store, StoreError, Tree};
+use crate::ticket_seal::TicketKey;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -200,7 +201,7 @@ pub(crate) struct Inner {
     pub clock: Clock,
     pub store: Store,
     pub key: SigningKey,
-    pub ticket_key: crate::ticket_seal::TicketKey,
+    pub ticket_key: TicketKey,
     /// Tickets of any other generation are void: see [`crate::hot`].
     pub ticket_generation: u64,
     pub hot: crate::hot::HotStore,
@@ -240,13 +241,13 @@ struct StoredKey {
 impl AuthorizationServer {
     /// Opens the server over an open store, creating its signing key on first use.
     pub fn open(store: Store, config: Config, clock: Clock) -> Result<Self, StoreError> {
-        let key = Self::load_or_create_key(&store)?;
+        let (key, _) = Self::load_or_create_key(&store, SIGNING_KEY, SigningKey::from_pkcs8, SigningKey::generate, SigningKey::pkcs8)?;
         // Before the hot store, tickets, RPTs and PCTs were kept here: what
         // is left of them is unusable and is removed.
         for old in ["tickets", "rpts", "pcts"] {
             store.drop_tree(old)?;
         }
-        let (ticket_key, new_key) = Self::load_or_create_ticket_key(&store)?;
+        let (ticket_key, new_key) = Self::load_or_create_key(&store, TICKET_KEY, TicketKey::from_bytes, TicketKey::generate, TicketKey::bytes)?;
         let (hot, end) = crate::hot::HotStore::open(&store, config.hot_commit_window, clock.clone())?;
         let ticket_generation = Self::ticket_generation(&store, end, new_key)?;
         let trees = Trees {
@@ -310,32 +311,27 @@ impl AuthorizationServer {
         })
     }
 
-    fn load_or_create_key(store: &Store) -> Result<SigningKey, StoreError> {
+    /// A key kept in the meta tree under `name`, base64 in a [`StoredKey`]
+    /// (its field is named for the signing key, the first kept there). On
+    /// first use `generate` makes one, stored and flushed before it is
+    /// used. True when it was just made.
+    fn load_or_create_key<K>(
+        store: &Store,
+        name: &'static str,
+        decode: impl FnOnce(&[u8]) -> Option<K>,
+        generate: impl FnOnce() -> K,
+        bytes: fn(&K) -> &[u8],
+    ) -> Result<(K, bool), StoreError> {
         use base64::engine::general_purpose::STANDARD;
         use base64::Engine;
         let meta = store.tree::<StoredKey>("meta")?;
-        if let Some(stored) = meta.get(SIGNING_KEY)? {
-            let corrupt = || StoreError::Corrupt { tree: "meta", key: SIGNING_KEY.into() };
-            let der = STANDARD.decode(stored.pkcs8).map_err(|_| corrupt())?;
-            return SigningKey::from_pkcs8(&der).ok_or_else(corrupt);
+        if let Some(stored) = meta.get(name)? {
+            let corrupt = || StoreError::Corrupt { tree: "meta", key: name.into() };
+            let raw = zeroize::Zeroizing::new(STANDARD.decode(stored.pkcs8).map_err(|_| corrupt())?);
+            return Ok((decode(&raw).ok_or_else(corrupt)?, false));
         }
-        let key = SigningKey::generate();
-        meta.insert(SIGNING_KEY, &StoredKey { pkcs8: STANDARD.encode(key.pkcs8()) })?;
-        store.flush_blocking()?;
-        Ok(key)
-    }
-
-    fn load_or_create_ticket_key(store: &Store) -> Result<(crate::ticket_seal::TicketKey, bool), StoreError> {
-        use base64::engine::general_purpose::STANDARD;
-        use base64::Engine;
-        let meta = store.tree::<String>("meta")?;
-        if let Some(stored) = meta.get(TICKET_KEY)? {
-            let corrupt = || StoreError::Corrupt { tree: "meta", key: TICKET_KEY.into() };
-            let bytes = STANDARD.decode(stored).map_err(|_| corrupt())?;
-            return Ok((crate::ticket_seal::TicketKey::from_bytes(&bytes).ok_or_else(corrupt)?, false));
-        }
-        let key = crate::ticket_seal::TicketKey::generate();
-        meta.insert(TICKET_KEY, &STANDARD.encode(key.bytes()))?;
+        let key = generate();
+        meta.insert(name, &StoredKey { pkcs8: STANDARD.encode(bytes(&key)) })?;
         store.flush_blocking()?;
         Ok((key, true))
     }

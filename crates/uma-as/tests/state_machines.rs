@@ -10,13 +10,14 @@
 //! - a ticket shown by a client it was not bound to changes nothing for
 //!   the client it was bound to.
 
+mod common;
+
 use proptest::prelude::*;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use uma_as::model::{Client, Permission};
-use uma_as::owner::{Approval, NewPolicy};
+use uma_as::owner::Approval;
 use uma_as::pat::ProtectionCaller;
-use uma_as::policy::{Outcome, PartyCondition, Target};
 use uma_as::secret::Secret;
 use uma_as::token::{GrantOutcome, NeedInfo, Submitted, UmaGrantRequest};
 use uma_as::{AuthorizationServer, Clock, Config, KdfParams, Store};
@@ -93,18 +94,7 @@ fn request(ticket: &str, pct: Option<&String>) -> UmaGrantRequest {
 
 async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
     let mut w = world();
-    let policy = NewPolicy {
-        target: Target::Resource(w.resources[0].clone()),
-        scopes: vec![],
-        party: PartyCondition { client_id: Some(w.clients[0].client_id.clone()), ..Default::default() },
-        valid_from: None,
-        valid_until: None,
-        outcome: Outcome::Permit,
-        description: None,
-        grant_lifetime: None,
-        from_request: None,
-    };
-    w.server.add_policy(policy).await.unwrap();
+    common::permit(&w.server, &w.resources[0], &w.clients[0].client_id).await;
     let mut spent: HashSet<String> = HashSet::new();
     for step in steps {
         match step {

@@ -1,6 +1,9 @@
 //! What the uma-as integration tests share: a connected resource server and
 //! a client the owner's policy lets in.
 
+// Each test binary uses its own part of this.
+#![allow(dead_code)]
+
 use uma_as::model::Client;
 use uma_as::owner::NewPolicy;
 use uma_as::pat::ProtectionCaller;
@@ -22,10 +25,16 @@ pub async fn connected(server: &AuthorizationServer) -> (ProtectionCaller, Strin
     let resource_id = server.create_resource(&rs, description).unwrap().id;
     let metadata = serde_json::from_value(serde_json::json!({ "client_name": "dashboard" })).unwrap();
     let client = server.client(&server.register_client(metadata).unwrap().client_id).unwrap();
+    permit(server, &resource_id, &client.client_id).await;
+    (rs, pat, resource_id, client)
+}
+
+/// The owner's rule that lets `client_id` see `resource_id`, every scope.
+pub async fn permit(server: &AuthorizationServer, resource_id: &str, client_id: &str) {
     let policy = NewPolicy {
-        target: Target::Resource(resource_id.clone()),
+        target: Target::Resource(resource_id.into()),
         scopes: vec![],
-        party: PartyCondition { client_id: Some(client.client_id.clone()), ..Default::default() },
+        party: PartyCondition { client_id: Some(client_id.into()), ..Default::default() },
         valid_from: None,
         valid_until: None,
         outcome: Outcome::Permit,
@@ -34,6 +43,5 @@ pub async fn connected(server: &AuthorizationServer) -> (ProtectionCaller, Strin
         from_request: None,
     };
     server.add_policy(policy).await.unwrap();
-    (rs, pat, resource_id, client)
 }
 
