@@ -13,6 +13,9 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh --test-tools
 export PATH="$HOME/.cargo/bin:$PATH"
+# A fresh checkout gains nothing from incremental caches, which only cost
+# disk (gigabytes across the test binaries).
+export CARGO_INCREMENTAL=0
 
 # The UI: the app embeds ui/dist at compile time, so it is built first.
 (cd ui && npm ci --no-audit --no-fund && npm run build && npm test)
