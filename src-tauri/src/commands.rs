@@ -210,12 +210,12 @@ pub async fn list_clients(desktop: State<'_, Desktop>) -> Answer<Vec<ClientView>
 
 /// Lets a provider waiting for approval use this wallet to protect pensions.
 #[tauri::command]
-pub async fn approve_client(desktop: State<'_, Desktop>, id: String) -> Answer<ClientDecision> {
+pub async fn approve_client(desktop: State<'_, Desktop>, id: ClientId) -> Answer<ClientDecision> {
     Ok(desktop.owner().await?.approve_client(&id).await?)
 }
 
 #[tauri::command]
-pub async fn refuse_client(desktop: State<'_, Desktop>, id: String) -> Answer<ClientDecision> {
+pub async fn refuse_client(desktop: State<'_, Desktop>, id: ClientId) -> Answer<ClientDecision> {
     Ok(desktop.owner().await?.refuse_client(&id).await?)
 }
 
@@ -225,18 +225,18 @@ pub async fn list_requests(desktop: State<'_, Desktop>, all: bool) -> Answer<Vec
 }
 
 #[tauri::command]
-pub async fn approve_request(desktop: State<'_, Desktop>, id: String, approval: Approval) -> Answer<PendingRequest> {
+pub async fn approve_request(desktop: State<'_, Desktop>, id: RequestId, approval: Approval) -> Answer<PendingRequest> {
     Ok(desktop.owner().await?.approve_request(&id, &approval).await?)
 }
 
 /// What the request would release, with the owner's own values.
 #[tauri::command]
-pub async fn request_preview(desktop: State<'_, Desktop>, id: String) -> Answer<Vec<PensionPreview>> {
+pub async fn request_preview(desktop: State<'_, Desktop>, id: RequestId) -> Answer<Vec<PensionPreview>> {
     Ok(desktop.owner().await?.request_preview(&id).await?)
 }
 
 #[tauri::command]
-pub async fn deny_request(desktop: State<'_, Desktop>, id: String) -> Answer<PendingRequest> {
+pub async fn deny_request(desktop: State<'_, Desktop>, id: RequestId) -> Answer<PendingRequest> {
     Ok(desktop.owner().await?.deny_request(&id).await?)
 }
 
@@ -251,7 +251,7 @@ pub async fn add_policy(desktop: State<'_, Desktop>, policy: NewPolicy) -> Answe
 }
 
 #[tauri::command]
-pub async fn remove_policy(desktop: State<'_, Desktop>, id: String) -> Answer<Policy> {
+pub async fn remove_policy(desktop: State<'_, Desktop>, id: PolicyId) -> Answer<Policy> {
     Ok(desktop.owner().await?.remove_policy(&id).await?)
 }
 
@@ -261,7 +261,7 @@ pub async fn list_grants(desktop: State<'_, Desktop>) -> Answer<Vec<GrantView>> 
 }
 
 #[tauri::command]
-pub async fn revoke_grant(desktop: State<'_, Desktop>, id: String) -> Answer<Grant> {
+pub async fn revoke_grant(desktop: State<'_, Desktop>, id: GrantId) -> Answer<Grant> {
     Ok(desktop.owner().await?.revoke_grant(&id).await?)
 }
 

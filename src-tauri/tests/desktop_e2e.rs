@@ -325,7 +325,7 @@ async fn rest_of_the_owner_service(scene: &mut Scene, owner_api: &str, owner_tok
     .unwrap();
     let other_owner = wallet::owner_client::OwnerClient::in_process(other.wallet()).unwrap();
     tokio::spawn(other.run(std::future::pending()));
-    let code = other_owner.mint_assertion(&wallet::api::AssertionRequest { resource_server: scene.northwind.clone(), lifetime: 600 }).await.unwrap();
+    let code = other_owner.mint_assertion(&wallet::api::AssertionRequest { resource_server: scene.northwind.as_str().into(), lifetime: 600 }).await.unwrap();
     let ui = &mut scene.ui;
     ui.open("pensions").await;
     let card = "//article[@data-testid='pension-card'][.//*[contains(text(), 'Northwind')]]";

@@ -507,8 +507,8 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
             status
         }
         Command::Clients(ClientsCommand::List) => json(client.clients().await?),
-        Command::Clients(ClientsCommand::Approve { client_id }) => json(client.approve_client(&client_id).await?),
-        Command::Clients(ClientsCommand::Refuse { client_id }) => json(client.refuse_client(&client_id).await?),
+        Command::Clients(ClientsCommand::Approve { client_id }) => json(client.approve_client(&client_id.into()).await?),
+        Command::Clients(ClientsCommand::Refuse { client_id }) => json(client.refuse_client(&client_id.into()).await?),
         Command::Resources => json(client.resources().await?),
         Command::Pending(PendingCommand::List { all }) => json(client.requests(all).await?),
         Command::Pending(PendingCommand::Approve { request_id, scopes, expires_in, remember }) => {
@@ -528,16 +528,16 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
                 let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
                 approval.expires_at = Some(now + secs);
             }
-            json(client.approve_request(&request_id, &approval).await?)
+            json(client.approve_request(&request_id.into(), &approval).await?)
         }
-        Command::Pending(PendingCommand::Deny { request_id }) => json(client.deny_request(&request_id).await?),
-        Command::Pending(PendingCommand::Preview { request_id }) => json(client.request_preview(&request_id).await?),
+        Command::Pending(PendingCommand::Deny { request_id }) => json(client.deny_request(&request_id.into()).await?),
+        Command::Pending(PendingCommand::Preview { request_id }) => json(client.request_preview(&request_id.into()).await?),
         Command::Policy(PolicyCommand::List) => json(client.policies().await?),
         Command::Policy(PolicyCommand::Add(args)) => json(client.add_policy(&new_policy(args)).await?),
-        Command::Policy(PolicyCommand::Remove { policy_id }) => json(client.remove_policy(&policy_id).await?),
+        Command::Policy(PolicyCommand::Remove { policy_id }) => json(client.remove_policy(&policy_id.into()).await?),
         Command::Grants(GrantsCommand::List) => json(client.grants().await?),
         Command::Receipts => json(client.receipts().await?),
-        Command::Grants(GrantsCommand::Revoke { grant_id }) => json(client.revoke_grant(&grant_id).await?),
+        Command::Grants(GrantsCommand::Revoke { grant_id }) => json(client.revoke_grant(&grant_id.into()).await?),
         Command::Trust(TrustCommand::List) => json(client.trusted_issuers().await?),
         Command::Trust(TrustCommand::Add { issuer, jwks_uri, client_ids }) => json(client.trust_issuer(&TrustIssuer { issuer, jwks_uri, client_ids }).await?),
         Command::Trust(TrustCommand::Remove { issuer }) => json(client.distrust_issuer(&issuer).await?),
@@ -643,7 +643,7 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
             }
         }
         Command::Accept { provider, resource_id, confirmation_code } => json(client.accept(&AcceptOffer { provider, resource_id, confirmation_code }).await?),
-        Command::Assertion { resource_server, lifetime } => json(client.mint_assertion(&AssertionRequest { resource_server, lifetime }).await?),
+        Command::Assertion { resource_server, lifetime } => json(client.mint_assertion(&AssertionRequest { resource_server: resource_server.into(), lifetime }).await?),
         Command::Init | Command::Serve(_) | Command::Restore { .. } => unreachable!("handled before connecting"),
     };
     print(&value);
@@ -665,8 +665,8 @@ fn export<T: serde::Serialize>(list: &[T], path: &std::path::Path, what: &str) -
 
 fn new_policy(args: PolicyArgs) -> NewPolicy {
     let target = match (args.resource, args.resource_server) {
-        (Some(id), _) => Target::Resource(id),
-        (None, Some(id)) => Target::ResourceServer(id),
+        (Some(id), _) => Target::Resource(id.into()),
+        (None, Some(id)) => Target::ResourceServer(id.into()),
         (None, None) => unreachable!("clap requires one"),
     };
     let outcome = match args.outcome {
@@ -681,7 +681,7 @@ fn new_policy(args: PolicyArgs) -> NewPolicy {
             email: args.email,
             issuer: args.issuer,
             subject: args.subject,
-            client_id: args.client,
+            client_id: args.client.map(Into::into),
             credential_type: args.credential_type,
             verified_only: args.verified_only,
             unlisted_apps: args.unlisted_apps,

@@ -26,6 +26,7 @@
 //! requesting party said about itself. A grant with no end is issued a
 //! credential valid for [`OPEN_GRANT_VALIDITY`], fetched again after.
 
+use crate::id::{ClientId, GrantId};
 use crate::error::{ProtocolError, ProtocolResult};
 use crate::model::Grant;
 use crate::AuthorizationServer;
@@ -75,7 +76,7 @@ impl AuthorizationServer {
     /// random free one. An index is free when no grant holds it, or when its
     /// grant is no longer active and every credential for it has expired
     /// (then the grant gives it up, and gets no credential again).
-    fn status_index(&self, grant_id: &str) -> ProtocolResult<u32> {
+    fn status_index(&self, grant_id: &GrantId) -> ProtocolResult<u32> {
         let now = self.now();
         let mut cache = self.cache().write();
         let Some(grant) = cache.grants.get(grant_id).cloned() else { return Err(ProtocolError::not_found("no such grant")) };
@@ -113,7 +114,7 @@ impl AuthorizationServer {
     }
 
     /// The access grant credential for one active grant.
-    pub fn access_grant_credential(&self, grant_id: &str) -> ProtocolResult<String> {
+    pub fn access_grant_credential(&self, grant_id: &GrantId) -> ProtocolResult<String> {
         let index = self.status_index(grant_id)?;
         let grant = self.cache().read().grants.get(grant_id).cloned().ok_or_else(|| ProtocolError::not_found("no such grant"))?;
         let now = self.now();
@@ -148,7 +149,7 @@ impl AuthorizationServer {
 
     /// `POST /access-grants`: for an authenticated client showing an active
     /// RPT it was issued, a credential for each grant behind the RPT.
-    pub fn access_grant_credentials_for_rpt(&self, client: &crate::model::Client, rpt: &str) -> ProtocolResult<Vec<(String, String)>> {
+    pub fn access_grant_credentials_for_rpt(&self, client: &crate::model::Client, rpt: &str) -> ProtocolResult<Vec<(GrantId, String)>> {
         let now = self.now();
         let record = self.rpt_record(rpt);
         let Some(record) = record.filter(|r| r.client_id == client.client_id && self.rpt_liveness(r, now) == crate::rpt::Liveness::Active) else {
@@ -212,7 +213,7 @@ fn index_is_free(grant: &Grant, now: i64) -> bool {
     ended.is_some_and(|at| at + OPEN_GRANT_VALIDITY < now)
 }
 
-fn client_json(client_id: &str, name: Option<String>) -> Value {
+fn client_json(client_id: &ClientId, name: Option<String>) -> Value {
     let mut client = json!({ "clientId": client_id });
     if let Some(name) = name {
         client["name"] = name.into();

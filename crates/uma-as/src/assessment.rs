@@ -8,6 +8,7 @@
 //! grants: scopes the owner denied are left out of the RPT rather than failing
 //! the whole request.
 
+use crate::id::ResourceId;
 use crate::model::{Grant, GrantSource, Permission, PendingRequest, RequestStatus, Resource};
 use crate::policy::Decision;
 use std::collections::HashMap;
@@ -20,7 +21,7 @@ pub struct InvalidScope(pub String);
 /// Computes `RequestedScopes(r)` for every ticket resource.
 pub fn requested_scopes(
     ticket: &[Permission],
-    resources: &HashMap<String, Resource>,
+    resources: &HashMap<ResourceId, Resource>,
     registered: &[String],
     requested: &[String],
 ) -> Result<Vec<Permission>, InvalidScope> {
@@ -56,10 +57,10 @@ pub enum Verdict {
 /// Whether the owner, answering the request this ticket chain polls for,
 /// refused `scope` of `resource_id`: she denied the request, or approved
 /// it without that scope. Her answer stands for the rest of the chain.
-pub fn owner_refused(decided: Option<&PendingRequest>, resource_id: &str, scope: &str) -> bool {
-    let names = |p: &Permission| p.resource_id == resource_id && p.resource_scopes.iter().any(|s| s == scope);
+pub fn owner_refused(decided: Option<&PendingRequest>, resource_id: &ResourceId, scope: &str) -> bool {
+    let names = |p: &Permission| p.resource_id == *resource_id && p.resource_scopes.iter().any(|s| s == scope);
     match decided.map(|d| (&d.status, &d.permissions)) {
-        Some((RequestStatus::Denied { .. }, asked)) => asked.iter().any(|p| names(p) || (p.resource_id == resource_id && p.resource_scopes.is_empty())),
+        Some((RequestStatus::Denied { .. }, asked)) => asked.iter().any(|p| names(p) || (p.resource_id == *resource_id && p.resource_scopes.is_empty())),
         Some((RequestStatus::Approved { scopes, .. }, asked)) => asked.iter().any(names) && !scopes.iter().any(names),
         _ => false,
     }
@@ -84,7 +85,7 @@ pub fn verdict(decision: Decision, held: Option<&Grant>, refused_by_owner: bool)
 /// One permitted scope and the grant source that permits it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PermittedScope {
-    pub resource_id: String,
+    pub resource_id: ResourceId,
     pub scope: String,
     pub source: GrantSource,
 }
@@ -102,7 +103,7 @@ pub enum Outcome {
 
 /// Results determination: claims first (they may change every other
 /// verdict), then the owner's pending decisions, then the grant.
-pub fn determine(verdicts: Vec<(String, String, Verdict)>) -> Outcome {
+pub fn determine(verdicts: Vec<(ResourceId, String, Verdict)>) -> Outcome {
     let mut required = Vec::new();
     let mut asked: Vec<Permission> = Vec::new();
     let mut permitted = Vec::new();
@@ -136,7 +137,7 @@ mod tests {
     use super::*;
     use crate::model::ResourceDescription;
 
-    fn resources() -> HashMap<String, Resource> {
+    fn resources() -> HashMap<ResourceId, Resource> {
         let mk = |id: &str, scopes: &[&str]| Resource {
             id: id.into(),
             resource_server: "rs".into(),
@@ -256,13 +257,13 @@ mod tests {
             status,
         };
         let denied = request(RequestStatus::Denied { decided_at: 1 });
-        assert!(owner_refused(Some(&denied), "a", "value") && owner_refused(Some(&denied), "b", "anything"));
-        assert!(!owner_refused(Some(&denied), "c", "owner"), "never asked about");
+        assert!(owner_refused(Some(&denied), &"a".into(), "value") && owner_refused(Some(&denied), &"b".into(), "anything"));
+        assert!(!owner_refused(Some(&denied), &"c".into(), "owner"), "never asked about");
         let approved = request(RequestStatus::Approved { scopes: vec![perm("a", &["owner"])], expires_at: None, decided_at: 1 });
-        assert!(!owner_refused(Some(&approved), "a", "owner"));
-        assert!(owner_refused(Some(&approved), "a", "value"), "left out of her approval");
-        assert!(!owner_refused(Some(&request(RequestStatus::Pending)), "a", "value"));
-        assert!(!owner_refused(None, "a", "value"));
+        assert!(!owner_refused(Some(&approved), &"a".into(), "owner"));
+        assert!(owner_refused(Some(&approved), &"a".into(), "value"), "left out of her approval");
+        assert!(!owner_refused(Some(&request(RequestStatus::Pending)), &"a".into(), "value"));
+        assert!(!owner_refused(None, &"a".into(), "value"));
     }
 
     #[test]

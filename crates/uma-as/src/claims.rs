@@ -7,6 +7,7 @@
 //! from the issuer's JWKS, found through OpenID discovery unless configured,
 //! cached for ten minutes and refetched once when a token names an unknown key.
 
+use crate::id::ClientId;
 use crate::clock::UnixTime;
 use crate::error::{ProtocolError, ProtocolResult};
 use crate::model::{ClaimSet, RequestingParty, TicketRecord, TicketSlot, TrustedIssuer};
@@ -159,7 +160,7 @@ pub fn unverified_issuer(token: &str) -> Result<String, ClaimTokenError> {
 /// An ID token already pushed, and the request chain it belongs to.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct UsedIdToken {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub chain: String,
     pub expires_at: UnixTime,
 }
@@ -189,7 +190,7 @@ pub struct GatheringSession {
     /// finished after it (see [`crate::hot`]).
     #[serde(default)]
     pub generation: u64,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub claims_redirect_uri: String,
     pub state: Option<String>,
     pub csrf: SecretHash,
@@ -216,7 +217,7 @@ impl AuthorizationServer {
     /// Spends a ticket at the claims endpoint (Grant §5.4), the visit's
     /// copy of it; false when it was already used. No RPT comes from it, so
     /// its marker need not outlive it.
-    fn spend_ticket(&self, hash: SecretHash, record: &TicketRecord, client_id: &str) -> bool {
+    fn spend_ticket(&self, hash: SecretHash, record: &TicketRecord, client_id: &ClientId) -> bool {
         let spent = crate::ticket::spent(record, client_id, vec![], self.now(), 0);
         self.hot().spend(hash, spent).is_ok()
     }
@@ -231,7 +232,7 @@ impl AuthorizationServer {
     /// hour) and belongs to the request chain it was first pushed in: that
     /// chain may push it again while it polls, but a client cannot replay a
     /// person's token in later requests without them.
-    pub async fn verify_id_token(&self, token: &str, client_id: &str, chain: &str) -> Result<ClaimSet, ClaimTokenError> {
+    pub async fn verify_id_token(&self, token: &str, client_id: &ClientId, chain: &str) -> Result<ClaimSet, ClaimTokenError> {
         let iss = unverified_issuer(token)?;
         let issuer = self
             .trees()
@@ -276,7 +277,7 @@ impl AuthorizationServer {
         if claims.exp + LEEWAY <= now || claims.iat > now + LEEWAY || claims.iat + ID_TOKEN_MAX_AGE <= now {
             return Err(ClaimTokenError::Expired);
         }
-        let accepted = |a: &str| a == client_id || a == self.config().issuer || issuer.client_ids.iter().any(|c| c == a);
+        let accepted = |a: &str| *client_id == a || a == self.config().issuer || issuer.client_ids.iter().any(|c| c == a);
         let audiences: Vec<&str> = match &claims.aud {
             Value::String(a) => vec![a.as_str()],
             Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
@@ -291,7 +292,7 @@ impl AuthorizationServer {
             return Err(ClaimTokenError::WrongAudience);
         }
         // Bound to its first chain, remembered until it would have expired anyway.
-        let first = UsedIdToken { client_id: client_id.into(), chain: chain.into(), expires_at: claims.exp + LEEWAY };
+        let first = UsedIdToken { client_id: client_id.clone(), chain: chain.into(), expires_at: claims.exp + LEEWAY };
         let key = SecretHash::of(token).0;
         let store_failed = |e: crate::store::StoreError| ClaimTokenError::KeysUnavailable(e.to_string());
         if !self.trees().id_tokens.insert_new(key, &first).map_err(store_failed)? {
@@ -363,14 +364,14 @@ impl AuthorizationServer {
     }
 
     /// Stores claims by reference and returns the PCT for them.
-    pub(crate) fn issue_pct(&self, client_id: &str, party: &RequestingParty) -> ProtocolResult<Secret<role::Pct>> {
+    pub(crate) fn issue_pct(&self, client_id: &ClientId, party: &RequestingParty) -> ProtocolResult<Secret<role::Pct>> {
         let pct = Secret::generate();
         self.hot().put_pct(pct.hash(), crate::pct::issued(client_id, party, self.now(), self.config().pct_ttl));
         Ok(pct)
     }
 
     /// The claims behind a PCT, if it is this client's and still valid.
-    pub(crate) fn redeem_pct(&self, pct: &str, client_id: &str) -> ProtocolResult<RequestingParty> {
+    pub(crate) fn redeem_pct(&self, pct: &str, client_id: &ClientId) -> ProtocolResult<RequestingParty> {
         let record = self.hot().pct(&SecretHash::of(pct));
         crate::pct::redeem(record, client_id, self.now()).ok_or_else(|| ProtocolError::invalid_grant("unknown, expired or foreign pct"))
     }
@@ -443,7 +444,7 @@ impl AuthorizationServer {
     /// (RFC 9700 §4.11.2).
     pub fn start_gathering(
         &self,
-        client_id: &str,
+        client_id: &ClientId,
         ticket: &str,
         claims_redirect_uri: Option<&str>,
         state: Option<&str>,
@@ -465,7 +466,7 @@ impl AuthorizationServer {
             Ok(Some(TicketSlot::Live(r))) => r,
             _ => return Err(ShowError("this link is no longer valid; start again from the application".into())),
         };
-        if record.client_id.as_deref().is_some_and(|c| c != client_id) {
+        if record.client_id.as_ref().is_some_and(|c| c != client_id) {
             return Err(ShowError("this link belongs to another application".into()));
         }
         let now = self.now();
@@ -482,7 +483,7 @@ impl AuthorizationServer {
                         .resources
                         .get(&p.resource_id)
                         .and_then(|r| r.description.name.clone())
-                        .unwrap_or_else(|| p.resource_id.clone())
+                        .unwrap_or_else(|| p.resource_id.to_string())
                 })
                 .collect()
         };
@@ -492,7 +493,7 @@ impl AuthorizationServer {
             ticket: hash,
             record,
             generation: self.inner.ticket_generation,
-            client_id: client_id.into(),
+            client_id: client_id.clone(),
             claims_redirect_uri: redirect.clone(),
             state: state.map(String::from),
             csrf: csrf.hash(),

@@ -15,9 +15,10 @@
 //! client enters the audit log when it first authenticates; a failed
 //! authentication is counted, not stored verbatim.
 
+use crate::id::ClientId;
 use crate::error::{ProtocolError, ProtocolResult};
 use crate::model::{Client, GrantType, Protection};
-use crate::secret::{role, random_id, Secret};
+use crate::secret::{role, Secret};
 use crate::server::AuthorizationServer;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -74,7 +75,7 @@ pub struct ClientMetadata {
 /// The registration response (RFC 7591 §3.2.1).
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct RegisteredClient {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// None for a `private_key_jwt` client: it has no secret.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
@@ -107,7 +108,7 @@ impl std::fmt::Debug for RegisteredClient {
 /// Credentials presented at an endpoint that authenticates clients.
 #[derive(Debug)]
 pub struct ClientCredentials {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub secret: Option<Secret<role::ClientSecret>>,
     /// A `private_key_jwt` client assertion (RFC 7523 §2.2).
     pub assertion: Option<Secret<role::ClientAssertion>>,
@@ -207,7 +208,7 @@ impl AuthorizationServer {
         let scope: Vec<String> = metadata.scope.as_deref().unwrap_or("").split_whitespace().map(String::from).collect();
         let secret = (!uses_key).then(Secret::<role::ClientSecret>::generate);
         let client = Client {
-            client_id: random_id(),
+            client_id: ClientId::generate(),
             secret_hash: secret.as_ref().map(Secret::hash),
             client_name: metadata.client_name,
             redirect_uris: metadata.redirect_uris,
@@ -246,7 +247,7 @@ impl AuthorizationServer {
     pub fn register_internal_client(&self, client_name: &str) -> ProtocolResult<Client> {
         let now = self.now();
         let client = Client {
-            client_id: random_id(),
+            client_id: ClientId::generate(),
             secret_hash: None,
             client_name: Some(client_name.into()),
             redirect_uris: vec![],
@@ -268,7 +269,7 @@ impl AuthorizationServer {
     }
 
     /// Takes away a client's secret: it can no longer authenticate over HTTP.
-    pub fn forget_client_secret(&self, client_id: &str) -> ProtocolResult<()> {
+    pub fn forget_client_secret(&self, client_id: &ClientId) -> ProtocolResult<()> {
         let mut client = self.client(client_id).ok_or_else(|| ProtocolError::not_found("no such client"))?;
         if client.secret_hash.take().is_some() {
             self.save_client(&client)?;
@@ -282,7 +283,7 @@ impl AuthorizationServer {
         Ok(())
     }
 
-    pub fn client(&self, client_id: &str) -> Option<Client> {
+    pub fn client(&self, client_id: &ClientId) -> Option<Client> {
         self.cache().read().clients.get(client_id).cloned()
     }
 
@@ -290,7 +291,7 @@ impl AuthorizationServer {
     /// is the same `invalid_client` so that client ids cannot be probed.
     pub fn authenticate_client(&self, credentials: &ClientCredentials) -> ProtocolResult<Client> {
         let fail = || {
-            let shown: String = credentials.client_id.chars().take(LOGGED_ID_CHARS).collect();
+            let shown: String = credentials.client_id.as_str().chars().take(LOGGED_ID_CHARS).collect();
             self.audit_noisy("anonymous", "client.authentication_failed", json!({ "client_id": shown }));
             ProtocolError::invalid_client("client authentication failed")
         };
@@ -379,7 +380,7 @@ impl AuthorizationServer {
     /// authenticated. Returns how many went.
     pub(crate) fn reap_unused_clients(&self, now: crate::clock::UnixTime) -> Result<usize, crate::store::StoreError> {
         let ttl = self.config().unused_client_ttl;
-        let unused: Vec<String> = self
+        let unused: Vec<ClientId> = self
             .cache()
             .read()
             .clients

@@ -3,6 +3,7 @@
 
 use crate::clock::UnixTime;
 use crate::error::{ProtocolError, ProtocolResult};
+use crate::id::{ClientId, GrantId, ResourceId};
 use crate::model::{Grant, GrantSource, RequestingParty};
 use crate::server::AuthorizationServer;
 use ring::digest::{digest, SHA256};
@@ -10,14 +11,14 @@ use serde_json::json;
 
 /// Grant ids are derived from what the grant is about, so the same policy
 /// permitting the same party again finds its grant instead of piling up new ones.
-pub fn grant_id(source: &GrantSource, client_id: &str, party_key: &str, resource_id: &str) -> String {
+pub fn grant_id(source: &GrantSource, client_id: &ClientId, party_key: &str, resource_id: &ResourceId) -> GrantId {
     generation_id(source, client_id, party_key, resource_id, 0)
 }
 
 /// The id of the `generation`th grant about the same thing: a revoked grant
 /// keeps its id and stays revoked, and a policy that permits again makes a
 /// grant of the next generation.
-fn generation_id(source: &GrantSource, client_id: &str, party_key: &str, resource_id: &str, generation: u32) -> String {
+fn generation_id(source: &GrantSource, client_id: &ClientId, party_key: &str, resource_id: &ResourceId, generation: u32) -> GrantId {
     let origin = match source {
         GrantSource::Policy { policy_id } => format!("policy\0{policy_id}"),
         GrantSource::Approval { request_id } => format!("approval\0{request_id}"),
@@ -26,7 +27,7 @@ fn generation_id(source: &GrantSource, client_id: &str, party_key: &str, resourc
     if generation > 0 {
         material.push_str(&format!("\0{generation}"));
     }
-    crate::secret::hex(&digest(&SHA256, material.as_bytes()).as_ref()[..16])
+    GrantId::from(crate::secret::hex(&digest(&SHA256, material.as_bytes()).as_ref()[..16]))
 }
 
 impl AuthorizationServer {
@@ -37,12 +38,12 @@ impl AuthorizationServer {
     pub(crate) fn ensure_grant(
         &self,
         source: &GrantSource,
-        client_id: &str,
+        client_id: &ClientId,
         party: &RequestingParty,
-        resource_id: &str,
+        resource_id: &ResourceId,
         scopes: &[String],
         expires_at: Option<UnixTime>,
-    ) -> ProtocolResult<(String, Option<UnixTime>)> {
+    ) -> ProtocolResult<(GrantId, Option<UnixTime>)> {
         let party_key = match source {
             GrantSource::Approval { .. } => party.holder_key(),
             GrantSource::Policy { .. } => party.key(),
@@ -68,9 +69,9 @@ impl AuthorizationServer {
             }
             _ => Grant {
                 id: id.clone(),
-                resource_id: resource_id.into(),
+                resource_id: resource_id.clone(),
                 scopes: scopes.to_vec(),
-                client_id: client_id.into(),
+                client_id: client_id.clone(),
                 party_key,
                 party: party.clone(),
                 source: source.clone(),
@@ -93,14 +94,14 @@ impl AuthorizationServer {
     }
 
     /// Revokes one grant. Idempotent; durable when it returns.
-    pub async fn revoke_grant(&self, id: &str) -> ProtocolResult<Grant> {
+    pub async fn revoke_grant(&self, id: &GrantId) -> ProtocolResult<Grant> {
         let grant = self.revoke_grant_quietly(id)?.ok_or_else(|| ProtocolError::not_found("no such grant"))?;
         self.audit("owner", "grant.revoke", json!({ "grant_id": id, "resource_id": grant.resource_id }));
         self.flush().await?;
         Ok(grant)
     }
 
-    pub(crate) fn revoke_grant_quietly(&self, id: &str) -> ProtocolResult<Option<Grant>> {
+    pub(crate) fn revoke_grant_quietly(&self, id: &GrantId) -> ProtocolResult<Option<Grant>> {
         let Some(mut grant) = self.cache().read().grants.get(id).cloned() else { return Ok(None) };
         if grant.revoked_at.is_none() {
             grant.revoked_at = Some(self.now());
@@ -113,7 +114,7 @@ impl AuthorizationServer {
     /// Revokes every active grant `matches` selects; returns how many.
     pub(crate) fn revoke_grants_where(&self, matches: impl Fn(&Grant) -> bool) -> ProtocolResult<usize> {
         let now = self.now();
-        let ids: Vec<String> = self
+        let ids: Vec<GrantId> = self
             .cache()
             .read()
             .grants
@@ -128,13 +129,13 @@ impl AuthorizationServer {
     }
 
     /// A deleted resource takes its own policies with it and revokes its grants.
-    pub(crate) fn forget_resource(&self, resource_id: &str) -> ProtocolResult<()> {
-        let target = crate::policy::Target::Resource(resource_id.into());
+    pub(crate) fn forget_resource(&self, resource_id: &ResourceId) -> ProtocolResult<()> {
+        let target = crate::policy::Target::Resource(resource_id.clone());
         let removed = self.cache().write().policies.remove(&target).unwrap_or_default();
         for policy in removed {
             self.trees().policies.remove(&policy.id)?;
         }
-        self.revoke_grants_where(|g| g.resource_id == resource_id)?;
+        self.revoke_grants_where(|g| g.resource_id == *resource_id)?;
         Ok(())
     }
 }

@@ -46,6 +46,7 @@
 //! the writer thread, from a copy of the maps taken under the lock and
 //! written out batch by batch.
 
+use crate::id::{ClientId, GrantId};
 use crate::clock::{Clock, UnixTime};
 use crate::model::{PctRecord, RptRecord, SpentTicket};
 use crate::secret::SecretHash;
@@ -94,7 +95,7 @@ struct Spent {
 #[serde(tag = "k", rename_all = "snake_case")]
 enum Change {
     Spent { hash: SecretHash, ticket: SpentTicket },
-    Rpt { hash: SecretHash, expires_at: UnixTime, revoked_at: Option<UnixTime>, grants: Vec<(String, Option<UnixTime>)> },
+    Rpt { hash: SecretHash, expires_at: UnixTime, revoked_at: Option<UnixTime>, grants: Vec<(GrantId, Option<UnixTime>)> },
     Pct { hash: SecretHash, record: PctRecord },
     PctRemoved { hash: SecretHash },
 }
@@ -121,11 +122,11 @@ impl Records {
     }
 
     fn spent_marker(&mut self, ticket: &SpentTicket) -> Spent {
-        Spent { expires_at: ticket.expires_at, client: ticket.client_id.as_deref().map(|c| self.name(c)), rpts: ticket.rpts.clone().into() }
+        Spent { expires_at: ticket.expires_at, client: ticket.client_id.as_ref().map(|c| self.name(c.as_str())), rpts: ticket.rpts.clone().into() }
     }
 
-    fn rpt_state(&mut self, expires_at: UnixTime, revoked_at: Option<UnixTime>, grants: &[(String, Option<UnixTime>)]) -> RptState {
-        let grants = grants.iter().map(|(id, ends)| (self.name(id), *ends)).collect();
+    fn rpt_state(&mut self, expires_at: UnixTime, revoked_at: Option<UnixTime>, grants: &[(GrantId, Option<UnixTime>)]) -> RptState {
+        let grants = grants.iter().map(|(id, ends)| (self.name(id.as_str()), *ends)).collect();
         RptState { expires_at, revoked_at, grants }
     }
 
@@ -194,7 +195,7 @@ fn shrink<V>(map: &mut HashMap<SecretHash, V>) {
 }
 
 fn spent_ticket(marker: &Spent) -> SpentTicket {
-    SpentTicket { rpts: marker.rpts.to_vec(), expires_at: marker.expires_at, client_id: marker.client.as_deref().map(String::from) }
+    SpentTicket { rpts: marker.rpts.to_vec(), expires_at: marker.expires_at, client_id: marker.client.as_deref().map(ClientId::from) }
 }
 
 fn rpt_change(hash: SecretHash, state: &RptState) -> Change {
@@ -202,7 +203,7 @@ fn rpt_change(hash: SecretHash, state: &RptState) -> Change {
         hash,
         expires_at: state.expires_at,
         revoked_at: state.revoked_at,
-        grants: state.grants.iter().map(|(id, ends)| (id.to_string(), *ends)).collect(),
+        grants: state.grants.iter().map(|(id, ends)| (GrantId::from(&**id), *ends)).collect(),
     }
 }
 
@@ -322,7 +323,7 @@ impl HotStore {
 
     /// Keeps what the token of `record` does not say.
     pub fn put_rpt(&self, hash: SecretHash, record: &RptRecord) {
-        let grants: Vec<(String, Option<UnixTime>)> = record.permissions.iter().map(|p| (p.grant_id.clone(), p.expires_at)).collect();
+        let grants: Vec<(GrantId, Option<UnixTime>)> = record.permissions.iter().map(|p| (p.grant_id.clone(), p.expires_at)).collect();
         let mut state = self.shared.state.lock();
         let rpt = state.records.rpt_state(record.expires_at, record.revoked_at, &grants);
         state.records.rpts.insert(hash, rpt);

@@ -4,6 +4,7 @@
 //! permissions on the calling resource server's own resources: an RPT that
 //! grants nothing there is inactive for that caller.
 
+use crate::id::{ClientId, ResourceId};
 use crate::clock::UnixTime;
 use crate::pat::ProtectionCaller;
 use crate::server::AuthorizationServer;
@@ -12,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// One permission of an active RPT (FedAuthz §5.1.1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IntrospectedPermission {
-    pub resource_id: String,
+    pub resource_id: ResourceId,
     pub resource_scopes: Vec<String>,
     /// Shown only where earlier than the token's own `exp`: the earlier wins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -31,7 +32,7 @@ pub struct Introspection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -30,6 +30,7 @@ pub mod error;
 pub mod grant;
 pub mod hot;
 pub mod http;
+pub mod id;
 pub mod introspection;
 pub mod keys;
 pub mod limit;

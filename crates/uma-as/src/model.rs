@@ -1,6 +1,7 @@
 //! The records the authorization server keeps, as plain serde types.
 
 use crate::clock::UnixTime;
+use crate::id::{ClientId, GrantId, PolicyId, RequestId, ResourceId};
 use crate::secret::SecretHash;
 use serde::{Deserialize, Serialize};
 
@@ -9,7 +10,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct Permission {
     /// REQUIRED. The `_id` the AS assigned at resource registration.
-    pub resource_id: String,
+    pub resource_id: ResourceId,
     /// REQUIRED, possibly empty (FedAuthz §4.1).
     pub resource_scopes: Vec<String>,
 }
@@ -28,13 +29,13 @@ pub fn merge_scopes<S: AsRef<str>>(into: &mut Vec<String>, scopes: impl IntoIter
 impl Permission {
     /// Adds `scopes` of `resource_id` to `list`: each resource once, its
     /// scopes merged ([`merge_scopes`]).
-    pub fn merge_into<S: AsRef<str>>(list: &mut Vec<Permission>, resource_id: &str, scopes: impl IntoIterator<Item = S>) {
-        match list.iter_mut().find(|p| p.resource_id == resource_id) {
+    pub fn merge_into<S: AsRef<str>>(list: &mut Vec<Permission>, resource_id: &ResourceId, scopes: impl IntoIterator<Item = S>) {
+        match list.iter_mut().find(|p| p.resource_id == *resource_id) {
             Some(p) => merge_scopes(&mut p.resource_scopes, scopes),
             None => {
                 let mut resource_scopes = Vec::new();
                 merge_scopes(&mut resource_scopes, scopes);
-                list.push(Permission { resource_id: resource_id.to_string(), resource_scopes });
+                list.push(Permission { resource_id: resource_id.clone(), resource_scopes });
             }
         }
     }
@@ -86,7 +87,7 @@ impl GrantType {
 /// A registered OAuth client (RFC 7591). Resource servers are clients too.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Client {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Absent for resource servers connected through an owner-minted
     /// assertion: they authenticate with the assertion, not a secret.
     pub secret_hash: Option<SecretHash>,
@@ -128,14 +129,14 @@ fn kept_before() -> Option<UnixTime> {
 
 impl Client {
     pub fn display_name(&self) -> &str {
-        self.client_name.as_deref().unwrap_or(&self.client_id)
+        self.client_name.as_deref().unwrap_or(self.client_id.as_str())
     }
 }
 
 /// A protection API access token, stored under the hash of its value.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Pat {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
 }
@@ -143,9 +144,9 @@ pub struct Pat {
 /// A registered resource description (FedAuthz §3.1).
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct Resource {
-    pub id: String,
+    pub id: ResourceId,
     /// The resource server (client id) that registered it; only it may see or touch it.
-    pub resource_server: String,
+    pub resource_server: ClientId,
     #[serde(flatten)]
     pub description: ResourceDescription,
     pub created_at: UnixTime,
@@ -286,16 +287,16 @@ impl RequestingParty {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TicketRecord {
     pub permissions: Vec<Permission>,
-    pub resource_server: String,
+    pub resource_server: ClientId,
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
     /// Set once a client has shown the ticket chain: rotated tickets are
     /// bound to that client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     /// The pending request this ticket is polling for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pending_request: Option<String>,
+    pub pending_request: Option<RequestId>,
     /// Claims gathered interactively or pushed earlier in this chain.
     #[serde(default, skip_serializing_if = "RequestingParty::is_default")]
     pub party: RequestingParty,
@@ -311,7 +312,7 @@ pub struct SpentTicket {
     /// revokes what it got; anyone else who learnt the ticket is refused
     /// and cancels nothing (Grant §5.4).
     #[serde(default)]
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
 }
 
 /// A ticket's slot in the store: live until shown, then spent. Spending is
@@ -336,17 +337,17 @@ impl TicketSlot {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum GrantSource {
-    Policy { policy_id: String },
-    Approval { request_id: String },
+    Policy { policy_id: PolicyId },
+    Approval { request_id: RequestId },
 }
 
 /// Who may do what on which resource, and why.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct Grant {
-    pub id: String,
-    pub resource_id: String,
+    pub id: GrantId,
+    pub resource_id: ResourceId,
     pub scopes: Vec<String>,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub party_key: String,
     pub party: RequestingParty,
     pub source: GrantSource,
@@ -368,9 +369,9 @@ impl Grant {
 /// A granted permission inside an RPT, with the grant it came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantedPermission {
-    pub resource_id: String,
+    pub resource_id: ResourceId,
     pub resource_scopes: Vec<String>,
-    pub grant_id: String,
+    pub grant_id: GrantId,
     pub expires_at: Option<UnixTime>,
 }
 
@@ -380,7 +381,7 @@ pub struct GrantedPermission {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RptRecord {
     pub jti: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub permissions: Vec<GrantedPermission>,
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
@@ -390,7 +391,7 @@ pub struct RptRecord {
 /// A persisted claims token (Grant §3.3.5): claims stored by reference.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PctRecord {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub party: RequestingParty,
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
@@ -407,8 +408,8 @@ pub enum RequestStatus {
 /// An access request waiting for (or decided by) the owner.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct PendingRequest {
-    pub id: String,
-    pub client_id: String,
+    pub id: RequestId,
+    pub client_id: ClientId,
     pub client_name: String,
     pub party: RequestingParty,
     pub party_key: String,
@@ -475,9 +476,9 @@ mod tests {
         assert_eq!(scopes, ["owner", "value", "delegate"]);
 
         let mut list = Vec::new();
-        Permission::merge_into(&mut list, "r1", [""]);
-        Permission::merge_into(&mut list, "r2", ["value"]);
-        Permission::merge_into(&mut list, "r1", ["owner", "owner"]);
+        Permission::merge_into(&mut list, &"r1".into(), [""]);
+        Permission::merge_into(&mut list, &"r2".into(), ["value"]);
+        Permission::merge_into(&mut list, &"r1".into(), ["owner", "owner"]);
         assert_eq!(list, vec![
             Permission { resource_id: "r1".into(), resource_scopes: vec!["owner".into()] },
             Permission { resource_id: "r2".into(), resource_scopes: vec!["value".into()] },

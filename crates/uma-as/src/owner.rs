@@ -4,11 +4,11 @@
 //! Every change here is flushed to disk before it returns, so an
 //! acknowledged decision survives a crash.
 
+use crate::id::{ClientId, PolicyId, RequestId, ResourceId};
 use crate::clock::UnixTime;
 use crate::error::{ProtocolError, ProtocolResult};
 use crate::model::*;
 use crate::policy::{Outcome, PartyCondition, Policy, Target};
-use crate::secret::random_id;
 use crate::server::AuthorizationServer;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -37,7 +37,7 @@ pub struct NewPolicy {
     /// [`Policy::from_request`].
     #[serde(skip)]
     #[ts(skip)]
-    pub from_request: Option<String>,
+    pub from_request: Option<RequestId>,
 }
 
 /// The owner's answer to a pending request.
@@ -61,7 +61,7 @@ impl AuthorizationServer {
 
     /// Approves or refuses a resource server's connection. Refusing also
     /// withdraws its PATs.
-    pub async fn decide_resource_server(&self, client_id: &str, approve: bool) -> ProtocolResult<Client> {
+    pub async fn decide_resource_server(&self, client_id: &ClientId, approve: bool) -> ProtocolResult<Client> {
         let mut client = self.client(client_id).ok_or_else(|| ProtocolError::not_found("no such client"))?;
         client.protection = if approve { Protection::Approved } else { Protection::Refused };
         if !approve {
@@ -71,7 +71,7 @@ impl AuthorizationServer {
         if !approve {
             let withdrawn: Vec<_> = {
                 let mut cache = self.cache().write();
-                let hashes: Vec<_> = cache.pats.iter().filter(|(_, p)| p.client_id == client_id).map(|(h, _)| *h).collect();
+                let hashes: Vec<_> = cache.pats.iter().filter(|(_, p)| p.client_id == *client_id).map(|(h, _)| *h).collect();
                 for h in &hashes {
                     cache.pats.remove(h);
                 }
@@ -107,7 +107,7 @@ impl AuthorizationServer {
             // Only the resources that active grants are on; cloned, because
             // the filter below runs under the cache's read lock.
             let now = self.now();
-            let granted: std::collections::HashMap<String, Resource> = {
+            let granted: std::collections::HashMap<ResourceId, Resource> = {
                 let cache = self.cache().read();
                 cache
                     .grants
@@ -119,9 +119,9 @@ impl AuthorizationServer {
             // Only a rule on unlisted apps asks about the apps themselves;
             // they are copied out because the grants are filtered under
             // the cache's read lock.
-            let clients: std::collections::HashMap<String, Client> =
+            let clients: std::collections::HashMap<ClientId, Client> =
                 if policy.party.unlisted_apps { self.cache().read().clients.clone() } else { Default::default() };
-            let listed = |client_id: &str| clients.get(client_id).is_some_and(|c| self.app_listed(c));
+            let listed = |client_id: &ClientId| clients.get(client_id).is_some_and(|c| self.app_listed(c));
             let revoked = self.revoke_grants_where(|g| {
                 granted.get(&g.resource_id).is_some_and(|r| {
                     let scopes = if g.scopes.is_empty() { vec![String::new()] } else { g.scopes.clone() };
@@ -140,7 +140,7 @@ impl AuthorizationServer {
     /// followed by one [`AuthorizationServer::flush`].
     pub fn insert_policy(&self, new: NewPolicy) -> ProtocolResult<Policy> {
         let policy = Policy {
-            id: random_id(),
+            id: PolicyId::generate(),
             target: new.target,
             scopes: new.scopes,
             party: new.party,
@@ -189,12 +189,12 @@ impl AuthorizationServer {
     }
 
     /// Removes a policy and revokes the grants it made.
-    pub async fn remove_policy(&self, id: &str) -> ProtocolResult<Policy> {
+    pub async fn remove_policy(&self, id: &PolicyId) -> ProtocolResult<Policy> {
         let removed = {
             let mut cache = self.cache().write();
             let mut found = None;
             for list in cache.policies.values_mut() {
-                if let Some(i) = list.iter().position(|p| p.id == id) {
+                if let Some(i) = list.iter().position(|p| p.id == *id) {
                     found = Some(list.remove(i));
                     break;
                 }
@@ -203,7 +203,7 @@ impl AuthorizationServer {
         };
         let policy = removed.ok_or_else(|| ProtocolError::not_found("no such policy"))?;
         self.trees().policies.remove(id)?;
-        let source = GrantSource::Policy { policy_id: id.into() };
+        let source = GrantSource::Policy { policy_id: id.clone() };
         let revoked = self.revoke_grants_where(|g| g.source == source)?;
         self.audit("owner", "policy.remove", json!({ "policy_id": id, "grants_revoked": revoked }));
         self.flush().await?;
@@ -223,11 +223,11 @@ impl AuthorizationServer {
     }
 
     /// One request, decided or not.
-    pub fn pending_request(&self, id: &str) -> ProtocolResult<PendingRequest> {
+    pub fn pending_request(&self, id: &RequestId) -> ProtocolResult<PendingRequest> {
         self.trees().pending.get(id)?.ok_or_else(|| ProtocolError::not_found("no such request"))
     }
 
-    fn undecided(&self, id: &str) -> ProtocolResult<PendingRequest> {
+    fn undecided(&self, id: &RequestId) -> ProtocolResult<PendingRequest> {
         let request = self.pending_request(id)?;
         if request.status != RequestStatus::Pending {
             return Err(ProtocolError::invalid_request("this request has already been decided"));
@@ -240,7 +240,7 @@ impl AuthorizationServer {
 
     /// Approves a request, possibly with fewer scopes and an expiry. The
     /// client's next poll gets the RPT.
-    pub async fn approve_request(&self, id: &str, approval: Approval) -> ProtocolResult<PendingRequest> {
+    pub async fn approve_request(&self, id: &RequestId, approval: Approval) -> ProtocolResult<PendingRequest> {
         let mut request = self.undecided(id)?;
         let now = self.now();
         if approval.expires_at.is_some_and(|e| e <= now) {
@@ -273,7 +273,7 @@ impl AuthorizationServer {
         Ok(request)
     }
 
-    pub async fn deny_request(&self, id: &str) -> ProtocolResult<PendingRequest> {
+    pub async fn deny_request(&self, id: &RequestId) -> ProtocolResult<PendingRequest> {
         let mut request = self.undecided(id)?;
         request.status = RequestStatus::Denied { decided_at: self.now() };
         self.trees().pending.insert(&request.id, &request)?;

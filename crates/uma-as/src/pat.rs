@@ -8,6 +8,7 @@
 //!   assertion this wallet minted and signed for one named resource server:
 //!   minting it is the owner's consent.
 
+use crate::id::ClientId;
 use crate::client_registration::PROTECTION_SCOPE;
 use crate::error::{ProtocolError, ProtocolResult};
 use crate::clock::UnixTime;
@@ -51,7 +52,7 @@ const MAX_WAITING_RESOURCE_SERVERS: usize = 20;
 /// A PAT that checked out: the resource server it belongs to.
 #[derive(Clone, Debug)]
 pub struct ProtectionCaller {
-    pub client_id: String,
+    pub client_id: ClientId,
 }
 
 /// What is wrong with an owner-minted assertion (RFC 7523 §3), if anything:
@@ -144,7 +145,7 @@ impl AuthorizationServer {
         let config = self.config();
         let now = self.now();
         let actor = format!("resource_server:{}", claims.sub);
-        let refused_at = self.client(&claims.sub).and_then(|c| c.refused_at);
+        let refused_at = self.client(&ClientId::from(claims.sub.as_str())).and_then(|c| c.refused_at);
         let problem = assertion_problem(&claims, &config.issuer, &config.endpoint("/token"), now, config.assertion_max_ttl, refused_at);
         if let Some(problem) = problem {
             self.audit_noisy(&actor, "pat.assertion_rejected", json!({ "reason": problem }));
@@ -155,14 +156,14 @@ impl AuthorizationServer {
             self.audit_noisy(&actor, "pat.assertion_replayed", json!({}));
             return Err(ProtocolError::invalid_grant("this assertion has already been used"));
         }
-        let client = match self.client(&claims.sub) {
+        let client = match self.client(&ClientId::from(claims.sub.as_str())) {
             Some(mut existing) => {
                 existing.protection = Protection::Approved;
                 existing.authenticated_at.get_or_insert(now);
                 existing
             }
             None => Client {
-                client_id: claims.sub.clone(),
+                client_id: ClientId::from(claims.sub.as_str()),
                 secret_hash: None,
                 client_name: Some(claims.sub.clone()),
                 redirect_uris: vec![],
@@ -183,10 +184,10 @@ impl AuthorizationServer {
         self.issue_pat(&client.client_id, &actor, "jwt_bearer")
     }
 
-    fn issue_pat(&self, client_id: &str, actor: &str, via: &str) -> ProtocolResult<AccessTokenResponse> {
+    fn issue_pat(&self, client_id: &ClientId, actor: &str, via: &str) -> ProtocolResult<AccessTokenResponse> {
         let token = Secret::<role::Pat>::generate();
         let now = self.now();
-        let pat = Pat { client_id: client_id.into(), issued_at: now, expires_at: now + self.config().pat_ttl };
+        let pat = Pat { client_id: client_id.clone(), issued_at: now, expires_at: now + self.config().pat_ttl };
         let hash = token.hash();
         self.trees().pats.insert(hash.0, &pat)?;
         self.cache().write().pats.insert(hash, pat);
@@ -212,8 +213,8 @@ impl AuthorizationServer {
 
     /// Mints an assertion that lets `resource_server` get a PAT once (the
     /// owner's consent to that resource server, RFC 7523 §2.1).
-    pub fn mint_assertion(&self, resource_server: &str, lifetime: i64) -> ProtocolResult<String> {
-        if resource_server.is_empty() || resource_server.len() > 500 {
+    pub fn mint_assertion(&self, resource_server: &ClientId, lifetime: i64) -> ProtocolResult<String> {
+        if resource_server.as_str().is_empty() || resource_server.as_str().len() > 500 {
             return Err(ProtocolError::invalid_request("name the resource server (at most 500 characters)"));
         }
         let lifetime = lifetime.clamp(1, self.config().assertion_max_ttl);
@@ -226,7 +227,7 @@ impl AuthorizationServer {
         };
         let claims = AssertionClaims {
             iss: self.config().issuer.clone(),
-            sub: resource_server.into(),
+            sub: resource_server.to_string(),
             aud: self.config().endpoint("/token").into(),
             exp: iat + lifetime,
             iat,

@@ -25,7 +25,7 @@ impl AuthorizationServer {
         // A public resource server asks for a ticket on every anonymous
         // request it gets: strangers must not be able to fill this store
         // through it.
-        if let Err(wait) = self.inner.tickets.take(&caller.client_id, self.now()) {
+        if let Err(wait) = self.inner.tickets.take(caller.client_id.as_str(), self.now()) {
             self.audit_noisy(&format!("resource_server:{}", caller.client_id), "permission.rate_limited", json!({}));
             return Err(ProtocolError::temporarily_unavailable("too many permission requests; try again later", wait));
         }

@@ -8,6 +8,7 @@
 //! empty claim set never passes by default (Grant §5.6).
 
 use crate::clock::UnixTime;
+use crate::id::{ClientId, PolicyId, RequestId, ResourceId};
 use crate::model::{RequestingParty, Resource};
 use serde::{Deserialize, Serialize};
 
@@ -18,9 +19,9 @@ pub const ID_TOKEN_FORMAT: &str = "http://openid.net/specs/openid-connect-core-1
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Target {
     /// One resource, by `_id`.
-    Resource(String),
+    Resource(ResourceId),
     /// Every resource a resource server registered, by its client id.
-    ResourceServer(String),
+    ResourceServer(ClientId),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
@@ -42,7 +43,7 @@ pub struct PartyCondition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     /// A verifiable presentation of this kind of credential (e.g.
     /// `AdviserCredential`) from an issuer the owner trusts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,8 +68,8 @@ impl PartyCondition {
     /// Whether the party asking through `client_id` meets this condition;
     /// `listed` says whether the register vouches for the app, and is only
     /// asked when the condition depends on it.
-    pub fn matches(&self, client_id: &str, party: &RequestingParty, listed: &dyn Fn() -> bool) -> bool {
-        if self.client_id.as_deref().is_some_and(|c| c != client_id) {
+    pub fn matches(&self, client_id: &ClientId, party: &RequestingParty, listed: &dyn Fn() -> bool) -> bool {
+        if self.client_id.as_ref().is_some_and(|c| c != client_id) {
             return false;
         }
         if self.unlisted_apps && listed() {
@@ -112,8 +113,8 @@ impl PartyCondition {
 
     /// Whether presenting claims could make this condition hold for this
     /// client: never when it names another client.
-    fn could_match_with_claims(&self, client_id: &str) -> bool {
-        self.client_id.as_deref().is_none_or(|c| c == client_id) && (self.names_someone() || self.client_id.is_none())
+    fn could_match_with_claims(&self, client_id: &ClientId) -> bool {
+        self.client_id.as_ref().is_none_or(|c| c == client_id) && (self.names_someone() || self.client_id.is_none())
     }
 
     /// The claims a party would have to present to satisfy this condition
@@ -159,7 +160,7 @@ impl PartyCondition {
 /// this period, do this.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct Policy {
-    pub id: String,
+    pub id: PolicyId,
     pub target: Target,
     /// Scopes the policy covers; empty means every scope of the resource.
     #[serde(default)]
@@ -181,7 +182,7 @@ pub struct Policy {
     /// asking"): stopping what that app shares ends it too, where a rule
     /// the owner wrote herself stands until she removes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from_request: Option<String>,
+    pub from_request: Option<RequestId>,
     pub created_at: UnixTime,
 }
 
@@ -201,8 +202,8 @@ impl Policy {
 /// The result of evaluating the policies for one scope.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Decision {
-    Permit { policy_id: String },
-    Deny { policy_id: Option<String> },
+    Permit { policy_id: PolicyId },
+    Deny { policy_id: Option<PolicyId> },
     Ask,
     NeedInfo { required_claims: Vec<serde_json::Value> },
 }
@@ -212,7 +213,7 @@ pub fn evaluate<'a>(
     policies: impl IntoIterator<Item = &'a Policy>,
     resource: &Resource,
     scope: &str,
-    client_id: &str,
+    client_id: &ClientId,
     party: &RequestingParty,
     listed: &dyn Fn() -> bool,
     now: UnixTime,
@@ -266,7 +267,7 @@ mod tests {
 
     fn policy(outcome: Outcome, party: PartyCondition) -> Policy {
         Policy {
-            id: format!("{outcome:?}"),
+            id: format!("{outcome:?}").into(),
             target: Target::Resource("r1".into()),
             scopes: vec![],
             party,
@@ -309,15 +310,15 @@ mod tests {
             self_asserted: None,
             chain: None,
         };
-        assert!(rule.matches("any-client", &adviser, &|| false));
+        assert!(rule.matches(&"any-client".into(), &adviser, &|| false));
         // Saying so oneself is not presenting one.
         let claims_it = RequestingParty {
             verified: None,
             self_asserted: Some(ClaimSet { credential_type: Some("AdviserCredential".into()), ..Default::default() }),
             chain: None,
         };
-        assert!(!rule.matches("any-client", &claims_it, &|| false));
-        assert!(!rule.matches("any-client", &verified("bob@adviser.example"), &|| false), "a verified email is not an adviser credential");
+        assert!(!rule.matches(&"any-client".into(), &claims_it, &|| false));
+        assert!(!rule.matches(&"any-client".into(), &verified("bob@adviser.example"), &|| false), "a verified email is not an adviser credential");
     }
 
     fn by_email(email: &str, verified_only: bool) -> PartyCondition {
@@ -326,14 +327,14 @@ mod tests {
 
     #[test]
     fn no_policy_means_ask() {
-        let d = evaluate([], &resource(), "owner", "c", &verified("bob@x.org"), &|| false, 0);
+        let d = evaluate([], &resource(), "owner", &"c".into(), &verified("bob@x.org"), &|| false, 0);
         assert_eq!(d, Decision::Ask);
     }
 
     #[test]
     fn matching_permit_permits() {
         let p = policy(Outcome::Permit, by_email("Bob@X.org", false));
-        let d = evaluate([&p], &resource(), "owner", "c", &verified("bob@x.org"), &|| false, 0);
+        let d = evaluate([&p], &resource(), "owner", &"c".into(), &verified("bob@x.org"), &|| false, 0);
         assert_eq!(d, Decision::Permit { policy_id: "Permit".into() });
     }
 
@@ -341,22 +342,22 @@ mod tests {
     fn deny_overrides_permit() {
         let p = policy(Outcome::Permit, by_email("bob@x.org", false));
         let d = policy(Outcome::Deny, by_email("bob@x.org", false));
-        let result = evaluate([&p, &d], &resource(), "owner", "c", &verified("bob@x.org"), &|| false, 0);
+        let result = evaluate([&p, &d], &resource(), "owner", &"c".into(), &verified("bob@x.org"), &|| false, 0);
         assert_eq!(result, Decision::Deny { policy_id: Some("Deny".into()) });
     }
 
     #[test]
     fn verified_only_ignores_stated_email() {
         let p = policy(Outcome::Permit, by_email("bob@x.org", true));
-        assert_eq!(evaluate([&p], &resource(), "owner", "c", &stated("bob@x.org"), &|| false, 0), Decision::Ask);
+        assert_eq!(evaluate([&p], &resource(), "owner", &"c".into(), &stated("bob@x.org"), &|| false, 0), Decision::Ask);
         let lax = policy(Outcome::Permit, by_email("bob@x.org", false));
-        assert!(matches!(evaluate([&lax], &resource(), "owner", "c", &stated("bob@x.org"), &|| false, 0), Decision::Permit { .. }));
+        assert!(matches!(evaluate([&lax], &resource(), "owner", &"c".into(), &stated("bob@x.org"), &|| false, 0), Decision::Permit { .. }));
     }
 
     #[test]
     fn anonymous_party_is_asked_for_the_claims_a_permit_needs() {
         let p = policy(Outcome::Permit, by_email("bob@x.org", false));
-        match evaluate([&p], &resource(), "owner", "c", &RequestingParty::default(), &|| false, 0) {
+        match evaluate([&p], &resource(), "owner", &"c".into(), &RequestingParty::default(), &|| false, 0) {
             Decision::NeedInfo { required_claims } => assert_eq!(required_claims[0]["name"], "email"),
             other => panic!("expected need_info, got {other:?}"),
         }
@@ -365,9 +366,9 @@ mod tests {
     #[test]
     fn empty_condition_never_lets_an_empty_claim_set_through() {
         let p = policy(Outcome::Permit, PartyCondition::default());
-        let d = evaluate([&p], &resource(), "owner", "c", &RequestingParty::default(), &|| false, 0);
+        let d = evaluate([&p], &resource(), "owner", &"c".into(), &RequestingParty::default(), &|| false, 0);
         assert!(matches!(d, Decision::NeedInfo { .. }));
-        let d = evaluate([&p], &resource(), "owner", "c", &stated("anyone@x.org"), &|| false, 0);
+        let d = evaluate([&p], &resource(), "owner", &"c".into(), &stated("anyone@x.org"), &|| false, 0);
         assert!(matches!(d, Decision::Permit { .. }));
     }
 
@@ -375,19 +376,19 @@ mod tests {
     fn client_condition_permits_that_client_only() {
         let cond = PartyCondition { client_id: Some("dash".into()), ..Default::default() };
         let p = policy(Outcome::Permit, cond);
-        assert!(matches!(evaluate([&p], &resource(), "owner", "dash", &RequestingParty::default(), &|| false, 0), Decision::Permit { .. }));
-        assert_eq!(evaluate([&p], &resource(), "owner", "other", &verified("a@b.c"), &|| false, 0), Decision::Ask);
+        assert!(matches!(evaluate([&p], &resource(), "owner", &"dash".into(), &RequestingParty::default(), &|| false, 0), Decision::Permit { .. }));
+        assert_eq!(evaluate([&p], &resource(), "owner", &"other".into(), &verified("a@b.c"), &|| false, 0), Decision::Ask);
     }
 
     #[test]
     fn a_permit_for_another_client_does_not_ask_for_claims() {
         let cond = PartyCondition { client_id: Some("owner-app".into()), ..Default::default() };
         let p = policy(Outcome::Permit, cond);
-        assert_eq!(evaluate([&p], &resource(), "owner", "dashboard", &RequestingParty::default(), &|| false, 0), Decision::Ask);
+        assert_eq!(evaluate([&p], &resource(), "owner", &"dashboard".into(), &RequestingParty::default(), &|| false, 0), Decision::Ask);
         let cond = PartyCondition { client_id: Some("owner-app".into()), email: Some("a@b.c".into()), ..Default::default() };
         let p = policy(Outcome::Permit, cond);
-        assert_eq!(evaluate([&p], &resource(), "owner", "dashboard", &RequestingParty::default(), &|| false, 0), Decision::Ask);
-        assert!(matches!(evaluate([&p], &resource(), "owner", "owner-app", &RequestingParty::default(), &|| false, 0), Decision::NeedInfo { .. }));
+        assert_eq!(evaluate([&p], &resource(), "owner", &"dashboard".into(), &RequestingParty::default(), &|| false, 0), Decision::Ask);
+        assert!(matches!(evaluate([&p], &resource(), "owner", &"owner-app".into(), &RequestingParty::default(), &|| false, 0), Decision::NeedInfo { .. }));
     }
 
     #[test]
@@ -397,10 +398,10 @@ mod tests {
         p.valid_from = Some(100);
         p.valid_until = Some(200);
         let party = verified("bob@x.org");
-        assert_eq!(evaluate([&p], &resource(), "owner", "c", &party, &|| false, 99), Decision::Ask);
-        assert!(matches!(evaluate([&p], &resource(), "owner", "c", &party, &|| false, 150), Decision::Permit { .. }));
-        assert_eq!(evaluate([&p], &resource(), "owner", "c", &party, &|| false, 200), Decision::Ask);
-        assert_eq!(evaluate([&p], &resource(), "value", "c", &party, &|| false, 150), Decision::Ask);
+        assert_eq!(evaluate([&p], &resource(), "owner", &"c".into(), &party, &|| false, 99), Decision::Ask);
+        assert!(matches!(evaluate([&p], &resource(), "owner", &"c".into(), &party, &|| false, 150), Decision::Permit { .. }));
+        assert_eq!(evaluate([&p], &resource(), "owner", &"c".into(), &party, &|| false, 200), Decision::Ask);
+        assert_eq!(evaluate([&p], &resource(), "value", &"c".into(), &party, &|| false, 150), Decision::Ask);
     }
 
     #[test]
@@ -410,33 +411,33 @@ mod tests {
         let mut other = resource();
         other.resource_server = "rs-b".into();
         let eve = verified("eve@x.org");
-        assert!(matches!(evaluate([&p], &resource(), "owner", "c", &eve, &|| false, 0), Decision::Deny { .. }));
-        assert_eq!(evaluate([&p], &other, "owner", "c", &eve, &|| false, 0), Decision::Ask);
+        assert!(matches!(evaluate([&p], &resource(), "owner", &"c".into(), &eve, &|| false, 0), Decision::Deny { .. }));
+        assert_eq!(evaluate([&p], &other, "owner", &"c".into(), &eve, &|| false, 0), Decision::Ask);
     }
 
     #[test]
     fn an_email_pinned_to_an_issuer_is_that_issuers_word_only() {
         let cond = PartyCondition { email: Some("bob@x.org".into()), issuer: Some("https://idp".into()), ..Default::default() };
         let p = policy(Outcome::Permit, cond);
-        assert!(matches!(evaluate([&p], &resource(), "owner", "c", &verified("bob@x.org"), &|| false, 0), Decision::Permit { .. }));
+        assert!(matches!(evaluate([&p], &resource(), "owner", &"c".into(), &verified("bob@x.org"), &|| false, 0), Decision::Permit { .. }));
         // Verified by that issuer as someone else, stating Bob's email.
         let mut mallory = verified("mallory@x.org");
         mallory.self_asserted = Some(ClaimSet { email: Some("bob@x.org".into()), ..Default::default() });
-        assert_eq!(evaluate([&p], &resource(), "owner", "c", &mallory, &|| false, 0), Decision::Ask);
+        assert_eq!(evaluate([&p], &resource(), "owner", &"c".into(), &mallory, &|| false, 0), Decision::Ask);
         // Bob's email verified by another issuer.
         let mut elsewhere = verified("bob@x.org");
         elsewhere.verified.as_mut().unwrap().issuer = Some("https://lax-idp".into());
-        assert_eq!(evaluate([&p], &resource(), "owner", "c", &elsewhere, &|| false, 0), Decision::Ask);
+        assert_eq!(evaluate([&p], &resource(), "owner", &"c".into(), &elsewhere, &|| false, 0), Decision::Ask);
     }
 
     #[test]
     fn issuer_and_subject_need_verified_claims() {
         let cond = PartyCondition { issuer: Some("https://idp".into()), subject: Some("bob".into()), ..Default::default() };
         let p = policy(Outcome::Permit, cond);
-        assert!(matches!(evaluate([&p], &resource(), "owner", "c", &verified("x@y.z"), &|| false, 0), Decision::Permit { .. }));
+        assert!(matches!(evaluate([&p], &resource(), "owner", &"c".into(), &verified("x@y.z"), &|| false, 0), Decision::Permit { .. }));
         let mut claims_bob = stated("x@y.z");
         claims_bob.self_asserted.as_mut().unwrap().subject = Some("bob".into());
-        assert_eq!(evaluate([&p], &resource(), "owner", "c", &claims_bob, &|| false, 0), Decision::Ask);
+        assert_eq!(evaluate([&p], &resource(), "owner", &"c".into(), &claims_bob, &|| false, 0), Decision::Ask);
     }
 
     #[test]
@@ -444,14 +445,14 @@ mod tests {
         let rule = PartyCondition { unlisted_apps: true, ..Default::default() };
         let p = policy(Outcome::Deny, rule);
         // Anonymous or not, an unlisted app is refused.
-        assert!(matches!(evaluate([&p], &resource(), "owner", "c", &RequestingParty::default(), &|| false, 0), Decision::Deny { .. }));
-        assert!(matches!(evaluate([&p], &resource(), "owner", "c", &verified("bob@x.org"), &|| false, 0), Decision::Deny { .. }));
+        assert!(matches!(evaluate([&p], &resource(), "owner", &"c".into(), &RequestingParty::default(), &|| false, 0), Decision::Deny { .. }));
+        assert!(matches!(evaluate([&p], &resource(), "owner", &"c".into(), &verified("bob@x.org"), &|| false, 0), Decision::Deny { .. }));
         // A listed one is asked about as before.
-        assert_eq!(evaluate([&p], &resource(), "owner", "c", &RequestingParty::default(), &|| true, 0), Decision::Ask);
+        assert_eq!(evaluate([&p], &resource(), "owner", &"c".into(), &RequestingParty::default(), &|| true, 0), Decision::Ask);
         // Whether an app is listed is only asked when a rule depends on it.
         let plain = policy(Outcome::Deny, by_email("eve@x.org", false));
         let asked = std::cell::Cell::new(false);
-        evaluate([&plain], &resource(), "owner", "c", &verified("bob@x.org"), &|| { asked.set(true); true }, 0);
+        evaluate([&plain], &resource(), "owner", &"c".into(), &verified("bob@x.org"), &|| { asked.set(true); true }, 0);
         assert!(!asked.get());
     }
 }

@@ -2,10 +2,10 @@
 //! resources and their scopes. Every operation is scoped to the calling
 //! resource server: another server's resource answers 404, as if it did not exist.
 
+use crate::id::ResourceId;
 use crate::error::{ProtocolError, ProtocolResult};
 use crate::model::{Resource, ResourceDescription};
 use crate::pat::ProtectionCaller;
-use crate::secret::random_id;
 use crate::server::AuthorizationServer;
 use serde_json::json;
 
@@ -42,7 +42,7 @@ impl AuthorizationServer {
     pub fn create_resource(&self, caller: &ProtectionCaller, description: ResourceDescription) -> ProtocolResult<Resource> {
         validate(&description)?;
         let resource = Resource {
-            id: random_id(),
+            id: ResourceId::generate(),
             resource_server: caller.client_id.clone(),
             description,
             created_at: self.now(),
@@ -63,7 +63,7 @@ impl AuthorizationServer {
     }
 
     /// The caller's resource, or 404.
-    pub fn read_resource(&self, caller: &ProtectionCaller, id: &str) -> ProtocolResult<Resource> {
+    pub fn read_resource(&self, caller: &ProtectionCaller, id: &ResourceId) -> ProtocolResult<Resource> {
         match self.cache().read().resources.get(id) {
             Some(r) if r.resource_server == caller.client_id => Ok(r.clone()),
             _ => Err(ProtocolError::not_found("no such resource")),
@@ -71,7 +71,7 @@ impl AuthorizationServer {
     }
 
     /// Full replacement of the description (FedAuthz §3.2.3).
-    pub fn update_resource(&self, caller: &ProtectionCaller, id: &str, description: ResourceDescription) -> ProtocolResult<Resource> {
+    pub fn update_resource(&self, caller: &ProtectionCaller, id: &ResourceId, description: ResourceDescription) -> ProtocolResult<Resource> {
         validate(&description)?;
         let mut resource = self.read_resource(caller, id)?;
         resource.description = description;
@@ -85,7 +85,7 @@ impl AuthorizationServer {
     }
 
     /// Deletes the resource; its policies go with it and its grants are revoked.
-    pub fn delete_resource(&self, caller: &ProtectionCaller, id: &str) -> ProtocolResult<()> {
+    pub fn delete_resource(&self, caller: &ProtectionCaller, id: &ResourceId) -> ProtocolResult<()> {
         self.read_resource(caller, id)?;
         self.trees().resources.remove(id)?;
         self.cache().write().resources.remove(id);
@@ -95,9 +95,9 @@ impl AuthorizationServer {
     }
 
     /// The `_id`s of the caller's resources.
-    pub fn list_resources(&self, caller: &ProtectionCaller) -> Vec<String> {
+    pub fn list_resources(&self, caller: &ProtectionCaller) -> Vec<ResourceId> {
         let cache = self.cache().read();
-        let mut ids: Vec<String> = cache
+        let mut ids: Vec<ResourceId> = cache
             .resources
             .values()
             .filter(|r| r.resource_server == caller.client_id)

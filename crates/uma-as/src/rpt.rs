@@ -17,6 +17,7 @@
 
 use crate::clock::UnixTime;
 use crate::hot::RptState;
+use crate::id::{ClientId, GrantId, ResourceId};
 use crate::model::{merge_scopes, GrantedPermission, RptRecord};
 use crate::token::RptClaims;
 
@@ -32,7 +33,7 @@ pub enum Liveness {
 
 /// How `record` stands at `now`; `grant_active` says whether a grant is in
 /// force.
-pub fn liveness(record: &RptRecord, now: UnixTime, grant_active: impl Fn(&str) -> bool) -> Liveness {
+pub fn liveness(record: &RptRecord, now: UnixTime, grant_active: impl Fn(&GrantId) -> bool) -> Liveness {
     if record.revoked_at.is_some() {
         Liveness::Revoked
     } else if record.expires_at <= now {
@@ -46,13 +47,13 @@ pub fn liveness(record: &RptRecord, now: UnixTime, grant_active: impl Fn(&str) -
 
 /// Adds `scope` of `resource_id` under `grant_id` to what an RPT gives. An
 /// empty scope is a permission without scopes.
-pub fn add_permission(granted: &mut Vec<GrantedPermission>, resource_id: &str, scope: &str, grant_id: &str, expires_at: Option<UnixTime>) {
-    match granted.iter_mut().find(|g| g.resource_id == resource_id && g.grant_id == grant_id) {
+pub fn add_permission(granted: &mut Vec<GrantedPermission>, resource_id: &ResourceId, scope: &str, grant_id: &GrantId, expires_at: Option<UnixTime>) {
+    match granted.iter_mut().find(|g| g.resource_id == *resource_id && g.grant_id == *grant_id) {
         Some(g) => merge_scopes(&mut g.resource_scopes, [scope]),
         None => {
             let mut resource_scopes = Vec::new();
             merge_scopes(&mut resource_scopes, [scope]);
-            granted.push(GrantedPermission { resource_id: resource_id.into(), resource_scopes, grant_id: grant_id.into(), expires_at })
+            granted.push(GrantedPermission { resource_id: resource_id.clone(), resource_scopes, grant_id: grant_id.clone(), expires_at })
         }
     }
 }
@@ -61,10 +62,10 @@ pub fn add_permission(granted: &mut Vec<GrantedPermission>, resource_id: &str, s
 /// `record`: its own, live, and valid at that one resource server only (an
 /// RPT valid at several would let any of them replay it at the others).
 /// `server_of` gives a resource's server.
-pub fn may_upgrade(record: &RptRecord, client: &str, resource_server: &str, live: Liveness, server_of: impl Fn(&str) -> Option<String>) -> bool {
-    record.client_id == client
+pub fn may_upgrade(record: &RptRecord, client: &ClientId, resource_server: &ClientId, live: Liveness, server_of: impl Fn(&ResourceId) -> Option<ClientId>) -> bool {
+    record.client_id == *client
         && live == Liveness::Active
-        && record.permissions.iter().all(|p| server_of(&p.resource_id).as_deref() == Some(resource_server))
+        && record.permissions.iter().all(|p| server_of(&p.resource_id).as_ref() == Some(resource_server))
 }
 
 /// The old RPT's permissions, added to the new one's.
@@ -92,7 +93,7 @@ pub fn rebuilt(claims: RptClaims, state: &RptState) -> Option<RptRecord> {
         .map(|(p, (grant, expires_at))| GrantedPermission {
             resource_id: p.resource_id,
             resource_scopes: p.resource_scopes,
-            grant_id: grant.to_string(),
+            grant_id: GrantId::from(&**grant),
             expires_at: *expires_at,
         })
         .collect();
@@ -139,11 +140,11 @@ mod tests {
     #[test]
     fn permissions_merge_per_resource_and_grant_and_a_scope_less_one_stays_empty() {
         let mut out = Vec::new();
-        add_permission(&mut out, "r1", "owner", "g1", Some(900));
-        add_permission(&mut out, "r1", "value", "g1", Some(900));
-        add_permission(&mut out, "r1", "owner", "g1", Some(900));
-        add_permission(&mut out, "r1", "owner", "g2", None);
-        add_permission(&mut out, "r2", "", "g3", None);
+        add_permission(&mut out, &"r1".into(), "owner", &"g1".into(), Some(900));
+        add_permission(&mut out, &"r1".into(), "value", &"g1".into(), Some(900));
+        add_permission(&mut out, &"r1".into(), "owner", &"g1".into(), Some(900));
+        add_permission(&mut out, &"r1".into(), "owner", &"g2".into(), None);
+        add_permission(&mut out, &"r2".into(), "", &"g3".into(), None);
         assert_eq!(out, vec![
             GrantedPermission { expires_at: Some(900), ..granted("r1", &["owner", "value"], "g1") },
             granted("r1", &["owner"], "g2"),
@@ -154,13 +155,13 @@ mod tests {
     #[test]
     fn only_its_own_client_upgrades_a_live_rpt_at_its_one_resource_server() {
         let rpt = record(vec![granted("r1", &["owner"], "g1")]);
-        let at = |r: &str| (r == "r1").then(|| "rs".to_string());
-        assert!(may_upgrade(&rpt, "app", "rs", Liveness::Active, at));
-        assert!(!may_upgrade(&rpt, "other-app", "rs", Liveness::Active, at));
-        assert!(!may_upgrade(&rpt, "app", "rs-2", Liveness::Active, at), "never carried to another server");
-        assert!(!may_upgrade(&rpt, "app", "rs", Liveness::Revoked, at));
+        let at = |r: &ResourceId| (*r == "r1").then(|| ClientId::from("rs"));
+        assert!(may_upgrade(&rpt, &"app".into(), &"rs".into(), Liveness::Active, at));
+        assert!(!may_upgrade(&rpt, &"other-app".into(), &"rs".into(), Liveness::Active, at));
+        assert!(!may_upgrade(&rpt, &"app".into(), &"rs-2".into(), Liveness::Active, at), "never carried to another server");
+        assert!(!may_upgrade(&rpt, &"app".into(), &"rs".into(), Liveness::Revoked, at));
         let spanning = record(vec![granted("r1", &["owner"], "g1"), granted("r9", &["owner"], "g9")]);
-        assert!(!may_upgrade(&spanning, "app", "rs", Liveness::Active, at), "a resource elsewhere (or gone) keeps it out");
+        assert!(!may_upgrade(&spanning, &"app".into(), &"rs".into(), Liveness::Active, at), "a resource elsewhere (or gone) keeps it out");
 
         let mut new = vec![granted("r1", &["value"], "g4")];
         carry_over(&mut new, &rpt);

@@ -8,6 +8,7 @@
 use crate::audit::AuditLog;
 use crate::claims::{GatheringSession, JwksCache};
 use crate::clock::{Clock, UnixTime};
+use crate::id::{ClientId, GrantId, RequestId, ResourceId};
 use crate::keys::SigningKey;
 use crate::model::*;
 use crate::policy::{Policy, Target};
@@ -101,7 +102,7 @@ impl Config {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OwnerEvent {
     RequestSubmitted { request: PendingRequest },
-    ResourceServerWaiting { client_id: String, client_name: String },
+    ResourceServerWaiting { client_id: ClientId, client_name: String },
 }
 
 /// How much the authorization server holds, for the owner.
@@ -122,15 +123,15 @@ pub struct Stats {
 
 #[derive(Default)]
 pub(crate) struct Cache {
-    pub clients: HashMap<String, Client>,
+    pub clients: HashMap<ClientId, Client>,
     pub pats: HashMap<SecretHash, Pat>,
-    pub resources: HashMap<String, Resource>,
+    pub resources: HashMap<ResourceId, Resource>,
     pub policies: HashMap<Target, Vec<Policy>>,
-    pub grants: HashMap<String, Grant>,
+    pub grants: HashMap<GrantId, Grant>,
     /// (client, party key, resource) → grant ids, for the assessment.
-    pub holder_grants: HashMap<(String, String, String), Vec<String>>,
+    pub holder_grants: HashMap<(ClientId, String, ResourceId), Vec<GrantId>>,
     /// Requests still waiting for the owner, by id.
-    pub waiting: HashMap<String, PendingRequest>,
+    pub waiting: HashMap<RequestId, PendingRequest>,
 }
 
 impl Cache {
@@ -152,14 +153,14 @@ impl Cache {
     /// a policy made is held by whoever the policy admits (it decides again
     /// each time); an approval is held only by the party it was given to,
     /// which for a party nobody vouches for means its request chain.
-    pub fn held_grants(&self, client_id: &str, party: &RequestingParty, resource_id: &str, now: UnixTime) -> Vec<&Grant> {
+    pub fn held_grants(&self, client_id: &ClientId, party: &RequestingParty, resource_id: &ResourceId, now: UnixTime) -> Vec<&Grant> {
         let holder = party.holder_key();
         let mut keys = vec![party.key()];
         if holder != keys[0] {
             keys.push(holder.clone());
         }
         keys.iter()
-            .filter_map(|key| self.holder_grants.get(&(client_id.to_string(), key.clone(), resource_id.to_string())))
+            .filter_map(|key| self.holder_grants.get(&(client_id.clone(), key.clone(), resource_id.clone())))
             .flatten()
             .filter_map(|id| self.grants.get(id))
             .filter(|g| g.is_active(now) && (matches!(g.source, GrantSource::Policy { .. }) || g.party_key == holder))
@@ -504,8 +505,8 @@ impl AuthorizationServer {
         removed += purge(&t.used_jtis, |exp| *exp <= now)?;
         removed += purge(&t.sessions, |r| r.expires_at <= now)?;
         removed += purge(&t.id_tokens, |r| r.expires_at <= now)?;
-        let closed: Vec<String> = t.pending.iter().filter_map(|item| match item {
-            Ok((k, r)) if r.open_until.is_some_and(|at| at <= now) => Some(Ok(String::from_utf8_lossy(&k).into_owned())),
+        let closed: Vec<RequestId> = t.pending.iter().filter_map(|item| match item {
+            Ok((k, r)) if r.open_until.is_some_and(|at| at <= now) => Some(Ok(RequestId::from(String::from_utf8_lossy(&k).into_owned()))),
             Ok(_) => None,
             Err(e) => Some(Err(e)),
         }).collect::<Result<_, _>>()?;

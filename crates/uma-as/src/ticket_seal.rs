@@ -102,7 +102,7 @@ mod tests {
     use crate::model::Permission;
 
     fn ticket() -> TicketRecord {
-        crate::ticket::issued("rs", vec![Permission { resource_id: "r1".into(), resource_scopes: vec!["value".into()] }], 100, 300)
+        crate::ticket::issued(&"rs".into(), vec![Permission { resource_id: "r1".into(), resource_scopes: vec!["value".into()] }], 100, 300)
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::assessment::{self, Outcome, Verdict};
 use crate::claims::ClaimTokenError;
 use crate::error::{ProtocolError, ProtocolResult};
 use crate::grant::grant_id;
+use crate::id::{ClientId, PolicyId, RequestId, ResourceId};
 use crate::keys::{new_jti, TokenType};
 use crate::model::*;
 use crate::policy::{self, ID_TOKEN_FORMAT};
@@ -69,9 +70,9 @@ pub struct RptClaims {
     pub iss: String,
     /// The resource owner: this wallet's DID (RFC 9068 §2.2).
     pub sub: String,
-    pub aud: Vec<String>,
-    pub azp: String,
-    pub client_id: String,
+    pub aud: Vec<ClientId>,
+    pub azp: ClientId,
+    pub client_id: ClientId,
     pub jti: String,
     pub iat: i64,
     pub exp: i64,
@@ -80,7 +81,7 @@ pub struct RptClaims {
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RptPermission {
-    pub resource_id: String,
+    pub resource_id: ResourceId,
     pub resource_scopes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exp: Option<i64>,
@@ -221,7 +222,7 @@ impl AuthorizationServer {
             }
         }
 
-        let resources: HashMap<String, Resource> = {
+        let resources: HashMap<ResourceId, Resource> = {
             let cache = self.cache().read();
             ticket
                 .permissions
@@ -279,10 +280,10 @@ impl AuthorizationServer {
         client: &Client,
         party: &RequestingParty,
         requested: &[Permission],
-        resources: &HashMap<String, Resource>,
+        resources: &HashMap<ResourceId, Resource>,
         decided: Option<&PendingRequest>,
         now: i64,
-    ) -> (Vec<(String, String, Verdict)>, HashMap<String, Option<i64>>) {
+    ) -> (Vec<(ResourceId, String, Verdict)>, HashMap<PolicyId, Option<i64>>) {
         // Asked at most once, and only when a rule depends on it.
         let listed_once = std::cell::OnceCell::new();
         let listed = || *listed_once.get_or_init(|| self.app_listed(client));
@@ -318,7 +319,7 @@ impl AuthorizationServer {
     }
 
     /// A next ticket in the chain: same permissions, bound to the client.
-    fn next_ticket(&self, client: &Client, ticket: &TicketRecord, party: RequestingParty, pending: Option<String>) -> ProtocolResult<Secret<role::Ticket>> {
+    fn next_ticket(&self, client: &Client, ticket: &TicketRecord, party: RequestingParty, pending: Option<RequestId>) -> ProtocolResult<Secret<role::Ticket>> {
         let ttl = if pending.is_some() { self.config().polling_ticket_ttl } else { self.config().ticket_ttl };
         Ok(self.seal_ticket(&ticket::next(ticket, &client.client_id, party, pending, self.now(), ttl)))
     }
@@ -378,7 +379,7 @@ impl AuthorizationServer {
                     ));
                 }
                 let request = PendingRequest {
-                    id: crate::secret::random_id(),
+                    id: RequestId::generate(),
                     client_id: client.client_id.clone(),
                     client_name: client.display_name().into(),
                     party: party.clone(),
@@ -436,7 +437,7 @@ impl AuthorizationServer {
                 let live = self.rpt_liveness(&record, now);
                 let may_upgrade = {
                     let cache = self.cache().read();
-                    let server_of = |resource: &str| cache.resources.get(resource).map(|r| r.resource_server.clone());
+                    let server_of = |resource: &ResourceId| cache.resources.get(resource).map(|r| r.resource_server.clone());
                     rpt::may_upgrade(&record, &client.client_id, &ticket.resource_server, live, server_of)
                 };
                 if may_upgrade {
@@ -527,14 +528,14 @@ impl AuthorizationServer {
 /// gives its grants, read with the verdicts.
 struct Permitted {
     scopes: Vec<assessment::PermittedScope>,
-    lifetimes: HashMap<String, Option<i64>>,
+    lifetimes: HashMap<PolicyId, Option<i64>>,
 }
 
 /// A live ticket read at the start of a token request, to be spent once.
 pub(crate) struct TicketClaim {
     hash: SecretHash,
     ticket: TicketRecord,
-    client_id: String,
+    client_id: ClientId,
     spent: AtomicBool,
 }
 
@@ -546,7 +547,7 @@ impl TicketClaim {
         self.spent.store(true, Ordering::Relaxed);
         let spent = ticket::spent(&self.ticket, &self.client_id, rpts, server.now(), server.config().rpt_ttl);
         let Err(winner) = server.hot().spend(self.hash, spent) else { return Ok(()) };
-        if winner.client_id.as_deref() == Some(self.client_id.as_str()) {
+        if winner.client_id.as_ref() == Some(&self.client_id) {
             for rpt in &winner.rpts {
                 server.revoke_rpt_record(rpt);
             }

@@ -24,8 +24,8 @@ const PASSPHRASE: &str = "crash test passphrase";
 /// What the child hands the parent before it aborts.
 #[derive(Serialize, Deserialize)]
 struct Handed {
-    client_id: String,
-    resource_id: String,
+    client_id: uma_as::id::ClientId,
+    resource_id: uma_as::id::ResourceId,
     /// Redeemed for `rpt` just before the crash.
     spent_ticket: String,
     rpt: String,
@@ -84,7 +84,7 @@ async fn a_ticket_spent_just_before_a_crash_is_never_usable_again_and_its_rpt_is
     let again = server.uma_grant(&client, request(&handed.spent_ticket)).await;
     assert!(matches!(again, Err(ProtocolError::InvalidGrant(_))), "the spent ticket was usable again: {again:?}");
 
-    let pat = server.pat_by_assertion(&server.mint_assertion("rs", 60).unwrap()).unwrap().access_token;
+    let pat = server.pat_by_assertion(&server.mint_assertion(&"rs".into(), 60).unwrap()).unwrap().access_token;
     let rs = server.authenticate_pat(&pat).unwrap();
     assert!(!server.introspect(&rs, &handed.rpt).unwrap().active, "an RPT whose record was never committed must fail closed");
 

@@ -15,6 +15,7 @@ mod common;
 use proptest::prelude::*;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
+use uma_as::id::{GrantId, ResourceId};
 use uma_as::model::{Client, Permission};
 use uma_as::owner::Approval;
 use uma_as::pat::ProtectionCaller;
@@ -53,7 +54,7 @@ struct World {
     server: AuthorizationServer,
     clock: Clock,
     rs: ProtectionCaller,
-    resources: [String; 2],
+    resources: [ResourceId; 2],
     clients: [Client; 2],
     /// Every ticket seen, with the resource it is for.
     tickets: Vec<(String, usize)>,
@@ -62,7 +63,7 @@ struct World {
     pcts: [Option<String>; 2],
     /// Every RPT issued, with the grants for its client and resource that
     /// were active right after it was: the one it came from is among them.
-    rpts: Vec<(String, HashSet<String>, usize)>,
+    rpts: Vec<(String, HashSet<GrantId>, usize)>,
     /// RPTs their own client revoked.
     revoked_rpts: HashSet<String>,
 }
@@ -72,7 +73,7 @@ fn world() -> World {
     let store = Store::create(dir.path(), "p", KdfParams { memory_kib: 1024, iterations: 1, parallelism: 1 }).unwrap();
     let clock = Clock::manual(1_800_000_000);
     let server = AuthorizationServer::open(store, Config::new("http://as.test"), clock.clone()).unwrap();
-    let pat = server.pat_by_assertion(&server.mint_assertion("rs", 60).unwrap()).unwrap().access_token;
+    let pat = server.pat_by_assertion(&server.mint_assertion(&"rs".into(), 60).unwrap()).unwrap().access_token;
     let rs = server.authenticate_pat(&pat).unwrap();
     let resource = |name: &str| {
         let description = serde_json::from_value(serde_json::json!({ "name": name, "resource_scopes": ["owner"] })).unwrap();
@@ -167,7 +168,7 @@ async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
         }
         // Whatever happened, no RPT outlives the grants it may have come from.
         let now = w.server.now();
-        let revoked: HashSet<String> = w.server.grants().into_iter().filter(|g| g.revoked_at.is_some()).map(|g| g.id).collect();
+        let revoked: HashSet<GrantId> = w.server.grants().into_iter().filter(|g| g.revoked_at.is_some()).map(|g| g.id).collect();
         for (token, sources, _) in &w.rpts {
             if w.server.introspect(&w.rs, token).unwrap().active {
                 prop_assert!(!w.revoked_rpts.contains(token), "a revoked RPT is active");

@@ -18,6 +18,7 @@ pub use crate::pensions::{
 pub use crate::sharing::{Approval, ClientView, GrantView, PendingView, PersonStanding, Receipt, Requester};
 pub use registry::{Entry as RegistryEntry, Role as RegistryRole};
 pub use uma_as::audit::AuditEntry;
+pub use uma_as::id::{ClientId, GrantId, PolicyId, RequestId, ResourceId};
 pub use uma_as::model::{ClaimSet, Grant, GrantSource, PendingRequest, Permission, Protection, RequestStatus, RequestingParty, Resource, TrustedIssuer};
 pub use uma_as::owner::NewPolicy;
 pub use uma_as::policy::{Outcome, PartyCondition, Policy, Target};
@@ -112,7 +113,7 @@ pub struct IdentifyProof {
 /// What a resource server's connection now is.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct ClientDecision {
-    pub client_id: String,
+    pub client_id: uma_as::id::ClientId,
     pub protection: Protection,
 }
 
@@ -193,7 +194,7 @@ pub struct AuditVerification {
 #[serde(deny_unknown_fields)]
 pub struct AssertionRequest {
     /// The resource server's URL (its client id here).
-    pub resource_server: String,
+    pub resource_server: uma_as::id::ClientId,
     /// Seconds; 600 when absent.
     #[serde(default = "default_assertion_lifetime")]
     pub lifetime: i64,

@@ -173,10 +173,10 @@ impl Governance {
     /// a rule turns away unlisted apps; `own_app` (the wallet reading her
     /// pensions for her) always counts as known. It holds the registry's
     /// tree and the clock, not the server: the server keeps it.
-    pub fn app_listing(&self, own_app: impl Fn() -> Option<String> + Send + Sync + 'static) -> uma_as::server::AppListing {
+    pub fn app_listing(&self, own_app: impl Fn() -> Option<uma_as::id::ClientId> + Send + Sync + 'static) -> uma_as::server::AppListing {
         let (tree, clock, verified) = (self.tree.clone(), self.server.clock().clone(), self.verified.clone());
         std::sync::Arc::new(move |client: &uma_as::model::Client| {
-            if own_app().is_some_and(|id| id == client.client_id) {
+            if own_app().is_some_and(|id| client.client_id == id) {
                 return true;
             }
             let now = clock.now();

@@ -20,6 +20,7 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use tokio_stream::wrappers::BroadcastStream;
 use http_guard::inbound::{json_body, MAX_BODY};
+use uma_as::id::{ClientId, GrantId, PolicyId, RequestId};
 use uma_as::http::openapi::ErrorBody;
 use crate::OwnerToken;
 use uma_as::secret::SecretHash;
@@ -267,18 +268,18 @@ async fn clients(State(s): State<OwnerState>) -> Json<Vec<ClientView>> {
 #[utoipa::path(post, path = paths::CLIENT_APPROVE, params(("id" = String, Path, description = "The client id")), responses((status = 200, body = ClientDecision)))]
 #[tracing::instrument(skip_all)]
 async fn approve_client(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<ClientDecision>> {
-    decide_client(&s, &id, true).await
+    decide_client(&s, &ClientId::from(id), true).await
 }
 
 /// Refuses a resource server: it gets no protection API access.
 #[utoipa::path(post, path = paths::CLIENT_REFUSE, params(("id" = String, Path, description = "The client id")), responses((status = 200, body = ClientDecision)))]
 #[tracing::instrument(skip_all)]
 async fn refuse_client(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<ClientDecision>> {
-    decide_client(&s, &id, false).await
+    decide_client(&s, &ClientId::from(id), false).await
 }
 
 #[tracing::instrument(skip_all)]
-async fn decide_client(s: &OwnerState, id: &str, approve: bool) -> Result<Json<ClientDecision>> {
+async fn decide_client(s: &OwnerState, id: &ClientId, approve: bool) -> Result<Json<ClientDecision>> {
     let client = s.wallet.server().decide_resource_server(id, approve).await?;
     Ok(Json(ClientDecision { client_id: client.client_id, protection: client.protection }))
 }
@@ -314,7 +315,7 @@ async fn approve_request(State(s): State<OwnerState>, Id(id): Id, body: axum::bo
     } else {
         serde_json::from_slice(&body).map_err(|e| OwnerError::invalid(format!("malformed JSON: {e}")))?
     };
-    Ok(Json(s.wallet.approve_request(&id, approval).await?))
+    Ok(Json(s.wallet.approve_request(&RequestId::from(id), approval).await?))
 }
 
 /// What the request would release, pension by pension and scope by
@@ -322,13 +323,13 @@ async fn approve_request(State(s): State<OwnerState>, Id(id): Id, body: axum::bo
 #[utoipa::path(get, path = paths::PENDING_PREVIEW, params(("id" = String, Path, description = "The request id")), responses((status = 200, body = Vec<PensionPreview>)))]
 #[tracing::instrument(skip_all)]
 async fn request_preview(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<Vec<PensionPreview>>> {
-    Ok(Json(s.wallet.request_preview(&id).await?))
+    Ok(Json(s.wallet.request_preview(&RequestId::from(id)).await?))
 }
 
 #[utoipa::path(post, path = paths::PENDING_DENY, params(("id" = String, Path, description = "The request id")), responses((status = 200, body = PendingRequest)))]
 #[tracing::instrument(skip_all)]
 async fn deny_request(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<PendingRequest>> {
-    Ok(Json(s.wallet.server().deny_request(&id).await?))
+    Ok(Json(s.wallet.server().deny_request(&RequestId::from(id)).await?))
 }
 
 /// The owner's rules.
@@ -347,7 +348,7 @@ async fn add_policy(State(s): State<OwnerState>, JsonBody(policy): JsonBody<NewP
 #[utoipa::path(delete, path = paths::POLICY, params(("id" = String, Path, description = "The policy id")), responses((status = 200, body = Policy)))]
 #[tracing::instrument(skip_all)]
 async fn remove_policy(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<Policy>> {
-    Ok(Json(s.wallet.server().remove_policy(&id).await?))
+    Ok(Json(s.wallet.server().remove_policy(&PolicyId::from(id)).await?))
 }
 
 /// Every grant, in force or not.
@@ -362,7 +363,7 @@ async fn grants(State(s): State<OwnerState>) -> Json<Vec<GrantView>> {
 #[utoipa::path(post, path = paths::GRANT_REVOKE, params(("id" = String, Path, description = "The grant id")), responses((status = 200, body = Grant)))]
 #[tracing::instrument(skip_all)]
 async fn revoke_grant(State(s): State<OwnerState>, Id(id): Id) -> Result<Json<Grant>> {
-    Ok(Json(s.wallet.stop_sharing(&id).await?))
+    Ok(Json(s.wallet.stop_sharing(&GrantId::from(id)).await?))
 }
 
 /// The owner's consent receipts: one for each approval given, saying who

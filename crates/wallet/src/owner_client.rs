@@ -4,6 +4,7 @@
 //! the desktop app both use it, so every front end goes through exactly
 //! the checks and types the owner API documents.
 
+use uma_as::id::{ClientId, GrantId, PolicyId, RequestId};
 use crate::api::{self, paths, *};
 use crate::{owner_api, read_owner_token, serve::Ready, Wallet, WalletError, SERVER_FILE};
 use axum::body::Body;
@@ -130,11 +131,11 @@ impl OwnerClient {
         self.get(paths::CLIENTS).await
     }
 
-    pub async fn approve_client(&self, id: &str) -> Answer<ClientDecision> {
+    pub async fn approve_client(&self, id: &ClientId) -> Answer<ClientDecision> {
         self.post(&with_id(paths::CLIENT_APPROVE, id)?, NO_BODY).await
     }
 
-    pub async fn refuse_client(&self, id: &str) -> Answer<ClientDecision> {
+    pub async fn refuse_client(&self, id: &ClientId) -> Answer<ClientDecision> {
         self.post(&with_id(paths::CLIENT_REFUSE, id)?, NO_BODY).await
     }
 
@@ -147,11 +148,11 @@ impl OwnerClient {
         self.get(&with_query(paths::PENDING, &PendingQuery { all })).await
     }
 
-    pub async fn approve_request(&self, id: &str, approval: &Approval) -> Answer<PendingRequest> {
+    pub async fn approve_request(&self, id: &RequestId, approval: &Approval) -> Answer<PendingRequest> {
         self.post(&with_id(paths::PENDING_APPROVE, id)?, Some(approval)).await
     }
 
-    pub async fn deny_request(&self, id: &str) -> Answer<PendingRequest> {
+    pub async fn deny_request(&self, id: &RequestId) -> Answer<PendingRequest> {
         self.post(&with_id(paths::PENDING_DENY, id)?, NO_BODY).await
     }
 
@@ -163,7 +164,7 @@ impl OwnerClient {
         self.post(paths::POLICIES, Some(policy)).await
     }
 
-    pub async fn remove_policy(&self, id: &str) -> Answer<Policy> {
+    pub async fn remove_policy(&self, id: &PolicyId) -> Answer<Policy> {
         self.delete(&with_id(paths::POLICY, id)?).await
     }
 
@@ -171,7 +172,7 @@ impl OwnerClient {
         self.get(paths::GRANTS).await
     }
 
-    pub async fn revoke_grant(&self, id: &str) -> Answer<Grant> {
+    pub async fn revoke_grant(&self, id: &GrantId) -> Answer<Grant> {
         self.post(&with_id(paths::GRANT_REVOKE, id)?, NO_BODY).await
     }
 
@@ -307,7 +308,7 @@ impl OwnerClient {
         self.post(paths::PASSPHRASE, Some(change)).await
     }
 
-    pub async fn request_preview(&self, id: &str) -> Answer<Vec<PensionPreview>> {
+    pub async fn request_preview(&self, id: &RequestId) -> Answer<Vec<PensionPreview>> {
         self.get(&with_id(paths::PENDING_PREVIEW, id)?).await
     }
 
@@ -321,7 +322,8 @@ impl OwnerClient {
 }
 
 /// A route with its id; an id a path could be bent with is refused here.
-fn with_id(route: &str, id: &str) -> Answer<String> {
+fn with_id(route: &str, id: impl AsRef<str>) -> Answer<String> {
+    let id = id.as_ref();
     api::path_with(route, id).ok_or_else(|| OwnerApiError::local("invalid_request", format!("{id:?} is not an id")))
 }
 

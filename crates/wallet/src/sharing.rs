@@ -6,6 +6,7 @@ use crate::governance::{client_standing, RegistryStanding};
 use crate::pensions::PensionPreview;
 use crate::{OwnerError, OwnerResult, Wallet};
 use serde::{Deserialize, Serialize};
+use uma_as::id::{ClientId, GrantId, RequestId};
 use uma_as::model::{Grant, GrantSource, PendingRequest, Protection, RequestStatus, RequestingParty};
 use uma_as::model::Permission;
 use uma_as::owner::NewPolicy;
@@ -19,11 +20,11 @@ fn checked_now(party: &RequestingParty, now: i64) -> bool {
 
 /// The condition a standing rule puts on who asks: this app, and this
 /// person as the issuer that checked them names them, never their own word.
-fn standing_party(client_id: &str, party: &RequestingParty) -> PartyCondition {
+fn standing_party(client_id: &ClientId, party: &RequestingParty) -> PartyCondition {
     let verified = party.verified.clone().unwrap_or_default();
     let by_subject = verified.issuer.is_some() && verified.subject.is_some();
     PartyCondition {
-        client_id: Some(client_id.to_string()),
+        client_id: Some(client_id.clone()),
         issuer: verified.issuer.clone(),
         subject: verified.subject.filter(|_| by_subject),
         email: verified.email.filter(|_| !by_subject),
@@ -81,7 +82,7 @@ pub struct Approval {
 /// A registered client (an app, or a provider as resource server).
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct ClientView {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub client_name: Option<String>,
     pub protection: Protection,
     /// The scopes it registered, space-separated.
@@ -174,9 +175,9 @@ pub struct GrantView {
 /// was withdrawn, and how to withdraw it.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct Receipt {
-    pub grant_id: String,
-    pub request_id: String,
-    pub client_id: String,
+    pub grant_id: GrantId,
+    pub request_id: RequestId,
+    pub client_id: ClientId,
     pub client_name: Option<String>,
     /// The pension's scheme name (or identifier).
     pub pension: Option<String>,
@@ -258,7 +259,7 @@ impl Wallet {
     /// [`DEFAULT_ACCESS_DAYS`] unless the owner says when; it never runs
     /// with no end. With `remember`, the same app and checked person get
     /// the same access again without asking (one permit rule per pension).
-    pub async fn approve_request(&self, id: &str, approval: Approval) -> OwnerResult<PendingRequest> {
+    pub async fn approve_request(&self, id: &RequestId, approval: Approval) -> OwnerResult<PendingRequest> {
         let request = self.server.pending_request(id)?;
         let now = self.server.now();
         let checked = checked_now(&request.party, now);
@@ -289,7 +290,7 @@ impl Wallet {
                         outcome: Outcome::Permit,
                         description: Some(format!("You allowed the app named “{app}” to see this without asking you again")),
                         grant_lifetime: rule_lifetime,
-                        from_request: Some(id.to_string()),
+                        from_request: Some(id.clone()),
                     })
                     .await?;
             }
@@ -326,7 +327,7 @@ impl Wallet {
     /// without asking" rule that would let the same app and person back in
     /// to the same pension at their next request. Rules she wrote herself,
     /// and those for other people using the app, stand.
-    pub async fn stop_sharing(&self, grant_id: &str) -> OwnerResult<Grant> {
+    pub async fn stop_sharing(&self, grant_id: &GrantId) -> OwnerResult<Grant> {
         let grant = self.server.revoke_grant(grant_id).await?;
         let target = Target::Resource(grant.resource_id.clone());
         let standing = self
@@ -342,7 +343,7 @@ impl Wallet {
 
     /// What a request would release, read now from the providers: "see
     /// exactly what they'll see".
-    pub async fn request_preview(&self, id: &str) -> OwnerResult<Vec<PensionPreview>> {
+    pub async fn request_preview(&self, id: &RequestId) -> OwnerResult<Vec<PensionPreview>> {
         let request = self.server.pending_request(id)?;
         self.pensions().preview(&request.permissions).await
     }
@@ -382,7 +383,7 @@ impl Wallet {
                 client_id: grant.client_id.clone(),
                 pension: resource.and_then(|r| r.description.description.clone().or(r.description.name.clone())),
                 pei: resource.and_then(|r| r.description.name.clone()),
-                provider: resource.map(|r| r.resource_server.clone()),
+                provider: resource.map(|r| r.resource_server.to_string()),
                 scopes: grant.scopes.clone(),
                 granted_at: grant.created_at,
                 until: grant.expires_at,

@@ -3,6 +3,7 @@ import type { Administrator } from "./Administrator";
 import type { BenefitIllustration } from "./BenefitIllustration";
 import type { DataSource } from "./DataSource";
 import type { EmploymentPeriod } from "./EmploymentPeriod";
+import type { ResourceId } from "./ResourceId";
 
 /**
  * One pension as the owner sees it; `error` says why it could not be read.
@@ -11,7 +12,7 @@ export type PensionView = {
 /**
  * This wallet's id for the pension.
  */
-resource_id: string, provider: string, 
+resource_id: ResourceId, provider: string, 
 /**
  * The provider's own id for it: what accepting and moving it name.
  */

@@ -5,6 +5,7 @@
 //! digest kept with the visit.
 
 use super::Form;
+use crate::id::ClientId;
 use crate::claims::{GatheringPage, ShowError, StatedClaims};
 use crate::server::AuthorizationServer;
 use axum::extract::{Query, State};
@@ -71,7 +72,7 @@ pub async fn show(State(server): State<AuthorizationServer>, Query(q): Query<Has
     let (Some(client_id), Some(ticket)) = (q.get("client_id"), q.get("ticket")) else {
         return no_cache(shown_error(ShowError("client_id and ticket are required".into())));
     };
-    let started = server.start_gathering(client_id, ticket, q.get("claims_redirect_uri").map(String::as_str), q.get("state").map(String::as_str));
+    let started = server.start_gathering(&ClientId::from(client_id.as_str()), ticket, q.get("claims_redirect_uri").map(String::as_str), q.get("state").map(String::as_str));
     let response = match started {
         Err(e) => shown_error(e),
         Ok(visit) => form_page(visit),

@@ -234,7 +234,7 @@ pub fn client_credentials(headers: &HeaderMap, form: &mut Form) -> Result<Client
         if in_body.is_some_and(|b| b != client_id) {
             return Err(ProtocolError::invalid_request("client_id in the body differs from the client assertion"));
         }
-        return Ok(ClientCredentials { client_id, secret: None, assertion: Some(Secret::new(assertion)) });
+        return Ok(ClientCredentials { client_id: client_id.into(), secret: None, assertion: Some(Secret::new(assertion)) });
     }
     let basic = headers
         .get(header::AUTHORIZATION)
@@ -257,9 +257,9 @@ pub fn client_credentials(headers: &HeaderMap, form: &mut Form) -> Result<Client
             if id_in_body.is_some_and(|b| b != client_id) {
                 return Err(ProtocolError::invalid_request("client_id in the body differs from the Basic credentials"));
             }
-            Ok(ClientCredentials { client_id, secret: Some(Secret::new(unescape(secret))), assertion: None })
+            Ok(ClientCredentials { client_id: client_id.into(), secret: Some(Secret::new(unescape(secret))), assertion: None })
         }
-        (None, Some(id)) => Ok(ClientCredentials { client_id: id, secret: secret_in_body.map(Secret::new), assertion: None }),
+        (None, Some(id)) => Ok(ClientCredentials { client_id: id.into(), secret: secret_in_body.map(Secret::new), assertion: None }),
         (None, None) => Err(ProtocolError::invalid_client("client authentication is required")),
     }
 }

@@ -4,6 +4,7 @@
 //! remain the contract (UMA 2.0 Grant and Federated Authorization, RFC 6749,
 //! 7591, 7662, 7009, 8414); this says how this server answers them.
 
+use crate::id::{GrantId, ResourceId};
 use crate::client_registration::ClientMetadata;
 use crate::discovery::Metadata;
 use crate::introspection::{IntrospectedPermission, Introspection};
@@ -116,16 +117,16 @@ pub struct TicketResponse {
 
 /// A registered resource's id (FedAuthz §3.2.1).
 #[derive(Serialize, Deserialize, ToSchema)]
-pub struct ResourceId {
+pub struct RegisteredResourceId {
     #[serde(rename = "_id")]
-    pub id: String,
+    pub id: ResourceId,
 }
 
 /// A registered resource (FedAuthz §3.2.2).
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct ResourceView {
     #[serde(rename = "_id")]
-    pub id: String,
+    pub id: ResourceId,
     #[serde(flatten)]
     pub description: ResourceDescription,
 }
@@ -133,7 +134,7 @@ pub struct ResourceView {
 /// One access grant credential: a `vc+jwt` the wallet signed.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct AccessGrantCredential {
-    pub grant_id: String,
+    pub grant_id: GrantId,
     pub credential: String,
 }
 

@@ -3,7 +3,8 @@
 
 use super::{Form, JsonBody};
 use crate::error::ProtocolError;
-use super::openapi::{PermissionRequest, ResourceId, ResourceView, TicketResponse};
+use super::openapi::{PermissionRequest, RegisteredResourceId, ResourceView, TicketResponse};
+use crate::id::ResourceId;
 use crate::model::ResourceDescription;
 use crate::pat::ProtectionCaller;
 use crate::server::AuthorizationServer;
@@ -13,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 /// Registers a resource (FedAuthz §3.2.1).
-#[utoipa::path(post, path = "/resource_set", request_body = ResourceDescription, security(("pat" = [])), responses((status = 201, body = ResourceId)))]
+#[utoipa::path(post, path = "/resource_set", request_body = ResourceDescription, security(("pat" = [])), responses((status = 201, body = RegisteredResourceId)))]
 #[tracing::instrument(skip_all)]
 pub async fn create_resource(
     State(server): State<AuthorizationServer>,
@@ -25,7 +26,7 @@ pub async fn create_resource(
     // must not silently drop out of her wallet.
     server.flush().await?;
     let location = server.config().endpoint(&format!("/resource_set/{}", resource.id));
-    let mut response = (StatusCode::CREATED, Json(ResourceId { id: resource.id })).into_response();
+    let mut response = (StatusCode::CREATED, Json(RegisteredResourceId { id: resource.id })).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, v);
     }
@@ -33,32 +34,32 @@ pub async fn create_resource(
 }
 
 /// The caller's resources' ids (FedAuthz §3.2.5).
-#[utoipa::path(get, path = "/resource_set", security(("pat" = [])), responses((status = 200, body = Vec<String>)))]
+#[utoipa::path(get, path = "/resource_set", security(("pat" = [])), responses((status = 200, body = Vec<ResourceId>)))]
 #[tracing::instrument(skip_all)]
-pub async fn list_resources(State(server): State<AuthorizationServer>, caller: ProtectionCaller) -> Json<Vec<String>> {
+pub async fn list_resources(State(server): State<AuthorizationServer>, caller: ProtectionCaller) -> Json<Vec<ResourceId>> {
     Json(server.list_resources(&caller))
 }
 
 /// One of the caller's resources (FedAuthz §3.2.2).
 #[utoipa::path(get, path = "/resource_set/{id}", params(("id" = String, Path)), security(("pat" = [])), responses((status = 200, body = ResourceView)))]
 #[tracing::instrument(skip_all)]
-pub async fn read_resource(State(server): State<AuthorizationServer>, caller: ProtectionCaller, Path(id): Path<String>) -> Result<Json<ResourceView>, ProtocolError> {
+pub async fn read_resource(State(server): State<AuthorizationServer>, caller: ProtectionCaller, Path(id): Path<ResourceId>) -> Result<Json<ResourceView>, ProtocolError> {
     let resource = server.read_resource(&caller, &id)?;
     Ok(Json(ResourceView { id: resource.id, description: resource.description }))
 }
 
 /// Replaces a resource's description (FedAuthz §3.2.3).
-#[utoipa::path(put, path = "/resource_set/{id}", params(("id" = String, Path)), request_body = ResourceDescription, security(("pat" = [])), responses((status = 200, body = ResourceId)))]
+#[utoipa::path(put, path = "/resource_set/{id}", params(("id" = String, Path)), request_body = ResourceDescription, security(("pat" = [])), responses((status = 200, body = RegisteredResourceId)))]
 #[tracing::instrument(skip_all)]
 pub async fn update_resource(
     State(server): State<AuthorizationServer>,
     caller: ProtectionCaller,
-    Path(id): Path<String>,
+    Path(id): Path<ResourceId>,
     JsonBody(description): JsonBody<ResourceDescription>,
-) -> Result<Json<ResourceId>, ProtocolError> {
+) -> Result<Json<RegisteredResourceId>, ProtocolError> {
     let resource = server.update_resource(&caller, &id, description)?;
     server.flush().await?;
-    Ok(Json(ResourceId { id: resource.id }))
+    Ok(Json(RegisteredResourceId { id: resource.id }))
 }
 
 /// Deregisters a resource (FedAuthz §3.2.4).
@@ -67,7 +68,7 @@ pub async fn update_resource(
 pub async fn delete_resource(
     State(server): State<AuthorizationServer>,
     caller: ProtectionCaller,
-    Path(id): Path<String>,
+    Path(id): Path<ResourceId>,
 ) -> Result<StatusCode, ProtocolError> {
     server.delete_resource(&caller, &id)?;
     server.flush().await?;

@@ -4,6 +4,7 @@
 // Each test binary uses its own part of this.
 #![allow(dead_code)]
 
+use uma_as::id::{ClientId, ResourceId};
 use uma_as::model::Client;
 use uma_as::owner::NewPolicy;
 use uma_as::pat::ProtectionCaller;
@@ -18,8 +19,8 @@ pub fn request(ticket: &str) -> UmaGrantRequest {
 
 /// A resource server with one resource, and a client the owner's policy
 /// lets see it.
-pub async fn connected(server: &AuthorizationServer) -> (ProtectionCaller, String, String, Client) {
-    let pat = server.pat_by_assertion(&server.mint_assertion("rs", 60).unwrap()).unwrap().access_token;
+pub async fn connected(server: &AuthorizationServer) -> (ProtectionCaller, String, ResourceId, Client) {
+    let pat = server.pat_by_assertion(&server.mint_assertion(&"rs".into(), 60).unwrap()).unwrap().access_token;
     let rs = server.authenticate_pat(&pat).unwrap();
     let description = serde_json::from_value(serde_json::json!({ "name": "pension", "resource_scopes": ["value"] })).unwrap();
     let resource_id = server.create_resource(&rs, description).unwrap().id;
@@ -30,11 +31,11 @@ pub async fn connected(server: &AuthorizationServer) -> (ProtectionCaller, Strin
 }
 
 /// The owner's rule that lets `client_id` see `resource_id`, every scope.
-pub async fn permit(server: &AuthorizationServer, resource_id: &str, client_id: &str) {
+pub async fn permit(server: &AuthorizationServer, resource_id: &ResourceId, client_id: &ClientId) {
     let policy = NewPolicy {
-        target: Target::Resource(resource_id.into()),
+        target: Target::Resource(resource_id.clone()),
         scopes: vec![],
-        party: PartyCondition { client_id: Some(client_id.into()), ..Default::default() },
+        party: PartyCondition { client_id: Some(client_id.clone()), ..Default::default() },
         valid_from: None,
         valid_until: None,
         outcome: Outcome::Permit,

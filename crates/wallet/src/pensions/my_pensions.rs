@@ -11,6 +11,7 @@ use super::{Pensions, FIND_FANOUT, MAX_PROVIDER_ANSWER, SELF_CLIENT_KEY};
 use crate::challenge::UmaChallenge;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use uma_as::id::{ClientId, ResourceId};
 use uma_as::model::{Client, Resource};
 use uma_as::owner::NewPolicy;
 use uma_as::policy::{Outcome, PartyCondition, Target};
@@ -162,7 +163,7 @@ impl ReadFailure {
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct PensionView {
     /// This wallet's id for the pension.
-    pub resource_id: String,
+    pub resource_id: ResourceId,
     pub provider: String,
     /// The provider's own id for it: what accepting and moving it name.
     pub provider_resource_id: String,
@@ -268,7 +269,7 @@ pub struct MyPensions {
 /// with no secret that could travel anywhere.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(super) struct SelfClient {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Wallets before this one registered the client with a secret and
     /// used it over HTTP; its presence says the secret must be taken away.
     #[serde(default, rename = "client_secret", skip_serializing)]
@@ -289,7 +290,7 @@ impl Pensions {
                 client
             }
         };
-        let mine = |p: &uma_as::policy::Policy| p.party.client_id.as_deref() == Some(client.client_id.as_str()) && p.outcome == Outcome::Permit;
+        let mine = |p: &uma_as::policy::Policy| p.party.client_id.as_ref() == Some(&client.client_id) && p.outcome == Outcome::Permit;
         let policies = self.server.policies();
         for whole_provider in policies.iter().filter(|p| mine(p) && matches!(p.target, Target::ResourceServer(_))) {
             self.server.remove_policy(&whole_provider.id).await?;
@@ -368,7 +369,7 @@ impl Pensions {
     }
 
     /// The wallet's own client, if it has read the owner's pensions yet.
-    pub fn own_client_id(&self) -> Option<String> {
+    pub fn own_client_id(&self) -> Option<ClientId> {
         self.self_client.get(SELF_CLIENT_KEY).ok().flatten().map(|c| c.client_id)
     }
 
@@ -379,7 +380,7 @@ impl Pensions {
         let entries = self.providers()?;
         let providers: Vec<String> = entries.iter().map(|p| p.url.clone()).collect();
         let provider_name = |url: &str| entries.iter().find(|p| p.url == url).and_then(|p| p.name.clone());
-        let resources: Vec<_> = self.server.resources().into_iter().filter(|r| providers.contains(&r.resource_server)).collect();
+        let resources: Vec<_> = self.server.resources().into_iter().filter(|r| providers.iter().any(|p| r.resource_server == *p)).collect();
         let client = self.owner_client(&resources).await?;
         let fetches = resources.into_iter().map(|r| {
             let pei = r.description.name.clone().unwrap_or_default();
@@ -406,10 +407,10 @@ impl Pensions {
         let mut pensions = Vec::new();
         let now = self.server.now();
         for (resource, pei, asset, fetched) in fetched_views {
-            let named = provider_name(&resource.resource_server);
+            let named = provider_name(resource.resource_server.as_str());
             let mut view = PensionView {
                 resource_id: resource.id,
-                provider: resource.resource_server,
+                provider: resource.resource_server.into(),
                 provider_resource_id: asset,
                 match_status: match_status.get(&pei).cloned(),
                 pei,
@@ -454,7 +455,7 @@ impl Pensions {
         // A pension no longer protected here (moved away, its provider
         // removed) takes its last figures with it.
         for stale in self.last_read.raw().iter().keys().flatten() {
-            if !pensions.iter().any(|p| p.resource_id.as_bytes() == stale.as_ref()) {
+            if !pensions.iter().any(|p| p.resource_id.as_str().as_bytes() == stale.as_ref()) {
                 self.last_read.remove(&stale)?;
             }
         }

@@ -9,6 +9,7 @@ use super::{provider_failed, Pensions, MAX_PROVIDER_ANSWER};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use crate::{OwnerError, ProviderError};
+use uma_as::id::ResourceId;
 
 /// A pension a provider holds for the owner that this wallet does not
 /// protect yet.
@@ -164,7 +165,7 @@ impl Pensions {
     /// (`confirmation_required`), the second carries `confirmation_code`.
     pub async fn accept(&self, provider_url: &str, resource_id: &str, confirmation_code: Option<&str>) -> Result<Accepted, OwnerError> {
         let provider = self.known_provider(provider_url)?;
-        let assertion = self.server.mint_assertion(&provider.url, 300)?;
+        let assertion = self.server.mint_assertion(&provider.url.as_str().into(), 300)?;
         let issuer = self.server.config().issuer.clone();
         let assigned = self.assign(&provider.url, resource_id, &issuer, &assertion, confirmation_code).await?;
         let accepted = self.collect_credential(&provider, assigned, &issuer).await;
@@ -175,8 +176,8 @@ impl Pensions {
 
     /// This wallet's id for the pension `provider` calls `provider_resource_id`,
     /// if this wallet protects it (its identifier ends with the provider's id).
-    fn protected_here(&self, provider: &ProviderEntry, provider_resource_id: &str) -> Option<String> {
-        let ours = |r: &uma_as::model::Resource| r.resource_server == provider.url && r.description.name.as_deref().and_then(|pei| pei.rsplit(':').next()) == Some(provider_resource_id);
+    fn protected_here(&self, provider: &ProviderEntry, provider_resource_id: &str) -> Option<ResourceId> {
+        let ours = |r: &uma_as::model::Resource| r.resource_server == provider.url.as_str() && r.description.name.as_deref().and_then(|pei| pei.rsplit(':').next()) == Some(provider_resource_id);
         self.server.resources().into_iter().find(ours).map(|r| r.id)
     }
 
@@ -184,7 +185,7 @@ impl Pensions {
     /// one, from which provider, to where, and whether its credential came.
     /// What the owner asked for is recorded as asked; what the provider
     /// answered is its word, kept short.
-    async fn record_assignment(&self, action: &str, provider: &ProviderEntry, asked: &str, resource_id: Option<String>, done: &Accepted) -> Result<(), OwnerError> {
+    async fn record_assignment(&self, action: &str, provider: &ProviderEntry, asked: &str, resource_id: Option<ResourceId>, done: &Accepted) -> Result<(), OwnerError> {
         let short = |text: &str| text.chars().filter(|c| !c.is_control()).take(256).collect::<String>();
         self.server.record(
             action,
@@ -233,7 +234,7 @@ impl Pensions {
         // Assigned here, the provider must really have registered that
         // pension here: its answer alone could name anyone's.
         let registered_here =
-            || self.server.resources().iter().any(|r| r.resource_server == provider.url && r.description.name.as_deref() == Some(answer.pei.as_str()));
+            || self.server.resources().iter().any(|r| r.resource_server == provider.url.as_str() && r.description.name.as_deref() == Some(answer.pei.as_str()));
         if authorization_server == self.server.config().issuer && !registered_here() {
             answer.credential_error = Some("the provider registered no such pension at this wallet".into());
             return answer;

@@ -10,6 +10,7 @@ use super::my_pensions::ReadFailure;
 use super::{Pensions, FIND_FANOUT};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use uma_as::id::ResourceId;
 use uma_as::model::Permission;
 
 /// One thing a scope releases, with the owner's own value.
@@ -33,7 +34,7 @@ pub struct ScopePreview {
 /// What a request would release from one pension.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct PensionPreview {
-    pub resource_id: String,
+    pub resource_id: ResourceId,
     /// The scheme's name, when the provider gave one.
     pub scheme: Option<String>,
     pub scopes: Vec<ScopePreview>,
@@ -157,14 +158,14 @@ impl Pensions {
         let asked: Vec<_> = permissions
             .iter()
             .filter_map(|p| resources.iter().find(|r| r.id == p.resource_id).map(|r| (r.clone(), p.resource_scopes.clone())))
-            .filter(|(r, _)| providers.iter().any(|p| p.url == r.resource_server))
+            .filter(|(r, _)| providers.iter().any(|p| r.resource_server == p.url.as_str()))
             .collect();
         let client = self.owner_client(&asked.iter().map(|(r, _)| r.clone()).collect::<Vec<_>>()).await?;
         let reads = asked.into_iter().map(|(resource, scopes)| {
             let client = client.clone();
             let provider = providers
                 .iter()
-                .find(|p| p.url == resource.resource_server)
+                .find(|p| resource.resource_server == p.url.as_str())
                 .and_then(|p| p.name.clone())
                 .or_else(|| self.last_read.get(&resource.id).ok().flatten().and_then(|known| known.provider_name))
                 .unwrap_or_else(|| "The provider".into());

@@ -183,8 +183,8 @@ impl Pensions {
         if !self.providers.remove(url)? {
             return Err(OwnerError::not_found("no such provider"));
         }
-        if self.server.client(url).is_some() {
-            self.server.decide_resource_server(url, false).await?;
+        if self.server.client(&url.into()).is_some() {
+            self.server.decide_resource_server(&url.into(), false).await?;
         }
         self.server.record("provider.remove", json!({ "url": url }));
         self.server.flush().await?;
