@@ -1,31 +1,36 @@
-//! A real wallet server on loopback port 0 with an injected clock, and the
-//! parties that talk to it over HTTP: resource servers, clients, an OpenID
-//! Provider.
+//! A real wallet server on loopback port 0 with an injected clock; the
+//! parties that talk to it over HTTP are the authorization server's own
+//! test parties (`crates/uma-as/tests/protocol/parties.rs`).
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
+#[path = "../../../uma-as/tests/protocol/parties.rs"]
+mod parties;
+
+pub use parties::*;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::PathBuf;
 use tokio::sync::oneshot;
-use uma_as::keys::SigningKey;
 use wallet::serve::{self, ServeOptions};
 use wallet::{Clock, KdfParams, Wallet};
 
 pub const PASSPHRASE: &str = "correct horse battery staple";
-pub const START: i64 = 1_800_000_000;
-pub const UMA_GRANT: &str = "urn:ietf:params:oauth:grant-type:uma-ticket";
-pub const ID_TOKEN: &str = "http://openid.net/specs/openid-connect-core-1_0.html#IDToken";
 
 pub struct TestWallet {
     pub dir: tempfile::TempDir,
-    pub issuer: String,
     pub owner_api: String,
     pub owner_token: String,
     pub clock: Clock,
-    pub http: reqwest::Client,
+    peer: Peer,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The parties' side: `w.ticket(..)`, `w.uma_grant(..)` and the rest.
+impl std::ops::Deref for TestWallet {
+    type Target = Peer;
+    fn deref(&self) -> &Peer {
+        &self.peer
+    }
 }
 
 /// Light KDF parameters: these tests are about the protocol, and the store's
@@ -61,11 +66,10 @@ impl TestWallet {
         let owner_token = std::fs::read_to_string(dir.path().join(wallet::OWNER_TOKEN_FILE)).unwrap();
         TestWallet {
             dir,
-            issuer: ready.issuer,
             owner_api: ready.owner_api,
             owner_token: owner_token.trim().into(),
             clock,
-            http: reqwest::Client::new(),
+            peer: Peer::new(ready.issuer),
             stop: Some(stop),
             task: Some(task),
         }
@@ -90,14 +94,10 @@ impl TestWallet {
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().to_path_buf()
     }
+}
 
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.issuer, path)
-    }
-
-    // The owner API.
-
-    pub async fn owner(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+impl Owner for TestWallet {
+    async fn owner(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let mut request = self.http.request(method, format!("{}{}", self.owner_api, path)).bearer_auth(&self.owner_token);
         if let Some(body) = body {
             request = request.json(&body);
@@ -108,169 +108,8 @@ impl TestWallet {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    /// The OpenAPI document a server generated from its routes, checked:
-    /// every operation it lists (but those on `unchecked` paths) is served
-    /// (sending `bearer` if given), each JSON answer has a schema, and each
-    /// operation documents its error answer. Returns the document.
-    pub async fn checked_openapi_document(&self, base: &str, bearer: Option<&str>, unchecked: &[&str]) -> Value {
-        let doc: Value = self.http.get(format!("{base}/openapi.json")).send().await.unwrap().json().await.unwrap();
-        assert_eq!(doc["openapi"], "3.1.0");
-        for (path, item) in doc["paths"].as_object().unwrap() {
-            if unchecked.contains(&path.as_str()) {
-                continue;
-            }
-            for (method, operation) in item.as_object().unwrap() {
-                let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-                let mut request = self.http.request(method.clone(), format!("{base}{}", path.replace("{id}", "does-not-exist")));
-                if let Some(token) = bearer {
-                    request = request.bearer_auth(token);
-                }
-                let response = request.send().await.unwrap();
-                let status = response.status();
-                let body: Value = response.json().await.unwrap_or(Value::Null);
-                assert!(
-                    status != StatusCode::METHOD_NOT_ALLOWED && !(status == StatusCode::NOT_FOUND && body["error_description"] == "no such endpoint"),
-                    "{method} {path} is documented but not served ({status})"
-                );
-                let responses = operation["responses"].as_object().unwrap();
-                for (code, response) in responses {
-                    if let Some(json) = response["content"].get("application/json") {
-                        assert!(json.get("schema").is_some_and(|s| s != &json!({})), "{method} {path} {code} has no schema");
-                    }
-                }
-                assert!(responses.contains_key("default"), "{method} {path} documents no error answer");
-            }
-        }
-        doc
-    }
-
-    /// Asserts that each member of `body` has the JSON type the document's
-    /// schema `name` gives it, and that the schema knows every member.
-    pub fn assert_documented(doc: &Value, name: &str, body: &Value) {
-        let properties = doc["components"]["schemas"][name]["properties"].as_object().unwrap_or_else(|| panic!("no schema {name}"));
-        for (member, value) in body.as_object().unwrap() {
-            let schema = properties.get(member).unwrap_or_else(|| panic!("{name} does not document `{member}`: {body}"));
-            let kind = match value {
-                Value::Null => "null",
-                Value::Bool(_) => "boolean",
-                Value::Number(n) if n.is_u64() || n.is_i64() => "integer",
-                Value::Number(_) => "number",
-                Value::String(_) => "string",
-                Value::Array(_) => "array",
-                Value::Object(_) => "object",
-            };
-            let documented: Vec<&str> = match &schema["type"] {
-                Value::String(t) => vec![t.as_str()],
-                Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-                _ => continue,
-            };
-            assert!(documented.contains(&kind), "{name}.{member} is documented as {documented:?}, answered as {kind}: {body}");
-        }
-    }
-
-    pub async fn owner_get(&self, path: &str) -> Value {
-        let (status, body) = self.owner(reqwest::Method::GET, path, None).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {body}");
-        body
-    }
-
-    pub async fn owner_post(&self, path: &str, body: Value) -> Value {
-        let (status, body) = self.owner(reqwest::Method::POST, path, Some(body)).await;
-        assert!(status.is_success(), "{path}: {status} {body}");
-        body
-    }
-
-    pub async fn pending(&self) -> Vec<Value> {
-        self.owner_get("/pending").await.as_array().unwrap().clone()
-    }
-
-    pub async fn add_policy(&self, policy: Value) -> Value {
-        self.owner_post("/policies", policy).await
-    }
-
-    /// A policy that lets `client` have every scope of one resource.
-    pub async fn permit_client(&self, client: &TestClient, resource_id: &str) -> Value {
-        self.add_policy(json!({ "target": { "kind": "resource", "id": resource_id }, "party": { "client_id": client.id }, "outcome": "permit" }))
-            .await
-    }
-
-    // The parties.
-
-    /// A resource server the owner connected with an assertion (jwt-bearer).
-    pub async fn connect_resource_server(&self, name: &str) -> ResourceServer {
-        let minted = self.owner_post("/assertions", json!({ "resource_server": name })).await;
-        let (status, body) = self
-            .form(&self.url("/token"), None, &[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", minted["assertion"].as_str().unwrap())])
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        assert_eq!(body["scope"], "uma_protection");
-        ResourceServer { pat: body["access_token"].as_str().unwrap().into() }
-    }
-
-    pub async fn register_client(&self, metadata: Value) -> TestClient {
-        let response = self.http.post(self.url("/register")).json(&metadata).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.unwrap();
-        TestClient { id: body["client_id"].as_str().unwrap().into(), secret: body["client_secret"].as_str().unwrap().into() }
-    }
-
-    pub async fn client(&self, name: &str) -> TestClient {
-        self.register_client(json!({ "client_name": name, "claims_redirect_uris": ["https://client.example/back?from=uma"] }))
-            .await
-    }
-
-    /// POSTs a form, optionally with HTTP Basic client authentication.
-    pub async fn form(&self, url: &str, client: Option<&TestClient>, params: &[(&str, &str)]) -> (StatusCode, Value) {
-        let mut request = self.http.post(url).form(params);
-        if let Some(c) = client {
-            request = request.header("authorization", c.basic());
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    pub async fn register_resource(&self, rs: &ResourceServer, name: &str, scopes: &[&str]) -> String {
-        let response = self
-            .http
-            .post(self.url("/resource_set"))
-            .bearer_auth(&rs.pat)
-            .json(&json!({ "name": name, "resource_scopes": scopes, "type": "https://pension.example/pension" }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let location = response.headers()["location"].to_str().unwrap().to_string();
-        let body: Value = response.json().await.unwrap();
-        let id = body["_id"].as_str().unwrap().to_string();
-        assert_eq!(location, self.url(&format!("/resource_set/{id}")));
-        id
-    }
-
-    pub async fn permission(&self, rs: &ResourceServer, body: Value) -> (StatusCode, Value) {
-        let response = self.http.post(self.url("/permission")).bearer_auth(&rs.pat).json(&body).send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    pub async fn ticket(&self, rs: &ResourceServer, resource_id: &str, scopes: &[&str]) -> String {
-        let (status, body) = self.permission(rs, json!({ "resource_id": resource_id, "resource_scopes": scopes })).await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        body["ticket"].as_str().unwrap().into()
-    }
-
-    /// The uma-ticket grant with extra parameters.
-    pub async fn uma_grant(&self, client: &TestClient, ticket: &str, extra: &[(&str, &str)]) -> (StatusCode, Value) {
-        let mut params = vec![("grant_type", UMA_GRANT), ("ticket", ticket)];
-        params.extend_from_slice(extra);
-        self.form(&self.url("/token"), Some(client), &params).await
-    }
-
-    pub async fn introspect(&self, rs: &ResourceServer, token: &str) -> Value {
-        let response = self.http.post(self.url("/introspect")).bearer_auth(&rs.pat).form(&[("token", token)]).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.unwrap()
+    fn peer(&self) -> &Peer {
+        &self.peer
     }
 }
 
@@ -280,53 +119,4 @@ impl Drop for TestWallet {
             let _ = stop.send(());
         }
     }
-}
-
-pub struct ResourceServer {
-    pub pat: String,
-}
-
-pub struct TestClient {
-    pub id: String,
-    pub secret: String,
-}
-
-impl TestClient {
-    pub fn basic(&self) -> String {
-        format!("Basic {}", STANDARD.encode(format!("{}:{}", self.id, self.secret)))
-    }
-}
-
-/// An OpenID Provider on loopback: discovery, JWKS, and ID tokens it signs.
-pub struct OpenIdProvider {
-    pub issuer: String,
-    key: std::sync::Arc<SigningKey>,
-}
-
-impl OpenIdProvider {
-    pub async fn start() -> OpenIdProvider {
-        use axum::routing::get;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let issuer = format!("http://{}", listener.local_addr().unwrap());
-        let key = std::sync::Arc::new(SigningKey::generate());
-        let jwks = key.jwks();
-        let discovery = json!({ "issuer": issuer, "jwks_uri": format!("{issuer}/jwks") });
-        let app = axum::Router::new()
-            .route("/.well-known/openid-configuration", get(move || async move { axum::Json(discovery) }))
-            .route("/jwks", get(move || async move { axum::Json(jwks) }));
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        OpenIdProvider { issuer, key }
-    }
-
-    pub fn id_token(&self, audience: &str, subject: &str, email: &str, now: i64) -> String {
-        self.key.sign(&json!({
-            "iss": self.issuer, "sub": subject, "aud": audience, "iat": now, "exp": now + 300,
-            "email": email, "email_verified": true, "name": "Bob Adviser",
-        }))
-    }
-}
-
-/// Reads a query parameter from a URL.
-pub fn query_param(url: &str, name: &str) -> Option<String> {
-    url::Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }

@@ -1,11 +1,9 @@
-//! End-to-end flows against a real wallet server over loopback HTTP.
-//! One test binary (faster to link); one module per area.
+//! End-to-end flows against a real wallet server over loopback HTTP: what
+//! the wallet adds to its authorization server (the owner API, standing
+//! rules, persistence). The protocol's own flows are uma-as's
+//! (`crates/uma-as/tests/protocol`). One test binary; one module per area.
 
-mod bad_input;
-mod claims;
 mod common;
-mod expiry;
-mod grant_flow;
 mod owner_api;
 mod persistence;
-mod protection;
+mod remembering;

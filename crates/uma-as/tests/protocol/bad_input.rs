@@ -7,7 +7,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn malformed_and_oversized_bodies_get_invalid_request() {
-    let w = TestWallet::start().await;
+    let w = TestServer::start().await;
     let rs = w.connect_resource_server("rs").await;
     let client = w.client("c").await;
     let post = |path: &str, content_type: &str, body: Vec<u8>, bearer: Option<&str>| {
@@ -44,7 +44,7 @@ async fn malformed_and_oversized_bodies_get_invalid_request() {
 
 #[tokio::test]
 async fn unauthorized_callers_get_invalid_client_or_invalid_token() {
-    let w = TestWallet::start().await;
+    let w = TestServer::start().await;
     let client = w.client("c").await;
     let impostor = TestClient { id: client.id.clone(), secret: "guess".into() };
     let (status, body) = w.uma_grant(&impostor, "any", &[]).await;
@@ -75,7 +75,7 @@ async fn unauthorized_callers_get_invalid_client_or_invalid_token() {
 
 #[tokio::test]
 async fn a_ticket_shown_by_another_client_is_refused() {
-    let w = TestWallet::start().await;
+    let w = TestServer::start().await;
     let rs = w.connect_resource_server("rs").await;
     let pension = w.register_resource(&rs, "p", &["owner"]).await;
     let first = w.client("first").await;

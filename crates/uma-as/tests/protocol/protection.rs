@@ -7,7 +7,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn client_credentials_pat_needs_the_owners_approval_of_the_resource_server() {
-    let w = TestWallet::start().await;
+    let w = TestServer::start().await;
     let rs = w.register_client(json!({ "client_name": "Acme Pensions", "scope": "uma_protection", "grant_types": ["client_credentials"] })).await;
     let ask = [("grant_type", "client_credentials"), ("scope", "uma_protection")];
     let (status, body) = w.form(&w.url("/token"), Some(&rs), &ask).await;
@@ -37,7 +37,7 @@ async fn client_credentials_pat_needs_the_owners_approval_of_the_resource_server
 
 #[tokio::test]
 async fn resource_registration_create_read_update_list_delete() {
-    let w = TestWallet::start().await;
+    let w = TestServer::start().await;
     let rs = w.connect_resource_server("rs").await;
     let id = w.register_resource(&rs, "DB pension", &["owner", "value"]).await;
     let get = |id: String| {
@@ -80,7 +80,7 @@ async fn resource_registration_create_read_update_list_delete() {
 
 #[tokio::test]
 async fn one_resource_servers_pat_cannot_see_or_touch_anothers_resources() {
-    let w = TestWallet::start().await;
+    let w = TestServer::start().await;
     let a = w.connect_resource_server("provider-a").await;
     let b = w.connect_resource_server("provider-b").await;
     let pension = w.register_resource(&a, "A's pension", &["owner"]).await;
@@ -108,7 +108,7 @@ async fn one_resource_servers_pat_cannot_see_or_touch_anothers_resources() {
 
 #[tokio::test]
 async fn permission_endpoint_takes_one_or_many_and_checks_scopes() {
-    let w = TestWallet::start().await;
+    let w = TestServer::start().await;
     let rs = w.connect_resource_server("rs").await;
     let db = w.register_resource(&rs, "db", &["owner", "value"]).await;
     let dc = w.register_resource(&rs, "dc", &["owner"]).await;
@@ -127,7 +127,7 @@ async fn permission_endpoint_takes_one_or_many_and_checks_scopes() {
 
 #[tokio::test]
 async fn discovery_documents_publish_every_endpoint() {
-    let w = TestWallet::start().await;
+    let w = TestServer::start().await;
     for path in ["/.well-known/uma2-configuration", "/.well-known/oauth-authorization-server"] {
         let doc: serde_json::Value = w.http.get(w.url(path)).send().await.unwrap().json().await.unwrap();
         assert_eq!(doc["issuer"], w.issuer);
@@ -144,7 +144,7 @@ async fn discovery_documents_publish_every_endpoint() {
 /// answer and an error answer documented.
 #[tokio::test]
 async fn the_authorization_servers_openapi_document_lists_what_it_serves() {
-    let w = TestWallet::start().await;
+    let w = TestServer::start().await;
     let doc = w.checked_openapi_document(&w.url(""), None, &[]).await;
     let paths = doc["paths"].as_object().unwrap();
     for route in ["/.well-known/uma2-configuration", "/register", "/token", "/revoke", "/introspect", "/permission", "/resource_set", "/resource_set/{id}", "/claims", "/jwks"] {

@@ -7,11 +7,11 @@ use serde_json::json;
 
 #[tokio::test]
 async fn request_is_submitted_then_owner_approves_and_the_polling_client_gets_its_rpt() {
-    let w = TestWallet::start().await;
+    let w = TestServer::start().await;
     let rs = w.connect_resource_server("https://provider-a.example").await;
     let pension = w.register_resource(&rs, "Acme DB pension", &["owner", "value", "delegate"]).await;
     let dashboard = w.client("Family dashboard").await;
-    let mut events = w.http.get(format!("{}/events", w.owner_api)).bearer_auth(&w.owner_token).send().await.unwrap();
+    let mut events = w.server.subscribe();
 
     let ticket = w.ticket(&rs, &pension, &["owner", "value"]).await;
     let (status, body) = w.uma_grant(&dashboard, &ticket, &[]).await;
@@ -21,8 +21,8 @@ async fn request_is_submitted_then_owner_approves_and_the_polling_client_gets_it
     let polling_ticket = body["ticket"].as_str().unwrap().to_string();
     assert_ne!(polling_ticket, ticket, "every new ticket differs from the old one");
 
-    let chunk = String::from_utf8(events.chunk().await.unwrap().unwrap().to_vec()).unwrap();
-    assert!(chunk.contains("request_submitted") && chunk.contains(&pension), "event stream: {chunk}");
+    let event = serde_json::to_string(&events.try_recv().unwrap()).unwrap();
+    assert!(event.contains("request_submitted") && event.contains(&pension), "owner event: {event}");
 
     let pending = w.pending().await;
     assert_eq!(pending.len(), 1);
@@ -68,7 +68,7 @@ async fn request_is_submitted_then_owner_approves_and_the_polling_client_gets_it
 
 #[tokio::test]
 async fn owner_denial_answers_request_denied_at_the_next_poll() {
-    let w = TestWallet::start().await;
+    let w = TestServer::start().await;
     let rs = w.connect_resource_server("rs").await;
     let pension = w.register_resource(&rs, "p", &["owner"]).await;
     let client = w.client("stranger").await;
@@ -85,7 +85,7 @@ async fn owner_denial_answers_request_denied_at_the_next_poll() {
 
 #[tokio::test]
 async fn deny_policy_refuses_at_once_and_revokes_what_it_forbids() {
-    let w = TestWallet::start().await;
+    let w = TestServer::start().await;
     let rs = w.connect_resource_server("rs").await;
     let pension = w.register_resource(&rs, "p", &["owner"]).await;
     let client = w.client("c").await;
@@ -105,7 +105,7 @@ async fn deny_policy_refuses_at_once_and_revokes_what_it_forbids() {
 
 #[tokio::test]
 async fn revoking_a_grant_or_the_token_makes_the_rpt_inactive_at_once() {
-    let w = TestWallet::start().await;
+    let w = TestServer::start().await;
     let rs = w.connect_resource_server("rs").await;
     let pension = w.register_resource(&rs, "p", &["owner", "value"]).await;
     let client = w.client("c").await;
@@ -145,7 +145,7 @@ async fn revoking_a_grant_or_the_token_makes_the_rpt_inactive_at_once() {
 
 #[tokio::test]
 async fn a_replayed_ticket_is_refused_and_revokes_the_rpt_issued_from_it() {
-    let w = TestWallet::start().await;
+    let w = TestServer::start().await;
     let rs = w.connect_resource_server("rs").await;
     let pension = w.register_resource(&rs, "p", &["owner"]).await;
     let client = w.client("c").await;
@@ -163,7 +163,7 @@ async fn a_replayed_ticket_is_refused_and_revokes_the_rpt_issued_from_it() {
 
 #[tokio::test]
 async fn rpt_upgrade_carries_the_old_permissions_and_retires_the_old_token() {
-    let w = TestWallet::start().await;
+    let w = TestServer::start().await;
     let rs = w.connect_resource_server("rs").await;
     let db = w.register_resource(&rs, "DB pension", &["owner", "value"]).await;
     let dc = w.register_resource(&rs, "DC pension", &["owner", "value"]).await;
@@ -189,7 +189,7 @@ async fn rpt_upgrade_carries_the_old_permissions_and_retires_the_old_token() {
 
 #[tokio::test]
 async fn requested_scope_parameter_adds_registered_scopes_and_rejects_others() {
-    let w = TestWallet::start().await;
+    let w = TestServer::start().await;
     let rs = w.connect_resource_server("rs").await;
     let pension = w.register_resource(&rs, "p", &["owner", "value"]).await;
     let client = w.register_client(json!({ "client_name": "c", "scope": "value delegate" })).await;

@@ -6,7 +6,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn tickets_rpts_and_approved_grants_expire_on_the_servers_clock() {
-    let w = TestWallet::start().await;
+    let w = TestServer::start().await;
     let rs = w.connect_resource_server("rs").await;
     let pension = w.register_resource(&rs, "p", &["owner"]).await;
     let client = w.client("c").await;
@@ -47,7 +47,7 @@ async fn tickets_rpts_and_approved_grants_expire_on_the_servers_clock() {
 
 #[tokio::test]
 async fn an_assertion_is_single_use_and_expires() {
-    let w = TestWallet::start().await;
+    let w = TestServer::start().await;
     let minted = w.owner_post("/assertions", json!({ "resource_server": "rs", "lifetime": 60 })).await;
     let assertion = minted["assertion"].as_str().unwrap();
     let exchange = |a: String| {
@@ -66,7 +66,7 @@ async fn an_assertion_is_single_use_and_expires() {
 
 #[tokio::test]
 async fn a_request_expires_when_its_client_stops_polling_and_polls_keep_it_alive() {
-    let w = TestWallet::start().await;
+    let w = TestServer::start().await;
     let rs = w.connect_resource_server("rs").await;
     let pension = w.register_resource(&rs, "p", &["owner"]).await;
     let client = w.client("c").await;
