@@ -8,7 +8,8 @@
 #
 #   bash scripts/soak.sh             # every part but steady (about 15 minutes)
 #   bash scripts/soak.sh crash load  # some parts
-#   bash scripts/soak.sh steady      # 30 minutes of steady grants: p99 and memory drift
+#   bash scripts/soak.sh steady      # 45 minutes of steady grants: p99 drift, and memory
+#                                    # over the 30 minutes after the live set filled
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -27,7 +28,7 @@ for part in "${parts[@]}"; do
         logins) args=(logins --count 10000) ;;
         crash) args=(crash --kills 50) ;;
         load) args=(load --pollers 1000 --stalled 1000 --bad-per-second 200 --seconds 60) ;;
-        steady) args=(steady --minutes 30 --rate 60) ;;
+        steady) args=(steady --minutes 45 --rate 60) ;;
         *) echo "unknown part $part" >&2; exit 2 ;;
     esac
     if ! target/release/uma-soak "${args[@]}" | tee "target/soak/$part.json"; then

@@ -152,12 +152,14 @@ impl Bound {
     }
 }
 
-/// Drops spent-ticket markers, RPTs, replay markers and claims-gathering visits past their end every
-/// few minutes, so the database does not grow with traffic alone.
+/// Drops spent-ticket markers, RPTs, replay markers and claims-gathering
+/// visits past their end every minute, so neither memory nor the database
+/// grows with traffic alone: what is kept is what is live, plus at most a
+/// minute's worth.
 async fn housekeeping(server: AuthorizationServer, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(300)) => {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {
                 match server.purge_expired() {
                     Ok(n) if n > 0 => tracing::info!(removed = n, "purged expired records"),
                     Ok(_) => {}
