@@ -11,17 +11,17 @@
 use crate::id::ResourceId;
 use crate::model::{Grant, GrantSource, Permission, PendingRequest, RequestStatus, Resource};
 use crate::policy::Decision;
-use std::collections::HashMap;
 
 /// A scope in the `scope` parameter was not pre-registered for the client,
 /// or matches no scope of any resource in the ticket (Grant §3.3.6).
 #[derive(Debug, PartialEq, Eq)]
 pub struct InvalidScope(pub String);
 
-/// Computes `RequestedScopes(r)` for every ticket resource.
-pub fn requested_scopes(
+/// Computes `RequestedScopes(r)` for every ticket resource; `resource`
+/// finds a registered resource.
+pub fn requested_scopes<'a>(
     ticket: &[Permission],
-    resources: &HashMap<ResourceId, Resource>,
+    resource: impl Fn(&ResourceId) -> Option<&'a Resource>,
     registered: &[String],
     requested: &[String],
 ) -> Result<Vec<Permission>, InvalidScope> {
@@ -30,7 +30,7 @@ pub fn requested_scopes(
             return Err(InvalidScope(format!("scope {scope:?} is not registered for this client")));
         }
         let offered = ticket.iter().any(|p| {
-            resources.get(&p.resource_id).is_some_and(|r| r.description.resource_scopes.contains(scope))
+            resource(&p.resource_id).is_some_and(|r| r.description.resource_scopes.contains(scope))
         });
         if !offered {
             return Err(InvalidScope(format!("scope {scope:?} is not available on any resource in the ticket")));
@@ -38,7 +38,7 @@ pub fn requested_scopes(
     }
     let mut out: Vec<Permission> = Vec::with_capacity(ticket.len());
     for permission in ticket {
-        let available = resources.get(&permission.resource_id).map(|r| &r.description.resource_scopes);
+        let available = resource(&permission.resource_id).map(|r| &r.description.resource_scopes);
         let asked_here = requested.iter().filter(|scope| available.is_some_and(|a| a.contains(scope)));
         Permission::merge_into(&mut out, &permission.resource_id, permission.resource_scopes.iter().chain(asked_here));
     }
@@ -136,6 +136,7 @@ pub fn determine(verdicts: Vec<(ResourceId, String, Verdict)>) -> Outcome {
 mod tests {
     use super::*;
     use crate::model::ResourceDescription;
+    use std::collections::HashMap;
 
     fn resources() -> HashMap<ResourceId, Resource> {
         let mk = |id: &str, scopes: &[&str]| Resource {
@@ -160,22 +161,23 @@ mod tests {
 
     #[test]
     fn ticket_scopes_alone_when_no_scope_parameter() {
-        let r = requested_scopes(&[perm("a", &["owner"])], &resources(), &strings(&["value"]), &[]).unwrap();
+        let resources = resources();
+        let r = requested_scopes(&[perm("a", &["owner"])], |id| resources.get(id), &strings(&["value"]), &[]).unwrap();
         assert_eq!(r, vec![perm("a", &["owner"])]);
     }
 
     #[test]
     fn registered_requested_scopes_are_added_where_offered() {
-        let ticket = [perm("a", &["owner"]), perm("b", &["owner"])];
-        let r = requested_scopes(&ticket, &resources(), &strings(&["value", "delegate"]), &strings(&["value"])).unwrap();
+        let (ticket, resources) = ([perm("a", &["owner"]), perm("b", &["owner"])], resources());
+        let r = requested_scopes(&ticket, |id| resources.get(id), &strings(&["value", "delegate"]), &strings(&["value"])).unwrap();
         assert_eq!(r, vec![perm("a", &["owner", "value"]), perm("b", &["owner"])]);
     }
 
     #[test]
     fn unregistered_or_unavailable_scope_is_invalid_scope() {
-        let ticket = [perm("a", &["owner"])];
-        assert!(requested_scopes(&ticket, &resources(), &strings(&["value"]), &strings(&["delegate"])).is_err());
-        assert!(requested_scopes(&ticket, &resources(), &strings(&["delegate"]), &strings(&["delegate"])).is_err());
+        let (ticket, resources) = ([perm("a", &["owner"])], resources());
+        assert!(requested_scopes(&ticket, |id| resources.get(id), &strings(&["value"]), &strings(&["delegate"])).is_err());
+        assert!(requested_scopes(&ticket, |id| resources.get(id), &strings(&["delegate"]), &strings(&["delegate"])).is_err());
     }
 
     fn policy_source() -> GrantSource {

@@ -17,7 +17,7 @@ use crate::policy::{self, ID_TOKEN_FORMAT};
 use crate::secret::{role, Secret, SecretHash};
 use crate::rpt;
 use crate::ticket::{self, Refusal, Showing};
-use crate::server::{AuthorizationServer, OwnerEvent};
+use crate::server::{AuthorizationServer, Cache, OwnerEvent};
 use serde::Serialize;
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -222,31 +222,32 @@ impl AuthorizationServer {
             }
         }
 
-        let resources: HashMap<ResourceId, Resource> = {
-            let cache = self.cache().read();
-            ticket
-                .permissions
-                .iter()
-                .filter_map(|p| cache.resources.get(&p.resource_id).map(|r| (r.id.clone(), r.clone())))
-                .collect()
-        };
-        let live: Vec<Permission> = ticket.permissions.iter().filter(|p| resources.contains_key(&p.resource_id)).cloned().collect();
-        if live.is_empty() {
-            self.audit_noisy(actor, "token.resources_gone", json!({}));
-            return Err(ProtocolError::invalid_grant("the ticket's resources are no longer registered"));
-        }
-        let requested = assessment::requested_scopes(&live, &resources, &client.scope, &request.scope).map_err(|e| {
-            self.audit_noisy(actor, "token.invalid_scope", json!({ "reason": e.0 }));
-            ProtocolError::invalid_scope(e.0)
-        })?;
-
         // The request this chain polls for, if it was filed for this same
         // party: claims gathered since make a different requester.
         let decided = match &ticket.pending_request {
             Some(id) => self.trees().pending.get(id)?.filter(|r| r.party_key == party.holder_key()),
             None => None,
         };
-        let (verdicts, lifetimes) = self.verdicts(client, &party, &requested, &resources, decided.as_ref(), now);
+        // One snapshot of the owner's state (resources, policies, grants)
+        // for the whole assessment, so every verdict sees the same moment.
+        let assessed = {
+            let cache = self.cache().read();
+            let live: Vec<Permission> = ticket.permissions.iter().filter(|p| cache.resources.contains_key(&p.resource_id)).cloned().collect();
+            (!live.is_empty()).then(|| {
+                assessment::requested_scopes(&live, |id| cache.resources.get(id), &client.scope, &request.scope).map(|requested| {
+                    let (verdicts, lifetimes) = self.verdicts(&cache, client, &party, &requested, decided.as_ref(), now);
+                    (requested, verdicts, lifetimes)
+                })
+            })
+        };
+        let Some(assessed) = assessed else {
+            self.audit_noisy(actor, "token.resources_gone", json!({}));
+            return Err(ProtocolError::invalid_grant("the ticket's resources are no longer registered"));
+        };
+        let (requested, verdicts, lifetimes) = assessed.map_err(|e| {
+            self.audit_noisy(actor, "token.invalid_scope", json!({ "reason": e.0 }));
+            ProtocolError::invalid_scope(e.0)
+        })?;
         match assessment::determine(verdicts) {
             Outcome::NeedInfo(required) => {
                 self.audit_noisy(actor, "token.need_info", json!({ "required_claims": required.len() }));
@@ -273,25 +274,25 @@ impl AuthorizationServer {
         }
     }
 
-    /// Grants and policies, scope by scope, read in one go from the cache:
-    /// with them, the lifetime each permitting policy gives its grants.
+    /// Grants and policies, scope by scope, from the request's snapshot
+    /// `cache`: with them, the lifetime each permitting policy gives its
+    /// grants. `requested` names only resources the snapshot holds.
     fn verdicts(
         &self,
+        cache: &Cache,
         client: &Client,
         party: &RequestingParty,
         requested: &[Permission],
-        resources: &HashMap<ResourceId, Resource>,
         decided: Option<&PendingRequest>,
         now: i64,
     ) -> (Vec<(ResourceId, String, Verdict)>, HashMap<PolicyId, Option<i64>>) {
         // Asked at most once, and only when a rule depends on it.
         let listed_once = std::cell::OnceCell::new();
         let listed = || *listed_once.get_or_init(|| self.app_listed(client));
-        let cache = self.cache().read();
         let mut verdicts = Vec::new();
         let mut lifetimes = HashMap::new();
         for permission in requested {
-            let resource = &resources[&permission.resource_id];
+            let resource = &cache.resources[&permission.resource_id];
             let held = cache.held_grants(&client.client_id, party, &resource.id, now);
             // A permission without scopes is checked as one scope-less request.
             let scopes: Vec<&str> = if permission.resource_scopes.is_empty() {
