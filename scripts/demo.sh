@@ -24,7 +24,9 @@ wallet() { "$bin/uma-wallet" "$@"; }
 
 say "Alice's wallet starts: her own UMA authorization server"
 wallet init >/dev/null
-wallet serve --listen 127.0.0.1:0 >"$work/wallet.json" 2>"$work/wallet.err" & pids+=($!)
+# Started directly, not through wallet(): $! must be the server itself,
+# or the cleanup kills a subshell and leaves the server running.
+"$bin/uma-wallet" serve --listen 127.0.0.1:0 >"$work/wallet.json" 2>"$work/wallet.err" & pids+=($!)
 until [ -s "$work/wallet.json" ]; do sleep 0.1; done
 issuer=$(field "$(cat "$work/wallet.json")" "['issuer']")
 echo "issuer: $issuer"
