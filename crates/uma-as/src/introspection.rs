@@ -51,10 +51,11 @@ impl AuthorizationServer {
     pub fn introspect(&self, caller: &ProtectionCaller, token: &str) -> Result<Introspection, crate::store::StoreError> {
         let Some(record) = self.rpt_record(token) else { return Ok(Introspection::inactive()) };
         let now = self.now();
-        if self.rpt_liveness(&record, now) != crate::rpt::Liveness::Active {
+        // One snapshot for the token's standing and what the caller may see.
+        let cache = self.cache().read();
+        if cache.rpt_liveness(&record, now) != crate::rpt::Liveness::Active {
             return Ok(Introspection::inactive());
         }
-        let cache = self.cache().read();
         let permissions: Vec<IntrospectedPermission> = record
             .permissions
             .iter()

@@ -176,6 +176,11 @@ impl Cache {
         self.grants.insert(grant.id.clone(), grant);
     }
 
+    /// How an RPT stands at `now`, against the grants in this snapshot.
+    pub fn rpt_liveness(&self, record: &RptRecord, now: UnixTime) -> crate::rpt::Liveness {
+        crate::rpt::liveness(record, now, |grant| self.grants.get(grant).is_some_and(|g| g.is_active(now)))
+    }
+
     /// Policies that may concern `resource`: its own and its server's.
     pub fn policies_for<'a>(&'a self, resource: &Resource) -> impl Iterator<Item = &'a Policy> {
         let own = self.policies.get(&Target::Resource(resource.id.clone()));

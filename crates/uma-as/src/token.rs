@@ -435,11 +435,10 @@ impl AuthorizationServer {
         if let Some(old) = upgrade {
             let hash = old.hash();
             if let Some(record) = self.rpt_record(old.expose()) {
-                let live = self.rpt_liveness(&record, now);
                 let may_upgrade = {
                     let cache = self.cache().read();
                     let server_of = |resource: &ResourceId| cache.resources.get(resource).map(|r| r.resource_server.clone());
-                    rpt::may_upgrade(&record, &client.client_id, &ticket.resource_server, live, server_of)
+                    rpt::may_upgrade(&record, &client.client_id, &ticket.resource_server, cache.rpt_liveness(&record, now), server_of)
                 };
                 if may_upgrade {
                     rpt::carry_over(&mut granted, &record);
@@ -503,8 +502,7 @@ impl AuthorizationServer {
 
     /// How an RPT stands now, against the grants as they are.
     pub(crate) fn rpt_liveness(&self, record: &RptRecord, now: i64) -> rpt::Liveness {
-        let cache = self.cache().read();
-        rpt::liveness(record, now, |grant| cache.grants.get(grant).is_some_and(|g| g.is_active(now)))
+        self.cache().read().rpt_liveness(record, now)
     }
 
     /// Revokes an RPT, unless it is unknown or already was. Durable at the
