@@ -153,7 +153,7 @@ impl AuthorizationServer {
             created_at: self.now(),
         };
         self.trees().policies.insert(&policy.id, &policy)?;
-        self.cache().write().policies.entry(policy.target.clone()).or_default().push(policy.clone());
+        self.cache().write().put_policy(policy.clone());
         self.audit("owner", "policy.add", json!({ "policy_id": policy.id, "target": policy.target, "outcome": policy.outcome }));
         Ok(policy)
     }
