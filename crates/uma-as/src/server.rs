@@ -555,3 +555,36 @@ fn purge<T: Serialize + serde::de::DeserializeOwned>(tree: &Tree<T>, expired: im
     }
     Ok(keys.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{Outcome, PartyCondition};
+
+    fn policy(id: &str, resource: &str) -> Policy {
+        Policy {
+            id: id.into(),
+            target: Target::Resource(resource.into()),
+            scopes: vec![],
+            party: PartyCondition::default(),
+            valid_from: None,
+            valid_until: None,
+            outcome: Outcome::Ask,
+            description: None,
+            grant_lifetime: None,
+            from_request: None,
+            created_at: 0,
+        }
+    }
+
+    /// Most resources have one policy: a list that reserved a `Vec`'s
+    /// default four slots held 90 MiB of nothing in a wallet with 100,000.
+    #[test]
+    fn a_targets_first_policy_takes_room_for_one() {
+        let mut cache = Cache::default();
+        cache.put_policy(policy("p1", "r1"));
+        assert_eq!(cache.policies[&Target::Resource("r1".into())].capacity(), 1);
+        cache.put_policy(policy("p2", "r1"));
+        assert_eq!(cache.policies[&Target::Resource("r1".into())].len(), 2);
+    }
+}
