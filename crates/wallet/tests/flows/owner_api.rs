@@ -167,3 +167,23 @@ async fn an_audit_entry_names_the_request_that_caused_it() {
     let refused = entries.as_array().unwrap().iter().find(|e| e["action"] == "client.authentication_failed").expect("audited");
     assert_eq!(refused["detail"]["request_id"], id.as_str());
 }
+
+/// The owner hears of a request on the event stream, and access she gives
+/// an app and person nobody checked, without saying until when, ends after
+/// the owner service's default, not never.
+#[tokio::test]
+async fn a_request_reaches_the_event_stream_and_unchecked_access_ends_by_default() {
+    let w = TestWallet::start().await;
+    let rs = w.connect_resource_server("https://provider-a.example").await;
+    let pension = w.register_resource(&rs, "Acme DB pension", &["owner"]).await;
+    let dashboard = w.client("Family dashboard").await;
+    let mut events = w.http.get(format!("{}/events", w.owner_api)).bearer_auth(&w.owner_token).send().await.unwrap();
+    let (_, body) = w.uma_grant(&dashboard, &w.ticket(&rs, &pension, &["owner"]).await, &[]).await;
+    assert_eq!(body["error"], "request_submitted");
+    let chunk = String::from_utf8(events.chunk().await.unwrap().unwrap().to_vec()).unwrap();
+    assert!(chunk.contains("request_submitted") && chunk.contains(&pension), "event stream: {chunk}");
+    let id = w.pending().await[0]["id"].as_str().unwrap().to_string();
+    w.owner_post(&format!("/pending/{id}/approve"), json!({})).await;
+    let grants = w.owner_get("/grants").await;
+    assert_eq!(grants[0]["expires_at"], START + wallet::sharing::DEFAULT_ACCESS_DAYS * 86_400, "{grants}");
+}
