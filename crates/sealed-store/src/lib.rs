@@ -517,6 +517,13 @@ impl<T: Serialize + DeserializeOwned> Tree<T> {
         Ok(swapped.is_ok())
     }
 
+    /// Removes the record only if it still holds exactly `current` (the
+    /// sealed bytes read before); false when someone else changed it first.
+    pub fn remove_if_unchanged(&self, key: impl AsRef<[u8]>, current: &sled::IVec) -> Result<bool, StoreError> {
+        let swapped = self.tree.compare_and_swap(key.as_ref(), Some(current), None as Option<&[u8]>)?;
+        Ok(swapped.is_ok())
+    }
+
     /// Inserts only if the key is absent; false when it was already there.
     pub fn insert_new(&self, key: impl AsRef<[u8]>, value: &T) -> Result<bool, StoreError> {
         let key = key.as_ref();

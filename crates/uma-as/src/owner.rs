@@ -266,8 +266,7 @@ impl AuthorizationServer {
             self.ensure_grant(&source, &request.client_id, &request.party, &p.resource_id, &p.resource_scopes, approval.expires_at)?;
         }
         request.status = RequestStatus::Approved { scopes: granted, expires_at: approval.expires_at, decided_at: now };
-        self.trees().pending.insert(&request.id, &request)?;
-        self.cache().write().put_request(request.clone());
+        self.store_request(&request)?;
         self.audit("owner", "pending.approve", json!({ "request_id": id, "decision": request.status }));
         self.flush().await?;
         Ok(request)
@@ -276,8 +275,7 @@ impl AuthorizationServer {
     pub async fn deny_request(&self, id: &RequestId) -> ProtocolResult<PendingRequest> {
         let mut request = self.undecided(id)?;
         request.status = RequestStatus::Denied { decided_at: self.now() };
-        self.trees().pending.insert(&request.id, &request)?;
-        self.cache().write().put_request(request.clone());
+        self.store_request(&request)?;
         self.audit("owner", "pending.deny", json!({ "request_id": id }));
         self.flush().await?;
         Ok(request)

@@ -514,6 +514,31 @@ impl AuthorizationServer {
 }
 
 impl AuthorizationServer {
+    /// Stores a request and its place among the waiting ones together,
+    /// under the cache's lock, so the two never disagree.
+    pub(crate) fn store_request(&self, request: &PendingRequest) -> Result<(), StoreError> {
+        let mut cache = self.inner.cache.write();
+        self.inner.trees.pending.insert(&request.id, request)?;
+        cache.put_request(request.clone());
+        Ok(())
+    }
+
+    /// Keeps the request a poll `read` open until `until` while it still
+    /// waits for the owner. Her decision, taken since that read, is never
+    /// overwritten: the record changes only as it is read again here.
+    pub(crate) fn keep_request_open(&self, read: &PendingRequest, until: UnixTime) -> Result<(), StoreError> {
+        let id = &read.id;
+        let mut cache = self.inner.cache.write();
+        let Some((mut request, sealed)) = self.inner.trees.pending.get_sealed(id)? else { return Ok(()) };
+        if request.status == RequestStatus::Pending {
+            request.open_until = Some(until);
+            if self.inner.trees.pending.swap(id, &sealed, &request)? {
+                cache.put_request(request);
+            }
+        }
+        Ok(())
+    }
+
     /// Removes records that can no longer be used: spent-ticket markers,
     /// RPTs and PCTs past their end, assertion ids, claims-gathering visits, requests no client can poll for any more, and
     /// clients that never authenticated. Writes what the audit throttle
@@ -526,16 +551,19 @@ impl AuthorizationServer {
         removed += purge(&t.used_jtis, |exp| *exp <= now)?;
         removed += purge(&t.sessions, |r| r.expires_at <= now)?;
         removed += purge(&t.id_tokens, |r| r.expires_at <= now)?;
-        let closed: Vec<RequestId> = t.pending.iter().filter_map(|item| match item {
-            Ok((k, r)) if r.open_until.is_some_and(|at| at <= now) => Some(Ok(RequestId::from(String::from_utf8_lossy(&k).into_owned()))),
-            Ok(_) => None,
-            Err(e) => Some(Err(e)),
-        }).collect::<Result<_, _>>()?;
-        for id in &closed {
-            t.pending.remove(id)?;
-            self.inner.cache.write().waiting.remove(id);
+        // A request is removed only as it was read: one a poll kept open
+        // in the meantime stays.
+        for item in t.pending.raw().iter() {
+            let (k, sealed) = item?;
+            let request = t.pending.decode(&k, &sealed)?;
+            if request.open_until.is_some_and(|at| at <= now) {
+                let mut cache = self.inner.cache.write();
+                if t.pending.remove_if_unchanged(&k, &sealed)? {
+                    cache.waiting.remove(&request.id);
+                    removed += 1;
+                }
+            }
         }
-        removed += closed.len();
         removed += self.reap_unused_clients(now)?;
         self.flush_noise();
         Ok(removed)
@@ -587,4 +615,35 @@ mod tests {
         cache.put_policy(policy("p2", "r1"));
         assert_eq!(cache.policies[&Target::Resource("r1".into())].len(), 2);
     }
+
+    async fn server_with_a_waiting_request() -> (tempfile::TempDir, AuthorizationServer, PendingRequest) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(&dir.path().join("db"), "p", crate::KdfParams { memory_kib: 1024, iterations: 1, parallelism: 1 }).unwrap();
+        let server = AuthorizationServer::open(store, Config::new("http://as.test"), Clock::manual(1_800_000_000)).unwrap();
+        let pat = server.pat_by_assertion(&server.mint_assertion(&"rs".into(), 60).unwrap()).unwrap().access_token;
+        let rs = server.authenticate_pat(&pat).unwrap();
+        let description = serde_json::from_value(serde_json::json!({ "name": "pension", "resource_scopes": ["value"] })).unwrap();
+        let resource = server.create_resource(&rs, description).unwrap().id;
+        let metadata = serde_json::from_value(serde_json::json!({ "client_name": "dashboard" })).unwrap();
+        let client = server.client(&server.register_client(metadata).unwrap().client_id).unwrap();
+        let ticket = server.request_permission(&rs, vec![Permission { resource_id: resource, resource_scopes: vec!["value".into()] }]).unwrap();
+        let request = crate::token::UmaGrantRequest { ticket, claim_token: None, claim_token_format: None, pct: None, rpt: None, scope: vec![] };
+        let outcome = server.uma_grant(&client, request).await.unwrap();
+        assert!(matches!(outcome, crate::token::GrantOutcome::Submitted(_)), "the owner is asked");
+        let waiting = server.pending_requests(true).unwrap().remove(0);
+        (dir, server, waiting)
+    }
+
+    /// A poll that read the request before the owner denied it must not
+    /// write its stale copy back over her decision.
+    #[tokio::test]
+    async fn a_poll_never_overwrites_the_owners_decision() {
+        let (_dir, server, waiting) = server_with_a_waiting_request().await;
+        server.deny_request(&waiting.id).await.unwrap();
+        server.keep_request_open(&waiting, server.now() + 3600).unwrap();
+        let stored = server.pending_request(&waiting.id).unwrap();
+        assert!(matches!(stored.status, RequestStatus::Denied { .. }), "{:?}", stored.status);
+        assert!(server.pending_requests(true).unwrap().is_empty(), "not back in her inbox");
+    }
+
 }

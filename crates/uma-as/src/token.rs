@@ -356,12 +356,10 @@ impl AuthorizationServer {
             _ => self.cache().read().open_requests(now).find(|r| r.client_id == client.client_id && r.party_key == holder && r.permissions == asked).cloned(),
         };
         let request = match existing {
-            Some(mut r) => {
+            Some(r) => {
                 // The client is still asking: the request lives as long as
                 // the polling ticket it gets now.
-                r.open_until = Some(polling_until);
-                self.trees().pending.insert(&r.id, &r)?;
-                self.cache().write().put_request(r.clone());
+                self.keep_request_open(&r, polling_until)?;
                 r
             }
             None => {
@@ -390,8 +388,7 @@ impl AuthorizationServer {
                     open_until: Some(polling_until),
                     status: RequestStatus::Pending,
                 };
-                self.trees().pending.insert(&request.id, &request)?;
-                self.cache().write().put_request(request.clone());
+                self.store_request(&request)?;
                 self.audit(actor, "token.request_submitted", json!({ "request_id": request.id, "permissions": request.permissions }));
                 self.notify(OwnerEvent::RequestSubmitted { request: request.clone() });
                 request
