@@ -73,7 +73,7 @@ impl AuthorizationServer {
                 scopes: scopes.to_vec(),
                 client_id: client_id.clone(),
                 party_key,
-                party: party.clone(),
+                party: Box::new(party.clone()),
                 source: source.clone(),
                 created_at: now,
                 expires_at,
