@@ -523,11 +523,10 @@ impl AuthorizationServer {
         Ok(())
     }
 
-    /// Keeps the request a poll `read` open until `until` while it still
-    /// waits for the owner. Her decision, taken since that read, is never
-    /// overwritten: the record changes only as it is read again here.
-    pub(crate) fn keep_request_open(&self, read: &PendingRequest, until: UnixTime) -> Result<(), StoreError> {
-        let id = &read.id;
+    /// Keeps a request a poll found waiting open until `until`, if it still
+    /// waits for the owner. Her decision, taken since the poll read it, is
+    /// never overwritten: the record changes only as it is read again here.
+    pub(crate) fn keep_request_open(&self, id: &RequestId, until: UnixTime) -> Result<(), StoreError> {
         let mut cache = self.inner.cache.write();
         let Some((mut request, sealed)) = self.inner.trees.pending.get_sealed(id)? else { return Ok(()) };
         if request.status == RequestStatus::Pending {
@@ -640,7 +639,7 @@ mod tests {
     async fn a_poll_never_overwrites_the_owners_decision() {
         let (_dir, server, waiting) = server_with_a_waiting_request().await;
         server.deny_request(&waiting.id).await.unwrap();
-        server.keep_request_open(&waiting, server.now() + 3600).unwrap();
+        server.keep_request_open(&waiting.id, server.now() + 3600).unwrap();
         let stored = server.pending_request(&waiting.id).unwrap();
         assert!(matches!(stored.status, RequestStatus::Denied { .. }), "{:?}", stored.status);
         assert!(server.pending_requests(true).unwrap().is_empty(), "not back in her inbox");

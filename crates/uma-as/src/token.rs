@@ -359,7 +359,7 @@ impl AuthorizationServer {
             Some(r) => {
                 // The client is still asking: the request lives as long as
                 // the polling ticket it gets now.
-                self.keep_request_open(&r, polling_until)?;
+                self.keep_request_open(&r.id, polling_until)?;
                 r
             }
             None => {
