@@ -47,6 +47,7 @@ async fn main() {
         public_issuer: None,
         clock: Clock::System,
         tickets_per_minute: None,
+        rpt_lifetime: None,
     })
     .await
     .expect("bind");

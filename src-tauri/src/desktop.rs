@@ -245,6 +245,7 @@ impl Desktop {
                 public_issuer: settings.public_issuer.clone(),
                 clock: self.clock.clone(),
                 tickets_per_minute: None,
+                rpt_lifetime: None,
             };
             let bound = serve::bind(options).await?.backing_up(self.backup_dir.clone(), None);
             let owner = OwnerClient::in_process(bound.wallet())?;

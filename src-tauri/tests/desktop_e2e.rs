@@ -320,6 +320,7 @@ async fn rest_of_the_owner_service(scene: &mut Scene, owner_api: &str, owner_tok
         public_issuer: None,
         clock: wallet::Clock::System,
         tickets_per_minute: None,
+        rpt_lifetime: None,
     })
     .await
     .unwrap();

@@ -7,10 +7,6 @@ use crate::harness::*;
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
 
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
 fn entry(role: registry::Role, id: &str, name: &str, jwks: Option<Value>) -> registry::Entry {
     registry::Entry { role, id: id.into(), name: name.into(), status: None, did: None, jwks }
 }

@@ -51,6 +51,7 @@ fn ready_line(child: &mut Child) -> Value {
 pub struct WalletProcess {
     pub dir: tempfile::TempDir,
     child: Option<Child>,
+    serve_args: Vec<String>,
     pub issuer: String,
     pub owner_api: String,
     pub http: reqwest::Client,
@@ -66,16 +67,28 @@ pub fn uma_wallet(data_dir: &Path) -> Command {
 
 impl WalletProcess {
     pub async fn start() -> WalletProcess {
+        WalletProcess::start_with(&[]).await
+    }
+
+    /// A wallet whose `serve` takes these extra arguments.
+    pub async fn start_with(serve_args: &[&str]) -> WalletProcess {
         let dir = tempfile::tempdir().unwrap();
         let init = uma_wallet(dir.path()).arg("init").output().unwrap();
         assert!(init.status.success(), "init: {}", String::from_utf8_lossy(&init.stderr));
-        let mut wallet = WalletProcess { dir, child: None, issuer: String::new(), owner_api: String::new(), http: reqwest::Client::new() };
+        let serve_args = serve_args.iter().map(|a| a.to_string()).collect();
+        let mut wallet = WalletProcess { dir, child: None, serve_args, issuer: String::new(), owner_api: String::new(), http: reqwest::Client::new() };
         wallet.serve();
         wallet
     }
 
     fn serve(&mut self) {
-        let mut child = uma_wallet(self.dir.path()).args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = uma_wallet(self.dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(&self.serve_args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         let ready = ready_line(&mut child);
         self.issuer = ready["issuer"].as_str().unwrap().into();
         self.owner_api = ready["owner_api"].as_str().unwrap().into();
@@ -115,6 +128,25 @@ impl WalletProcess {
     #[allow(dead_code)]
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// SIGSTOP: the process stays, its sockets accept connections (the
+    /// kernel does that) and nothing answers, as with a laptop asleep.
+    #[allow(dead_code)]
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT after [`WalletProcess::pause`].
+    #[allow(dead_code)]
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("the wallet is running");
+        let status = Command::new("kill").arg(signal).arg(child.id().to_string()).status().unwrap();
+        assert!(status.success(), "kill {signal}");
     }
 
     /// SIGKILL: nothing is flushed, nothing is cleaned up.
@@ -275,6 +307,11 @@ impl Drop for ProviderProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Seconds since the Unix epoch, as tokens count time.
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
 /// Alice's identity details, as the reference providers know her, stated

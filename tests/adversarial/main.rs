@@ -9,3 +9,4 @@ mod malicious_client;
 mod malicious_provider;
 mod stolen_identity;
 mod stranger;
+mod wallet_asleep;

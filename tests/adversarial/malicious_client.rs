@@ -171,7 +171,7 @@ impl OpenIdProvider {
     }
 
     fn id_token(&self, claims: Value) -> String {
-        let now = crate::malicious_provider::now();
+        let now = crate::harness::now();
         let mut all = json!({ "iss": self.issuer, "sub": "bob", "iat": now, "exp": now + 300 });
         all.as_object_mut().unwrap().extend(claims.as_object().unwrap().clone());
         self.key.sign(&all)

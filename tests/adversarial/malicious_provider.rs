@@ -165,10 +165,6 @@ async fn credential(State(h): State<Arc<Hostile>>, Json(body): Json<Value>) -> J
     Json(json!({ "credentials": [{ "credential": credential }] }))
 }
 
-pub fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
 /// The owner accepts the hostile provider's one offer.
 async fn accept_hostile(wallet: &WalletProcess, hostile: &Hostile) -> Value {
     wallet.owner_ok(reqwest::Method::POST, "/providers", Some(json!({ "url": hostile.url }))).await;

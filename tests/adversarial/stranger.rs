@@ -195,10 +195,6 @@ async fn identity_details_go_only_to_secure_provider_addresses_and_not_to_too_ma
     assert_eq!(w.owner_ok(reqwest::Method::GET, "/providers", None).await, json!([]));
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
 fn provider(url: &str) -> registry::Entry {
     registry::Entry { role: registry::Role::PensionProvider, id: url.into(), name: format!("Provider at {url}"), status: None, did: None, jwks: None }
 }

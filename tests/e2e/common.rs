@@ -31,6 +31,7 @@ impl TestWallet {
             public_issuer: None,
             clock: Clock::System,
             tickets_per_minute: None,
+            rpt_lifetime: None,
         })
         .await
         .unwrap();

@@ -145,6 +145,11 @@ struct ServeArgs {
     /// [default: 6000]; raise it for load tests.
     #[arg(long)]
     tickets_per_minute: Option<u32>,
+    /// Seconds an access token (RPT) lasts, 10 to 86400 [default: 600].
+    /// While this wallet cannot be reached, a provider that checks tokens
+    /// itself honours a revocation only once the token ends.
+    #[arg(long, value_parser = clap::value_parser!(i64).range(10..=86400))]
+    rpt_lifetime: Option<i64>,
     /// Make a backup each day the server runs, keeping this many (1 to 365).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=365))]
     daily_backups: Option<u32>,
@@ -486,6 +491,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 public_issuer: args.issuer,
                 clock: Clock::System,
                 tickets_per_minute: args.tickets_per_minute,
+                rpt_lifetime: args.rpt_lifetime,
             };
             let bound = serve::bind(options).await.map_err(|e| e.to_string())?.backing_up(backup_dir, args.daily_backups);
             println!("{}", serde_json::to_string(&bound.ready).expect("ready line serializes"));

@@ -185,6 +185,9 @@ async fn assign(
     let Ok(Json(body)) = body else {
         return error(StatusCode::BAD_REQUEST, "invalid_request", "the body must be JSON with at_as and assertion");
     };
+    let Some(resource_server_id) = crate::protection::assertion_subject(&body.assertion) else {
+        return error(StatusCode::BAD_REQUEST, "invalid_request", "the assertion names no subject");
+    };
     let (owned, presenter) = match matched(&provider, &headers).await {
         Ok(Matched { resources, presenter }) => (resources.into_iter().find(|r| r["_id"] == id.as_str()), presenter),
         Err(response) => return response,
@@ -266,7 +269,7 @@ async fn assign(
         Ok(id) => id,
         Err(e) => return as_failure(e),
     };
-    let registration = Registration { issuer: issuer.clone(), as_resource_id, pat, endpoints };
+    let registration = Registration { issuer: issuer.clone(), as_resource_id, resource_server_id, pat, endpoints };
     let previous = provider.registered_at.lock().insert(id.clone(), registration.clone());
     if let Some(previous) = previous.filter(|p| p.issuer != issuer || p.as_resource_id != registration.as_resource_id) {
         if let Err(e) = client.deregister(&previous).await {
@@ -328,7 +331,7 @@ async fn view(State(provider): State<Arc<Provider>>, Path(id): Path<String>, Que
     let Ok(rpt) = bearer(&headers) else {
         return challenge(&provider, &registration, &wanted).await;
     };
-    let granted = match provider.as_client.granted_scopes(&registration, rpt).await {
+    let granted = match provider.granted_scopes(&registration, rpt).await {
         Ok(Some(scopes)) => scopes,
         Ok(None) => return challenge(&provider, &registration, &wanted).await,
         Err(e) => return as_failure(e),

@@ -11,6 +11,8 @@
 //!   (assign to an authorization server), `GET /authorization_servers`, and
 //!   the UMA-protected view API `GET /pensions/{id}`.
 //!
+//! - [`rpt`]: RPTs checked here with the wallet's keys, for when the
+//!   wallet cannot be reached.
 //! - [`issuance::Issuer`]: OpenID4VCI 1.0, pre-authorized code flow, issuing
 //!   a `PensionResourceCredential` when a pension is assigned.
 
@@ -21,6 +23,7 @@ pub mod fixtures;
 pub mod http;
 pub mod issuance;
 pub mod protection;
+pub mod rpt;
 pub mod trust;
 
 use parking_lot::Mutex;
@@ -54,6 +57,37 @@ impl Provider {
             issuer: issuance::Issuer::default(),
             confirmations: confirmation::Confirmations::default(),
             find_delay: std::time::Duration::ZERO,
+        }
+    }
+}
+
+impl Provider {
+    /// The scopes `rpt` grants on the pension `registration` describes;
+    /// `None` if it grants nothing here.
+    ///
+    /// The token is first checked here ([`rpt`]): one that fails is refused
+    /// without troubling the wallet. One that passes is then put to the
+    /// wallet (introspection), which alone knows whether the owner has
+    /// revoked it; only when the wallet cannot be reached does the check
+    /// here decide alone.
+    pub async fn granted_scopes(&self, registration: &protection::Registration, rpt: &str) -> Result<Option<Vec<String>>, protection::AsError> {
+        use protection::AsError;
+        let checked = self.registry.check_rpt(rpt, registration, trust::now()).await;
+        match &checked {
+            // Without the wallet's keys nothing can be checked here: the wallet must say.
+            Err(trust::TokenError::KeysUnavailable(_)) => {}
+            Err(refused) => {
+                tracing::debug!(reason = %refused, "RPT refused without asking the wallet");
+                return Ok(None);
+            }
+            Ok(_) => {}
+        }
+        match (self.as_client.introspected_scopes(registration, rpt).await, checked) {
+            (Err(AsError::Unreachable(reason)), Ok(scopes)) => {
+                tracing::info!(issuer = registration.issuer, reason, "the wallet cannot be reached: RPT checked here alone");
+                Ok(Some(scopes))
+            }
+            (asked, _) => asked,
         }
     }
 }

@@ -3,9 +3,11 @@
 //! registering resources there, asking for permission tickets, and
 //! introspecting RPTs (FedAuthz §3–5).
 
+use parking_lot::Mutex;
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
@@ -25,6 +27,10 @@ pub struct Registration {
     pub issuer: String,
     /// The `_id` the authorization server assigned.
     pub as_resource_id: String,
+    /// Who this provider is at that authorization server: the subject of
+    /// the assertion it connected with, and the audience of the RPTs it
+    /// issues for this pension.
+    pub resource_server_id: String,
     #[serde(skip)]
     pub pat: String,
     #[serde(skip)]
@@ -36,6 +42,7 @@ impl std::fmt::Debug for Registration {
         f.debug_struct("Registration")
             .field("issuer", &self.issuer)
             .field("as_resource_id", &self.as_resource_id)
+            .field("resource_server_id", &self.resource_server_id)
             .field("pat", &"[redacted]")
             .finish_non_exhaustive()
     }
@@ -51,13 +58,22 @@ pub struct Endpoints {
 
 pub struct AsClient {
     http: reqwest::Client,
+    /// Authorization servers that did not answer, until when they are not
+    /// asked again: a sleeping laptop costs a reader one wait, not one per read.
+    unreachable_until: Mutex<HashMap<String, Instant>>,
 }
 
 impl Default for AsClient {
     fn default() -> Self {
-        AsClient { http: http_guard::outbound::client(Duration::from_secs(10)) }
+        AsClient { http: http_guard::outbound::client(Duration::from_secs(10)), unreachable_until: Mutex::default() }
     }
 }
+
+/// How long a reader's request (a ticket, an introspection) waits for the
+/// authorization server; past it, the RPT is checked here alone.
+const READER_WAIT: Duration = Duration::from_secs(3);
+/// How long an authorization server that did not answer is left alone.
+const UNREACHABLE_FOR: Duration = Duration::from_secs(10);
 
 /// The largest answer read from an authorization server.
 const MAX_ANSWER: usize = 256 * 1024;
@@ -119,16 +135,47 @@ impl AsClient {
     /// A permission ticket for these scopes on the registered resource.
     pub async fn ticket(&self, registration: &Registration, scopes: &[&str]) -> Result<String, AsError> {
         let body = json!({ "resource_id": registration.as_resource_id, "resource_scopes": scopes });
-        let (_, answer) = answer(self.http.post(&registration.endpoints.permission).bearer_auth(&registration.pat).json(&body).send().await).await?;
+        let request = self.http.post(&registration.endpoints.permission).bearer_auth(&registration.pat).json(&body);
+        let (_, answer) = self.for_a_reader(&registration.issuer, request).await?;
         answer["ticket"].as_str().map(String::from).ok_or_else(|| AsError::Garbled("no ticket".into()))
     }
 
-    /// The scopes an RPT grants on the registered resource, if it is active.
-    pub async fn granted_scopes(&self, registration: &Registration, rpt: &str) -> Result<Option<Vec<String>>, AsError> {
-        let (_, body) = answer(
-            self.http.post(&registration.endpoints.introspection).bearer_auth(&registration.pat).form(&[("token", rpt)]).send().await,
-        )
-        .await?;
+    /// Sends a request a reader of a pension is waiting on: not at all to
+    /// a server that did not answer a moment ago, and waiting
+    /// [`READER_WAIT`] at most. A server that does not answer, or whose
+    /// proxy says it is not there (5xx), is left alone for [`UNREACHABLE_FOR`].
+    async fn for_a_reader(&self, issuer: &str, request: reqwest::RequestBuilder) -> Result<(u16, Value), AsError> {
+        if self.lately_unreachable(issuer) {
+            return Err(AsError::Unreachable("it did not answer a moment ago".into()));
+        }
+        let answered = match answer(request.timeout(READER_WAIT).send().await).await {
+            Err(AsError::Refused { status: 500.., error, .. }) => Err(AsError::Unreachable(format!("it answered {error}"))),
+            other => other,
+        };
+        if let Err(AsError::Unreachable(_)) = &answered {
+            self.unreachable_until.lock().insert(issuer.to_string(), Instant::now() + UNREACHABLE_FOR);
+        }
+        answered
+    }
+
+    /// Whether `issuer` failed to answer lately ([`UNREACHABLE_FOR`]).
+    fn lately_unreachable(&self, issuer: &str) -> bool {
+        let mut unreachable = self.unreachable_until.lock();
+        match unreachable.get(issuer) {
+            Some(until) if Instant::now() < *until => true,
+            Some(_) => {
+                unreachable.remove(issuer);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// The scopes an RPT grants on the registered resource, if it is
+    /// active, in the authorization server's own word (introspection).
+    pub async fn introspected_scopes(&self, registration: &Registration, rpt: &str) -> Result<Option<Vec<String>>, AsError> {
+        let request = self.http.post(&registration.endpoints.introspection).bearer_auth(&registration.pat).form(&[("token", rpt)]);
+        let (_, body) = self.for_a_reader(&registration.issuer, request).await?;
         if body["active"] != true {
             return Ok(None);
         }
@@ -142,4 +189,15 @@ impl AsClient {
             .collect();
         Ok(Some(scopes))
     }
+}
+
+/// The subject of a jwt-bearer assertion, read without checking it: the
+/// authorization server it is for checks it, and the PAT it gives for it
+/// belongs to that subject.
+pub fn assertion_subject(assertion: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = assertion.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    claims["sub"].as_str().filter(|s| !s.is_empty()).map(String::from)
 }

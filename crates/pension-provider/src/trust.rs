@@ -31,6 +31,10 @@ pub const MAX_FIND_TOKEN_LIFETIME: i64 = 600;
 /// token too, and none of them is a find token.
 pub const FIND_TOKEN_TYPE: &str = "find+jwt";
 const KEYS_TTL: Duration = Duration::from_secs(600);
+/// While a wallet cannot be reached, the keys last fetched from it are
+/// used for this long: RPTs keep verifying while its laptop sleeps, but a
+/// key it has since withdrawn is not honoured for ever.
+const STALE_WALLET_KEYS: Duration = Duration::from_secs(24 * 3600);
 /// An unknown `kid` refetches a wallet's keys at most this often.
 const REFETCH_EVERY: Duration = Duration::from_secs(60);
 /// Metadata and key sets are small.
@@ -99,6 +103,13 @@ enum KeyKind {
     IdentityIssuer,
 }
 
+/// A key set, when it was fetched, and when it was last asked for.
+struct CachedKeys {
+    fetched: Instant,
+    tried: Instant,
+    set: Value,
+}
+
 #[derive(Default)]
 struct Governed {
     authorization_servers: Vec<String>,
@@ -122,7 +133,7 @@ pub struct Registry {
     governed: Governed,
     /// Key sets by (kind, issuer URL): an authorization server's keys never
     /// verify identity credentials, nor the other way round.
-    keys: Mutex<HashMap<(KeyKind, String), (Instant, Value)>>,
+    keys: Mutex<HashMap<(KeyKind, String), CachedKeys>>,
     /// Per authorization server: `jti` → `exp` of every find token accepted.
     seen: Mutex<HashMap<String, HashMap<String, i64>>>,
     http: reqwest::Client,
@@ -215,15 +226,48 @@ impl Registry {
         }
         let kind = if identity { KeyKind::IdentityIssuer } else { KeyKind::AuthorizationServer };
         let cache_key = (kind, issuer.to_string());
-        if let Some((at, set)) = self.keys.lock().get(&cache_key) {
-            let age = at.elapsed();
-            if (age < KEYS_TTL && !refresh) || age < REFETCH_EVERY {
-                return Ok(set.clone());
+        let usable = |cached: &CachedKeys| {
+            let age = cached.fetched.elapsed();
+            age < KEYS_TTL || (!identity && age < STALE_WALLET_KEYS)
+        };
+        if let Some(cached) = self.keys.lock().get(&cache_key) {
+            let fresh = cached.fetched.elapsed() < KEYS_TTL && !refresh;
+            // Not asked again within a minute, whether it answered or not:
+            // an unreachable wallet costs one timeout a minute, not one a read.
+            if fresh || (cached.tried.elapsed() < REFETCH_EVERY && usable(cached)) {
+                return Ok(cached.set.clone());
             }
         }
-        let set = if identity { self.fetch_identity_keys(issuer).await? } else { self.fetch_wallet_keys(issuer).await? };
-        self.keys.lock().insert(cache_key, (Instant::now(), set.clone()));
-        Ok(set)
+        let fetched = if identity { self.fetch_identity_keys(issuer).await } else { self.fetch_wallet_keys(issuer).await };
+        let mut keys = self.keys.lock();
+        match fetched {
+            Ok(set) => {
+                let now = Instant::now();
+                keys.insert(cache_key, CachedKeys { fetched: now, tried: now, set: set.clone() });
+                Ok(set)
+            }
+            Err(e) => match keys.get_mut(&cache_key).filter(|cached| usable(cached)) {
+                Some(cached) => {
+                    cached.tried = Instant::now();
+                    Ok(cached.set.clone())
+                }
+                None => Err(e),
+            },
+        }
+    }
+
+    /// Keys for the wallet at `issuer`, as if just fetched from it.
+    #[cfg(test)]
+    pub(crate) fn remember_wallet_keys(&self, issuer: &str, set: Value) {
+        let now = Instant::now();
+        self.keys.lock().insert((KeyKind::AuthorizationServer, issuer.to_string()), CachedKeys { fetched: now, tried: now, set });
+    }
+
+    /// The keys of the wallet at `issuer`; `refresh` asks for a fresh copy
+    /// (at most once a minute). While the wallet cannot be reached, the
+    /// last copy fetched, up to a day old.
+    pub(crate) async fn wallet_keys(&self, issuer: &str, refresh: bool) -> Result<Value, TokenError> {
+        self.keys(issuer, false, refresh).await
     }
 
     /// Records a find token's id until it expires: false if seen before.

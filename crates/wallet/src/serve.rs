@@ -25,6 +25,10 @@ pub struct ServeOptions {
     /// Permission tickets one resource server may ask for a minute (and in
     /// a burst); the default suits a personal wallet, a load test needs more.
     pub tickets_per_minute: Option<u32>,
+    /// How long an RPT lasts, in seconds [default: 600]. A provider that
+    /// checks RPTs itself while the wallet is unreachable honours a
+    /// revocation only once the RPT ends, so shorter closes that gap sooner.
+    pub rpt_lifetime: Option<i64>,
 }
 
 /// What `serve` announces once it accepts connections (one JSON line).
@@ -88,6 +92,9 @@ pub async fn bind(options: ServeOptions) -> Result<Bound, ServeError> {
     let mut config = Config::new(issuer);
     if let Some(rate) = options.tickets_per_minute {
         (config.ticket_burst, config.tickets_per_minute) = (rate, rate);
+    }
+    if let Some(seconds) = options.rpt_lifetime {
+        config.rpt_ttl = seconds;
     }
     let wallet = Wallet::open(&options.data_dir, &options.passphrase, config, options.clock)?;
     wallet.rotate_owner_token()?;

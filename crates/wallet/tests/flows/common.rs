@@ -55,6 +55,7 @@ impl TestWallet {
             public_issuer: None,
             clock: clock.clone(),
             tickets_per_minute: None,
+            rpt_lifetime: None,
         })
         .await
         .unwrap();
