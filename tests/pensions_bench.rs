@@ -48,6 +48,7 @@ async fn main() {
         clock: Clock::System,
         tickets_per_minute: None,
         rpt_lifetime: None,
+        trusted_proxies: Vec::new(),
     })
     .await
     .expect("bind");

@@ -246,6 +246,7 @@ impl Desktop {
                 clock: self.clock.clone(),
                 tickets_per_minute: None,
                 rpt_lifetime: None,
+                trusted_proxies: Vec::new(),
             };
             let bound = serve::bind(options).await?.backing_up(self.backup_dir.clone(), None);
             let owner = OwnerClient::in_process(bound.wallet())?;

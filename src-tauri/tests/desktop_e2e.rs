@@ -321,6 +321,7 @@ async fn rest_of_the_owner_service(scene: &mut Scene, owner_api: &str, owner_tok
         clock: wallet::Clock::System,
         tickets_per_minute: None,
         rpt_lifetime: None,
+        trusted_proxies: Vec::new(),
     })
     .await
     .unwrap();

@@ -54,6 +54,11 @@ pub struct WalletProcess {
     serve_args: Vec<String>,
     pub issuer: String,
     pub owner_api: String,
+    /// Where the authorization server itself listens (the issuer may be a
+    /// proxy in front of it).
+    pub listen: String,
+    /// What the tests reach the wallet with: replace it with one that
+    /// trusts a proxy's certificate authority.
     pub http: reqwest::Client,
 }
 
@@ -76,7 +81,15 @@ impl WalletProcess {
         let init = uma_wallet(dir.path()).arg("init").output().unwrap();
         assert!(init.status.success(), "init: {}", String::from_utf8_lossy(&init.stderr));
         let serve_args = serve_args.iter().map(|a| a.to_string()).collect();
-        let mut wallet = WalletProcess { dir, child: None, serve_args, issuer: String::new(), owner_api: String::new(), http: reqwest::Client::new() };
+        let mut wallet = WalletProcess {
+            dir,
+            child: None,
+            serve_args,
+            issuer: String::new(),
+            owner_api: String::new(),
+            listen: String::new(),
+            http: reqwest::Client::new(),
+        };
         wallet.serve();
         wallet
     }
@@ -92,6 +105,7 @@ impl WalletProcess {
         let ready = ready_line(&mut child);
         self.issuer = ready["issuer"].as_str().unwrap().into();
         self.owner_api = ready["owner_api"].as_str().unwrap().into();
+        self.listen = ready["listen"].as_str().unwrap().into();
         self.child = Some(child);
     }
 
@@ -132,13 +146,11 @@ impl WalletProcess {
 
     /// SIGSTOP: the process stays, its sockets accept connections (the
     /// kernel does that) and nothing answers, as with a laptop asleep.
-    #[allow(dead_code)]
     pub fn pause(&self) {
         self.signal("-STOP");
     }
 
     /// SIGCONT after [`WalletProcess::pause`].
-    #[allow(dead_code)]
     pub fn resume(&self) {
         self.signal("-CONT");
     }
@@ -262,8 +274,13 @@ impl ProviderProcess {
 
     /// A provider started with these `serve` arguments.
     pub fn start_with(fixtures: &str, args: &[String]) -> ProviderProcess {
+        ProviderProcess::start_with_env(fixtures, args, &[])
+    }
+
+    /// The same, with these environment variables.
+    pub fn start_with_env(fixtures: &str, args: &[String], env: &[(&str, &Path)]) -> ProviderProcess {
         let mut command = Command::new(binary("pension-provider"));
-        command.args(["serve", "--fixtures", fixtures]).args(args);
+        command.args(["serve", "--fixtures", fixtures]).args(args).envs(env.iter().copied());
         let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let ready = ready_line(&mut child);
         let post = Mailbox::read_from(&mut child);
@@ -402,6 +419,49 @@ pub async fn introspect(wallet: &WalletProcess, pat: &str, token: &str) -> Value
     answer(wallet.http.post(wallet.url("/introspect")).bearer_auth(pat).form(&[("token", token)])).await
 }
 
+/// The status a pension's view answers, with or without an RPT.
+pub async fn read_status(view: &str, rpt: Option<&str>) -> u16 {
+    let mut request = reqwest::Client::new().get(view);
+    if let Some(rpt) = rpt {
+        request = request.bearer_auth(rpt);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+/// The UMA challenge a pension's view answers a reader without a token:
+/// its `as_uri` and `ticket`.
+pub async fn uma_challenge(view: &str) -> (String, String) {
+    let response = reqwest::Client::new().get(view).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    let header = response.headers()["www-authenticate"].to_str().unwrap().to_string();
+    let part = |name: &str| header.split(&format!("{name}=\"")).nth(1).unwrap().split('"').next().unwrap().to_string();
+    (part("as_uri"), part("ticket"))
+}
+
+/// The dashboard asks to see `view`; the owner approves the administrative
+/// data in the app; the dashboard's next try gets an RPT.
+pub async fn approved_rpt(wallet: &WalletProcess, dashboard: &Client, view: &str) -> String {
+    let (status, asked) = uma_grant(wallet, dashboard, &uma_challenge(view).await.1, &[]).await;
+    assert_eq!((status, asked["error"].as_str()), (403, Some("request_submitted")), "{asked}");
+    let pending = wallet.owner_ok(reqwest::Method::GET, "/pending", None).await;
+    let request = &pending.as_array().unwrap().last().expect("the dashboard's request waits for the owner").clone();
+    let resource_id = request["permissions"][0]["resource_id"].clone();
+    let approval = json!({ "permissions": [{ "resource_id": resource_id, "resource_scopes": ["owner"] }] });
+    wallet.owner_ok(reqwest::Method::POST, &format!("/pending/{}/approve", request["id"].as_str().unwrap()), Some(approval)).await;
+    let (status, granted) = uma_grant(wallet, dashboard, asked["ticket"].as_str().unwrap(), &[]).await;
+    assert_eq!(status, 200, "{granted}");
+    granted["access_token"].as_str().unwrap().to_string()
+}
+
+/// The owner revokes every grant still standing.
+pub async fn revoke_everything(wallet: &WalletProcess) {
+    for grant in wallet.owner_ok(reqwest::Method::GET, "/grants", None).await.as_array().unwrap() {
+        if grant["revoked_at"].is_null() {
+            wallet.owner_ok(reqwest::Method::POST, &format!("/grants/{}/revoke", grant["id"].as_str().unwrap()), None).await;
+        }
+    }
+}
+
 /// A listener on another loopback port that counts what reaches it: where
 /// a server must never be steered.
 pub struct Canary {
@@ -425,5 +485,84 @@ impl Canary {
 
     pub fn hits(&self) -> usize {
         self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// A port free on loopback a moment ago: for a server whose address must
+/// be known before it starts (a proxy, and the issuer URL naming it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Caddy (the Debian package) terminating TLS on `https://localhost:{port}`
+/// with a certificate from its own internal CA, and proxying to `upstream`.
+pub struct CaddyProcess {
+    child: Child,
+    _dir: tempfile::TempDir,
+    pub url: String,
+    /// Caddy's root certificate (PEM): what a party must trust to reach `url`.
+    pub root_ca: PathBuf,
+}
+
+impl CaddyProcess {
+    pub async fn start(port: u16, upstream: &str) -> CaddyProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = dir.path().join("data");
+        // No admin endpoint, no port 80, and nothing written outside `dir`:
+        // not its CA into the system's trust store, nor its state into $HOME.
+        let config = format!(
+            r#"{{
+    admin off
+    skip_install_trust
+    local_certs
+    auto_https disable_redirects
+    storage file_system {storage}
+    https_port {port}
+}}
+https://localhost:{port} {{
+    bind 127.0.0.1
+    tls internal
+    reverse_proxy {upstream}
+}}
+"#,
+            storage = storage.display()
+        );
+        let caddyfile = dir.path().join("Caddyfile");
+        std::fs::write(&caddyfile, config).unwrap();
+        let child = Command::new("caddy")
+            .args(["run", "--adapter", "caddyfile", "--config"])
+            .arg(&caddyfile)
+            .env("HOME", dir.path())
+            .env("XDG_DATA_HOME", dir.path())
+            .env("XDG_CONFIG_HOME", dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("caddy is installed (scripts/install-deps.sh --test-tools)");
+        let caddy = CaddyProcess { child, url: format!("https://localhost:{port}"), root_ca: storage.join("pki/authorities/local/root.crt"), _dir: dir };
+        for _ in 0..200 {
+            if caddy.root_ca.exists() {
+                if let Ok(response) = caddy.client().get(format!("{}/.well-known/uma2-configuration", caddy.url)).send().await {
+                    if response.status().is_success() {
+                        return caddy;
+                    }
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("caddy did not serve {} within 10 s", caddy.url);
+    }
+
+    /// An HTTP client that trusts Caddy's CA (and no other private one).
+    pub fn client(&self) -> reqwest::Client {
+        let pem = std::fs::read(&self.root_ca).unwrap();
+        reqwest::Client::builder().add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap()).build().unwrap()
+    }
+}
+
+impl Drop for CaddyProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -3,6 +3,7 @@
 //! hostile clients, a stranger, and a stranger's wallet. Each test is named after what it keeps from breaking,
 //! and fails if the attack succeeds or anything the wallet had is lost.
 
+mod behind_caddy;
 mod governance;
 mod harness;
 mod malicious_client;

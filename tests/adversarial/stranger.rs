@@ -33,10 +33,15 @@ async fn failed_logins_with_huge_client_ids_do_not_grow_the_wallet() {
     assert_eq!(counted, 200, "every failure is counted: {failures:?}");
 }
 
-/// Opens a socket that sends half a request line and then nothing.
-fn stall(address: &str) -> std::net::TcpStream {
-    let mut socket = std::net::TcpStream::connect(address).unwrap();
-    socket.write_all(b"GET /.well-known/uma2-configuration HT").unwrap();
+/// Opens a socket from the stranger's address (127.0.0.2; the tests' own
+/// requests come from 127.0.0.1) that sends half a request line and then
+/// nothing. One over the address's share may be closed before it writes.
+async fn stall(address: &str) -> std::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    let mut socket = socket.connect(address.parse().unwrap()).await.unwrap().into_std().unwrap();
+    socket.set_nonblocking(false).unwrap();
+    let _ = socket.write_all(b"GET /.well-known/uma2-configuration HT");
     socket
 }
 
@@ -44,9 +49,12 @@ fn stall(address: &str) -> std::net::TcpStream {
 async fn stalled_sockets_are_closed_and_do_not_keep_others_out() {
     let w = WalletProcess::start().await;
     let address = w.issuer.trim_start_matches("http://").to_string();
-    let mut stalled: Vec<_> = (0..300).map(|_| stall(&address)).collect();
+    let mut stalled = Vec::new();
+    for _ in 0..300 {
+        stalled.push(stall(&address).await);
+    }
     let meanwhile = w.http.get(w.url("/.well-known/uma2-configuration")).send().await.unwrap();
-    assert_eq!(meanwhile.status(), 200, "served while 300 sockets stall");
+    assert_eq!(meanwhile.status(), 200, "served while one address stalls 300 sockets");
 
     // Each is closed by the server once its head is late; read sees the end.
     let started = Instant::now();

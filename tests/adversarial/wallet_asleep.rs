@@ -7,49 +7,10 @@
 
 use crate::harness::*;
 use base64::Engine;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Seconds an RPT lasts at this wallet: short, so the test can outlive one.
 const RPT_LIFETIME: &str = "20";
-
-async fn read(view: &str, rpt: Option<&str>) -> u16 {
-    let mut request = reqwest::Client::new().get(view);
-    if let Some(rpt) = rpt {
-        request = request.bearer_auth(rpt);
-    }
-    request.send().await.unwrap().status().as_u16()
-}
-
-/// The ticket in the UMA challenge `view` answers without a token.
-async fn challenge_ticket(view: &str) -> String {
-    let response = reqwest::Client::new().get(view).send().await.unwrap();
-    assert_eq!(response.status(), 401);
-    let header = response.headers()["www-authenticate"].to_str().unwrap().to_string();
-    header.split("ticket=\"").nth(1).unwrap().split('"').next().unwrap().to_string()
-}
-
-/// The dashboard asks to see `view`; the owner approves the administrative
-/// data in the app; the dashboard's next try gets an RPT.
-async fn approved_rpt(wallet: &WalletProcess, dashboard: &Client, view: &str) -> String {
-    let (status, asked) = uma_grant(wallet, dashboard, &challenge_ticket(view).await, &[]).await;
-    assert_eq!((status, asked["error"].as_str()), (403, Some("request_submitted")), "{asked}");
-    let pending = wallet.owner_ok(reqwest::Method::GET, "/pending", None).await;
-    let request = &pending.as_array().unwrap().last().expect("the dashboard's request waits for the owner").clone();
-    let resource_id = request["permissions"][0]["resource_id"].clone();
-    let approval = json!({ "permissions": [{ "resource_id": resource_id, "resource_scopes": ["owner"] }] });
-    wallet.owner_ok(reqwest::Method::POST, &format!("/pending/{}/approve", request["id"].as_str().unwrap()), Some(approval)).await;
-    let (status, granted) = uma_grant(wallet, dashboard, asked["ticket"].as_str().unwrap(), &[]).await;
-    assert_eq!(status, 200, "{granted}");
-    granted["access_token"].as_str().unwrap().to_string()
-}
-
-async fn revoke_everything(wallet: &WalletProcess) {
-    for grant in wallet.owner_ok(reqwest::Method::GET, "/grants", None).await.as_array().unwrap() {
-        if grant["revoked_at"].is_null() {
-            wallet.owner_ok(reqwest::Method::POST, &format!("/grants/{}/revoke", grant["id"].as_str().unwrap()), None).await;
-        }
-    }
-}
 
 fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap();
@@ -74,13 +35,13 @@ async fn a_dashboard_reads_while_the_wallet_sleeps_and_revocation_holds_within_t
     let dashboard = register_client(&wallet, "Family dashboard").await;
 
     let rpt = approved_rpt(&wallet, &dashboard, &view).await;
-    assert_eq!(read(&view, Some(&rpt)).await, 200);
+    assert_eq!(read_status(&view, Some(&rpt)).await, 200);
 
     wallet.pause();
-    assert_eq!(read(&view, Some(&rpt)).await, 200, "a valid RPT is checked at the provider while the wallet sleeps");
-    assert_eq!(read(&view, Some(&rpt)).await, 200, "and again, without waiting on the wallet");
-    assert_eq!(read(&view, Some(&forged(&rpt))).await, 403, "a forged RPT is refused, and no ticket can be had");
-    assert_eq!(read(&view, None).await, 403, "no RPT: the wallet is needed for a ticket");
+    assert_eq!(read_status(&view, Some(&rpt)).await, 200, "a valid RPT is checked at the provider while the wallet sleeps");
+    assert_eq!(read_status(&view, Some(&rpt)).await, 200, "and again, without waiting on the wallet");
+    assert_eq!(read_status(&view, Some(&forged(&rpt))).await, 403, "a forged RPT is refused, and no ticket can be had");
+    assert_eq!(read_status(&view, None).await, 403, "no RPT: the wallet is needed for a ticket");
     wallet.resume();
 
     // Revoked while the wallet answers: refused as soon as the provider
@@ -89,7 +50,7 @@ async fn a_dashboard_reads_while_the_wallet_sleeps_and_revocation_holds_within_t
     revoke_everything(&wallet).await;
     let mut refused = None;
     for _ in 0..30 {
-        match read(&view, Some(&rpt)).await {
+        match read_status(&view, Some(&rpt)).await {
             200 => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
             status => {
                 refused = Some(status);
@@ -102,13 +63,13 @@ async fn a_dashboard_reads_while_the_wallet_sleeps_and_revocation_holds_within_t
     // Revoked just before the laptop sleeps: the provider cannot learn of
     // it, and refuses the token once it has ended.
     let rpt = approved_rpt(&wallet, &dashboard, &view).await;
-    assert_eq!(read(&view, Some(&rpt)).await, 200);
+    assert_eq!(read_status(&view, Some(&rpt)).await, 200);
     revoke_everything(&wallet).await;
     wallet.pause();
     let ends_at = claims(&rpt)["exp"].as_i64().unwrap();
     while now() <= ends_at {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
-    assert_eq!(read(&view, Some(&rpt)).await, 403, "an ended RPT is refused without the wallet");
+    assert_eq!(read_status(&view, Some(&rpt)).await, 403, "an ended RPT is refused without the wallet");
     wallet.resume();
 }

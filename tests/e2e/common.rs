@@ -32,6 +32,7 @@ impl TestWallet {
             clock: Clock::System,
             tickets_per_minute: None,
             rpt_lifetime: None,
+            trusted_proxies: Vec::new(),
         })
         .await
         .unwrap();

@@ -145,11 +145,17 @@ struct ServeArgs {
     /// [default: 6000]; raise it for load tests.
     #[arg(long)]
     tickets_per_minute: Option<u32>,
-    /// Seconds an access token (RPT) lasts, 10 to 86400 [default: 600].
+    /// Seconds an access token (RPT) lasts, 10 to 3600 [default: 600].
     /// While this wallet cannot be reached, a provider that checks tokens
     /// itself honours a revocation only once the token ends.
-    #[arg(long, value_parser = clap::value_parser!(i64).range(10..=86400))]
+    #[arg(long, value_parser = clap::value_parser!(i64).range(10..=3600))]
     rpt_lifetime: Option<i64>,
+    /// The address of a reverse proxy in front of the server (repeatable):
+    /// its connections carry everyone's requests, so the per-address
+    /// connection limit does not apply to it. Nothing is read from
+    /// `X-Forwarded-*` headers, from it or anyone.
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// Make a backup each day the server runs, keeping this many (1 to 365).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=365))]
     daily_backups: Option<u32>,
@@ -492,6 +498,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 clock: Clock::System,
                 tickets_per_minute: args.tickets_per_minute,
                 rpt_lifetime: args.rpt_lifetime,
+                trusted_proxies: args.trusted_proxies,
             };
             let bound = serve::bind(options).await.map_err(|e| e.to_string())?.backing_up(backup_dir, args.daily_backups);
             println!("{}", serde_json::to_string(&bound.ready).expect("ready line serializes"));

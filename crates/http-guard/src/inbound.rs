@@ -12,6 +12,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
 /// What one server allows each connection and request.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Limits {
     /// A request head must arrive within this after the connection opens or
     /// goes idle: stalled and idle keep-alive connections are closed after it.
@@ -35,17 +36,27 @@ pub struct Limits {
     /// that a flood of connections leaves descriptors for the store, the
     /// other listener and outgoing calls.
     pub max_connections: usize,
+    /// Connections one address may hold at once, so that one party cannot
+    /// take every slot and make the server look down to everyone else. A
+    /// connection over it is closed at once.
+    pub max_connections_per_address: usize,
+    /// Addresses exempt from that: reverse proxies in front of the server,
+    /// whose connections carry everyone's requests.
+    pub proxies: Arc<[IpAddr]>,
     /// On shutdown, connections still open after this are dropped.
     pub drain_timeout: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        let max_connections = open_file_limit().map_or(512, |n| (n / 2).clamp(64, 4096));
         Limits {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
             max_body: 64 * 1024,
-            max_connections: open_file_limit().map_or(512, |n| (n / 2).clamp(64, 4096)),
+            max_connections,
+            max_connections_per_address: (max_connections / 4).max(16),
+            proxies: Arc::new([]),
             drain_timeout: Duration::from_secs(10),
         }
     }
@@ -69,8 +80,9 @@ pub async fn serve_as(listener: TcpListener, app: Router, url: &str) -> std::io:
 /// Serves `app` on `listener` until `shutdown` resolves, then lets requests
 /// in flight finish (up to [`Limits::drain_timeout`]).
 pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
-    let app = app.layer(middleware::from_fn_with_state(limits, whole_body));
+    let app = app.layer(middleware::from_fn_with_state(limits.clone(), whole_body));
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let shares = Shares::default();
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -78,9 +90,9 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
             slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
             () = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors, or a connection reset before
                     // it was accepted: wait a moment rather than spin.
@@ -90,6 +102,10 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
                 }
             },
             () = &mut shutdown => break,
+        };
+        let Some(share) = shares.take(peer.ip(), &limits) else {
+            tracing::debug!(peer = %peer.ip(), "connection refused: that address holds its share of connections");
+            continue;
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(app.clone().map_request(|request: Request<hyper::body::Incoming>| request.map(Body::new)));
@@ -102,7 +118,7 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
-            drop(slot);
+            drop((slot, share));
         });
     }
     drop(listener);
@@ -110,6 +126,46 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
         tracing::warn!("connections still open after the drain timeout were dropped");
     }
     Ok(())
+}
+
+/// Connections open per address ([`Limits::max_connections_per_address`]).
+#[derive(Clone, Default)]
+struct Shares(Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>);
+
+/// One connection's place in its address's share; given back when dropped.
+struct Share {
+    shares: Shares,
+    /// `None` for an exempt address (a proxy).
+    counted: Option<IpAddr>,
+}
+
+impl Shares {
+    fn take(&self, ip: IpAddr, limits: &Limits) -> Option<Share> {
+        let ip = ip.to_canonical();
+        if limits.proxies.contains(&ip) {
+            return Some(Share { shares: self.clone(), counted: None });
+        }
+        let mut open = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = open.entry(ip).or_default();
+        if *count >= limits.max_connections_per_address {
+            return None;
+        }
+        *count += 1;
+        Some(Share { shares: self.clone(), counted: Some(ip) })
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        let Some(ip) = self.counted else { return };
+        let mut open = self.shares.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let std::collections::hash_map::Entry::Occupied(mut entry) = open.entry(ip) {
+            *entry.get_mut() -= 1;
+            if *entry.get() == 0 {
+                entry.remove();
+            }
+        }
+    }
 }
 
 /// Reads the whole request body within the deadline and the size limit, so
@@ -221,6 +277,48 @@ mod tests {
             assert!(cap <= limit.max(128) / 2 || cap == 64, "{cap} of {limit}");
         }
         assert!((64..=4096).contains(&cap));
+    }
+
+    /// A server with two connections per address, `proxies` exempt; its address.
+    async fn small_server(proxies: &[IpAddr]) -> std::net::SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let limits = Limits { max_connections_per_address: 2, proxies: proxies.into(), ..Limits::default() };
+        let app = Router::new().route("/", axum::routing::get(|| async { "ok" }));
+        tokio::spawn(serve(listener, app, limits, std::future::pending()));
+        address
+    }
+
+    /// A connection from `source` (any 127.x address is this machine).
+    async fn connect_from(source: &str, server: std::net::SocketAddr) -> tokio::net::TcpStream {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+        socket.connect(server).await.unwrap()
+    }
+
+    /// Sends a request on `stream` and says whether an answer came.
+    async fn answered(stream: &mut tokio::net::TcpStream) -> bool {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        if stream.write_all(b"GET / HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").await.is_err() {
+            return false;
+        }
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+        answer.starts_with(b"HTTP/1.1 200")
+    }
+
+    #[tokio::test]
+    async fn one_address_cannot_take_every_connection_but_a_proxy_may() {
+        let server = small_server(&["127.0.0.3".parse().unwrap()]).await;
+        // A stranger holds its two connections open without a word.
+        let held = [connect_from("127.0.0.2", server).await, connect_from("127.0.0.2", server).await];
+        assert!(!answered(&mut connect_from("127.0.0.2", server).await).await, "a third from the same address is closed");
+        assert!(answered(&mut connect_from("127.0.0.1", server).await).await, "others are still served");
+        let proxied = [connect_from("127.0.0.3", server).await, connect_from("127.0.0.3", server).await];
+        assert!(answered(&mut connect_from("127.0.0.3", server).await).await, "the proxy carries everyone's requests");
+        drop((held, proxied));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(answered(&mut connect_from("127.0.0.2", server).await).await, "closed connections give their place back");
     }
 
     #[test]

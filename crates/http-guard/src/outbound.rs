@@ -32,13 +32,35 @@ pub enum FetchError {
 
 /// An HTTP client that never follows redirects: a redirect would let an
 /// answer steer the next request anywhere.
+///
+/// It trusts the public web's certificate authorities, and also those in
+/// the PEM file named by `SSL_CERT_FILE`, as OpenSSL-based tools do: a
+/// private CA in front of a wallet (a reverse proxy's own, a company's).
 pub fn client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("HTTP client builds")
+        .redirect(reqwest::redirect::Policy::none());
+    for root in extra_roots() {
+        builder = builder.add_root_certificate(root.clone());
+    }
+    builder.build().expect("HTTP client builds")
+}
+
+/// The certificates of `SSL_CERT_FILE`, read once. A file that cannot be
+/// read or parsed adds nothing, and says so in the log.
+fn extra_roots() -> &'static [reqwest::Certificate] {
+    static ROOTS: std::sync::OnceLock<Vec<reqwest::Certificate>> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let Some(path) = std::env::var_os("SSL_CERT_FILE") else { return Vec::new() };
+        match std::fs::read(&path).map_err(|e| e.to_string()).and_then(|pem| reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| e.to_string())) {
+            Ok(roots) => roots,
+            Err(e) => {
+                tracing::warn!(file = %std::path::Path::new(&path).display(), error = e, "SSL_CERT_FILE adds no certificate authority");
+                Vec::new()
+            }
+        }
+    })
 }
 
 /// Whether a URL's host is loopback (`localhost`, 127.0.0.0/8, `::1`).

@@ -39,6 +39,8 @@ pub struct Provider {
     pub as_client: protection::AsClient,
     /// OpenID4VCI: offers, codes, nonces, and the key credentials are signed with.
     pub issuer: issuance::Issuer,
+    /// RPTs the wallet called inactive, refused here until they expire.
+    pub refused_rpts: rpt::Refused,
     /// Codes sent to members to confirm moving a pension to a new wallet.
     pub confirmations: confirmation::Confirmations,
     /// Added before every find and discovery answer: a slow provider, for
@@ -55,6 +57,7 @@ impl Provider {
             registered_at: Mutex::default(),
             as_client: protection::AsClient::default(),
             issuer: issuance::Issuer::default(),
+            refused_rpts: rpt::Refused::default(),
             confirmations: confirmation::Confirmations::default(),
             find_delay: std::time::Duration::ZERO,
         }
@@ -65,14 +68,15 @@ impl Provider {
     /// The scopes `rpt` grants on the pension `registration` describes;
     /// `None` if it grants nothing here.
     ///
-    /// The token is first checked here ([`rpt`]): one that fails is refused
-    /// without troubling the wallet. One that passes is then put to the
-    /// wallet (introspection), which alone knows whether the owner has
-    /// revoked it; only when the wallet cannot be reached does the check
-    /// here decide alone.
+    /// The token is first checked here ([`rpt`]): one that fails, or that
+    /// the wallet once called inactive, grants nothing. One that passes is
+    /// then put to the wallet (introspection), which alone knows whether
+    /// the owner has revoked it. Only when the wallet cannot be reached
+    /// does the check here decide alone, and only for a young token.
     pub async fn granted_scopes(&self, registration: &protection::Registration, rpt: &str) -> Result<Option<Vec<String>>, protection::AsError> {
         use protection::AsError;
-        let checked = self.registry.check_rpt(rpt, registration, trust::now()).await;
+        let now = trust::now();
+        let checked = self.registry.check_rpt(rpt, registration, now).await;
         match &checked {
             // Without the wallet's keys nothing can be checked here: the wallet must say.
             Err(trust::TokenError::KeysUnavailable(_)) => {}
@@ -80,12 +84,17 @@ impl Provider {
                 tracing::debug!(reason = %refused, "RPT refused without asking the wallet");
                 return Ok(None);
             }
+            Ok(_) if self.refused_rpts.contains(rpt) => return Ok(None),
             Ok(_) => {}
         }
         match (self.as_client.introspected_scopes(registration, rpt).await, checked) {
-            (Err(AsError::Unreachable(reason)), Ok(scopes)) => {
+            (Ok(None), Ok(checked)) => {
+                self.refused_rpts.remember(rpt, checked.expires_at, now);
+                Ok(None)
+            }
+            (Err(AsError::Unreachable(reason)), Ok(checked)) if checked.may_stand_alone(now) => {
                 tracing::info!(issuer = registration.issuer, reason, "the wallet cannot be reached: RPT checked here alone");
-                Ok(Some(scopes))
+                Ok(Some(checked.scopes))
             }
             (asked, _) => asked,
         }

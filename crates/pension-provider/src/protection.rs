@@ -143,13 +143,16 @@ impl AsClient {
     /// Sends a request a reader of a pension is waiting on: not at all to
     /// a server that did not answer a moment ago, and waiting
     /// [`READER_WAIT`] at most. A server that does not answer, or whose
-    /// proxy says it is not there (5xx), is left alone for [`UNREACHABLE_FOR`].
+    /// proxy says it is not there (502, 503, 504), is left alone for
+    /// [`UNREACHABLE_FOR`].
     async fn for_a_reader(&self, issuer: &str, request: reqwest::RequestBuilder) -> Result<(u16, Value), AsError> {
         if self.lately_unreachable(issuer) {
             return Err(AsError::Unreachable("it did not answer a moment ago".into()));
         }
         let answered = match answer(request.timeout(READER_WAIT).send().await).await {
-            Err(AsError::Refused { status: 500.., error, .. }) => Err(AsError::Unreachable(format!("it answered {error}"))),
+            // What a proxy or tunnel answers for a wallet that is not there;
+            // the wallet's own failure (500) is no reason to trust a token more.
+            Err(AsError::Refused { status: 502..=504, error, .. }) => Err(AsError::Unreachable(format!("its proxy answered {error}"))),
             other => other,
         };
         if let Err(AsError::Unreachable(_)) = &answered {

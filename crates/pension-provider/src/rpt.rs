@@ -14,21 +14,80 @@
 //!
 //! What it cannot say is whether the owner has revoked the token since:
 //! the provider asks the wallet (introspection) whenever it can reach it,
-//! and the local check decides alone only while the wallet is unreachable.
-//! A revocation therefore takes effect at the next read while the wallet
-//! is reachable, and within the token's lifetime at most while it is not.
+//! and the local check decides alone only while the wallet is unreachable,
+//! and then only for a token issued less than [`MAX_UNCHECKED_AGE`] ago.
+//! A token the wallet once called inactive stays refused here
+//! ([`Refused`]). A revocation therefore takes effect at the next read
+//! while the wallet is reachable, and within the token's lifetime (and
+//! [`MAX_UNCHECKED_AGE`]) at most while it is not, or while someone makes
+//! it look unreachable.
 
 use crate::protection::Registration;
 use crate::trust::{Registry, TokenError};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// The JOSE `typ` of an RPT (RFC 9068 §2.1).
 pub const RPT_TYPE: &str = "at+jwt";
 /// Clock difference tolerated on `iat` between the wallet and here.
 const CLOCK_SKEW: i64 = 60;
+/// The oldest token (by `iat`) honoured without the wallet's word, whatever
+/// lifetime the wallet gave it: the longest a revocation can go unseen.
+pub const MAX_UNCHECKED_AGE: i64 = 600;
+/// Tokens remembered as refused by the wallet, at most.
+const MAX_REFUSED: usize = 100_000;
+
+/// What the local check found in a token.
+#[derive(Debug, PartialEq)]
+pub struct Checked {
+    /// The scopes granted on this pension.
+    pub scopes: Vec<String>,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+impl Checked {
+    /// Whether the token is young enough to be honoured on this check alone.
+    pub fn may_stand_alone(&self, now: i64) -> bool {
+        now - self.issued_at <= MAX_UNCHECKED_AGE
+    }
+}
+
+/// Tokens the wallet called inactive (revoked), until they expire: so a
+/// wallet that later looks unreachable cannot bring one back. Only tokens
+/// that passed the local check (the wallet's own, for this provider) get
+/// here, so strangers cannot fill it.
+#[derive(Default)]
+pub struct Refused {
+    until: Mutex<HashMap<[u8; 32], i64>>,
+}
+
+fn digest(rpt: &str) -> [u8; 32] {
+    let hash = ring::digest::digest(&ring::digest::SHA256, rpt.as_bytes());
+    hash.as_ref().try_into().expect("SHA-256 is 32 bytes")
+}
+
+impl Refused {
+    pub fn remember(&self, rpt: &str, expires_at: i64, now: i64) {
+        let mut until = self.until.lock();
+        if until.len() >= MAX_REFUSED {
+            until.retain(|_, exp| *exp > now);
+        }
+        if until.len() < MAX_REFUSED {
+            until.insert(digest(rpt), expires_at);
+        } else {
+            tracing::warn!("too many refused tokens to remember; this one is not");
+        }
+    }
+
+    pub fn contains(&self, rpt: &str) -> bool {
+        self.until.lock().contains_key(&digest(rpt))
+    }
+}
 
 #[derive(Deserialize)]
 struct Claims {
@@ -52,7 +111,7 @@ struct Permission {
 impl Registry {
     /// The scopes `rpt` grants on the pension `registration` describes,
     /// checked with the wallet's keys alone (see the module's notes).
-    pub async fn check_rpt(&self, rpt: &str, registration: &Registration, now: i64) -> Result<Vec<String>, TokenError> {
+    pub async fn check_rpt(&self, rpt: &str, registration: &Registration, now: i64) -> Result<Checked, TokenError> {
         let header = jsonwebtoken::decode_header(rpt).map_err(|_| TokenError::Malformed)?;
         if header.typ.as_deref() != Some(RPT_TYPE) {
             return Err(TokenError::WrongType);
@@ -93,12 +152,13 @@ impl Registry {
         if !for_us {
             return Err(TokenError::WrongAudience);
         }
-        Ok(claims
+        let scopes = claims
             .permissions
             .into_iter()
             .filter(|p| p.resource_id == registration.as_resource_id && p.exp.is_none_or(|exp| now < exp))
             .flat_map(|p| p.resource_scopes)
-            .collect())
+            .collect();
+        Ok(Checked { scopes, issued_at: claims.iat, expires_at: claims.exp })
     }
 }
 
@@ -160,7 +220,7 @@ mod tests {
     }
 
     async fn check(wallet: &Wallet, token: &str) -> Result<Vec<String>, TokenError> {
-        wallet.registry.check_rpt(token, &registration(), NOW).await
+        wallet.registry.check_rpt(token, &registration(), NOW).await.map(|checked| checked.scopes)
     }
 
     fn with(changes: Value) -> Value {
@@ -201,5 +261,28 @@ mod tests {
         for (token, expected) in cases {
             assert_eq!(check(&w, &token).await, Err(expected));
         }
+    }
+
+    #[tokio::test]
+    async fn only_a_young_token_may_stand_on_the_local_check_alone() {
+        let w = wallet();
+        let long_lived = with(json!({ "iat": NOW - MAX_UNCHECKED_AGE - 1, "exp": NOW + 3600 }));
+        let checked = w.registry.check_rpt(&sign(&w.pkcs8, RPT_TYPE, "k1", &long_lived), &registration(), NOW).await.unwrap();
+        assert!(!checked.may_stand_alone(NOW), "valid, but too old to honour without the wallet");
+        let checked = w.registry.check_rpt(&sign(&w.pkcs8, RPT_TYPE, "k1", &claims()), &registration(), NOW).await.unwrap();
+        assert!(checked.may_stand_alone(NOW));
+    }
+
+    #[test]
+    fn a_refused_token_is_remembered_and_forgotten_once_expired_when_room_is_needed() {
+        let refused = Refused::default();
+        refused.remember("a", NOW + 10, NOW);
+        assert!(refused.contains("a") && !refused.contains("b"));
+        for i in 0..MAX_REFUSED {
+            refused.remember(&format!("t{i}"), NOW + 5, NOW);
+        }
+        // Full: expired ones make room, live ones are kept.
+        refused.remember("c", NOW + 100, NOW + 20);
+        assert!(refused.contains("c") && !refused.contains("a") && !refused.contains("t0"));
     }
 }

@@ -220,7 +220,9 @@ impl Registry {
         Ok(metadata["jwks"].clone())
     }
 
-    async fn keys(&self, issuer: &str, identity: bool, refresh: bool) -> Result<Value, TokenError> {
+    /// `stale_ok` lets a wallet's keys serve up to [`STALE_WALLET_KEYS`]
+    /// old while it cannot be reached (for RPTs only).
+    async fn keys(&self, issuer: &str, identity: bool, refresh: bool, stale_ok: bool) -> Result<Value, TokenError> {
         if let Some(pinned) = self.governed.pinned_keys.get(issuer).filter(|_| identity && self.governed.live()) {
             return Ok(pinned.clone());
         }
@@ -228,7 +230,7 @@ impl Registry {
         let cache_key = (kind, issuer.to_string());
         let usable = |cached: &CachedKeys| {
             let age = cached.fetched.elapsed();
-            age < KEYS_TTL || (!identity && age < STALE_WALLET_KEYS)
+            age < KEYS_TTL || (stale_ok && !identity && age < STALE_WALLET_KEYS)
         };
         if let Some(cached) = self.keys.lock().get(&cache_key) {
             let fresh = cached.fetched.elapsed() < KEYS_TTL && !refresh;
@@ -267,7 +269,7 @@ impl Registry {
     /// (at most once a minute). While the wallet cannot be reached, the
     /// last copy fetched, up to a day old.
     pub(crate) async fn wallet_keys(&self, issuer: &str, refresh: bool) -> Result<Value, TokenError> {
-        self.keys(issuer, false, refresh).await
+        self.keys(issuer, false, refresh, true).await
     }
 
     /// Records a find token's id until it expires: false if seen before.
@@ -300,8 +302,8 @@ impl Registry {
             return Err(TokenError::UntrustedIdentityIssuer(issuer));
         }
         let verify = |keys: &Value| sd_jwt_vc::verify_presentation(presentation, keys, audience, now());
-        let presented = match verify(&self.keys(&issuer, true, false).await?) {
-            Err(sd_jwt_vc::SdJwtError::UnknownKey(_)) => verify(&self.keys(&issuer, true, true).await?),
+        let presented = match verify(&self.keys(&issuer, true, false, false).await?) {
+            Err(sd_jwt_vc::SdJwtError::UnknownKey(_)) => verify(&self.keys(&issuer, true, true, false).await?),
             other => other,
         }
         .map_err(|e| TokenError::Identity(e.to_string()))?;
@@ -338,9 +340,9 @@ impl Registry {
             let set: JwkSet = serde_json::from_value(set).ok()?;
             header.kid.as_deref().and_then(|kid| set.find(kid).cloned())
         };
-        let jwk = match find(self.keys(&issuer, false, false).await?) {
+        let jwk = match find(self.keys(&issuer, false, false, false).await?) {
             Some(k) => k,
-            None => find(self.keys(&issuer, false, true).await?).ok_or(TokenError::BadSignature)?,
+            None => find(self.keys(&issuer, false, true, false).await?).ok_or(TokenError::BadSignature)?,
         };
         let key = DecodingKey::from_jwk(&jwk).map_err(|_| TokenError::BadSignature)?;
         let mut validation = Validation::new(header.alg);

@@ -29,6 +29,11 @@ pub struct ServeOptions {
     /// checks RPTs itself while the wallet is unreachable honours a
     /// revocation only once the RPT ends, so shorter closes that gap sooner.
     pub rpt_lifetime: Option<i64>,
+    /// Reverse proxies in front of the authorization server: their
+    /// connections carry everyone's requests, so no per-address share
+    /// limits them. The server reads no `X-Forwarded-*` header from anyone:
+    /// its URLs come from the issuer, and no limit depends on who asks.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// What `serve` announces once it accepts connections (one JSON line).
@@ -62,6 +67,7 @@ pub struct Bound {
     pub ready: Ready,
     /// Keep this many daily backups, made while the server runs.
     daily_backups: Option<u32>,
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Bound {
@@ -108,7 +114,7 @@ pub async fn bind(options: ServeOptions) -> Result<Bound, ServeError> {
     // run right after the ready line finds this server, not a stale file.
     let server_file = wallet.data_dir().join(SERVER_FILE);
     write_private(&server_file, &serde_json::to_string(&ready).expect("ready serializes"))?;
-    Ok(Bound { wallet, as_listener, owner_listener, ready, daily_backups: None })
+    Ok(Bound { wallet, as_listener, owner_listener, ready, daily_backups: None, trusted_proxies: options.trusted_proxies })
 }
 
 impl Bound {
@@ -133,9 +139,9 @@ impl Bound {
         let owner_app = owner_api::router(&self.wallet, &token)
             .layer(axum::middleware::from_fn_with_state(Origins::none(), refuse_cross_origin))
             .layer(axum::middleware::from_fn_with_state(Hosts::loopback_only(), check_host));
-        let limits = Limits::default();
-        let as_task = http_guard::inbound::serve(self.as_listener, as_app, limits, wait(stop_rx.clone()));
-        let owner_task = http_guard::inbound::serve(self.owner_listener, owner_app, limits, wait(stop_rx.clone()));
+        let as_limits = Limits { proxies: self.trusted_proxies.iter().map(|ip| ip.to_canonical()).collect(), ..Limits::default() };
+        let as_task = http_guard::inbound::serve(self.as_listener, as_app, as_limits, wait(stop_rx.clone()));
+        let owner_task = http_guard::inbound::serve(self.owner_listener, owner_app, Limits::default(), wait(stop_rx.clone()));
         let housekeeping = tokio::spawn(housekeeping(server.clone(), stop_rx.clone()));
         let backups = self.daily_backups.map(|keep| {
             let wallet = self.wallet.clone();

@@ -56,6 +56,7 @@ impl TestWallet {
             clock: clock.clone(),
             tickets_per_minute: None,
             rpt_lifetime: None,
+            trusted_proxies: Vec::new(),
         })
         .await
         .unwrap();
