@@ -20,6 +20,8 @@ const COMMANDS: &[&str] = &[
     "set_registry_key",
     "find_pensions",
     "list_offers",
+    "address_status",
+    "follow_address",
     "accept_offer",
     "start_identity_sign_in",
     "identity_credential",

@@ -140,6 +140,19 @@ pub async fn list_offers(desktop: State<'_, Desktop>) -> Answer<Offers> {
     Ok(desktop.owner().await?.offers().await?)
 }
 
+/// The wallet's address, and the pensions whose provider still names an
+/// earlier one.
+#[tauri::command]
+pub async fn address_status(desktop: State<'_, Desktop>) -> Answer<AddressStatus> {
+    Ok(desktop.owner().await?.address_status().await?)
+}
+
+/// Tells the providers that still name an earlier address the one now.
+#[tauri::command]
+pub async fn follow_address(desktop: State<'_, Desktop>) -> Answer<AddressReport> {
+    Ok(desktop.owner().await?.follow_address().await?)
+}
+
 /// Accepts an offer; `confirmation_code` is the code the provider sent the
 /// owner when another wallet protects the pension (the first try answers
 /// the kind `confirmation_required`).

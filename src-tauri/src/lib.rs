@@ -67,6 +67,8 @@ pub fn build<R: Runtime>(builder: Builder<R>, desktop: Desktop) -> Builder<R> {
         commands::set_registry_key,
         commands::find_pensions,
         commands::list_offers,
+        commands::address_status,
+        commands::follow_address,
         commands::accept_offer,
         commands::start_identity_sign_in,
         commands::identity_credential,

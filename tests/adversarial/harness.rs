@@ -95,8 +95,12 @@ impl WalletProcess {
     }
 
     fn serve(&mut self) {
-        let mut child = uma_wallet(self.dir.path())
-            .args(["serve", "--listen", "127.0.0.1:0"])
+        let mut command = uma_wallet(self.dir.path());
+        command.arg("serve");
+        if !self.serve_args.iter().any(|a| a == "--listen") {
+            command.args(["--listen", "127.0.0.1:0"]);
+        }
+        let mut child = command
             .args(&self.serve_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -179,6 +183,13 @@ impl WalletProcess {
 
     pub fn restart(&mut self) {
         self.stop();
+        self.serve();
+    }
+
+    /// Stops the server and serves again with these arguments instead.
+    pub fn restart_with(&mut self, serve_args: &[&str]) {
+        self.stop();
+        self.serve_args = serve_args.iter().map(|a| a.to_string()).collect();
         self.serve();
     }
 

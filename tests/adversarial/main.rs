@@ -8,6 +8,7 @@ mod governance;
 mod harness;
 mod malicious_client;
 mod malicious_provider;
+mod new_address;
 mod stolen_identity;
 mod stranger;
 mod wallet_asleep;

@@ -40,6 +40,8 @@ import type { Settings } from './app-contract/Settings';
 import type { SignInOpened } from './app-contract/SignInOpened';
 import type { Written } from './app-contract/Written';
 import type { Accepted } from './contract/Accepted';
+import type { AddressReport } from './contract/AddressReport';
+import type { AddressStatus } from './contract/AddressStatus';
 import type { Approval } from './contract/Approval';
 import type { ActivityEntry } from './contract/ActivityEntry';
 import type { AuditEntry } from './contract/AuditEntry';
@@ -78,8 +80,9 @@ import type { RegistryStanding } from './contract/RegistryStanding';
 
 export type { AppState, BackupFile, BackupSchedule, Settings, SignInOpened, Written };
 export type { Ready as ServerInfo } from './app-contract/Ready';
+export type { ReaddressedPension } from './contract/ReaddressedPension';
 export type {
-  Accepted, Approval, AuditEntry, AuditVerification, ClientDecision, ClientView, CredentialCheck, CredentialDetail,
+  Accepted, AddressReport, AddressStatus, Approval, AuditEntry, AuditVerification, ClientDecision, ClientView, CredentialCheck, CredentialDetail,
   CredentialSummary, Did, GovernanceSummary, GrantView, Identity, IdentityCredentialStatus, MyPensions, NewPolicy,
   Offers, OwnerEvent, PendingView, Policy, ProviderEntry, ProviderOutcome, Receipt, RegistryImported, Resource,
   TrustedIssuer, TrustIssuer, PensionView,
@@ -179,6 +182,11 @@ export const acceptOffer = (provider: string, resourceId: string, confirmationCo
  * permission code it gave for the provider. */
 export const movePension = (provider: string, resourceId: string, to: string, assertion: string) =>
   call<Accepted>('move_pension', { provider, resourceId, to, assertion });
+/** The wallet's web address, and the pensions whose provider still sends
+ * people to an earlier one. */
+export const addressStatus = () => call<AddressStatus>('address_status');
+/** Tells those providers the wallet's address now. */
+export const followAddress = () => call<AddressReport>('follow_address');
 export const startIdentitySignIn = (issuer: string) => call<SignInOpened>('start_identity_sign_in', { issuer });
 export const identityCredential = () => call<IdentityCredentialStatus>('identity_credential');
 export const forgetIdentityCredential = () => call<null>('forget_identity_credential');

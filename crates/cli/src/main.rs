@@ -101,6 +101,12 @@ enum Command {
         #[arg(long)]
         assertion: String,
     },
+    /// This wallet's address, and the pensions whose provider still names
+    /// an earlier one; with --follow, tell those providers the address now.
+    Address {
+        #[arg(long)]
+        follow: bool,
+    },
     /// Credentials this wallet holds.
     #[command(subcommand)]
     Credentials(CredentialsCommand),
@@ -623,6 +629,8 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
         Command::Registry(RegistryCommand::Show) => json(client.registry().await?),
         Command::Registry(RegistryCommand::Fetch { url, key }) => json(client.fetch_registry(&FetchRegistry { url, key }).await?),
         Command::Move { provider, resource_id, to, assertion } => json(client.move_pension(&MovePension { provider, resource_id, to, assertion }).await?),
+        Command::Address { follow: false } => json(client.address_status().await?),
+        Command::Address { follow: true } => json(client.follow_address().await?),
         Command::Find => json(client.find().await?),
         Command::Offers => json(client.offers().await?),
         Command::Pensions => json(client.my_pensions().await?),

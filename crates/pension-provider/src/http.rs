@@ -60,6 +60,9 @@ struct Matched {
     /// The issuer of the find token: the server whose key the identity
     /// presentation, if any, is bound to.
     presenter: String,
+    /// The key that signed the find token: the presenting wallet, whatever
+    /// address it has today.
+    presenter_key: Value,
 }
 
 /// Every pension of every member the find token matches, as resources:
@@ -103,7 +106,7 @@ async fn matched(provider: &Provider, headers: &HeaderMap) -> Result<Matched, Re
             out.push(resource);
         }
     }
-    Ok(Matched { resources: out, presenter: claims.iss.trim_end_matches('/').to_string() })
+    Ok(Matched { resources: out, presenter: claims.iss.trim_end_matches('/').to_string(), presenter_key: verified.signer_key })
 }
 
 /// `POST /find` with a find token: the matches, and nothing kept.
@@ -188,8 +191,8 @@ async fn assign(
     let Some(resource_server_id) = crate::protection::assertion_subject(&body.assertion) else {
         return error(StatusCode::BAD_REQUEST, "invalid_request", "the assertion names no subject");
     };
-    let (owned, presenter) = match matched(&provider, &headers).await {
-        Ok(Matched { resources, presenter }) => (resources.into_iter().find(|r| r["_id"] == id.as_str()), presenter),
+    let (owned, presenter, presenter_key) = match matched(&provider, &headers).await {
+        Ok(Matched { resources, presenter, presenter_key }) => (resources.into_iter().find(|r| r["_id"] == id.as_str()), presenter, presenter_key),
         Err(response) => return response,
     };
     let Some(resource) = owned else {
@@ -206,8 +209,12 @@ async fn assign(
     if !provider.registry.trusts_authorization_server(&issuer) {
         return error(StatusCode::BAD_REQUEST, "invalid_request", format!("authorization server {issuer:?} is not accepted here"));
     }
-    let holder = provider.registered_at.lock().get(&id).map(|r| r.issuer.clone());
-    let held_by_presenter = holder.as_deref() == Some(presenter.as_str());
+    let previous = provider.registered_at.lock().get(&id).cloned();
+    let holder = previous.as_ref().map(|r| r.issuer.clone());
+    // The wallet holding it asks, at its address then or at a new one (its
+    // key is the same): no one else's consent is needed.
+    let same_wallet = previous.as_ref().is_some_and(|r| sd_jwt_vc::same_key(&r.holder_key, &presenter_key));
+    let held_by_presenter = holder.as_deref() == Some(presenter.as_str()) || same_wallet;
     if !held_by_presenter && issuer != presenter {
         return error(
             StatusCode::FORBIDDEN,
@@ -259,19 +266,35 @@ async fn assign(
         Ok(p) => p,
         Err(e) => return as_failure(e),
     };
-    let description = json!({
-        "name": resource["name"],
-        "description": resource["description"],
-        "type": resource["type"],
-        "resource_scopes": resource["resource_scopes"],
-    });
-    let as_resource_id = match client.register(&endpoints, &pat, &description).await {
-        Ok(id) => id,
-        Err(e) => return as_failure(e),
+    // The same wallet at a new address still holds the registration it
+    // made: it is kept (and with it the owner's rules and grants for it).
+    let kept = match previous.as_ref().filter(|p| same_wallet && p.issuer != issuer) {
+        Some(p) => match client.holds(&endpoints, &pat, &p.as_resource_id).await {
+            Ok(true) => Some(p.as_resource_id.clone()),
+            Ok(false) => None,
+            Err(e) => return as_failure(e),
+        },
+        None => None,
     };
-    let registration = Registration { issuer: issuer.clone(), as_resource_id, resource_server_id, pat, endpoints };
+    let as_resource_id = match kept.clone() {
+        Some(id) => id,
+        None => {
+            let description = json!({
+                "name": resource["name"],
+                "description": resource["description"],
+                "type": resource["type"],
+                "resource_scopes": resource["resource_scopes"],
+            });
+            match client.register(&endpoints, &pat, &description).await {
+                Ok(id) => id,
+                Err(e) => return as_failure(e),
+            }
+        }
+    };
+    let registration = Registration { issuer: issuer.clone(), as_resource_id, resource_server_id, holder_key: presenter_key, pat, endpoints };
     let previous = provider.registered_at.lock().insert(id.clone(), registration.clone());
-    if let Some(previous) = previous.filter(|p| p.issuer != issuer || p.as_resource_id != registration.as_resource_id) {
+    let moved_away = |p: &Registration| kept.is_none() && (p.issuer != issuer || p.as_resource_id != registration.as_resource_id);
+    if let Some(previous) = previous.filter(moved_away) {
         if let Err(e) = client.deregister(&previous).await {
             tracing::warn!(error = %e, issuer = previous.issuer, "could not deregister at the previous authorization server");
         }

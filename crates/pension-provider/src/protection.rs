@@ -31,6 +31,11 @@ pub struct Registration {
     /// the assertion it connected with, and the audience of the RPTs it
     /// issues for this pension.
     pub resource_server_id: String,
+    /// The key of the wallet that asked for this registration (the signer
+    /// of its find token): the wallet's identity whatever its address, so
+    /// the same wallet at a new address is known as the holder.
+    #[serde(skip)]
+    pub holder_key: Value,
     #[serde(skip)]
     pub pat: String,
     #[serde(skip)]
@@ -125,6 +130,17 @@ impl AsClient {
     pub async fn register(&self, endpoints: &Endpoints, pat: &str, description: &Value) -> Result<String, AsError> {
         let (_, body) = answer(self.http.post(&endpoints.resource_registration).bearer_auth(pat).json(description).send().await).await?;
         body["_id"].as_str().map(String::from).ok_or_else(|| AsError::Garbled("no _id".into()))
+    }
+
+    /// Whether the resource `id` is registered at this AS under this PAT's
+    /// resource server (FedAuthz §3.2: read).
+    pub async fn holds(&self, endpoints: &Endpoints, pat: &str, id: &str) -> Result<bool, AsError> {
+        let url = format!("{}/{id}", endpoints.resource_registration);
+        match answer(self.http.get(url).bearer_auth(pat).send().await).await {
+            Ok(_) => Ok(true),
+            Err(AsError::Refused { status: 404, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn deregister(&self, registration: &Registration) -> Result<(), AsError> {

@@ -199,6 +199,7 @@ mod tests {
             issuer: WALLET.into(),
             as_resource_id: "r1".into(),
             resource_server_id: "https://acme.example".into(),
+            holder_key: Value::Null,
             pat: String::new(),
             endpoints: Endpoints::default(),
         }

@@ -11,7 +11,7 @@ pub use crate::activity::ActivityEntry;
 pub use crate::governance::{GovernanceSummary, RegistryHeld, RegistryStanding};
 pub use crate::identity_credential::{IdentitySummary, SignInStatus};
 pub use crate::pensions::{
-    Accepted, BenefitIllustration, CredentialReceived, DiscoveryOutcome, EmploymentPeriod, FindOutcome, FoundPension, Identity, IdentityItem,
+    Accepted, AddressReport, AddressStatus, BenefitIllustration, CredentialReceived, DiscoveryOutcome, EmploymentPeriod, FindOutcome, FoundPension, Identity, IdentityItem,
     IllustrationComponent, MyPensions, Offer, Offers, PayableDetails, PensionPreview, PensionTotals, PensionView, ProviderEntry, ProviderOutcome,
     ProviderReport, ScopePreview, SharedItem,
 };
@@ -56,6 +56,7 @@ pub mod paths {
     pub const OFFERS: &str = "/offers";
     pub const OFFERS_ACCEPT: &str = "/offers/accept";
     pub const PENSIONS_MOVE: &str = "/pensions/move";
+    pub const PENSIONS_ADDRESS: &str = "/pensions/address";
     pub const PENSIONS: &str = "/pensions";
     pub const REGISTRY: &str = "/registry";
     pub const REGISTRY_KEY: &str = "/registry/key";
@@ -72,7 +73,7 @@ pub mod paths {
     pub const ALL: &[&str] = &[
         OPENAPI, IDENTIFY, STATUS, CLIENTS, CLIENT_APPROVE, CLIENT_REFUSE, RESOURCES, PENDING, PENDING_APPROVE, PENDING_DENY, PENDING_PREVIEW, POLICIES, POLICY,
         GRANTS, GRANT_REVOKE, RECEIPTS, TRUSTED_ISSUERS, AUDIT, AUDIT_VERIFY, AUDIT_EXPORT, ASSERTIONS, EVENTS, IDENTITY, IDENTITY_CREDENTIAL,
-        PROVIDERS, FIND, OFFERS, OFFERS_ACCEPT, PENSIONS_MOVE, PENSIONS, REGISTRY, REGISTRY_KEY, REGISTRY_FETCH, DID, CREDENTIALS, CREDENTIALS_EXPORT, CREDENTIAL,
+        PROVIDERS, FIND, OFFERS, OFFERS_ACCEPT, PENSIONS_MOVE, PENSIONS_ADDRESS, PENSIONS, REGISTRY, REGISTRY_KEY, REGISTRY_FETCH, DID, CREDENTIALS, CREDENTIALS_EXPORT, CREDENTIAL,
         CREDENTIAL_VERIFY, PASSPHRASE, BACKUPS,
     ];
 }
@@ -353,6 +354,7 @@ pub mod typescript {
             IdentityCredentialStatus, SignInRequest, SignInStarted, ProviderEntry, AddProvider, ProviderOutcome, Offers, AcceptOffer,
             Accepted, MovePension, GovernanceSummary, ImportRegistry, FetchRegistry, RegistryImported, RegistryKey, MyPensions, Did, CredentialSummary,
             CredentialDetail, CredentialCheck, StoredCredential, PendingRequest, AuditQuery, BackupFile, PensionPreview, ActivityEntry,
+            AddressStatus, AddressReport,
         );
         Ok(())
     }

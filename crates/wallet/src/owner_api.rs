@@ -159,6 +159,7 @@ fn routes() -> (axum::Router<OwnerState>, Document) {
         .routes(routes!(offers))
         .routes(routes!(accept))
         .routes(routes!(move_pension))
+        .routes(routes!(address_status, follow_address))
         .routes(routes!(registry_summary, import_registry))
         .routes(routes!(set_registry_key))
         .routes(routes!(fetch_registry))
@@ -539,6 +540,22 @@ async fn accept(State(s): State<OwnerState>, JsonBody(body): JsonBody<AcceptOffe
 #[tracing::instrument(skip_all)]
 async fn move_pension(State(s): State<OwnerState>, JsonBody(body): JsonBody<MovePension>) -> Result<Json<Accepted>> {
     Ok(Json(s.wallet.pensions().move_to(&body.provider, &body.resource_id, &body.to, &body.assertion).await?))
+}
+
+/// The wallet's address, and the pensions whose provider still names an
+/// earlier one.
+#[utoipa::path(get, path = paths::PENSIONS_ADDRESS, responses((status = 200, body = AddressStatus)))]
+#[tracing::instrument(skip_all)]
+async fn address_status(State(s): State<OwnerState>) -> Result<Json<AddressStatus>> {
+    Ok(Json(s.wallet.pensions().address_status()?))
+}
+
+/// Tells each provider that still names an earlier address of this wallet
+/// to name the current one; what moved and what did not.
+#[utoipa::path(post, path = paths::PENSIONS_ADDRESS, responses((status = 200, body = AddressReport)))]
+#[tracing::instrument(skip_all)]
+async fn follow_address(State(s): State<OwnerState>) -> Result<Json<AddressReport>> {
+    Ok(Json(s.wallet.pensions().follow_address().await?))
 }
 
 /// The registry key the wallet trusts and the registry it holds.

@@ -260,6 +260,14 @@ impl OwnerClient {
         self.post(paths::PENSIONS_MOVE, Some(request)).await
     }
 
+    pub async fn address_status(&self) -> Answer<AddressStatus> {
+        self.get(paths::PENSIONS_ADDRESS).await
+    }
+
+    pub async fn follow_address(&self) -> Answer<AddressReport> {
+        self.post(paths::PENSIONS_ADDRESS, NO_BODY).await
+    }
+
     pub async fn registry(&self) -> Answer<GovernanceSummary> {
         self.get(paths::REGISTRY).await
     }

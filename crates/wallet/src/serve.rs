@@ -143,12 +143,16 @@ impl Bound {
         let as_task = http_guard::inbound::serve(self.as_listener, as_app, as_limits, wait(stop_rx.clone()));
         let owner_task = http_guard::inbound::serve(self.owner_listener, owner_app, Limits::default(), wait(stop_rx.clone()));
         let housekeeping = tokio::spawn(housekeeping(server.clone(), stop_rx.clone()));
+        // Providers call back while this runs: the listeners are bound and
+        // served from here on.
+        let follow = tokio::spawn(follow_address(self.wallet.pensions().clone()));
         let backups = self.daily_backups.map(|keep| {
             let wallet = self.wallet.clone();
             tokio::spawn(async move { wallet.back_up_daily(keep, wait(stop_rx)).await })
         });
         let (a, b) = tokio::join!(as_task, owner_task);
         housekeeping.abort();
+        follow.abort();
         if let Some(backups) = backups {
             backups.abort();
         }
@@ -162,6 +166,22 @@ impl Bound {
         a?;
         b?;
         Ok(())
+    }
+}
+
+/// Points every pension whose provider names an earlier address of this
+/// wallet at its address now (see `pensions/address.rs`).
+async fn follow_address(pensions: crate::pensions::Pensions) {
+    match pensions.address_status() {
+        Ok(status) if status.waiting.is_empty() => {}
+        Ok(status) => {
+            tracing::info!(address = status.address, pensions = status.waiting.len(), "the wallet's address changed: telling the providers");
+            match pensions.follow_address().await {
+                Ok(report) => tracing::info!(updated = report.updated.len(), failed = report.failed.len(), "providers told of the new address"),
+                Err(e) => tracing::warn!(error = %e, "could not tell the providers of the new address"),
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not check the pensions' address"),
     }
 }
 

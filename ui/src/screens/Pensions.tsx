@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import {
-  getIdentity, isPensionError, listClients, listCredentials, listGrants, listProviders, movePension, myPensions,
-  type Accepted, type ApiError, type Client, type Credential, type Grant, type Identity, type MyPensions, type Pension,
-  type PensionOk, type Provider,
+  addressStatus, followAddress, getIdentity, isPensionError, listClients, listCredentials, listGrants, listProviders,
+  movePension, myPensions,
+  type Accepted, type AddressStatus, type ApiError, type Client, type Credential, type Grant, type Identity,
+  type MyPensions, type Pension, type PensionOk, type Provider, type ReaddressedPension,
 } from '../api';
 import {
   ErrorMessage, ErrorSummary, FieldError, Loading, Notice, Screen, fieldAria, fromError, problemAt, type Problem,
@@ -24,6 +25,8 @@ interface Data {
   providers: Provider[];
   /** The providers' records of the pensions (their proof): null when they could not be read. */
   credentials: Credential[] | null;
+  /** Whether providers still name an earlier address of the wallet: null when it could not be read. */
+  address: AddressStatus | null;
 }
 
 function dcPot(p: PensionOk): number | null {
@@ -64,6 +67,58 @@ function MovedMessage({ moved }: { moved: Moved }) {
       <details className="small">
         <summary>Technical details</summary>
         <p className="mono">Now protected by {answer.authorization_server} · {answer.pei}</p>
+      </details>
+    </div>
+  );
+}
+
+function pensionNames(list: ReaddressedPension[]): string {
+  return listInWords(list.map((p) => `${p.scheme || 'a pension'} (${providerLabel(p.provider_name)})`));
+}
+
+/** The wallet's web address changed (a new address set for it, or a new
+ * port): what its providers were told, and a way to tell those that could
+ * not be reached. Shown only when there is something to say. */
+function AddressChange({ status, onDone }: { status: AddressStatus; onDone: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const last = status.last;
+  const failed = last?.failed ?? [];
+  const waiting = status.waiting;
+  if (waiting.length === 0 && !last) return null;
+  async function tell() {
+    setBusy(true);
+    setError(null);
+    try {
+      await followAddress();
+      onDone();
+    } catch (e) {
+      setError(e as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <div className={waiting.length > 0 ? 'warning' : 'success'} data-testid="address-change">
+      <p role="status">
+        <strong>Your wallet’s web address has changed.</strong>{' '}
+        {last && last.updated.length > 0 && `Your providers now send people who ask for ${pensionNames(last.updated)} to the new address. `}
+        {waiting.length > 0 && `The providers of ${pensionNames(waiting)} still send people to the old address, so nobody can ask you for them there.`}
+      </p>
+      {failed.length > 0 && (
+        <ul data-testid="address-failed">
+          {failed.map((p) => <li key={p.pei}>{providerLabel(p.provider_name)} could not be told: {p.error}</li>)}
+        </ul>
+      )}
+      {waiting.length > 0 && (
+        <button type="button" data-testid="address-follow" onClick={tell} aria-disabled={busy || undefined}>
+          {busy ? 'Telling your providers…' : 'Tell them the new address'}
+        </button>
+      )}
+      {error && <ErrorMessage error={error} />}
+      <details className="small">
+        <summary>Technical details</summary>
+        <p className="mono">Now {status.address}{[...new Set([...(last?.updated ?? []), ...waiting].map((p) => p.was))].map((was) => ` · was ${was}`)}</p>
       </details>
     </div>
   );
@@ -368,12 +423,12 @@ export function Pensions({ onGoto }: { onGoto: (s: ScreenName) => void }) {
     setUpdating(true);
     setError(null);
     try {
-      const [pensions, grants, clients, identity, providers, credentials] = await Promise.all([
+      const [pensions, grants, clients, identity, providers, credentials, address] = await Promise.all([
         myPensions(), listGrants(), listClients(),
         getIdentity().catch(() => null), listProviders().catch(() => [] as Provider[]),
-        listCredentials().catch(() => null),
+        listCredentials().catch(() => null), addressStatus().catch(() => null),
       ]);
-      setData({ pensions, grants, clients, identity, providers, credentials });
+      setData({ pensions, grants, clients, identity, providers, credentials, address });
     } catch (e) {
       // What was on screen stays there: old figures, said to be old, beat an empty screen.
       setError(e as ApiError);
@@ -409,7 +464,8 @@ export function Pensions({ onGoto }: { onGoto: (s: ScreenName) => void }) {
     );
   }
 
-  const { pensions, grants, clients, identity, providers, credentials } = data;
+  const { pensions, grants, clients, identity, providers, credentials, address } = data;
+  const addressChange = address && <AddressChange status={address} onDone={() => void load()} />;
   const failedToUpdate = error && (
     <ErrorMessage error={`Your pensions could not be updated just now, so these are the figures from before. ${error.message}`} testId="pensions-update-error" />
   );
@@ -431,6 +487,12 @@ export function Pensions({ onGoto }: { onGoto: (s: ScreenName) => void }) {
   const providerName = (p: Pension) => providerLabel(p.provider_name ?? providers.find((x) => x.url === p.provider)?.name);
   const groups = new Map<string, Pension[]>();
   for (const p of pensions.pensions) groups.set(p.provider, [...(groups.get(p.provider) ?? []), p]);
+  // Two providers without a name would read the same: number them.
+  const groupLabel = (provider: string, first: Pension) => {
+    const name = providerName(first);
+    const same = [...groups.entries()].filter(([, list]) => providerName(list[0]) === name).map(([url]) => url);
+    return same.length > 1 ? `${name} (${same.indexOf(provider) + 1})` : name;
+  };
   const okPensions = pensions.pensions.filter((p): p is PensionOk => !isPensionError(p));
   const stale = pensions.pensions.filter(isPensionError);
   const nameOf = (p: Pension) => p.scheme ?? `a pension with ${providerName(p)}`;
@@ -445,6 +507,7 @@ export function Pensions({ onGoto }: { onGoto: (s: ScreenName) => void }) {
     <Screen name="pensions" title="My pensions" actions={refresh}>
       {progress}
       {movedMessage}
+      {addressChange}
       {failedToUpdate}
       {stale.length > 0 && (
         <div className="warning stale-banner" data-testid="pensions-stale">
@@ -463,8 +526,8 @@ export function Pensions({ onGoto }: { onGoto: (s: ScreenName) => void }) {
       <IncomeChart pensions={okPensions} dateOfBirth={identity?.date_of_birth ?? null} colours={colours} />
 
       {[...groups.entries()].map(([provider, list]) => (
-        <section key={provider} className="provider-group" data-testid="provider-group" aria-label={providerName(list[0])}>
-          <h2>{providerName(list[0])}</h2>
+        <section key={provider} className="provider-group" data-testid="provider-group" aria-label={groupLabel(provider, list[0])}>
+          <h2>{groupLabel(provider, list[0])}</h2>
           {list.map((p) => (
             <PensionCard key={p.resource_id} p={p} colour={colours.get(stableKey(p))!} dateOfBirth={identity?.date_of_birth ?? null}
               providerName={providerName(p)} access={grants.filter((g) => g.active && g.resource_id === p.resource_id)}

@@ -7,12 +7,14 @@
 //! signed with the wallet's key, addressed to one provider, valid for five
 //! minutes, carrying the PDP find data.
 
+mod address;
 mod identity;
 mod my_pensions;
 mod offers;
 mod preview;
 mod providers;
 
+pub use address::{AddressReport, AddressStatus, ReaddressedPension};
 pub use identity::{Identity, IdentityItem, Who};
 pub use my_pensions::{Administrator, BenefitIllustration, DataSource, EmploymentPeriod, IllustrationComponent, MyPensions, PayableDetails, PensionTotals, PensionView};
 pub use preview::{PensionPreview, ScopePreview, SharedItem};
@@ -59,6 +61,7 @@ pub struct Pensions {
     credentials: Credentials,
     identity_credential: IdentityCredential,
     governance: crate::governance::Governance,
+    last_address_report: address::LastReport,
     http: reqwest::Client,
 }
 
@@ -90,6 +93,7 @@ impl Pensions {
             credentials,
             identity_credential,
             governance,
+            last_address_report: address::LastReport::default(),
             http,
         })
     }

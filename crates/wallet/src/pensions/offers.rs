@@ -220,6 +220,19 @@ impl Pensions {
         Ok(moved)
     }
 
+    /// Asks `provider` to protect its pension `resource_id`, which this
+    /// wallet protects under an earlier address, with this wallet at its
+    /// address now (see `address.rs`).
+    pub(super) async fn readdress(&self, provider: &ProviderEntry, resource_id: &str) -> Result<Accepted, OwnerError> {
+        let address = self.server.config().issuer.clone();
+        let assertion = self.server.mint_assertion(&provider.url.as_str().into(), 300)?;
+        let assigned = self.assign(&provider.url, resource_id, &address, &assertion, None).await?;
+        let accepted = self.collect_credential(provider, assigned, &address).await;
+        let here = self.protected_here(provider, resource_id);
+        self.record_assignment("pension.readdressed", provider, resource_id, here, &accepted).await?;
+        Ok(accepted)
+    }
+
     /// Receives the credential the provider offered after an assignment,
     /// bound to what the assignment said. A failure is reported; the
     /// registration stands and can be retried.
