@@ -121,6 +121,33 @@ async fn the_wallet_holding_a_pension_can_move_it_and_it_is_deregistered_there()
     assert_eq!(second.owner(reqwest::Method::GET, "/resources", None).await.as_array().unwrap().len(), 1);
     let response = reqwest::Client::new().get(format!("{acme}/pensions/{DB_PENSION}")).send().await.unwrap();
     assert_eq!(uma_challenge(&response).0, second.issuer(), "the view API now sends clients to the second wallet");
+
+    // The wallet it moved from is a stranger to it now: asking for itself
+    // again needs the member's confirmation.
+    let token = first.find_token_with_proof(&acme, &identity, ALICE).await;
+    let (status, body) = assign(&acme, &first, &token, &first.assertion_for(&acme).await).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("confirmation_required")), "{body}");
+    assert_eq!(second.owner(reqwest::Method::GET, "/resources", None).await.as_array().unwrap().len(), 1, "still at the second wallet");
+}
+
+#[tokio::test]
+async fn the_holder_asking_again_keeps_its_registration_and_the_owners_rules() {
+    let wallet = TestWallet::start().await;
+    let identity = start_identity_service().await;
+    let acme = start_provider("acme", vec![wallet.issuer().into()], &identity).await;
+    let (status, _) = assign(&acme, &wallet, &wallet.find_token_with_proof(&acme, &identity, ALICE).await, &wallet.assertion_for(&acme).await).await;
+    assert_eq!(status, 200);
+    let before = wallet.owner(reqwest::Method::GET, "/resources", None).await;
+    let rule = json!({ "target": { "kind": "resource", "id": before[0]["id"] }, "outcome": "deny", "party": { "email": "mallory@example.com" } });
+    wallet.owner(reqwest::Method::POST, "/policies", Some(rule)).await;
+
+    // A retry (an address update tried twice, say) changes nothing here.
+    let (status, body) = assign(&acme, &wallet, &wallet.find_token_with_proof(&acme, &identity, ALICE).await, &wallet.assertion_for(&acme).await).await;
+    assert_eq!(status, 200, "{body}");
+    let after = wallet.owner(reqwest::Method::GET, "/resources", None).await;
+    assert_eq!(after.as_array().unwrap().len(), 1);
+    assert_eq!(after[0]["id"], before[0]["id"], "the same registration, not a new one");
+    assert_eq!(wallet.owner(reqwest::Method::GET, "/policies", None).await.as_array().unwrap().len(), 1, "the owner's rule stands");
 }
 
 #[tokio::test]

@@ -213,7 +213,7 @@ async fn assign(
     let holder = previous.as_ref().map(|r| r.issuer.clone());
     // The wallet holding it asks, at its address then or at a new one (its
     // key is the same): no one else's consent is needed.
-    let same_wallet = previous.as_ref().is_some_and(|r| sd_jwt_vc::same_key(&r.holder_key, &presenter_key));
+    let same_wallet = previous.as_ref().is_some_and(|r| r.holder_keys.iter().any(|key| sd_jwt_vc::same_key(key, &presenter_key)));
     let held_by_presenter = holder.as_deref() == Some(presenter.as_str()) || same_wallet;
     if !held_by_presenter && issuer != presenter {
         return error(
@@ -266,9 +266,12 @@ async fn assign(
         Ok(p) => p,
         Err(e) => return as_failure(e),
     };
-    // The same wallet at a new address still holds the registration it
-    // made: it is kept (and with it the owner's rules and grants for it).
-    let kept = match previous.as_ref().filter(|p| same_wallet && p.issuer != issuer) {
+    // The wallet naming itself (at its address then or a new one) still
+    // holds the registration it made: it is kept, and with it the owner's
+    // rules and grants for it. Asked again for the same address, too: a
+    // retry must not register it anew and drop the old one.
+    let names_itself = issuer == presenter;
+    let kept = match previous.as_ref().filter(|_| same_wallet && names_itself) {
         Some(p) => match client.holds(&endpoints, &pat, &p.as_resource_id).await {
             Ok(true) => Some(p.as_resource_id.clone()),
             Ok(false) => None,
@@ -291,7 +294,21 @@ async fn assign(
             }
         }
     };
-    let registration = Registration { issuer: issuer.clone(), as_resource_id, resource_server_id, holder_key: presenter_key, pat, endpoints };
+    // The holder is known by its key from now on: the key that asked, if
+    // the wallet named itself; in a move, the keys the new wallet publishes
+    // (the key that asked is the old holder's).
+    let holder_keys = if names_itself {
+        vec![presenter_key]
+    } else {
+        match provider.registry.wallet_keys(&issuer, false).await {
+            Ok(set) => set["keys"].as_array().cloned().unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(error = %e, issuer, "the new holder's keys could not be read: it will need the member's confirmation at a new address");
+                Vec::new()
+            }
+        }
+    };
+    let registration = Registration { issuer: issuer.clone(), as_resource_id, resource_server_id, holder_keys, pat, endpoints };
     let previous = provider.registered_at.lock().insert(id.clone(), registration.clone());
     let moved_away = |p: &Registration| kept.is_none() && (p.issuer != issuer || p.as_resource_id != registration.as_resource_id);
     if let Some(previous) = previous.filter(moved_away) {

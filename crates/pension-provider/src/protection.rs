@@ -31,11 +31,12 @@ pub struct Registration {
     /// the assertion it connected with, and the audience of the RPTs it
     /// issues for this pension.
     pub resource_server_id: String,
-    /// The key of the wallet that asked for this registration (the signer
-    /// of its find token): the wallet's identity whatever its address, so
-    /// the same wallet at a new address is known as the holder.
+    /// The keys of the wallet holding the pension: the signer of its find
+    /// token when it asked for itself, else the keys it publishes. Its
+    /// identity whatever its address, so the same wallet at a new address
+    /// is known as the holder.
     #[serde(skip)]
-    pub holder_key: Value,
+    pub holder_keys: Vec<Value>,
     #[serde(skip)]
     pub pat: String,
     #[serde(skip)]

@@ -199,7 +199,7 @@ mod tests {
             issuer: WALLET.into(),
             as_resource_id: "r1".into(),
             resource_server_id: "https://acme.example".into(),
-            holder_key: Value::Null,
+            holder_keys: Vec::new(),
             pat: String::new(),
             endpoints: Endpoints::default(),
         }

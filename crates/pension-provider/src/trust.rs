@@ -268,7 +268,7 @@ impl Registry {
     /// The keys of the wallet at `issuer`; `refresh` asks for a fresh copy
     /// (at most once a minute). While the wallet cannot be reached, the
     /// last copy fetched, up to a day old.
-    pub(crate) async fn wallet_keys(&self, issuer: &str, refresh: bool) -> Result<Value, TokenError> {
+    pub async fn wallet_keys(&self, issuer: &str, refresh: bool) -> Result<Value, TokenError> {
         self.keys(issuer, false, refresh, true).await
     }
 

@@ -87,6 +87,7 @@ function AddressChange({ status, onDone }: { status: AddressStatus; onDone: () =
   const waiting = status.waiting;
   if (waiting.length === 0 && !last) return null;
   async function tell() {
+    if (busy) return;
     setBusy(true);
     setError(null);
     try {
@@ -107,7 +108,7 @@ function AddressChange({ status, onDone }: { status: AddressStatus; onDone: () =
       </p>
       {failed.length > 0 && (
         <ul data-testid="address-failed">
-          {failed.map((p) => <li key={p.pei}>{providerLabel(p.provider_name)} could not be told: {p.error}</li>)}
+          {failed.map((p) => <li key={p.pei}>{providerLabel(p.provider_name)} could not be told this time. You can try again; the wallet also tries each time it starts.</li>)}
         </ul>
       )}
       {waiting.length > 0 && (
@@ -119,6 +120,7 @@ function AddressChange({ status, onDone }: { status: AddressStatus; onDone: () =
       <details className="small">
         <summary>Technical details</summary>
         <p className="mono">Now {status.address}{[...new Set([...(last?.updated ?? []), ...waiting].map((p) => p.was))].map((was) => ` · was ${was}`)}</p>
+        {failed.map((p) => <p key={p.pei} className="mono">{p.provider}: {p.error}</p>)}
       </details>
     </div>
   );

@@ -6,6 +6,10 @@
 //! and grants stand), and reissues the pension's credential naming the new
 //! address. What moved and what could not is kept for the owner, and
 //! whatever failed is tried again at the next start or when she asks.
+//!
+//! Only the wallet's own earlier addresses count (each address it has
+//! opened at is remembered): a pension whose provider names another
+//! wallet was moved there, and is never taken back from here.
 
 use super::{Pensions, ProviderEntry};
 use crate::OwnerError;
@@ -46,9 +50,23 @@ pub struct AddressStatus {
     pub last: Option<AddressReport>,
 }
 
-/// The last [`AddressReport`], shared by every copy of [`Pensions`].
+/// The last [`AddressReport`], and the turn to make the next one: one run
+/// at a time (the run at start and the owner's button), shared by every
+/// copy of [`Pensions`].
 #[derive(Clone, Default)]
-pub(super) struct LastReport(Arc<Mutex<Option<AddressReport>>>);
+pub(super) struct LastReport {
+    report: Arc<Mutex<Option<AddressReport>>>,
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Addresses this wallet remembers having had, at most.
+const MAX_ADDRESSES: usize = 100;
+
+/// When this wallet first opened at an address.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) struct PastAddress {
+    pub since: i64,
+}
 
 /// A pension protected here that its provider names under another address.
 struct Stale {
@@ -67,7 +85,8 @@ impl Pensions {
         let resources = self.server.resources();
         let mut stale = Vec::new();
         for credential in self.credentials.list()? {
-            if credential.status != "active" || credential.authorization_server.trim_end_matches('/') == address {
+            let named = credential.authorization_server.trim_end_matches('/');
+            if credential.status != "active" || named == address || self.addresses.get(named)?.is_none() {
                 continue;
             }
             let Some(provider) = providers.iter().find(|p| p.url == credential.credential_issuer) else { continue };
@@ -97,16 +116,23 @@ impl Pensions {
         Ok(AddressStatus {
             address: self.server.config().issuer.clone(),
             waiting: self.stale_addresses()?.into_iter().map(|s| s.pension).collect(),
-            last: self.last_address_report.0.lock().clone(),
+            last: self.last_address_report.report.lock().clone(),
         })
     }
 
     /// Asks each provider that names an earlier address of this wallet to
     /// name the current one, and reports what moved and what did not.
     pub async fn follow_address(&self) -> Result<AddressReport, OwnerError> {
+        let _turn = self.last_address_report.turn.lock().await;
         let address = self.server.config().issuer.clone();
+        let stale = self.stale_addresses()?;
+        let last = self.last_address_report.report.lock().clone();
+        if let (true, Some(last)) = (stale.is_empty(), last) {
+            // Nothing left to tell (another run just did): that run's report.
+            return Ok(last);
+        }
         let mut report = AddressReport { address: address.clone(), at: self.server.now(), updated: Vec::new(), failed: Vec::new() };
-        for Stale { provider, provider_resource_id, mut pension } in self.stale_addresses()? {
+        for Stale { provider, provider_resource_id, mut pension } in stale {
             match self.readdress(&provider, &provider_resource_id).await.map(|accepted| accepted.credential_error) {
                 Ok(None) => report.updated.push(pension),
                 Ok(Some(error)) => {
@@ -119,7 +145,25 @@ impl Pensions {
                 }
             }
         }
-        *self.last_address_report.0.lock() = Some(report.clone());
+        *self.last_address_report.report.lock() = Some(report.clone());
         Ok(report)
+    }
+}
+
+impl Pensions {
+    /// Remembers the address this wallet opened at, as one of its own.
+    pub(super) fn remember_address(&self) -> Result<(), uma_as::StoreError> {
+        let address = self.server.config().issuer.clone();
+        if self.addresses.get(&address)?.is_some() {
+            return Ok(());
+        }
+        let mut known = self.addresses.iter().collect::<Result<Vec<_>, _>>()?;
+        if known.len() >= MAX_ADDRESSES {
+            known.sort_by_key(|(_, past)| past.since);
+            for (oldest, _) in &known[..=known.len() - MAX_ADDRESSES] {
+                self.addresses.remove(oldest)?;
+            }
+        }
+        self.addresses.insert(&address, &PastAddress { since: self.server.now() })
     }
 }

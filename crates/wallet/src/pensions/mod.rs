@@ -62,6 +62,8 @@ pub struct Pensions {
     identity_credential: IdentityCredential,
     governance: crate::governance::Governance,
     last_address_report: address::LastReport,
+    /// Every address this wallet has opened at (see `address.rs`).
+    addresses: Tree<address::PastAddress>,
     http: reqwest::Client,
 }
 
@@ -84,7 +86,7 @@ impl Pensions {
         }
         let own_app = self_client.clone();
         server.set_app_listing(governance.app_listing(move || own_app.get(SELF_CLIENT_KEY).ok().flatten().map(|c| c.client_id)));
-        Ok(Pensions {
+        let pensions = Pensions {
             server,
             identity: store.tree("identity")?,
             providers: store.tree("providers")?,
@@ -94,8 +96,11 @@ impl Pensions {
             identity_credential,
             governance,
             last_address_report: address::LastReport::default(),
+            addresses: store.tree("addresses")?,
             http,
-        })
+        };
+        pensions.remember_address()?;
+        Ok(pensions)
     }
 
     pub fn credentials(&self) -> &Credentials {
