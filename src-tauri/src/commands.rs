@@ -31,8 +31,10 @@ pub async fn unlock_wallet<R: Runtime>(app: AppHandle<R>, desktop: State<'_, Des
 }
 
 #[tauri::command]
-pub async fn save_settings(desktop: State<'_, Desktop>, settings: Settings) -> Answer<AppState> {
-    desktop.save_settings(settings).await
+pub async fn save_settings<R: Runtime>(app: AppHandle<R>, desktop: State<'_, Desktop>, settings: Settings) -> Answer<AppState> {
+    let state = desktop.save_settings(settings).await?;
+    crate::start_at_login(&app, desktop.settings().start_at_login);
+    Ok(state)
 }
 
 /// New requests (and resource servers waiting for approval) as they arrive.

@@ -31,11 +31,20 @@ pub struct Settings {
     pub public_issuer: Option<String>,
     #[serde(default)]
     pub backups: BackupSchedule,
+    /// Start the app when the owner logs in, in the tray, so that requests
+    /// reach the wallet while she does other things. On unless she turns
+    /// it off.
+    #[serde(default = "start_at_login_by_default")]
+    pub start_at_login: bool,
+}
+
+fn start_at_login_by_default() -> bool {
+    true
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { listen: DEFAULT_LISTEN.into(), public_issuer: None, backups: BackupSchedule::default() }
+        Settings { listen: DEFAULT_LISTEN.into(), public_issuer: None, backups: BackupSchedule::default(), start_at_login: true }
     }
 }
 
@@ -285,6 +294,11 @@ impl Desktop {
         wallet::create_private_dir(&self.data_dir)?;
         let json = serde_json::to_string_pretty(settings).expect("settings serialize");
         Ok(wallet::write_private(&self.data_dir.join(SETTINGS_FILE), &json)?)
+    }
+
+    /// What the settings say now.
+    pub fn settings(&self) -> Settings {
+        self.settings.lock().clone()
     }
 
     pub async fn save_settings(&self, settings: Settings) -> Result<AppState, CommandError> {

@@ -37,6 +37,43 @@ struct Args {
     /// The did:key the register is signed with.
     #[arg(long, env = "UMA_WALLET_REGISTRY_KEY")]
     registry_key: Option<String>,
+    /// Start in the tray, without opening the window (as at login).
+    #[arg(long)]
+    minimized: bool,
+}
+
+/// Makes the system start the app at login (in the tray) or not, as the
+/// owner's setting says. Without the autostart plugin (the command tests'
+/// mock runtime) there is nothing to do.
+pub fn start_at_login<R: Runtime>(app: &tauri::AppHandle<R>, wanted: bool) {
+    let Some(autostart) = app.try_state::<tauri_plugin_autostart::AutoLaunchManager>() else { return };
+    let done = match (wanted, autostart.is_enabled()) {
+        (true, Ok(false)) => autostart.enable(),
+        (false, Ok(true)) => autostart.disable(),
+        (_, Ok(_)) => Ok(()),
+        (_, Err(e)) => Err(e),
+    };
+    if let Err(e) = done {
+        tracing::warn!(error = %e, wanted, "could not change whether the app starts at login");
+    }
+}
+
+/// One app per wallet: a second start for the same wallet folder shows the
+/// running one's window instead (D-Bus on Linux). Another wallet folder is
+/// another wallet, with its own app.
+fn instance_id(data_dir: &std::path::Path) -> String {
+    let path = data_dir.canonicalize().unwrap_or_else(|_| data_dir.to_path_buf());
+    let digest = ring::digest::digest(&ring::digest::SHA256, path.as_os_str().as_encoded_bytes());
+    let short: String = digest.as_ref()[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("org.umawallet.desktop.w{short}")
+}
+
+fn show_window<R: Runtime>(app: &tauri::AppHandle<R>) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.show();
+        let _ = window.unminimize();
+        let _ = window.set_focus();
+    }
 }
 
 /// Whether a tray icon exists: without one, closing the window must quit,
@@ -114,7 +151,15 @@ pub fn run() {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("UMA_WALLET_LOG").unwrap_or_else(|_| "warn,uma_wallet_desktop=info".into()))
         .with_writer(std::io::stderr)
         .init();
+    let chosen_data_dir = args.data_dir.clone();
     let data_dir = args.data_dir.unwrap_or_else(|| dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("uma-wallet"));
+    let single_instance = tauri_plugin_single_instance::Builder::new().dbus_id(instance_id(&data_dir)).callback(|app, _args, _cwd| show_window(app)).build();
+    // At login: in the tray, for the same wallet folder (a path with spaces
+    // cannot be passed in an autostart entry; the default folder then).
+    let mut autostart = tauri_plugin_autostart::Builder::new().arg("--minimized");
+    if let Some(dir) = chosen_data_dir.as_ref().and_then(|d| d.to_str()).filter(|d| !d.contains(char::is_whitespace)) {
+        autostart = autostart.arg("--data-dir").arg(dir.to_string());
+    }
     // A folder of the app's own: it is made private (0700), which a user's
     // Documents folder itself must never be.
     let backup_dir = args
@@ -131,12 +176,25 @@ pub fn run() {
         registry: args.registry_url.map(|url| wallet::api::FetchRegistry { url: Some(url), key: args.registry_key }),
     });
 
-    let app = build(Builder::default().plugin(tauri_plugin_notification::init()), desktop)
+    let minimized = args.minimized;
+    // The single-instance plugin first: a second start ends before the rest is set up.
+    let builder = Builder::default().plugin(single_instance).plugin(autostart.build()).plugin(tauri_plugin_notification::init());
+    let app = build(builder, desktop)
         .manage(TrayPresent(AtomicBool::new(false)))
-        .setup(|app| {
-            match tray(app.handle()) {
-                Ok(()) => app.state::<TrayPresent>().0.store(true, Ordering::Relaxed),
-                Err(e) => tracing::warn!(error = %e, "no tray icon; closing the window will quit"),
+        .setup(move |app| {
+            let tray_present = match tray(app.handle()) {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "no tray icon; closing the window will quit");
+                    false
+                }
+            };
+            app.state::<TrayPresent>().0.store(tray_present, Ordering::Relaxed);
+            start_at_login(app.handle(), app.state::<Desktop>().settings().start_at_login);
+            // Hidden until here: started at login it stays in the tray (if
+            // there is one to come back from).
+            if !(minimized && tray_present) {
+                show_window(app.handle());
             }
             Ok(())
         })
@@ -167,12 +225,7 @@ fn tray<R: Runtime>(app: &tauri::AppHandle<R>) -> tauri::Result<()> {
     let menu = Menu::with_items(app, &[&open, &quit])?;
     let mut builder = TrayIconBuilder::with_id("wallet").menu(&menu).tooltip("Pension Wallet").on_menu_event(|app, event| {
         match event.id().as_ref() {
-            "open" => {
-                if let Some(window) = app.get_webview_window("main") {
-                    let _ = window.show();
-                    let _ = window.set_focus();
-                }
-            }
+            "open" => show_window(app),
             "quit" => app.exit(0),
             _ => {}
         }

@@ -368,3 +368,93 @@ async fn rest_of_the_owner_service(scene: &mut Scene, owner_api: &str, owner_tok
 
     scene.ui.client.clone().close().await.unwrap();
 }
+
+/// The app as the system starts it: a `Command` for the app binary over the
+/// wallet folder `data`, with `home` as the owner's home (where the login
+/// entry goes), drawing in software like the WebDriver session.
+fn app_process(home: &std::path::Path, data: &std::path::Path, extra: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_uma-wallet-desktop"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(extra)
+        .env("HOME", home)
+        .env_remove("XDG_CONFIG_HOME")
+        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+        .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
+        .env("LIBGL_ALWAYS_SOFTWARE", "1")
+        .env("NO_AT_BRIDGE", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the app starts")
+}
+
+/// The login entry the app keeps in `home`, once it appears (or is gone).
+async fn login_entry(home: &std::path::Path, present: bool) -> Option<String> {
+    let dir = home.join(".config/autostart");
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let entry = std::fs::read_dir(&dir).ok().into_iter().flatten().flatten().find(|e| e.path().extension().is_some_and(|x| x == "desktop"));
+        let text = entry.and_then(|e| std::fs::read_to_string(e.path()).ok());
+        if text.is_some() == present {
+            return text;
+        }
+        assert!(std::time::Instant::now() < deadline, "the login entry is still {}", if present { "missing" } else { "there" });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits for `child` to end, up to PATIENCE.
+async fn ended(child: &mut std::process::Child) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb and a session bus: run by scripts/test.sh"]
+async fn the_app_starts_at_login_in_the_tray_and_runs_once_per_wallet() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("wallet");
+    let mut first = app_process(home.path(), &data, &[]);
+
+    // On unless turned off: the system will start the app at login, in the
+    // tray, for this same wallet.
+    let entry = login_entry(home.path(), true).await.unwrap();
+    let exec = entry.lines().find(|l| l.starts_with("Exec=")).expect("an Exec line");
+    assert!(exec.contains(env!("CARGO_BIN_EXE_uma-wallet-desktop")), "{exec}");
+    assert!(exec.contains("--minimized"), "{exec}");
+    assert!(exec.contains(&format!("--data-dir {}", data.display())), "{exec}");
+
+    // A second start for the same wallet hands over to the first and ends.
+    let mut second = app_process(home.path(), &data, &[]);
+    let status = ended(&mut second).await.expect("a second app for the same wallet ends");
+    assert!(status.success(), "{status}");
+    assert!(first.try_wait().unwrap().is_none(), "the first app still runs");
+
+    // Another wallet folder is another wallet, with its own app.
+    let other_home = tempfile::tempdir().unwrap();
+    let mut other = app_process(other_home.path(), &other_home.path().join("wallet"), &[]);
+    login_entry(other_home.path(), true).await;
+    assert!(other.try_wait().unwrap().is_none(), "another wallet's app runs beside it");
+    let _ = other.kill();
+    let _ = other.wait();
+
+    // Turned off in the settings, the entry goes at the next start.
+    let _ = first.kill();
+    let _ = first.wait();
+    std::fs::create_dir_all(&data).unwrap();
+    let settings = data.join("desktop.json");
+    let mut saved: Value = std::fs::read(&settings).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_else(|| json!({ "listen": "127.0.0.1:7420" }));
+    saved["start_at_login"] = json!(false);
+    std::fs::write(&settings, serde_json::to_vec(&saved).unwrap()).unwrap();
+    let mut again = app_process(home.path(), &data, &["--minimized"]);
+    login_entry(home.path(), false).await;
+    let _ = again.kill();
+    let _ = again.wait();
+}

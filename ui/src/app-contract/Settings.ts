@@ -9,4 +9,10 @@ listen: string,
 /**
  * The issuer URL when a reverse proxy or tunnel fronts the server.
  */
-public_issuer: string | null, backups: BackupSchedule, };
+public_issuer: string | null, backups: BackupSchedule, 
+/**
+ * Start the app when the owner logs in, in the tray, so that requests
+ * reach the wallet while she does other things. On unless she turns
+ * it off.
+ */
+start_at_login: boolean, };

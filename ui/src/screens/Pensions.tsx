@@ -81,13 +81,16 @@ function pensionNames(list: ReaddressedPension[]): string {
  * not be reached. Shown only when there is something to say. */
 function AddressChange({ status, onDone }: { status: AddressStatus; onDone: () => void }) {
   const [busy, setBusy] = useState(false);
+  // A second click before the first re-renders must not tell them twice.
+  const inFlight = useRef(false);
   const [error, setError] = useState<ApiError | null>(null);
   const last = status.last;
   const failed = last?.failed ?? [];
   const waiting = status.waiting;
   if (waiting.length === 0 && !last) return null;
   async function tell() {
-    if (busy) return;
+    if (inFlight.current) return;
+    inFlight.current = true;
     setBusy(true);
     setError(null);
     try {
@@ -96,6 +99,7 @@ function AddressChange({ status, onDone }: { status: AddressStatus; onDone: () =
     } catch (e) {
       setError(e as ApiError);
     } finally {
+      inFlight.current = false;
       setBusy(false);
     }
   }

@@ -1,4 +1,4 @@
-import { useEffect, useState, type ChangeEvent, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type ChangeEvent, type FormEvent } from 'react';
 import {
   changePassphrase, distrustIssuer, exportBackup, fetchRegistry, getIdentity, importRegistry, listBackups, listProviders, listResources,
   listTrustedIssuers, registrySummary, removeProvider, saveSettings, setIdentity, setRegistryKey, trustIssuer,
@@ -36,6 +36,7 @@ export function SettingsScreen({ state, onState }: { state: AppState; onState: (
       <IdentitySettings />
       <Providers version={providersVersion} />
       <Backup state={state} onState={onState} />
+      <StartAtLogin state={state} onState={onState} />
       <ChangePassphrase />
       <details className="advanced settings-advanced" data-testid="settings-advanced"
         onToggle={(e) => { if (e.currentTarget.open) setAdvancedOpened(true); }}>
@@ -609,6 +610,56 @@ function ChangePassphrase() {
           </Notice>
         )}
         <button type="submit" className="primary" data-testid="passphrase-change" disabled={busy}>{busy ? 'Changing…' : 'Change passphrase'}</button>
+      </form>
+    </section>
+  );
+}
+
+/** Whether the wallet starts with the computer, in the background, so
+ * that requests reach it while the owner does other things. */
+function StartAtLogin({ state, onState }: { state: AppState; onState: (s: AppState) => void }) {
+  const [on, setOn] = useState(state.settings.start_at_login);
+  const [saved, setSaved] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [saving, setSaving] = useState(false);
+  // A second click before the first save re-renders must not save twice.
+  const inFlight = useRef(false);
+
+  async function save(e: FormEvent) {
+    e.preventDefault();
+    if (inFlight.current) return;
+    inFlight.current = true;
+    setSaved(null);
+    setError(null);
+    setSaving(true);
+    try {
+      onState(await saveSettings({ ...state.settings, start_at_login: on }));
+      setSaved(on
+        ? 'Saved. The wallet starts when you log in to this computer, and waits quietly in the corner of the screen.'
+        : 'Saved. The wallet starts only when you open it. While it is closed, nobody can ask you for access.');
+    } catch (err) {
+      setError(err as ApiError);
+    } finally {
+      inFlight.current = false;
+      setSaving(false);
+    }
+  }
+
+  return (
+    <section className="card" aria-labelledby="h-start-at-login">
+      <h2 id="h-start-at-login">Starting with your computer</h2>
+      <p>
+        When people or services ask to see a pension, your wallet has to be running to take the request. If it starts when you
+        log in, it waits in the corner of the screen (where the clock is) until you open it.
+      </p>
+      <form onSubmit={save} noValidate>
+        <div className="check">
+          <input id="start-at-login" data-testid="start-at-login" type="checkbox" checked={on} onChange={(e) => setOn(e.target.checked)} />
+          <label htmlFor="start-at-login">Start the wallet when I log in</label>
+        </div>
+        <ErrorMessage error={error} />
+        {saved && <Notice testId="start-at-login-saved">{saved}</Notice>}
+        <button type="submit" data-testid="start-at-login-save" aria-disabled={saving || undefined}>{saving ? 'Saving…' : 'Save when the wallet starts'}</button>
       </form>
     </section>
   );

@@ -2,7 +2,7 @@ import { render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { Pensions } from '../screens/Pensions';
-import { callsTo, mockCommands, sample } from './ipc';
+import { callsTo, deferred, mockCommands, sample } from './ipc';
 import { expectNoViolations, likeIndexHtml } from './axe';
 import type { AddressReport, AddressStatus, MyPensions, ReaddressedPension } from '../api';
 
@@ -15,7 +15,7 @@ const northwind: ReaddressedPension = {
   provider: 'http://127.0.0.1:44935', provider_name: 'Northwind Pensions', pei: 'urn:pei:y:b2', scheme: 'Northwind Savings Plan', was: WAS, error: null,
 };
 
-function wallet(address: () => AddressStatus, follow?: () => AddressReport) {
+function wallet(address: () => AddressStatus, follow?: () => AddressReport | Promise<AddressReport>) {
   return mockCommands({
     my_pensions: sample<MyPensions>('pensions'),
     list_grants: sample('grants'),
@@ -38,11 +38,12 @@ describe('pensions: the wallet\'s web address changed', () => {
   it('says which providers were told, which could not be, and tells them again on request', async () => {
     const failed = { ...northwind, error: 'Northwind Pensions did not answer' };
     let told = false;
+    const telling = deferred<void>();
     const calls = wallet(
       () => told
         ? { address: NOW, waiting: [], last: { address: NOW, at: 2, updated: [acme, northwind], failed: [] } }
         : { address: NOW, waiting: [northwind], last: { address: NOW, at: 1, updated: [acme], failed: [failed] } },
-      () => { told = true; return { address: NOW, at: 2, updated: [northwind], failed: [] }; },
+      async () => { await telling.promise; told = true; return { address: NOW, at: 2, updated: [northwind], failed: [] }; },
     );
     likeIndexHtml();
     render(<Pensions onGoto={vi.fn()} />);
@@ -59,9 +60,12 @@ describe('pensions: the wallet\'s web address changed', () => {
     expect(plain).not.toMatch(/issuer|UMA|http/i);
     await expectNoViolations();
 
-    // A double click tells them once.
-    await userEvent.setup().dblClick(screen.getByTestId('address-follow'));
+    // A second press while the first is telling them tells them nothing more.
+    const user = userEvent.setup();
+    await user.click(screen.getByTestId('address-follow'));
+    await user.click(screen.getByTestId('address-follow'));
     expect(callsTo(calls, 'follow_address')).toHaveLength(1);
+    telling.resolve();
     const after = await screen.findByText(/Northwind Savings Plan \(Northwind Pensions\) to the new address/);
     expect(after).toBeTruthy();
     expect(screen.queryByTestId('address-follow')).toBeNull();

@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { SettingsScreen } from '../screens/Settings';
 import { formatTime } from '../format';
-import { callsTo, mockCommands, type Handler } from './ipc';
+import { callsTo, deferred, mockCommands, type Handler } from './ipc';
 import type { AppState, BackupFile, TrustedIssuer } from '../api';
 
 /** Types a value in one go (the screens re-render on every key otherwise). */
@@ -14,7 +14,7 @@ async function fillIn(user: ReturnType<typeof userEvent.setup>, field: HTMLEleme
 
 const state: AppState = {
   wallet_exists: true, unlocked: true, data_dir: '/home/a/wallet',
-  settings: { listen: '127.0.0.1:8471', public_issuer: null, backups: { daily: false, keep: 7 } },
+  settings: { listen: '127.0.0.1:8471', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true },
   server: { issuer: 'http://127.0.0.1:8471', owner_api: 'http://127.0.0.1:8471/owner', listen: '127.0.0.1:8471', pid: 1 },
 };
 
@@ -220,6 +220,28 @@ describe('settings: change your passphrase', () => {
   });
 });
 
+describe('settings: starting with the computer', () => {
+  it('is on unless turned off, and saving it keeps every other setting', async () => {
+    const answer: AppState = { ...state, settings: { ...state.settings, start_at_login: false } };
+    const pending = deferred<AppState>();
+    const calls = mockCommands({ ...quiet, save_settings: () => pending.promise });
+    const onState = vi.fn();
+    const user = userEvent.setup();
+    render(<SettingsScreen state={state} onState={onState} />);
+    const box = screen.getByLabelText('Start the wallet when I log in');
+    expect(box).toBeChecked();
+    await user.click(box);
+    // A second press while the first is saving saves nothing more.
+    await user.click(screen.getByTestId('start-at-login-save'));
+    await user.click(screen.getByTestId('start-at-login-save'));
+    pending.resolve(answer);
+    const saved = await screen.findByTestId('start-at-login-saved');
+    expect(saved).toHaveTextContent('The wallet starts only when you open it. While it is closed, nobody can ask you for access.');
+    expect(callsTo(calls, 'save_settings').map((c) => c.args.settings)).toEqual([{ ...state.settings, start_at_login: false }]);
+    expect(onState).toHaveBeenCalledWith(answer);
+  });
+});
+
 describe('settings: automatic backups', () => {
   const older: BackupFile = { path: '/home/a/backups/uma-wallet-backup-1780000000.json', made_at: 1780000000, bytes: 12_800 };
   const newer: BackupFile = { path: '/home/a/backups/uma-wallet-backup-1790000000.json', made_at: 1790000000, bytes: 1_572_864 };
@@ -270,7 +292,7 @@ describe('settings: automatic backups', () => {
     await user.click(screen.getByTestId('backup-schedule-save'));
     await waitFor(() => expect(onState).toHaveBeenCalledWith(answer));
     expect(callsTo(calls, 'save_settings').map((c) => c.args)).toEqual([
-      { settings: { listen: '127.0.0.1:8471', public_issuer: 'https://wallet.example.org', backups: { daily: true, keep: 30 } } },
+      { settings: { listen: '127.0.0.1:8471', public_issuer: 'https://wallet.example.org', backups: { daily: true, keep: 30 }, start_at_login: true } },
     ]);
     expect(screen.getByText(/backed up once a day and the newest 30 backups are kept/)).toHaveAttribute('role', 'status');
   });
@@ -315,7 +337,7 @@ describe('settings: in the order the owner needs them', () => {
     render(<SettingsScreen state={state} onState={vi.fn()} />);
     await screen.findAllByTestId('provider-row');
     const headings = screen.getAllByRole('heading', { level: 2 }).map((h) => h.textContent);
-    expect(headings.slice(0, 4)).toEqual(['Your details', 'Pension providers', 'Backups', 'Change your passphrase']);
+    expect(headings.slice(0, 5)).toEqual(['Your details', 'Pension providers', 'Backups', 'Starting with your computer', 'Change your passphrase']);
 
     const advanced = screen.getByTestId('settings-advanced');
     expect(advanced.tagName).toBe('DETAILS');
