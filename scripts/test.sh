@@ -4,8 +4,9 @@
 # desktop commands through Tauri's IPC, the adversarial suite against the
 # wallet and provider binaries, and every input of the fuzz corpus),
 # Schemathesis against the owner API's and the authorization server's
-# generated OpenAPI documents, the
-# desktop app end to end in a real window under Xvfb, and the command-line
+# generated OpenAPI documents, the desktop's keyring unlock against a real
+# Secret Service, the desktop app end to end in a real window under Xvfb
+# (with its login entry and one app per wallet), and the command-line
 # demo against real providers. Fuzzing itself, and the soak, are longer
 # runs of their own: scripts/fuzz.sh and scripts/soak.sh.
 set -euo pipefail
@@ -31,6 +32,12 @@ cargo test --workspace --locked
 # generates requests; no answer may be a 5xx or differ from its schema.
 # 40 seconds a document keeps the whole run under half an hour in CI.
 bash scripts/api-check.sh 40
+
+# The system keyring: a real Secret Service (gnome-keyring-daemon, its
+# keyring unlocked for this session only) keeps the passphrase of an owner
+# who chose to have the wallet open itself at start.
+dbus-run-session -- bash -c 'echo -n "this session only" | gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null &&
+    cargo test --locked -p uma-wallet-desktop --test commands -- --ignored'
 
 # The desktop app in a real window: Xvfb for the display, a private session
 # bus (WebKit and notifications want one), tauri-driver + WebKitWebDriver.

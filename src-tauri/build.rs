@@ -57,6 +57,7 @@ const COMMANDS: &[&str] = &[
     "list_backups",
     "restore_backup",
     "change_passphrase",
+    "set_unlock_at_login",
 ];
 
 fn main() {

@@ -72,7 +72,16 @@ pub async fn restore_backup<R: Runtime>(app: AppHandle<R>, desktop: State<'_, De
 /// A new passphrase: the wallet's key is sealed again under it.
 #[tauri::command]
 pub async fn change_passphrase(desktop: State<'_, Desktop>, current: String, new: String) -> Answer<()> {
-    Ok(desktop.owner().await?.change_passphrase(&ChangePassphrase { current, new }).await?)
+    desktop.owner().await?.change_passphrase(&ChangePassphrase { current, new: new.clone() }).await?;
+    desktop.passphrase_changed(&new);
+    Ok(())
+}
+
+/// Opens the wallet at start without asking, with the passphrase kept in
+/// the system's keyring (on: `passphrase` must open this wallet), or not.
+#[tauri::command]
+pub async fn set_unlock_at_login(desktop: State<'_, Desktop>, enabled: bool, passphrase: Option<String>) -> Answer<AppState> {
+    desktop.set_unlock_at_login(enabled, passphrase).await
 }
 
 /// `null` until the owner has given identity details.

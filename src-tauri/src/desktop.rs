@@ -36,6 +36,10 @@ pub struct Settings {
     /// it off.
     #[serde(default = "start_at_login_by_default")]
     pub start_at_login: bool,
+    /// Open the wallet at start with the passphrase kept in the system's
+    /// keyring (see `login_unlock.rs`). Off unless she turns it on.
+    #[serde(default)]
+    pub unlock_at_login: bool,
 }
 
 fn start_at_login_by_default() -> bool {
@@ -44,7 +48,7 @@ fn start_at_login_by_default() -> bool {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { listen: DEFAULT_LISTEN.into(), public_issuer: None, backups: BackupSchedule::default(), start_at_login: true }
+        Settings { listen: DEFAULT_LISTEN.into(), public_issuer: None, backups: BackupSchedule::default(), start_at_login: true, unlock_at_login: false }
     }
 }
 
@@ -129,6 +133,10 @@ pub struct DesktopOptions {
     pub kdf: KdfParams,
     pub started: Instant,
     pub registry: Option<FetchRegistry>,
+}
+
+fn keyring_failed(e: String) -> CommandError {
+    CommandError::new("keyring_unavailable", format!("This computer's keyring could not be used: {e}"))
 }
 
 impl Desktop {
@@ -299,6 +307,65 @@ impl Desktop {
     /// What the settings say now.
     pub fn settings(&self) -> Settings {
         self.settings.lock().clone()
+    }
+
+    /// Turns unlocking at login on (keeping `passphrase`, once it is shown
+    /// to open this wallet, in the system's keyring) or off (forgetting it).
+    pub async fn set_unlock_at_login(&self, enabled: bool, passphrase: Option<String>) -> Result<AppState, CommandError> {
+        if enabled {
+            let passphrase = passphrase.filter(|p| !p.is_empty()).ok_or_else(|| CommandError::invalid_input("Type your passphrase to keep it in this computer's keyring."))?;
+            let wallet = self.wallet(&*self.session.lock().await)?;
+            wallet.check_passphrase(&passphrase).await.map_err(|e| match e {
+                wallet::OwnerError::WrongPassphrase => CommandError::new("wrong_passphrase", "That passphrase does not open this wallet."),
+                other => CommandError::new("wallet_error", other.to_string()),
+            })?;
+            crate::login_unlock::remember(&self.data_dir, &passphrase).map_err(keyring_failed)?;
+        } else {
+            crate::login_unlock::forget(&self.data_dir).map_err(keyring_failed)?;
+        }
+        let settings = Settings { unlock_at_login: enabled, ..self.settings() };
+        self.write_settings(&settings)?;
+        *self.settings.lock() = settings;
+        Ok(self.state().await)
+    }
+
+    /// At start: opens the wallet with the passphrase kept in the keyring,
+    /// if the owner chose that. Whatever goes wrong leaves it locked, for
+    /// her to unlock as usual; a kept passphrase that no longer opens the
+    /// wallet is forgotten.
+    pub async fn unlock_from_keyring<R: Runtime>(&self, app: &AppHandle<R>) -> bool {
+        if !self.settings().unlock_at_login || !Wallet::exists(&self.data_dir) {
+            return false;
+        }
+        let passphrase = match crate::login_unlock::recall(&self.data_dir) {
+            Ok(Some(passphrase)) => passphrase,
+            Ok(None) => return false,
+            Err(e) => {
+                tracing::warn!(error = e, "the keyring could not be read: unlock by hand");
+                return false;
+            }
+        };
+        match self.unlock(app, passphrase.to_string()).await {
+            Ok(_) => true,
+            Err(e) if e.kind == "wrong_passphrase" => {
+                tracing::warn!("the passphrase in the keyring no longer opens the wallet: forgotten");
+                let _ = crate::login_unlock::forget(&self.data_dir);
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e.message, "could not unlock from the keyring");
+                false
+            }
+        }
+    }
+
+    /// After the owner changed her passphrase: the keyring keeps the new one.
+    pub fn passphrase_changed(&self, new: &str) {
+        if self.settings().unlock_at_login {
+            if let Err(e) = crate::login_unlock::remember(&self.data_dir, new) {
+                tracing::warn!(error = e, "the keyring could not take the new passphrase");
+            }
+        }
     }
 
     pub async fn save_settings(&self, settings: Settings) -> Result<AppState, CommandError> {

@@ -6,6 +6,7 @@
 pub mod commands;
 pub mod desktop;
 pub mod error;
+pub mod login_unlock;
 
 use clap::Parser;
 use desktop::{Desktop, DesktopOptions};
@@ -136,6 +137,7 @@ pub fn build<R: Runtime>(builder: Builder<R>, desktop: Desktop) -> Builder<R> {
         commands::list_backups,
         commands::restore_backup,
         commands::change_passphrase,
+        commands::set_unlock_at_login,
         commands::list_credentials,
         commands::show_credential,
         commands::verify_credential,
@@ -191,6 +193,10 @@ pub fn run() {
             };
             app.state::<TrayPresent>().0.store(tray_present, Ordering::Relaxed);
             start_at_login(app.handle(), app.state::<Desktop>().settings().start_at_login);
+            // Before the window shows, so it opens on the wallet, not the
+            // unlock screen (the key derivation takes a moment).
+            let handle = app.handle().clone();
+            tauri::async_runtime::block_on(async move { handle.state::<Desktop>().unlock_from_keyring(&handle).await });
             // Hidden until here: started at login it stays in the tray (if
             // there is one to come back from).
             if !(minimized && tray_present) {

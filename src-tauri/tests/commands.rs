@@ -356,3 +356,47 @@ fn a_provider_failing_during_accept_is_reported_and_nothing_is_registered() {
     assert_eq!(app.ok("list_resources", json!({})), json!([]), "nothing registered");
     assert_eq!(app.ok("list_credentials", json!({})), json!([]), "no credential stored");
 }
+
+/// Against the session's real Secret Service (gnome-keyring-daemon):
+/// `scripts/test.sh` starts one, unlocked, and runs this with `--ignored`.
+#[test]
+#[ignore = "needs a Secret Service on the session bus: run by scripts/test.sh"]
+fn the_wallet_opens_at_start_with_the_passphrase_the_keyring_keeps_only_when_chosen() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("wallet");
+    let app = TestApp::new(dir, false);
+    app.create();
+    assert_eq!(app.error_kind("set_unlock_at_login", json!({ "enabled": true, "passphrase": "not the passphrase" })), "wrong_passphrase");
+    assert_eq!(uma_wallet_desktop::login_unlock::recall(&data_dir).unwrap(), None, "a wrong passphrase is not kept");
+    let state = app.ok("set_unlock_at_login", json!({ "enabled": true, "passphrase": PASSPHRASE }));
+    assert_eq!(state["settings"]["unlock_at_login"], true);
+    assert_eq!(uma_wallet_desktop::login_unlock::recall(&data_dir).unwrap().as_deref().map(String::as_str), Some(PASSPHRASE));
+
+    // The app starts again (at login): the wallet opens by itself.
+    tauri::async_runtime::block_on(app.window.state::<Desktop>().lock());
+    let app = TestApp::new(app.dir, false);
+    let desktop = app.window.state::<Desktop>();
+    assert!(tauri::async_runtime::block_on(desktop.unlock_from_keyring(app.window.app_handle())));
+    assert_eq!(app.ok("app_state", json!({}))["unlocked"], true);
+
+    // The passphrase changes: the keyring keeps the new one.
+    app.ok("change_passphrase", json!({ "current": PASSPHRASE, "new": "a brand new harbour passphrase" }));
+    assert_eq!(uma_wallet_desktop::login_unlock::recall(&data_dir).unwrap().as_deref().map(String::as_str), Some("a brand new harbour passphrase"));
+
+    // A kept passphrase that no longer opens the wallet is forgotten, and the wallet stays locked.
+    uma_wallet_desktop::login_unlock::remember(&data_dir, "stale").unwrap();
+    tauri::async_runtime::block_on(app.window.state::<Desktop>().lock());
+    let app = TestApp::new(app.dir, false);
+    assert!(!tauri::async_runtime::block_on(app.window.state::<Desktop>().unlock_from_keyring(app.window.app_handle())));
+    assert_eq!(app.ok("app_state", json!({}))["unlocked"], false);
+    assert_eq!(uma_wallet_desktop::login_unlock::recall(&data_dir).unwrap(), None);
+
+    // Turned off: nothing is kept, and nothing opens by itself.
+    app.ok("unlock_wallet", json!({ "passphrase": "a brand new harbour passphrase" }));
+    uma_wallet_desktop::login_unlock::remember(&data_dir, "a brand new harbour passphrase").unwrap();
+    assert_eq!(app.ok("set_unlock_at_login", json!({ "enabled": false, "passphrase": null }))["settings"]["unlock_at_login"], false);
+    assert_eq!(uma_wallet_desktop::login_unlock::recall(&data_dir).unwrap(), None);
+    tauri::async_runtime::block_on(app.window.state::<Desktop>().lock());
+    let app = TestApp::new(app.dir, false);
+    assert!(!tauri::async_runtime::block_on(app.window.state::<Desktop>().unlock_from_keyring(app.window.app_handle())));
+}

@@ -155,6 +155,10 @@ export const listBackups = () => call<BackupFile[]>('list_backups');
  * with the passphrase it had when the backup was made, and opens it. */
 export const restoreBackup = (path: string, passphrase: string) => call<AppState>('restore_backup', { path, passphrase });
 export const changePassphrase = (current: string, next: string) => call<null>('change_passphrase', { current, new: next });
+/** Opens the wallet when the app starts, with the passphrase kept in the
+ * computer's keyring (`passphrase` must open this wallet), or stops doing so. */
+export const setUnlockAtLogin = (enabled: boolean, passphrase: string | null) =>
+  call<AppState>('set_unlock_at_login', { enabled, passphrase });
 
 // ---------- owner service ----------
 

@@ -15,4 +15,9 @@ public_issuer: string | null, backups: BackupSchedule,
  * reach the wallet while she does other things. On unless she turns
  * it off.
  */
-start_at_login: boolean, };
+start_at_login: boolean, 
+/**
+ * Open the wallet at start with the passphrase kept in the system's
+ * keyring (see `login_unlock.rs`). Off unless she turns it on.
+ */
+unlock_at_login: boolean, };

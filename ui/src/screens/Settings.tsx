@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type ChangeEvent, type FormEvent } from 'react';
 import {
-  changePassphrase, distrustIssuer, exportBackup, fetchRegistry, getIdentity, importRegistry, listBackups, listProviders, listResources,
+  changePassphrase, distrustIssuer, setUnlockAtLogin, exportBackup, fetchRegistry, getIdentity, importRegistry, listBackups, listProviders, listResources,
   listTrustedIssuers, registrySummary, removeProvider, saveSettings, setIdentity, setRegistryKey, trustIssuer,
   type ApiError, type AppState, type BackupFile, type GovernanceSummary, type Provider, type Resource, type TrustedIssuer,
 } from '../api';
@@ -661,7 +661,76 @@ function StartAtLogin({ state, onState }: { state: AppState; onState: (s: AppSta
         {saved && <Notice testId="start-at-login-saved">{saved}</Notice>}
         <button type="submit" data-testid="start-at-login-save" aria-disabled={saving || undefined}>{saving ? 'Saving…' : 'Save when the wallet starts'}</button>
       </form>
+      <UnlockAtLogin state={state} onState={onState} />
     </section>
+  );
+}
+
+/** Opening the wallet when it starts, without the passphrase: kept in the
+ * computer's keyring, and only if the owner chooses it. */
+function UnlockAtLogin({ state, onState }: { state: AppState; onState: (s: AppState) => void }) {
+  const on = state.settings.unlock_at_login;
+  const [passphrase, setPassphrase] = useState('');
+  const [problems, setProblems] = useState<Problem[]>([]);
+  const [saved, setSaved] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
+  const inFlight = useRef(false);
+
+  async function change(e: FormEvent) {
+    e.preventDefault();
+    if (inFlight.current) return;
+    setSaved(null);
+    if (!on && passphrase === '') {
+      setProblems([{ field: 'unlock-passphrase', message: 'Type your passphrase: the keyring keeps it for the wallet.' }]);
+      return;
+    }
+    inFlight.current = true;
+    setProblems([]);
+    setSaving(true);
+    try {
+      onState(await setUnlockAtLogin(!on, on ? null : passphrase));
+      setPassphrase('');
+      setSaved(on
+        ? 'Done. The wallet will ask for your passphrase each time it starts, and the keyring no longer keeps it.'
+        : 'Done. When the wallet starts, it opens itself with the passphrase the keyring keeps.');
+    } catch (err) {
+      const error = err as ApiError;
+      setProblems([error.kind === 'wrong_passphrase' ? { field: 'unlock-passphrase', message: 'That passphrase does not open this wallet.' } : fromError(error)]);
+    } finally {
+      inFlight.current = false;
+      setSaving(false);
+    }
+  }
+
+  return (
+    <form onSubmit={change} className="subform" aria-labelledby="h-unlock-at-login" noValidate>
+      <h3 id="h-unlock-at-login">Opening without your passphrase</h3>
+      <p>
+        {on
+          ? 'The wallet opens itself when it starts, with your passphrase kept in this computer’s keyring (where it keeps your other passwords).'
+          : 'The wallet can open itself when it starts, so requests are answered before you open it. Your passphrase is then kept in this computer’s keyring, where it keeps your other passwords.'}
+      </p>
+      <p className="small">
+        Anyone who can use this computer while you are logged in could then open your wallet. A copy of the wallet’s files
+        taken elsewhere still needs your passphrase.
+      </p>
+      <ErrorSummary problems={problems} testId="unlock-at-login-error" level={4} />
+      {!on && (
+        <>
+          <FieldError field="unlock-passphrase" message={problemAt(problems, 'unlock-passphrase')} />
+          <div className={`field${problemAt(problems, 'unlock-passphrase') ? ' has-error' : ''}`}>
+            <label htmlFor="unlock-passphrase">Your passphrase</label>
+            <input id="unlock-passphrase" data-testid="unlock-passphrase" type="password" autoComplete="current-password"
+              {...fieldAria('unlock-passphrase', problemAt(problems, 'unlock-passphrase'))}
+              value={passphrase} onChange={(e) => setPassphrase(e.target.value)} />
+          </div>
+        </>
+      )}
+      {saved && <Notice testId="unlock-at-login-saved">{saved}</Notice>}
+      <button type="submit" data-testid="unlock-at-login-change" aria-disabled={saving || undefined}>
+        {saving ? 'Saving…' : on ? 'Ask for my passphrase again' : 'Open without my passphrase'}
+      </button>
+    </form>
   );
 }
 

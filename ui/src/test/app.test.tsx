@@ -8,7 +8,7 @@ import type { AppState, OwnerEvent, PendingRequest } from '../api';
 
 const base: AppState = {
   wallet_exists: true, unlocked: true, data_dir: '/d',
-  settings: { listen: '127.0.0.1:8471', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true },
+  settings: { listen: '127.0.0.1:8471', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true, unlock_at_login: false },
   server: { issuer: 'http://127.0.0.1:8471', owner_api: 'x', listen: '127.0.0.1:8471', pid: 7 },
 };
 
@@ -82,14 +82,14 @@ describe('app shell', () => {
 describe('settings that move the server', () => {
   it('lock the wallet and the unlock screen says why', async () => {
     const unlocked = {
-      wallet_exists: true, unlocked: true, data_dir: '/w', settings: { listen: '127.0.0.1:7420', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true },
+      wallet_exists: true, unlocked: true, data_dir: '/w', settings: { listen: '127.0.0.1:7420', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true, unlock_at_login: false },
       server: { issuer: 'http://127.0.0.1:7420', owner_api: 'http://127.0.0.1:9', listen: '127.0.0.1:7420', pid: 1 },
     };
     mockCommands({
       app_state: unlocked,
       list_requests: [], watch_requests: null, my_pensions: { pensions: [], totals: { estimated_annual_income: 0, dc_pots: 0 } },
       list_grants: [], list_clients: [], get_identity: null, list_resources: [], list_providers: [],
-      save_settings: { ...unlocked, unlocked: false, server: null, settings: { listen: '127.0.0.1:8471', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true } },
+      save_settings: { ...unlocked, unlocked: false, server: null, settings: { listen: '127.0.0.1:8471', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true, unlock_at_login: false } },
     });
     const user = userEvent.setup();
     render(<App />);

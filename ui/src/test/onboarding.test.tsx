@@ -8,7 +8,7 @@ import type { AppState } from '../api';
 
 const unlockedState: AppState = {
   wallet_exists: true, unlocked: true, data_dir: '/home/a/.wallet',
-  settings: { listen: '127.0.0.1:8471', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true },
+  settings: { listen: '127.0.0.1:8471', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true, unlock_at_login: false },
   server: { issuer: 'http://127.0.0.1:8471', owner_api: 'http://127.0.0.1:8471/owner', listen: '127.0.0.1:8471', pid: 1 },
 };
 const lockedState: AppState = { ...unlockedState, unlocked: false, server: null };
@@ -122,7 +122,7 @@ describe('unlock', () => {
     await user.type(listen, '127.0.0.1:9000');
     await user.click(screen.getByTestId('unlock'));
     await waitFor(() => expect(done).toHaveBeenCalledWith(unlockedState));
-    expect(callsTo(calls, 'save_settings')[0].args).toEqual({ settings: { listen: '127.0.0.1:9000', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true } });
+    expect(callsTo(calls, 'save_settings')[0].args).toEqual({ settings: { listen: '127.0.0.1:9000', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true, unlock_at_login: false } });
     expect(calls.map((c) => c.cmd)).toEqual(['unlock_wallet', 'save_settings', 'unlock_wallet']);
   });
 });

@@ -72,7 +72,7 @@ describe('credentials', () => {
 describe('settings', () => {
   const state: AppState = {
     wallet_exists: true, unlocked: true, data_dir: '/home/a/wallet',
-    settings: { listen: '127.0.0.1:8471', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true }, server: null,
+    settings: { listen: '127.0.0.1:8471', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true, unlock_at_login: false }, server: null,
   };
 
   it('adds a provider and lists it; shows the backup path', async () => {
@@ -112,7 +112,7 @@ describe('settings', () => {
     await user.type(screen.getByLabelText(/public address/i), 'https://wallet.example.org');
     await user.click(screen.getByRole('button', { name: 'Save' }));
     await waitFor(() => expect(onState).toHaveBeenCalled());
-    expect(callsTo(calls, 'save_settings')[0].args).toEqual({ settings: { listen: '127.0.0.1:9999', public_issuer: 'https://wallet.example.org', backups: { daily: false, keep: 7 }, start_at_login: true } });
+    expect(callsTo(calls, 'save_settings')[0].args).toEqual({ settings: { listen: '127.0.0.1:9999', public_issuer: 'https://wallet.example.org', backups: { daily: false, keep: 7 }, start_at_login: true, unlock_at_login: false } });
   });
 });
 
@@ -208,7 +208,7 @@ describe('settings: identity details', () => {
       set_identity: (args: Record<string, unknown>) => args.identity,
     });
     const user = userEvent.setup();
-    const state: AppState = { wallet_exists: true, unlocked: true, data_dir: '/w', settings: { listen: '127.0.0.1:7420', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true }, server: null };
+    const state: AppState = { wallet_exists: true, unlocked: true, data_dir: '/w', settings: { listen: '127.0.0.1:7420', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true, unlock_at_login: false }, server: null };
     render(<SettingsScreen state={state} onState={vi.fn()} />);
     await screen.findByTestId('save-identity');
     const postcode = document.getElementById('settings-postcode')!;

@@ -14,7 +14,7 @@ async function fillIn(user: ReturnType<typeof userEvent.setup>, field: HTMLEleme
 
 const state: AppState = {
   wallet_exists: true, unlocked: true, data_dir: '/home/a/wallet',
-  settings: { listen: '127.0.0.1:8471', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true },
+  settings: { listen: '127.0.0.1:8471', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true, unlock_at_login: false },
   server: { issuer: 'http://127.0.0.1:8471', owner_api: 'http://127.0.0.1:8471/owner', listen: '127.0.0.1:8471', pid: 1 },
 };
 
@@ -242,6 +242,56 @@ describe('settings: starting with the computer', () => {
   });
 });
 
+describe('settings: opening without the passphrase', () => {
+  it('is off until she gives her passphrase, says what it costs, and says a wrong one plainly', async () => {
+    const on: AppState = { ...state, settings: { ...state.settings, unlock_at_login: true } };
+    let tries = 0;
+    const calls = mockCommands({
+      ...quiet,
+      set_unlock_at_login: () => {
+        tries += 1;
+        if (tries === 1) throw { kind: 'wrong_passphrase', message: 'That passphrase does not open this wallet.' };
+        return on;
+      },
+    });
+    const onState = vi.fn();
+    const user = userEvent.setup();
+    render(<SettingsScreen state={state} onState={onState} />);
+    const form = screen.getByRole('form', { name: 'Opening without your passphrase' });
+    expect(form).toHaveTextContent('Anyone who can use this computer while you are logged in could then open your wallet.');
+
+    await user.click(within(form).getByTestId('unlock-at-login-change'));
+    expect(await within(form).findByTestId('unlock-at-login-error')).toHaveTextContent('Type your passphrase');
+    expect(callsTo(calls, 'set_unlock_at_login')).toHaveLength(0);
+
+    await fillIn(user, within(form).getByLabelText('Your passphrase'), 'not it');
+    await user.click(within(form).getByTestId('unlock-at-login-change'));
+    expect(await within(form).findByTestId('unlock-at-login-error')).toHaveTextContent('That passphrase does not open this wallet.');
+    expect(within(form).getByLabelText('Your passphrase')).toHaveAttribute('aria-invalid', 'true');
+
+    await user.clear(within(form).getByLabelText('Your passphrase'));
+    await fillIn(user, within(form).getByLabelText('Your passphrase'), 'a long and private passphrase');
+    await user.click(within(form).getByTestId('unlock-at-login-change'));
+    expect(await within(form).findByTestId('unlock-at-login-saved')).toHaveTextContent('opens itself');
+    expect(callsTo(calls, 'set_unlock_at_login').map((c) => c.args)).toEqual([
+      { enabled: true, passphrase: 'not it' },
+      { enabled: true, passphrase: 'a long and private passphrase' },
+    ]);
+    expect(onState).toHaveBeenCalledWith(on);
+  });
+
+  it('turns off without the passphrase', async () => {
+    const on: AppState = { ...state, settings: { ...state.settings, unlock_at_login: true } };
+    const calls = mockCommands({ ...quiet, set_unlock_at_login: state });
+    render(<SettingsScreen state={on} onState={vi.fn()} />);
+    const form = screen.getByRole('form', { name: 'Opening without your passphrase' });
+    expect(within(form).queryByLabelText('Your passphrase')).toBeNull();
+    await userEvent.setup().click(within(form).getByRole('button', { name: 'Ask for my passphrase again' }));
+    await within(form).findByTestId('unlock-at-login-saved');
+    expect(callsTo(calls, 'set_unlock_at_login').map((c) => c.args)).toEqual([{ enabled: false, passphrase: null }]);
+  });
+});
+
 describe('settings: automatic backups', () => {
   const older: BackupFile = { path: '/home/a/backups/uma-wallet-backup-1780000000.json', made_at: 1780000000, bytes: 12_800 };
   const newer: BackupFile = { path: '/home/a/backups/uma-wallet-backup-1790000000.json', made_at: 1790000000, bytes: 1_572_864 };
@@ -292,7 +342,7 @@ describe('settings: automatic backups', () => {
     await user.click(screen.getByTestId('backup-schedule-save'));
     await waitFor(() => expect(onState).toHaveBeenCalledWith(answer));
     expect(callsTo(calls, 'save_settings').map((c) => c.args)).toEqual([
-      { settings: { listen: '127.0.0.1:8471', public_issuer: 'https://wallet.example.org', backups: { daily: true, keep: 30 }, start_at_login: true } },
+      { settings: { listen: '127.0.0.1:8471', public_issuer: 'https://wallet.example.org', backups: { daily: true, keep: 30 }, start_at_login: true, unlock_at_login: false } },
     ]);
     expect(screen.getByText(/backed up once a day and the newest 30 backups are kept/)).toHaveAttribute('role', 'status');
   });

@@ -1,0 +1,43 @@
+//! Unlocking at login from the system's keyring (Secret Service on Linux,
+//! Keychain on macOS, Credential Manager on Windows), when the owner opts
+//! in: the passphrase is kept there, under her login, so the wallet can
+//! open itself when the app starts at login and take requests while she
+//! has not opened it yet.
+//!
+//! The trade-off, said in the app: whoever can use her login session can
+//! then open the wallet without the passphrase; the wallet's files alone,
+//! copied elsewhere, still need it. Off unless she turns it on.
+
+use std::path::Path;
+use zeroize::Zeroizing;
+
+/// The keyring's name for this app's entries.
+const SERVICE: &str = "org.umawallet.desktop";
+
+/// One entry per wallet folder.
+fn entry(data_dir: &Path) -> Result<keyring::Entry, String> {
+    let folder = data_dir.canonicalize().unwrap_or_else(|_| data_dir.to_path_buf());
+    keyring::Entry::new(SERVICE, &folder.to_string_lossy()).map_err(|e| e.to_string())
+}
+
+/// Keeps `passphrase` in the keyring for the wallet in `data_dir`.
+pub fn remember(data_dir: &Path, passphrase: &str) -> Result<(), String> {
+    entry(data_dir)?.set_password(passphrase).map_err(|e| e.to_string())
+}
+
+/// The passphrase kept for the wallet in `data_dir`, if any.
+pub fn recall(data_dir: &Path) -> Result<Option<Zeroizing<String>>, String> {
+    match entry(data_dir)?.get_password() {
+        Ok(passphrase) => Ok(Some(Zeroizing::new(passphrase))),
+        Err(keyring::Error::NoEntry) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Removes the passphrase kept for the wallet in `data_dir` (none kept is fine).
+pub fn forget(data_dir: &Path) -> Result<(), String> {
+    match entry(data_dir)?.delete_credential() {
+        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}
