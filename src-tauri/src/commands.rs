@@ -73,7 +73,7 @@ pub async fn restore_backup<R: Runtime>(app: AppHandle<R>, desktop: State<'_, De
 #[tauri::command]
 pub async fn change_passphrase(desktop: State<'_, Desktop>, current: String, new: String) -> Answer<()> {
     desktop.owner().await?.change_passphrase(&ChangePassphrase { current, new: new.clone() }).await?;
-    desktop.passphrase_changed(&new);
+    desktop.passphrase_changed(new).await;
     Ok(())
 }
 

@@ -319,9 +319,14 @@ impl Desktop {
                 wallet::OwnerError::WrongPassphrase => CommandError::new("wrong_passphrase", "That passphrase does not open this wallet."),
                 other => CommandError::new("wallet_error", other.to_string()),
             })?;
-            crate::login_unlock::remember(&self.data_dir, &passphrase).map_err(keyring_failed)?;
+            let data_dir = self.data_dir.clone();
+            crate::login_unlock::bounded(move || crate::login_unlock::remember(&data_dir, &passphrase)).await.map_err(keyring_failed)?;
         } else {
-            crate::login_unlock::forget(&self.data_dir).map_err(keyring_failed)?;
+            if self.screen_locked.load(Ordering::SeqCst) {
+                return Err(CommandError::locked());
+            }
+            let data_dir = self.data_dir.clone();
+            crate::login_unlock::bounded(move || crate::login_unlock::forget(&data_dir)).await.map_err(keyring_failed)?;
         }
         let settings = Settings { unlock_at_login: enabled, ..self.settings() };
         self.write_settings(&settings)?;
@@ -330,14 +335,17 @@ impl Desktop {
     }
 
     /// At start: opens the wallet with the passphrase kept in the keyring,
-    /// if the owner chose that. Whatever goes wrong leaves it locked, for
-    /// her to unlock as usual; a kept passphrase that no longer opens the
-    /// wallet is forgotten.
+    /// if the owner chose that, so that the server takes requests. Her
+    /// screens stay locked: seeing or answering anything still takes her
+    /// passphrase. Whatever goes wrong leaves the wallet closed, for her to
+    /// unlock as usual; a kept passphrase that no longer opens the wallet
+    /// is forgotten, and the setting with it.
     pub async fn unlock_from_keyring<R: Runtime>(&self, app: &AppHandle<R>) -> bool {
         if !self.settings().unlock_at_login || !Wallet::exists(&self.data_dir) {
             return false;
         }
-        let passphrase = match crate::login_unlock::recall(&self.data_dir) {
+        let data_dir = self.data_dir.clone();
+        let passphrase = match crate::login_unlock::bounded(move || crate::login_unlock::recall(&data_dir)).await {
             Ok(Some(passphrase)) => passphrase,
             Ok(None) => return false,
             Err(e) => {
@@ -346,10 +354,18 @@ impl Desktop {
             }
         };
         match self.unlock(app, passphrase.to_string()).await {
-            Ok(_) => true,
+            Ok(_) => {
+                self.screen_locked.store(true, Ordering::SeqCst);
+                true
+            }
             Err(e) if e.kind == "wrong_passphrase" => {
                 tracing::warn!("the passphrase in the keyring no longer opens the wallet: forgotten");
-                let _ = crate::login_unlock::forget(&self.data_dir);
+                let data_dir = self.data_dir.clone();
+                let _ = crate::login_unlock::bounded(move || crate::login_unlock::forget(&data_dir)).await;
+                let settings = Settings { unlock_at_login: false, ..self.settings() };
+                if self.write_settings(&settings).is_ok() {
+                    *self.settings.lock() = settings;
+                }
                 false
             }
             Err(e) => {
@@ -360,15 +376,22 @@ impl Desktop {
     }
 
     /// After the owner changed her passphrase: the keyring keeps the new one.
-    pub fn passphrase_changed(&self, new: &str) {
+    pub async fn passphrase_changed(&self, new: String) {
         if self.settings().unlock_at_login {
-            if let Err(e) = crate::login_unlock::remember(&self.data_dir, new) {
+            let data_dir = self.data_dir.clone();
+            if let Err(e) = crate::login_unlock::bounded(move || crate::login_unlock::remember(&data_dir, &new)).await {
                 tracing::warn!(error = e, "the keyring could not take the new passphrase");
             }
         }
     }
 
-    pub async fn save_settings(&self, settings: Settings) -> Result<AppState, CommandError> {
+    pub async fn save_settings(&self, mut settings: Settings) -> Result<AppState, CommandError> {
+        if self.screen_locked.load(Ordering::SeqCst) {
+            return Err(CommandError::locked());
+        }
+        // Only `set_unlock_at_login` changes this: it checks the passphrase
+        // and keeps or forgets it in the keyring with the flag.
+        settings.unlock_at_login = self.settings().unlock_at_login;
         settings.check()?;
         self.write_settings(&settings)?;
         let moved = std::mem::replace(&mut *self.settings.lock(), settings.clone()).moves_the_server(&settings);

@@ -48,12 +48,8 @@ struct Args {
 /// mock runtime) there is nothing to do.
 pub fn start_at_login<R: Runtime>(app: &tauri::AppHandle<R>, wanted: bool) {
     let Some(autostart) = app.try_state::<tauri_plugin_autostart::AutoLaunchManager>() else { return };
-    let done = match (wanted, autostart.is_enabled()) {
-        (true, Ok(false)) => autostart.enable(),
-        (false, Ok(true)) => autostart.disable(),
-        (_, Ok(_)) => Ok(()),
-        (_, Err(e)) => Err(e),
-    };
+    // Written again each time, so the entry follows the app if it moved.
+    let done = if wanted { autostart.enable() } else { autostart.disable() };
     if let Err(e) = done {
         tracing::warn!(error = %e, wanted, "could not change whether the app starts at login");
     }
@@ -153,14 +149,26 @@ pub fn run() {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("UMA_WALLET_LOG").unwrap_or_else(|_| "warn,uma_wallet_desktop=info".into()))
         .with_writer(std::io::stderr)
         .init();
-    let chosen_data_dir = args.data_dir.clone();
-    let data_dir = args.data_dir.unwrap_or_else(|| dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("uma-wallet"));
-    let single_instance = tauri_plugin_single_instance::Builder::new().dbus_id(instance_id(&data_dir)).callback(|app, _args, _cwd| show_window(app)).build();
-    // At login: in the tray, for the same wallet folder (a path with spaces
-    // cannot be passed in an autostart entry; the default folder then).
+    let chosen = args.data_dir.is_some() || args.backup_dir.is_some();
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("uma-wallet"));
+    let id = instance_id(&data_dir);
+    let single_instance = tauri_plugin_single_instance::Builder::new().dbus_id(id.clone()).callback(|app, _args, _cwd| show_window(app)).build();
+    // At login: in the tray, for this same wallet. Each wallet folder has
+    // its own login entry (named after it), holding full paths.
     let mut autostart = tauri_plugin_autostart::Builder::new().arg("--minimized");
-    if let Some(dir) = chosen_data_dir.as_ref().and_then(|d| d.to_str()).filter(|d| !d.contains(char::is_whitespace)) {
-        autostart = autostart.arg("--data-dir").arg(dir.to_string());
+    if chosen {
+        autostart = autostart.app_name(format!("Pension Wallet {}", id.rsplit('.').next().unwrap_or_default()));
+    }
+    let absolute = |p: &PathBuf| std::path::absolute(p).ok().and_then(|p| p.to_str().map(String::from));
+    let mut login_entry_usable = true;
+    for (flag, dir) in [("--data-dir", args.data_dir.as_ref()), ("--backup-dir", args.backup_dir.as_ref())] {
+        let Some(dir) = dir else { continue };
+        match absolute(dir).filter(|d| !d.contains(char::is_whitespace)) {
+            Some(dir) => autostart = autostart.arg(flag).arg(dir),
+            // An autostart entry cannot carry such a path: no entry, rather
+            // than one that starts another wallet.
+            None => login_entry_usable = false,
+        }
     }
     // A folder of the app's own: it is made private (0700), which a user's
     // Documents folder itself must never be.
@@ -192,16 +200,19 @@ pub fn run() {
                 }
             };
             app.state::<TrayPresent>().0.store(tray_present, Ordering::Relaxed);
-            start_at_login(app.handle(), app.state::<Desktop>().settings().start_at_login);
-            // Before the window shows, so it opens on the wallet, not the
-            // unlock screen (the key derivation takes a moment).
+            start_at_login(app.handle(), app.state::<Desktop>().settings().start_at_login && login_entry_usable);
+            // The server opens from the keyring (if the owner chose it) off
+            // the main thread, so the tray answers meanwhile; the window
+            // shows after, on the lock screen rather than the unlock one.
+            // Started at login, it stays in the tray (if there is one to
+            // come back from).
             let handle = app.handle().clone();
-            tauri::async_runtime::block_on(async move { handle.state::<Desktop>().unlock_from_keyring(&handle).await });
-            // Hidden until here: started at login it stays in the tray (if
-            // there is one to come back from).
-            if !(minimized && tray_present) {
-                show_window(app.handle());
-            }
+            tauri::async_runtime::spawn(async move {
+                handle.state::<Desktop>().unlock_from_keyring(&handle).await;
+                if !(minimized && tray_present) {
+                    show_window(&handle);
+                }
+            });
             Ok(())
         })
         .on_window_event(|window, event| {

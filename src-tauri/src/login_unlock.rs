@@ -4,9 +4,14 @@
 //! open itself when the app starts at login and take requests while she
 //! has not opened it yet.
 //!
-//! The trade-off, said in the app: whoever can use her login session can
-//! then open the wallet without the passphrase; the wallet's files alone,
-//! copied elsewhere, still need it. Off unless she turns it on.
+//! The trade-off, said in the app: any program running as her, while her
+//! keyring is unlocked, can read the passphrase (which also opens her
+//! backups). So only the server opens this way: her screens stay locked
+//! until she types the passphrase. Off unless she turns it on.
+//!
+//! A keyring can block (a locked one asks for its own password, and the
+//! library waits for the answer), so every call runs on a thread of its
+//! own with a time limit ([`bounded`]).
 
 use std::path::Path;
 use zeroize::Zeroizing;
@@ -18,6 +23,18 @@ const SERVICE: &str = "org.umawallet.desktop";
 fn entry(data_dir: &Path) -> Result<keyring::Entry, String> {
     let folder = data_dir.canonicalize().unwrap_or_else(|_| data_dir.to_path_buf());
     keyring::Entry::new(SERVICE, &folder.to_string_lossy()).map_err(|e| e.to_string())
+}
+
+/// How long a keyring call may take before the wallet goes on without it.
+const KEYRING_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs a keyring call off the async workers, giving up after [`KEYRING_WAIT`].
+pub async fn bounded<T: Send + 'static>(call: impl FnOnce() -> Result<T, String> + Send + 'static) -> Result<T, String> {
+    match tokio::time::timeout(KEYRING_WAIT, tokio::task::spawn_blocking(call)).await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the keyring did not answer in time (is it locked?)".into()),
+    }
 }
 
 /// Keeps `passphrase` in the keyring for the wallet in `data_dir`.

@@ -372,11 +372,20 @@ fn the_wallet_opens_at_start_with_the_passphrase_the_keyring_keeps_only_when_cho
     assert_eq!(state["settings"]["unlock_at_login"], true);
     assert_eq!(uma_wallet_desktop::login_unlock::recall(&data_dir).unwrap().as_deref().map(String::as_str), Some(PASSPHRASE));
 
-    // The app starts again (at login): the wallet opens by itself.
+    // The app starts again (at login): the wallet's server opens by itself
+    // and takes requests; her screens still need the passphrase.
     tauri::async_runtime::block_on(app.window.state::<Desktop>().lock());
     let app = TestApp::new(app.dir, false);
     let desktop = app.window.state::<Desktop>();
     assert!(tauri::async_runtime::block_on(desktop.unlock_from_keyring(app.window.app_handle())));
+    let state = app.ok("app_state", json!({}));
+    assert_eq!(state["unlocked"], false, "the screens stay locked: {state}");
+    let issuer = state["server"]["issuer"].as_str().expect("the server runs").to_string();
+    let metadata: Value = reqwest::blocking::get(format!("{issuer}/.well-known/uma2-configuration")).unwrap().json().unwrap();
+    assert_eq!(metadata["issuer"], issuer.as_str());
+    assert_eq!(app.error_kind("list_requests", json!({ "all": true })), "locked");
+    assert_eq!(app.error_kind("set_unlock_at_login", json!({ "enabled": false, "passphrase": null })), "locked");
+    app.ok("unlock_wallet", json!({ "passphrase": PASSPHRASE }));
     assert_eq!(app.ok("app_state", json!({}))["unlocked"], true);
 
     // The passphrase changes: the keyring keeps the new one.
@@ -388,12 +397,19 @@ fn the_wallet_opens_at_start_with_the_passphrase_the_keyring_keeps_only_when_cho
     tauri::async_runtime::block_on(app.window.state::<Desktop>().lock());
     let app = TestApp::new(app.dir, false);
     assert!(!tauri::async_runtime::block_on(app.window.state::<Desktop>().unlock_from_keyring(app.window.app_handle())));
-    assert_eq!(app.ok("app_state", json!({}))["unlocked"], false);
+    let state = app.ok("app_state", json!({}));
+    assert_eq!((state["unlocked"].as_bool(), state["server"].is_null()), (Some(false), true));
+    assert_eq!(state["settings"]["unlock_at_login"], false, "the setting says what is true now");
     assert_eq!(uma_wallet_desktop::login_unlock::recall(&data_dir).unwrap(), None);
 
-    // Turned off: nothing is kept, and nothing opens by itself.
+    // The settings form cannot turn it on behind the passphrase check.
     app.ok("unlock_wallet", json!({ "passphrase": "a brand new harbour passphrase" }));
-    uma_wallet_desktop::login_unlock::remember(&data_dir, "a brand new harbour passphrase").unwrap();
+    let mut settings = state["settings"].clone();
+    settings["unlock_at_login"] = json!(true);
+    assert_eq!(app.ok("save_settings", json!({ "settings": settings }))["settings"]["unlock_at_login"], false);
+
+    // Turned off: nothing is kept, and nothing opens by itself.
+    app.ok("set_unlock_at_login", json!({ "enabled": true, "passphrase": "a brand new harbour passphrase" }));
     assert_eq!(app.ok("set_unlock_at_login", json!({ "enabled": false, "passphrase": null }))["settings"]["unlock_at_login"], false);
     assert_eq!(uma_wallet_desktop::login_unlock::recall(&data_dir).unwrap(), None);
     tauri::async_runtime::block_on(app.window.state::<Desktop>().lock());

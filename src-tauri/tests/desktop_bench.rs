@@ -147,3 +147,80 @@ async fn idle_memory_and_inbox_latency() {
     summary("inbox badge shows a new request, after the client's token answer", latencies, "ms");
     scene.ui.client.clone().close().await.unwrap();
 }
+
+/// CPU seconds (user and system, every thread) a process has used, and its
+/// context switches (voluntary and not, every thread): how often it woke.
+fn cpu_and_wakeups(pid: u32) -> (f64, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    let mut switches = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().flatten() {
+        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else { continue };
+        for line in status.lines().filter(|l| l.contains("ctxt_switches:")) {
+            switches += line.split_whitespace().nth(1).and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+        }
+    }
+    (ticks / USER_HZ, switches)
+}
+
+/// The unit of /proc's CPU times: 100 a second on Linux's x86-64 and arm64.
+const USER_HZ: f64 = 100.0;
+
+/// The app as it runs after a login: started by the system with
+/// `--minimized`, opening the wallet with the passphrase the keyring keeps,
+/// in the tray with no window shown; then left alone. Its CPU time, wake-ups
+/// and resident memory over `IDLE_SECONDS` (600 unless set). Needs a Secret
+/// Service on the session bus (bench/desktop.sh starts gnome-keyring-daemon).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run by bench/desktop.sh under Xvfb"]
+async fn idle_in_the_tray() {
+    let idle = Duration::from_secs(std::env::var("IDLE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(600));
+    let home = tempfile::tempdir().unwrap();
+    let data_dir = home.path().join("wallet");
+    wallet::Wallet::init(&data_dir, PASSPHRASE, wallet::KdfParams::default()).unwrap();
+    uma_wallet_desktop::login_unlock::remember(&data_dir, PASSPHRASE).unwrap();
+    let settings = serde_json::json!({ "listen": format!("127.0.0.1:{}", free_port()), "start_at_login": false, "unlock_at_login": true });
+    std::fs::write(data_dir.join("desktop.json"), settings.to_string()).unwrap();
+
+    let mut app = Command::new(application())
+        .args(["--minimized", "--data-dir"])
+        .arg(&data_dir)
+        .env("HOME", home.path())
+        .env("LIBGL_ALWAYS_SOFTWARE", "1")
+        .env("NO_AT_BRIDGE", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = app.id();
+    // Open and serving: the server writes server.json once it listens.
+    let deadline = Instant::now() + PATIENCE;
+    while !data_dir.join("server.json").exists() {
+        assert!(Instant::now() < deadline, "the wallet did not open itself from the keyring");
+        assert!(app.try_wait().unwrap().is_none(), "the app ended");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Past start-up's work (the window's page loading hidden, first housekeeping).
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let (cpu0, woke0) = cpu_and_wakeups(pid);
+    let started = Instant::now();
+    tokio::time::sleep(idle).await;
+    let (cpu1, woke1) = cpu_and_wakeups(pid);
+    let seconds = started.elapsed().as_secs_f64();
+    let rss = rss_kib(pid).unwrap();
+    println!("idle in the tray for {seconds:.0} s: CPU {:.2} s ({:.3}% of one core), {:.1} wake-ups/s", cpu1 - cpu0, (cpu1 - cpu0) / seconds * 100.0, (woke1 - woke0) as f64 / seconds);
+    println!("  RSS of the app process, window never shown: {:.1} MiB", rss as f64 / 1024.0);
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap();
+    for field in ["Pss:", "Anonymous:", "Shared_Clean:"] {
+        let kib: f64 = rollup.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)).unwrap().parse().unwrap();
+        println!("  {field} {:.1} MiB", kib / 1024.0);
+    }
+    for (child, name) in children(pid) {
+        let (cpu, _) = cpu_and_wakeups(child);
+        println!("  child {name}: {:.1} MiB, {cpu:.2} CPU s since it started", rss_kib(child).unwrap_or(0) as f64 / 1024.0);
+    }
+    let _ = app.kill();
+    let _ = app.wait();
+}

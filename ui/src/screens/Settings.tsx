@@ -691,8 +691,8 @@ function UnlockAtLogin({ state, onState }: { state: AppState; onState: (s: AppSt
       onState(await setUnlockAtLogin(!on, on ? null : passphrase));
       setPassphrase('');
       setSaved(on
-        ? 'Done. The wallet will ask for your passphrase each time it starts, and the keyring no longer keeps it.'
-        : 'Done. When the wallet starts, it opens itself with the passphrase the keyring keeps.');
+        ? 'Done. The wallet takes requests only once you type your passphrase, and the keyring no longer keeps it.'
+        : 'Done. When the wallet starts, it takes requests straight away, with the passphrase the keyring keeps.');
     } catch (err) {
       const error = err as ApiError;
       setProblems([error.kind === 'wrong_passphrase' ? { field: 'unlock-passphrase', message: 'That passphrase does not open this wallet.' } : fromError(error)]);
@@ -704,15 +704,16 @@ function UnlockAtLogin({ state, onState }: { state: AppState; onState: (s: AppSt
 
   return (
     <form onSubmit={change} className="subform" aria-labelledby="h-unlock-at-login" noValidate>
-      <h3 id="h-unlock-at-login">Opening without your passphrase</h3>
+      <h3 id="h-unlock-at-login">Taking requests before you type your passphrase</h3>
       <p>
         {on
-          ? 'The wallet opens itself when it starts, with your passphrase kept in this computer’s keyring (where it keeps your other passwords).'
-          : 'The wallet can open itself when it starts, so requests are answered before you open it. Your passphrase is then kept in this computer’s keyring, where it keeps your other passwords.'}
+          ? 'When the wallet starts, it takes requests straight away, with your passphrase kept in this computer’s keyring (where it keeps your other passwords). To see or answer them, you still type your passphrase.'
+          : 'When the wallet starts, it can take requests straight away, before you type your passphrase. To see or answer them, you still type it. For this, your passphrase is kept in this computer’s keyring, where it keeps your other passwords.'}
       </p>
       <p className="small">
-        Anyone who can use this computer while you are logged in could then open your wallet. A copy of the wallet’s files
-        taken elsewhere still needs your passphrase.
+        While you are logged in, any program running as you could read your passphrase from the keyring, and your passphrase
+        also opens your backups. If your computer logs you in by itself, anyone who starts it could too. Turn this on only if
+        that is acceptable to you.
       </p>
       <ErrorSummary problems={problems} testId="unlock-at-login-error" level={4} />
       {!on && (
@@ -728,7 +729,7 @@ function UnlockAtLogin({ state, onState }: { state: AppState; onState: (s: AppSt
       )}
       {saved && <Notice testId="unlock-at-login-saved">{saved}</Notice>}
       <button type="submit" data-testid="unlock-at-login-change" aria-disabled={saving || undefined}>
-        {saving ? 'Saving…' : on ? 'Ask for my passphrase again' : 'Open without my passphrase'}
+        {saving ? 'Saving…' : on ? 'Wait for my passphrase again' : 'Take requests before I type it'}
       </button>
     </form>
   );

@@ -242,7 +242,7 @@ describe('settings: starting with the computer', () => {
   });
 });
 
-describe('settings: opening without the passphrase', () => {
+describe('settings: taking requests before the passphrase is typed', () => {
   it('is off until she gives her passphrase, says what it costs, and says a wrong one plainly', async () => {
     const on: AppState = { ...state, settings: { ...state.settings, unlock_at_login: true } };
     let tries = 0;
@@ -257,8 +257,9 @@ describe('settings: opening without the passphrase', () => {
     const onState = vi.fn();
     const user = userEvent.setup();
     render(<SettingsScreen state={state} onState={onState} />);
-    const form = screen.getByRole('form', { name: 'Opening without your passphrase' });
-    expect(form).toHaveTextContent('Anyone who can use this computer while you are logged in could then open your wallet.');
+    const form = screen.getByRole('form', { name: 'Taking requests before you type your passphrase' });
+    expect(form).toHaveTextContent('any program running as you could read your passphrase from the keyring, and your passphrase also opens your backups');
+    expect(form).toHaveTextContent('To see or answer them, you still type it.');
 
     await user.click(within(form).getByTestId('unlock-at-login-change'));
     expect(await within(form).findByTestId('unlock-at-login-error')).toHaveTextContent('Type your passphrase');
@@ -272,7 +273,7 @@ describe('settings: opening without the passphrase', () => {
     await user.clear(within(form).getByLabelText('Your passphrase'));
     await fillIn(user, within(form).getByLabelText('Your passphrase'), 'a long and private passphrase');
     await user.click(within(form).getByTestId('unlock-at-login-change'));
-    expect(await within(form).findByTestId('unlock-at-login-saved')).toHaveTextContent('opens itself');
+    expect(await within(form).findByTestId('unlock-at-login-saved')).toHaveTextContent('it takes requests straight away');
     expect(callsTo(calls, 'set_unlock_at_login').map((c) => c.args)).toEqual([
       { enabled: true, passphrase: 'not it' },
       { enabled: true, passphrase: 'a long and private passphrase' },
@@ -284,9 +285,9 @@ describe('settings: opening without the passphrase', () => {
     const on: AppState = { ...state, settings: { ...state.settings, unlock_at_login: true } };
     const calls = mockCommands({ ...quiet, set_unlock_at_login: state });
     render(<SettingsScreen state={on} onState={vi.fn()} />);
-    const form = screen.getByRole('form', { name: 'Opening without your passphrase' });
+    const form = screen.getByRole('form', { name: 'Taking requests before you type your passphrase' });
     expect(within(form).queryByLabelText('Your passphrase')).toBeNull();
-    await userEvent.setup().click(within(form).getByRole('button', { name: 'Ask for my passphrase again' }));
+    await userEvent.setup().click(within(form).getByRole('button', { name: 'Wait for my passphrase again' }));
     await within(form).findByTestId('unlock-at-login-saved');
     expect(callsTo(calls, 'set_unlock_at_login').map((c) => c.args)).toEqual([{ enabled: false, passphrase: null }]);
   });
