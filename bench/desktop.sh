@@ -14,5 +14,5 @@ mkdir -p target/bench
 cp target/release/uma-wallet-desktop target/bench/uma-wallet-desktop
 export UMA_WALLET_DESKTOP_BIN="$PWD/target/bench/uma-wallet-desktop"
 # gnome-keyring-daemon for the idle run, which opens the wallet as at login.
-dbus-run-session -- bash -c 'echo -n "this session only" | gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null &&
+dbus-run-session -- env XDG_DATA_HOME="$(mktemp -d)" bash -c 'echo -n "this session only" | gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null &&
     xvfb-run -a -s "-screen 0 1024x768x24" cargo test --locked -p uma-wallet-desktop --test desktop_bench -- --ignored --nocapture --test-threads=1'
