@@ -43,8 +43,10 @@ dbus-run-session -- env XDG_DATA_HOME="$(mktemp -d)" bash -c 'echo -n "this sess
 
 # The desktop app in a real window: Xvfb for the display, a private session
 # bus (WebKit and notifications want one), tauri-driver + WebKitWebDriver.
-# Screenshots land in target/e2e-screenshots/.
+# Screenshots land in target/e2e-screenshots/. One test at a time: apps
+# starting beside WebKitWebDriver's session made it fail to start on a
+# fresh CI-like run.
 dbus-run-session -- xvfb-run -a -s "-screen 0 1024x768x24" \
-    cargo test --locked -p uma-wallet-desktop --test desktop_e2e -- --ignored --nocapture
+    cargo test --locked -p uma-wallet-desktop --test desktop_e2e -- --ignored --nocapture --test-threads=1
 
 bash scripts/demo.sh

@@ -117,7 +117,17 @@ impl Ui {
     }
 
     pub async fn count(&self, css: &str) -> usize {
-        bounded(&format!("count {css}"), self.client.find_all(Locator::Css(css))).await.len()
+        // A list re-rendering while it is counted (a pension leaving it, say)
+        // makes WebKitWebDriver report a stale element: count again.
+        for _ in 0..20 {
+            match tokio::time::timeout(PATIENCE, self.client.find_all(Locator::Css(css))).await {
+                Ok(Ok(found)) => return found.len(),
+                Ok(Err(e)) if e.to_string().contains("Stale element") => tokio::time::sleep(Duration::from_millis(50)).await,
+                Ok(Err(e)) => panic!("count {css}: {e}"),
+                Err(_) => panic!("count {css}: no answer from the browser in {PATIENCE:?}"),
+            }
+        }
+        panic!("count {css}: the elements kept going stale");
     }
 
     /// Waits until at least `n` elements match.
