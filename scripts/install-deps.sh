@@ -4,8 +4,8 @@
 # Node.js and npm for the UI. With --test-tools, also what the tests need:
 # Xvfb, a D-Bus session, WebKitWebDriver and tauri-driver, and a Python
 # venv and iproute2 for the Schemathesis run (scripts/api-check.sh), and Caddy
-# for the test behind a TLS reverse proxy, and gnome-keyring for the
-# keyring test. Safe to run again: it installs only what is missing.
+# for the test behind a TLS reverse proxy, gnome-keyring for the
+# keyring test, and xdg-utils and GIO for opening links as a desktop does. Safe to run again: it installs only what is missing.
 set -euo pipefail
 
 packages=(
@@ -16,7 +16,7 @@ packages=(
 )
 test_tools=false
 [ "${1:-}" = "--test-tools" ] && test_tools=true
-$test_tools && packages+=(webkit2gtk-driver xvfb xauth dbus dbus-x11 iproute2 python3-venv caddy gnome-keyring)
+$test_tools && packages+=(webkit2gtk-driver xvfb xauth dbus dbus-x11 iproute2 python3-venv caddy gnome-keyring xdg-utils libglib2.0-bin)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 

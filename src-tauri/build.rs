@@ -20,6 +20,8 @@ const COMMANDS: &[&str] = &[
     "set_registry_key",
     "find_pensions",
     "list_offers",
+    "read_offer_link",
+    "watch_links",
     "address_status",
     "follow_address",
     "accept_offer",

@@ -4,6 +4,7 @@
 //! its own.
 
 use crate::desktop::{AppState, Desktop, Settings};
+use crate::links::OpenedLink;
 use wallet::backups::BackupFile;
 use crate::error::CommandError;
 use serde::Serialize;
@@ -147,8 +148,25 @@ pub async fn find_pensions(desktop: State<'_, Desktop>) -> Answer<Vec<ProviderOu
 }
 
 #[tauri::command]
-pub async fn list_offers(desktop: State<'_, Desktop>) -> Answer<Offers> {
-    Ok(desktop.owner().await?.offers().await?)
+pub async fn list_offers(desktop: State<'_, Desktop>, provider: Option<String>) -> Answer<Offers> {
+    let owner = desktop.owner().await?;
+    Ok(match provider {
+        Some(provider) => owner.offers_at(&provider).await?,
+        None => owner.offers().await?,
+    })
+}
+
+/// Which of the owner's providers a credential offer link comes from.
+#[tauri::command]
+pub async fn read_offer_link(desktop: State<'_, Desktop>, link: String) -> Answer<OfferLink> {
+    Ok(desktop.owner().await?.read_offer_link(&link).await?)
+}
+
+/// Links the system opened the app with, as they come (see `links.rs`).
+#[tauri::command]
+pub async fn watch_links(desktop: State<'_, Desktop>, on_link: Channel<OpenedLink>) -> Answer<()> {
+    desktop.watch_links(on_link).await;
+    Ok(())
 }
 
 /// The wallet's address, and the pensions whose provider still names an
@@ -369,6 +387,7 @@ pub fn export_typescript(dir: &std::path::Path) -> Result<(), ts_rs::ExportError
     let config = wallet::api::typescript::config(dir);
     AppState::export_all(&config)?;
     Written::export_all(&config)?;
+    OpenedLink::export_all(&config)?;
     SignInOpened::export_all(&config)
 }
 

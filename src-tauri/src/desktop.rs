@@ -3,6 +3,7 @@
 //! service every command goes through.
 
 use crate::error::CommandError;
+use crate::links::{Links, OpenedLink};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -121,6 +122,7 @@ pub struct Desktop {
     /// answering (requests still arrive), but no owner command runs until
     /// the passphrase is given again.
     screen_locked: AtomicBool,
+    links: parking_lot::Mutex<Links>,
 }
 
 type Watcher = Arc<parking_lot::Mutex<Option<Channel<OwnerEvent>>>>;
@@ -160,13 +162,37 @@ impl Desktop {
             watcher: Arc::default(),
             registry: options.registry,
             screen_locked: AtomicBool::new(false),
+            links: Default::default(),
         }
     }
 
     /// Locks the window (the owner's "Lock now", or her idle time running out).
     pub async fn lock_screen(&self) -> AppState {
         self.screen_locked.store(true, Ordering::SeqCst);
+        self.links.lock().unsubscribe();
         self.state().await
+    }
+
+    /// The window closed while the server goes on in the tray: whoever
+    /// opens it next gives the passphrase, and events stop going to a page
+    /// that is gone.
+    pub fn window_closed(&self) {
+        self.screen_locked.store(true, Ordering::SeqCst);
+        self.watcher.lock().take();
+        self.links.lock().unsubscribe();
+    }
+
+    /// A link the system handed the app (see `links.rs`).
+    pub fn link_opened(&self, link: OpenedLink) {
+        self.links.lock().opened(link);
+    }
+
+    /// The unlocked window asks for links: any waiting one now, the rest as
+    /// they come. A locked window gets none; they wait.
+    pub async fn watch_links(&self, channel: Channel<OpenedLink>) {
+        if self.state().await.unlocked {
+            self.links.lock().subscribe(channel);
+        }
     }
 
     /// The register of providers to fetch: the one asked for, else the one

@@ -1,11 +1,14 @@
 //! The pension wallet's desktop app: a window over the owner service, with
 //! the wallet's UMA authorization server running in the background on the
 //! app's runtime. Closing the window keeps the server running in the tray,
-//! so requests still arrive; Quit stops it cleanly.
+//! so requests still arrive; the window and its web view go (most of the
+//! app's memory), and it opens again on the lock screen. Quit stops the
+//! server cleanly.
 
 pub mod commands;
 pub mod desktop;
 pub mod error;
+pub mod links;
 pub mod login_unlock;
 
 use clap::Parser;
@@ -17,6 +20,7 @@ use std::time::Instant;
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{Builder, Manager, RunEvent, Runtime, WindowEvent};
+use tauri_plugin_deep_link::DeepLinkExt;
 use wallet::{Clock, KdfParams};
 
 #[derive(Parser, Debug)]
@@ -41,6 +45,9 @@ struct Args {
     /// Start in the tray, without opening the window (as at login).
     #[arg(long)]
     minimized: bool,
+    /// A link to open on: an `openid-credential-offer://` offer or a
+    /// `uma-wallet://request/…` request (what the system passes).
+    link: Option<String>,
 }
 
 /// Makes the system start the app at login (in the tray) or not, as the
@@ -65,11 +72,42 @@ fn instance_id(data_dir: &std::path::Path) -> String {
     format!("org.umawallet.desktop.w{short}")
 }
 
+/// Shows the window, making it first if there is none: the app in the
+/// tray holds no window (and no web view) at all, which is most of its
+/// memory.
 fn show_window<R: Runtime>(app: &tauri::AppHandle<R>) {
-    if let Some(window) = app.get_webview_window("main") {
+    if let Some(window) = window(app) {
         let _ = window.show();
         let _ = window.unminimize();
         let _ = window.set_focus();
+    }
+}
+
+/// The window, made hidden from the built-in configuration if it is not there.
+fn window<R: Runtime>(app: &tauri::AppHandle<R>) -> Option<tauri::WebviewWindow<R>> {
+    if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+        return Some(window);
+    }
+    let config = app.config().app.windows.iter().find(|w| w.label == MAIN_WINDOW)?;
+    match tauri::WebviewWindowBuilder::from_config(app, config).and_then(|b| b.build()) {
+        Ok(window) => Some(window),
+        Err(e) => {
+            tracing::error!(error = %e, "the window could not be made");
+            None
+        }
+    }
+}
+
+const MAIN_WINDOW: &str = "main";
+
+/// Opens the window on what a link names (see `links.rs`).
+fn open_link<R: Runtime>(app: &tauri::AppHandle<R>, link: &str) {
+    match links::parse(link) {
+        Some(opened) => {
+            app.state::<Desktop>().link_opened(opened);
+            show_window(app);
+        }
+        None => tracing::warn!(length = link.len(), "a link the app does not open"),
     }
 }
 
@@ -101,6 +139,8 @@ pub fn build<R: Runtime>(builder: Builder<R>, desktop: Desktop) -> Builder<R> {
         commands::set_registry_key,
         commands::find_pensions,
         commands::list_offers,
+        commands::read_offer_link,
+        commands::watch_links,
         commands::address_status,
         commands::follow_address,
         commands::accept_offer,
@@ -187,8 +227,14 @@ pub fn run() {
     });
 
     let minimized = args.minimized;
-    // The single-instance plugin first: a second start ends before the rest is set up.
-    let builder = Builder::default().plugin(single_instance).plugin(autostart.build()).plugin(tauri_plugin_notification::init());
+    let link = args.link;
+    // The single-instance plugin first: a second start ends before the rest
+    // is set up, handing its link (if any) to the deep-link plugin here.
+    let builder = Builder::default()
+        .plugin(single_instance)
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(autostart.build())
+        .plugin(tauri_plugin_notification::init());
     let app = build(builder, desktop)
         .manage(TrayPresent(AtomicBool::new(false)))
         .setup(move |app| {
@@ -201,38 +247,65 @@ pub fn run() {
             };
             app.state::<TrayPresent>().0.store(tray_present, Ordering::Relaxed);
             start_at_login(app.handle(), app.state::<Desktop>().settings().start_at_login && login_entry_usable);
+            let handle = app.handle().clone();
+            app.deep_link().on_open_url(move |event| {
+                for url in event.urls() {
+                    open_link(&handle, url.as_str());
+                }
+            });
+            // Installed packages declare the schemes; a plain binary or an
+            // AppImage makes itself their handler for this user.
+            #[cfg(any(target_os = "linux", windows))]
+            {
+                let handle = app.handle().clone();
+                tauri::async_runtime::spawn_blocking(move || {
+                    if let Err(e) = handle.deep_link().register_all() {
+                        tracing::info!(error = %e, "links do not open this app: the system would not take it as their handler");
+                    }
+                });
+            }
             // The server opens from the keyring (if the owner chose it) off
             // the main thread, so the tray answers meanwhile; the window
             // shows after, on the lock screen rather than the unlock one.
             // Started at login, it stays in the tray (if there is one to
             // come back from).
+            let shown = !(minimized && tray_present) || link.is_some();
+            if shown {
+                // Its page loads while the keyring is read.
+                window(app.handle());
+            }
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 handle.state::<Desktop>().unlock_from_keyring(&handle).await;
-                if !(minimized && tray_present) {
+                if let Some(link) = link {
+                    open_link(&handle, &link);
+                } else if shown {
                     show_window(&handle);
                 }
             });
             Ok(())
         })
         .on_window_event(|window, event| {
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                if window.state::<TrayPresent>().0.load(Ordering::Relaxed) {
-                    // Keep serving: clients may ask while the window is closed.
-                    api.prevent_close();
-                    let _ = window.hide();
-                }
+            if let WindowEvent::Destroyed = event {
+                // Closed, with the server still running in the tray: the
+                // window opens again on the lock screen, as the page (and
+                // whatever it showed) is gone.
+                window.state::<Desktop>().window_closed();
             }
         })
         .build(tauri::generate_context!())
         .expect("the app's configuration is built in; it cannot be invalid");
 
-    app.run(|handle, event| {
-        if let RunEvent::Exit = event {
+    app.run(|handle, event| match event {
+        // The last window closed: the app goes on in the tray, serving,
+        // and its web view is gone with the window. Quit asks with a code.
+        RunEvent::ExitRequested { code: None, api, .. } if handle.state::<TrayPresent>().0.load(Ordering::Relaxed) => api.prevent_exit(),
+        RunEvent::Exit => {
             // Outside the async runtime here (the GUI thread), so blocking is
             // allowed: drain the server and flush before the process ends.
             tauri::async_runtime::block_on(handle.state::<Desktop>().lock());
         }
+        _ => {}
     });
 }
 

@@ -57,6 +57,35 @@ async fn owner_creates_finds_accepts_and_approves_in_the_real_app() {
     assert!(text.contains("Family dashboard"), "who asks: {text}");
     assert!(text.contains("Acme Staff Defined Benefit Scheme"), "for which pension: {text}");
     assert!(text.contains("An app calling itself"), "a name the app chose is marked as such: {text}");
+
+    // Links, clicked anywhere on the desktop: one to this request opens the
+    // inbox on it, from another screen; an offer link from Acme's page shows
+    // who offers and, when she asks, what.
+    let request_id = card.attr("data-request-id").await.unwrap().expect("the card names its request");
+    ui.open("pensions").await;
+    scene.open_link(&format!("uma-wallet://request/{request_id}")).await;
+    let ui = &mut scene.ui;
+    ui.wait_for("[data-testid=screen-requests]").await;
+    let focused = format!("req-{request_id}-h");
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while bounded("focus", ui.client.execute("return document.activeElement && document.activeElement.id", vec![])).await != json!(focused) {
+        assert!(std::time::Instant::now() < deadline, "the linked request's heading never took focus");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    ui.screenshot("link-request").await;
+    let offer_page = format!("{}/credential-offer", scene.acme);
+    let offer_link = format!("openid-credential-offer://?credential_offer_uri={}", url::form_urlencoded::byte_serialize(offer_page.as_bytes()).collect::<String>());
+    scene.open_link(&offer_link).await;
+    let ui = &mut scene.ui;
+    ui.wait_for("[data-testid=screen-offers] [data-testid=offer-link-show]").await;
+    let heading = ui.text("#h-offer-link").await;
+    assert_eq!(heading.trim(), "An offer from Acme Pensions");
+    ui.screenshot("link-offer").await;
+    ui.click("[data-testid=offer-link-show]").await;
+    // Alice's three pensions are protected already: Acme has none left to offer.
+    ui.wait_for("[data-testid=no-offers]").await;
+    ui.open("requests").await;
+    ui.wait_for("[data-testid=request-card]").await;
     // What Acme would release, with her own figures, read from Acme itself.
     ui.click("[data-testid=request-card] [data-testid=scope-preview] summary").await;
     let preview = ui.text("[data-testid=request-card] [data-testid=scope-preview]").await;

@@ -8,6 +8,7 @@ mod adviser_credential;
 mod common;
 mod consent;
 mod forged_credential;
+mod offer_link;
 mod provider_find;
 mod provider_issuance;
 mod provider_share;

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import {
-  appState, listClients, listRequests, lockScreen, watchRequests, type ApiError, type AppState, type Client, type PendingRequest,
+  appState, listClients, listRequests, lockScreen, watchLinks, watchRequests, type ApiError, type AppState, type Client, type OpenedLink,
+  type PendingRequest,
 } from './api';
 import { ErrorMessage, Loading, headingId } from './components';
 import { requesterName } from './format';
@@ -131,6 +132,18 @@ export function Wallet({ state, onState, onLocked = () => {} }: {
     };
   }, [lock]);
   const [screen, setScreen] = useState<ScreenName>('pensions');
+  /** The last link the system opened the app with (`seq` tells one from the next). */
+  const [link, setLink] = useState<{ opened: OpenedLink; seq: number } | null>(null);
+  const linkSeq = useRef(0);
+  useEffect(() => {
+    watchLinks((opened) => {
+      linkSeq.current += 1;
+      setLink({ opened, seq: linkSeq.current });
+      setScreen(opened.kind === 'offer' ? 'offers' : 'requests');
+    }).catch(() => {
+      // No links then: the app works the same without them.
+    });
+  }, []);
   const [pending, setPending] = useState<PendingRequest[]>([]);
   const [pendingError, setPendingError] = useState<ApiError | null>(null);
   const [pendingLoaded, setPendingLoaded] = useState(false);
@@ -250,10 +263,14 @@ export function Wallet({ state, onState, onLocked = () => {} }: {
       </div>
       <main className="content" id="main-content" tabIndex={-1}>
         {screen === 'pensions' && <Pensions onGoto={setScreen} />}
-        {screen === 'offers' && <Offers onGoto={setScreen} />}
+        {screen === 'offers' && (
+          <Offers onGoto={setScreen} link={link?.opened.kind === 'offer' ? { link: link.opened.link, seq: link.seq } : null}
+            onLinkDone={() => setLink(null)} />
+        )}
         {screen === 'requests' && (
           <Requests pending={pending} loaded={pendingLoaded} error={pendingError} refresh={refreshPending}
-            waiting={waiting} waitingError={waitingError} refreshWaiting={refreshWaiting} onGoto={setScreen} />
+            waiting={waiting} waitingError={waitingError} refreshWaiting={refreshWaiting} onGoto={setScreen}
+            linked={link?.opened.kind === 'request' ? { id: link.opened.id, seq: link.seq } : null} />
         )}
         {screen === 'sharing' && <Sharing />}
         {screen === 'activity' && <Activity />}

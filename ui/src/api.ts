@@ -77,6 +77,8 @@ import type { TrustedIssuer } from './contract/TrustedIssuer';
 import type { TrustIssuer } from './contract/TrustIssuer';
 import type { PensionView } from './contract/PensionView';
 import type { RegistryStanding } from './contract/RegistryStanding';
+import type { OfferLink } from './contract/OfferLink';
+import type { OpenedLink } from './app-contract/OpenedLink';
 
 export type { AppState, BackupFile, BackupSchedule, Settings, SignInOpened, Written };
 export type { Ready as ServerInfo } from './app-contract/Ready';
@@ -92,6 +94,7 @@ export type { Permission } from './contract/Permission';
 export type { RequestingParty as Party } from './contract/RequestingParty';
 export type { ClaimSet } from './contract/ClaimSet';
 export type { Offer } from './contract/Offer';
+export type { OfferLink, OpenedLink };
 export type { EmploymentPeriod as Employment } from './contract/EmploymentPeriod';
 export type { IllustrationComponent } from './contract/IllustrationComponent';
 export type { BenefitIllustration as Illustration } from './contract/BenefitIllustration';
@@ -148,6 +151,14 @@ export function watchRequests(onEvent: (e: OwnerEvent) => void): Promise<null> {
   channel.onmessage = onEvent;
   return call<null>('watch_requests', { onEvent: channel });
 }
+/** Links the system opens the app with (a provider's offer, a request in
+ * the inbox): any waiting one at once, the rest as they come. Call once
+ * unlocked; locking ends it. */
+export function watchLinks(onLink: (link: OpenedLink) => void): Promise<null> {
+  const channel = new Channel<OpenedLink>();
+  channel.onmessage = onLink;
+  return call<null>('watch_links', { onLink: channel });
+}
 export const exportBackup = () => call<Written>('export_backup');
 /** The backups in the app's backup folder, newest first. */
 export const listBackups = () => call<BackupFile[]>('list_backups');
@@ -176,7 +187,10 @@ export const importRegistry = (registry: string) => call<RegistryImported>('impo
 export const registrySummary = () => call<GovernanceSummary>('registry_summary');
 export const setRegistryKey = (key: string) => call<GovernanceSummary>('set_registry_key', { key });
 export const findPensions = () => call<ProviderOutcome[]>('find_pensions');
-export const listOffers = () => call<Offers>('list_offers');
+/** Every provider's offers, or only `provider`'s (what an offer link names). */
+export const listOffers = (provider: string | null = null) => call<Offers>('list_offers', { provider });
+/** Which of the owner's providers an `openid-credential-offer://` link comes from. */
+export const readOfferLink = (link: string) => call<OfferLink>('read_offer_link', { link });
 /** `confirmationCode`: the code a provider sent the owner when another
  * wallet protects the pension (the first try fails with the kind
  * `confirmation_required`). */

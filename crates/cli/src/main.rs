@@ -86,7 +86,11 @@ enum Command {
     /// Ask every provider, in parallel, whether it holds pensions of yours.
     Find,
     /// Pensions the providers hold for you that this wallet does not protect yet.
-    Offers,
+    Offers {
+        /// An `openid-credential-offer://` link: only the offering provider's pensions.
+        #[arg(long)]
+        link: Option<String>,
+    },
     /// Your pensions, read through UMA as their owner: values, income, totals.
     Pensions,
     /// Move a pension this wallet protects to another authorization server.
@@ -632,7 +636,11 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
         Command::Address { follow: false } => json(client.address_status().await?),
         Command::Address { follow: true } => json(client.follow_address().await?),
         Command::Find => json(client.find().await?),
-        Command::Offers => json(client.offers().await?),
+        Command::Offers { link: None } => json(client.offers().await?),
+        Command::Offers { link: Some(link) } => {
+            let offering = client.read_offer_link(&link).await?;
+            json(client.offers_at(&offering.provider).await?)
+        }
         Command::Pensions => json(client.my_pensions().await?),
         Command::Did => json(client.did().await?),
         Command::Passphrase => {

@@ -176,6 +176,16 @@ pub fn routes() -> Router<Arc<Provider>> {
         .route("/token", post(token))
         .route("/nonce", post(nonce))
         .route("/credential", post(credential))
+        .route("/credential-offer", get(standing_offer))
+}
+
+/// The offer the provider's pages link to ("add my pensions to my
+/// wallet": `openid-credential-offer://?credential_offer_uri=…/credential-offer`).
+/// It carries no grant (OpenID4VCI 1.0 §4.1.1: the wallet then picks one
+/// from the metadata): a pension's credential is issued once the member's
+/// wallet takes the pension under its protection, and names it.
+async fn standing_offer(State(p): State<Arc<Provider>>) -> Response {
+    no_store(Json(json!({ "credential_issuer": p.url, "credential_configuration_ids": [CONFIGURATION] })).into_response())
 }
 
 fn no_store(mut response: Response) -> Response {

@@ -12,8 +12,8 @@ pub use crate::governance::{GovernanceSummary, RegistryHeld, RegistryStanding};
 pub use crate::identity_credential::{IdentitySummary, SignInStatus};
 pub use crate::pensions::{
     Accepted, AddressReport, AddressStatus, BenefitIllustration, CredentialReceived, DiscoveryOutcome, EmploymentPeriod, FindOutcome, FoundPension, Identity, IdentityItem,
-    IllustrationComponent, MyPensions, Offer, Offers, PayableDetails, PensionPreview, PensionTotals, PensionView, ProviderEntry, ProviderOutcome,
-    ProviderReport, ScopePreview, SharedItem,
+    IllustrationComponent, MyPensions, Offer, OfferLink, Offers, PayableDetails, PensionPreview, PensionTotals, PensionView, ProviderEntry, ProviderOutcome,
+    ProviderReport, ReadOfferLink, ScopePreview, SharedItem, OFFER_SCHEME,
 };
 pub use crate::sharing::{Approval, ClientView, GrantView, PendingView, PersonStanding, Receipt, Requester};
 pub use registry::{Entry as RegistryEntry, Role as RegistryRole};
@@ -55,6 +55,7 @@ pub mod paths {
     pub const FIND: &str = "/find";
     pub const OFFERS: &str = "/offers";
     pub const OFFERS_ACCEPT: &str = "/offers/accept";
+    pub const OFFERS_LINK: &str = "/offers/link";
     pub const PENSIONS_MOVE: &str = "/pensions/move";
     pub const PENSIONS_ADDRESS: &str = "/pensions/address";
     pub const PENSIONS: &str = "/pensions";
@@ -73,7 +74,7 @@ pub mod paths {
     pub const ALL: &[&str] = &[
         OPENAPI, IDENTIFY, STATUS, CLIENTS, CLIENT_APPROVE, CLIENT_REFUSE, RESOURCES, PENDING, PENDING_APPROVE, PENDING_DENY, PENDING_PREVIEW, POLICIES, POLICY,
         GRANTS, GRANT_REVOKE, RECEIPTS, TRUSTED_ISSUERS, AUDIT, AUDIT_VERIFY, AUDIT_EXPORT, ASSERTIONS, EVENTS, IDENTITY, IDENTITY_CREDENTIAL,
-        PROVIDERS, FIND, OFFERS, OFFERS_ACCEPT, PENSIONS_MOVE, PENSIONS_ADDRESS, PENSIONS, REGISTRY, REGISTRY_KEY, REGISTRY_FETCH, DID, CREDENTIALS, CREDENTIALS_EXPORT, CREDENTIAL,
+        PROVIDERS, FIND, OFFERS, OFFERS_ACCEPT, OFFERS_LINK, PENSIONS_MOVE, PENSIONS_ADDRESS, PENSIONS, REGISTRY, REGISTRY_KEY, REGISTRY_FETCH, DID, CREDENTIALS, CREDENTIALS_EXPORT, CREDENTIAL,
         CREDENTIAL_VERIFY, PASSPHRASE, BACKUPS,
     ];
 }
@@ -249,6 +250,14 @@ pub struct UrlQuery {
     pub url: String,
 }
 
+/// `GET /offers`: all providers, or the one named (as an offer link names it).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OffersQuery {
+    #[serde(default)]
+    pub provider: Option<String>,
+}
+
 /// `POST /offers/accept`.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
@@ -354,7 +363,7 @@ pub mod typescript {
             IdentityCredentialStatus, SignInRequest, SignInStarted, ProviderEntry, AddProvider, ProviderOutcome, Offers, AcceptOffer,
             Accepted, MovePension, GovernanceSummary, ImportRegistry, FetchRegistry, RegistryImported, RegistryKey, MyPensions, Did, CredentialSummary,
             CredentialDetail, CredentialCheck, StoredCredential, PendingRequest, AuditQuery, BackupFile, PensionPreview, ActivityEntry,
-            AddressStatus, AddressReport,
+            AddressStatus, AddressReport, ReadOfferLink, OfferLink,
         );
         Ok(())
     }

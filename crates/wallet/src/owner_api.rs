@@ -157,6 +157,7 @@ fn routes() -> (axum::Router<OwnerState>, Document) {
         .routes(routes!(providers, add_provider, remove_provider))
         .routes(routes!(find))
         .routes(routes!(offers))
+        .routes(routes!(offer_link))
         .routes(routes!(accept))
         .routes(routes!(move_pension))
         .routes(routes!(address_status, follow_address))
@@ -520,11 +521,24 @@ async fn find(State(s): State<OwnerState>) -> Result<Json<Vec<ProviderOutcome>>>
     Ok(Json(s.wallet.pensions().find().await?))
 }
 
-/// Each provider's pensions not yet protected by this wallet.
-#[utoipa::path(get, path = paths::OFFERS, responses((status = 200, body = Offers)))]
+/// Each provider's pensions not yet protected by this wallet (or one
+/// provider's, when named).
+#[utoipa::path(get, path = paths::OFFERS, params(OffersQuery), responses((status = 200, body = Offers)))]
 #[tracing::instrument(skip_all)]
-async fn offers(State(s): State<OwnerState>) -> Result<Json<Offers>> {
-    Ok(Json(s.wallet.pensions().offers().await?))
+async fn offers(State(s): State<OwnerState>, QueryParams(q): QueryParams<OffersQuery>) -> Result<Json<Offers>> {
+    let pensions = s.wallet.pensions();
+    Ok(Json(match q.provider {
+        Some(provider) => pensions.offers_at(&provider).await?,
+        None => pensions.offers().await?,
+    }))
+}
+
+/// Reads an `openid-credential-offer://` link: which of the owner's
+/// providers offers. Stores nothing.
+#[utoipa::path(post, path = paths::OFFERS_LINK, request_body = ReadOfferLink, responses((status = 200, body = OfferLink)))]
+#[tracing::instrument(skip_all)]
+async fn offer_link(State(s): State<OwnerState>, JsonBody(body): JsonBody<ReadOfferLink>) -> Result<Json<OfferLink>> {
+    Ok(Json(s.wallet.pensions().read_offer_link(&body.link).await?))
 }
 
 /// Accepts an offer: the provider registers the pension at this wallet and

@@ -252,6 +252,15 @@ impl OwnerClient {
         self.get(paths::OFFERS).await
     }
 
+    /// One provider's offers: the one an offer link names.
+    pub async fn offers_at(&self, provider: &str) -> Answer<Offers> {
+        self.get(&with_query(paths::OFFERS, &OffersQuery { provider: Some(provider.into()) })).await
+    }
+
+    pub async fn read_offer_link(&self, link: &str) -> Answer<OfferLink> {
+        self.post(paths::OFFERS_LINK, Some(&ReadOfferLink { link: link.into() })).await
+    }
+
     pub async fn accept(&self, offer: &AcceptOffer) -> Answer<Accepted> {
         self.post(paths::OFFERS_ACCEPT, Some(offer)).await
     }

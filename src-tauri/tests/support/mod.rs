@@ -56,7 +56,9 @@ pub fn require(program: &str) {
     assert!(found, "{program} is not on PATH: run scripts/install-deps.sh (or scripts/test.sh, which runs this test)");
 }
 
-pub async fn start_driver() -> (Driver, String) {
+/// tauri-driver, and the apps it starts, with `home` as their home folder:
+/// what they write there (login entries, link handlers) stays in the test's.
+pub async fn start_driver(home: &std::path::Path) -> (Driver, String) {
     require("tauri-driver");
     require("WebKitWebDriver");
     assert!(std::env::var_os("DISPLAY").is_some(), "no X display: run under xvfb-run (scripts/test.sh does)");
@@ -69,6 +71,9 @@ pub async fn start_driver() -> (Driver, String) {
         .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
         .env("LIBGL_ALWAYS_SOFTWARE", "1")
         .env("NO_AT_BRIDGE", "1")
+        .env("HOME", home)
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_DATA_HOME")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .process_group(0)
@@ -266,6 +271,8 @@ pub struct Scene {
     pub northwind: String,
     pub data_dir: PathBuf,
     pub backups: PathBuf,
+    /// The app's home folder.
+    pub home: PathBuf,
     /// Another wallet's issuer the providers also accept (its port kept
     /// free for it), to move a pension to.
     pub other_issuer: String,
@@ -287,7 +294,9 @@ impl Scene {
         let other_issuer = format!("http://127.0.0.1:{}", free_port());
         let acme = start_provider("acme", &[&issuer, &other_issuer], &identity.url).await;
         let northwind = start_provider("northwind", &[&issuer, &other_issuer], &identity.url).await;
-        let (driver, driver_url) = start_driver().await;
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let (driver, driver_url) = start_driver(&home).await;
         let data_dir = dir.path().join("wallet");
         let backups = dir.path().join("backups");
         let register = publish_register(&[(&acme, "Acme Pensions"), (&northwind, "Northwind Retirement Trust")], &identity).await;
@@ -301,6 +310,7 @@ impl Scene {
             northwind,
             data_dir,
             backups,
+            home,
             other_issuer,
             wallet_port,
             http: reqwest::Client::new(),
@@ -402,6 +412,39 @@ impl Scene {
         let answered = Instant::now();
         assert_eq!(answer["error"], "request_submitted", "{answer}");
         (id, secret, answer["ticket"].as_str().unwrap().to_string(), answered)
+    }
+
+    /// Opens `link` as the desktop does for a link clicked anywhere: GIO
+    /// (what GNOME's browsers and file manager use) finds the handler the
+    /// app registered for its scheme and starts it, and that second start
+    /// hands the link to the running app. (Debian 12's generic xdg-open
+    /// cannot start a handler whose path is quoted, as the plugin writes it.)
+    pub async fn open_link(&self, link: &str) {
+        require("gio");
+        // The app registers itself as the handler when it starts.
+        let handler = self.home.join(".local/share/applications/uma-wallet-desktop-handler.desktop");
+        let defaults = self.home.join(".config/mimeapps.list");
+        let registered = || {
+            let chosen = std::fs::read_to_string(&defaults).unwrap_or_default();
+            handler.exists() && chosen.contains("x-scheme-handler/uma-wallet=") && chosen.contains("x-scheme-handler/openid-credential-offer=")
+        };
+        let deadline = Instant::now() + PATIENCE;
+        while !registered() {
+            assert!(Instant::now() < deadline, "the app did not register itself for its links");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let status = Command::new("gio")
+            .args(["open", link])
+            .env("HOME", &self.home)
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_DATA_HOME")
+            // The handler starts the app without arguments but the link: this
+            // names the same wallet, so the start reaches the running app.
+            .env("UMA_WALLET_DATA_DIR", &self.data_dir)
+            .stdout(Stdio::null())
+            .status()
+            .expect("gio runs");
+        assert!(status.success(), "gio open {link}: {status}");
     }
 
     /// The client's uma-ticket grant request.

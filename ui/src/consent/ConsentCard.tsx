@@ -199,7 +199,8 @@ export function ConsentCard({ request, resources, providers, refresh, gone, erro
 
   return (
     <article className="card request consent" data-testid="request-card" data-request-id={request.id} aria-labelledby={`${idp}-h`}>
-      <h2 id={`${idp}-h`}>{heading}</h2>
+      {/* tabIndex -1: a link to this request puts focus here. */}
+      <h2 id={`${idp}-h`} tabIndex={-1}>{heading}</h2>
       <ErrorSummary problems={problems} testId="consent-problems" level={3} />
 
       <section aria-labelledby={`${idp}-who`} className="consent-section">

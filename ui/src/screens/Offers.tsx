@@ -1,7 +1,7 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import {
-  acceptOffer, findPensions, listOffers, listProviders,
-  type AcceptAnswer, type ApiError, type FindResult, type Offer, type OffersAnswer, type Provider,
+  acceptOffer, findPensions, listOffers, listProviders, readOfferLink,
+  type AcceptAnswer, type ApiError, type FindResult, type Offer, type OfferLink, type OffersAnswer, type Provider,
 } from '../api';
 import type { EmploymentYears } from '../contract/EmploymentYears';
 import { ErrorMessage, ErrorSummary, FieldError, Loading, Notice, Screen, fieldAria, type Problem } from '../components';
@@ -81,6 +81,22 @@ export function useFindPensions() {
     }
   }
 
+  /** One provider's offers only, without a search at the others: what an offer link asks for. */
+  async function searchAt(provider: string) {
+    setSearching(true);
+    setSearchError(null);
+    try {
+      const offers = await listOffers(provider);
+      remember({ found: [], offers, at: Math.floor(Date.now() / 1000), accepted: {} });
+      setAccepts({});
+      setMine({});
+    } catch (e) {
+      setSearchError(e as ApiError);
+    } finally {
+      setSearching(false);
+    }
+  }
+
   async function accept(offer: Offer, code: string | null = null) {
     const key = offerKey(offer);
     setAccepts((a) => ({ ...a, [key]: { state: 'running' } }));
@@ -100,7 +116,7 @@ export function useFindPensions() {
   const setCode = (key: string, code: string) => setAccepts((a) => ({ ...a, [key]: { state: 'confirm', code, error: null } }));
   const setIsMine = (key: string, yes: boolean) => setMine((m) => ({ ...m, [key]: yes }));
 
-  return { result, searching, searchError, search, accepts, accept, setCode, mine, setIsMine };
+  return { result, searching, searchError, search, searchAt, accepts, accept, setCode, mine, setIsMine };
 }
 
 export type FindPensions = ReturnType<typeof useFindPensions>;
@@ -293,7 +309,89 @@ export function WhatHappensNext() {
   );
 }
 
-export function Offers({ onGoto }: { onGoto: (s: ScreenName) => void }) {
+type LinkState =
+  | { state: 'reading' }
+  | { state: 'read'; offering: OfferLink }
+  | { state: 'shown'; offering: OfferLink }
+  | { state: 'declined'; offering: OfferLink }
+  | { state: 'error'; error: ApiError };
+
+/**
+ * An offer the owner opened from a link (her provider's web page, a
+ * letter): who offers first, then, if she wants, what, each pension to
+ * protect or leave. Nothing is asked of the provider until she says so,
+ * and nothing is kept if she declines.
+ */
+function OfferFromLink({ link, find, onDone }: { link: string; find: FindPensions; onDone: () => void }) {
+  const [st, setSt] = useState<LinkState>({ state: 'reading' });
+  useEffect(() => {
+    let live = true;
+    setSt({ state: 'reading' });
+    readOfferLink(link).then(
+      (offering) => { if (live) setSt({ state: 'read', offering }); },
+      (error) => { if (live) setSt({ state: 'error', error: error as ApiError }); },
+    );
+    return () => { live = false; };
+  }, [link]);
+  const heading = useRef<HTMLHeadingElement>(null);
+  // After the screen's own focus on its heading: the owner arrived for this.
+  useEffect(() => { window.setTimeout(() => heading.current?.focus(), 0); }, [link]);
+
+  const name = st.state === 'reading' || st.state === 'error' ? null : providerLabel(st.offering.provider_name);
+  return (
+    <section className="card offer-link" data-testid="offer-link" aria-labelledby="h-offer-link">
+      <h2 id="h-offer-link" tabIndex={-1} ref={heading}>{name ? `An offer from ${name}` : 'An offer from a link'}</h2>
+      {st.state === 'reading' && <Loading what="Reading the offer…" />}
+      {st.state === 'error' && (
+        <>
+          <p role="alert" data-testid="offer-link-error">This link could not be used. {st.error.message}</p>
+          <button type="button" data-testid="offer-link-close" onClick={onDone}>Close</button>
+        </>
+      )}
+      {st.state === 'read' && (
+        <>
+          <p data-testid="offer-link-says">{name} offers to let this wallet look after the pensions it holds for you, so that you decide who sees them.</p>
+          <p className="muted">
+            To show you which pensions, your wallet asks {name} what it holds for you, sending your details as when you search. Nothing is added until you choose.
+          </p>
+          <div className="buttons">
+            <button type="button" className="primary" data-testid="offer-link-show" disabled={find.searching}
+              onClick={() => { setSt({ state: 'shown', offering: st.offering }); void find.searchAt(st.offering.provider); }}>
+              See what {name} offers
+            </button>
+            <button type="button" data-testid="offer-link-decline" onClick={() => setSt({ state: 'declined', offering: st.offering })}>
+              No thanks
+            </button>
+          </div>
+        </>
+      )}
+      {st.state === 'shown' && (
+        <p data-testid="offer-link-shown">
+          {find.searching ? `Asking ${name}…` : `Below is what ${name} offers. Protect each pension you want this wallet to look after; leave the rest.`}
+        </p>
+      )}
+      {st.state === 'declined' && (
+        <Notice testId="offer-link-declined">
+          <p>You declined the offer from {name}. Nothing was added and nothing was sent. You can search for your pensions here at any time.</p>
+          <button type="button" data-testid="offer-link-close" onClick={onDone}>Close</button>
+        </Notice>
+      )}
+      {st.state !== 'reading' && st.state !== 'error' && (
+        <details className="small">
+          <summary>Technical details</summary>
+          <p className="mono">{st.offering.provider}</p>
+        </details>
+      )}
+    </section>
+  );
+}
+
+export function Offers({ onGoto, link = null, onLinkDone = () => {} }: {
+  onGoto: (s: ScreenName) => void;
+  /** An `openid-credential-offer://` link the app was opened with (`seq` tells one opening from the next). */
+  link?: { link: string; seq: number } | null;
+  onLinkDone?: () => void;
+}) {
   const [providers, setProviders] = useState<Provider[] | null>(null);
   const [loadError, setLoadError] = useState<ApiError | null>(null);
   const find = useFindPensions();
@@ -319,6 +417,7 @@ export function Offers({ onGoto }: { onGoto: (s: ScreenName) => void }) {
   if (providers.length === 0) {
     return (
       <Screen name="offers" title={title}>
+        {link && <OfferFromLink key={link.seq} link={link.link} find={find} onDone={onLinkDone} />}
         <div className="empty" data-testid="offers-empty">
           <p>Your wallet does not know any pension providers yet, so it has nowhere to look.</p>
           <div className="buttons">
@@ -345,6 +444,7 @@ export function Offers({ onGoto }: { onGoto: (s: ScreenName) => void }) {
         Your wallet asks your {providers.length === 1 ? 'pension provider' : `${providers.length} pension providers`} which pensions
         they hold for you. You then choose which ones this wallet looks after, so that you decide who may see them.
       </p>
+      {link && <OfferFromLink key={link.seq} link={link.link} find={find} onDone={onLinkDone} />}
       <WhatHappensNext />
       <ProveIdentity />
       <div className="find-bar">

@@ -26,6 +26,8 @@ interface Props {
   refreshWaiting?: () => Promise<void>;
   /** Opens the Sharing screen, for the receipt's "See Sharing". */
   onGoto?: (screen: 'sharing') => void;
+  /** A request a link opened the inbox on (`seq` tells one opening from the next). */
+  linked?: { id: string; seq: number } | null;
 }
 
 const NO_PROVIDERS: Client[] = [];
@@ -66,7 +68,7 @@ export function endingSoon(grants: readonly Grant[], now: number): Grant[] {
     .sort((a, b) => a.expires_at! - b.expires_at! || a.id.localeCompare(b.id));
 }
 
-export function Requests({ pending, loaded, error, refresh, waiting = NO_PROVIDERS, waitingError = null, refreshWaiting = nothing, onGoto }: Props) {
+export function Requests({ pending, loaded, error, refresh, waiting = NO_PROVIDERS, waitingError = null, refreshWaiting = nothing, onGoto, linked = null }: Props) {
   const [resources, setResources] = useState<Resource[]>([]);
   const [providers, setProviders] = useState<Provider[]>([]);
   /** Who can see what now, for the reminder of access about to end; null until read (or when it could not be). */
@@ -118,6 +120,24 @@ export function Requests({ pending, loaded, error, refresh, waiting = NO_PROVIDE
     return n;
   });
   const pendingIds = new Set(pending.map((r) => r.id));
+  /** The linked request is no longer waiting: said instead of showing it. */
+  const [linkedGone, setLinkedGone] = useState<number | null>(null);
+  const shownLink = useRef<number | null>(null);
+  useEffect(() => {
+    if (!linked || !loaded || shownLink.current === linked.seq) return;
+    shownLink.current = linked.seq;
+    if (!pending.some((r) => r.id === linked.id)) {
+      setLinkedGone(linked.seq);
+      return;
+    }
+    setLinkedGone(null);
+    // After the screen's own focus on its heading, which a new screen takes.
+    window.setTimeout(() => {
+      const heading = document.getElementById(`req-${linked.id}-h`);
+      heading?.scrollIntoView?.({ block: 'start' });
+      heading?.focus();
+    }, 0);
+  }, [linked, loaded, pending]);
   const gone = Object.values(failed).filter((f) => !pendingIds.has(f.request.id));
   const cards = [
     ...pending.map((r) => ({ request: r, gone: false })),
@@ -131,6 +151,11 @@ export function Requests({ pending, loaded, error, refresh, waiting = NO_PROVIDE
       actions={<button type="button" onClick={() => { void refresh(); void refreshWaiting(); void loadSharing(); }}>Refresh</button>}>
       <ErrorMessage error={error} />
       <ErrorMessage error={waitingError} testId="providers-waiting-error" />
+      {linkedGone !== null && linkedGone === linked?.seq && (
+        <Notice testId="linked-request-gone" tone="warning" focusKey={linkedGone}>
+          The request you opened is no longer waiting for you: it was answered, withdrawn or ran out of time. Activity shows what happened to it.
+        </Notice>
+      )}
       {decided && <Notice testId={decided.testId} focusKey={decided}>{decided.text}</Notice>}
       {decision && <DecisionReceipt key={decision.seq} decision={decision} onSeeSharing={() => openSharing(onGoto)} onStopped={() => { void loadSharing(); }} />}
       {waiting.length > 0 && (

@@ -10,6 +10,7 @@
 mod address;
 mod identity;
 mod my_pensions;
+mod offer_link;
 mod offers;
 mod preview;
 mod providers;
@@ -18,6 +19,7 @@ pub use address::{AddressReport, AddressStatus, ReaddressedPension};
 pub use identity::{Identity, IdentityItem, Who};
 pub use my_pensions::{Administrator, BenefitIllustration, DataSource, EmploymentPeriod, IllustrationComponent, MyPensions, PayableDetails, PensionTotals, PensionView};
 pub use preview::{PensionPreview, ScopePreview, SharedItem};
+pub use offer_link::{OfferLink, ReadOfferLink, OFFER_SCHEME};
 pub use offers::{Accepted, CredentialReceived, DiscoveryOutcome, Offer, Offers, ProviderReport};
 pub use providers::{provider_url, EmploymentYears, FindOutcome, FoundPension, ProviderEntry, ProviderOutcome};
 

@@ -118,8 +118,17 @@ impl Pensions {
     /// Discover: each provider's resources for the owner; the ones not
     /// protected by this wallet are offers.
     pub async fn offers(&self) -> Result<Offers, OwnerError> {
+        self.offers_from(self.providers()?).await
+    }
+
+    /// Discovery at one provider: what a credential offer link names.
+    pub async fn offers_at(&self, provider_url: &str) -> Result<Offers, OwnerError> {
+        self.offers_from(vec![self.known_provider(provider_url)?]).await
+    }
+
+    async fn offers_from(&self, providers: Vec<super::ProviderEntry>) -> Result<Offers, OwnerError> {
         let issuer = self.server.config().issuer.clone();
-        let answers = self.ask_all::<Vec<ListedResource>>(reqwest::Method::GET, "/resources").await?;
+        let answers = self.ask::<Vec<ListedResource>>(providers, reqwest::Method::GET, "/resources").await?;
         let mut offers = Vec::new();
         let mut providers = Vec::new();
         for (p, answer) in answers {

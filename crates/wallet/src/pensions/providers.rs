@@ -322,9 +322,13 @@ impl Pensions {
     /// answers come back in the providers' order. What was disclosed to
     /// whom is audited.
     pub(super) async fn ask_all<T: DeserializeOwned>(&self, method: reqwest::Method, path: &str) -> Result<Vec<(ProviderEntry, Result<T, ProviderError>)>, OwnerError> {
+        self.ask(self.providers()?, method, path).await
+    }
+
+    /// Asks `providers` (with the owner's find token for each).
+    pub(super) async fn ask<T: DeserializeOwned>(&self, providers: Vec<ProviderEntry>, method: reqwest::Method, path: &str) -> Result<Vec<(ProviderEntry, Result<T, ProviderError>)>, OwnerError> {
         use futures_util::StreamExt;
         let who = self.who()?;
-        let providers = self.providers()?;
         self.server.record("identity.disclosed", who.disclosure(providers.iter().map(|p| p.url.as_str()).collect(), path));
         let who = &who;
         let calls = providers.into_iter().enumerate().map(|(index, p)| {
