@@ -7,7 +7,7 @@ use crate::links::{Links, OpenedLink};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tauri::ipc::Channel;
@@ -122,6 +122,9 @@ pub struct Desktop {
     /// answering (requests still arrive), but no owner command runs until
     /// the passphrase is given again.
     screen_locked: AtomicBool,
+    /// Counts each locking (Lock now, idle, the window closing): an unlock
+    /// that began before one must not undo it when its passphrase check ends.
+    locked_times: AtomicU64,
     links: parking_lot::Mutex<Links>,
 }
 
@@ -162,36 +165,59 @@ impl Desktop {
             watcher: Arc::default(),
             registry: options.registry,
             screen_locked: AtomicBool::new(false),
+            locked_times: AtomicU64::new(0),
             links: Default::default(),
         }
     }
 
     /// Locks the window (the owner's "Lock now", or her idle time running out).
     pub async fn lock_screen(&self) -> AppState {
+        self.lock_now();
+        self.state().await
+    }
+
+    /// The screens lock, and links wait for the next unlock. The count goes
+    /// up before the flag is set, so an unlock that clears the flag and then
+    /// finds the count unchanged cannot have crossed a locking (see
+    /// `unlock_screen`).
+    fn lock_now(&self) {
+        self.locked_times.fetch_add(1, Ordering::SeqCst);
         self.screen_locked.store(true, Ordering::SeqCst);
         self.links.lock().unsubscribe();
-        self.state().await
+    }
+
+    /// The owner's passphrase opened the screens, unless they were locked
+    /// again since she gave it (`locked_times` was `since`).
+    fn unlock_screen(&self, since: u64) {
+        self.screen_locked.store(false, Ordering::SeqCst);
+        if self.locked_times.load(Ordering::SeqCst) != since {
+            self.screen_locked.store(true, Ordering::SeqCst);
+        }
     }
 
     /// The window closed while the server goes on in the tray: whoever
     /// opens it next gives the passphrase, and events stop going to a page
     /// that is gone.
     pub fn window_closed(&self) {
-        self.screen_locked.store(true, Ordering::SeqCst);
+        self.lock_now();
         self.watcher.lock().take();
-        self.links.lock().unsubscribe();
     }
 
-    /// A link the system handed the app (see `links.rs`).
-    pub fn link_opened(&self, link: OpenedLink) {
-        self.links.lock().opened(link);
+    /// A link the system handed the app (see `links.rs`); false when it
+    /// came too soon after the last one and was dropped.
+    pub fn link_opened(&self, link: OpenedLink) -> bool {
+        self.links.lock().opened(link, Instant::now())
     }
 
     /// The unlocked window asks for links: any waiting one now, the rest as
-    /// they come. A locked window gets none; they wait.
+    /// they come. A locked window gets none; they wait. Checked under the
+    /// links' lock, which every locking takes after setting the flag: a
+    /// subscription cannot outlive a locking.
     pub async fn watch_links(&self, channel: Channel<OpenedLink>) {
-        if self.state().await.unlocked {
-            self.links.lock().subscribe(channel);
+        let open = self.session.lock().await.is_some();
+        let mut links = self.links.lock();
+        if open && !self.screen_locked.load(Ordering::SeqCst) {
+            links.subscribe(channel);
         }
     }
 
@@ -260,6 +286,13 @@ impl Desktop {
     /// Opens the wallet and starts its authorization server, with the owner
     /// API for the CLI beside it on a free loopback port.
     pub async fn unlock<R: Runtime>(&self, app: &AppHandle<R>, passphrase: String) -> Result<AppState, CommandError> {
+        self.open(app, passphrase, true).await
+    }
+
+    /// Opens the wallet (if it is not open) with `passphrase`, and its
+    /// screens too when `screens` (not when the keyring opened it).
+    async fn open<R: Runtime>(&self, app: &AppHandle<R>, passphrase: String, screens: bool) -> Result<AppState, CommandError> {
+        let since = self.locked_times.load(Ordering::SeqCst);
         let mut session = self.session.lock().await;
         if let Some(open) = session.as_ref().filter(|_| self.screen_locked.load(Ordering::SeqCst)) {
             let wallet = open.wallet.clone();
@@ -268,7 +301,9 @@ impl Desktop {
                 wallet::OwnerError::WrongPassphrase => CommandError::new("wrong_passphrase", "That passphrase does not open this wallet."),
                 other => CommandError::new("wallet_error", other.to_string()),
             })?;
-            self.screen_locked.store(false, Ordering::SeqCst);
+            if screens {
+                self.unlock_screen(since);
+            }
             return Ok(self.state().await);
         }
         if session.is_none() {
@@ -306,7 +341,9 @@ impl Desktop {
             *session = Some(Session { owner, wallet, ready, stop, server });
         }
         // The passphrase opened the wallet: the window is open too.
-        self.screen_locked.store(false, Ordering::SeqCst);
+        if screens {
+            self.unlock_screen(since);
+        }
         drop(session);
         Ok(self.state().await)
     }
@@ -315,6 +352,7 @@ impl Desktop {
     /// and closes the wallet.
     pub async fn lock(&self) {
         let Some(session) = self.session.lock().await.take() else { return };
+        self.lock_now();
         let _ = session.stop.send(true);
         match session.server.await {
             Ok(Ok(())) => tracing::info!("server stopped, wallet flushed"),
@@ -379,11 +417,11 @@ impl Desktop {
                 return false;
             }
         };
-        match self.unlock(app, passphrase.to_string()).await {
-            Ok(_) => {
-                self.screen_locked.store(true, Ordering::SeqCst);
-                true
-            }
+        // Locked before it opens, and never unlocked by it: the page may
+        // already be asking whether it is open.
+        self.lock_now();
+        match self.open(app, passphrase.to_string(), false).await {
+            Ok(_) => true,
             Err(e) if e.kind == "wrong_passphrase" => {
                 tracing::warn!("the passphrase in the keyring no longer opens the wallet: forgotten");
                 let data_dir = self.data_dir.clone();

@@ -104,8 +104,11 @@ const MAIN_WINDOW: &str = "main";
 fn open_link<R: Runtime>(app: &tauri::AppHandle<R>, link: &str) {
     match links::parse(link) {
         Some(opened) => {
-            app.state::<Desktop>().link_opened(opened);
-            show_window(app);
+            if app.state::<Desktop>().link_opened(opened) {
+                show_window(app);
+            } else {
+                tracing::info!("a link too soon after the last one: dropped");
+            }
         }
         None => tracing::warn!(length = link.len(), "a link the app does not open"),
     }
@@ -184,15 +187,30 @@ pub fn build<R: Runtime>(builder: Builder<R>, desktop: Desktop) -> Builder<R> {
 
 pub fn run() {
     let started = Instant::now();
-    let args = Args::parse();
+    let mut args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("UMA_WALLET_LOG").unwrap_or_else(|_| "warn,uma_wallet_desktop=info".into()))
         .with_writer(std::io::stderr)
         .init();
+    if args.link.is_some() && (args.listen.is_some() || args.registry_url.is_some() || args.minimized) {
+        // A link comes from anywhere: it may name a wallet folder (the link
+        // handler does), never where the server listens or whose register
+        // of providers to trust.
+        tracing::warn!("a start with a link takes only --data-dir and --backup-dir: its other options are ignored");
+        (args.listen, args.registry_url, args.registry_key, args.minimized) = (None, None, None, false);
+    }
     let chosen = args.data_dir.is_some() || args.backup_dir.is_some();
     let data_dir = args.data_dir.clone().unwrap_or_else(|| dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("uma-wallet"));
     let id = instance_id(&data_dir);
-    let single_instance = tauri_plugin_single_instance::Builder::new().dbus_id(id.clone()).callback(|app, _args, _cwd| show_window(app)).build();
+    // A second start hands over its link, if it ends with one (as the link
+    // handler's start does), else just shows the window.
+    let single_instance = tauri_plugin_single_instance::Builder::new()
+        .dbus_id(id.clone())
+        .callback(|app, args, _cwd| match args.last().filter(|a| args.len() > 1 && links::parse(a).is_some()) {
+            Some(link) => open_link(app, link),
+            None => show_window(app),
+        })
+        .build();
     // At login: in the tray, for this same wallet. Each wallet folder has
     // its own login entry (named after it), holding full paths.
     let mut autostart = tauri_plugin_autostart::Builder::new().arg("--minimized");
@@ -228,6 +246,8 @@ pub fn run() {
 
     let minimized = args.minimized;
     let link = args.link;
+    // The folder a link handler must name: the one chosen, in full.
+    let link_data_dir = args.data_dir.as_ref().and_then(|d| std::path::absolute(d).ok());
     // The single-instance plugin first: a second start ends before the rest
     // is set up, handing its link (if any) to the deep-link plugin here.
     let builder = Builder::default()
@@ -253,9 +273,18 @@ pub fn run() {
                     open_link(&handle, url.as_str());
                 }
             });
-            // Installed packages declare the schemes; a plain binary or an
-            // AppImage makes itself their handler for this user.
-            #[cfg(any(target_os = "linux", windows))]
+            // This app handles the links of this user's desktop, and a link
+            // reaches this same wallet (see `links::register_on_linux`).
+            #[cfg(target_os = "linux")]
+            {
+                let wallet_dir = link_data_dir.clone();
+                tauri::async_runtime::spawn_blocking(move || {
+                    if let Err(e) = links::register_on_linux(wallet_dir.as_deref()) {
+                        tracing::info!(error = %e, "links do not open this app: the system would not take it as their handler");
+                    }
+                });
+            }
+            #[cfg(windows)]
             {
                 let handle = app.handle().clone();
                 tauri::async_runtime::spawn_blocking(move || {

@@ -165,6 +165,29 @@ fn a_locked_screen_keeps_the_server_answering_and_opens_only_with_the_passphrase
     assert_eq!(app.ok("list_requests", json!({ "all": false })), json!([]));
 }
 
+/// Closing the window while the passphrase is being checked leaves the
+/// screens locked: the unlock under way does not open them again once its
+/// check ends (the next window would otherwise open unlocked).
+#[test]
+fn closing_the_window_during_an_unlock_leaves_the_screens_locked() {
+    let app = TestApp::start();
+    app.create();
+    app.ok("lock_screen", json!({}));
+    let desktop = app.window.state::<Desktop>();
+    let handle = app.window.app_handle().clone();
+    tauri::async_runtime::block_on(async {
+        let mut unlocking = std::pin::pin!(desktop.unlock(&handle, PASSPHRASE.into()));
+        // Under way: the passphrase check runs off this thread.
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let _ = std::future::Future::poll(unlocking.as_mut(), &mut cx);
+        desktop.window_closed();
+        unlocking.await.expect("the passphrase is right");
+    });
+    assert_eq!(app.ok("app_state", json!({}))["unlocked"], false);
+    assert_eq!(app.error_kind("list_requests", json!({ "all": false })), "locked");
+    assert_eq!(app.ok("unlock_wallet", json!({ "passphrase": PASSPHRASE }))["unlocked"], true, "and the next unlock opens them");
+}
+
 #[test]
 fn a_taken_port_is_reported_and_another_address_can_be_chosen() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();

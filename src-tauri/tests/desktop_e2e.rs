@@ -79,7 +79,7 @@ async fn owner_creates_finds_accepts_and_approves_in_the_real_app() {
     let ui = &mut scene.ui;
     ui.wait_for("[data-testid=screen-offers] [data-testid=offer-link-show]").await;
     let heading = ui.text("#h-offer-link").await;
-    assert_eq!(heading.trim(), "An offer from Acme Pensions");
+    assert_eq!(heading.trim(), "A link to your pensions at Acme Pensions");
     ui.screenshot("link-offer").await;
     ui.click("[data-testid=offer-link-show]").await;
     // Alice's three pensions are protected already: Acme has none left to offer.
@@ -486,4 +486,55 @@ async fn the_app_starts_at_login_in_the_tray_and_runs_once_per_wallet() {
     login_entry(home.path(), false).await;
     let _ = again.kill();
     let _ = again.wait();
+}
+
+/// WebKit's web processes among the app's children: the web view's.
+fn web_processes(app: u32) -> usize {
+    children(app).iter().filter(|(_, name)| name.starts_with("WebKitWeb")).count()
+}
+
+/// Waits up to PATIENCE for `done`.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb and a session bus: run by scripts/test.sh"]
+async fn in_the_tray_the_app_holds_no_window_and_no_web_view() {
+    const TITLE: &str = "Pension Wallet";
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("wallet");
+    // As at login: set up (its login entry written), in the tray, and
+    // nothing drawn: no window, no web view.
+    let mut app = app_process(home.path(), &data, &["--minimized"]);
+    login_entry(home.path(), true).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(windows_showing(TITLE).is_empty(), "no window at login");
+    assert_eq!(web_processes(app.id()), 0, "no web view at login");
+
+    // Opened (a second start does what the tray's "Open wallet" does): a
+    // window, with its web view.
+    let mut second = app_process(home.path(), &data, &[]);
+    ended(&mut second).await.expect("the second start hands over and ends");
+    until("the window opens", || !windows_showing(TITLE).is_empty()).await;
+    until("the web view starts", || web_processes(app.id()) > 0).await;
+
+    // Closed: the window and its web view go, the app stays in the tray.
+    for window in windows_showing(TITLE) {
+        ask_to_close(window);
+    }
+    until("the window closes", || windows_showing(TITLE).is_empty()).await;
+    until("the web view ends", || web_processes(app.id()) == 0).await;
+    assert!(app.try_wait().unwrap().is_none(), "the app goes on in the tray");
+
+    // And opens again.
+    let mut third = app_process(home.path(), &data, &[]);
+    ended(&mut third).await.expect("the third start hands over and ends");
+    until("the window opens again", || !windows_showing(TITLE).is_empty()).await;
+    let _ = app.kill();
+    let _ = app.wait();
 }

@@ -43,7 +43,11 @@ async fn an_offer_link_leads_to_its_providers_offers_and_a_stranger_s_link_calls
         assert_eq!(owner.call(reqwest::Method::POST, "/providers", Some(json!({ "url": url }))).await.0, 201);
     }
 
-    // By reference, from the provider's own page: it names Acme.
+    // The provider publishes its standing offer (no grant: the wallet's own
+    // assignment issues the credential) ...
+    let standing: serde_json::Value = reqwest::get(format!("{acme}/credential-offer")).await.unwrap().json().await.unwrap();
+    assert_eq!((standing["credential_issuer"].as_str(), standing["credential_configuration_ids"][0].as_str()), (Some(acme.as_str()), Some("PensionResourceCredential")));
+    // ... and its page links to it: the link names Acme, by where it points.
     let (status, offering) = owner.call(reqwest::Method::POST, "/offers/link", Some(json!({ "link": link_to(&format!("{acme}/credential-offer")) }))).await;
     assert_eq!(status, 200, "{offering}");
     assert_eq!(offering["provider"].as_str(), Some(acme.as_str()), "{offering}");
@@ -64,7 +68,8 @@ async fn an_offer_link_leads_to_its_providers_offers_and_a_stranger_s_link_calls
     assert_eq!(status, 200, "{accepted}");
     assert!(accepted["credential"].is_object(), "a credential was issued: {accepted}");
 
-    // A stranger's link: the wallet neither fetches it nor keeps anything.
+    // A stranger's link: the wallet neither fetches it nor keeps anything;
+    // nor does it fetch an offer on a provider's own address.
     let hits = Arc::new(AtomicUsize::new(0));
     let stranger = counting_peer(hits.clone(), acme.clone()).await;
     let providers_before = owner.owner(reqwest::Method::GET, "/providers", None).await;
@@ -72,6 +77,12 @@ async fn an_offer_link_leads_to_its_providers_offers_and_a_stranger_s_link_calls
     assert_eq!(status, 404, "{refused}");
     assert!(refused["error_description"].as_str().unwrap_or_default().contains("does not know"), "{refused}");
     assert_eq!(hits.load(Ordering::SeqCst), 0, "the stranger was never asked");
+    let counted = counting_peer(hits.clone(), acme.clone()).await;
+    assert_eq!(owner.call(reqwest::Method::POST, "/providers", Some(json!({ "url": counted }))).await.0, 201);
+    let (status, offering) = owner.call(reqwest::Method::POST, "/offers/link", Some(json!({ "link": link_to(&format!("{counted}/credential-offer")) }))).await;
+    assert_eq!((status, offering["provider"].as_str()), (200, Some(counted.as_str())), "{offering}");
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "reading a link sends nothing, even to a known provider");
+    owner.owner(reqwest::Method::DELETE, &format!("/providers?url={}", url::form_urlencoded::byte_serialize(counted.as_bytes()).collect::<String>()), None).await;
     // Naming a stranger by value is no better.
     let (status, refused) = owner.call(reqwest::Method::POST, "/offers/link", Some(json!({ "link": link_with(&json!({ "credential_issuer": stranger, "credential_configuration_ids": ["PensionResourceCredential"] })) }))).await;
     assert_eq!(status, 404, "{refused}");

@@ -187,6 +187,70 @@ impl Ui {
     }
 }
 
+/// The app's child processes (WebKit's web and network processes).
+pub fn children(pid: u32) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
+        // The command name is in parentheses and may hold spaces; the parent pid follows it.
+        let Some((name, rest)) = stat.split_once(" (").and_then(|(_, r)| r.rsplit_once(") ")) else { continue };
+        if rest.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()) == Some(pid) {
+            found.push((child, name.to_string()));
+        }
+    }
+    found
+}
+
+/// The app's windows on the X display that are showing (mapped), by
+/// their title: GTK sets `_NET_WM_NAME` on each top-level window.
+pub fn windows_showing(title: &str) -> Vec<u32> {
+    use x11rb::connection::Connection;
+    use x11rb::protocol::xproto::{AtomEnum, ConnectionExt, MapState};
+    let (conn, screen) = x11rb::connect(None).expect("the X display");
+    let root = conn.setup().roots[screen].root;
+    let name = conn.intern_atom(false, b"_NET_WM_NAME").unwrap().reply().unwrap().atom;
+    let tree = conn.query_tree(root).unwrap().reply().unwrap();
+    tree.children
+        .into_iter()
+        .filter(|&w| conn.get_window_attributes(w).ok().and_then(|c| c.reply().ok()).is_some_and(|a| a.map_state == MapState::VIEWABLE))
+        .filter(|&w| {
+            let titled = conn.get_property(false, w, name, AtomEnum::ANY, 0, 256).ok().and_then(|c| c.reply().ok());
+            titled.is_some_and(|p| p.value == title.as_bytes())
+        })
+        .collect()
+}
+
+/// How many different colours a window shows (up to 1000): one for a blank
+/// window, many once text and controls are drawn.
+pub fn colours_in(window: u32) -> usize {
+    use x11rb::protocol::xproto::{ConnectionExt, ImageFormat};
+    let (conn, _) = x11rb::connect(None).expect("the X display");
+    let Some(geometry) = conn.get_geometry(window).ok().and_then(|c| c.reply().ok()) else { return 0 };
+    let Some(image) = conn.get_image(ImageFormat::Z_PIXMAP, window, 0, 0, geometry.width, geometry.height, !0).ok().and_then(|c| c.reply().ok()) else { return 0 };
+    let mut seen = std::collections::HashSet::new();
+    for pixel in image.data.chunks_exact(4) {
+        seen.insert([pixel[0], pixel[1], pixel[2]]);
+        if seen.len() >= 1000 {
+            break;
+        }
+    }
+    seen.len()
+}
+
+/// Closes a window as a window manager's close button does: the
+/// WM_DELETE_WINDOW message, which the app may act on as it likes.
+pub fn ask_to_close(window: u32) {
+    use x11rb::connection::Connection;
+    use x11rb::protocol::xproto::{ClientMessageEvent, ConnectionExt, EventMask};
+    let (conn, _) = x11rb::connect(None).expect("the X display");
+    let atom = |name: &[u8]| conn.intern_atom(false, name).unwrap().reply().unwrap().atom;
+    let (protocols, delete) = (atom(b"WM_PROTOCOLS"), atom(b"WM_DELETE_WINDOW"));
+    let message = ClientMessageEvent::new(32, window, protocols, [delete, x11rb::CURRENT_TIME, 0, 0, 0]);
+    conn.send_event(false, window, EventMask::NO_EVENT, message).unwrap();
+    conn.flush().unwrap();
+}
+
 /// The whole X screen as an RGBA PNG.
 pub fn capture_display(file: &std::path::Path) {
     use x11rb::connection::Connection;
@@ -417,7 +481,8 @@ impl Scene {
     /// Opens `link` as the desktop does for a link clicked anywhere: GIO
     /// (what GNOME's browsers and file manager use) finds the handler the
     /// app registered for its scheme and starts it, and that second start
-    /// hands the link to the running app. (Debian 12's generic xdg-open
+    /// hands the link to the running app (the handler names its wallet
+    /// folder). (Debian 12's generic xdg-open
     /// cannot start a handler whose path is quoted, as the plugin writes it.)
     pub async fn open_link(&self, link: &str) {
         require("gio");
@@ -438,9 +503,9 @@ impl Scene {
             .env("HOME", &self.home)
             .env_remove("XDG_CONFIG_HOME")
             .env_remove("XDG_DATA_HOME")
-            // The handler starts the app without arguments but the link: this
-            // names the same wallet, so the start reaches the running app.
-            .env("UMA_WALLET_DATA_DIR", &self.data_dir)
+            // Nothing names the wallet but the handler itself, as for a link
+            // clicked in a browser.
+            .env_remove("UMA_WALLET_DATA_DIR")
             .stdout(Stdio::null())
             .status()
             .expect("gio runs");

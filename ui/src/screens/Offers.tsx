@@ -340,7 +340,7 @@ function OfferFromLink({ link, find, onDone }: { link: string; find: FindPension
   const name = st.state === 'reading' || st.state === 'error' ? null : providerLabel(st.offering.provider_name);
   return (
     <section className="card offer-link" data-testid="offer-link" aria-labelledby="h-offer-link">
-      <h2 id="h-offer-link" tabIndex={-1} ref={heading}>{name ? `An offer from ${name}` : 'An offer from a link'}</h2>
+      <h2 id="h-offer-link" tabIndex={-1} ref={heading}>{name ? `A link to your pensions at ${name}` : 'A link to an offer'}</h2>
       {st.state === 'reading' && <Loading what="Reading the offer…" />}
       {st.state === 'error' && (
         <>
@@ -350,9 +350,12 @@ function OfferFromLink({ link, find, onDone }: { link: string; find: FindPension
       )}
       {st.state === 'read' && (
         <>
-          <p data-testid="offer-link-says">{name} offers to let this wallet look after the pensions it holds for you, so that you decide who sees them.</p>
+          <p data-testid="offer-link-says">
+            You opened a link that says {name}, one of your pension providers, offers to let this wallet look after the pensions it holds for you.
+            Anyone can make such a link: if you were not expecting it, choose “No thanks”.
+          </p>
           <p className="muted">
-            To show you which pensions, your wallet asks {name} what it holds for you, sending your details as when you search. Nothing is added until you choose.
+            To show you which pensions, your wallet asks {name} itself what it holds for you, sending your details as when you search. Nothing is added until you choose.
           </p>
           <div className="buttons">
             <button type="button" className="primary" data-testid="offer-link-show" disabled={find.searching}

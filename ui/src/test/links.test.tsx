@@ -58,7 +58,7 @@ describe('links the system opens the app with', () => {
     await open({ kind: 'offer', link: LINK });
 
     const panel = await screen.findByTestId('offer-link');
-    expect(await within(panel).findByRole('heading', { name: 'An offer from Acme Pensions' })).toHaveFocus();
+    expect(await within(panel).findByRole('heading', { name: 'A link to your pensions at Acme Pensions' })).toHaveFocus();
     expect(screen.getByTestId('screen-offers')).toBeInTheDocument();
     expect(callsTo(calls, 'read_offer_link').map((c) => c.args)).toEqual([{ link: LINK }]);
     // Nothing asked of any provider before she says so.

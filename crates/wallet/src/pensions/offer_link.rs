@@ -4,21 +4,23 @@
 //!
 //! A pension credential in this wallet is issued when the pension is
 //! assigned to the wallet's own authorization server, and names it; an offer
-//! made before that cannot. So a link is read for who offers
-//! (`credential_issuer`, which must be a provider the owner already chose)
-//! and what (a PensionResourceCredential); the owner then sees that
-//! provider's offers and accepts or declines each, and accepting runs the
-//! usual assignment and issuance. A pre-authorized code in the link is not
-//! redeemed: OpenID4VCI lets a wallet choose the grant it uses.
+//! made before that cannot. So a link is read for who offers, which must be
+//! a provider the owner already chose (the offer's `credential_issuer`, or
+//! the provider whose address the offer's URI is under) and what (a
+//! PensionResourceCredential, when the offer is in the link). The owner then
+//! sees that provider's offers, asked of the provider itself, and accepts
+//! or declines each; accepting runs the usual assignment and issuance. A
+//! grant in the link is not used: OpenID4VCI lets a wallet choose its grant.
 //!
-//! Any web page can open such a link, so reading one never asks a peer the
-//! owner did not choose: an offer by reference is fetched only from a known
-//! provider's origin, and nothing is stored.
+//! Any web page can open such a link, as often as it likes, so reading one
+//! sends nothing anywhere (an offer by reference is not fetched: where it
+//! lives already says which provider it claims to come from) and stores
+//! nothing. What a link says about who sent it is a claim, not a proof: the
+//! app says so.
 
 use super::providers::provider_key;
 use super::Pensions;
-use crate::credentials::{CredentialOffer, CREDENTIAL_TYPE};
-use crate::error::ProviderError;
+use crate::credentials::CREDENTIAL_TYPE;
 use crate::OwnerError;
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -27,8 +29,6 @@ use url::Url;
 pub const OFFER_SCHEME: &str = "openid-credential-offer";
 /// Longer than any offer this wallet takes by value.
 const MAX_LINK: usize = 8 * 1024;
-/// An offer by reference is a few hundred bytes.
-const MAX_OFFER: usize = 16 * 1024;
 
 const UNKNOWN_PROVIDER: &str =
     "This link comes from a pension provider your wallet does not know. If you expected it, add the provider by its web address first, then open the link again.";
@@ -41,12 +41,20 @@ pub struct ReadOfferLink {
     pub link: String,
 }
 
-/// Who offers, once the link checks out: one of the owner's providers.
+/// Which of the owner's providers the link says offers.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct OfferLink {
     /// The provider's address, as in the owner's list of providers.
     pub provider: String,
     pub provider_name: Option<String>,
+}
+
+/// An offer by value (§4.1.1), the members read here: grants are not used,
+/// so an unfamiliar one does not make the offer unreadable.
+#[derive(Deserialize)]
+struct Offered {
+    credential_issuer: String,
+    credential_configuration_ids: Vec<String>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -84,43 +92,37 @@ fn parse(link: &str) -> Result<Carried, OwnerError> {
     }
 }
 
+/// Whether `uri` lives under the provider's address: same origin, and its
+/// path within the provider's (a provider at `host/a` does not speak for
+/// one at `host/b`).
+fn under(uri: &Url, provider: &str) -> bool {
+    let Ok(base) = Url::parse(provider) else { return false };
+    let prefix = base.path().trim_end_matches('/');
+    uri.origin() == base.origin() && (uri.path() == prefix || uri.path().starts_with(&format!("{prefix}/")))
+}
+
 impl Pensions {
-    /// Reads a credential offer link: which of the owner's providers makes
-    /// the offer. Stores nothing.
+    /// Reads a credential offer link: which of the owner's providers it
+    /// says makes the offer. Sends nothing and stores nothing.
     pub async fn read_offer_link(&self, link: &str) -> Result<OfferLink, OwnerError> {
-        let (text, fetched_from) = match parse(link)? {
-            Carried::ByValue(offer) => (offer, None),
+        let provider = match parse(link)? {
+            Carried::ByValue(text) => {
+                let offer: Offered = serde_json::from_str(&text).map_err(|_| OwnerError::invalid("The offer in this link does not read."))?;
+                if !offer.credential_configuration_ids.iter().any(|id| id == CREDENTIAL_TYPE) {
+                    return Err(OwnerError::invalid("This link offers something other than your pensions."));
+                }
+                self.providers.get(&provider_key(&offer.credential_issuer))?
+            }
             Carried::ByReference(uri) => {
-                let (offer, origin) = self.fetch_offer(&uri).await?;
-                (offer, Some(origin))
+                let uri = http_guard::outbound::secure_url(&uri).map_err(|_| OwnerError::invalid("The offer this link points to is not at a secure web address."))?;
+                if !uri.username().is_empty() || uri.password().is_some() {
+                    return Err(OwnerError::invalid("The offer this link points to has a hidden sign-in in its address."));
+                }
+                self.providers()?.into_iter().find(|p| under(&uri, &p.url))
             }
         };
-        let offer: CredentialOffer = serde_json::from_str(&text).map_err(|_| OwnerError::invalid("The offer in this link does not read."))?;
-        let issuer = provider_key(&offer.credential_issuer);
-        let provider = self.providers.get(&issuer)?.ok_or_else(|| OwnerError::NotFound(UNKNOWN_PROVIDER.into()))?;
-        // An offer fetched from one provider speaks only for that provider.
-        if fetched_from.is_some_and(|origin| Url::parse(&provider.url).map(|u| u.origin()) != Ok(origin)) {
-            return Err(OwnerError::invalid("The offer this link points to names another provider than the one it came from."));
-        }
-        if !offer.credential_configuration_ids.iter().any(|id| id == CREDENTIAL_TYPE) {
-            return Err(OwnerError::invalid("This link offers something other than your pensions."));
-        }
+        let provider = provider.ok_or_else(|| OwnerError::NotFound(UNKNOWN_PROVIDER.into()))?;
         Ok(OfferLink { provider: provider.url, provider_name: provider.name })
-    }
-
-    /// An offer by reference, from a known provider's origin only.
-    async fn fetch_offer(&self, uri: &str) -> Result<(String, url::Origin), OwnerError> {
-        let url = http_guard::outbound::secure_url(uri).map_err(|_| OwnerError::invalid("The offer this link points to is not at a secure web address."))?;
-        let known = self.providers()?.into_iter().find(|p| Url::parse(&p.url).is_ok_and(|u| u.origin() == url.origin()));
-        let provider = known.ok_or_else(|| OwnerError::NotFound(UNKNOWN_PROVIDER.into()))?;
-        let failed = |error| OwnerError::Provider { provider: provider.url.clone(), error };
-        let response = self.http.get(url.clone()).header("accept", "application/json").send().await.map_err(|e| failed(ProviderError::Unreachable(e.to_string())))?;
-        if !response.status().is_success() {
-            return Err(failed(ProviderError::Answered(format!("the offer: HTTP {}", response.status()))));
-        }
-        let body = http_guard::outbound::read_capped(response, MAX_OFFER).await.map_err(|e| failed(ProviderError::Answered(format!("the offer: {e}"))))?;
-        let text = String::from_utf8(body).map_err(|_| failed(ProviderError::Answered("the offer is not text".into())))?;
-        Ok((text, url.origin()))
     }
 }
 
@@ -149,5 +151,16 @@ mod tests {
         ] {
             assert!(matches!(parse(&bad), Err(OwnerError::Invalid(_))), "{bad:.80}");
         }
+    }
+
+    #[test]
+    fn an_offer_s_address_speaks_only_for_the_provider_it_lives_under() {
+        let at = |uri: &str, provider: &str| under(&Url::parse(uri).unwrap(), provider);
+        assert!(at("https://host.example/acme/credential-offer", "https://host.example/acme"));
+        assert!(at("https://acme.example/credential-offer?id=1", "https://acme.example"));
+        assert!(!at("https://host.example/acmeevil/offer", "https://host.example/acme"), "a longer path is another provider");
+        assert!(!at("https://host.example/other/offer", "https://host.example/acme"));
+        assert!(!at("https://acme.example:8443/offer", "https://acme.example"));
+        assert!(!at("http://acme.example/offer", "https://acme.example"));
     }
 }

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The app as a user installs it: builds the .deb with Tauri's bundler,
+# installs it with apt into a fresh Debian 12 root holding only the base
+# system (mmdebstrap), starts the installed app there under Xvfb and checks
+# that its window opens and draws (src-tauri/tests/installed_package.rs).
+#
+#   bash scripts/package-check.sh            # a debug build (what CI runs)
+#   bash scripts/package-check.sh --release  # the build users get
+#
+# Needs root (mmdebstrap, chroot) and the packages of
+# `scripts/install-deps.sh --test-tools` (which has mmdebstrap).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+profile=debug
+bundle_flags=(--debug)
+if [ "${1:-}" = "--release" ]; then
+    profile=release
+    bundle_flags=()
+fi
+
+export PATH="$HOME/.cargo/bin:$PATH"
+(cd ui && npm run build)
+rm -rf "target/$profile/bundle/deb"
+ui/node_modules/.bin/tauri build "${bundle_flags[@]}" --bundles deb
+deb=$(ls "target/$profile"/bundle/deb/*.deb)
+echo "built $deb"
+dpkg-deb --info "$deb" | sed -n '/Package:/,$p'
+
+root=$(mktemp -d)
+cleanup() {
+    for mount in "$root/tmp/.X11-unix" "$root/dev/shm" "$root/dev/pts" "$root/dev" "$root/sys" "$root/proc"; do
+        mountpoint -q "$mount" && umount -l "$mount"
+    done
+    rm -rf "$root"
+}
+trap cleanup EXIT
+
+# Nothing but Debian's base, apt, a session bus and fonts (as any desktop
+# has): apt installs the package's own dependencies, or fails.
+mmdebstrap --mode=root --variant=apt --hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount \
+    --include="$PWD/$deb" --include=dbus,fonts-dejavu-core bookworm "$root"
+
+mount -t proc proc "$root/proc"
+mount --rbind /sys "$root/sys"
+mount --rbind /dev "$root/dev"
+mkdir -p "$root/tmp/.X11-unix"
+mount --bind /tmp/.X11-unix "$root/tmp/.X11-unix"
+
+# xvfb-run's display takes a cookie the app inside the root does not have:
+# this display is the test's own, without access control, on a local socket only.
+display=:$((90 + RANDOM % 100))
+Xvfb "$display" -screen 0 1024x768x24 -nolisten tcp -ac &
+xvfb=$!
+trap 'kill $xvfb 2>/dev/null; cleanup' EXIT
+for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
+
+DISPLAY=$display INSTALLED_ROOT=$root \
+    cargo test --locked -p uma-wallet-desktop --test installed_package -- --ignored --nocapture
