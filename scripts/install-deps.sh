@@ -5,7 +5,9 @@
 # Xvfb, a D-Bus session, WebKitWebDriver and tauri-driver, and a Python
 # venv and iproute2 for the Schemathesis run (scripts/api-check.sh), and Caddy
 # for the test behind a TLS reverse proxy, gnome-keyring for the
-# keyring test, and xdg-utils and GIO for opening links as a desktop does. Safe to run again: it installs only what is missing.
+# keyring test, xdg-utils and GIO for opening links as a desktop does, and mmdebstrap
+# for installing the app's .deb into a fresh Debian root. Safe to run
+# again: it installs only what is missing.
 set -euo pipefail
 
 packages=(
@@ -16,7 +18,7 @@ packages=(
 )
 test_tools=false
 [ "${1:-}" = "--test-tools" ] && test_tools=true
-$test_tools && packages+=(webkit2gtk-driver xvfb xauth dbus dbus-x11 iproute2 python3-venv caddy gnome-keyring xdg-utils libglib2.0-bin)
+$test_tools && packages+=(webkit2gtk-driver xvfb xauth dbus dbus-x11 iproute2 python3-venv caddy gnome-keyring xdg-utils libglib2.0-bin mmdebstrap)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 

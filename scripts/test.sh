@@ -6,8 +6,9 @@
 # Schemathesis against the owner API's and the authorization server's
 # generated OpenAPI documents, the desktop's keyring unlock against a real
 # Secret Service, the desktop app end to end in a real window under Xvfb
-# (with its login entry and one app per wallet), and the command-line
-# demo against real providers. Fuzzing itself, and the soak, are longer
+# (with its login entry, one app per wallet, and links opened through the
+# desktop's own handler), the .deb installed into a fresh Debian root, and
+# the command-line demo against real providers. Fuzzing itself, and the soak, are longer
 # runs of their own: scripts/fuzz.sh and scripts/soak.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,5 +49,10 @@ dbus-run-session -- env XDG_DATA_HOME="$(mktemp -d)" bash -c 'echo -n "this sess
 # fresh CI-like run.
 dbus-run-session -- xvfb-run -a -s "-screen 0 1024x768x24" \
     cargo test --locked -p uma-wallet-desktop --test desktop_e2e -- --ignored --nocapture --test-threads=1
+
+# The app as a user installs it: the .deb from Tauri's bundler (a debug
+# build, which keeps this run short), installed with apt into a fresh
+# Debian root holding nothing else, its window drawn under Xvfb.
+bash scripts/package-check.sh
 
 bash scripts/demo.sh

@@ -19,6 +19,7 @@ async fn the_installed_app_opens_its_window_and_draws_it() {
     // schemes it handles.
     let entry = std::fs::read_to_string(format!("{root}/usr/share/applications/Pension Wallet.desktop")).expect("the package's desktop entry");
     assert!(entry.contains("x-scheme-handler/openid-credential-offer") && entry.contains("x-scheme-handler/uma-wallet"), "{entry}");
+    assert!(entry.lines().any(|l| l.starts_with("Exec=") && l.ends_with(" %u")), "a link reaches the app: {entry}");
     let program = entry.lines().find_map(|l| l.strip_prefix("Exec=")).and_then(|e| e.split_whitespace().next()).expect("an Exec line").to_string();
 
     let mut app = Command::new("chroot")
