@@ -33,9 +33,10 @@ dpkg-deb --info "$deb" | sed -n '/Package:/,$p'
 root=$(mktemp -d)
 cleanup() {
     for mount in "$root/tmp/.X11-unix" "$root/dev/shm" "$root/dev/pts" "$root/dev" "$root/sys" "$root/proc"; do
-        mountpoint -q "$mount" && umount -l "$mount"
+        if mountpoint -q "$mount"; then umount -l "$mount"; fi
     done
-    rm -rf "$root"
+    # Never into a mount that is still there: /dev is the machine's own.
+    rm -rf --one-file-system "$root"
 }
 trap cleanup EXIT
 
