@@ -114,6 +114,27 @@ fn open_link<R: Runtime>(app: &tauri::AppHandle<R>, link: &str) {
     }
 }
 
+/// Makes this app the handler of its links for this user, off the main
+/// thread (it runs xdg-mime): on Linux its own desktop entry, naming its
+/// wallet folder (`links::register_on_linux`); on Windows the plugin's.
+/// macOS takes them from the app bundle.
+#[allow(unused_variables)] // each system uses what it needs of the two
+fn register_link_handler<R: Runtime>(app: &tauri::AppHandle<R>, wallet_dir: Option<PathBuf>) {
+    #[cfg(windows)]
+    let app = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        #[cfg(target_os = "linux")]
+        let registered = links::register_on_linux(wallet_dir.as_deref());
+        #[cfg(windows)]
+        let registered = app.deep_link().register_all().map_err(|e| e.to_string());
+        #[cfg(not(any(target_os = "linux", windows)))]
+        let registered: Result<(), String> = Ok(());
+        if let Err(e) = registered {
+            tracing::info!(error = %e, "links do not open this app: the system would not take it as their handler");
+        }
+    });
+}
+
 /// Whether a tray icon exists: without one, closing the window must quit,
 /// or the app would keep running with no way back to it.
 struct TrayPresent(AtomicBool);
@@ -273,26 +294,7 @@ pub fn run() {
                     open_link(&handle, url.as_str());
                 }
             });
-            // This app handles the links of this user's desktop, and a link
-            // reaches this same wallet (see `links::register_on_linux`).
-            #[cfg(target_os = "linux")]
-            {
-                let wallet_dir = link_data_dir.clone();
-                tauri::async_runtime::spawn_blocking(move || {
-                    if let Err(e) = links::register_on_linux(wallet_dir.as_deref()) {
-                        tracing::info!(error = %e, "links do not open this app: the system would not take it as their handler");
-                    }
-                });
-            }
-            #[cfg(windows)]
-            {
-                let handle = app.handle().clone();
-                tauri::async_runtime::spawn_blocking(move || {
-                    if let Err(e) = handle.deep_link().register_all() {
-                        tracing::info!(error = %e, "links do not open this app: the system would not take it as their handler");
-                    }
-                });
-            }
+            register_link_handler(app.handle(), link_data_dir);
             // The server opens from the keyring (if the owner chose it) off
             // the main thread, so the tray answers meanwhile; the window
             // shows after, on the lock screen rather than the unlock one.

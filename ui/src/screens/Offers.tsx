@@ -63,15 +63,13 @@ export function useFindPensions() {
     setResult(next);
   };
 
-  async function search() {
+  /** A search of either kind: shown as under way, its error shown, and
+   * once done, nothing accepted or ticked from an earlier one. */
+  async function runSearch(run: (at: number) => Promise<void>) {
     setSearching(true);
     setSearchError(null);
     try {
-      const found = await findPensions();
-      const at = Math.floor(Date.now() / 1000);
-      remember({ found, offers: null, at, accepted: {} });
-      const offers = await listOffers();
-      remember({ found, offers, at, accepted: {} });
+      await run(Math.floor(Date.now() / 1000));
       setAccepts({});
       setMine({});
     } catch (e) {
@@ -81,21 +79,18 @@ export function useFindPensions() {
     }
   }
 
+  const search = () => runSearch(async (at) => {
+    const found = await findPensions();
+    remember({ found, offers: null, at, accepted: {} });
+    const offers = await listOffers();
+    remember({ found, offers, at, accepted: {} });
+  });
+
   /** One provider's offers only, without a search at the others: what an offer link asks for. */
-  async function searchAt(provider: string) {
-    setSearching(true);
-    setSearchError(null);
-    try {
-      const offers = await listOffers(provider);
-      remember({ found: [], offers, at: Math.floor(Date.now() / 1000), accepted: {} });
-      setAccepts({});
-      setMine({});
-    } catch (e) {
-      setSearchError(e as ApiError);
-    } finally {
-      setSearching(false);
-    }
-  }
+  const searchAt = (provider: string) => runSearch(async (at) => {
+    const offers = await listOffers(provider);
+    remember({ found: [], offers, at, accepted: {} });
+  });
 
   async function accept(offer: Offer, code: string | null = null) {
     const key = offerKey(offer);
