@@ -23,6 +23,8 @@ if [ "${1:-}" = "--release" ]; then
 fi
 
 export PATH="$HOME/.cargo/bin:$PATH"
+# The UI's packages, Tauri's bundler among them, when run on its own.
+[ -x ui/node_modules/.bin/tauri ] || (cd ui && npm ci --no-audit --no-fund)
 (cd ui && npm run build)
 rm -rf "target/$profile/bundle/deb"
 ui/node_modules/.bin/tauri build "${bundle_flags[@]}" --bundles deb
