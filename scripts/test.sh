@@ -18,6 +18,11 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # A fresh checkout gains nothing from incremental caches, which only cost
 # disk (gigabytes across the test binaries).
 export CARGO_INCREMENTAL=0
+# Wallets the tests create anchor their history in the state folder
+# (uma_as::anchor): a folder of this run's own, not the machine's.
+XDG_STATE_HOME="$(mktemp -d)"
+export XDG_STATE_HOME
+trap 'rm -rf "$XDG_STATE_HOME"' EXIT
 
 # The UI: the app embeds ui/dist at compile time, so it is built first.
 (cd ui && npm ci --no-audit --no-fund && npm run build && npm test)

@@ -49,6 +49,7 @@ async fn main() {
         tickets_per_minute: None,
         rpt_lifetime: None,
         trusted_proxies: Vec::new(),
+        anchoring: None,
     })
     .await
     .expect("bind");

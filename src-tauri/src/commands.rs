@@ -27,8 +27,13 @@ pub async fn create_wallet<R: Runtime>(app: AppHandle<R>, desktop: State<'_, Des
 }
 
 #[tauri::command]
-pub async fn unlock_wallet<R: Runtime>(app: AppHandle<R>, desktop: State<'_, Desktop>, passphrase: String) -> Answer<AppState> {
-    desktop.unlock(&app, passphrase).await
+pub async fn unlock_wallet<R: Runtime>(
+    app: AppHandle<R>,
+    desktop: State<'_, Desktop>,
+    passphrase: String,
+    accept_older_copy: Option<bool>,
+) -> Answer<AppState> {
+    desktop.unlock(&app, passphrase, accept_older_copy.unwrap_or(false)).await
 }
 
 #[tauri::command]

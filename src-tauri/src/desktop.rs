@@ -107,6 +107,7 @@ pub struct Desktop {
     clock: Clock,
     kdf: KdfParams,
     started: Instant,
+    anchor_dir: Option<PathBuf>,
     ui_ready: AtomicBool,
     settings: Arc<parking_lot::Mutex<Settings>>,
     /// A tokio mutex: unlocking holds it across the bind and the KDF, so two
@@ -138,6 +139,9 @@ pub struct DesktopOptions {
     pub kdf: KdfParams,
     pub started: Instant,
     pub registry: Option<FetchRegistry>,
+    /// Where the wallet anchors its history against old copies put back
+    /// ([`Wallet::default_anchoring`] in the app).
+    pub anchor_dir: Option<PathBuf>,
 }
 
 fn keyring_failed(e: String) -> CommandError {
@@ -159,6 +163,7 @@ impl Desktop {
             clock: options.clock,
             kdf: options.kdf,
             started: options.started,
+            anchor_dir: options.anchor_dir,
             ui_ready: AtomicBool::new(false),
             settings: Arc::new(parking_lot::Mutex::new(settings)),
             session: tokio::sync::Mutex::new(None),
@@ -273,7 +278,7 @@ impl Desktop {
             self.write_settings(&settings)?;
             *self.settings.lock() = settings;
         }
-        self.unlock(app, passphrase).await?;
+        self.unlock(app, passphrase, false).await?;
         if let Some(identity) = identity {
             self.owner().await?.set_identity(&identity).await.map_err(|e| {
                 let e = CommandError::from(e);
@@ -285,13 +290,15 @@ impl Desktop {
 
     /// Opens the wallet and starts its authorization server, with the owner
     /// API for the CLI beside it on a free loopback port.
-    pub async fn unlock<R: Runtime>(&self, app: &AppHandle<R>, passphrase: String) -> Result<AppState, CommandError> {
-        self.open(app, passphrase, true).await
+    /// With `accept_older_copy`, the owner chose to use a copy of her
+    /// wallet older than its anchor ([`wallet::Anchoring`]).
+    pub async fn unlock<R: Runtime>(&self, app: &AppHandle<R>, passphrase: String, accept_older_copy: bool) -> Result<AppState, CommandError> {
+        self.open(app, passphrase, true, accept_older_copy).await
     }
 
     /// Opens the wallet (if it is not open) with `passphrase`, and its
     /// screens too when `screens` (not when the keyring opened it).
-    async fn open<R: Runtime>(&self, app: &AppHandle<R>, passphrase: String, screens: bool) -> Result<AppState, CommandError> {
+    async fn open<R: Runtime>(&self, app: &AppHandle<R>, passphrase: String, screens: bool, accept_older_copy: bool) -> Result<AppState, CommandError> {
         let since = self.locked_times.load(Ordering::SeqCst);
         let mut session = self.session.lock().await;
         if let Some(open) = session.as_ref().filter(|_| self.screen_locked.load(Ordering::SeqCst)) {
@@ -325,6 +332,7 @@ impl Desktop {
                 tickets_per_minute: None,
                 rpt_lifetime: None,
                 trusted_proxies: Vec::new(),
+                anchoring: self.anchor_dir.clone().map(|dir| wallet::Anchoring { dir, accept_older_copy }),
             };
             let bound = serve::bind(options).await?.backing_up(self.backup_dir.clone(), None);
             let owner = OwnerClient::in_process(bound.wallet())?;
@@ -420,7 +428,7 @@ impl Desktop {
         // Locked before it opens, and never unlocked by it: the page may
         // already be asking whether it is open.
         self.lock_now();
-        match self.open(app, passphrase.to_string(), false).await {
+        match self.open(app, passphrase.to_string(), false, false).await {
             Ok(_) => true,
             Err(e) if e.kind == "wrong_passphrase" => {
                 tracing::warn!("the passphrase in the keyring no longer opens the wallet: forgotten");
@@ -509,7 +517,7 @@ impl Desktop {
         tokio::task::spawn_blocking(move || Wallet::restore(&backup, &dir, &pass))
             .await
             .map_err(|e| CommandError::new("wallet_error", e.to_string()))??;
-        self.unlock(app, passphrase).await
+        self.unlock(app, passphrase, false).await
     }
 
     /// Writes what the owner exports (her credentials, her activity) as

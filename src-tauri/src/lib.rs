@@ -263,6 +263,7 @@ pub fn run() {
         kdf: KdfParams::default(),
         started,
         registry: args.registry_url.map(|url| wallet::api::FetchRegistry { url: Some(url), key: args.registry_key }),
+        anchor_dir: wallet::Wallet::default_anchoring().map(|anchoring| anchoring.dir),
     });
 
     let minimized = args.minimized;

@@ -38,6 +38,7 @@ impl TestApp {
             kdf: quick_kdf(),
             started: Instant::now(),
             registry: None,
+            anchor_dir: Some(dir.path().join("anchors")),
         });
         // The app's own configuration, so its capabilities (the ACL) apply as in the real window.
         let app = uma_wallet_desktop::build(mock_builder(), desktop).build(tauri::generate_context!()).expect("app builds");
@@ -179,7 +180,7 @@ fn closing_the_window_during_an_unlock_leaves_the_screens_locked() {
     let caught = (0..50).any(|_| {
         app.ok("lock_screen", json!({}));
         tauri::async_runtime::block_on(async {
-            let mut unlocking = std::pin::pin!(desktop.unlock(&handle, PASSPHRASE.into()));
+            let mut unlocking = std::pin::pin!(desktop.unlock(&handle, PASSPHRASE.into(), false));
             let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
             if std::future::Future::poll(unlocking.as_mut(), &mut cx).is_ready() {
                 return false;
@@ -346,6 +347,44 @@ fn a_backup_is_written_sealed_and_settings_survive_a_restart() {
     let state = app.ok("unlock_wallet", json!({ "passphrase": PASSPHRASE }));
     assert_eq!(state["server"]["issuer"], "https://wallet.example");
     assert_eq!(state["settings"]["public_issuer"], "https://wallet.example");
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// A copy of the wallet's folder taken earlier is put back while the
+/// wallet is closed: the passphrase alone does not open it (the app says
+/// why, in its own kind), the owner's explicit choice does.
+#[test]
+fn an_older_copy_put_back_opens_only_when_the_owner_says_she_put_it_back() {
+    let app = TestApp::start();
+    app.create();
+    let wallet = app.dir.path().join("wallet");
+    let copy = app.dir.path().join("copy");
+    // A new address closes the wallet (to be unlocked again).
+    let closed = app.ok("save_settings", json!({ "settings": { "listen": "127.0.0.1:0", "public_issuer": "https://one.example" } }));
+    assert_eq!(closed["unlocked"], false);
+    copy_dir(&wallet, &copy);
+    app.ok("unlock_wallet", json!({ "passphrase": PASSPHRASE }));
+    app.ok("export_backup", json!({}));
+    app.ok("save_settings", json!({ "settings": { "listen": "127.0.0.1:0", "public_issuer": "https://two.example" } }));
+
+    std::fs::remove_dir_all(&wallet).unwrap();
+    copy_dir(&copy, &wallet);
+    assert_eq!(app.error_kind("unlock_wallet", json!({ "passphrase": PASSPHRASE })), "older_copy");
+    assert_eq!(app.ok("app_state", json!({}))["unlocked"], false);
+    assert_eq!(app.error_kind("unlock_wallet", json!({ "passphrase": "not the passphrase", "acceptOlderCopy": true })), "wrong_passphrase");
+    let state = app.ok("unlock_wallet", json!({ "passphrase": PASSPHRASE, "acceptOlderCopy": true }));
+    assert_eq!(state["unlocked"], true);
 }
 
 #[test]

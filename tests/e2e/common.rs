@@ -33,6 +33,7 @@ impl TestWallet {
             tickets_per_minute: None,
             rpt_lifetime: None,
             trusted_proxies: Vec::new(),
+            anchoring: None,
         })
         .await
         .unwrap();

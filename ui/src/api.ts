@@ -142,7 +142,9 @@ export function isPensionError(p: Pension): p is PensionView & { error: string }
 export const appState = () => call<AppState>('app_state');
 export const createWallet = (passphrase: string, identity: Identity | null) =>
   call<AppState>('create_wallet', { passphrase, identity });
-export const unlockWallet = (passphrase: string) => call<AppState>('unlock_wallet', { passphrase });
+/** With `acceptOlderCopy`, the owner chose to open a copy of her wallet older than when she last used it. */
+export const unlockWallet = (passphrase: string, acceptOlderCopy = false) =>
+  call<AppState>('unlock_wallet', acceptOlderCopy ? { passphrase, acceptOlderCopy } : { passphrase });
 /** Locks the window; the wallet's server keeps answering requests. */
 export const lockScreen = () => call<AppState>('lock_screen');
 export const saveSettings = (settings: Settings) => call<AppState>('save_settings', { settings });

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use wallet::serve::{self, ServeOptions};
-use wallet::{Clock, KdfParams, Wallet};
+use wallet::{Clock, Config, KdfParams, Wallet};
 
 #[derive(Parser)]
 #[command(name = "uma-wallet", version, about = "A personal UMA 2.0 authorization server for your pension data")]
@@ -41,6 +41,11 @@ enum Command {
         /// The backup file.
         backup: PathBuf,
     },
+    /// Use this wallet although its data is older than when it was last
+    /// used: you put back an older copy of its folder yourself. What it
+    /// brings back (access you had since withdrawn, say) comes back with
+    /// it. Recorded in the audit log.
+    AcceptOlderCopy,
     /// Sealed backups of the whole wallet, in the backup folder.
     #[command(subcommand)]
     Backup(BackupCommand),
@@ -485,6 +490,23 @@ async fn run(cli: Cli) -> Result<(), String> {
             print(&serde_json::json!({ "restored": data_dir, "from": backup }));
             Ok(())
         }
+        Command::AcceptOlderCopy => {
+            let passphrase = passphrase(false)?;
+            let open = |accept_older_copy| {
+                let mut config = Config::new("http://127.0.0.1:7420");
+                config.anchoring = Wallet::default_anchoring().map(|a| wallet::Anchoring { accept_older_copy, ..a });
+                Wallet::open(&data_dir, &passphrase, config, Clock::System)
+            };
+            match open(false) {
+                Ok(_) => print(&serde_json::json!({ "accepted": false, "why": "this wallet is not older than when it was last used" })),
+                Err(wallet::WalletError::Store(wallet::StoreError::OlderCopy(why))) => {
+                    open(true).map_err(|e| e.to_string())?;
+                    print(&serde_json::json!({ "accepted": true, "why": why }));
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+            Ok(())
+        }
         Command::Serve(args) => {
             // First run: serving a wallet that does not exist yet creates it.
             let passphrase = if Wallet::exists(&data_dir) {
@@ -509,6 +531,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 tickets_per_minute: args.tickets_per_minute,
                 rpt_lifetime: args.rpt_lifetime,
                 trusted_proxies: args.trusted_proxies,
+                anchoring: Wallet::default_anchoring(),
             };
             let bound = serve::bind(options).await.map_err(|e| e.to_string())?.backing_up(backup_dir, args.daily_backups);
             println!("{}", serde_json::to_string(&bound.ready).expect("ready line serializes"));
@@ -673,7 +696,7 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
         }
         Command::Accept { provider, resource_id, confirmation_code } => json(client.accept(&AcceptOffer { provider, resource_id, confirmation_code }).await?),
         Command::Assertion { resource_server, lifetime } => json(client.mint_assertion(&AssertionRequest { resource_server: resource_server.into(), lifetime }).await?),
-        Command::Init | Command::Serve(_) | Command::Restore { .. } => unreachable!("handled before connecting"),
+        Command::Init | Command::Serve(_) | Command::Restore { .. } | Command::AcceptOlderCopy => unreachable!("handled before connecting"),
     };
     print(&value);
     Ok(())

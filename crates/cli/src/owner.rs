@@ -33,7 +33,9 @@ impl Owner {
             return Ok(Owner { client, _opened: None });
         }
         let passphrase = passphrase().map_err(OwnerError::Usage)?;
-        let wallet = Wallet::open(data_dir, &passphrase, Config::new("http://127.0.0.1:7420"), Clock::System)
+        let mut config = Config::new("http://127.0.0.1:7420");
+        config.anchoring = Wallet::default_anchoring();
+        let wallet = Wallet::open(data_dir, &passphrase, config, Clock::System)
             .map_err(|e| OwnerError::Usage(e.to_string()))?
             .with_backup_dir(backup_dir.to_path_buf());
         let client = OwnerClient::in_process(&wallet).map_err(|e| OwnerError::Usage(e.to_string()))?;

@@ -13,7 +13,26 @@ fn uma_wallet(data_dir: &Path) -> Command {
     command.arg("--data-dir").arg(data_dir).env("UMA_WALLET_PASSPHRASE", PASSPHRASE).env_remove("UMA_WALLET_DATA_DIR");
     // Backups stay beside the wallet, never in the documents of whoever runs the tests.
     command.env("UMA_WALLET_BACKUP_DIR", backup_dir(data_dir));
+    // And anchors too (the state folder, outside the wallet's).
+    command.env("XDG_STATE_HOME", state_dir(data_dir));
     command
+}
+
+fn state_dir(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.with_extension("state")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
 }
 
 fn backup_dir(data_dir: &Path) -> std::path::PathBuf {
@@ -212,6 +231,11 @@ fn audit_export_writes_a_file_and_verify_fails_on_tampering() {
         log.raw().remove(2u64.to_be_bytes()).unwrap();
         store.flush_blocking().unwrap();
     }
+    // The wallet's anchor knew entry 2: it no longer opens as it is.
+    let (ok, _, stderr) = run(dir.path(), &["audit", "verify"]);
+    assert!(!ok && stderr.contains("differs from the one it had at entry 2"), "{stderr}");
+    // Taken as it is, the chain itself says where it broke.
+    run_json(dir.path(), &["accept-older-copy"]);
     let (ok, _, stderr) = run(dir.path(), &["audit", "verify"]);
     assert!(!ok && stderr.contains("BROKEN"), "{stderr}");
 }
@@ -275,4 +299,66 @@ fn the_activity_log_is_searched_from_the_cli() {
     let actions: Vec<&str> = found.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert!(actions.contains(&"wallet.backup") && actions.iter().all(|a| a.starts_with("wallet.")), "{actions:?}");
     assert!(run_json(dir.path(), &["audit", "list", "--who", "apps"]).as_array().unwrap().is_empty());
+}
+
+/// Someone who can write to the owner's disk kept a copy of her wallet's
+/// folder; after she removed a sharing rule, they put the copy back, which
+/// would bring the rule back. The wallet notices (its history is anchored
+/// outside its folder) and opens it only when the owner says she put it
+/// back herself, and records that.
+#[test]
+fn an_older_copy_of_the_wallet_put_back_is_refused_until_the_owner_accepts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = dir.path().join("wallet");
+    run_json(&wallet, &["init"]);
+    let mut server = serve(&wallet);
+    let issuer = server.issuer().to_string();
+    let (resource_id, _) = one_pending_request(&wallet, &issuer);
+    let rule = run_json(&wallet, &["policy", "add", "--resource", &resource_id, "--email", "carol@family.example", "--outcome", "permit"]);
+    server.signal("-TERM");
+    let copy = dir.path().join("copy");
+    copy_dir(&wallet, &copy);
+
+    run_json(&wallet, &["policy", "remove", rule["id"].as_str().unwrap()]);
+    assert!(run_json(&wallet, &["policy", "list"]).as_array().unwrap().is_empty());
+
+    std::fs::remove_dir_all(&wallet).unwrap();
+    copy_dir(&copy, &wallet);
+    let (ok, _, stderr) = run(&wallet, &["policy", "list"]);
+    assert!(!ok && stderr.contains("older than when it was last used") && stderr.contains("accept-older-copy"), "{stderr}");
+    let (ok, _, stderr) = run(&wallet, &["serve", "--listen", "127.0.0.1:0"]);
+    assert!(!ok && stderr.contains("older than when it was last used"), "nor does it serve: {stderr}");
+
+    // Deleting the anchor as well does not make the copy pass.
+    std::fs::remove_dir_all(state_dir(&wallet)).unwrap();
+    let (ok, _, stderr) = run(&wallet, &["policy", "list"]);
+    assert!(!ok && stderr.contains("safety record") && stderr.contains("missing"), "{stderr}");
+
+    // The owner put it back herself: she takes it, rule and all, and the log says so.
+    let accepted = run_json(&wallet, &["accept-older-copy"]);
+    assert_eq!(accepted["accepted"], true, "{accepted}");
+    assert_eq!(run_json(&wallet, &["policy", "list"])[0]["id"], rule["id"]);
+    let entries = run_json(&wallet, &["audit", "list", "--action", "wallet.older_copy_accepted"]);
+    assert_eq!(entries.as_array().unwrap().len(), 1, "{entries}");
+    let again = run_json(&wallet, &["accept-older-copy"]);
+    assert_eq!(again["accepted"], false, "from then on it is the wallet's current state: {again}");
+    let (ok, stdout, stderr) = run(&wallet, &["audit", "verify"]);
+    assert!(ok, "{stdout}{stderr}");
+}
+
+/// A backup file restored becomes a wallet of its own, with an anchor of
+/// its own: the wallet it came from has moved on, and must not refuse it.
+#[test]
+fn a_backup_restored_after_the_wallet_moved_on_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = dir.path().join("wallet");
+    run_json(&wallet, &["init"]);
+    let made = run_json(&wallet, &["backup", "make"]);
+    run_json(&wallet, &["assertion", "--resource-server", "later"]);
+    let restored = dir.path().join("restored");
+    // Same state folder as the original, so its anchor is there to refuse a copy.
+    let restore = uma_wallet(&restored).env("XDG_STATE_HOME", state_dir(&wallet)).args(["restore", made["path"].as_str().unwrap()]).output().unwrap();
+    assert!(restore.status.success(), "{}", String::from_utf8_lossy(&restore.stderr));
+    let status = uma_wallet(&restored).env("XDG_STATE_HOME", state_dir(&wallet)).args(["status"]).output().unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
 }

@@ -38,6 +38,10 @@ pub enum StoreError {
     Kdf(String),
     #[error("cannot restore from {0}")]
     BadBackup(String),
+    /// Opened data older than the wallet's anchor says it was: an old copy
+    /// put back in its place (see `uma_as::anchor`).
+    #[error("this wallet's data is older than when it was last used: {0}. If you put back an older copy of its folder yourself, open it with `uma-wallet accept-older-copy`")]
+    OlderCopy(String),
 }
 
 /// Argon2id cost, kept in the header so a wallet opens with the parameters it

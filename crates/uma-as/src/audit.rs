@@ -19,6 +19,7 @@
 //! behind, and [`AuditLog::open`] moves it forward after checking that
 //! entry's link.
 
+use crate::anchor::{Anchor, Anchoring};
 use crate::clock::UnixTime;
 use crate::store::{Store, StoreError, Tree};
 use parking_lot::{Condvar, Mutex};
@@ -153,9 +154,12 @@ struct Chain {
     heads: Tree<Head>,
     /// The head, counting entries chained but not yet written.
     head: Mutex<Head>,
+    /// The head as written to the store.
+    written: Mutex<Head>,
     pending: Arc<Pending>,
     /// One writer at a time, so that batches land in order.
     writing: Mutex<()>,
+    anchor: Option<Anchor>,
 }
 
 /// Entries chained but not yet written, in order, and the writer's bell.
@@ -175,6 +179,14 @@ fn entry_hash(seq: u64, at: UnixTime, actor: &str, action: &str, detail: &serde_
 
 impl AuditLog {
     pub fn open(store: &Store) -> Result<Self, StoreError> {
+        Self::open_anchored(store, None, 0)
+    }
+
+    /// Opens the log and, with `anchoring`, checks the chain against its
+    /// anchor outside the wallet's folder and keeps the anchor moving
+    /// ([`crate::anchor`]). An older copy the owner accepted is recorded,
+    /// at `now`.
+    pub fn open_anchored(store: &Store, anchoring: Option<&Anchoring>, now: UnixTime) -> Result<Self, StoreError> {
         let entries = store.tree::<AuditEntry>("audit")?;
         let heads = store.tree::<Head>("audit")?;
         let mut head = heads.get(HEAD_KEY)?.unwrap_or(Head { seq: 0, hash: GENESIS.into() });
@@ -191,14 +203,38 @@ impl AuditLog {
         if head.seq != recorded {
             heads.insert(HEAD_KEY, &head)?;
         }
+        let (anchor, accepted) = match anchoring {
+            Some(anchoring) => {
+                let hash_at = |seq: u64| Ok(entries.get(seq.to_be_bytes())?.map(|entry| entry.hash));
+                let (anchor, accepted) = Anchor::open(store, anchoring, head.seq, hash_at)?;
+                (Some(anchor), accepted)
+            }
+            None => (None, None),
+        };
         let pending = Arc::new(Pending::default());
-        let chain = Arc::new(Chain { entries, heads, head: Mutex::new(head), pending: pending.clone(), writing: Mutex::new(()) });
-        let weak = Arc::downgrade(&chain);
+        let chain = Arc::new(Chain {
+            entries,
+            heads,
+            written: Mutex::new(head.clone()),
+            head: Mutex::new(head),
+            pending: pending.clone(),
+            writing: Mutex::new(()),
+            anchor,
+        });
+        let log = AuditLog { chain };
+        if let Some(mismatch) = accepted {
+            log.append(now, "owner", "wallet.older_copy_accepted", serde_json::json!({ "why": mismatch.to_string() }))?;
+            log.write_pending()?;
+        }
+        // Anchored at once: the check just passed (or was waived) for
+        // this head, and a store anchored once refuses to lose its anchor.
+        log.chain.advance_anchor(false)?;
+        let weak = Arc::downgrade(&log.chain);
         std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || write_behind(weak, pending))
             .map_err(|e| StoreError::Db(sled::Error::Io(e)))?;
-        Ok(AuditLog { chain })
+        Ok(log)
     }
 
     /// Chains one entry; it is written shortly after, off the caller's path.
@@ -228,6 +264,12 @@ impl AuditLog {
     /// Writes every entry appended so far.
     pub fn write_pending(&self) -> Result<(), StoreError> {
         self.chain.write_pending()
+    }
+
+    /// Writes what is pending and anchors the head at once ([`crate::anchor`]).
+    pub fn anchor_now(&self) -> Result<(), StoreError> {
+        self.chain.write_pending()?;
+        self.chain.advance_anchor(false)
     }
 
     fn all(&self) -> impl Iterator<Item = Result<AuditEntry, StoreError>> + '_ {
@@ -346,7 +388,18 @@ impl Chain {
                 return Err(e);
             }
         }
-        self.heads.insert(HEAD_KEY, &Head { seq: last.seq, hash: last.hash.clone() })
+        let head = Head { seq: last.seq, hash: last.hash.clone() };
+        self.heads.insert(HEAD_KEY, &head)?;
+        *self.written.lock() = head;
+        Ok(())
+    }
+
+    /// Moves the anchor to the head written so far; `now_or_later` lets it
+    /// wait for its next turn ([`crate::anchor::ANCHOR_EVERY`]).
+    fn advance_anchor(&self, now_or_later: bool) -> Result<(), StoreError> {
+        let Some(anchor) = &self.anchor else { return Ok(()) };
+        let written = self.written.lock().clone();
+        anchor.advance(written.seq, &written.hash, now_or_later)
     }
 }
 
@@ -354,6 +407,9 @@ impl Drop for Chain {
     fn drop(&mut self) {
         if let Err(e) = self.write_pending() {
             tracing::error!(error = %e, "audit entries could not be written at close");
+        }
+        if let Err(e) = self.advance_anchor(false) {
+            tracing::error!(error = %e, "the wallet's anchor could not be moved at close");
         }
     }
 }
@@ -373,6 +429,8 @@ fn write_behind(chain: Weak<Chain>, pending: Arc<Pending>) {
         if let Err(e) = chain.write_pending() {
             tracing::error!(error = %e, "audit entries could not be written; trying again");
             std::thread::sleep(Duration::from_millis(200));
+        } else if let Err(e) = chain.advance_anchor(true) {
+            tracing::error!(error = %e, "the wallet's anchor could not be moved; trying again");
         }
     }
 }
@@ -391,6 +449,48 @@ mod tests {
         }
         log.write_pending().unwrap();
         (dir, store, log)
+    }
+
+    #[test]
+    fn a_log_cut_short_of_its_anchor_is_refused_and_one_never_anchored_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let anchoring = Anchoring { dir: dir.path().join("anchors"), accept_older_copy: false };
+        let store = Store::create(&dir.path().join("db"), "p", KdfParams { memory_kib: 1024, iterations: 1, parallelism: 1 }).unwrap();
+        let third = {
+            let log = AuditLog::open_anchored(&store, Some(&anchoring), 0).unwrap();
+            for i in 0..5 {
+                log.append(i, "owner", "test", serde_json::json!({ "i": i })).unwrap();
+            }
+            log.write_pending().unwrap();
+            log.chain.advance_anchor(false).unwrap();
+            log.chain.entries.get(3u64.to_be_bytes()).unwrap().unwrap()
+        };
+        // The last two entries gone and the head moved back to the third,
+        // as in a copy taken then: the chain verifies, the anchor does not.
+        {
+            let log = AuditLog::open(&store).unwrap();
+            log.raw().remove(5u64.to_be_bytes()).unwrap();
+            log.raw().remove(4u64.to_be_bytes()).unwrap();
+            log.chain.heads.insert(HEAD_KEY, &Head { seq: 3, hash: third.hash.clone() }).unwrap();
+            *log.chain.written.lock() = Head { seq: 3, hash: third.hash };
+            assert_eq!(log.verify().unwrap(), Ok(3));
+        }
+        match AuditLog::open_anchored(&store, Some(&anchoring), 0) {
+            Err(StoreError::OlderCopy(why)) => assert!(why.contains("ends at entry 3") && why.contains("reached entry 5"), "{why}"),
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("opened"),
+        }
+        let elsewhere = Anchoring { dir: dir.path().join("other-anchors"), ..anchoring.clone() };
+        match AuditLog::open_anchored(&store, Some(&elsewhere), 0) {
+            Err(StoreError::OlderCopy(why)) => assert!(why.contains("missing"), "anchored once, its anchor is expected: {why}"),
+            other => panic!("{:?}", other.err()),
+        }
+        let accepted = AuditLog::open_anchored(&store, Some(&Anchoring { accept_older_copy: true, ..anchoring.clone() }), 9).unwrap();
+        let last = accepted.list(1).unwrap();
+        assert_eq!((last[0].seq, last[0].action.as_str()), (4, "wallet.older_copy_accepted"));
+
+        let fresh = Store::create(&dir.path().join("fresh"), "p", KdfParams { memory_kib: 1024, iterations: 1, parallelism: 1 }).unwrap();
+        assert!(AuditLog::open_anchored(&fresh, Some(&anchoring), 0).is_ok(), "a store never anchored takes its first anchor");
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! - [`http::router`] exposes it all over axum; handlers only parse and map errors.
 
 pub mod access_grant;
+pub mod anchor;
 pub mod assessment;
 pub mod audit;
 pub mod claims;

@@ -63,6 +63,9 @@ pub struct Config {
     /// polling ticket could (days): past this, token requests wait (429)
     /// until markers expire, rather than memory growing without bound.
     pub max_spent_tickets: usize,
+    /// Where the audit chain's head is anchored against old copies put
+    /// back ([`crate::anchor`]); none in tests that open stores of their own.
+    pub anchoring: Option<crate::anchor::Anchoring>,
 }
 
 impl Config {
@@ -89,6 +92,7 @@ impl Config {
             hot_commit_window: std::time::Duration::from_millis(5),
             // About 30 MB of markers.
             max_spent_tickets: 250_000,
+            anchoring: None,
         }
     }
 
@@ -255,6 +259,9 @@ struct StoredKey {
 impl AuthorizationServer {
     /// Opens the server over an open store, creating its signing key on first use.
     pub fn open(store: Store, config: Config, clock: Clock) -> Result<Self, StoreError> {
+        // First: an older copy put back in the wallet's place is refused
+        // before anything in it is used.
+        let audit = AuditLog::open_anchored(&store, config.anchoring.as_ref(), clock.now())?;
         let (key, _) = Self::load_or_create_key(&store, SIGNING_KEY, SigningKey::from_pkcs8, SigningKey::generate, SigningKey::pkcs8)?;
         // Before the hot store, tickets, RPTs and PCTs were kept here: what
         // is left of them is unusable and is removed.
@@ -306,7 +313,6 @@ impl AuthorizationServer {
             let (_, request) = item?;
             cache.put_request(request);
         }
-        let audit = AuditLog::open(&store)?;
         let (events, _) = broadcast::channel(256);
         let registrations = crate::limit::TokenBucket::new(config.registration_burst, config.registrations_per_minute);
         let tickets = crate::limit::Buckets::new(config.ticket_burst, config.tickets_per_minute);
@@ -388,6 +394,11 @@ impl AuthorizationServer {
     /// Called when the server stops; dropping the last handle does it too.
     pub fn close(&self) {
         self.inner.hot.close();
+        // The anchor catches up with the whole history now, rather than
+        // whenever the last handle on the log goes.
+        if let Err(e) = self.inner.audit.anchor_now() {
+            tracing::error!(error = %e, "the wallet's anchor could not be moved at close");
+        }
     }
 
     /// Says which apps the register vouches for, for rules on unlisted

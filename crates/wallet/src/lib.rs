@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 use uma_as::secret::Secret;
 pub use error::{OwnerError, OwnerResult, ProviderError};
 pub use sealed_store::{KdfParams, Store, StoreError};
+pub use uma_as::anchor::Anchoring;
 pub use uma_as::{AuthorizationServer, Clock, Config, OwnerEvent};
 
 /// The owner API's bearer token: its own kind of secret.
@@ -149,9 +150,19 @@ impl Wallet {
             return Err(StoreError::AlreadyExists(data_dir.display().to_string()).into());
         }
         create_private_dir(data_dir)?;
-        Store::restore(backup, &data_dir.join(DB_DIR), passphrase)?;
+        let store = Store::restore(backup, &data_dir.join(DB_DIR), passphrase)?;
+        // A wallet of its own from now on: the one the backup came from has
+        // moved on, and its anchor would refuse this older state.
+        uma_as::anchor::forget(&store)?;
         write_private(&data_dir.join(OWNER_TOKEN_FILE), OwnerToken::generate().expose())?;
         Ok(())
+    }
+
+    /// Where a wallet anchors its history against old copies put back
+    /// ([`uma_as::anchor`]): the user's state folder, outside the wallet's.
+    pub fn default_anchoring() -> Option<Anchoring> {
+        let base = dirs::state_dir().or_else(dirs::data_local_dir)?;
+        Some(Anchoring { dir: base.join("uma-wallet").join("anchors"), accept_older_copy: false })
     }
 
     pub fn exists(data_dir: &Path) -> bool {

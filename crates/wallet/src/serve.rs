@@ -34,6 +34,9 @@ pub struct ServeOptions {
     /// limits them. The server reads no `X-Forwarded-*` header from anyone:
     /// its URLs come from the issuer, and no limit depends on who asks.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Where the wallet anchors its history against old copies put back
+    /// ([`Wallet::default_anchoring`]); none for wallets a test throws away.
+    pub anchoring: Option<crate::Anchoring>,
 }
 
 /// What `serve` announces once it accepts connections (one JSON line).
@@ -102,6 +105,7 @@ pub async fn bind(options: ServeOptions) -> Result<Bound, ServeError> {
     if let Some(seconds) = options.rpt_lifetime {
         config.rpt_ttl = seconds;
     }
+    config.anchoring = options.anchoring;
     let wallet = Wallet::open(&options.data_dir, &options.passphrase, config, options.clock)?;
     wallet.rotate_owner_token()?;
     let ready = Ready {

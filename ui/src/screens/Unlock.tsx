@@ -8,6 +8,7 @@ const FRIENDLY: Record<string, string> = {
   wrong_passphrase: 'That passphrase is not right. Check it and try again.',
   wallet_in_use: 'The wallet is already open in another window or program. Close it there, then try again.',
   wallet_corrupted: 'The wallet file appears to be damaged. Restore it from a backup.',
+  older_copy: 'Your wallet was not opened: its records are older than when you last used it, or it was copied here from somewhere else. An old copy put back would bring back access you have since stopped.',
   port_in_use: 'Your wallet could not start: another program on this computer is using its connection point. It is often the wallet itself, still open in another window. Close it there and try again.',
 };
 
@@ -30,7 +31,7 @@ export function Unlock({ state, onDone, initialError = null, notice = null }: {
   const [busy, setBusy] = useState(false);
   const [listen, setListen] = useState(state.settings.listen);
 
-  async function unlock(e: FormEvent) {
+  async function unlock(e: FormEvent, acceptOlderCopy = false) {
     e.preventDefault();
     if (!passphrase) {
       setProblems([{ field: 'unlock-passphrase', message: 'Enter your passphrase' }]);
@@ -41,7 +42,7 @@ export function Unlock({ state, onDone, initialError = null, notice = null }: {
       if (error?.kind === 'port_in_use' || listen !== state.settings.listen) {
         await saveSettings({ ...state.settings, listen: listen.trim() });
       }
-      onDone(await unlockWallet(passphrase));
+      onDone(await unlockWallet(passphrase, acceptOlderCopy));
     } catch (err) {
       const a = err as ApiError;
       setError(a);
@@ -85,6 +86,20 @@ export function Unlock({ state, onDone, initialError = null, notice = null }: {
         <button type="submit" className="primary" data-testid="unlock" disabled={busy}>
           {busy ? 'Unlocking…' : 'Unlock'}
         </button>
+        {error?.kind === 'older_copy' && (
+          <section className="card" aria-labelledby="h-older-copy" data-testid="older-copy">
+            <h2 id="h-older-copy">Did you copy this wallet here yourself?</h2>
+            <p>
+              Only if you did, from a backup drive or your old computer for example, open it anyway. Everything will be as it
+              was in that copy: sharing you stopped since then may be back on, so check Sharing straight after. Opening it is
+              noted in your activity.
+            </p>
+            <p>If you did not, do not open it: contact whoever looks after your computer.</p>
+            <button type="button" data-testid="accept-older-copy" disabled={busy} onClick={(e) => unlock(e, true)}>
+              I copied it here: open it
+            </button>
+          </section>
+        )}
       </form>
       <details>
         <summary>Forgotten your passphrase?</summary>

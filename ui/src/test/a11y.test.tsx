@@ -136,6 +136,20 @@ describe('accessibility (axe-core): no violations on any screen', () => {
     await expectNoViolations();
   });
 
+  it('unlock, and an older copy of the wallet', async () => {
+    mockCommands({
+      app_state: { ...base, unlocked: false, server: null },
+      unlock_wallet: () => { throw { kind: 'older_copy', message: 'its history ends at entry 3' }; },
+    });
+    const user = userEvent.setup();
+    render(<App />);
+    await screen.findByTestId('screen-unlock');
+    await user.type(document.getElementById('unlock-passphrase')!, 'correct horse');
+    await user.click(screen.getByTestId('unlock'));
+    await screen.findByTestId('older-copy');
+    await expectNoViolations();
+  });
+
   it('pensions, with a provider down, as a chart and as a table', async () => {
     mockCommands(unlocked());
     const user = userEvent.setup();

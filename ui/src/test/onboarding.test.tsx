@@ -127,6 +127,35 @@ describe('unlock', () => {
   });
 });
 
+describe('an older copy of the wallet', () => {
+  it('is not opened on the passphrase alone; the owner who put it back herself opens it with a second, explained choice', async () => {
+    const calls = mockCommands({
+      unlock_wallet: (a: Record<string, unknown>) => {
+        if (!a.acceptOlderCopy) throw { kind: 'older_copy', message: 'its history ends at entry 3, but it had reached entry 9' };
+        return unlockedState;
+      },
+    });
+    const user = userEvent.setup();
+    const done = vi.fn();
+    render(<Unlock state={lockedState} onDone={done} />);
+    expect(screen.queryByTestId('older-copy')).toBeNull();
+    await user.type(document.getElementById('unlock-passphrase')!, 'correct horse');
+    await user.click(screen.getByTestId('unlock'));
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveTextContent('its records are older than when you last used it');
+    expect(alert).not.toHaveTextContent('entry 3');
+    expect(done).not.toHaveBeenCalled();
+    const choice = screen.getByRole('region', { name: 'Did you copy this wallet here yourself?' });
+    expect(choice).toHaveTextContent('sharing you stopped since then may be back on');
+    await user.click(within(choice).getByRole('button', { name: 'I copied it here: open it' }));
+    await waitFor(() => expect(done).toHaveBeenCalledWith(unlockedState));
+    expect(callsTo(calls, 'unlock_wallet').map((c) => c.args)).toEqual([
+      { passphrase: 'correct horse' },
+      { passphrase: 'correct horse', acceptOlderCopy: true },
+    ]);
+  });
+});
+
 describe('create wallet, then the server cannot start', () => {
   it('moves to the unlock screen with the port problem shown and a field to change it', async () => {
     const { App } = await import('../App');
