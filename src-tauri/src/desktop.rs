@@ -514,7 +514,8 @@ impl Desktop {
             return Err(CommandError::invalid_input(format!("There is no backup file at {}.", backup.display())));
         }
         let (dir, pass) = (self.data_dir.clone(), passphrase.clone());
-        tokio::task::spawn_blocking(move || Wallet::restore(&backup, &dir, &pass))
+        let anchoring = self.anchor_dir.clone().map(|dir| wallet::Anchoring { dir, accept_older_copy: false });
+        tokio::task::spawn_blocking(move || Wallet::restore(&backup, &dir, &pass, anchoring.as_ref()))
             .await
             .map_err(|e| CommandError::new("wallet_error", e.to_string()))??;
         self.unlock(app, passphrase, false).await

@@ -51,6 +51,10 @@ impl From<StoreError> for CommandError {
             StoreError::NotInitialized(_) => Self::new("no_wallet", e.to_string()),
             StoreError::AlreadyExists(_) => Self::new("wallet_exists", e.to_string()),
             StoreError::Kdf(_) | StoreError::BadBackup(_) => Self::new("wallet_error", e.to_string()),
+            StoreError::Anchor(why) => Self::new(
+                "safety_record_unavailable",
+                format!("Your wallet keeps a safety record outside its folder, and it cannot be used: the record {why}. Your wallet itself is fine; check that folder can be written to."),
+            ),
             StoreError::OlderCopy(why) => Self::new(
                 "older_copy",
                 format!("This wallet's records are older than when you last used it ({why}). Nothing was opened."),

@@ -335,8 +335,8 @@ fn a_backup_is_written_sealed_and_settings_survive_a_restart() {
     assert!(text.contains("uma-wallet-backup/1"));
     assert!(!text.contains("Archer"), "identity details stay sealed in the backup");
     let copy = app.dir.path().join("restored");
-    assert!(wallet::Wallet::restore(std::path::Path::new(&path), &copy, "not the passphrase").is_err());
-    wallet::Wallet::restore(std::path::Path::new(&path), &copy, PASSPHRASE).unwrap();
+    assert!(wallet::Wallet::restore(std::path::Path::new(&path), &copy, "not the passphrase", None).is_err());
+    wallet::Wallet::restore(std::path::Path::new(&path), &copy, PASSPHRASE, None).unwrap();
     let restored = wallet::Wallet::open(&copy, PASSPHRASE, wallet::Config::new("http://127.0.0.1:1"), Clock::System).unwrap();
     assert_eq!(restored.pensions().identity().unwrap().unwrap().family_name, "Archer", "the backup restores the wallet");
     drop(restored);

@@ -486,7 +486,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Restore { backup } => {
             let passphrase = passphrase(false)?;
-            Wallet::restore(&backup, &data_dir, &passphrase).map_err(|e| e.to_string())?;
+            Wallet::restore(&backup, &data_dir, &passphrase, Wallet::default_anchoring().as_ref()).map_err(|e| e.to_string())?;
             print(&serde_json::json!({ "restored": data_dir, "from": backup }));
             Ok(())
         }

@@ -319,8 +319,12 @@ fn an_older_copy_of_the_wallet_put_back_is_refused_until_the_owner_accepts_it() 
     let copy = dir.path().join("copy");
     copy_dir(&wallet, &copy);
 
+    // Removed through the running server, which is then killed: the
+    // decision was anchored before it was acknowledged, not at a clean stop.
+    let mut server = serve(&wallet);
     run_json(&wallet, &["policy", "remove", rule["id"].as_str().unwrap()]);
     assert!(run_json(&wallet, &["policy", "list"]).as_array().unwrap().is_empty());
+    server.signal("-KILL");
 
     std::fs::remove_dir_all(&wallet).unwrap();
     copy_dir(&copy, &wallet);

@@ -40,8 +40,12 @@ pub enum StoreError {
     BadBackup(String),
     /// Opened data older than the wallet's anchor says it was: an old copy
     /// put back in its place (see `uma_as::anchor`).
-    #[error("this wallet's data is older than when it was last used: {0}. If you put back an older copy of its folder yourself, open it with `uma-wallet accept-older-copy`")]
+    #[error("this wallet's data is older than when it was last used: {0}. If you put back or copied its folder here yourself, open it with `uma-wallet accept-older-copy`")]
     OlderCopy(String),
+    /// The record kept outside the wallet's folder against older copies
+    /// cannot be read or written (its folder is not writable, say).
+    #[error("the wallet's safety record {0}")]
+    Anchor(String),
 }
 
 /// Argon2id cost, kept in the header so a wallet opens with the parameters it
@@ -127,6 +131,8 @@ pub struct Store {
     /// The database's directory, where journals live beside sled's files.
     dir: Arc<std::path::PathBuf>,
     key: Arc<LessSafeKey>,
+    /// For [`Store::mac`]: derived from the data key, never the key itself.
+    mac_key: Arc<ring::hmac::Key>,
     /// sled 0.34 can deadlock when flushes overlap (spacejam/sled#1308), so
     /// they take turns; see [`Store::flush`].
     flushing: Arc<tokio::sync::Mutex<()>>,
@@ -142,6 +148,40 @@ struct FlushCounts {
 }
 
 impl Store {
+    fn with_key(db: sled::Db, path: &Path, data_key: &[u8]) -> Store {
+        use ring::hmac;
+        let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, data_key), b"uma-wallet sealed-store mac key");
+        Store {
+            db,
+            dir: Arc::new(path.to_path_buf()),
+            key: Arc::new(aead_key(data_key)),
+            mac_key: Arc::new(hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())),
+            flushing: Arc::default(),
+            flushes: Arc::default(),
+        }
+    }
+
+    /// HMAC-SHA256 of `message` under a key only this wallet's passphrase
+    /// opens, for what the wallet keeps outside its database and must
+    /// recognise as its own. `purpose` keeps one use's tags from passing
+    /// for another's.
+    pub fn mac(&self, purpose: &str, message: &[u8]) -> [u8; 32] {
+        let mut context = ring::hmac::Context::with_key(&self.mac_key);
+        context.update(purpose.as_bytes());
+        context.update(&[0]);
+        context.update(message);
+        context.sign().as_ref().try_into().expect("HMAC-SHA256 is 32 bytes")
+    }
+
+    /// Whether `tag` is [`Store::mac`] of `message` for `purpose` (in constant time).
+    pub fn verify_mac(&self, purpose: &str, message: &[u8], tag: &[u8]) -> bool {
+        let mut tagged = Vec::with_capacity(purpose.len() + 1 + message.len());
+        tagged.extend_from_slice(purpose.as_bytes());
+        tagged.push(0);
+        tagged.extend_from_slice(message);
+        ring::hmac::verify(&self.mac_key, &tagged, tag).is_ok()
+    }
+
     /// Creates a new wallet database at `path`, sealed with `passphrase`.
     pub fn create(path: &Path, passphrase: &str, kdf: KdfParams) -> Result<Self, StoreError> {
         let db = open_db(path)?;
@@ -164,7 +204,7 @@ impl Store {
         };
         meta.insert(HEADER_KEY, serde_json::to_vec(&header).expect("header serializes"))?;
         db.flush()?;
-        Ok(Store { db, dir: Arc::new(path.to_path_buf()), key: Arc::new(aead_key(data_key.as_ref())), flushing: Arc::default(), flushes: Arc::default() })
+        Ok(Store::with_key(db, path, data_key.as_ref()))
     }
 
     /// Opens an existing wallet database; a wrong passphrase is `WrongPassphrase`.
@@ -177,7 +217,7 @@ impl Store {
             return Err(StoreError::NotInitialized(path.display().to_string()));
         };
         let data_key = unwrap_data_key(&header, passphrase)?;
-        Ok(Store { db, dir: Arc::new(path.to_path_buf()), key: Arc::new(aead_key(&data_key)), flushing: Arc::default(), flushes: Arc::default() })
+        Ok(Store::with_key(db, path, &data_key))
     }
 
     /// Seals the data key under a new passphrase, with a fresh salt and

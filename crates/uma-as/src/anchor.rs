@@ -5,38 +5,45 @@
 //! Every value in the store is sealed, but nothing in a sealed value says
 //! how new it is: someone who can write to the owner's disk and kept an old
 //! copy of her wallet's folder could put it back and bring back what she
-//! has since revoked (a grant, a policy she removed, a request she denied),
-//! or cut the audit log short. Every such decision is an audit entry, so
+//! has since withdrawn (a grant, a sharing rule, a request she denied), or
+//! cut the activity log short. Every such decision is an audit entry, so
 //! the audit chain's head (its last sequence number and hash) says how far
-//! the wallet's history has come. That head is written, after the store
-//! has flushed it, to an anchor file in another folder (the user's state
-//! folder, not the wallet's), and opening the wallet checks that its chain
-//! still holds the anchored entry: a copy whose chain ends before it, or
-//! holds a different entry there, is refused.
+//! the wallet's history has come. The head is written to an anchor file in
+//! another folder (the user's state folder, not the wallet's) once the
+//! store has flushed it: at open, at each owner decision before it is
+//! acknowledged, and at a clean stop. Opening the wallet checks that its
+//! chain still holds the anchored entry: a copy whose chain ends before
+//! it, or holds a different entry there, is refused.
+//!
+//! The anchor file is named and tagged with keys derived from the wallet's
+//! data key ([`Store::mac`]), which only the passphrase opens: every copy of
+//! one wallet, older versions' included, finds the same anchor, and a file
+//! written by anyone else (an anchor set back to the start, say) is refused
+//! like an older copy. The store also remembers that it was anchored, so
+//! deleting the anchor file does not make an old copy pass.
 //!
 //! What it does not stop, said plainly:
-//! - someone who puts back the anchor folder together with the wallet's,
-//!   both copied at the same moment;
-//! - a copy taken within [`ANCHOR_EVERY`] before the wallet last stopped
-//!   without closing (a crash, a power cut): the anchor lags by that much;
-//! - one old record spliced into the current database by hand: the anchor
-//!   says how far the history reaches, not what each record holds.
+//! - the anchor folder put back together with the wallet's, both as old;
+//! - the anchor file deleted *and* the store's own record of having been
+//!   anchored removed from the database by hand;
+//! - records spliced into the current database from an older copy by hand:
+//!   any tree but the audit log's can be swapped for an older sealed one,
+//!   since the anchor says how far the history reaches, not what each
+//!   record holds;
+//! - the hot store's journal (tickets, RPTs) cut short: it holds nothing
+//!   the owner decided;
+//! - protocol entries (tokens issued) written since the last anchoring when
+//!   the process dies: they are anchored at the next decision or clean stop.
 //!
-//! The store remembers that it has been anchored, so deleting the anchor
-//! does not make an old copy pass: a wallet anchored once refuses to open
-//! without its anchor. The owner can still take an older copy on purpose
-//! (she put back a copy of her folder herself): opening with
-//! [`Anchoring::accept_older_copy`] anchors the copy as it is, and says so
-//! in the audit log. A backup file restored with the wallet's restore
-//! starts a new anchor ([`forget`]): restoring needs the passphrase.
+//! The owner can still take an older copy on purpose (she put back a copy
+//! of her folder herself, or copied it to a new computer, where there is
+//! no anchor): opening with [`Anchoring::accept_older_copy`] anchors the
+//! copy as it is and says so in the audit log. Restoring a backup file
+//! does the same, since restoring needs the passphrase.
 
 use crate::store::{Store, StoreError, Tree};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
-/// How often, at most, a running wallet moves its anchor forward.
-pub const ANCHOR_EVERY: Duration = Duration::from_secs(5);
+use std::path::{Path, PathBuf};
 
 /// Where anchors are kept, and whether this opening takes an older copy.
 #[derive(Clone, Debug)]
@@ -47,17 +54,16 @@ pub struct Anchoring {
     pub accept_older_copy: bool,
 }
 
-/// What the store remembers about its anchor, in the audit tree.
+/// What the store remembers about its anchor, in the audit tree: that one
+/// was written, so from then on a missing one is refused.
 #[derive(Serialize, Deserialize)]
 struct AnchorRecord {
-    /// Names the anchor file: random, so copies of one wallet restored as
-    /// new wallets do not share an anchor.
-    wallet: String,
-    /// An anchor was written: from now on, a missing one is refused.
     anchored: bool,
 }
 
 const RECORD_KEY: &[u8] = b"anchor";
+/// An anchor file is a few hundred bytes; more is not one.
+const MAX_MARK: u64 = 4096;
 
 /// The anchor file's content.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
@@ -65,6 +71,14 @@ pub(crate) struct Mark {
     pub wallet: String,
     pub seq: u64,
     pub hash: String,
+    /// [`Store::mac`] over the rest: only the wallet writes marks.
+    pub tag: String,
+}
+
+impl Mark {
+    fn signed_text(wallet: &str, seq: u64, hash: &str) -> String {
+        format!("{wallet}\n{seq}\n{hash}")
+    }
 }
 
 /// Why a store does not match its anchor.
@@ -76,32 +90,33 @@ pub(crate) enum Mismatch {
     Diverged { seq: u64 },
     /// The store was anchored, and its anchor is gone.
     Missing,
+    /// The anchor file is not one this wallet wrote.
+    NotOurs,
 }
 
 impl std::fmt::Display for Mismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Mismatch::Older { chain_ends, anchored } => {
-                write!(f, "its history ends at entry {chain_ends}, where it had reached entry {anchored}")
-            }
+            Mismatch::Older { chain_ends, anchored } => write!(f, "its history ends at entry {chain_ends}, where it had reached entry {anchored}"),
             Mismatch::Diverged { seq } => write!(f, "its history differs from the one it had at entry {seq}"),
             Mismatch::Missing => write!(f, "its safety record, kept outside the wallet's folder, is missing"),
+            Mismatch::NotOurs => write!(f, "its safety record, kept outside the wallet's folder, was not written by this wallet"),
         }
     }
 }
 
 /// Whether a chain whose head is `chain_ends` and whose entry hashes are
-/// `hash_at` reaches `mark`. Entry 0 is the chain's start, held by all.
-pub(crate) fn compare(mark: &Mark, chain_ends: u64, hash_at: impl Fn(u64) -> Result<Option<String>, StoreError>) -> Result<Result<(), Mismatch>, StoreError> {
-    if mark.seq == 0 {
+/// `hash_at` reaches the entry `(seq, hash)`. Entry 0 is the chain's start.
+pub(crate) fn compare(seq: u64, hash: &str, chain_ends: u64, hash_at: impl Fn(u64) -> Result<Option<String>, StoreError>) -> Result<Result<(), Mismatch>, StoreError> {
+    if seq == 0 {
         return Ok(Ok(()));
     }
-    if chain_ends < mark.seq {
-        return Ok(Err(Mismatch::Older { chain_ends, anchored: mark.seq }));
+    if chain_ends < seq {
+        return Ok(Err(Mismatch::Older { chain_ends, anchored: seq }));
     }
-    Ok(match hash_at(mark.seq)? {
-        Some(hash) if hash == mark.hash => Ok(()),
-        _ => Err(Mismatch::Diverged { seq: mark.seq }),
+    Ok(match hash_at(seq)? {
+        Some(at) if at == hash => Ok(()),
+        _ => Err(Mismatch::Diverged { seq }),
     })
 }
 
@@ -111,8 +126,8 @@ pub(crate) struct Anchor {
     wallet: String,
     records: Tree<AnchorRecord>,
     store: Store,
-    /// The sequence number anchored last, and when.
-    last: parking_lot::Mutex<(u64, Option<Instant>)>,
+    /// The sequence number anchored last; none before the first anchoring.
+    last: parking_lot::Mutex<Option<u64>>,
 }
 
 impl Anchor {
@@ -126,20 +141,15 @@ impl Anchor {
         hash_at: impl Fn(u64) -> Result<Option<String>, StoreError>,
     ) -> Result<(Anchor, Option<Mismatch>), StoreError> {
         let records = store.tree::<AnchorRecord>("audit")?;
-        let record = match records.get(RECORD_KEY)? {
-            Some(record) => record,
-            None => {
-                let record = AnchorRecord { wallet: crate::secret::random_id(), anchored: false };
-                records.insert(RECORD_KEY, &record)?;
-                record
+        let anchored = records.get(RECORD_KEY)?.is_some_and(|record| record.anchored);
+        let wallet = crate::secret::hex(&store.mac("anchor file name", b"")[..16]);
+        let file = anchoring.dir.join(format!("{wallet}.json"));
+        let mismatch = match read_mark(&file)? {
+            Some(Some(mark)) if mark.wallet == wallet && store.verify_mac("anchor mark", Mark::signed_text(&mark.wallet, mark.seq, &mark.hash).as_bytes(), &hex_decode(&mark.tag)) => {
+                compare(mark.seq, &mark.hash, chain_ends, hash_at)?.err()
             }
-        };
-        let file = anchoring.dir.join(format!("{}.json", record.wallet));
-        let mark = read_mark(&file)?;
-        let mismatch = match mark {
-            Some(mark) if mark.wallet == record.wallet => compare(&mark, chain_ends, hash_at)?.err(),
-            Some(_) => Some(Mismatch::Diverged { seq: 0 }),
-            None if record.anchored => Some(Mismatch::Missing),
+            Some(_) => Some(Mismatch::NotOurs),
+            None if anchored => Some(Mismatch::Missing),
             None => None,
         };
         if let Some(mismatch) = &mismatch {
@@ -147,55 +157,62 @@ impl Anchor {
                 return Err(StoreError::OlderCopy(mismatch.to_string()));
             }
         }
-        let anchor = Anchor { file, wallet: record.wallet, records, store: store.clone(), last: parking_lot::Mutex::new((0, None)) };
+        let anchor = Anchor { file, wallet, records, store: store.clone(), last: parking_lot::Mutex::new(None) };
         Ok((anchor, mismatch))
     }
 
-    /// Anchors the head `(seq, hash)`, which the caller has written to the
-    /// store: the store is flushed first, so the anchor never gets ahead of
-    /// what a crash would leave on disk. With `now_or_later`, it waits
-    /// until [`ANCHOR_EVERY`] has passed since the last one.
-    pub fn advance(&self, seq: u64, hash: &str, now_or_later: bool) -> Result<(), StoreError> {
+    /// Anchors the head `(seq, hash)`. The store must hold it durably:
+    /// with `flush_first` this flushes it, otherwise the caller has (an
+    /// anchor ahead of what a crash leaves on disk would refuse the wallet).
+    pub fn advance(&self, seq: u64, hash: &str, flush_first: bool) -> Result<(), StoreError> {
         let mut last = self.last.lock();
-        let (anchored, at) = *last;
-        if seq <= anchored && at.is_some() {
+        if last.is_some_and(|anchored| seq <= anchored) {
             return Ok(());
         }
-        if now_or_later && at.is_some_and(|at| at.elapsed() < ANCHOR_EVERY) {
-            return Ok(());
-        }
-        self.store.flush_blocking()?;
-        let mark = Mark { wallet: self.wallet.clone(), seq, hash: hash.to_string() };
-        write_mark(&self.file, &mark)?;
-        if at.is_none() {
-            // From the first anchor on, a missing one is refused.
-            self.records.insert(RECORD_KEY, &AnchorRecord { wallet: self.wallet.clone(), anchored: true })?;
+        if flush_first {
             self.store.flush_blocking()?;
         }
-        *last = (seq, Some(Instant::now()));
+        let tag = self.store.mac("anchor mark", Mark::signed_text(&self.wallet, seq, hash).as_bytes());
+        let mark = Mark { wallet: self.wallet.clone(), seq, hash: hash.to_string(), tag: crate::secret::hex(&tag) };
+        write_mark(&self.file, &mark)?;
+        if last.is_none() {
+            // From the first anchor on, a missing one is refused; the file
+            // is on disk (its folder synced) before the store says so.
+            self.records.insert(RECORD_KEY, &AnchorRecord { anchored: true })?;
+            self.store.flush_blocking()?;
+        }
+        *last = Some(seq);
         Ok(())
     }
 }
 
-fn read_mark(file: &std::path::Path) -> Result<Option<Mark>, StoreError> {
-    match std::fs::read(file) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| StoreError::OlderCopy(format!("its safety record at {} cannot be read ({e})", file.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(StoreError::Db(sled::Error::Io(e))),
-    }
+fn hex_decode(text: &str) -> Vec<u8> {
+    (0..text.len() / 2).filter_map(|i| text.get(2 * i..2 * i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok())).collect()
 }
 
-fn write_mark(file: &std::path::Path, mark: &Mark) -> Result<(), StoreError> {
-    let io = |e| StoreError::Db(sled::Error::Io(e));
-    if let Some(dir) = file.parent() {
-        create_private_dir(dir).map_err(io)?;
-    }
-    crate::store::write_private(file, &serde_json::to_vec(mark).expect("marks serialize")).map_err(io)
+fn anchor_error(file: &Path, what: &str, e: std::io::Error) -> StoreError {
+    StoreError::Anchor(format!("at {} cannot be {what}: {e}", file.display()))
 }
 
-fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+/// The mark in `file`: `None` if there is none, `Some(None)` if what is
+/// there is not a mark (a link, a device, too large, not JSON).
+fn read_mark(file: &Path) -> Result<Option<Option<Mark>>, StoreError> {
+    use std::io::Read;
+    let metadata = match std::fs::symlink_metadata(file) {
+        Ok(metadata) => metadata,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(anchor_error(file, "read", e)),
+    };
+    if !metadata.file_type().is_file() || metadata.len() > MAX_MARK {
+        return Ok(Some(None));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(file).and_then(|f| f.take(MAX_MARK).read_to_end(&mut bytes)).map_err(|e| anchor_error(file, "read", e))?;
+    Ok(Some(serde_json::from_slice(&bytes).ok()))
+}
+
+fn write_mark(file: &Path, mark: &Mark) -> Result<(), StoreError> {
+    let dir = file.parent().unwrap_or(Path::new("."));
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -203,24 +220,17 @@ fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder.create(dir)
-}
-
-/// Makes a store restored from a backup file a wallet of its own: a new
-/// anchor, not the one of the wallet the backup was made from (which has
-/// moved on since, and would refuse it).
-pub fn forget(store: &Store) -> Result<(), StoreError> {
-    store.tree::<AnchorRecord>("audit")?.remove(RECORD_KEY)?;
-    store.flush_blocking()
+    builder.create(dir).map_err(|e| anchor_error(file, "written", e))?;
+    crate::store::write_private(file, &serde_json::to_vec(mark).expect("marks serialize")).map_err(|e| anchor_error(file, "written", e))?;
+    // The rename is durable only once the folder is.
+    #[cfg(unix)]
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| anchor_error(file, "written", e))?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn mark(seq: u64, hash: &str) -> Mark {
-        Mark { wallet: "w".into(), seq, hash: hash.into() }
-    }
 
     fn chain(hashes: &'static [&'static str]) -> impl Fn(u64) -> Result<Option<String>, StoreError> {
         move |seq| Ok(hashes.get(seq as usize - 1).map(|h| h.to_string()))
@@ -228,18 +238,18 @@ mod tests {
 
     #[test]
     fn a_chain_that_reaches_its_anchor_passes() {
-        assert_eq!(compare(&mark(2, "b"), 3, chain(&["a", "b", "c"])).unwrap(), Ok(()));
-        assert_eq!(compare(&mark(3, "c"), 3, chain(&["a", "b", "c"])).unwrap(), Ok(()));
-        assert_eq!(compare(&mark(0, ""), 0, chain(&[])).unwrap(), Ok(()));
+        assert_eq!(compare(2, "b", 3, chain(&["a", "b", "c"])).unwrap(), Ok(()));
+        assert_eq!(compare(3, "c", 3, chain(&["a", "b", "c"])).unwrap(), Ok(()));
+        assert_eq!(compare(0, "", 0, chain(&[])).unwrap(), Ok(()));
     }
 
     #[test]
     fn a_chain_cut_short_of_its_anchor_is_older() {
-        assert_eq!(compare(&mark(3, "c"), 2, chain(&["a", "b"])).unwrap(), Err(Mismatch::Older { chain_ends: 2, anchored: 3 }));
+        assert_eq!(compare(3, "c", 2, chain(&["a", "b"])).unwrap(), Err(Mismatch::Older { chain_ends: 2, anchored: 3 }));
     }
 
     #[test]
     fn a_chain_with_another_entry_at_its_anchor_diverged() {
-        assert_eq!(compare(&mark(2, "b"), 3, chain(&["a", "x", "c"])).unwrap(), Err(Mismatch::Diverged { seq: 2 }));
+        assert_eq!(compare(2, "b", 3, chain(&["a", "x", "c"])).unwrap(), Err(Mismatch::Diverged { seq: 2 }));
     }
 }

@@ -46,7 +46,7 @@ pub struct AuditEntry {
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct Head {
+pub(crate) struct Head {
     seq: u64,
     hash: String,
 }
@@ -228,7 +228,7 @@ impl AuditLog {
         }
         // Anchored at once: the check just passed (or was waived) for
         // this head, and a store anchored once refuses to lose its anchor.
-        log.chain.advance_anchor(false)?;
+        log.chain.advance_anchor()?;
         let weak = Arc::downgrade(&log.chain);
         std::thread::Builder::new()
             .name("audit-writer".into())
@@ -266,10 +266,26 @@ impl AuditLog {
         self.chain.write_pending()
     }
 
-    /// Writes what is pending and anchors the head at once ([`crate::anchor`]).
+    /// Writes what is pending, flushes the store and anchors the head
+    /// ([`crate::anchor`]): at a clean stop.
     pub fn anchor_now(&self) -> Result<(), StoreError> {
         self.chain.write_pending()?;
-        self.chain.advance_anchor(false)
+        self.chain.advance_anchor()
+    }
+
+    /// Writes what is pending; the head written, for [`AuditLog::anchor_flushed`]
+    /// once a store flush that began after this call has finished.
+    pub(crate) fn write_pending_head(&self) -> Result<Head, StoreError> {
+        self.chain.write_pending()?;
+        Ok(self.chain.written.lock().clone())
+    }
+
+    /// Anchors `head`, which a finished store flush holds.
+    pub(crate) fn anchor_flushed(&self, head: &Head) -> Result<(), StoreError> {
+        match &self.chain.anchor {
+            Some(anchor) => anchor.advance(head.seq, &head.hash, false),
+            None => Ok(()),
+        }
     }
 
     fn all(&self) -> impl Iterator<Item = Result<AuditEntry, StoreError>> + '_ {
@@ -394,12 +410,11 @@ impl Chain {
         Ok(())
     }
 
-    /// Moves the anchor to the head written so far; `now_or_later` lets it
-    /// wait for its next turn ([`crate::anchor::ANCHOR_EVERY`]).
-    fn advance_anchor(&self, now_or_later: bool) -> Result<(), StoreError> {
+    /// Flushes the store and moves the anchor to the head written so far.
+    fn advance_anchor(&self) -> Result<(), StoreError> {
         let Some(anchor) = &self.anchor else { return Ok(()) };
         let written = self.written.lock().clone();
-        anchor.advance(written.seq, &written.hash, now_or_later)
+        anchor.advance(written.seq, &written.hash, true)
     }
 }
 
@@ -408,7 +423,7 @@ impl Drop for Chain {
         if let Err(e) = self.write_pending() {
             tracing::error!(error = %e, "audit entries could not be written at close");
         }
-        if let Err(e) = self.advance_anchor(false) {
+        if let Err(e) = self.advance_anchor() {
             tracing::error!(error = %e, "the wallet's anchor could not be moved at close");
         }
     }
@@ -429,8 +444,6 @@ fn write_behind(chain: Weak<Chain>, pending: Arc<Pending>) {
         if let Err(e) = chain.write_pending() {
             tracing::error!(error = %e, "audit entries could not be written; trying again");
             std::thread::sleep(Duration::from_millis(200));
-        } else if let Err(e) = chain.advance_anchor(true) {
-            tracing::error!(error = %e, "the wallet's anchor could not be moved; trying again");
         }
     }
 }
@@ -462,7 +475,7 @@ mod tests {
                 log.append(i, "owner", "test", serde_json::json!({ "i": i })).unwrap();
             }
             log.write_pending().unwrap();
-            log.chain.advance_anchor(false).unwrap();
+            log.chain.advance_anchor().unwrap();
             log.chain.entries.get(3u64.to_be_bytes()).unwrap().unwrap()
         };
         // The last two entries gone and the head moved back to the third,
@@ -485,6 +498,21 @@ mod tests {
             Err(StoreError::OlderCopy(why)) => assert!(why.contains("missing"), "anchored once, its anchor is expected: {why}"),
             other => panic!("{:?}", other.err()),
         }
+        // The store's record of having been anchored removed by hand: the
+        // anchor is found all the same (its name comes from the data key).
+        store.tree::<serde_json::Value>("audit").unwrap().raw().remove(b"anchor").unwrap();
+        assert!(matches!(AuditLog::open_anchored(&store, Some(&anchoring), 0), Err(StoreError::OlderCopy(_))));
+        // An anchor written by someone else, set back to the start: refused.
+        let file = std::fs::read_dir(&anchoring.dir).unwrap().next().unwrap().unwrap().path();
+        let genuine = std::fs::read(&file).unwrap();
+        let mut forged: serde_json::Value = serde_json::from_slice(&genuine).unwrap();
+        forged["seq"] = 0.into();
+        std::fs::write(&file, serde_json::to_vec(&forged).unwrap()).unwrap();
+        match AuditLog::open_anchored(&store, Some(&anchoring), 0) {
+            Err(StoreError::OlderCopy(why)) => assert!(why.contains("not written by this wallet"), "{why}"),
+            other => panic!("{:?}", other.err()),
+        }
+        std::fs::write(&file, &genuine).unwrap();
         let accepted = AuditLog::open_anchored(&store, Some(&Anchoring { accept_older_copy: true, ..anchoring.clone() }), 9).unwrap();
         let last = accepted.list(1).unwrap();
         assert_eq!((last[0].seq, last[0].action.as_str()), (4, "wallet.older_copy_accepted"));

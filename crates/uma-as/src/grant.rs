@@ -97,7 +97,7 @@ impl AuthorizationServer {
     pub async fn revoke_grant(&self, id: &GrantId) -> ProtocolResult<Grant> {
         let grant = self.revoke_grant_quietly(id)?.ok_or_else(|| ProtocolError::not_found("no such grant"))?;
         self.audit("owner", "grant.revoke", json!({ "grant_id": id, "resource_id": grant.resource_id }));
-        self.flush().await?;
+        self.flush_owner_decision().await?;
         Ok(grant)
     }
 

@@ -83,7 +83,7 @@ impl AuthorizationServer {
         }
         let action = if approve { "resource_server.approve" } else { "resource_server.refuse" };
         self.audit("owner", action, json!({ "client_id": client_id }));
-        self.flush().await?;
+        self.flush_owner_decision().await?;
         Ok(client)
     }
 
@@ -132,7 +132,7 @@ impl AuthorizationServer {
                 self.audit("owner", "grant.revoked_by_policy", json!({ "policy_id": policy.id, "grants": revoked }));
             }
         }
-        self.flush().await?;
+        self.flush_owner_decision().await?;
         Ok(policy)
     }
 
@@ -206,7 +206,7 @@ impl AuthorizationServer {
         let source = GrantSource::Policy { policy_id: id.clone() };
         let revoked = self.revoke_grants_where(|g| g.source == source)?;
         self.audit("owner", "policy.remove", json!({ "policy_id": id, "grants_revoked": revoked }));
-        self.flush().await?;
+        self.flush_owner_decision().await?;
         Ok(policy)
     }
 
@@ -268,7 +268,7 @@ impl AuthorizationServer {
         request.status = RequestStatus::Approved { scopes: granted, expires_at: approval.expires_at, decided_at: now };
         self.store_request(&request)?;
         self.audit("owner", "pending.approve", json!({ "request_id": id, "decision": request.status }));
-        self.flush().await?;
+        self.flush_owner_decision().await?;
         Ok(request)
     }
 
@@ -277,7 +277,7 @@ impl AuthorizationServer {
         request.status = RequestStatus::Denied { decided_at: self.now() };
         self.store_request(&request)?;
         self.audit("owner", "pending.deny", json!({ "request_id": id }));
-        self.flush().await?;
+        self.flush_owner_decision().await?;
         Ok(request)
     }
 }

@@ -490,6 +490,23 @@ impl AuthorizationServer {
         self.inner.store.flush().await
     }
 
+    /// [`AuthorizationServer::flush`] for an owner decision, which also
+    /// moves the wallet's anchor to it before it is acknowledged, so that an
+    /// older copy put back cannot quietly undo it ([`crate::anchor`]). The
+    /// decision stands if the anchor cannot be written: that is logged.
+    pub async fn flush_owner_decision(&self) -> Result<(), StoreError> {
+        self.inner.hot.commit().await?;
+        let head = self.inner.audit.write_pending_head()?;
+        self.inner.store.flush().await?;
+        let audit = self.inner.audit.clone();
+        match tokio::task::spawn_blocking(move || audit.anchor_flushed(&head)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "the wallet's anchor could not be moved"),
+            Err(e) => tracing::error!(error = %e, "the wallet's anchor could not be moved"),
+        }
+        Ok(())
+    }
+
     pub(crate) fn hot(&self) -> &crate::hot::HotStore {
         &self.inner.hot
     }

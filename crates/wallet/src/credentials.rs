@@ -251,7 +251,7 @@ impl Credentials {
         let jwt = answer["credentials"][0]["credential"].as_str().ok_or_else(|| failed("no credential in the answer"))?;
         let stored = self.check(jwt, &issuer, &did, expected).await?;
         self.store_superseding(&stored)?;
-        self.server.flush().await?;
+        self.server.flush_owner_decision().await?;
         Ok(stored)
     }
 
@@ -340,7 +340,7 @@ impl Credentials {
         let Some(gone) = self.store.get(id)? else { return Err(OwnerError::not_found("no such credential")) };
         self.store.remove(id)?;
         self.server.record("credential.delete", json!({ "id": id, "pei": gone.pei, "issuer": gone.credential_issuer }));
-        self.server.flush().await?;
+        self.server.flush_owner_decision().await?;
         Ok(())
     }
 }

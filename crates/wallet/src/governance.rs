@@ -92,7 +92,7 @@ impl Governance {
             // The old key's regulators vouch for no one now.
             self.server.keep_credential_issuers(&[]).await?;
             self.server.record("registry.key", json!({ "key": did }));
-            self.server.flush().await?;
+            self.server.flush_owner_decision().await?;
         }
         Ok(())
     }
@@ -110,7 +110,7 @@ impl Governance {
                 registry::did_key_public(did).map_err(refused)?;
                 self.store(&Stored { trusted_key: Some(did.to_string()), ..stored })?;
                 self.server.record("registry.key", json!({ "key": did }));
-                self.server.flush().await?;
+                self.server.flush_owner_decision().await?;
                 Ok(())
             }
         }
@@ -127,7 +127,7 @@ impl Governance {
         if stored.source.as_deref() != Some(url) {
             stored.source = Some(url.to_string());
             self.store(&stored)?;
-            self.server.flush().await?;
+            self.server.flush_owner_decision().await?;
         }
         Ok(())
     }
@@ -160,7 +160,7 @@ impl Governance {
             "registry.import",
             json!({ "name": signed.registry.name, "version": signed.registry.version, "entries": signed.registry.entries.len(), "expires_at": signed.expires_at }),
         );
-        self.server.flush().await?;
+        self.server.flush_owner_decision().await?;
         Ok(signed)
     }
 

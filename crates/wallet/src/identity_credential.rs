@@ -220,7 +220,7 @@ impl IdentityCredential {
         let removed = self.held.remove(KEY)?;
         if removed {
             self.server.record("identity.credential.delete", json!({}));
-            self.server.flush().await?;
+            self.server.flush_owner_decision().await?;
         }
         Ok(removed)
     }
@@ -389,7 +389,7 @@ impl IdentityCredential {
         };
         self.held.insert(KEY, &held)?;
         self.server.record("identity.credential.receive", json!({ "issuer": issuer, "expires_at": held.expires_at }));
-        self.server.flush().await?;
+        self.server.flush_owner_decision().await?;
         Ok(self.summary()?.expect("just stored"))
     }
 

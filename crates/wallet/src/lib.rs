@@ -144,16 +144,22 @@ impl Wallet {
     }
 
     /// Recreates a wallet in an empty `data_dir` from a backup file
-    /// ([`AuthorizationServer::backup`]), checking the passphrase it was made with.
-    pub fn restore(backup: &Path, data_dir: &Path, passphrase: &str) -> Result<(), WalletError> {
+    /// ([`AuthorizationServer::backup`]), checking the passphrase it was made
+    /// with. With `anchoring`, the restored state becomes the wallet's
+    /// current one: restoring is the owner's choice, made with her
+    /// passphrase, so an anchor the wallet has moved past since the backup
+    /// does not refuse it ([`uma_as::anchor`]).
+    pub fn restore(backup: &Path, data_dir: &Path, passphrase: &str, anchoring: Option<&Anchoring>) -> Result<(), WalletError> {
         if Wallet::exists(data_dir) {
             return Err(StoreError::AlreadyExists(data_dir.display().to_string()).into());
         }
         create_private_dir(data_dir)?;
         let store = Store::restore(backup, &data_dir.join(DB_DIR), passphrase)?;
-        // A wallet of its own from now on: the one the backup came from has
-        // moved on, and its anchor would refuse this older state.
-        uma_as::anchor::forget(&store)?;
+        if let Some(anchoring) = anchoring {
+            let accepting = Anchoring { accept_older_copy: true, ..anchoring.clone() };
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+            uma_as::audit::AuditLog::open_anchored(&store, Some(&accepting), now)?.anchor_now()?;
+        }
         write_private(&data_dir.join(OWNER_TOKEN_FILE), OwnerToken::generate().expose())?;
         Ok(())
     }
@@ -161,8 +167,14 @@ impl Wallet {
     /// Where a wallet anchors its history against old copies put back
     /// ([`uma_as::anchor`]): the user's state folder, outside the wallet's.
     pub fn default_anchoring() -> Option<Anchoring> {
-        let base = dirs::state_dir().or_else(dirs::data_local_dir)?;
-        Some(Anchoring { dir: base.join("uma-wallet").join("anchors"), accept_older_copy: false })
+        // The state folder where there is one (Linux). Elsewhere a folder
+        // beside the wallet's default one, never inside it: on macOS the
+        // local data folder is the one the wallet's folder is in.
+        let dir = match dirs::state_dir() {
+            Some(state) => state.join("uma-wallet").join("anchors"),
+            None => dirs::data_local_dir()?.join("uma-wallet-anchors"),
+        };
+        Some(Anchoring { dir, accept_older_copy: false })
     }
 
     pub fn exists(data_dir: &Path) -> bool {
@@ -231,7 +243,7 @@ impl Wallet {
             Ok(()) => {
                 // The new header is on disk: the change stands whatever the audit write does.
                 self.server.record("wallet.passphrase_changed", serde_json::json!({}));
-                if let Err(e) = self.server.flush().await {
+                if let Err(e) = self.server.flush_owner_decision().await {
                     tracing::error!(error = %e, "the passphrase change is made, its audit entry not yet flushed");
                 }
                 Ok(())

@@ -9,6 +9,7 @@ const FRIENDLY: Record<string, string> = {
   wallet_in_use: 'The wallet is already open in another window or program. Close it there, then try again.',
   wallet_corrupted: 'The wallet file appears to be damaged. Restore it from a backup.',
   older_copy: 'Your wallet was not opened: its records are older than when you last used it, or it was copied here from somewhere else. An old copy put back would bring back access you have since stopped.',
+  safety_record_unavailable: 'Your wallet could not be opened: the safety record it keeps outside its folder cannot be saved. Your wallet itself is fine. Check that your computer’s disk is not full, then try again.',
   port_in_use: 'Your wallet could not start: another program on this computer is using its connection point. It is often the wallet itself, still open in another window. Close it there and try again.',
 };
 
