@@ -354,6 +354,7 @@ async fn rest_of_the_owner_service(scene: &mut Scene, owner_api: &str, owner_tok
         tickets_per_minute: None,
         rpt_lifetime: None,
         trusted_proxies: Vec::new(),
+        anchoring: None,
     })
     .await
     .unwrap();
