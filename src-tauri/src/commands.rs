@@ -75,12 +75,22 @@ pub async fn restore_backup<R: Runtime>(app: AppHandle<R>, desktop: State<'_, De
     desktop.restore(&app, path, passphrase).await
 }
 
-/// A new passphrase: the wallet's key is sealed again under it.
+/// A new passphrase: the wallet's key is sealed again under it; with
+/// `new_key`, the key itself is replaced too (the wallet closes and opens).
 #[tauri::command]
-pub async fn change_passphrase(desktop: State<'_, Desktop>, current: String, new: String) -> Answer<()> {
+pub async fn change_passphrase<R: Runtime>(
+    app: AppHandle<R>,
+    desktop: State<'_, Desktop>,
+    current: String,
+    new: String,
+    new_key: Option<bool>,
+) -> Answer<AppState> {
+    if new_key == Some(true) {
+        return desktop.replace_key(&app, current, new).await;
+    }
     desktop.owner().await?.change_passphrase(&ChangePassphrase { current, new: new.clone() }).await?;
     desktop.passphrase_changed(new).await;
-    Ok(())
+    Ok(desktop.state().await)
 }
 
 /// Opens the wallet at start without asking, with the passphrase kept in

@@ -448,6 +448,36 @@ impl Desktop {
     }
 
     /// After the owner changed her passphrase: the keyring keeps the new one.
+    /// A new passphrase and a new key for every record ([`Wallet::replace_key`]):
+    /// the wallet closes (its server stops), the key is replaced, and it
+    /// opens again with `new`. Both passphrases are checked before it closes.
+    pub async fn replace_key<R: Runtime>(&self, app: &AppHandle<R>, current: String, new: String) -> Result<AppState, CommandError> {
+        if self.screen_locked.load(Ordering::SeqCst) {
+            return Err(CommandError::locked());
+        }
+        if let Some(problem) = wallet::passphrase_problem(&new) {
+            return Err(CommandError::new("invalid_request", problem));
+        }
+        let wallet = self.wallet(&*self.session.lock().await)?;
+        wallet.check_passphrase(&current).await.map_err(|e| match e {
+            wallet::OwnerError::WrongPassphrase => CommandError::new("wrong_passphrase", "That passphrase does not open this wallet."),
+            other => CommandError::new("wallet_error", other.to_string()),
+        })?;
+        drop(wallet);
+        self.lock().await;
+        let (dir, anchoring) = (self.data_dir.clone(), self.anchor_dir.clone().map(|dir| wallet::Anchoring { dir, accept_older_copy: false }));
+        let (old, fresh) = (current.clone(), new.clone());
+        let replaced = tokio::task::spawn_blocking(move || Wallet::replace_key(&dir, &old, &fresh, anchoring.as_ref()))
+            .await
+            .map_err(|e| CommandError::new("wallet_error", e.to_string()))?;
+        // Whatever happened, the wallet opens again with the passphrase that opens it now.
+        let opens_with = if replaced.is_ok() { new.clone() } else { current };
+        let state = self.open(app, opens_with, true, false).await;
+        replaced?;
+        self.passphrase_changed(new).await;
+        state
+    }
+
     pub async fn passphrase_changed(&self, new: String) {
         if self.settings().unlock_at_login {
             let data_dir = self.data_dir.clone();

@@ -349,6 +349,26 @@ fn a_backup_is_written_sealed_and_settings_survive_a_restart() {
     assert_eq!(state["settings"]["public_issuer"], "https://wallet.example");
 }
 
+/// The owner fears her passphrase is known: a new one with a new key. A
+/// wrong current passphrase closes nothing; the right one closes the
+/// wallet, replaces the key and opens it again, under the new passphrase only.
+#[test]
+fn a_new_key_with_a_new_passphrase_reopens_the_wallet_under_the_new_one_only() {
+    let app = TestApp::start();
+    app.create();
+    let new = "purple tractor sings loudly";
+    let wrong = json!({ "current": "not the passphrase", "new": new, "newKey": true });
+    assert_eq!(app.error_kind("change_passphrase", wrong), "wrong_passphrase");
+    assert_eq!(app.ok("app_state", json!({}))["unlocked"], true, "nothing was closed");
+    let state = app.ok("change_passphrase", json!({ "current": PASSPHRASE, "new": new, "newKey": true }));
+    assert_eq!(state["unlocked"], true, "{state}");
+    app.ok("lock_screen", json!({}));
+    assert_eq!(app.error_kind("unlock_wallet", json!({ "passphrase": PASSPHRASE })), "wrong_passphrase");
+    assert_eq!(app.ok("unlock_wallet", json!({ "passphrase": new }))["unlocked"], true);
+    let activity = app.ok("list_audit", json!({ "query": { "action": "wallet.key_replaced" } }));
+    assert_eq!(activity.as_array().map(Vec::len), Some(1), "{activity}");
+}
+
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {

@@ -167,7 +167,9 @@ export const listBackups = () => call<BackupFile[]>('list_backups');
 /** Recreates the wallet from a backup file (only when there is none yet),
  * with the passphrase it had when the backup was made, and opens it. */
 export const restoreBackup = (path: string, passphrase: string) => call<AppState>('restore_backup', { path, passphrase });
-export const changePassphrase = (current: string, next: string) => call<null>('change_passphrase', { current, new: next });
+/** With `newKey`, the key that locks every record is replaced too: the wallet closes and opens again. */
+export const changePassphrase = (current: string, next: string, newKey = false) =>
+  call<AppState>('change_passphrase', newKey ? { current, new: next, newKey } : { current, new: next });
 /** Opens the wallet when the app starts, with the passphrase kept in the
  * computer's keyring (`passphrase` must open this wallet), or stops doing so. */
 export const setUnlockAtLogin = (enabled: boolean, passphrase: string | null) =>

@@ -53,7 +53,14 @@ enum Command {
     Status,
     /// Change the wallet's passphrase (the new one from a prompt or
     /// UMA_WALLET_NEW_PASSPHRASE). Backups made before keep the old one.
-    Passphrase,
+    Passphrase {
+        /// Also replace the key that seals every record, so that someone who
+        /// learnt the old passphrase and kept a copy of the wallet cannot
+        /// open what it holds from now on. The wallet must not be serving;
+        /// tokens already handed out stop working.
+        #[arg(long)]
+        new_key: bool,
+    },
     /// Clients and resource servers that asked to connect.
     #[command(subcommand)]
     Clients(ClientsCommand),
@@ -424,6 +431,19 @@ enum AuditCommand {
     },
 }
 
+/// The new passphrase from UMA_WALLET_NEW_PASSPHRASE, or asked twice on the terminal.
+fn new_passphrase() -> Result<String, String> {
+    if let Ok(new) = std::env::var("UMA_WALLET_NEW_PASSPHRASE") {
+        return Ok(new);
+    }
+    let first = rpassword::prompt_password("New passphrase: ").map_err(|e| format!("cannot read the passphrase: {e}"))?;
+    let again = rpassword::prompt_password("Repeat new passphrase: ").map_err(|e| format!("cannot read the passphrase: {e}"))?;
+    if again != first {
+        return Err("the passphrases differ".into());
+    }
+    Ok(first)
+}
+
 fn default_data_dir() -> PathBuf {
     dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("uma-wallet")
 }
@@ -488,6 +508,23 @@ async fn run(cli: Cli) -> Result<(), String> {
             let passphrase = passphrase(false)?;
             Wallet::restore(&backup, &data_dir, &passphrase, Wallet::default_anchoring().as_ref()).map_err(|e| e.to_string())?;
             print(&serde_json::json!({ "restored": data_dir, "from": backup }));
+            Ok(())
+        }
+        Command::Passphrase { new_key: true } => {
+            if !Wallet::exists(&data_dir) {
+                return Err(format!("no wallet at {}; run `uma-wallet init` first", data_dir.display()));
+            }
+            if wallet::owner_client::OwnerClient::running(&data_dir).await.is_some() {
+                return Err("the wallet is serving: stop it first (its key can only be replaced while it is closed)".into());
+            }
+            let current = passphrase(false)?;
+            let new = new_passphrase()?;
+            if let Some(problem) = wallet::passphrase_problem(&new) {
+                return Err(problem);
+            }
+            let sealed = Wallet::replace_key(&data_dir, &current, &new, Wallet::default_anchoring().as_ref()).map_err(|e| e.to_string())?;
+            eprintln!("Passphrase and key replaced. Backups made before still open with the old passphrase: if someone else may know it, delete them.");
+            print(&serde_json::json!({ "changed": true, "new_key": true, "records": sealed }));
             Ok(())
         }
         Command::AcceptOlderCopy => {
@@ -666,19 +703,9 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
         }
         Command::Pensions => json(client.my_pensions().await?),
         Command::Did => json(client.did().await?),
-        Command::Passphrase => {
+        Command::Passphrase { .. } => {
             let current = passphrase(false).map_err(OwnerError::Usage)?;
-            let new = match std::env::var("UMA_WALLET_NEW_PASSPHRASE") {
-                Ok(new) => new,
-                Err(_) => {
-                    let first = rpassword::prompt_password("New passphrase: ").map_err(|e| OwnerError::Usage(format!("cannot read the passphrase: {e}")))?;
-                    let again = rpassword::prompt_password("Repeat new passphrase: ").map_err(|e| OwnerError::Usage(format!("cannot read the passphrase: {e}")))?;
-                    if again != first {
-                        return Err(OwnerError::Usage("the passphrases differ".into()));
-                    }
-                    first
-                }
-            };
+            let new = new_passphrase().map_err(OwnerError::Usage)?;
             client.change_passphrase(&ChangePassphrase { current, new }).await?;
             eprintln!("Passphrase changed. Backups made before still open with the old one: if someone else may know it, delete them.");
             serde_json::json!({ "changed": true })

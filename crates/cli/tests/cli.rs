@@ -253,6 +253,42 @@ fn passphrase_changes_the_passphrase_the_wallet_opens_with() {
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
 }
 
+/// For when someone may have learnt the passphrase: `--new-key` replaces
+/// the key that seals every record too, only while the wallet is closed,
+/// and the wallet stays whole, anchored and audited under the new one.
+#[test]
+fn passphrase_with_a_new_key_replaces_the_key_while_the_wallet_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = dir.path().join("wallet");
+    run_json(&wallet, &["init"]);
+    run_json(&wallet, &["assertion", "--resource-server", "provider"]);
+    let new = "a quiet harbour at dawn";
+    let mut server = serve(&wallet);
+    let refused = uma_wallet(&wallet).env("UMA_WALLET_NEW_PASSPHRASE", new).args(["passphrase", "--new-key"]).output().unwrap();
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("stop it first"));
+    server.signal("-TERM");
+
+    let replaced = uma_wallet(&wallet).env("UMA_WALLET_NEW_PASSPHRASE", new).args(["passphrase", "--new-key"]).output().unwrap();
+    assert!(replaced.status.success(), "{}", String::from_utf8_lossy(&replaced.stderr));
+    let answer: Value = serde_json::from_slice(&replaced.stdout).unwrap();
+    assert!(answer["records"].as_u64().unwrap() > 0, "{answer}");
+
+    let (ok, _, stderr) = run(&wallet, &["status"]);
+    assert!(!ok && stderr.contains("wrong passphrase"), "{stderr}");
+    let with_new = |args: &[&str]| {
+        let output = uma_wallet(&wallet).env("UMA_WALLET_PASSPHRASE", new).args(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let entries: Value = serde_json::from_str(&with_new(&["audit", "list", "--action", "wallet.key_replaced"])).unwrap();
+    assert_eq!(entries.as_array().unwrap().len(), 1, "{entries}");
+    assert!(with_new(&["audit", "verify"]).contains("intact"));
+    let minted: Value = serde_json::from_str(&with_new(&["audit", "list", "--action", "assertion.minted"])).unwrap();
+    assert_eq!(minted.as_array().unwrap().len(), 1, "what the wallet held is all there");
+    let anchors: Vec<_> = std::fs::read_dir(state_dir(&wallet).join("uma-wallet/anchors")).unwrap().collect();
+    assert_eq!(anchors.len(), 1, "the new key's anchor, and no longer the old one's");
+}
+
 #[test]
 fn backups_are_made_listed_and_restored_from_the_cli_and_daily_by_serve() {
     let dir = tempfile::tempdir().unwrap();

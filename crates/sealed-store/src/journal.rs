@@ -24,6 +24,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The tree holding each journal's [`Mark`].
+pub(crate) const MARKS_TREE: &str = "journals";
 const MAGIC: &[u8; 8] = b"UMAJRNL1";
 const HEADER_LEN: usize = MAGIC.len() + 16;
 const BATCH: u8 = 1;

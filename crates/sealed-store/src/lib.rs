@@ -209,6 +209,7 @@ impl Store {
 
     /// Opens an existing wallet database; a wrong passphrase is `WrongPassphrase`.
     pub fn open(path: &Path, passphrase: &str) -> Result<Self, StoreError> {
+        finish_replacing_key(path)?;
         if !path.join("db").exists() && !path.join("conf").exists() {
             return Err(StoreError::NotInitialized(path.display().to_string()));
         }
@@ -252,9 +253,58 @@ impl Store {
         unwrap_data_key(&header, passphrase).map(|_| ())
     }
 
-    /// True when `path` holds a wallet header.
+    /// True when `path` holds a wallet header (or a new key's copy of
+    /// one, about to take its place: see [`Store::replace_key`]).
     pub fn exists(path: &Path) -> bool {
-        path.join("db").exists() || path.join("conf").exists()
+        let holds_db = |dir: &Path| dir.join("db").exists() || dir.join("conf").exists();
+        holds_db(path) || rekeyed(path).join(REKEY_DONE).exists()
+    }
+
+    /// Replaces the data key: every record is opened and sealed again under
+    /// a new random key, itself sealed under `new`, so that someone who
+    /// learnt the old passphrase and kept the old header cannot open what is
+    /// written from now on (changing the passphrase alone re-seals the same
+    /// key). The store must be closed; `current` must open it. Records for
+    /// which `keep` says no are left out, and so are the journals: what
+    /// they held is gone, as after a crash (see [`Journal`]). Returns how
+    /// many records were sealed again.
+    ///
+    /// Crash-safe: the new copy is built beside the store and marked done,
+    /// then takes the store's place by two renames; whichever step a crash
+    /// interrupts, the next open finds the old store or the new one, whole
+    /// ([`finish_replacing_key`]).
+    pub fn replace_key(path: &Path, current: &str, new: &str, kdf: KdfParams, keep: impl Fn(&str, &[u8]) -> bool) -> Result<usize, StoreError> {
+        let old = Store::open(path, current)?;
+        let staging = rekeyed(path);
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(|e| StoreError::Db(sled::Error::Io(e)))?;
+        }
+        let fresh = Store::create(&staging, new, kdf)?;
+        let mut sealed = 0;
+        for name in old.db.tree_names() {
+            let tree_name = String::from_utf8_lossy(&name).into_owned();
+            if name == b"__sled__default".as_slice() || tree_name == journal::MARKS_TREE {
+                continue;
+            }
+            let (from, to) = (old.db.open_tree(&name)?, fresh.db.open_tree(&name)?);
+            for item in from.iter() {
+                let (key, value) = item?;
+                if (tree_name == META_TREE && key == HEADER_KEY) || !keep(&tree_name, &key) {
+                    continue;
+                }
+                let aad = record_aad(&name, &key);
+                let plain = zeroize::Zeroizing::new(
+                    open(&old.key, &aad, &value).ok_or_else(|| StoreError::Corrupt { tree: "(any)", key: format!("{tree_name}/{}", String::from_utf8_lossy(&key)) })?,
+                );
+                to.insert(&key, seal(&fresh.key, &aad, &plain))?;
+                sealed += 1;
+            }
+        }
+        fresh.db.flush()?;
+        write_private(&staging.join(REKEY_DONE), b"done").map_err(|e| StoreError::Db(sled::Error::Io(e)))?;
+        drop((old, fresh));
+        finish_replacing_key(path)?;
+        Ok(sealed)
     }
 
     pub fn tree<T: Serialize + DeserializeOwned>(&self, name: &'static str) -> Result<Tree<T>, StoreError> {
@@ -265,7 +315,7 @@ impl Store {
     /// open journal per name: sled's lock on the database keeps a second
     /// process out.
     pub fn journal(&self, name: &'static str) -> Result<OpenedJournal, StoreError> {
-        Journal::open(&self.dir, name, self.key.clone(), self.tree("journals")?)
+        Journal::open(&self.dir, name, self.key.clone(), self.tree(journal::MARKS_TREE)?)
     }
 
     /// Removes a tree and its records, if it exists.
@@ -359,6 +409,44 @@ impl Store {
             }
         }
     }
+}
+
+/// Marks a new key's copy of the store as complete ([`Store::replace_key`]).
+const REKEY_DONE: &str = "REKEYED";
+
+fn sibling(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!("{name}.{suffix}"))
+}
+
+/// Where [`Store::replace_key`] builds the new copy.
+fn rekeyed(path: &Path) -> std::path::PathBuf {
+    sibling(path, "rekeyed")
+}
+
+/// Ends a key replacement a crash interrupted, from any point: a complete
+/// new copy takes the store's place, an incomplete one is dropped, and the
+/// old store, once replaced, is removed.
+fn finish_replacing_key(path: &Path) -> Result<(), StoreError> {
+    let io = |e| StoreError::Db(sled::Error::Io(e));
+    let (staging, retired) = (rekeyed(path), sibling(path, "retired"));
+    if staging.exists() {
+        if !staging.join(REKEY_DONE).exists() {
+            std::fs::remove_dir_all(&staging).map_err(io)?;
+        } else {
+            if path.exists() {
+                std::fs::rename(path, &retired).map_err(io)?;
+            }
+            std::fs::rename(&staging, path).map_err(io)?;
+            std::fs::remove_file(path.join(REKEY_DONE)).map_err(io)?;
+        }
+    }
+    if retired.exists() {
+        // The old store's last files may still be closing: what is left now
+        // goes at the next open.
+        let _ = std::fs::remove_dir_all(&retired);
+    }
+    Ok(())
 }
 
 fn read_header(db: &sled::Db) -> Result<Option<Header>, StoreError> {
@@ -505,13 +593,18 @@ impl<T> Clone for Tree<T> {
     }
 }
 
+/// A record's associated data: its tree's name and its key.
+fn record_aad(tree: &[u8], key: &[u8]) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(tree.len() + 1 + key.len());
+    aad.extend_from_slice(tree);
+    aad.push(0);
+    aad.extend_from_slice(key);
+    aad
+}
+
 impl<T: Serialize + DeserializeOwned> Tree<T> {
     fn aad(&self, key: &[u8]) -> Vec<u8> {
-        let mut aad = Vec::with_capacity(self.name.len() + 1 + key.len());
-        aad.extend_from_slice(self.name.as_bytes());
-        aad.push(0);
-        aad.extend_from_slice(key);
-        aad
+        record_aad(self.name.as_bytes(), key)
     }
 
     /// The sealed bytes for `value` at `key`, for use inside a transaction.
@@ -595,6 +688,61 @@ impl<T: Serialize + DeserializeOwned> Tree<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Someone learnt the old passphrase and kept the old header: after the
+    /// key is replaced, the old header still opens (it seals the old key),
+    /// but no record does.
+    #[test]
+    fn a_replaced_key_leaves_the_old_passphrase_and_header_opening_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let old_header = {
+            let store = Store::create(&path, "old passphrase", quick()).unwrap();
+            store.tree::<String>("grants").unwrap().insert("g1", &"to carol".to_string()).unwrap();
+            store.tree::<String>("meta").unwrap().insert("signing_key", &"pkcs8".to_string()).unwrap();
+            store.tree::<String>("audit").unwrap().insert("anchor", &"left out".to_string()).unwrap();
+            let mut opened = store.journal("hot").unwrap();
+            opened.journal.append(b"a spent ticket").unwrap();
+            store.flush_blocking().unwrap();
+            store.db.open_tree(META_TREE).unwrap().get(HEADER_KEY).unwrap().unwrap()
+        };
+        let sealed = Store::replace_key(&path, "old passphrase", "new passphrase", quick(), |tree, key| !(tree == "audit" && key == b"anchor")).unwrap();
+        assert_eq!(sealed, 2, "the grant and the signing key; not the header, the journal's mark nor what was left out");
+        assert!(!rekeyed(&path).exists() && !sibling(&path, "retired").exists());
+
+        assert!(matches!(Store::open(&path, "old passphrase"), Err(StoreError::WrongPassphrase)));
+        {
+            let store = Store::open(&path, "new passphrase").unwrap();
+            assert_eq!(store.tree::<String>("grants").unwrap().get("g1").unwrap().as_deref(), Some("to carol"));
+            assert_eq!(store.tree::<String>("audit").unwrap().get("anchor").unwrap(), None);
+            let opened = store.journal("hot").unwrap();
+            assert_eq!((opened.end, opened.batches.len()), (JournalEnd::Missing, 0), "journals start again");
+            store.db.open_tree(META_TREE).unwrap().insert(HEADER_KEY, old_header).unwrap();
+            store.flush_blocking().unwrap();
+        }
+        let with_old_header = Store::open(&path, "old passphrase").unwrap();
+        assert!(matches!(with_old_header.tree::<String>("grants").unwrap().get("g1"), Err(StoreError::Corrupt { .. })));
+    }
+
+    /// A crash before the new copy was complete leaves the old store; one
+    /// after it was complete, at any point of the swap, leaves the new one.
+    #[test]
+    fn a_key_replacement_cut_short_ends_with_one_whole_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        Store::create(&path, "old passphrase", quick()).unwrap().tree::<u32>("t").unwrap().insert("k", &7).unwrap();
+        // Cut short while the copy was being built.
+        Store::create(&rekeyed(&path), "new passphrase", quick()).unwrap();
+        assert_eq!(Store::open(&path, "old passphrase").unwrap().tree::<u32>("t").unwrap().get("k").unwrap(), Some(7));
+        assert!(!rekeyed(&path).exists());
+        // Cut short between the two renames: the store itself is gone.
+        Store::replace_key(&path, "old passphrase", "new passphrase", quick(), |_, _| true).unwrap();
+        std::fs::rename(&path, rekeyed(&path)).unwrap();
+        write_private(&rekeyed(&path).join(REKEY_DONE), b"done").unwrap();
+        assert!(Store::exists(&path), "a complete copy waiting to take its place is a wallet");
+        assert_eq!(Store::open(&path, "new passphrase").unwrap().tree::<u32>("t").unwrap().get("k").unwrap(), Some(7));
+        assert!(!rekeyed(&path).exists() && !path.join(REKEY_DONE).exists());
+    }
 
     #[cfg(unix)]
     #[test]

@@ -62,6 +62,18 @@ struct AnchorRecord {
 }
 
 const RECORD_KEY: &[u8] = b"anchor";
+
+/// Whether the record at `key` in `tree` is the store's record of having
+/// been anchored: left out when the data key is replaced, since the new
+/// key names a new anchor.
+pub fn is_anchor_record(tree: &str, key: &[u8]) -> bool {
+    tree == "audit" && key == RECORD_KEY
+}
+
+/// The anchor file of `store` in `anchoring`'s folder.
+pub fn anchor_file(store: &Store, anchoring: &Anchoring) -> PathBuf {
+    anchoring.dir.join(format!("{}.json", crate::secret::hex(&store.mac("anchor file name", b"")[..16])))
+}
 /// An anchor file is a few hundred bytes; more is not one.
 const MAX_MARK: u64 = 4096;
 
@@ -142,8 +154,8 @@ impl Anchor {
     ) -> Result<(Anchor, Option<Mismatch>), StoreError> {
         let records = store.tree::<AnchorRecord>("audit")?;
         let anchored = records.get(RECORD_KEY)?.is_some_and(|record| record.anchored);
-        let wallet = crate::secret::hex(&store.mac("anchor file name", b"")[..16]);
-        let file = anchoring.dir.join(format!("{wallet}.json"));
+        let file = anchor_file(store, anchoring);
+        let wallet = file.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
         let mismatch = match read_mark(&file)? {
             Some(Some(mark)) if mark.wallet == wallet && store.verify_mac("anchor mark", Mark::signed_text(&mark.wallet, mark.seq, &mark.hash).as_bytes(), &hex_decode(&mark.tag)) => {
                 compare(mark.seq, &mark.hash, chain_ends, hash_at)?.err()

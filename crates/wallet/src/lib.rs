@@ -177,6 +177,35 @@ impl Wallet {
         Some(Anchoring { dir, accept_older_copy: false })
     }
 
+    /// Replaces the wallet's data key and its passphrase, with the wallet
+    /// closed ([`Store::replace_key`]): for when someone may have learnt the
+    /// passphrase, since a passphrase change alone keeps the key it seals.
+    /// The wallet must pass its anchor check first (a new key must not
+    /// launder an older copy); the new key then names a new anchor, and the
+    /// audit log says the key was replaced. Returns how many records were
+    /// sealed again. Tickets and tokens already handed out stop working.
+    pub fn replace_key(data_dir: &Path, current: &str, new: &str, anchoring: Option<&Anchoring>) -> Result<usize, WalletError> {
+        let db = data_dir.join(DB_DIR);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let old_anchor = match anchoring {
+            Some(anchoring) => {
+                let store = Store::open(&db, current)?;
+                uma_as::audit::AuditLog::open_anchored(&store, Some(anchoring), now)?.anchor_now()?;
+                Some(uma_as::anchor::anchor_file(&store, anchoring))
+            }
+            None => None,
+        };
+        let sealed = Store::replace_key(&db, current, new, KdfParams::default(), |tree, key| !uma_as::anchor::is_anchor_record(tree, key))?;
+        let store = Store::open(&db, new)?;
+        let log = uma_as::audit::AuditLog::open_anchored(&store, anchoring, now)?;
+        log.append(now, "owner", "wallet.key_replaced", serde_json::json!({ "records": sealed }))?;
+        log.anchor_now()?;
+        if let Some(old) = old_anchor {
+            let _ = std::fs::remove_file(old);
+        }
+        Ok(sealed)
+    }
+
     pub fn exists(data_dir: &Path) -> bool {
         Store::exists(&data_dir.join(DB_DIR))
     }

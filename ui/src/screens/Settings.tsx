@@ -37,7 +37,7 @@ export function SettingsScreen({ state, onState }: { state: AppState; onState: (
       <Providers version={providersVersion} />
       <Backup state={state} onState={onState} />
       <StartAtLogin state={state} onState={onState} />
-      <ChangePassphrase />
+      <ChangePassphrase onState={onState} />
       <details className="advanced settings-advanced" data-testid="settings-advanced"
         onToggle={(e) => { if (e.currentTarget.open) setAdvancedOpened(true); }}>
         <summary data-testid="settings-advanced-open">Advanced (for technical users)</summary>
@@ -544,10 +544,11 @@ const PASSPHRASE_ERRORS: Record<string, string> = {
   wrong_passphrase: 'Your current passphrase is not right. Please try again.',
 };
 
-function ChangePassphrase() {
+function ChangePassphrase({ onState }: { onState: (s: AppState) => void }) {
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [repeat, setRepeat] = useState('');
+  const [newKey, setNewKey] = useState(false);
   const [problems, setProblems] = useState<Problem[]>([]);
   const [changed, setChanged] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -564,7 +565,7 @@ function ChangePassphrase() {
     if (p.length) return;
     setBusy(true);
     try {
-      await changePassphrase(current, next);
+      onState(await changePassphrase(current, next, newKey));
       setCurrent('');
       setNext('');
       setRepeat('');
@@ -602,6 +603,16 @@ function ChangePassphrase() {
         {field('passphrase-current', 'Current passphrase', current, setCurrent, 'current-password')}
         {field('passphrase-new', 'New passphrase', next, setNext, 'new-password', 'At least 8 characters. A few unrelated words make a strong one.')}
         {field('passphrase-repeat', 'Repeat the new passphrase', repeat, setRepeat, 'new-password')}
+        <div className="check">
+          <input type="checkbox" id="passphrase-new-key" data-testid="passphrase-new-key" checked={newKey}
+            onChange={(e) => setNewKey(e.target.checked)} aria-describedby="passphrase-new-key-hint" />
+          <label htmlFor="passphrase-new-key">Also change the key that locks everything in your wallet</label>
+        </div>
+        <p className="hint" id="passphrase-new-key-hint">
+          Choose this if someone may have learnt your current passphrase: with it and an old copy of your wallet, they
+          could otherwise still read what your wallet keeps from now on. Your wallet closes for a moment, and the apps you
+          share with ask again for access (what you allowed stays allowed).
+        </p>
         {changed && (
           <Notice testId="passphrase-changed">
             Your passphrase has changed: use the new one to unlock your wallet from now on. Backups made before today still

@@ -205,7 +205,7 @@ describe('settings: change your passphrase', () => {
   });
 
   it('changes it with the current and the new passphrase, and warns that older backups keep the old one', async () => {
-    const calls = mockCommands({ ...quiet, change_passphrase: null });
+    const calls = mockCommands({ ...quiet, change_passphrase: state });
     const user = userEvent.setup();
     render(<SettingsScreen state={state} onState={vi.fn()} />);
     await fill(user, 'old pass phrase', 'purple tractor sings loudly', 'purple tractor sings loudly');
@@ -217,6 +217,29 @@ describe('settings: change your passphrase', () => {
     expect(screen.getByTestId('passphrase-current')).toHaveValue('');
     expect(screen.getByTestId('passphrase-new')).toHaveValue('');
     expect(screen.getByTestId('passphrase-repeat')).toHaveValue('');
+  });
+});
+
+describe('settings: a new key with the new passphrase', () => {
+  it('is asked for with its own box, explained, and the wallet as it opens again is shown', async () => {
+    const reopened: AppState = { ...state, server: state.server && { ...state.server, owner_api: 'http://127.0.0.1:1' } };
+    const calls = mockCommands({ ...quiet, change_passphrase: reopened });
+    const onState = vi.fn();
+    const user = userEvent.setup();
+    render(<SettingsScreen state={state} onState={onState} />);
+    const box = screen.getByRole('checkbox', { name: 'Also change the key that locks everything in your wallet' });
+    expect(box).not.toBeChecked();
+    expect(box).toHaveAccessibleDescription(/someone may have learnt your current passphrase/);
+    await user.click(box);
+    await fillIn(user, screen.getByLabelText('Current passphrase'), 'old pass phrase');
+    await fillIn(user, screen.getByLabelText('New passphrase'), 'purple tractor sings loudly');
+    await fillIn(user, screen.getByLabelText('Repeat the new passphrase'), 'purple tractor sings loudly');
+    await user.click(screen.getByTestId('passphrase-change'));
+    await screen.findByTestId('passphrase-changed');
+    expect(callsTo(calls, 'change_passphrase').map((c) => c.args)).toEqual([
+      { current: 'old pass phrase', new: 'purple tractor sings loudly', newKey: true },
+    ]);
+    expect(onState).toHaveBeenCalledWith(reopened);
   });
 });
 
