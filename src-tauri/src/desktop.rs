@@ -467,15 +467,23 @@ impl Desktop {
         self.lock().await;
         let (dir, anchoring) = (self.data_dir.clone(), self.anchor_dir.clone().map(|dir| wallet::Anchoring { dir, accept_older_copy: false }));
         let (old, fresh) = (current.clone(), new.clone());
-        let replaced = tokio::task::spawn_blocking(move || Wallet::replace_key(&dir, &old, &fresh, anchoring.as_ref()))
-            .await
-            .map_err(|e| CommandError::new("wallet_error", e.to_string()))?;
-        // Whatever happened, the wallet opens again with the passphrase that opens it now.
-        let opens_with = if replaced.is_ok() { new.clone() } else { current };
-        let state = self.open(app, opens_with, true, false).await;
+        let replaced = match tokio::task::spawn_blocking(move || Wallet::replace_key(&dir, &old, &fresh, anchoring.as_ref())).await {
+            Ok(replaced) => replaced.map_err(CommandError::from),
+            Err(e) => Err(CommandError::new("wallet_error", e.to_string())),
+        };
+        // Whatever happened, the wallet opens again, with whichever of the
+        // two passphrases opens it now.
+        let reopened = match self.open(app, new.clone(), true, false).await {
+            Err(e) if e.kind == "wrong_passphrase" => self.open(app, current, true, false).await,
+            opened => {
+                if opened.is_ok() {
+                    self.passphrase_changed(new).await;
+                }
+                opened
+            }
+        };
         replaced?;
-        self.passphrase_changed(new).await;
-        state
+        reopened
     }
 
     pub async fn passphrase_changed(&self, new: String) {

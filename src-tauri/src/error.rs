@@ -68,6 +68,7 @@ impl From<WalletError> for CommandError {
         match e {
             WalletError::Store(store) => store.into(),
             WalletError::Io(..) => Self::new("io_error", e.to_string()),
+            WalletError::Refused(why) => Self::new("invalid_request", why),
         }
     }
 }

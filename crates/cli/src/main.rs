@@ -519,9 +519,6 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             let current = passphrase(false)?;
             let new = new_passphrase()?;
-            if let Some(problem) = wallet::passphrase_problem(&new) {
-                return Err(problem);
-            }
             let sealed = Wallet::replace_key(&data_dir, &current, &new, Wallet::default_anchoring().as_ref()).map_err(|e| e.to_string())?;
             eprintln!("Passphrase and key replaced. Backups made before still open with the old passphrase: if someone else may know it, delete them.");
             print(&serde_json::json!({ "changed": true, "new_key": true, "records": sealed }));

@@ -267,6 +267,9 @@ fn passphrase_with_a_new_key_replaces_the_key_while_the_wallet_is_closed() {
     let refused = uma_wallet(&wallet).env("UMA_WALLET_NEW_PASSPHRASE", new).args(["passphrase", "--new-key"]).output().unwrap();
     assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("stop it first"));
     server.signal("-TERM");
+    let copy = dir.path().join("copy");
+    copy_dir(&wallet, &copy);
+    let token_before = std::fs::read(wallet.join("owner-token")).unwrap();
 
     let replaced = uma_wallet(&wallet).env("UMA_WALLET_NEW_PASSPHRASE", new).args(["passphrase", "--new-key"]).output().unwrap();
     assert!(replaced.status.success(), "{}", String::from_utf8_lossy(&replaced.stderr));
@@ -285,8 +288,14 @@ fn passphrase_with_a_new_key_replaces_the_key_while_the_wallet_is_closed() {
     assert!(with_new(&["audit", "verify"]).contains("intact"));
     let minted: Value = serde_json::from_str(&with_new(&["audit", "list", "--action", "assertion.minted"])).unwrap();
     assert_eq!(minted.as_array().unwrap().len(), 1, "what the wallet held is all there");
-    let anchors: Vec<_> = std::fs::read_dir(state_dir(&wallet).join("uma-wallet/anchors")).unwrap().collect();
-    assert_eq!(anchors.len(), 1, "the new key's anchor, and no longer the old one's");
+    assert_ne!(std::fs::read(wallet.join("owner-token")).unwrap(), token_before, "a new owner token too");
+
+    // A copy under the old key, put back, opens with the old passphrase
+    // (which someone may know) only if the owner says so.
+    std::fs::remove_dir_all(&wallet).unwrap();
+    copy_dir(&copy, &wallet);
+    let (ok, _, stderr) = run(&wallet, &["status"]);
+    assert!(!ok && stderr.contains("key was replaced since"), "{stderr}");
 }
 
 #[test]

@@ -209,7 +209,18 @@ impl Store {
 
     /// Opens an existing wallet database; a wrong passphrase is `WrongPassphrase`.
     pub fn open(path: &Path, passphrase: &str) -> Result<Self, StoreError> {
-        finish_replacing_key(path)?;
+        if !Store::exists(path) {
+            return Err(StoreError::NotInitialized(path.display().to_string()));
+        }
+        {
+            let _lock = replacement_lock(path)?;
+            finish_replacing_key_locked(path)?;
+        }
+        Store::open_locked(path, passphrase)
+    }
+
+    /// [`Store::open`] for a caller that has finished any key replacement.
+    fn open_locked(path: &Path, passphrase: &str) -> Result<Self, StoreError> {
         if !path.join("db").exists() && !path.join("conf").exists() {
             return Err(StoreError::NotInitialized(path.display().to_string()));
         }
@@ -264,21 +275,32 @@ impl Store {
     /// a new random key, itself sealed under `new`, so that someone who
     /// learnt the old passphrase and kept the old header cannot open what is
     /// written from now on (changing the passphrase alone re-seals the same
-    /// key). The store must be closed; `current` must open it. Records for
+    /// key). The store must be closed; `current` must open it, and `check`
+    /// must accept it (run on the very handle that is copied). Records for
     /// which `keep` says no are left out, and so are the journals: what
     /// they held is gone, as after a crash (see [`Journal`]). Returns how
     /// many records were sealed again.
     ///
-    /// Crash-safe: the new copy is built beside the store and marked done,
-    /// then takes the store's place by two renames; whichever step a crash
-    /// interrupts, the next open finds the old store or the new one, whole
-    /// ([`finish_replacing_key`]).
-    pub fn replace_key(path: &Path, current: &str, new: &str, kdf: KdfParams, keep: impl Fn(&str, &[u8]) -> bool) -> Result<usize, StoreError> {
-        let old = Store::open(path, current)?;
+    /// Crash-safe: the new copy is built beside the store under a lock
+    /// every open also takes, marked complete (both synced), then takes the
+    /// store's place by two renames (their folder synced). From the mark on
+    /// the key is replaced: if the renames fail now, the next open makes
+    /// them ([`finish_replacing_key_locked`]), so an error is returned only
+    /// while the old store is still the one that opens.
+    pub fn replace_key(
+        path: &Path,
+        current: &str,
+        new: &str,
+        kdf: KdfParams,
+        check: impl FnOnce(&Store) -> Result<(), StoreError>,
+        keep: impl Fn(&str, &[u8]) -> bool,
+    ) -> Result<usize, StoreError> {
+        let io = |e| StoreError::Db(sled::Error::Io(e));
+        let _lock = replacement_lock(path)?;
+        finish_replacing_key_locked(path)?;
+        let old = Store::open_locked(path, current)?;
+        check(&old)?;
         let staging = rekeyed(path);
-        if staging.exists() {
-            std::fs::remove_dir_all(&staging).map_err(|e| StoreError::Db(sled::Error::Io(e)))?;
-        }
         let fresh = Store::create(&staging, new, kdf)?;
         let mut sealed = 0;
         for name in old.db.tree_names() {
@@ -301,9 +323,12 @@ impl Store {
             }
         }
         fresh.db.flush()?;
-        write_private(&staging.join(REKEY_DONE), b"done").map_err(|e| StoreError::Db(sled::Error::Io(e)))?;
         drop((old, fresh));
-        finish_replacing_key(path)?;
+        sync_dir(&staging).map_err(io)?;
+        write_private(&staging.join(REKEY_DONE), b"done").map_err(io)?;
+        sync_dir(&staging).map_err(io)?;
+        // The key is replaced from here: a swap that fails now is made at the next open.
+        let _ = finish_replacing_key_locked(path);
         Ok(sealed)
     }
 
@@ -424,24 +449,55 @@ fn rekeyed(path: &Path) -> std::path::PathBuf {
     sibling(path, "rekeyed")
 }
 
-/// Ends a key replacement a crash interrupted, from any point: a complete
-/// new copy takes the store's place, an incomplete one is dropped, and the
-/// old store, once replaced, is removed.
-fn finish_replacing_key(path: &Path) -> Result<(), StoreError> {
+/// Held across a key replacement and while an open finishes one: an open
+/// meanwhile waits rather than take a half-built copy for debris.
+fn replacement_lock(path: &Path) -> Result<std::fs::File, StoreError> {
+    let io = |e| StoreError::Db(sled::Error::Io(e));
+    let lock = sibling(path, "lock");
+    if let Some(parent) = lock.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock).map_err(io)?;
+    file.lock().map_err(io)?;
+    Ok(file)
+}
+
+/// Makes a folder's entries (a new file, a rename) durable.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Ends a key replacement a crash interrupted, from any point, under
+/// [`replacement_lock`]: a complete new copy takes the store's place, an
+/// incomplete one is dropped, and the old store, once replaced, is removed.
+fn finish_replacing_key_locked(path: &Path) -> Result<(), StoreError> {
     let io = |e| StoreError::Db(sled::Error::Io(e));
     let (staging, retired) = (rekeyed(path), sibling(path, "retired"));
+    let parent = path.parent().unwrap_or(Path::new("."));
     if staging.exists() {
+        // The mark is written only once the copy is flushed whole, and under
+        // the lock no open deletes a copy being built.
         if !staging.join(REKEY_DONE).exists() {
             std::fs::remove_dir_all(&staging).map_err(io)?;
         } else {
             if path.exists() {
+                // What an earlier swap left of the store it replaced goes first.
+                if retired.exists() {
+                    std::fs::remove_dir_all(&retired).map_err(io)?;
+                }
                 std::fs::rename(path, &retired).map_err(io)?;
             }
             std::fs::rename(&staging, path).map_err(io)?;
+            sync_dir(parent).map_err(io)?;
             std::fs::remove_file(path.join(REKEY_DONE)).map_err(io)?;
         }
     }
-    if retired.exists() {
+    // Only once a store is in place is the one it replaced removed.
+    if retired.exists() && (path.join("db").exists() || path.join("conf").exists()) {
         // The old store's last files may still be closing: what is left now
         // goes at the next open.
         let _ = std::fs::remove_dir_all(&retired);
@@ -575,8 +631,10 @@ fn open(key: &LessSafeKey, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
     }
     let nonce = Nonce::try_assume_unique_for_key(&sealed[..NONCE_LEN]).ok()?;
     let mut buf = sealed[NONCE_LEN..].to_vec();
-    let plain = key.open_in_place(nonce, Aad::from(aad), &mut buf).ok()?;
-    Some(plain.to_vec())
+    // Opened in place and cut to length: no second, unzeroed copy of the plaintext.
+    let len = key.open_in_place(nonce, Aad::from(aad), &mut buf).ok()?.len();
+    buf.truncate(len);
+    Some(buf)
 }
 
 /// A typed, encrypted view of one sled tree.
@@ -706,7 +764,7 @@ mod tests {
             store.flush_blocking().unwrap();
             store.db.open_tree(META_TREE).unwrap().get(HEADER_KEY).unwrap().unwrap()
         };
-        let sealed = Store::replace_key(&path, "old passphrase", "new passphrase", quick(), |tree, key| !(tree == "audit" && key == b"anchor")).unwrap();
+        let sealed = Store::replace_key(&path, "old passphrase", "new passphrase", quick(), |_| Ok(()), |tree, key| !(tree == "audit" && key == b"anchor")).unwrap();
         assert_eq!(sealed, 2, "the grant and the signing key; not the header, the journal's mark nor what was left out");
         assert!(!rekeyed(&path).exists() && !sibling(&path, "retired").exists());
 
@@ -736,7 +794,7 @@ mod tests {
         assert_eq!(Store::open(&path, "old passphrase").unwrap().tree::<u32>("t").unwrap().get("k").unwrap(), Some(7));
         assert!(!rekeyed(&path).exists());
         // Cut short between the two renames: the store itself is gone.
-        Store::replace_key(&path, "old passphrase", "new passphrase", quick(), |_, _| true).unwrap();
+        Store::replace_key(&path, "old passphrase", "new passphrase", quick(), |_| Ok(()), |_, _| true).unwrap();
         std::fs::rename(&path, rekeyed(&path)).unwrap();
         write_private(&rekeyed(&path).join(REKEY_DONE), b"done").unwrap();
         assert!(Store::exists(&path), "a complete copy waiting to take its place is a wallet");

@@ -83,13 +83,38 @@ pub(crate) struct Mark {
     pub wallet: String,
     pub seq: u64,
     pub hash: String,
+    /// The wallet's key was replaced at this entry: no store under this
+    /// key is the wallet any more ([`RetiredMark`]).
+    #[serde(default)]
+    pub retired: bool,
     /// [`Store::mac`] over the rest: only the wallet writes marks.
     pub tag: String,
 }
 
 impl Mark {
-    fn signed_text(wallet: &str, seq: u64, hash: &str) -> String {
-        format!("{wallet}\n{seq}\n{hash}")
+    fn signed_text(&self) -> String {
+        format!("{}\n{}\n{}\n{}", self.wallet, self.seq, self.hash, self.retired)
+    }
+
+    fn signed(store: &Store, wallet: &str, seq: u64, hash: &str, retired: bool) -> Mark {
+        let mut mark = Mark { wallet: wallet.into(), seq, hash: hash.into(), retired, tag: String::new() };
+        mark.tag = crate::secret::hex(&store.mac("anchor mark", mark.signed_text().as_bytes()));
+        mark
+    }
+}
+
+/// The anchor of a wallet whose key is being replaced, marked retired:
+/// made with the old key while it is open, written once the new key is in
+/// place, so that a copy under the old key put back is refused even at the
+/// very entry where the key was replaced.
+pub struct RetiredMark {
+    file: PathBuf,
+    mark: Mark,
+}
+
+impl RetiredMark {
+    pub fn write(&self) -> Result<(), StoreError> {
+        write_mark(&self.file, &self.mark)
     }
 }
 
@@ -104,6 +129,8 @@ pub(crate) enum Mismatch {
     Missing,
     /// The anchor file is not one this wallet wrote.
     NotOurs,
+    /// The wallet's key was replaced since this copy.
+    KeyReplaced,
 }
 
 impl std::fmt::Display for Mismatch {
@@ -113,6 +140,7 @@ impl std::fmt::Display for Mismatch {
             Mismatch::Diverged { seq } => write!(f, "its history differs from the one it had at entry {seq}"),
             Mismatch::Missing => write!(f, "its safety record, kept outside the wallet's folder, is missing"),
             Mismatch::NotOurs => write!(f, "its safety record, kept outside the wallet's folder, was not written by this wallet"),
+            Mismatch::KeyReplaced => write!(f, "the wallet's key was replaced since this copy was made"),
         }
     }
 }
@@ -157,8 +185,12 @@ impl Anchor {
         let file = anchor_file(store, anchoring);
         let wallet = file.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
         let mismatch = match read_mark(&file)? {
-            Some(Some(mark)) if mark.wallet == wallet && store.verify_mac("anchor mark", Mark::signed_text(&mark.wallet, mark.seq, &mark.hash).as_bytes(), &hex_decode(&mark.tag)) => {
-                compare(mark.seq, &mark.hash, chain_ends, hash_at)?.err()
+            Some(Some(mark)) if mark.wallet == wallet && store.verify_mac("anchor mark", mark.signed_text().as_bytes(), &hex_decode(&mark.tag)) => {
+                if mark.retired {
+                    Some(Mismatch::KeyReplaced)
+                } else {
+                    compare(mark.seq, &mark.hash, chain_ends, hash_at)?.err()
+                }
             }
             Some(_) => Some(Mismatch::NotOurs),
             None if anchored => Some(Mismatch::Missing),
@@ -184,9 +216,7 @@ impl Anchor {
         if flush_first {
             self.store.flush_blocking()?;
         }
-        let tag = self.store.mac("anchor mark", Mark::signed_text(&self.wallet, seq, hash).as_bytes());
-        let mark = Mark { wallet: self.wallet.clone(), seq, hash: hash.to_string(), tag: crate::secret::hex(&tag) };
-        write_mark(&self.file, &mark)?;
+        write_mark(&self.file, &Mark::signed(&self.store, &self.wallet, seq, hash, false))?;
         if last.is_none() {
             // From the first anchor on, a missing one is refused; the file
             // is on disk (its folder synced) before the store says so.
@@ -195,6 +225,13 @@ impl Anchor {
         }
         *last = Some(seq);
         Ok(())
+    }
+}
+
+impl Anchor {
+    /// This anchor at `(seq, hash)`, marked retired, to write once the key is replaced.
+    pub fn retired(&self, seq: u64, hash: &str) -> RetiredMark {
+        RetiredMark { file: self.file.clone(), mark: Mark::signed(&self.store, &self.wallet, seq, hash, true) }
     }
 }
 

@@ -273,6 +273,14 @@ impl AuditLog {
         self.chain.advance_anchor()
     }
 
+    /// Anchors the head at once and prepares the anchor's retirement, for a
+    /// replacement of the wallet's key ([`crate::anchor::RetiredMark`]).
+    pub fn retire_anchor(&self) -> Result<Option<crate::anchor::RetiredMark>, StoreError> {
+        self.anchor_now()?;
+        let written = self.chain.written.lock().clone();
+        Ok(self.chain.anchor.as_ref().map(|anchor| anchor.retired(written.seq, &written.hash)))
+    }
+
     /// Writes what is pending; the head written, for [`AuditLog::anchor_flushed`]
     /// once a store flush that began after this call has finished.
     pub(crate) fn write_pending_head(&self) -> Result<Head, StoreError> {

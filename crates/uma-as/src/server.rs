@@ -256,6 +256,16 @@ struct StoredKey {
     pkcs8: String,
 }
 
+/// Whether a record is kept when the wallet's data key is replaced
+/// (`Store::replace_key`): the ticket key is not, so a new one is made
+/// (whoever opened the old one learns nothing of tickets issued after),
+/// nor is the store's record of its anchor, since the new key names a new
+/// anchor. The signing key is kept: it is the wallet's identity, which its
+/// providers and the credentials it holds name.
+pub fn kept_on_new_key(tree: &str, key: &[u8]) -> bool {
+    !(tree == "meta" && key == TICKET_KEY.as_bytes()) && !crate::anchor::is_anchor_record(tree, key)
+}
+
 impl AuthorizationServer {
     /// Opens the server over an open store, creating its signing key on first use.
     pub fn open(store: Store, config: Config, clock: Clock) -> Result<Self, StoreError> {

@@ -96,6 +96,9 @@ pub enum WalletError {
     Store(#[from] StoreError),
     #[error("{0}: {1}")]
     Io(String, std::io::Error),
+    /// What the owner asked for is refused as it is (a weak passphrase, say).
+    #[error("{0}")]
+    Refused(String),
 }
 
 #[derive(Clone)]
@@ -180,28 +183,48 @@ impl Wallet {
     /// Replaces the wallet's data key and its passphrase, with the wallet
     /// closed ([`Store::replace_key`]): for when someone may have learnt the
     /// passphrase, since a passphrase change alone keeps the key it seals.
-    /// The wallet must pass its anchor check first (a new key must not
-    /// launder an older copy); the new key then names a new anchor, and the
-    /// audit log says the key was replaced. Returns how many records were
-    /// sealed again. Tickets and tokens already handed out stop working.
+    /// The ticket key and the owner token are replaced too; the signing key
+    /// (the wallet's identity) is kept ([`uma_as::server::kept_on_new_key`]).
+    /// The wallet must pass its anchor check first, on the very copy that is
+    /// sealed again (a new key must not launder an older copy); the new key
+    /// names a new anchor, and the old one is marked retired, refusing any
+    /// copy under the old key. Returns how many records were sealed again. Tickets and
+    /// tokens already handed out stop working.
+    ///
+    /// `Err` means the old passphrase still opens the wallet. Once the key
+    /// is replaced, what follows (the audit entry, the new anchor, the new
+    /// owner token) is logged if it fails, not returned: the new passphrase
+    /// is the one that opens it.
     pub fn replace_key(data_dir: &Path, current: &str, new: &str, anchoring: Option<&Anchoring>) -> Result<usize, WalletError> {
+        if let Some(problem) = passphrase_problem(new) {
+            return Err(WalletError::Refused(problem));
+        }
+        if new == current {
+            return Err(WalletError::Refused("the new passphrase is the current one".into()));
+        }
         let db = data_dir.join(DB_DIR);
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-        let old_anchor = match anchoring {
-            Some(anchoring) => {
-                let store = Store::open(&db, current)?;
-                uma_as::audit::AuditLog::open_anchored(&store, Some(anchoring), now)?.anchor_now()?;
-                Some(uma_as::anchor::anchor_file(&store, anchoring))
+        let mut retiring = None;
+        let check = |old: &Store| {
+            if let Some(anchoring) = anchoring {
+                retiring = uma_as::audit::AuditLog::open_anchored(old, Some(anchoring), now)?.retire_anchor()?;
             }
-            None => None,
+            Ok(())
         };
-        let sealed = Store::replace_key(&db, current, new, KdfParams::default(), |tree, key| !uma_as::anchor::is_anchor_record(tree, key))?;
-        let store = Store::open(&db, new)?;
-        let log = uma_as::audit::AuditLog::open_anchored(&store, anchoring, now)?;
-        log.append(now, "owner", "wallet.key_replaced", serde_json::json!({ "records": sealed }))?;
-        log.anchor_now()?;
-        if let Some(old) = old_anchor {
-            let _ = std::fs::remove_file(old);
+        let sealed = Store::replace_key(&db, current, new, KdfParams::default(), check, uma_as::server::kept_on_new_key)?;
+        let follow_up = || -> Result<(), WalletError> {
+            if let Some(retired) = &retiring {
+                retired.write()?;
+            }
+            write_private(&data_dir.join(OWNER_TOKEN_FILE), OwnerToken::generate().expose())?;
+            let store = Store::open(&db, new)?;
+            let log = uma_as::audit::AuditLog::open_anchored(&store, anchoring, now)?;
+            log.append(now, "owner", "wallet.key_replaced", serde_json::json!({ "records": sealed }))?;
+            log.anchor_now()?;
+            Ok(())
+        };
+        if let Err(e) = follow_up() {
+            tracing::error!(error = %e, "the wallet's key is replaced; recording it failed");
         }
         Ok(sealed)
     }
