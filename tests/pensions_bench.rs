@@ -39,20 +39,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     Wallet::init(dir.path(), "bench passphrase", KdfParams::default()).expect("init");
-    let bound = serve::bind(ServeOptions {
-        data_dir: dir.path().to_path_buf(),
-        passphrase: "bench passphrase".into(),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        owner_listen: "127.0.0.1:0".parse().expect("addr"),
-        public_issuer: None,
-        clock: Clock::System,
-        tickets_per_minute: None,
-        rpt_lifetime: None,
-        trusted_proxies: Vec::new(),
-        anchoring: None,
-    })
-    .await
-    .expect("bind");
+    let bound = serve::bind(ServeOptions::on_loopback(dir.path(), "bench passphrase", Clock::System)).await.expect("bind");
     let ready = bound.ready.clone();
     tokio::spawn(bound.run(std::future::pending()));
     let token = std::fs::read_to_string(dir.path().join(wallet::OWNER_TOKEN_FILE)).expect("token").trim().to_string();

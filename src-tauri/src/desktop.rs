@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use wallet::api::{FetchRegistry, Identity, OwnerEvent};
 use wallet::backups::{backups_in, BackupFile, BackupSchedule};
 use wallet::owner_client::OwnerClient;
@@ -93,10 +93,32 @@ pub struct AppState {
 
 struct Session {
     owner: OwnerClient,
-    wallet: Wallet,
     ready: Ready,
+    /// Carries the wallet's events to the window and the notifications.
+    events: tauri::async_runtime::JoinHandle<()>,
+    /// The server this app runs; none when its screens open over a wallet
+    /// another program serves (`uma-wallet serve`), which goes on serving
+    /// when the app locks or quits.
+    hosted: Option<Hosted>,
+}
+
+struct Hosted {
     stop: watch::Sender<bool>,
     server: tauri::async_runtime::JoinHandle<Result<(), ServeError>>,
+}
+
+fn served_elsewhere() -> CommandError {
+    CommandError::new(
+        "served_elsewhere",
+        "Your wallet is being run by another program on this computer (uma-wallet serve), so this can only be done there. Stop that program, then try again here.",
+    )
+}
+
+fn wrong_passphrase(e: wallet::owner_client::OwnerApiError) -> CommandError {
+    match e.code.as_str() {
+        "wrong_passphrase" => CommandError::new("wrong_passphrase", "That passphrase does not open this wallet."),
+        _ => e.into(),
+    }
 }
 
 pub struct Desktop {
@@ -302,12 +324,9 @@ impl Desktop {
         let since = self.locked_times.load(Ordering::SeqCst);
         let mut session = self.session.lock().await;
         if let Some(open) = session.as_ref().filter(|_| self.screen_locked.load(Ordering::SeqCst)) {
-            let wallet = open.wallet.clone();
+            let owner = open.owner.clone();
             drop(session);
-            wallet.check_passphrase(&passphrase).await.map_err(|e| match e {
-                wallet::OwnerError::WrongPassphrase => CommandError::new("wrong_passphrase", "That passphrase does not open this wallet."),
-                other => CommandError::new("wallet_error", other.to_string()),
-            })?;
+            owner.check_passphrase(&passphrase).await.map_err(wrong_passphrase)?;
             if screens {
                 self.unlock_screen(since);
             }
@@ -317,36 +336,10 @@ impl Desktop {
             if !Wallet::exists(&self.data_dir) {
                 return Err(CommandError::new("no_wallet", "There is no wallet here yet: create one."));
             }
-            let settings = self.settings.lock().clone();
-            let listen = match self.listen_override {
-                Some(addr) => addr,
-                None => settings.check()?,
-            };
-            let options = ServeOptions {
-                data_dir: self.data_dir.clone(),
-                passphrase,
-                listen,
-                owner_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-                public_issuer: settings.public_issuer.clone(),
-                clock: self.clock.clone(),
-                tickets_per_minute: None,
-                rpt_lifetime: None,
-                trusted_proxies: Vec::new(),
-                anchoring: self.anchor_dir.clone().map(|dir| wallet::Anchoring { dir, accept_older_copy }),
-            };
-            let bound = serve::bind(options).await?.backing_up(self.backup_dir.clone(), None);
-            let owner = OwnerClient::in_process(bound.wallet())?;
-            let wallet = bound.wallet().clone();
-            let ready = bound.ready.clone();
-            let events = wallet.subscribe();
-            let (stop, mut stopped) = watch::channel(false);
-            let server = tauri::async_runtime::spawn(bound.run(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            }));
-            tauri::async_runtime::spawn(forward_events(app.clone(), events, self.watcher.clone()));
-            tauri::async_runtime::spawn(scheduled_backups(wallet.clone(), self.settings.clone(), stop.subscribe()));
-            tracing::info!(issuer = %ready.issuer, owner_api = %ready.owner_api, "wallet unlocked");
-            *session = Some(Session { owner, wallet, ready, stop, server });
+            *session = Some(match OwnerClient::running_server(&self.data_dir).await {
+                Some((owner, ready)) => self.attach(app, owner, ready, &passphrase).await?,
+                None => self.host(app, passphrase, accept_older_copy).await?,
+            });
         }
         // The passphrase opened the wallet: the window is open too.
         if screens {
@@ -356,17 +349,69 @@ impl Desktop {
         Ok(self.state().await)
     }
 
+    /// Opens the screens over the wallet `uma-wallet serve` runs, once the
+    /// passphrase is shown to be its own.
+    async fn attach<R: Runtime>(&self, app: &AppHandle<R>, owner: OwnerClient, ready: Ready, passphrase: &str) -> Result<Session, CommandError> {
+        owner.check_passphrase(passphrase).await.map_err(wrong_passphrase)?;
+        let events = owner.events().await?;
+        let events = tauri::async_runtime::spawn(forward_events(app.clone(), events, self.watcher.clone(), true));
+        tracing::info!(issuer = %ready.issuer, owner_api = %ready.owner_api, "wallet opened over the server another program runs");
+        Ok(Session { owner, ready, events, hosted: None })
+    }
+
+    /// Opens the wallet in this app, with its server.
+    async fn host<R: Runtime>(&self, app: &AppHandle<R>, passphrase: String, accept_older_copy: bool) -> Result<Session, CommandError> {
+        let settings = self.settings.lock().clone();
+        let listen = match self.listen_override {
+            Some(addr) => addr,
+            None => settings.check()?,
+        };
+        let options = ServeOptions {
+            data_dir: self.data_dir.clone(),
+            passphrase,
+            listen,
+            owner_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_issuer: settings.public_issuer.clone(),
+            clock: self.clock.clone(),
+            tickets_per_minute: None,
+            rpt_lifetime: None,
+            trusted_proxies: Vec::new(),
+            anchoring: self.anchor_dir.clone().map(|dir| wallet::Anchoring { dir, accept_older_copy }),
+        };
+        let bound = serve::bind(options).await?.backing_up(self.backup_dir.clone(), None);
+        let owner = OwnerClient::in_process(bound.wallet())?;
+        let wallet = bound.wallet().clone();
+        let ready = bound.ready.clone();
+        let events = owner.events().await?;
+        let (stop, mut stopped) = watch::channel(false);
+        let server = tauri::async_runtime::spawn(bound.run(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }));
+        let events = tauri::async_runtime::spawn(forward_events(app.clone(), events, self.watcher.clone(), false));
+        tauri::async_runtime::spawn(scheduled_backups(wallet, self.settings.clone(), stop.subscribe()));
+        tracing::info!(issuer = %ready.issuer, owner_api = %ready.owner_api, "wallet unlocked");
+        Ok(Session { owner, ready, events, hosted: Some(Hosted { stop, server }) })
+    }
+
     /// Stops the server (draining its connections and flushing every write)
-    /// and closes the wallet.
+    /// and closes the wallet; over a wallet another program serves, only
+    /// the screens close.
     pub async fn lock(&self) {
         let Some(session) = self.session.lock().await.take() else { return };
         self.lock_now();
-        let _ = session.stop.send(true);
-        match session.server.await {
+        session.events.abort();
+        let Some(hosted) = session.hosted else { return };
+        let _ = hosted.stop.send(true);
+        match hosted.server.await {
             Ok(Ok(())) => tracing::info!("server stopped, wallet flushed"),
             Ok(Err(e)) => tracing::error!(error = %e, "server stopped with an error"),
             Err(e) => tracing::error!(error = %e, "server task failed"),
         }
+    }
+
+    /// Whether the wallet is open over a server another program runs.
+    async fn served_elsewhere(&self) -> bool {
+        self.session.lock().await.as_ref().is_some_and(|session| session.hosted.is_none())
     }
 
     fn write_settings(&self, settings: &Settings) -> Result<(), CommandError> {
@@ -386,11 +431,7 @@ impl Desktop {
     pub async fn set_unlock_at_login(&self, enabled: bool, passphrase: Option<String>) -> Result<AppState, CommandError> {
         if enabled {
             let passphrase = passphrase.filter(|p| !p.is_empty()).ok_or_else(|| CommandError::invalid_input("Type your passphrase to keep it in this computer's keyring."))?;
-            let wallet = self.wallet(&*self.session.lock().await)?;
-            wallet.check_passphrase(&passphrase).await.map_err(|e| match e {
-                wallet::OwnerError::WrongPassphrase => CommandError::new("wrong_passphrase", "That passphrase does not open this wallet."),
-                other => CommandError::new("wallet_error", other.to_string()),
-            })?;
+            self.owner().await?.check_passphrase(&passphrase).await.map_err(wrong_passphrase)?;
             let data_dir = self.data_dir.clone();
             crate::login_unlock::bounded(move || crate::login_unlock::remember(&data_dir, &passphrase)).await.map_err(keyring_failed)?;
         } else {
@@ -458,12 +499,10 @@ impl Desktop {
         if let Some(problem) = wallet::passphrase_problem(&new) {
             return Err(CommandError::new("invalid_request", problem));
         }
-        let wallet = self.wallet(&*self.session.lock().await)?;
-        wallet.check_passphrase(&current).await.map_err(|e| match e {
-            wallet::OwnerError::WrongPassphrase => CommandError::new("wrong_passphrase", "That passphrase does not open this wallet."),
-            other => CommandError::new("wallet_error", other.to_string()),
-        })?;
-        drop(wallet);
+        if self.served_elsewhere().await {
+            return Err(served_elsewhere());
+        }
+        self.owner().await?.check_passphrase(&current).await.map_err(wrong_passphrase)?;
         self.lock().await;
         let (dir, anchoring) = (self.data_dir.clone(), self.anchor_dir.clone().map(|dir| wallet::Anchoring { dir, accept_older_copy: false }));
         let (old, fresh) = (current.clone(), new.clone());
@@ -503,6 +542,9 @@ impl Desktop {
         // and keeps or forgets it in the keyring with the flag.
         settings.unlock_at_login = self.settings().unlock_at_login;
         settings.check()?;
+        if self.settings().moves_the_server(&settings) && self.served_elsewhere().await {
+            return Err(served_elsewhere());
+        }
         self.write_settings(&settings)?;
         let moved = std::mem::replace(&mut *self.settings.lock(), settings.clone()).moves_the_server(&settings);
         // The issuer is part of every token and of the server's metadata, so a
@@ -523,13 +565,6 @@ impl Desktop {
 
     pub fn watch(&self, channel: Channel<OwnerEvent>) {
         *self.watcher.lock() = Some(channel);
-    }
-
-    fn wallet(&self, session: &Option<Session>) -> Result<Wallet, CommandError> {
-        if self.screen_locked.load(Ordering::SeqCst) {
-            return Err(CommandError::locked());
-        }
-        session.as_ref().map(|s| s.wallet.clone()).ok_or_else(CommandError::locked)
     }
 
     fn backup_folder(&self) -> Result<&std::path::Path, CommandError> {
@@ -562,8 +597,8 @@ impl Desktop {
     /// Writes what the owner exports (her credentials, her activity) as
     /// JSON in the backup folder, readable by her alone; returns its path.
     pub async fn write_export<T: Serialize>(&self, what: &str, items: &T) -> Result<PathBuf, CommandError> {
-        let wallet = self.wallet(&*self.session.lock().await)?;
-        let path = self.backup_folder()?.join(format!("uma-wallet-{what}-{}.json", wallet.now()));
+        self.owner().await?;
+        let path = self.backup_folder()?.join(format!("uma-wallet-{what}-{}.json", self.clock.now()));
         let json = serde_json::to_string_pretty(items).map_err(|e| CommandError::new("wallet_error", e.to_string()))?;
         wallet::write_private(&path, &json)?;
         Ok(path)
@@ -601,16 +636,10 @@ async fn settings_changed(settings: &parking_lot::Mutex<Settings>, was: &BackupS
 
 /// Sends each owner event to the window, and raises a desktop notification
 /// for each new request. Ends when the wallet locks.
-async fn forward_events<R: Runtime>(app: AppHandle<R>, mut events: broadcast::Receiver<OwnerEvent>, watcher: Watcher) {
-    loop {
-        let event = match events.recv().await {
-            Ok(event) => event,
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                tracing::warn!(missed, "owner events dropped; the inbox refreshes on the next one");
-                continue;
-            }
-            Err(broadcast::error::RecvError::Closed) => return,
-        };
+async fn forward_events<R: Runtime>(app: AppHandle<R>, events: impl futures_util::Stream<Item = OwnerEvent>, watcher: Watcher, attached: bool) {
+    use futures_util::StreamExt;
+    let mut events = std::pin::pin!(events);
+    while let Some(event) = events.next().await {
         if let Some(channel) = watcher.lock().as_ref() {
             if let Err(e) = channel.send(event.clone()) {
                 tracing::debug!(error = %e, "the window did not take an owner event");
@@ -627,6 +656,14 @@ async fn forward_events<R: Runtime>(app: AppHandle<R>, mut events: broadcast::Re
                 let name: String = client_name.chars().take(60).collect();
                 notify(&app, "A provider asks to connect", &format!("A pension provider calling itself “{name}” asks to use your wallet for your pensions. Open the wallet to decide."));
             }
+        }
+    }
+    // Over a server another program runs, the stream ends when that server
+    // stops: the screens lock, and the next unlock opens the wallet here.
+    if attached {
+        if let Some(desktop) = app.try_state::<Desktop>() {
+            tracing::info!("the program serving the wallet stopped: locking");
+            desktop.lock().await;
         }
     }
 }

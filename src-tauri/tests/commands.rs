@@ -369,6 +369,54 @@ fn a_new_key_with_a_new_passphrase_reopens_the_wallet_under_the_new_one_only() {
     assert_eq!(activity.as_array().map(Vec::len), Some(1), "{activity}");
 }
 
+/// `uma-wallet serve` already runs the wallet (started at login, say): the
+/// app opens its screens over it, still asking for the passphrase, and
+/// locking or closing the app leaves it serving.
+#[test]
+fn the_app_opens_its_screens_over_a_wallet_another_program_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("wallet");
+    wallet::Wallet::init(&data_dir, PASSPHRASE, quick_kdf()).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let bound = runtime
+        .block_on(wallet::serve::bind(wallet::serve::ServeOptions::on_loopback(&data_dir, PASSPHRASE, Clock::System)))
+        .unwrap();
+    let issuer = bound.ready.issuer.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = runtime.spawn(bound.run(async { let _ = stopped.await; }));
+
+    let app = TestApp::new(dir, false);
+    assert_eq!(app.error_kind("unlock_wallet", json!({ "passphrase": "not the passphrase" })), "wrong_passphrase");
+    let state = app.ok("unlock_wallet", json!({ "passphrase": PASSPHRASE }));
+    assert_eq!((state["unlocked"].as_bool(), state["server"]["issuer"].as_str()), (Some(true), Some(issuer.as_str())));
+    app.ok("set_identity", json!({ "identity": identity() }));
+    assert_eq!(app.ok("get_identity", json!({}))["family_name"], "Archer", "written and read through the serving program");
+    assert_eq!(
+        app.error_kind("save_settings", json!({ "settings": { "listen": "127.0.0.1:0", "public_issuer": "https://wallet.example" } })),
+        "served_elsewhere",
+        "its address is the serving program's"
+    );
+    app.ok("lock_screen", json!({}));
+    let metadata = reqwest::blocking::get(format!("{issuer}/.well-known/uma2-configuration")).unwrap();
+    assert_eq!(metadata.status(), 200, "the serving program goes on");
+    assert_eq!(app.error_kind("unlock_wallet", json!({ "passphrase": "not the passphrase" })), "wrong_passphrase");
+    app.ok("unlock_wallet", json!({ "passphrase": PASSPHRASE }));
+
+    // The serving program stops: the app's screens lock, and the next
+    // unlock opens the wallet in the app itself.
+    let _ = stop.send(());
+    runtime.block_on(server).unwrap().unwrap();
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    while app.ok("app_state", json!({}))["unlocked"] == true {
+        assert!(Instant::now() < deadline, "the app noticed the server stopped");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(app.error_kind("get_identity", json!({})), "locked");
+    let state = app.ok("unlock_wallet", json!({ "passphrase": PASSPHRASE }));
+    assert_ne!(state["server"]["issuer"], issuer.as_str(), "a server of the app's own: {state}");
+    assert_eq!(app.ok("get_identity", json!({}))["family_name"], "Archer");
+}
+
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {

@@ -344,20 +344,7 @@ async fn rest_of_the_owner_service(scene: &mut Scene, owner_api: &str, owner_tok
     // Northwind's pension moves to another wallet, with the code that wallet made.
     let other_dir = tempfile::tempdir().unwrap();
     wallet::Wallet::init(other_dir.path(), NEW_PASSPHRASE, wallet::KdfParams { memory_kib: 8 * 1024, iterations: 1, parallelism: 1 }).unwrap();
-    let other = wallet::serve::bind(wallet::serve::ServeOptions {
-        data_dir: other_dir.path().to_path_buf(),
-        passphrase: NEW_PASSPHRASE.into(),
-        listen: scene.other_issuer.trim_start_matches("http://").parse().unwrap(),
-        owner_listen: "127.0.0.1:0".parse().unwrap(),
-        public_issuer: None,
-        clock: wallet::Clock::System,
-        tickets_per_minute: None,
-        rpt_lifetime: None,
-        trusted_proxies: Vec::new(),
-        anchoring: None,
-    })
-    .await
-    .unwrap();
+    let other = wallet::serve::bind(wallet::serve::ServeOptions { listen: scene.other_issuer.trim_start_matches("http://").parse().unwrap(), ..wallet::serve::ServeOptions::on_loopback(other_dir.path(), NEW_PASSPHRASE, wallet::Clock::System) }).await.unwrap();
     let other_owner = wallet::owner_client::OwnerClient::in_process(other.wallet()).unwrap();
     tokio::spawn(other.run(std::future::pending()));
     let code = other_owner.mint_assertion(&wallet::api::AssertionRequest { resource_server: scene.northwind.as_str().into(), lifetime: 600 }).await.unwrap();

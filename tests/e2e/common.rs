@@ -23,20 +23,7 @@ impl TestWallet {
         let dir = tempfile::tempdir().unwrap();
         // Light KDF parameters: these scenarios are about the protocols.
         Wallet::init(dir.path(), "passphrase", KdfParams { memory_kib: 8 * 1024, iterations: 1, parallelism: 1 }).unwrap();
-        let bound = serve::bind(ServeOptions {
-            data_dir: dir.path().to_path_buf(),
-            passphrase: "passphrase".into(),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            owner_listen: "127.0.0.1:0".parse().unwrap(),
-            public_issuer: None,
-            clock: Clock::System,
-            tickets_per_minute: None,
-            rpt_lifetime: None,
-            trusted_proxies: Vec::new(),
-            anchoring: None,
-        })
-        .await
-        .unwrap();
+        let bound = serve::bind(ServeOptions::on_loopback(dir.path(), "passphrase", Clock::System)).await.unwrap();
         let (server, ready) = (bound.wallet().authorization_server().clone(), bound.ready.clone());
         tokio::spawn(bound.run(std::future::pending()));
         let token = std::fs::read_to_string(dir.path().join(wallet::OWNER_TOKEN_FILE)).unwrap().trim().to_string();

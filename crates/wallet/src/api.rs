@@ -68,6 +68,7 @@ pub mod paths {
     pub const CREDENTIAL: &str = "/credentials/{id}";
     pub const CREDENTIAL_VERIFY: &str = "/credentials/{id}/verify";
     pub const PASSPHRASE: &str = "/passphrase";
+    pub const PASSPHRASE_CHECK: &str = "/passphrase/check";
     pub const BACKUPS: &str = "/backups";
 
     /// Every route above: the OpenAPI document must list exactly these.
@@ -75,7 +76,7 @@ pub mod paths {
         OPENAPI, IDENTIFY, STATUS, CLIENTS, CLIENT_APPROVE, CLIENT_REFUSE, RESOURCES, PENDING, PENDING_APPROVE, PENDING_DENY, PENDING_PREVIEW, POLICIES, POLICY,
         GRANTS, GRANT_REVOKE, RECEIPTS, TRUSTED_ISSUERS, AUDIT, AUDIT_VERIFY, AUDIT_EXPORT, ASSERTIONS, EVENTS, IDENTITY, IDENTITY_CREDENTIAL,
         PROVIDERS, FIND, OFFERS, OFFERS_ACCEPT, OFFERS_LINK, PENSIONS_MOVE, PENSIONS_ADDRESS, PENSIONS, REGISTRY, REGISTRY_KEY, REGISTRY_FETCH, DID, CREDENTIALS, CREDENTIALS_EXPORT, CREDENTIAL,
-        CREDENTIAL_VERIFY, PASSPHRASE, BACKUPS,
+        CREDENTIAL_VERIFY, PASSPHRASE, PASSPHRASE_CHECK, BACKUPS,
     ];
 }
 
@@ -327,6 +328,20 @@ pub struct ChangePassphrase {
     pub new: String,
 }
 
+/// `POST /passphrase/check`: whether this is the wallet's passphrase, for
+/// an app that opens its screens over a wallet another program serves.
+#[derive(Clone, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
+pub struct CheckPassphrase {
+    pub passphrase: String,
+}
+
+impl std::fmt::Debug for CheckPassphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CheckPassphrase { .. }")
+    }
+}
+
 impl std::fmt::Debug for ChangePassphrase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ChangePassphrase { .. }")
@@ -363,7 +378,7 @@ pub mod typescript {
             IdentityCredentialStatus, SignInRequest, SignInStarted, ProviderEntry, AddProvider, ProviderOutcome, Offers, AcceptOffer,
             Accepted, MovePension, GovernanceSummary, ImportRegistry, FetchRegistry, RegistryImported, RegistryKey, MyPensions, Did, CredentialSummary,
             CredentialDetail, CredentialCheck, StoredCredential, PendingRequest, AuditQuery, BackupFile, PensionPreview, ActivityEntry,
-            AddressStatus, AddressReport, ReadOfferLink, OfferLink,
+            AddressStatus, AddressReport, ReadOfferLink, OfferLink, CheckPassphrase,
         );
         Ok(())
     }

@@ -35,6 +35,9 @@ use utoipa_axum::routes;
 struct OwnerState {
     wallet: Wallet,
     token: SecretHash,
+    /// Turns true when the server stops: event streams end then, rather
+    /// than hold its shutdown until their clients go.
+    stopping: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 type Result<T> = std::result::Result<T, OwnerError>;
@@ -171,6 +174,7 @@ fn routes() -> (axum::Router<OwnerState>, Document) {
         .routes(routes!(show_credential, delete_credential))
         .routes(routes!(verify_credential))
         .routes(routes!(change_passphrase))
+        .routes(routes!(check_passphrase))
         .routes(routes!(back_up, backups));
     let open = OpenApiRouter::with_openapi(OwnerApiDoc::openapi()).routes(routes!(openapi)).routes(routes!(identify));
     let (protected, protected_doc) = protected.split_for_parts();
@@ -189,7 +193,12 @@ pub fn openapi_document() -> Document {
 static OPENAPI_JSON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| openapi_document().to_json().expect("the document serialises"));
 
 pub fn router(wallet: &Wallet, owner_token: &OwnerToken) -> axum::Router {
-    let state = OwnerState { wallet: wallet.clone(), token: owner_token.hash() };
+    router_until(wallet, owner_token, None)
+}
+
+/// [`router`] for a server whose event streams end once `stopping` turns true.
+pub fn router_until(wallet: &Wallet, owner_token: &OwnerToken, stopping: Option<tokio::sync::watch::Receiver<bool>>) -> axum::Router {
+    let state = OwnerState { wallet: wallet.clone(), token: owner_token.hash(), stopping };
     let (router, _) = routes();
     let router = router
         .fallback(|| async { OwnerError::not_found("no such endpoint") })
@@ -448,7 +457,16 @@ async fn events(State(s): State<OwnerState>) -> impl IntoResponse {
         let data = serde_json::to_string(&event).ok()?;
         Some(Ok::<_, std::convert::Infallible>(Event::default().data(data)))
     });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    let stopping = s.stopping.clone();
+    let stopped = async move {
+        match stopping {
+            Some(mut stopping) => {
+                let _ = stopping.wait_for(|stopped| *stopped).await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    Sse::new(stream.take_until(stopped)).keep_alive(KeepAlive::default())
 }
 
 /// The identity details the owner gave.
@@ -660,6 +678,16 @@ async fn delete_credential(State(s): State<OwnerState>, Id(id): Id) -> Result<St
 #[tracing::instrument(skip_all)]
 async fn change_passphrase(State(s): State<OwnerState>, JsonBody(body): JsonBody<ChangePassphrase>) -> Result<StatusCode> {
     s.wallet.change_passphrase(&body.current, &body.new).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Whether `passphrase` is the wallet's (403 `wrong_passphrase` if not):
+/// the owner token lets a program act for the owner, and an app that shows
+/// her screens still asks her for the passphrase. Slow: the key derivation runs.
+#[utoipa::path(post, path = paths::PASSPHRASE_CHECK, request_body = CheckPassphrase, responses((status = 204, description = "It is the wallet's passphrase")))]
+#[tracing::instrument(skip_all)]
+async fn check_passphrase(State(s): State<OwnerState>, JsonBody(body): JsonBody<CheckPassphrase>) -> Result<StatusCode> {
+    s.wallet.check_passphrase(&body.passphrase).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

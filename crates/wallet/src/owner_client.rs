@@ -62,10 +62,18 @@ impl OwnerClient {
     /// The owner API of the `serve` running over `data_dir`, if
     /// `server.json` points at one that proves it knows the owner token.
     pub async fn running(data_dir: &Path) -> Option<OwnerClient> {
+        Some(Self::running_server(data_dir).await?.0)
+    }
+
+    /// [`OwnerClient::running`], with what that server announced.
+    pub async fn running_server(data_dir: &Path) -> Option<(OwnerClient, Ready)> {
         let token = read_owner_token(data_dir).ok()?;
         let ready: Ready = serde_json::from_str(&std::fs::read_to_string(data_dir.join(SERVER_FILE)).ok()?).ok()?;
         let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().ok()?;
-        is_this_wallet(&http, &ready.owner_api, &token).await.then(|| OwnerClient { transport: Transport::Http { base: ready.owner_api, http }, token })
+        if !is_this_wallet(&http, &ready.owner_api, &token).await {
+            return None;
+        }
+        Some((OwnerClient { transport: Transport::Http { base: ready.owner_api.clone(), http }, token }, ready))
     }
 
     pub fn is_remote(&self) -> bool {
@@ -323,6 +331,48 @@ impl OwnerClient {
 
     pub async fn change_passphrase(&self, change: &ChangePassphrase) -> Answer<()> {
         self.post(paths::PASSPHRASE, Some(change)).await
+    }
+
+    pub async fn check_passphrase(&self, passphrase: &str) -> Answer<()> {
+        self.post(paths::PASSPHRASE_CHECK, Some(&CheckPassphrase { passphrase: passphrase.into() })).await
+    }
+
+    /// New access requests and resource servers waiting, as they happen
+    /// (`GET /events`), until the wallet closes or the connection drops.
+    pub async fn events(&self) -> Answer<impl futures_util::Stream<Item = OwnerEvent> + Send + 'static> {
+        use eventsource_stream::Eventsource;
+        use futures_util::StreamExt;
+        let bytes = match &self.transport {
+            Transport::InProcess(router) => {
+                let request = Request::builder()
+                    .uri(paths::EVENTS)
+                    .header(header::AUTHORIZATION, format!("Bearer {}", self.token.expose()))
+                    .body(Body::empty())
+                    .map_err(|e| OwnerApiError::local("invalid_request", e.to_string()))?;
+                let response = match router.clone().oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                };
+                if !response.status().is_success() {
+                    return Err(OwnerApiError { status: response.status().as_u16(), code: "events_refused".into(), description: String::new() });
+                }
+                response.into_body().into_data_stream().map(|chunk| chunk.map_err(std::io::Error::other)).boxed()
+            }
+            Transport::Http { base, .. } => {
+                // No overall time limit: the stream lasts as long as the wallet.
+                let http = reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(10)).build().map_err(|e| OwnerApiError::local("unreachable", e.to_string()))?;
+                let response = http.get(format!("{base}{}", paths::EVENTS)).bearer_auth(self.token.expose()).send().await.map_err(|e| OwnerApiError {
+                    status: 503,
+                    code: "unreachable".into(),
+                    description: format!("cannot reach the running server: {e}"),
+                })?;
+                if !response.status().is_success() {
+                    return Err(OwnerApiError { status: response.status().as_u16(), code: "events_refused".into(), description: String::new() });
+                }
+                response.bytes_stream().map(|chunk| chunk.map_err(std::io::Error::other)).boxed()
+            }
+        };
+        Ok(bytes.eventsource().filter_map(|event| async move { serde_json::from_str(&event.ok()?.data).ok() }))
     }
 
     pub async fn request_preview(&self, id: &RequestId) -> Answer<Vec<PensionPreview>> {

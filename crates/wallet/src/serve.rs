@@ -39,6 +39,26 @@ pub struct ServeOptions {
     pub anchoring: Option<crate::Anchoring>,
 }
 
+impl ServeOptions {
+    /// Both listeners on free loopback ports, the defaults otherwise, no
+    /// anchor: a wallet a test or a benchmark serves and throws away.
+    pub fn on_loopback(data_dir: impl Into<PathBuf>, passphrase: impl Into<String>, clock: Clock) -> ServeOptions {
+        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+        ServeOptions {
+            data_dir: data_dir.into(),
+            passphrase: passphrase.into(),
+            listen: any_port,
+            owner_listen: any_port,
+            public_issuer: None,
+            clock,
+            tickets_per_minute: None,
+            rpt_lifetime: None,
+            trusted_proxies: Vec::new(),
+            anchoring: None,
+        }
+    }
+}
+
 /// What `serve` announces once it accepts connections (one JSON line).
 #[derive(Clone, Debug, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Ready {
@@ -140,7 +160,7 @@ impl Bound {
         let as_app = uma_as::http::router(server.clone());
         // Loopback only, and never driven by a web page: a DNS-rebinding
         // page or a cross-origin POST is refused before the token is checked.
-        let owner_app = owner_api::router(&self.wallet, &token)
+        let owner_app = owner_api::router_until(&self.wallet, &token, Some(stop_rx.clone()))
             .layer(axum::middleware::from_fn_with_state(Origins::none(), refuse_cross_origin))
             .layer(axum::middleware::from_fn_with_state(Hosts::loopback_only(), check_host));
         let as_limits = Limits { proxies: self.trusted_proxies.iter().map(|ip| ip.to_canonical()).collect(), ..Limits::default() };

@@ -47,20 +47,7 @@ impl TestWallet {
     }
 
     pub async fn boot(dir: tempfile::TempDir, clock: Clock) -> TestWallet {
-        let bound = serve::bind(ServeOptions {
-            data_dir: dir.path().to_path_buf(),
-            passphrase: PASSPHRASE.into(),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            owner_listen: "127.0.0.1:0".parse().unwrap(),
-            public_issuer: None,
-            clock: clock.clone(),
-            tickets_per_minute: None,
-            rpt_lifetime: None,
-            trusted_proxies: Vec::new(),
-            anchoring: None,
-        })
-        .await
-        .unwrap();
+        let bound = serve::bind(ServeOptions::on_loopback(dir.path(), PASSPHRASE, clock.clone())).await.unwrap();
         let ready = bound.ready.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

@@ -187,3 +187,31 @@ async fn a_request_reaches_the_event_stream_and_unchecked_access_ends_by_default
     let grants = w.owner_get("/grants").await;
     assert_eq!(grants[0]["expires_at"], START + wallet::sharing::DEFAULT_ACCESS_DAYS * 86_400, "{grants}");
 }
+
+/// An app opening its screens over a wallet `serve` runs does it through
+/// the typed client over HTTP: the owner's passphrase is checked there,
+/// and requests reach it on the event stream.
+#[tokio::test]
+async fn the_typed_client_of_a_running_server_checks_the_passphrase_and_hears_requests() {
+    use futures_util::StreamExt;
+    let w = TestWallet::start().await;
+    let (owner, ready) = wallet::owner_client::OwnerClient::running_server(w.dir.path()).await.expect("the server is found");
+    assert_eq!(ready.owner_api, w.owner_api);
+    let wrong = owner.check_passphrase("not the passphrase").await.unwrap_err();
+    assert_eq!((wrong.status, wrong.code.as_str()), (403, "wrong_passphrase"), "{wrong}");
+    owner.check_passphrase(PASSPHRASE).await.unwrap();
+
+    let mut events = std::pin::pin!(owner.events().await.unwrap());
+    let rs = w.connect_resource_server("https://provider-a.example").await;
+    let pension = w.register_resource(&rs, "Acme DB pension", &["owner"]).await;
+    let dashboard = w.client("Family dashboard").await;
+    let (_, body) = w.uma_grant(&dashboard, &w.ticket(&rs, &pension, &["owner"]).await, &[]).await;
+    assert_eq!(body["error"], "request_submitted");
+    let event = loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), events.next()).await.expect("an event in time").expect("the stream goes on") {
+            wallet::OwnerEvent::RequestSubmitted { request } => break request,
+            wallet::OwnerEvent::ResourceServerWaiting { .. } => continue,
+        }
+    };
+    assert_eq!(event.client_name, "Family dashboard");
+}
