@@ -374,23 +374,7 @@ fn a_new_key_with_a_new_passphrase_reopens_the_wallet_under_the_new_one_only() {
 /// locking or closing the app leaves it serving.
 #[test]
 fn the_app_opens_its_screens_over_a_wallet_another_program_serves() {
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().join("wallet");
-    wallet::Wallet::init(&data_dir, PASSPHRASE, quick_kdf()).unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let bound = runtime
-        .block_on(wallet::serve::bind(wallet::serve::ServeOptions::on_loopback(&data_dir, PASSPHRASE, Clock::System)))
-        .unwrap();
-    let issuer = bound.ready.issuer.clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = runtime.spawn(bound.run(async { let _ = stopped.await; }));
-
-    let app = TestApp::new(dir, false);
-    assert_eq!(app.error_kind("unlock_wallet", json!({ "passphrase": "not the passphrase" })), "wrong_passphrase");
-    let state = app.ok("unlock_wallet", json!({ "passphrase": PASSPHRASE }));
-    assert_eq!((state["unlocked"].as_bool(), state["server"]["issuer"].as_str()), (Some(true), Some(issuer.as_str())));
-    app.ok("set_identity", json!({ "identity": identity() }));
-    assert_eq!(app.ok("get_identity", json!({}))["family_name"], "Archer", "written and read through the serving program");
+    let (app, mut served, issuer) = ServedElsewhere::opened_by_the_app(false);
     assert_eq!(
         app.error_kind("save_settings", json!({ "settings": { "listen": "127.0.0.1:0", "public_issuer": "https://wallet.example" } })),
         "served_elsewhere",
@@ -404,8 +388,7 @@ fn the_app_opens_its_screens_over_a_wallet_another_program_serves() {
 
     // The serving program stops: the app's screens lock, and the next
     // unlock opens the wallet in the app itself.
-    let _ = stop.send(());
-    runtime.block_on(server).unwrap().unwrap();
+    served.stop();
     let deadline = Instant::now() + std::time::Duration::from_secs(10);
     while app.ok("app_state", json!({}))["unlocked"] == true {
         assert!(Instant::now() < deadline, "the app noticed the server stopped");
@@ -415,6 +398,68 @@ fn the_app_opens_its_screens_over_a_wallet_another_program_serves() {
     let state = app.ok("unlock_wallet", json!({ "passphrase": PASSPHRASE }));
     assert_ne!(state["server"]["issuer"], issuer.as_str(), "a server of the app's own: {state}");
     assert_eq!(app.ok("get_identity", json!({}))["family_name"], "Archer");
+}
+
+/// `uma-wallet serve --locked` started at login waits for the passphrase:
+/// the app's unlock gives it, and the app's screens open over that server.
+#[test]
+fn the_apps_unlock_opens_a_wallet_a_locked_server_waits_with() {
+    let (app, mut served, issuer) = ServedElsewhere::opened_by_the_app(true);
+    let metadata = reqwest::blocking::get(format!("{issuer}/.well-known/uma2-configuration")).unwrap();
+    assert_eq!(metadata.status(), 200, "the server it opened answers for the wallet");
+    app.ok("lock_screen", json!({}));
+    app.ok("unlock_wallet", json!({ "passphrase": PASSPHRASE }));
+    served.stop();
+}
+
+/// A new wallet that `uma-wallet serve` (or `serve --locked`) runs in a
+/// runtime of its own, as another program would.
+struct ServedElsewhere {
+    runtime: tokio::runtime::Runtime,
+    issuer: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<Result<(), wallet::serve::ServeError>>>,
+}
+
+impl ServedElsewhere {
+    fn start(data_dir: &std::path::Path, locked: bool) -> ServedElsewhere {
+        wallet::Wallet::init(data_dir, PASSPHRASE, quick_kdf()).unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let stopped = async { let _ = stopped.await; };
+        let (issuer, server) = if locked {
+            let options = wallet::serve::ServeOptions::on_loopback(data_dir, "", Clock::System);
+            let locked = runtime.block_on(wallet::serve::bind_locked(options)).unwrap();
+            (locked.ready.issuer.clone(), runtime.spawn(locked.run(stopped)))
+        } else {
+            let options = wallet::serve::ServeOptions::on_loopback(data_dir, PASSPHRASE, Clock::System);
+            let bound = runtime.block_on(wallet::serve::bind(options)).unwrap();
+            (bound.ready.issuer.clone(), runtime.spawn(bound.run(stopped)))
+        };
+        ServedElsewhere { runtime, issuer, stop: Some(stop), server: Some(server) }
+    }
+
+    /// Started, and opened by an app whose unlock first failed with a wrong
+    /// passphrase; the app wrote and read the owner's details through it.
+    fn opened_by_the_app(locked: bool) -> (TestApp, ServedElsewhere, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let served = ServedElsewhere::start(&dir.path().join("wallet"), locked);
+        let issuer = served.issuer.clone();
+        let app = TestApp::new(dir, false);
+        assert_eq!(app.error_kind("unlock_wallet", json!({ "passphrase": "not the passphrase" })), "wrong_passphrase");
+        let state = app.ok("unlock_wallet", json!({ "passphrase": PASSPHRASE }));
+        assert_eq!((state["unlocked"].as_bool(), state["server"]["issuer"].as_str()), (Some(true), Some(issuer.as_str())));
+        app.ok("set_identity", json!({ "identity": identity() }));
+        assert_eq!(app.ok("get_identity", json!({}))["family_name"], "Archer", "written and read through the serving program");
+        (app, served, issuer)
+    }
+
+    fn stop(&mut self) {
+        let _ = self.stop.take().map(|stop| stop.send(()));
+        if let Some(server) = self.server.take() {
+            self.runtime.block_on(server).unwrap().unwrap();
+        }
+    }
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {

@@ -41,6 +41,8 @@ enum Command {
         /// The backup file.
         backup: PathBuf,
     },
+    /// Give the passphrase to a `serve --locked` waiting for it.
+    Unlock,
     /// Use this wallet although its data is older than when it was last
     /// used: you put back an older copy of its folder yourself. What it
     /// brings back (access you had since withdrawn, say) comes back with
@@ -178,6 +180,11 @@ struct ServeArgs {
     /// `X-Forwarded-*` headers, from it or anyone.
     #[arg(long = "trusted-proxy", value_name = "IP")]
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// Start without the passphrase (at login, say): the owner API takes it
+    /// later, from the desktop app or `uma-wallet unlock`; until then the
+    /// authorization server answers 503.
+    #[arg(long)]
+    locked: bool,
     /// Make a backup each day the server runs, keeping this many (1 to 365).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=365))]
     daily_backups: Option<u32>,
@@ -541,6 +548,29 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::Serve(args) if args.locked => {
+            let options = ServeOptions {
+                listen: args.listen,
+                owner_listen: args.owner_listen,
+                public_issuer: args.issuer,
+                tickets_per_minute: args.tickets_per_minute,
+                rpt_lifetime: args.rpt_lifetime,
+                trusted_proxies: args.trusted_proxies,
+                anchoring: Wallet::default_anchoring(),
+                ..ServeOptions::on_loopback(&data_dir, String::new(), Clock::System)
+            };
+            let locked = serve::bind_locked(options).await.map_err(|e| e.to_string())?.backing_up(backup_dir, args.daily_backups);
+            println!("{}", serde_json::to_string(&locked.ready).expect("ready line serializes"));
+            locked.run(serve::shutdown_signal()).await.map_err(|e| e.to_string())
+        }
+        Command::Unlock => {
+            let Some(client) = wallet::owner_client::OwnerClient::running(&data_dir).await else {
+                return Err("no `uma-wallet serve` runs this wallet".into());
+            };
+            client.check_passphrase(&passphrase(false)?).await.map_err(|e| e.to_string())?;
+            print(&serde_json::json!({ "unlocked": true }));
+            Ok(())
+        }
         Command::Serve(args) => {
             // First run: serving a wallet that does not exist yet creates it.
             let passphrase = if Wallet::exists(&data_dir) {
@@ -720,7 +750,7 @@ async fn owner_command(owner: &Owner, command: Command) -> Result<(), OwnerError
         }
         Command::Accept { provider, resource_id, confirmation_code } => json(client.accept(&AcceptOffer { provider, resource_id, confirmation_code }).await?),
         Command::Assertion { resource_server, lifetime } => json(client.mint_assertion(&AssertionRequest { resource_server: resource_server.into(), lifetime }).await?),
-        Command::Init | Command::Serve(_) | Command::Restore { .. } | Command::AcceptOlderCopy => unreachable!("handled before connecting"),
+        Command::Init | Command::Serve(_) | Command::Restore { .. } | Command::AcceptOlderCopy | Command::Unlock => unreachable!("handled before connecting"),
     };
     print(&value);
     Ok(())

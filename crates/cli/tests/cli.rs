@@ -411,3 +411,43 @@ fn a_backup_restored_after_the_wallet_moved_on_opens() {
     let status = uma_wallet(&restored).env("XDG_STATE_HOME", state_dir(&wallet)).args(["status"]).output().unwrap();
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
 }
+
+/// Started at login before anyone types the passphrase: `serve --locked`
+/// answers at once, opens the wallet only with its passphrase, and until
+/// then tells providers and owner commands it is locked.
+#[test]
+fn serve_locked_waits_for_the_passphrase_and_then_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    run_json(dir.path(), &["init"]);
+    let mut server = uma_wallet(dir.path())
+        .env_remove("UMA_WALLET_PASSPHRASE")
+        .args(["serve", "--listen", "127.0.0.1:0", "--locked"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map(|mut child| {
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+            let ready: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("ready line: {line:?}"));
+            Serving { child, ready }
+        })
+        .unwrap();
+    let issuer = server.issuer().to_string();
+    let metadata = http().get(format!("{issuer}/.well-known/uma2-configuration")).send().unwrap();
+    assert_eq!(metadata.status(), 503, "locked, the authorization server has nothing to say yet");
+    let (ok, _, stderr) = run(dir.path(), &["status"]);
+    assert!(!ok && stderr.contains("wallet_locked"), "{stderr}");
+
+    let wrong = uma_wallet(dir.path()).env("UMA_WALLET_PASSPHRASE", "not the passphrase").args(["unlock"]).output().unwrap();
+    assert!(!wrong.status.success() && String::from_utf8_lossy(&wrong.stderr).contains("wrong_passphrase"));
+    assert_eq!(run_json(dir.path(), &["unlock"])["unlocked"], true);
+
+    let status = run_json(dir.path(), &["status"]);
+    assert_eq!((status["serving"].as_bool(), status["issuer"].as_str()), (Some(true), Some(issuer.as_str())), "{status}");
+    let metadata: Value = http().get(format!("{issuer}/.well-known/uma2-configuration")).send().unwrap().json().unwrap();
+    assert_eq!(metadata["issuer"], issuer.as_str());
+    assert_eq!(run_json(dir.path(), &["unlock"])["unlocked"], true, "once open, unlocking only checks the passphrase");
+    server.signal("-TERM");
+    assert!(!dir.path().join("server.json").exists());
+}

@@ -209,6 +209,66 @@ pub fn router_until(wallet: &Wallet, owner_token: &OwnerToken, stopping: Option<
     http_guard::trace::traced(router)
 }
 
+/// Opens the wallet with a passphrase: what a locked server does with the
+/// one it is given ([`locked_router`]).
+pub type Unlock = std::sync::Arc<dyn Fn(String) -> futures_util::future::BoxFuture<'static, Result<()>> + Send + Sync>;
+
+#[derive(Clone)]
+struct LockedState {
+    token: SecretHash,
+    unlock: Unlock,
+}
+
+/// The owner API of a server started before its passphrase was given
+/// (`uma-wallet serve --locked`): the proof a client checks, and
+/// `POST /passphrase/check`, which opens the wallet with a right passphrase
+/// (the same call that, once open, only checks it). Anything else is
+/// refused with 423 `wallet_locked` until then.
+pub fn locked_router(owner_token: &OwnerToken, unlock: Unlock) -> axum::Router {
+    let state = LockedState { token: owner_token.hash(), unlock };
+    let router = axum::Router::new()
+        .route(paths::IDENTIFY, axum::routing::post(locked_identify))
+        .route(paths::PASSPHRASE_CHECK, axum::routing::post(locked_unlock))
+        .fallback(|| async {
+            let body = ErrorBody {
+                error: "wallet_locked".into(),
+                error_description: Some("the wallet is locked: give its passphrase first (POST /passphrase/check)".into()),
+                ..Default::default()
+            };
+            (StatusCode::LOCKED, Json(body)).into_response()
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state);
+    http_guard::trace::traced(router)
+}
+
+async fn locked_identify(State(s): State<LockedState>, JsonBody(body): JsonBody<IdentifyRequest>) -> Result<Json<IdentifyProof>> {
+    if !(16..=256).contains(&body.nonce.len()) {
+        return Err(OwnerError::invalid("the nonce is 16 to 256 characters"));
+    }
+    Ok(Json(IdentifyProof { proof: owner_proof(&s.token, &body.nonce) }))
+}
+
+async fn locked_unlock(State(s): State<LockedState>, headers: axum::http::HeaderMap, JsonBody(body): JsonBody<CheckPassphrase>) -> Response {
+    if !presents(&headers, &s.token) {
+        return ProtocolError::invalid_token("the owner API token is missing or wrong").into_response();
+    }
+    match (s.unlock)(body.passphrase).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Whether `headers` carry the owner token (as a bearer token).
+fn presents(headers: &axum::http::HeaderMap, token: &SecretHash) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .is_some_and(|(_, presented)| OwnerToken::new(presented.trim()).matches(token))
+}
+
 /// Routes anyone on loopback may call: the document, and the proof a
 /// client checks before it sends the owner token.
 fn is_open(path: &str) -> bool {
@@ -216,20 +276,10 @@ fn is_open(path: &str) -> bool {
 }
 
 async fn require_owner(State(state): State<OwnerState>, request: Request, next: Next) -> Response {
-    if is_open(request.uri().path()) {
+    if is_open(request.uri().path()) || presents(request.headers(), &state.token) {
         return next.run(request).await;
     }
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| OwnerToken::new(token.trim()));
-    match presented {
-        Some(token) if token.matches(&state.token) => next.run(request).await,
-        _ => ProtocolError::invalid_token("the owner API token is missing or wrong").into_response(),
-    }
+    ProtocolError::invalid_token("the owner API token is missing or wrong").into_response()
 }
 
 /// What a server proves it knows the owner token with: an HMAC of the

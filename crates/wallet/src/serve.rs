@@ -1,7 +1,8 @@
 //! Running the wallet: the authorization server and the owner API on their
 //! listeners, until SIGTERM or Ctrl-C, then a flush.
 
-use crate::{owner_api, write_private, Wallet, WalletError, SERVER_FILE};
+use crate::{owner_api, write_private, OwnerToken, Wallet, WalletError, SERVER_FILE};
+use std::sync::Arc;
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -82,15 +83,56 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
+/// Both listeners, bound, and the issuer their addresses give.
+struct Listening {
+    as_listener: TcpListener,
+    owner_listener: TcpListener,
+    ready: Ready,
+    trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+async fn listen(options: &ServeOptions) -> Result<Listening, ServeError> {
+    if !options.owner_listen.ip().is_loopback() {
+        return Err(ServeError::OwnerApiNotLoopback(options.owner_listen));
+    }
+    let public_issuer = options.public_issuer.as_deref().map(crate::check_public_issuer).transpose().map_err(ServeError::Issuer)?;
+    let as_listener = TcpListener::bind(options.listen).await.map_err(|e| ServeError::Bind(options.listen, e))?;
+    let owner_listener = TcpListener::bind(options.owner_listen).await.map_err(|e| ServeError::Bind(options.owner_listen, e))?;
+    let as_addr = as_listener.local_addr()?;
+    let ready = Ready {
+        issuer: public_issuer.unwrap_or_else(|| format!("http://{as_addr}")),
+        owner_api: format!("http://{}", owner_listener.local_addr()?),
+        listen: as_addr.to_string(),
+        pid: std::process::id(),
+    };
+    Ok(Listening { as_listener, owner_listener, ready, trusted_proxies: options.trusted_proxies.clone() })
+}
+
+fn config(options: &ServeOptions, issuer: &str) -> Config {
+    let mut config = Config::new(issuer);
+    if let Some(rate) = options.tickets_per_minute {
+        (config.ticket_burst, config.tickets_per_minute) = (rate, rate);
+    }
+    if let Some(seconds) = options.rpt_lifetime {
+        config.rpt_ttl = seconds;
+    }
+    config.anchoring = options.anchoring.clone();
+    config
+}
+
+/// Written before anyone learns the server is ready, so an owner command
+/// run right after the ready line finds this server, not a stale file.
+fn announce(data_dir: &std::path::Path, ready: &Ready) -> Result<(), ServeError> {
+    Ok(write_private(&data_dir.join(SERVER_FILE), &serde_json::to_string(ready).expect("ready serializes"))?)
+}
+
 /// A bound, not yet running, wallet server.
 pub struct Bound {
     wallet: Wallet,
-    as_listener: TcpListener,
-    owner_listener: TcpListener,
+    listening: Listening,
     pub ready: Ready,
     /// Keep this many daily backups, made while the server runs.
     daily_backups: Option<u32>,
-    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Bound {
@@ -109,90 +151,222 @@ impl Bound {
 
 /// Binds both listeners and opens the wallet with the resulting issuer.
 pub async fn bind(options: ServeOptions) -> Result<Bound, ServeError> {
-    if !options.owner_listen.ip().is_loopback() {
-        return Err(ServeError::OwnerApiNotLoopback(options.owner_listen));
-    }
-    let public_issuer = options.public_issuer.as_deref().map(crate::check_public_issuer).transpose().map_err(ServeError::Issuer)?;
-    let as_listener = TcpListener::bind(options.listen).await.map_err(|e| ServeError::Bind(options.listen, e))?;
-    let owner_listener = TcpListener::bind(options.owner_listen).await.map_err(|e| ServeError::Bind(options.owner_listen, e))?;
-    let as_addr = as_listener.local_addr()?;
-    let owner_addr = owner_listener.local_addr()?;
-    let issuer = public_issuer.unwrap_or_else(|| format!("http://{as_addr}"));
-    let mut config = Config::new(issuer);
-    if let Some(rate) = options.tickets_per_minute {
-        (config.ticket_burst, config.tickets_per_minute) = (rate, rate);
-    }
-    if let Some(seconds) = options.rpt_lifetime {
-        config.rpt_ttl = seconds;
-    }
-    config.anchoring = options.anchoring;
-    let wallet = Wallet::open(&options.data_dir, &options.passphrase, config, options.clock)?;
+    let listening = listen(&options).await?;
+    let wallet = Wallet::open(&options.data_dir, &options.passphrase, config(&options, &listening.ready.issuer), options.clock.clone())?;
     wallet.rotate_owner_token()?;
-    let ready = Ready {
-        issuer: wallet.server().config().issuer.clone(),
-        owner_api: format!("http://{owner_addr}"),
-        listen: as_addr.to_string(),
-        pid: std::process::id(),
-    };
-    // Written before anyone learns the server is ready, so an owner command
-    // run right after the ready line finds this server, not a stale file.
-    let server_file = wallet.data_dir().join(SERVER_FILE);
-    write_private(&server_file, &serde_json::to_string(&ready).expect("ready serializes"))?;
-    Ok(Bound { wallet, as_listener, owner_listener, ready, daily_backups: None, trusted_proxies: options.trusted_proxies })
+    let ready = listening.ready.clone();
+    announce(wallet.data_dir(), &ready)?;
+    Ok(Bound { wallet, listening, ready, daily_backups: None })
+}
+
+/// A bound wallet server whose passphrase is still to come
+/// (`uma-wallet serve --locked`, started at login before anyone types it).
+pub struct Locked {
+    options: ServeOptions,
+    listening: Listening,
+    token: OwnerToken,
+    pub ready: Ready,
+    backup_dir: Option<PathBuf>,
+    daily_backups: Option<u32>,
+}
+
+/// Binds both listeners of a wallet that stays closed until the owner
+/// gives its passphrase through the owner API ([`owner_api::locked_router`]).
+/// `options.passphrase` is not used.
+pub async fn bind_locked(options: ServeOptions) -> Result<Locked, ServeError> {
+    if !Wallet::exists(&options.data_dir) {
+        return Err(ServeError::Wallet(uma_as::StoreError::NotInitialized(options.data_dir.display().to_string()).into()));
+    }
+    let listening = listen(&options).await?;
+    let token = OwnerToken::generate();
+    write_private(&options.data_dir.join(crate::OWNER_TOKEN_FILE), token.expose())?;
+    let ready = listening.ready.clone();
+    announce(&options.data_dir, &ready)?;
+    Ok(Locked { options, listening, token, ready, backup_dir: None, daily_backups: None })
+}
+
+impl Locked {
+    /// As [`Bound::backing_up`], once the wallet is open.
+    pub fn backing_up(mut self, dir: PathBuf, daily_keep: Option<u32>) -> Locked {
+        self.backup_dir = Some(dir);
+        self.daily_backups = daily_keep;
+        self
+    }
+
+    /// Serves until `shutdown` resolves: locked, the owner API takes only
+    /// the passphrase and the authorization server answers 503; once a
+    /// right passphrase opens the wallet, both serve as [`Bound::run`] does.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+        let Locked { options, listening, token, ready, backup_dir, daily_backups } = self;
+        let server_file = options.data_dir.join(SERVER_FILE);
+        let (stop_rx, slots) = (stopping(shutdown), Slots::new(unavailable(), axum::Router::new()));
+        let opened: Arc<tokio::sync::Mutex<Option<Opened>>> = Arc::default();
+        let unlock: owner_api::Unlock = {
+            let (opened, slots, stop_rx, token) = (opened.clone(), slots.clone(), stop_rx.clone(), token.clone());
+            let options = Arc::new(options);
+            Arc::new(move |passphrase: String| {
+                let (opened, slots, stop_rx, token, options, issuer) = (opened.clone(), slots.clone(), stop_rx.clone(), token.clone(), options.clone(), ready.issuer.clone());
+                let backup_dir = backup_dir.clone();
+                Box::pin(async move {
+                    let mut opened = opened.lock().await;
+                    if let Some(open) = opened.as_ref() {
+                        // Opened already (by an earlier call): only a check now.
+                        return open.wallet.check_passphrase(&passphrase).await;
+                    }
+                    let wallet = tokio::task::spawn_blocking(move || {
+                        Wallet::open(&options.data_dir, &passphrase, config(&options, &issuer), options.clock.clone())
+                    })
+                    .await
+                    .map_err(crate::OwnerError::internal)?
+                    .map_err(|e| match e {
+                        WalletError::Store(uma_as::StoreError::WrongPassphrase) => crate::OwnerError::WrongPassphrase,
+                        other => crate::OwnerError::internal(other),
+                    })?;
+                    let wallet = match backup_dir {
+                        Some(dir) => wallet.with_backup_dir(dir),
+                        None => wallet,
+                    };
+                    tracing::info!("wallet unlocked through the owner API");
+                    *opened = Some(Opened::start(wallet, &token, &slots, &stop_rx, daily_backups));
+                    Ok(())
+                })
+            })
+        };
+        *slots.owner.write() = owner_api::locked_router(&token, unlock);
+        let served = serve_slots(listening, &slots, &stop_rx).await;
+        let opened = opened.lock().await.take();
+        if let Some(opened) = opened {
+            opened.finish().await?;
+        }
+        let _ = std::fs::remove_file(&server_file);
+        served
+    }
 }
 
 impl Bound {
     /// Serves until `shutdown` resolves, then drains connections, flushes
     /// the store and removes `server.json` (written by [`bind`]).
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
-        let server = self.wallet.server().clone();
         let token = self.wallet.owner_token()?;
         let server_file = self.wallet.data_dir().join(SERVER_FILE);
+        let (stop_rx, slots) = (stopping(shutdown), Slots::new(unavailable(), axum::Router::new()));
+        let opened = Opened::start(self.wallet, &token, &slots, &stop_rx, self.daily_backups);
+        let served = serve_slots(self.listening, &slots, &stop_rx).await;
+        opened.finish().await?;
+        let _ = std::fs::remove_file(&server_file);
+        served
+    }
+}
 
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-        });
-        let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|stopped| *stopped).await;
-        };
-        let as_app = uma_as::http::router(server.clone());
-        // Loopback only, and never driven by a web page: a DNS-rebinding
-        // page or a cross-origin POST is refused before the token is checked.
-        let owner_app = owner_api::router_until(&self.wallet, &token, Some(stop_rx.clone()))
-            .layer(axum::middleware::from_fn_with_state(Origins::none(), refuse_cross_origin))
-            .layer(axum::middleware::from_fn_with_state(Hosts::loopback_only(), check_host));
-        let as_limits = Limits { proxies: self.trusted_proxies.iter().map(|ip| ip.to_canonical()).collect(), ..Limits::default() };
-        let as_task = http_guard::inbound::serve(self.as_listener, as_app, as_limits, wait(stop_rx.clone()));
-        let owner_task = http_guard::inbound::serve(self.owner_listener, owner_app, Limits::default(), wait(stop_rx.clone()));
-        let housekeeping = tokio::spawn(housekeeping(server.clone(), stop_rx.clone()));
-        // Providers call back while this runs: the listeners are bound and
-        // served from here on.
-        let follow = tokio::spawn(follow_address(self.wallet.pensions().clone()));
-        let backups = self.daily_backups.map(|keep| {
-            let wallet = self.wallet.clone();
-            tokio::spawn(async move { wallet.back_up_daily(keep, wait(stop_rx)).await })
-        });
-        let (a, b) = tokio::join!(as_task, owner_task);
-        housekeeping.abort();
-        follow.abort();
-        if let Some(backups) = backups {
-            backups.abort();
+/// Turns true once `shutdown` resolves.
+fn stopping(shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> tokio::sync::watch::Receiver<bool> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    stop_rx
+}
+
+async fn stopped(mut stop_rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop_rx.wait_for(|stopped| *stopped).await;
+}
+
+/// What each listener serves now: a locked server's routers until its
+/// passphrase opens the wallet, the wallet's own from then on.
+#[derive(Clone)]
+struct Slots {
+    authorization_server: Arc<parking_lot::RwLock<axum::Router>>,
+    owner: Arc<parking_lot::RwLock<axum::Router>>,
+}
+
+impl Slots {
+    fn new(authorization_server: axum::Router, owner: axum::Router) -> Slots {
+        Slots { authorization_server: Arc::new(parking_lot::RwLock::new(authorization_server)), owner: Arc::new(parking_lot::RwLock::new(owner)) }
+    }
+}
+
+/// A router that hands each request to whatever `slot` holds when it comes.
+fn dispatching(slot: Arc<parking_lot::RwLock<axum::Router>>) -> axum::Router {
+    axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let router = slot.read().clone();
+        async move {
+            match tower::ServiceExt::oneshot(router, request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
         }
+    })
+}
+
+/// The authorization server of a locked wallet: nothing to answer with
+/// yet. Providers take 503 as "unreachable" and check RPTs themselves.
+fn unavailable() -> axum::Router {
+    use axum::response::IntoResponse;
+    axum::Router::new().fallback(|| async {
+        let body = uma_as::http::openapi::ErrorBody {
+            error: "temporarily_unavailable".into(),
+            error_description: Some("the wallet is locked until its owner unlocks it".into()),
+            ..Default::default()
+        };
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, [(axum::http::header::RETRY_AFTER, "60")], axum::Json(body)).into_response()
+    })
+}
+
+/// Serves both listeners from `slots` until `stop_rx` turns true.
+async fn serve_slots(listening: Listening, slots: &Slots, stop_rx: &tokio::sync::watch::Receiver<bool>) -> Result<(), ServeError> {
+    // Loopback only, and never driven by a web page: a DNS-rebinding
+    // page or a cross-origin POST is refused before the token is checked.
+    let owner_app = dispatching(slots.owner.clone())
+        .layer(axum::middleware::from_fn_with_state(Origins::none(), refuse_cross_origin))
+        .layer(axum::middleware::from_fn_with_state(Hosts::loopback_only(), check_host));
+    let as_limits = Limits { proxies: listening.trusted_proxies.iter().map(|ip| ip.to_canonical()).collect(), ..Limits::default() };
+    let as_task = http_guard::inbound::serve(listening.as_listener, dispatching(slots.authorization_server.clone()), as_limits, stopped(stop_rx.clone()));
+    let owner_task = http_guard::inbound::serve(listening.owner_listener, owner_app, Limits::default(), stopped(stop_rx.clone()));
+    let (a, b) = tokio::join!(as_task, owner_task);
+    a?;
+    b?;
+    Ok(())
+}
+
+/// An open wallet being served: its routers in the slots, and what runs beside them.
+struct Opened {
+    wallet: Wallet,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Opened {
+    fn start(wallet: Wallet, token: &OwnerToken, slots: &Slots, stop_rx: &tokio::sync::watch::Receiver<bool>, daily_backups: Option<u32>) -> Opened {
+        let server = wallet.server().clone();
+        *slots.authorization_server.write() = uma_as::http::router(server.clone());
+        *slots.owner.write() = owner_api::router_until(&wallet, token, Some(stop_rx.clone()));
+        let mut tasks = vec![
+            tokio::spawn(housekeeping(server, stop_rx.clone())),
+            // Providers call back while this runs: the listeners are bound
+            // and served from here on.
+            tokio::spawn(follow_address(wallet.pensions().clone())),
+        ];
+        if let Some(keep) = daily_backups {
+            let (wallet, stop_rx) = (wallet.clone(), stop_rx.clone());
+            tasks.push(tokio::spawn(async move { wallet.back_up_daily(keep, stopped(stop_rx)).await }));
+        }
+        Opened { wallet, tasks }
+    }
+
+    /// After the listeners stopped: writes what is counted and flushes.
+    async fn finish(self) -> Result<(), ServeError> {
+        for task in &self.tasks {
+            task.abort();
+        }
+        let server = self.wallet.server().clone();
         server.write_counted_refusals();
         server.flush().await.map_err(WalletError::from)?;
         // The hot store's journal closed cleanly: tickets stay valid across
         // this restart (see uma_as::hot).
-        let closing = server.clone();
-        let _ = tokio::task::spawn_blocking(move || closing.close()).await;
-        let _ = std::fs::remove_file(&server_file);
-        a?;
-        b?;
+        let _ = tokio::task::spawn_blocking(move || server.close()).await;
         Ok(())
     }
 }
-
 /// Points every pension whose provider names an earlier address of this
 /// wallet at its address now (see `pensions/address.rs`).
 async fn follow_address(pensions: crate::pensions::Pensions) {
