@@ -230,10 +230,16 @@ impl Desktop {
         self.watcher.lock().take();
     }
 
-    /// A link the system handed the app (see `links.rs`); false when it
-    /// came too soon after the last one and was dropped.
-    pub fn link_opened(&self, link: OpenedLink) -> bool {
+    /// A link the system handed the app (see `links.rs`). `Some(when)`: it
+    /// came too soon after the last one, and is held until `when`
+    /// ([`Desktop::release_link`]).
+    pub fn link_opened(&self, link: OpenedLink) -> Option<Instant> {
         self.links.lock().opened(link, Instant::now())
+    }
+
+    /// Shows a held link if its time has come; `Some(when)` if not yet.
+    pub fn release_link(&self) -> Option<Instant> {
+        self.links.lock().release(Instant::now())
     }
 
     /// The unlocked window asks for links: any waiting one now, the rest as

@@ -103,13 +103,23 @@ const MAIN_WINDOW: &str = "main";
 /// Opens the window on what a link names (see `links.rs`).
 fn open_link<R: Runtime>(app: &tauri::AppHandle<R>, link: &str) {
     match links::parse(link) {
-        Some(opened) => {
-            if app.state::<Desktop>().link_opened(opened) {
-                show_window(app);
-            } else {
-                tracing::info!("a link too soon after the last one: dropped");
+        Some(opened) => match app.state::<Desktop>().link_opened(opened) {
+            None => show_window(app),
+            Some(when) => {
+                tracing::info!("a link too soon after the last one: held");
+                let app = app.clone();
+                tauri::async_runtime::spawn(async move {
+                    let mut when = when;
+                    loop {
+                        tokio::time::sleep_until(when.into()).await;
+                        match app.state::<Desktop>().release_link() {
+                            None => break show_window(&app),
+                            Some(later) => when = later,
+                        }
+                    }
+                });
             }
-        }
+        },
         None => tracing::warn!(length = link.len(), "a link the app does not open"),
     }
 }

@@ -8,7 +8,7 @@
 //! shows something: the owner accepts, declines or decides on the screen it
 //! opens; reading an offer link sends nothing and names only a provider she
 //! already chose (the wallet's `offer_link.rs`); and one link a second at
-//! most moves the window. A link that arrives while the window is locked
+//! most moves the window (a flood shows only its last). A link that arrives while the window is locked
 //! or closed waits until she unlocks it.
 
 use serde::Serialize;
@@ -113,31 +113,62 @@ fn desktop_entry_argument(path: &std::path::Path) -> Result<String, String> {
 }
 
 /// A page that opens links in a loop must not keep the window jumping
-/// under the owner's hands: one link at most in this time.
-const LINK_GAP: Duration = Duration::from_secs(1);
+/// under the owner's hands: one link at most in this time. Links that come
+/// sooner are held, the latest replacing the others, and shown once it has
+/// passed: the last link the owner opened is the one she sees.
+pub const LINK_GAP: Duration = Duration::from_secs(1);
 
 /// The link the window has yet to show, and the window's subscription.
 #[derive(Default)]
 pub struct Links {
     pending: Option<OpenedLink>,
+    /// A link that came within [`LINK_GAP`] of the last one shown.
+    held: Option<OpenedLink>,
     window: Option<Channel<OpenedLink>>,
     last: Option<Instant>,
 }
 
 impl Links {
     /// A link arrived: to the open window at once, else kept (the latest
-    /// one wins) for the window to take when it next subscribes. False
-    /// when it came too soon after the last one, and was dropped.
-    pub fn opened(&mut self, link: OpenedLink, now: Instant) -> bool {
-        if self.last.is_some_and(|last| now.duration_since(last) < LINK_GAP) {
-            return false;
+    /// one wins) for the window to take when it next subscribes. One that
+    /// comes too soon after the last is held instead: `Some(when)` asks the
+    /// caller to [`Links::release`] it then (asked once per held link, the
+    /// later ones replace it).
+    pub fn opened(&mut self, link: OpenedLink, now: Instant) -> Option<Instant> {
+        match self.last {
+            Some(last) if now.duration_since(last) < LINK_GAP => {
+                let first = self.held.replace(link).is_none();
+                first.then(|| last + LINK_GAP)
+            }
+            _ => {
+                self.show(link, now);
+                None
+            }
         }
+    }
+
+    /// Shows the held link, once [`LINK_GAP`] has passed since the last
+    /// one; `Some(when)` if it has not yet.
+    pub fn release(&mut self, now: Instant) -> Option<Instant> {
+        let link = self.held.take()?;
+        match self.last {
+            Some(last) if now.duration_since(last) < LINK_GAP => {
+                self.held = Some(link);
+                Some(last + LINK_GAP)
+            }
+            _ => {
+                self.show(link, now);
+                None
+            }
+        }
+    }
+
+    fn show(&mut self, link: OpenedLink, now: Instant) {
         self.last = Some(now);
         let sent = self.window.as_ref().is_some_and(|w| w.send(link.clone()).is_ok());
         if !sent {
             self.pending = Some(link);
         }
-        true
     }
 
     /// The unlocked window subscribes, and gets any link waiting for it.
@@ -205,27 +236,35 @@ mod tests {
     }
 
     #[test]
-    fn a_link_waits_for_the_unlocked_window_and_a_flood_is_dropped() {
+    fn a_link_waits_for_the_unlocked_window_and_a_flood_shows_only_its_last() {
         let mut links = Links::default();
         let start = Instant::now();
         let request = |id: &str| OpenedLink::Request { id: id.into() };
         // Locked or closed: it waits; a later one replaces it.
-        assert!(links.opened(request("first"), start));
-        assert!(links.opened(request("second"), start + LINK_GAP));
+        assert_eq!(links.opened(request("first"), start), None);
+        assert_eq!(links.opened(request("second"), start + LINK_GAP), None);
         let (channel, got) = window();
         links.subscribe(channel);
         assert_eq!(got.lock().len(), 1);
         assert!(got.lock()[0].contains("second"));
         // Open: straight to the window.
-        assert!(links.opened(request("third"), start + LINK_GAP * 2));
+        assert_eq!(links.opened(request("third"), start + LINK_GAP * 2), None);
         assert!(got.lock()[1].contains("third"));
-        // Too soon after: dropped, not queued.
-        assert!(!links.opened(request("flood"), start + LINK_GAP * 2 + Duration::from_millis(10)));
+        // Too soon after: held, the latest replacing the others, and shown
+        // once the gap has passed; released early, it waits on.
+        let soon = start + LINK_GAP * 2 + Duration::from_millis(10);
+        assert_eq!(links.opened(request("flood 1"), soon), Some(start + LINK_GAP * 3));
+        assert_eq!(links.opened(request("flood 2"), soon + Duration::from_millis(10)), None, "one release is asked for");
         assert_eq!(got.lock().len(), 2);
+        assert_eq!(links.release(soon + Duration::from_millis(20)), Some(start + LINK_GAP * 3));
+        assert_eq!(links.release(start + LINK_GAP * 3), None);
+        assert_eq!(got.lock().len(), 3);
+        assert!(got.lock()[2].contains("flood 2"));
+        assert_eq!(links.release(start + LINK_GAP * 4), None, "nothing more is held");
         // Locked again: nothing goes to the old window.
         links.unsubscribe();
-        assert!(links.opened(request("later"), start + LINK_GAP * 4));
-        assert_eq!(got.lock().len(), 2);
+        assert_eq!(links.opened(request("later"), start + LINK_GAP * 5), None);
+        assert_eq!(got.lock().len(), 3);
         assert_eq!(links.pending, Some(request("later")));
     }
 }

@@ -73,9 +73,8 @@ async fn owner_creates_finds_accepts_and_approves_in_the_real_app() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     ui.screenshot("link-request").await;
-    // The app takes one link a second at most (a page cannot flood it): a
-    // second link sooner is dropped, so the next one comes after that second.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // The app takes one link a second at most (a page cannot flood it): this
+    // one, sooner, is held and shown once that second has passed.
     let offer_page = format!("{}/credential-offer", scene.acme);
     let offer_link = format!("openid-credential-offer://?credential_offer_uri={}", url::form_urlencoded::byte_serialize(offer_page.as_bytes()).collect::<String>());
     scene.open_link(&offer_link).await;
