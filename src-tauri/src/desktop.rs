@@ -343,7 +343,7 @@ impl Desktop {
                 return Err(CommandError::new("no_wallet", "There is no wallet here yet: create one."));
             }
             *session = Some(match OwnerClient::running_server(&self.data_dir).await {
-                Some((owner, ready)) => self.attach(app, owner, ready, &passphrase).await?,
+                Some((owner, ready)) => self.attach(app, owner, ready, &passphrase, accept_older_copy).await?,
                 None => self.host(app, passphrase, accept_older_copy).await?,
             });
         }
@@ -356,9 +356,10 @@ impl Desktop {
     }
 
     /// Opens the screens over the wallet `uma-wallet serve` runs, once the
-    /// passphrase is shown to be its own.
-    async fn attach<R: Runtime>(&self, app: &AppHandle<R>, owner: OwnerClient, ready: Ready, passphrase: &str) -> Result<Session, CommandError> {
-        owner.check_passphrase(passphrase).await.map_err(wrong_passphrase)?;
+    /// passphrase is shown to be its own (a server started locked opens the
+    /// wallet with it).
+    async fn attach<R: Runtime>(&self, app: &AppHandle<R>, owner: OwnerClient, ready: Ready, passphrase: &str, accept_older_copy: bool) -> Result<Session, CommandError> {
+        owner.unlock(passphrase, accept_older_copy).await.map_err(wrong_passphrase)?;
         let events = owner.events().await?;
         let events = tauri::async_runtime::spawn(forward_events(app.clone(), events, self.watcher.clone(), true));
         tracing::info!(issuer = %ready.issuer, owner_api = %ready.owner_api, "wallet opened over the server another program runs");

@@ -77,6 +77,10 @@ impl From<ServeError> for CommandError {
     fn from(e: ServeError) -> Self {
         match e {
             ServeError::Wallet(wallet) => wallet.into(),
+            ServeError::AlreadyServed => Self::new(
+                "wallet_in_use",
+                "Another program has this wallet open (is `uma-wallet serve` running?). Stop it, then unlock here.",
+            ),
             ServeError::Bind(addr, io) if io.kind() == std::io::ErrorKind::AddrInUse => Self::new(
                 "port_in_use",
                 format!("Another program on this computer is using your wallet's connection point ({addr}). It is often the wallet itself, still open in another window: close it there and try again."),

@@ -438,6 +438,10 @@ fn serve_locked_waits_for_the_passphrase_and_then_serves() {
     assert_eq!(metadata.status(), 503, "locked, the authorization server has nothing to say yet");
     let (ok, _, stderr) = run(dir.path(), &["status"]);
     assert!(!ok && stderr.contains("wallet_locked"), "{stderr}");
+    let token = std::fs::read(dir.path().join("owner-token")).unwrap();
+    let (ok, _, stderr) = run(dir.path(), &["serve", "--listen", "127.0.0.1:0"]);
+    assert!(!ok && stderr.contains("already being served"), "a second server does not start over it: {stderr}");
+    assert_eq!(std::fs::read(dir.path().join("owner-token")).unwrap(), token, "nor replaces its token");
 
     let wrong = uma_wallet(dir.path()).env("UMA_WALLET_PASSPHRASE", "not the passphrase").args(["unlock"]).output().unwrap();
     assert!(!wrong.status.success() && String::from_utf8_lossy(&wrong.stderr).contains("wrong_passphrase"));

@@ -334,6 +334,12 @@ pub struct ChangePassphrase {
 #[serde(deny_unknown_fields)]
 pub struct CheckPassphrase {
     pub passphrase: String,
+    /// To a server started locked (`serve --locked`), which opens the
+    /// wallet with the passphrase: open it even if its data is older than
+    /// when it was last used, as the owner chose (`older_copy` otherwise).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[ts(optional, as = "Option<bool>")]
+    pub accept_older_copy: bool,
 }
 
 impl std::fmt::Debug for CheckPassphrase {

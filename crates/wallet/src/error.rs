@@ -29,6 +29,10 @@ pub enum OwnerError {
     /// The wallet's own authorization server refused, in the specs' words.
     #[error(transparent)]
     Protocol(#[from] ProtocolError),
+    /// The wallet's data is older than its anchor says it should be; the
+    /// owner may open it on purpose (`uma_as::anchor`).
+    #[error("This wallet's data is older than when it was last used: {0}.")]
+    OlderCopy(String),
     /// The wallet's own fault: the cause is in its log, not in the answer.
     #[error("internal error; see the wallet's log")]
     Internal,
@@ -70,6 +74,7 @@ impl OwnerError {
             OwnerError::Provider { .. } => "provider_error",
             OwnerError::IdentityService { .. } => "identity_service_error",
             OwnerError::Protocol(e) => e.code(),
+            OwnerError::OlderCopy(_) => "older_copy",
             OwnerError::Internal => "server_error",
         }
     }

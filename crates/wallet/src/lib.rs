@@ -101,6 +101,9 @@ pub enum WalletError {
     Refused(String),
 }
 
+/// How late a wrong passphrase is answered, one at a time ([`Wallet::check_passphrase`]).
+pub const WRONG_PASSPHRASE_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+
 #[derive(Clone)]
 pub struct Wallet {
     data_dir: PathBuf,
@@ -108,6 +111,7 @@ pub struct Wallet {
     server: AuthorizationServer,
     pensions: pensions::Pensions,
     passphrase_change: std::sync::Arc<tokio::sync::Mutex<()>>,
+    passphrase_checks: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Where backups go ([`backups`]).
     backup_dir: PathBuf,
     backing_up: std::sync::Arc<tokio::sync::Mutex<()>>,
@@ -143,7 +147,7 @@ impl Wallet {
         // The owner's documents are for the app and the CLI to choose.
         let backup_dir = data_dir.join("backups");
         let backups_made = store.tree("backups_made")?;
-        Ok(Wallet { data_dir: data_dir.to_path_buf(), store, server, pensions, passphrase_change: Default::default(), backup_dir, backing_up: Default::default(), backups_made })
+        Ok(Wallet { data_dir: data_dir.to_path_buf(), store, server, pensions, passphrase_change: Default::default(), passphrase_checks: Default::default(), backup_dir, backing_up: Default::default(), backups_made })
     }
 
     /// Recreates a wallet in an empty `data_dir` from a backup file
@@ -268,10 +272,20 @@ impl Wallet {
 
     /// Whether `passphrase` is the wallet's: for unlocking a locked screen
     /// while the wallet stays open and its server keeps answering.
+    ///
+    /// One check at a time, each wrong one answered a second late and
+    /// recorded: a program holding the owner token must not be able to
+    /// guess the passphrase at the key derivation's speed (nor run many
+    /// at once, 64 MiB each).
     pub async fn check_passphrase(&self, passphrase: &str) -> Result<(), OwnerError> {
+        let _turn = self.passphrase_checks.lock().await;
         let (store, passphrase) = (self.store.clone(), passphrase.to_string());
         match tokio::task::spawn_blocking(move || store.check_passphrase(&passphrase)).await.map_err(OwnerError::internal)? {
-            Err(StoreError::WrongPassphrase) => Err(OwnerError::WrongPassphrase),
+            Err(StoreError::WrongPassphrase) => {
+                self.server.record("wallet.passphrase_refused", serde_json::json!({}));
+                tokio::time::sleep(WRONG_PASSPHRASE_DELAY).await;
+                Err(OwnerError::WrongPassphrase)
+            }
             other => Ok(other?),
         }
     }

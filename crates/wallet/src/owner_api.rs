@@ -52,7 +52,7 @@ impl IntoResponse for OwnerError {
             OwnerError::Invalid(_) => StatusCode::BAD_REQUEST,
             OwnerError::NotFound(_) => StatusCode::NOT_FOUND,
             OwnerError::WrongPassphrase => StatusCode::FORBIDDEN,
-            OwnerError::ConfirmationRequired => StatusCode::CONFLICT,
+            OwnerError::ConfirmationRequired | OwnerError::OlderCopy(_) => StatusCode::CONFLICT,
             // The owner's request depended on a peer that failed it: not a
             // fault of the wallet's own, so never a 5xx.
             OwnerError::Provider { .. } | OwnerError::IdentityService { .. } => StatusCode::FAILED_DEPENDENCY,
@@ -211,7 +211,7 @@ pub fn router_until(wallet: &Wallet, owner_token: &OwnerToken, stopping: Option<
 
 /// Opens the wallet with a passphrase: what a locked server does with the
 /// one it is given ([`locked_router`]).
-pub type Unlock = std::sync::Arc<dyn Fn(String) -> futures_util::future::BoxFuture<'static, Result<()>> + Send + Sync>;
+pub type Unlock = std::sync::Arc<dyn Fn(CheckPassphrase) -> futures_util::future::BoxFuture<'static, Result<()>> + Send + Sync>;
 
 #[derive(Clone)]
 struct LockedState {
@@ -253,7 +253,7 @@ async fn locked_unlock(State(s): State<LockedState>, headers: axum::http::Header
     if !presents(&headers, &s.token) {
         return ProtocolError::invalid_token("the owner API token is missing or wrong").into_response();
     }
-    match (s.unlock)(body.passphrase).await {
+    match (s.unlock)(body).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
     }

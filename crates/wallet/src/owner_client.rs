@@ -334,7 +334,13 @@ impl OwnerClient {
     }
 
     pub async fn check_passphrase(&self, passphrase: &str) -> Answer<()> {
-        self.post(paths::PASSPHRASE_CHECK, Some(&CheckPassphrase { passphrase: passphrase.into() })).await
+        self.post(paths::PASSPHRASE_CHECK, Some(&CheckPassphrase { passphrase: passphrase.into(), accept_older_copy: false })).await
+    }
+
+    /// The passphrase to a server started locked, which opens the wallet
+    /// with it: with `accept_older_copy`, even a copy older than its anchor.
+    pub async fn unlock(&self, passphrase: &str, accept_older_copy: bool) -> Answer<()> {
+        self.post(paths::PASSPHRASE_CHECK, Some(&CheckPassphrase { passphrase: passphrase.into(), accept_older_copy })).await
     }
 
     /// New access requests and resource servers waiting, as they happen
@@ -372,6 +378,23 @@ impl OwnerClient {
                 response.bytes_stream().map(|chunk| chunk.map_err(std::io::Error::other)).boxed()
             }
         };
+        // An event is a few hundred bytes: a stream that goes on longer
+        // without ending one is cut, rather than buffered without bound.
+        const MAX_EVENT: usize = 1024 * 1024;
+        let mut unfinished = 0usize;
+        let bytes = bytes.take_while(move |chunk| {
+            let within = match chunk {
+                Ok(chunk) => {
+                    unfinished = match chunk.windows(2).rposition(|pair| pair == b"\n\n") {
+                        Some(end) => chunk.len() - end - 2,
+                        None => unfinished + chunk.len(),
+                    };
+                    unfinished <= MAX_EVENT
+                }
+                Err(_) => true,
+            };
+            std::future::ready(within)
+        });
         Ok(bytes.eventsource().filter_map(|event| async move { serde_json::from_str(&event.ok()?.data).ok() }))
     }
 
@@ -403,10 +426,22 @@ fn with_query<Q: Serialize>(route: &str, query: &Q) -> String {
 /// sending it: `server.json` may be stale, and whoever listens on its port
 /// now must not be handed the token.
 async fn is_this_wallet(http: &reqwest::Client, base: &str, token: &OwnerToken) -> bool {
+    // `server.json` may be stale, and whoever listens on its port now is
+    // anyone: a short wait, and a small answer read at most.
+    const MAX_PROOF: usize = 4096;
     let nonce = uma_as::secret::hex(&uma_as::secret::random_bytes::<32>());
     let request = IdentifyRequest { nonce: nonce.clone() };
-    let Ok(answer) = http.post(format!("{base}{}", paths::IDENTIFY)).json(&request).send().await else { return false };
-    let Ok(body) = answer.json::<IdentifyProof>().await else { return false };
+    let sent = http.post(format!("{base}{}", paths::IDENTIFY)).timeout(std::time::Duration::from_secs(5)).json(&request).send();
+    let Ok(mut answer) = sent.await else { return false };
+    let mut bytes = Vec::new();
+    loop {
+        match answer.chunk().await {
+            Ok(Some(chunk)) if bytes.len() + chunk.len() <= MAX_PROOF => bytes.extend_from_slice(&chunk),
+            Ok(None) => break,
+            _ => return false,
+        }
+    }
+    let Ok(body) = serde_json::from_slice::<IdentifyProof>(&bytes) else { return false };
     let expected = owner_api::owner_proof(&SecretHash::of(token.expose()), &nonce);
     constant_time_eq(&body.proof, &expected)
 }

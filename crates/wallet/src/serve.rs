@@ -79,6 +79,8 @@ pub enum ServeError {
     OwnerApiNotLoopback(SocketAddr),
     #[error("{0}")]
     Issuer(String),
+    #[error("this wallet is already being served by another program (its server.json says where); stop it first")]
+    AlreadyServed,
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -89,12 +91,34 @@ struct Listening {
     owner_listener: TcpListener,
     ready: Ready,
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// Held while this server runs ([`serve_lock`]).
+    _only_server: Option<std::fs::File>,
 }
+
+/// One server per wallet: a second `serve` (locked or not) or an app that
+/// would host the wallet refuses to start, rather than replace the running
+/// one's owner token and `server.json`. A lock, not a file's presence, so
+/// a server that died leaves nothing in the way.
+fn serve_lock(data_dir: &std::path::Path) -> Result<Option<std::fs::File>, ServeError> {
+    if !data_dir.is_dir() {
+        // No wallet here: opening it says so.
+        return Ok(None);
+    }
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(data_dir.join(SERVE_LOCK_FILE))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(ServeError::AlreadyServed),
+        Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+    }
+}
+
+const SERVE_LOCK_FILE: &str = "serve.lock";
 
 async fn listen(options: &ServeOptions) -> Result<Listening, ServeError> {
     if !options.owner_listen.ip().is_loopback() {
         return Err(ServeError::OwnerApiNotLoopback(options.owner_listen));
     }
+    let only_server = serve_lock(&options.data_dir)?;
     let public_issuer = options.public_issuer.as_deref().map(crate::check_public_issuer).transpose().map_err(ServeError::Issuer)?;
     let as_listener = TcpListener::bind(options.listen).await.map_err(|e| ServeError::Bind(options.listen, e))?;
     let owner_listener = TcpListener::bind(options.owner_listen).await.map_err(|e| ServeError::Bind(options.owner_listen, e))?;
@@ -105,7 +129,7 @@ async fn listen(options: &ServeOptions) -> Result<Listening, ServeError> {
         listen: as_addr.to_string(),
         pid: std::process::id(),
     };
-    Ok(Listening { as_listener, owner_listener, ready, trusted_proxies: options.trusted_proxies.clone() })
+    Ok(Listening { as_listener, owner_listener, ready, trusted_proxies: options.trusted_proxies.clone(), _only_server: only_server })
 }
 
 fn config(options: &ServeOptions, issuer: &str) -> Config {
@@ -200,47 +224,66 @@ impl Locked {
         let Locked { options, listening, token, ready, backup_dir, daily_backups } = self;
         let server_file = options.data_dir.join(SERVER_FILE);
         let (stop_rx, slots) = (stopping(shutdown), Slots::new(unavailable(), axum::Router::new()));
-        let opened: Arc<tokio::sync::Mutex<Option<Opened>>> = Arc::default();
+        let state: Arc<tokio::sync::Mutex<Phase>> = Arc::new(tokio::sync::Mutex::new(Phase::Waiting));
         let unlock: owner_api::Unlock = {
-            let (opened, slots, stop_rx, token) = (opened.clone(), slots.clone(), stop_rx.clone(), token.clone());
+            let (state, slots, stop_rx, token) = (state.clone(), slots.clone(), stop_rx.clone(), token.clone());
             let options = Arc::new(options);
-            Arc::new(move |passphrase: String| {
-                let (opened, slots, stop_rx, token, options, issuer) = (opened.clone(), slots.clone(), stop_rx.clone(), token.clone(), options.clone(), ready.issuer.clone());
+            Arc::new(move |given: crate::api::CheckPassphrase| {
+                let (state, slots, stop_rx, token, options, issuer) = (state.clone(), slots.clone(), stop_rx.clone(), token.clone(), options.clone(), ready.issuer.clone());
                 let backup_dir = backup_dir.clone();
                 Box::pin(async move {
-                    let mut opened = opened.lock().await;
-                    if let Some(open) = opened.as_ref() {
-                        // Opened already (by an earlier call): only a check now.
-                        return open.wallet.check_passphrase(&passphrase).await;
+                    // One at a time: the first right passphrase opens the wallet.
+                    let mut phase = state.lock().await;
+                    match &*phase {
+                        Phase::Open(open) => return open.wallet.check_passphrase(&given.passphrase).await,
+                        Phase::Closed => return Err(crate::OwnerError::invalid("the server is stopping")),
+                        Phase::Waiting if *stop_rx.borrow() => return Err(crate::OwnerError::invalid("the server is stopping")),
+                        Phase::Waiting => {}
                     }
-                    let wallet = tokio::task::spawn_blocking(move || {
-                        Wallet::open(&options.data_dir, &passphrase, config(&options, &issuer), options.clock.clone())
-                    })
-                    .await
-                    .map_err(crate::OwnerError::internal)?
-                    .map_err(|e| match e {
-                        WalletError::Store(uma_as::StoreError::WrongPassphrase) => crate::OwnerError::WrongPassphrase,
-                        other => crate::OwnerError::internal(other),
-                    })?;
+                    let mut config = config(&options, &issuer);
+                    if let Some(anchoring) = config.anchoring.as_mut() {
+                        anchoring.accept_older_copy = given.accept_older_copy;
+                    }
+                    let (data_dir, clock) = (options.data_dir.clone(), options.clock.clone());
+                    let opened = tokio::task::spawn_blocking(move || Wallet::open(&data_dir, &given.passphrase, config, clock))
+                        .await
+                        .map_err(crate::OwnerError::internal)?;
+                    let wallet = match opened {
+                        Ok(wallet) => wallet,
+                        Err(WalletError::Store(uma_as::StoreError::WrongPassphrase)) => {
+                            tokio::time::sleep(crate::WRONG_PASSPHRASE_DELAY).await;
+                            return Err(crate::OwnerError::WrongPassphrase);
+                        }
+                        Err(WalletError::Store(uma_as::StoreError::OlderCopy(why))) => return Err(crate::OwnerError::OlderCopy(why)),
+                        Err(other) => return Err(crate::OwnerError::internal(other)),
+                    };
                     let wallet = match backup_dir {
                         Some(dir) => wallet.with_backup_dir(dir),
                         None => wallet,
                     };
                     tracing::info!("wallet unlocked through the owner API");
-                    *opened = Some(Opened::start(wallet, &token, &slots, &stop_rx, daily_backups));
+                    *phase = Phase::Open(Opened::start(wallet, &token, &slots, &stop_rx, daily_backups));
                     Ok(())
                 })
             })
         };
         *slots.owner.write() = owner_api::locked_router(&token, unlock);
         let served = serve_slots(listening, &slots, &stop_rx).await;
-        let opened = opened.lock().await.take();
-        if let Some(opened) = opened {
+        // No unlock after this: one still on its way finds the server closed.
+        let phase = std::mem::replace(&mut *state.lock().await, Phase::Closed);
+        if let Phase::Open(opened) = phase {
             opened.finish().await?;
         }
         let _ = std::fs::remove_file(&server_file);
         served
     }
+}
+
+/// Where a locked server is: waiting for the passphrase, open, or stopped.
+enum Phase {
+    Waiting,
+    Open(Opened),
+    Closed,
 }
 
 impl Bound {

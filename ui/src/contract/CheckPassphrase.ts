@@ -4,4 +4,10 @@
  * `POST /passphrase/check`: whether this is the wallet's passphrase, for
  * an app that opens its screens over a wallet another program serves.
  */
-export type CheckPassphrase = { passphrase: string, };
+export type CheckPassphrase = { passphrase: string, 
+/**
+ * To a server started locked (`serve --locked`), which opens the
+ * wallet with the passphrase: open it even if its data is older than
+ * when it was last used, as the owner chose (`older_copy` otherwise).
+ */
+accept_older_copy?: boolean, };
