@@ -67,6 +67,9 @@ pub fn uma_wallet(data_dir: &Path) -> Command {
     // Backups stay beside the wallet, never in the documents of whoever runs the tests.
     command.arg("--data-dir").arg(data_dir).arg("--backup-dir").arg(data_dir.join("backups"));
     command.env("UMA_WALLET_PASSPHRASE", PASSPHRASE).env_remove("UMA_WALLET_DATA_DIR");
+    // And its anchors (uma_as::anchor): inside the throwaway folder, never
+    // in the state folder of whoever runs the tests.
+    command.env("XDG_STATE_HOME", data_dir.join("test-state"));
     command
 }
 
