@@ -374,16 +374,10 @@ impl Desktop {
             None => settings.check()?,
         };
         let options = ServeOptions {
-            data_dir: self.data_dir.clone(),
-            passphrase,
             listen,
-            owner_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_issuer: settings.public_issuer.clone(),
-            clock: self.clock.clone(),
-            tickets_per_minute: None,
-            rpt_lifetime: None,
-            trusted_proxies: Vec::new(),
-            anchoring: self.anchor_dir.clone().map(|dir| wallet::Anchoring { dir, accept_older_copy }),
+            anchoring: self.anchoring(accept_older_copy),
+            ..ServeOptions::on_loopback(&self.data_dir, passphrase, self.clock.clone())
         };
         let bound = serve::bind(options).await?.backing_up(self.backup_dir.clone(), None);
         let owner = OwnerClient::in_process(bound.wallet())?;
@@ -414,6 +408,12 @@ impl Desktop {
             Ok(Err(e)) => tracing::error!(error = %e, "server stopped with an error"),
             Err(e) => tracing::error!(error = %e, "server task failed"),
         }
+    }
+
+    /// Where the wallet anchors its history, and whether this opening takes
+    /// an older copy ([`wallet::Anchoring`]).
+    fn anchoring(&self, accept_older_copy: bool) -> Option<wallet::Anchoring> {
+        self.anchor_dir.clone().map(|dir| wallet::Anchoring { dir, accept_older_copy })
     }
 
     /// Whether the wallet is open over a server another program runs.
@@ -511,7 +511,7 @@ impl Desktop {
         }
         self.owner().await?.check_passphrase(&current).await.map_err(wrong_passphrase)?;
         self.lock().await;
-        let (dir, anchoring) = (self.data_dir.clone(), self.anchor_dir.clone().map(|dir| wallet::Anchoring { dir, accept_older_copy: false }));
+        let (dir, anchoring) = (self.data_dir.clone(), self.anchoring(false));
         let (old, fresh) = (current.clone(), new.clone());
         let replaced = match tokio::task::spawn_blocking(move || Wallet::replace_key(&dir, &old, &fresh, anchoring.as_ref())).await {
             Ok(replaced) => replaced.map_err(CommandError::from),
@@ -594,7 +594,7 @@ impl Desktop {
             return Err(CommandError::invalid_input(format!("There is no backup file at {}.", backup.display())));
         }
         let (dir, pass) = (self.data_dir.clone(), passphrase.clone());
-        let anchoring = self.anchor_dir.clone().map(|dir| wallet::Anchoring { dir, accept_older_copy: false });
+        let anchoring = self.anchoring(false);
         tokio::task::spawn_blocking(move || Wallet::restore(&backup, &dir, &pass, anchoring.as_ref()))
             .await
             .map_err(|e| CommandError::new("wallet_error", e.to_string()))??;

@@ -135,12 +135,9 @@ impl Links {
     /// caller to [`Links::release`] it then (asked once per held link, the
     /// later ones replace it).
     pub fn opened(&mut self, link: OpenedLink, now: Instant) -> Option<Instant> {
-        match self.last {
-            Some(last) if now.duration_since(last) < LINK_GAP => {
-                let first = self.held.replace(link).is_none();
-                first.then(|| last + LINK_GAP)
-            }
-            _ => {
+        match self.gap_ends(now) {
+            Some(when) => self.held.replace(link).is_none().then_some(when),
+            None => {
                 self.show(link, now);
                 None
             }
@@ -151,16 +148,21 @@ impl Links {
     /// one; `Some(when)` if it has not yet.
     pub fn release(&mut self, now: Instant) -> Option<Instant> {
         let link = self.held.take()?;
-        match self.last {
-            Some(last) if now.duration_since(last) < LINK_GAP => {
+        match self.gap_ends(now) {
+            Some(when) => {
                 self.held = Some(link);
-                Some(last + LINK_GAP)
+                Some(when)
             }
-            _ => {
+            None => {
                 self.show(link, now);
                 None
             }
         }
+    }
+
+    /// When the gap after the last link shown ends, if it has not by `now`.
+    fn gap_ends(&self, now: Instant) -> Option<Instant> {
+        self.last.map(|last| last + LINK_GAP).filter(|&end| now < end)
     }
 
     fn show(&mut self, link: OpenedLink, now: Instant) {

@@ -548,21 +548,6 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Serve(args) if args.locked => {
-            let options = ServeOptions {
-                listen: args.listen,
-                owner_listen: args.owner_listen,
-                public_issuer: args.issuer,
-                tickets_per_minute: args.tickets_per_minute,
-                rpt_lifetime: args.rpt_lifetime,
-                trusted_proxies: args.trusted_proxies,
-                anchoring: Wallet::default_anchoring(),
-                ..ServeOptions::on_loopback(&data_dir, String::new(), Clock::System)
-            };
-            let locked = serve::bind_locked(options).await.map_err(|e| e.to_string())?.backing_up(backup_dir, args.daily_backups);
-            println!("{}", serde_json::to_string(&locked.ready).expect("ready line serializes"));
-            locked.run(serve::shutdown_signal()).await.map_err(|e| e.to_string())
-        }
         Command::Unlock => {
             let Some(client) = wallet::owner_client::OwnerClient::running(&data_dir).await else {
                 return Err("no `uma-wallet serve` runs this wallet".into());
@@ -573,7 +558,10 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Serve(args) => {
             // First run: serving a wallet that does not exist yet creates it.
-            let passphrase = if Wallet::exists(&data_dir) {
+            // Locked, the passphrase comes later, through the owner API.
+            let passphrase = if args.locked {
+                String::new()
+            } else if Wallet::exists(&data_dir) {
                 passphrase(false)?
             } else {
                 eprintln!("no wallet at {}; creating one", data_dir.display());
@@ -597,6 +585,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 trusted_proxies: args.trusted_proxies,
                 anchoring: Wallet::default_anchoring(),
             };
+            if args.locked {
+                let locked = serve::bind_locked(options).await.map_err(|e| e.to_string())?.backing_up(backup_dir, args.daily_backups);
+                println!("{}", serde_json::to_string(&locked.ready).expect("ready line serializes"));
+                return locked.run(serve::shutdown_signal()).await.map_err(|e| e.to_string());
+            }
             let bound = serve::bind(options).await.map_err(|e| e.to_string())?.backing_up(backup_dir, args.daily_backups);
             println!("{}", serde_json::to_string(&bound.ready).expect("ready line serializes"));
             bound.run(serve::shutdown_signal()).await.map_err(|e| e.to_string())

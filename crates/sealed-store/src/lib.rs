@@ -166,20 +166,12 @@ impl Store {
     /// recognise as its own. `purpose` keeps one use's tags from passing
     /// for another's.
     pub fn mac(&self, purpose: &str, message: &[u8]) -> [u8; 32] {
-        let mut context = ring::hmac::Context::with_key(&self.mac_key);
-        context.update(purpose.as_bytes());
-        context.update(&[0]);
-        context.update(message);
-        context.sign().as_ref().try_into().expect("HMAC-SHA256 is 32 bytes")
+        ring::hmac::sign(&self.mac_key, &tagged(purpose, message)).as_ref().try_into().expect("HMAC-SHA256 is 32 bytes")
     }
 
     /// Whether `tag` is [`Store::mac`] of `message` for `purpose` (in constant time).
     pub fn verify_mac(&self, purpose: &str, message: &[u8], tag: &[u8]) -> bool {
-        let mut tagged = Vec::with_capacity(purpose.len() + 1 + message.len());
-        tagged.extend_from_slice(purpose.as_bytes());
-        tagged.push(0);
-        tagged.extend_from_slice(message);
-        ring::hmac::verify(&self.mac_key, &tagged, tag).is_ok()
+        ring::hmac::verify(&self.mac_key, &tagged(purpose, message), tag).is_ok()
     }
 
     /// Creates a new wallet database at `path`, sealed with `passphrase`.
@@ -221,7 +213,7 @@ impl Store {
 
     /// [`Store::open`] for a caller that has finished any key replacement.
     fn open_locked(path: &Path, passphrase: &str) -> Result<Self, StoreError> {
-        if !path.join("db").exists() && !path.join("conf").exists() {
+        if !holds_db(path) {
             return Err(StoreError::NotInitialized(path.display().to_string()));
         }
         let db = open_db(path)?;
@@ -267,7 +259,6 @@ impl Store {
     /// True when `path` holds a wallet header (or a new key's copy of
     /// one, about to take its place: see [`Store::replace_key`]).
     pub fn exists(path: &Path) -> bool {
-        let holds_db = |dir: &Path| dir.join("db").exists() || dir.join("conf").exists();
         holds_db(path) || rekeyed(path).join(REKEY_DONE).exists()
     }
 
@@ -436,6 +427,20 @@ impl Store {
     }
 }
 
+/// What [`Store::mac`] tags: the purpose, a zero byte, the message.
+fn tagged(purpose: &str, message: &[u8]) -> Vec<u8> {
+    let mut tagged = Vec::with_capacity(purpose.len() + 1 + message.len());
+    tagged.extend_from_slice(purpose.as_bytes());
+    tagged.push(0);
+    tagged.extend_from_slice(message);
+    tagged
+}
+
+/// Whether `dir` holds sled's files.
+fn holds_db(dir: &Path) -> bool {
+    dir.join("db").exists() || dir.join("conf").exists()
+}
+
 /// Marks a new key's copy of the store as complete ([`Store::replace_key`]).
 const REKEY_DONE: &str = "REKEYED";
 
@@ -497,7 +502,7 @@ fn finish_replacing_key_locked(path: &Path) -> Result<(), StoreError> {
         }
     }
     // Only once a store is in place is the one it replaced removed.
-    if retired.exists() && (path.join("db").exists() || path.join("conf").exists()) {
+    if retired.exists() && holds_db(path) {
         // The old store's last files may still be closing: what is left now
         // goes at the next open.
         let _ = std::fs::remove_dir_all(&retired);

@@ -70,9 +70,14 @@ pub fn is_anchor_record(tree: &str, key: &[u8]) -> bool {
     tree == "audit" && key == RECORD_KEY
 }
 
+/// The name a store's anchor goes by: derived from its data key.
+fn wallet_name(store: &Store) -> String {
+    crate::secret::hex(&store.mac("anchor file name", b"")[..16])
+}
+
 /// The anchor file of `store` in `anchoring`'s folder.
 pub fn anchor_file(store: &Store, anchoring: &Anchoring) -> PathBuf {
-    anchoring.dir.join(format!("{}.json", crate::secret::hex(&store.mac("anchor file name", b"")[..16])))
+    anchoring.dir.join(format!("{}.json", wallet_name(store)))
 }
 /// An anchor file is a few hundred bytes; more is not one.
 const MAX_MARK: u64 = 4096;
@@ -182,8 +187,7 @@ impl Anchor {
     ) -> Result<(Anchor, Option<Mismatch>), StoreError> {
         let records = store.tree::<AnchorRecord>("audit")?;
         let anchored = records.get(RECORD_KEY)?.is_some_and(|record| record.anchored);
-        let file = anchor_file(store, anchoring);
-        let wallet = file.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
+        let (file, wallet) = (anchor_file(store, anchoring), wallet_name(store));
         let mismatch = match read_mark(&file)? {
             Some(Some(mark)) if mark.wallet == wallet && store.verify_mac("anchor mark", mark.signed_text().as_bytes(), &hex_decode(&mark.tag)) => {
                 if mark.retired {

@@ -495,9 +495,15 @@ impl AuthorizationServer {
     /// Makes everything written so far durable, the database and the hot
     /// store's journal: called before an owner decision is acknowledged.
     pub async fn flush(&self) -> Result<(), StoreError> {
+        self.flush_to_head().await.map(|_| ())
+    }
+
+    /// [`AuthorizationServer::flush`], returning the audit head it made durable.
+    async fn flush_to_head(&self) -> Result<crate::audit::Head, StoreError> {
         self.inner.hot.commit().await?;
-        self.inner.audit.write_pending()?;
-        self.inner.store.flush().await
+        let head = self.inner.audit.write_pending_head()?;
+        self.inner.store.flush().await?;
+        Ok(head)
     }
 
     /// [`AuthorizationServer::flush`] for an owner decision, which also
@@ -505,14 +511,11 @@ impl AuthorizationServer {
     /// older copy put back cannot quietly undo it ([`crate::anchor`]). The
     /// decision stands if the anchor cannot be written: that is logged.
     pub async fn flush_owner_decision(&self) -> Result<(), StoreError> {
-        self.inner.hot.commit().await?;
-        let head = self.inner.audit.write_pending_head()?;
-        self.inner.store.flush().await?;
+        let head = self.flush_to_head().await?;
         let audit = self.inner.audit.clone();
-        match tokio::task::spawn_blocking(move || audit.anchor_flushed(&head)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "the wallet's anchor could not be moved"),
-            Err(e) => tracing::error!(error = %e, "the wallet's anchor could not be moved"),
+        let anchored = tokio::task::spawn_blocking(move || audit.anchor_flushed(&head)).await.unwrap_or_else(|e| Err(StoreError::Anchor(e.to_string())));
+        if let Err(e) = anchored {
+            tracing::error!(error = %e, "the wallet's anchor could not be moved");
         }
         Ok(())
     }

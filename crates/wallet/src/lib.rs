@@ -164,8 +164,7 @@ impl Wallet {
         let store = Store::restore(backup, &data_dir.join(DB_DIR), passphrase)?;
         if let Some(anchoring) = anchoring {
             let accepting = Anchoring { accept_older_copy: true, ..anchoring.clone() };
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-            uma_as::audit::AuditLog::open_anchored(&store, Some(&accepting), now)?.anchor_now()?;
+            uma_as::audit::AuditLog::open_anchored(&store, Some(&accepting), Clock::System.now())?.anchor_now()?;
         }
         write_private(&data_dir.join(OWNER_TOKEN_FILE), OwnerToken::generate().expose())?;
         Ok(())
@@ -207,7 +206,7 @@ impl Wallet {
             return Err(WalletError::Refused("the new passphrase is the current one".into()));
         }
         let db = data_dir.join(DB_DIR);
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let now = Clock::System.now();
         let mut retiring = None;
         let check = |old: &Store| {
             if let Some(anchoring) = anchoring {

@@ -243,10 +243,7 @@ pub fn locked_router(owner_token: &OwnerToken, unlock: Unlock) -> axum::Router {
 }
 
 async fn locked_identify(State(s): State<LockedState>, JsonBody(body): JsonBody<IdentifyRequest>) -> Result<Json<IdentifyProof>> {
-    if !(16..=256).contains(&body.nonce.len()) {
-        return Err(OwnerError::invalid("the nonce is 16 to 256 characters"));
-    }
-    Ok(Json(IdentifyProof { proof: owner_proof(&s.token, &body.nonce) }))
+    prove(&s.token, &body)
 }
 
 async fn locked_unlock(State(s): State<LockedState>, headers: axum::http::HeaderMap, JsonBody(body): JsonBody<CheckPassphrase>) -> Response {
@@ -298,10 +295,15 @@ pub fn owner_proof(token: &SecretHash, nonce: &str) -> String {
 #[utoipa::path(post, path = paths::IDENTIFY, security(()), request_body = IdentifyRequest, responses((status = 200, body = IdentifyProof)))]
 #[tracing::instrument(skip_all)]
 async fn identify(State(s): State<OwnerState>, JsonBody(body): JsonBody<IdentifyRequest>) -> Result<Json<IdentifyProof>> {
-    if !(16..=256).contains(&body.nonce.len()) {
+    prove(&s.token, &body)
+}
+
+/// The answer to an identify request, open or locked.
+fn prove(token: &SecretHash, request: &IdentifyRequest) -> Result<Json<IdentifyProof>> {
+    if !(16..=256).contains(&request.nonce.len()) {
         return Err(OwnerError::invalid("the nonce is 16 to 256 characters"));
     }
-    Ok(Json(IdentifyProof { proof: owner_proof(&s.token, &body.nonce) }))
+    Ok(Json(IdentifyProof { proof: owner_proof(token, &request.nonce) }))
 }
 
 /// This document.

@@ -84,15 +84,7 @@ impl OwnerClient {
         let body = body.map(|b| serde_json::to_vec(b).map_err(|e| OwnerApiError::local("invalid_request", e.to_string()))).transpose()?;
         let (status, bytes) = match &self.transport {
             Transport::InProcess(router) => {
-                let mut request = Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {}", self.token.expose()));
-                if body.is_some() {
-                    request = request.header(header::CONTENT_TYPE, "application/json");
-                }
-                let request = request.body(body.map(Body::from).unwrap_or_else(Body::empty)).map_err(|e| OwnerApiError::local("invalid_request", e.to_string()))?;
-                let response = match router.clone().oneshot(request).await {
-                    Ok(response) => response,
-                    Err(never) => match never {},
-                };
+                let response = self.send_in_process(router, method, path, body).await?;
                 let status = response.status().as_u16();
                 let bytes = axum::body::to_bytes(response.into_body(), MAX_ANSWER).await.map_err(|e| OwnerApiError {
                     status: 500,
@@ -113,6 +105,19 @@ impl OwnerClient {
             }
         };
         read_answer(status, &bytes)
+    }
+
+    /// One request to the owner API's router in this process, with the owner token.
+    async fn send_in_process(&self, router: &axum::Router, method: Method, path: &str, body: Option<Vec<u8>>) -> Answer<axum::response::Response> {
+        let mut request = Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {}", self.token.expose()));
+        if body.is_some() {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+        }
+        let request = request.body(body.map(Body::from).unwrap_or_else(Body::empty)).map_err(|e| OwnerApiError::local("invalid_request", e.to_string()))?;
+        match router.clone().oneshot(request).await {
+            Ok(response) => Ok(response),
+            Err(never) => match never {},
+        }
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Answer<T> {
@@ -334,7 +339,7 @@ impl OwnerClient {
     }
 
     pub async fn check_passphrase(&self, passphrase: &str) -> Answer<()> {
-        self.post(paths::PASSPHRASE_CHECK, Some(&CheckPassphrase { passphrase: passphrase.into(), accept_older_copy: false })).await
+        self.unlock(passphrase, false).await
     }
 
     /// The passphrase to a server started locked, which opens the wallet
@@ -350,15 +355,7 @@ impl OwnerClient {
         use futures_util::StreamExt;
         let bytes = match &self.transport {
             Transport::InProcess(router) => {
-                let request = Request::builder()
-                    .uri(paths::EVENTS)
-                    .header(header::AUTHORIZATION, format!("Bearer {}", self.token.expose()))
-                    .body(Body::empty())
-                    .map_err(|e| OwnerApiError::local("invalid_request", e.to_string()))?;
-                let response = match router.clone().oneshot(request).await {
-                    Ok(response) => response,
-                    Err(never) => match never {},
-                };
+                let response = self.send_in_process(router, Method::GET, paths::EVENTS, None).await?;
                 if !response.status().is_success() {
                     return Err(OwnerApiError { status: response.status().as_u16(), code: "events_refused".into(), description: String::new() });
                 }

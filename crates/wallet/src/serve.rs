@@ -262,13 +262,15 @@ impl Locked {
                         None => wallet,
                     };
                     tracing::info!("wallet unlocked through the owner API");
-                    *phase = Phase::Open(Opened::start(wallet, &token, &slots, &stop_rx, daily_backups));
+                    let opened = Opened::start(wallet, &stop_rx, daily_backups);
+                    slots.fill(opened.routers(&token, &stop_rx));
+                    *phase = Phase::Open(opened);
                     Ok(())
                 })
             })
         };
         *slots.owner.write() = owner_api::locked_router(&token, unlock);
-        let served = serve_slots(listening, &slots, &stop_rx).await;
+        let served = serve_listeners(listening, dispatching(slots.authorization_server.clone()), dispatching(slots.owner.clone()), &stop_rx).await;
         // No unlock after this: one still on its way finds the server closed.
         let phase = std::mem::replace(&mut *state.lock().await, Phase::Closed);
         if let Phase::Open(opened) = phase {
@@ -292,9 +294,10 @@ impl Bound {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
         let token = self.wallet.owner_token()?;
         let server_file = self.wallet.data_dir().join(SERVER_FILE);
-        let (stop_rx, slots) = (stopping(shutdown), Slots::new(unavailable(), axum::Router::new()));
-        let opened = Opened::start(self.wallet, &token, &slots, &stop_rx, self.daily_backups);
-        let served = serve_slots(self.listening, &slots, &stop_rx).await;
+        let stop_rx = stopping(shutdown);
+        let opened = Opened::start(self.wallet, &stop_rx, self.daily_backups);
+        let (as_app, owner_app) = opened.routers(&token, &stop_rx);
+        let served = serve_listeners(self.listening, as_app, owner_app, &stop_rx).await;
         opened.finish().await?;
         let _ = std::fs::remove_file(&server_file);
         served
@@ -315,8 +318,8 @@ async fn stopped(mut stop_rx: tokio::sync::watch::Receiver<bool>) {
     let _ = stop_rx.wait_for(|stopped| *stopped).await;
 }
 
-/// What each listener serves now: a locked server's routers until its
-/// passphrase opens the wallet, the wallet's own from then on.
+/// What each listener of a locked server serves now: the locked routers
+/// until its passphrase opens the wallet, the wallet's own from then on.
 #[derive(Clone)]
 struct Slots {
     authorization_server: Arc<parking_lot::RwLock<axum::Router>>,
@@ -326,6 +329,11 @@ struct Slots {
 impl Slots {
     fn new(authorization_server: axum::Router, owner: axum::Router) -> Slots {
         Slots { authorization_server: Arc::new(parking_lot::RwLock::new(authorization_server)), owner: Arc::new(parking_lot::RwLock::new(owner)) }
+    }
+
+    fn fill(&self, (authorization_server, owner): (axum::Router, axum::Router)) {
+        *self.authorization_server.write() = authorization_server;
+        *self.owner.write() = owner;
     }
 }
 
@@ -356,15 +364,15 @@ fn unavailable() -> axum::Router {
     })
 }
 
-/// Serves both listeners from `slots` until `stop_rx` turns true.
-async fn serve_slots(listening: Listening, slots: &Slots, stop_rx: &tokio::sync::watch::Receiver<bool>) -> Result<(), ServeError> {
+/// Serves both listeners until `stop_rx` turns true.
+async fn serve_listeners(listening: Listening, as_app: axum::Router, owner_app: axum::Router, stop_rx: &tokio::sync::watch::Receiver<bool>) -> Result<(), ServeError> {
     // Loopback only, and never driven by a web page: a DNS-rebinding
     // page or a cross-origin POST is refused before the token is checked.
-    let owner_app = dispatching(slots.owner.clone())
+    let owner_app = owner_app
         .layer(axum::middleware::from_fn_with_state(Origins::none(), refuse_cross_origin))
         .layer(axum::middleware::from_fn_with_state(Hosts::loopback_only(), check_host));
     let as_limits = Limits { proxies: listening.trusted_proxies.iter().map(|ip| ip.to_canonical()).collect(), ..Limits::default() };
-    let as_task = http_guard::inbound::serve(listening.as_listener, dispatching(slots.authorization_server.clone()), as_limits, stopped(stop_rx.clone()));
+    let as_task = http_guard::inbound::serve(listening.as_listener, as_app, as_limits, stopped(stop_rx.clone()));
     let owner_task = http_guard::inbound::serve(listening.owner_listener, owner_app, Limits::default(), stopped(stop_rx.clone()));
     let (a, b) = tokio::join!(as_task, owner_task);
     a?;
@@ -372,19 +380,16 @@ async fn serve_slots(listening: Listening, slots: &Slots, stop_rx: &tokio::sync:
     Ok(())
 }
 
-/// An open wallet being served: its routers in the slots, and what runs beside them.
+/// An open wallet being served, and what runs beside its routers.
 struct Opened {
     wallet: Wallet,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Opened {
-    fn start(wallet: Wallet, token: &OwnerToken, slots: &Slots, stop_rx: &tokio::sync::watch::Receiver<bool>, daily_backups: Option<u32>) -> Opened {
-        let server = wallet.server().clone();
-        *slots.authorization_server.write() = uma_as::http::router(server.clone());
-        *slots.owner.write() = owner_api::router_until(&wallet, token, Some(stop_rx.clone()));
+    fn start(wallet: Wallet, stop_rx: &tokio::sync::watch::Receiver<bool>, daily_backups: Option<u32>) -> Opened {
         let mut tasks = vec![
-            tokio::spawn(housekeeping(server, stop_rx.clone())),
+            tokio::spawn(housekeeping(wallet.server().clone(), stop_rx.clone())),
             // Providers call back while this runs: the listeners are bound
             // and served from here on.
             tokio::spawn(follow_address(wallet.pensions().clone())),
@@ -394,6 +399,11 @@ impl Opened {
             tasks.push(tokio::spawn(async move { wallet.back_up_daily(keep, stopped(stop_rx)).await }));
         }
         Opened { wallet, tasks }
+    }
+
+    /// The authorization server's router and the owner API's.
+    fn routers(&self, token: &OwnerToken, stop_rx: &tokio::sync::watch::Receiver<bool>) -> (axum::Router, axum::Router) {
+        (uma_as::http::router(self.wallet.server().clone()), owner_api::router_until(&self.wallet, token, Some(stop_rx.clone())))
     }
 
     /// After the listeners stopped: writes what is counted and flushes.
