@@ -5,8 +5,9 @@
 # Xvfb, a D-Bus session, WebKitWebDriver and tauri-driver, and a Python
 # venv and iproute2 for the Schemathesis run (scripts/api-check.sh), and Caddy
 # for the test behind a TLS reverse proxy, gnome-keyring for the
-# keyring test, xdg-utils and GIO for opening links as a desktop does, and mmdebstrap
-# for installing the app's .deb into a fresh Debian root. Safe to run
+# keyring test, xdg-utils and GIO for opening links as a desktop does, mmdebstrap
+# for installing the app's .deb into a fresh Debian root, and a
+# StatusNotifierWatcher (status-notifier-watcher) for the tray's test. Safe to run
 # again: it installs only what is missing.
 set -euo pipefail
 
@@ -18,7 +19,7 @@ packages=(
 )
 test_tools=false
 [ "${1:-}" = "--test-tools" ] && test_tools=true
-$test_tools && packages+=(webkit2gtk-driver xvfb xauth dbus dbus-x11 iproute2 python3-venv caddy gnome-keyring xdg-utils libglib2.0-bin mmdebstrap)
+$test_tools && packages+=(webkit2gtk-driver xvfb xauth dbus dbus-x11 iproute2 python3-venv caddy gnome-keyring xdg-utils libglib2.0-bin mmdebstrap haskell-status-notifier-item-utils)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The app as a user installs it: builds the .deb with Tauri's bundler,
+# The app as a user installs it: builds the .deb with Tauri's bundler
+# (the app, and the `uma-wallet` command line its login entry runs),
 # installs it with apt into a fresh Debian 12 root holding only the base
 # system (mmdebstrap), starts the installed app there under Xvfb and checks
 # that its window opens and draws (src-tauri/tests/installed_package.rs).
@@ -27,7 +28,13 @@ export PATH="$HOME/.cargo/bin:$PATH"
 [ -x ui/node_modules/.bin/tauri ] || (cd ui && npm ci --no-audit --no-fund)
 (cd ui && npm run build)
 rm -rf "target/$profile/bundle/deb"
-ui/node_modules/.bin/tauri build "${bundle_flags[@]}" --bundles deb
+# The command line goes in too, beside the app: the login entry runs its
+# `serve --locked --tray` (the server in the tray, without GTK or WebKit).
+cli_flags=()
+[ "$profile" = release ] && cli_flags=(--release)
+cargo build --locked -p uma-wallet-cli "${cli_flags[@]}"
+ui/node_modules/.bin/tauri build "${bundle_flags[@]}" --bundles deb \
+    --config "{\"bundle\":{\"linux\":{\"deb\":{\"files\":{\"/usr/bin/uma-wallet\":\"../target/$profile/uma-wallet\"}}}}}"
 deb=$(ls "target/$profile"/bundle/deb/*.deb)
 echo "built $deb"
 dpkg-deb --info "$deb" | sed -n '/Package:/,$p'

@@ -41,11 +41,13 @@ bash scripts/api-check.sh 40
 
 # The system keyring: a real Secret Service (gnome-keyring-daemon, its
 # keyring unlocked for this session only) keeps the passphrase of an owner
-# who chose to have the wallet open itself at start.
+# who chose to have the wallet open itself at start: in the app, and in
+# `uma-wallet serve --locked --unlock-from-keyring` that its login entry runs.
 # Its keyrings live in a fresh folder, so the machine's own login keyring
 # (with another password) is neither used nor touched.
 dbus-run-session -- env XDG_DATA_HOME="$(mktemp -d)" bash -c 'echo -n "this session only" | gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null &&
-    cargo test --locked -p uma-wallet-desktop --test commands -- --ignored'
+    cargo test --locked -p uma-wallet-desktop --test commands -- --ignored &&
+    cargo test --locked -p uma-wallet-cli --test cli -- --ignored'
 
 # The desktop app in a real window: Xvfb for the display, a private session
 # bus (WebKit and notifications want one), tauri-driver + WebKitWebDriver.

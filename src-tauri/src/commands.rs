@@ -39,7 +39,7 @@ pub async fn unlock_wallet<R: Runtime>(
 #[tauri::command]
 pub async fn save_settings<R: Runtime>(app: AppHandle<R>, desktop: State<'_, Desktop>, settings: Settings) -> Answer<AppState> {
     let state = desktop.save_settings(settings).await?;
-    crate::start_at_login(&app, desktop.settings().start_at_login);
+    crate::start_at_login(&app, &desktop.settings());
     Ok(state)
 }
 

@@ -38,7 +38,7 @@ pub struct Settings {
     #[serde(default = "start_at_login_by_default")]
     pub start_at_login: bool,
     /// Open the wallet at start with the passphrase kept in the system's
-    /// keyring (see `login_unlock.rs`). Off unless she turns it on.
+    /// keyring (see `wallet::login_keyring`). Off unless she turns it on.
     #[serde(default)]
     pub unlock_at_login: bool,
 }
@@ -416,6 +416,13 @@ impl Desktop {
         self.anchor_dir.clone().map(|dir| wallet::Anchoring { dir, accept_older_copy })
     }
 
+    /// Whether another program serves this wallet as the app starts
+    /// (asked of its owner API, a second at most: the app's start waits).
+    pub fn served_at_start(&self) -> bool {
+        let asked = async { tokio::time::timeout(std::time::Duration::from_secs(1), OwnerClient::running_server(&self.data_dir)).await };
+        tauri::async_runtime::block_on(asked).ok().flatten().is_some()
+    }
+
     /// Whether the wallet is open over a server another program runs.
     async fn served_elsewhere(&self) -> bool {
         self.session.lock().await.as_ref().is_some_and(|session| session.hosted.is_none())
@@ -440,13 +447,13 @@ impl Desktop {
             let passphrase = passphrase.filter(|p| !p.is_empty()).ok_or_else(|| CommandError::invalid_input("Type your passphrase to keep it in this computer's keyring."))?;
             self.owner().await?.check_passphrase(&passphrase).await.map_err(wrong_passphrase)?;
             let data_dir = self.data_dir.clone();
-            crate::login_unlock::bounded(move || crate::login_unlock::remember(&data_dir, &passphrase)).await.map_err(keyring_failed)?;
+            wallet::login_keyring::bounded(move || wallet::login_keyring::remember(&data_dir, &passphrase)).await.map_err(keyring_failed)?;
         } else {
             if self.screen_locked.load(Ordering::SeqCst) {
                 return Err(CommandError::locked());
             }
             let data_dir = self.data_dir.clone();
-            crate::login_unlock::bounded(move || crate::login_unlock::forget(&data_dir)).await.map_err(keyring_failed)?;
+            wallet::login_keyring::bounded(move || wallet::login_keyring::forget(&data_dir)).await.map_err(keyring_failed)?;
         }
         let settings = Settings { unlock_at_login: enabled, ..self.settings() };
         self.write_settings(&settings)?;
@@ -465,7 +472,7 @@ impl Desktop {
             return false;
         }
         let data_dir = self.data_dir.clone();
-        let passphrase = match crate::login_unlock::bounded(move || crate::login_unlock::recall(&data_dir)).await {
+        let passphrase = match wallet::login_keyring::bounded(move || wallet::login_keyring::recall(&data_dir)).await {
             Ok(Some(passphrase)) => passphrase,
             Ok(None) => return false,
             Err(e) => {
@@ -481,7 +488,7 @@ impl Desktop {
             Err(e) if e.kind == "wrong_passphrase" => {
                 tracing::warn!("the passphrase in the keyring no longer opens the wallet: forgotten");
                 let data_dir = self.data_dir.clone();
-                let _ = crate::login_unlock::bounded(move || crate::login_unlock::forget(&data_dir)).await;
+                let _ = wallet::login_keyring::bounded(move || wallet::login_keyring::forget(&data_dir)).await;
                 let settings = Settings { unlock_at_login: false, ..self.settings() };
                 if self.write_settings(&settings).is_ok() {
                     *self.settings.lock() = settings;
@@ -535,7 +542,7 @@ impl Desktop {
     pub async fn passphrase_changed(&self, new: String) {
         if self.settings().unlock_at_login {
             let data_dir = self.data_dir.clone();
-            if let Err(e) = crate::login_unlock::bounded(move || crate::login_unlock::remember(&data_dir, &new)).await {
+            if let Err(e) = wallet::login_keyring::bounded(move || wallet::login_keyring::remember(&data_dir, &new)).await {
                 tracing::warn!(error = e, "the keyring could not take the new passphrase");
             }
         }
@@ -652,17 +659,11 @@ async fn forward_events<R: Runtime>(app: AppHandle<R>, events: impl futures_util
                 tracing::debug!(error = %e, "the window did not take an owner event");
             }
         }
-        // The names are the asker's own choice, possibly "Your bank" or
-        // "This wallet": say so, and keep them short.
-        match &event {
-            OwnerEvent::RequestSubmitted { request } => {
-                let name: String = request.client_name.chars().take(60).collect();
-                notify(&app, "Access request", &format!("An app calling itself “{name}” asks to see your pension data. Open the wallet to decide."));
-            }
-            OwnerEvent::ResourceServerWaiting { client_name, .. } => {
-                let name: String = client_name.chars().take(60).collect();
-                notify(&app, "A provider asks to connect", &format!("A pension provider calling itself “{name}” asks to use your wallet for your pensions. Open the wallet to decide."));
-            }
+        // Over a server another program runs, that program notifies (the
+        // tray of `uma-wallet serve --tray`), and this window is open.
+        if !attached {
+            let (title, body) = wallet::notification(&event);
+            notify(&app, &title, &body);
         }
     }
     // Over a server another program runs, the stream ends when that server

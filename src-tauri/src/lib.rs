@@ -9,7 +9,6 @@ pub mod commands;
 pub mod desktop;
 pub mod error;
 pub mod links;
-pub mod login_unlock;
 
 use clap::Parser;
 use desktop::{Desktop, DesktopOptions};
@@ -50,15 +49,62 @@ struct Args {
     link: Option<String>,
 }
 
-/// Makes the system start the app at login (in the tray) or not, as the
-/// owner's setting says. Without the autostart plugin (the command tests'
-/// mock runtime) there is nothing to do.
-pub fn start_at_login<R: Runtime>(app: &tauri::AppHandle<R>, wanted: bool) {
-    let Some(autostart) = app.try_state::<tauri_plugin_autostart::AutoLaunchManager>() else { return };
-    // Written again each time, so the entry follows the app if it moved.
-    let done = if wanted { autostart.enable() } else { autostart.disable() };
-    if let Err(e) = done {
-        tracing::warn!(error = %e, wanted, "could not change whether the app starts at login");
+/// What the system starts at login for this wallet. With the command line
+/// `uma-wallet` installed beside the app (the `.deb` puts both in
+/// `/usr/bin`): the server alone, locked, with its icon in the tray
+/// (`uma-wallet serve --locked --tray`, a few MiB all day), which starts the
+/// app's window from "Open wallet"; the passphrase the owner may have kept
+/// in the keyring opens it at once. Without it: the app itself, in its tray.
+pub struct LoginEntry {
+    /// One entry per wallet folder (named after it when one was chosen).
+    name: String,
+    /// `--data-dir` and `--backup-dir` as chosen, in full.
+    folders: Vec<(&'static str, String)>,
+    /// False when a chosen folder's path cannot be written in an entry.
+    usable: bool,
+}
+
+impl LoginEntry {
+    /// The program and arguments to start at login, with these settings.
+    fn command(&self, settings: &desktop::Settings) -> std::io::Result<(PathBuf, Vec<String>)> {
+        let app = std::env::current_exe()?;
+        let folders = self.folders.iter().flat_map(|(flag, dir)| [flag.to_string(), dir.clone()]);
+        // An AppImage's programs live in a mount that goes with the app.
+        let server = app.parent().map(|dir| dir.join("uma-wallet")).filter(|p| p.is_file() && std::env::var_os("APPIMAGE").is_none());
+        let Some(server) = server else {
+            let app = std::env::var_os("APPIMAGE").map(PathBuf::from).unwrap_or(app);
+            return Ok((app, folders.chain(["--minimized".to_string()]).collect()));
+        };
+        let mut args: Vec<String> = folders.collect();
+        args.extend(["serve", "--locked", "--unlock-from-keyring", "--tray", "--listen", &settings.listen].map(String::from));
+        if let Some(issuer) = &settings.public_issuer {
+            args.extend(["--issuer".into(), issuer.clone()]);
+        }
+        if settings.backups.daily {
+            args.extend(["--daily-backups".into(), settings.backups.keep.to_string()]);
+        }
+        Ok((server, args))
+    }
+
+    fn write(&self, settings: &desktop::Settings) -> Result<(), String> {
+        let (program, args) = self.command(settings).map_err(|e| e.to_string())?;
+        let program = program.to_str().filter(|p| !p.contains(char::is_whitespace)).ok_or("the program's path cannot be written in a login entry")?;
+        let entry = auto_launch::AutoLaunchBuilder::new().set_app_name(&self.name).set_app_path(program).set_args(&args).build().map_err(|e| e.to_string())?;
+        // Written again each time, so the entry follows the app if it moved
+        // and the server the settings.
+        let wanted = settings.start_at_login && self.usable;
+        let done = if wanted { entry.enable() } else if entry.is_enabled().unwrap_or(true) { entry.disable() } else { Ok(()) };
+        done.map_err(|e| e.to_string())
+    }
+}
+
+/// Makes the system start the wallet at login or not, as the owner's
+/// settings say. Without a login entry (the command tests' mock runtime)
+/// there is nothing to do.
+pub fn start_at_login<R: Runtime>(app: &tauri::AppHandle<R>, settings: &desktop::Settings) {
+    let Some(entry) = app.try_state::<LoginEntry>() else { return };
+    if let Err(e) = entry.write(settings) {
+        tracing::warn!(error = %e, wanted = settings.start_at_login, "could not change whether the wallet starts at login");
     }
 }
 
@@ -242,21 +288,20 @@ pub fn run() {
             None => show_window(app),
         })
         .build();
-    // At login: in the tray, for this same wallet. Each wallet folder has
-    // its own login entry (named after it), holding full paths.
-    let mut autostart = tauri_plugin_autostart::Builder::new().arg("--minimized");
+    // At login: this same wallet. Each wallet folder has its own login
+    // entry (named after it), holding full paths.
+    let mut login_entry = LoginEntry { name: "Pension Wallet".into(), folders: Vec::new(), usable: true };
     if chosen {
-        autostart = autostart.app_name(format!("Pension Wallet {}", id.rsplit('.').next().unwrap_or_default()));
+        login_entry.name = format!("Pension Wallet {}", id.rsplit('.').next().unwrap_or_default());
     }
     let absolute = |p: &PathBuf| std::path::absolute(p).ok().and_then(|p| p.to_str().map(String::from));
-    let mut login_entry_usable = true;
     for (flag, dir) in [("--data-dir", args.data_dir.as_ref()), ("--backup-dir", args.backup_dir.as_ref())] {
         let Some(dir) = dir else { continue };
         match absolute(dir).filter(|d| !d.contains(char::is_whitespace)) {
-            Some(dir) => autostart = autostart.arg(flag).arg(dir),
+            Some(dir) => login_entry.folders.push((flag, dir)),
             // An autostart entry cannot carry such a path: no entry, rather
             // than one that starts another wallet.
-            None => login_entry_usable = false,
+            None => login_entry.usable = false,
         }
     }
     // A folder of the app's own: it is made private (0700), which a user's
@@ -285,20 +330,28 @@ pub fn run() {
     let builder = Builder::default()
         .plugin(single_instance)
         .plugin(tauri_plugin_deep_link::init())
-        .plugin(autostart.build())
         .plugin(tauri_plugin_notification::init());
     let app = build(builder, desktop)
         .manage(TrayPresent(AtomicBool::new(false)))
+        .manage(login_entry)
         .setup(move |app| {
-            let tray_present = match tray(app.handle()) {
-                Ok(()) => true,
-                Err(e) => {
-                    tracing::warn!(error = %e, "no tray icon; closing the window will quit");
-                    false
+            // Over a server that already runs (`uma-wallet serve --tray`,
+            // started at login), the app is its window alone: the server's
+            // tray stays, and closing the window ends the app.
+            let tray_present = if app.state::<Desktop>().served_at_start() {
+                tracing::info!("the wallet is served by another program: closing the window ends the app");
+                false
+            } else {
+                match tray(app.handle()) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "no tray icon; closing the window will quit");
+                        false
+                    }
                 }
             };
             app.state::<TrayPresent>().0.store(tray_present, Ordering::Relaxed);
-            start_at_login(app.handle(), app.state::<Desktop>().settings().start_at_login && login_entry_usable);
+            start_at_login(app.handle(), &app.state::<Desktop>().settings());
             let handle = app.handle().clone();
             app.deep_link().on_open_url(move |event| {
                 for url in event.urls() {

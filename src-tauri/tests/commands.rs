@@ -549,10 +549,10 @@ fn the_wallet_opens_at_start_with_the_passphrase_the_keyring_keeps_only_when_cho
     let app = TestApp::new(dir, false);
     app.create();
     assert_eq!(app.error_kind("set_unlock_at_login", json!({ "enabled": true, "passphrase": "not the passphrase" })), "wrong_passphrase");
-    assert_eq!(uma_wallet_desktop::login_unlock::recall(&data_dir).unwrap(), None, "a wrong passphrase is not kept");
+    assert_eq!(wallet::login_keyring::recall(&data_dir).unwrap(), None, "a wrong passphrase is not kept");
     let state = app.ok("set_unlock_at_login", json!({ "enabled": true, "passphrase": PASSPHRASE }));
     assert_eq!(state["settings"]["unlock_at_login"], true);
-    assert_eq!(uma_wallet_desktop::login_unlock::recall(&data_dir).unwrap().as_deref().map(String::as_str), Some(PASSPHRASE));
+    assert_eq!(wallet::login_keyring::recall(&data_dir).unwrap().as_deref().map(String::as_str), Some(PASSPHRASE));
 
     // The app starts again (at login): the wallet's server opens by itself
     // and takes requests; her screens still need the passphrase.
@@ -572,17 +572,17 @@ fn the_wallet_opens_at_start_with_the_passphrase_the_keyring_keeps_only_when_cho
 
     // The passphrase changes: the keyring keeps the new one.
     app.ok("change_passphrase", json!({ "current": PASSPHRASE, "new": "a brand new harbour passphrase" }));
-    assert_eq!(uma_wallet_desktop::login_unlock::recall(&data_dir).unwrap().as_deref().map(String::as_str), Some("a brand new harbour passphrase"));
+    assert_eq!(wallet::login_keyring::recall(&data_dir).unwrap().as_deref().map(String::as_str), Some("a brand new harbour passphrase"));
 
     // A kept passphrase that no longer opens the wallet is forgotten, and the wallet stays locked.
-    uma_wallet_desktop::login_unlock::remember(&data_dir, "stale").unwrap();
+    wallet::login_keyring::remember(&data_dir, "stale").unwrap();
     tauri::async_runtime::block_on(app.window.state::<Desktop>().lock());
     let app = TestApp::new(app.dir, false);
     assert!(!tauri::async_runtime::block_on(app.window.state::<Desktop>().unlock_from_keyring(app.window.app_handle())));
     let state = app.ok("app_state", json!({}));
     assert_eq!((state["unlocked"].as_bool(), state["server"].is_null()), (Some(false), true));
     assert_eq!(state["settings"]["unlock_at_login"], false, "the setting says what is true now");
-    assert_eq!(uma_wallet_desktop::login_unlock::recall(&data_dir).unwrap(), None);
+    assert_eq!(wallet::login_keyring::recall(&data_dir).unwrap(), None);
 
     // The settings form cannot turn it on behind the passphrase check.
     app.ok("unlock_wallet", json!({ "passphrase": "a brand new harbour passphrase" }));
@@ -593,7 +593,7 @@ fn the_wallet_opens_at_start_with_the_passphrase_the_keyring_keeps_only_when_cho
     // Turned off: nothing is kept, and nothing opens by itself.
     app.ok("set_unlock_at_login", json!({ "enabled": true, "passphrase": "a brand new harbour passphrase" }));
     assert_eq!(app.ok("set_unlock_at_login", json!({ "enabled": false, "passphrase": null }))["settings"]["unlock_at_login"], false);
-    assert_eq!(uma_wallet_desktop::login_unlock::recall(&data_dir).unwrap(), None);
+    assert_eq!(wallet::login_keyring::recall(&data_dir).unwrap(), None);
     tauri::async_runtime::block_on(app.window.state::<Desktop>().lock());
     let app = TestApp::new(app.dir, false);
     assert!(!tauri::async_runtime::block_on(app.window.state::<Desktop>().unlock_from_keyring(app.window.app_handle())));

@@ -168,7 +168,7 @@ async fn idle_in_the_tray() {
     let home = tempfile::tempdir().unwrap();
     let data_dir = home.path().join("wallet");
     wallet::Wallet::init(&data_dir, PASSPHRASE, wallet::KdfParams::default()).unwrap();
-    uma_wallet_desktop::login_unlock::remember(&data_dir, PASSPHRASE).unwrap();
+    wallet::login_keyring::remember(&data_dir, PASSPHRASE).unwrap();
     let settings = serde_json::json!({ "listen": format!("127.0.0.1:{}", free_port()), "start_at_login": false, "unlock_at_login": true });
     std::fs::write(data_dir.join("desktop.json"), settings.to_string()).unwrap();
 
@@ -237,5 +237,87 @@ async fn report_idle(what: &str, pid: u32, idle: Duration) {
     for (child, name) in children(pid) {
         let (cpu, _) = cpu_and_wakeups(child);
         println!("  child {name}: {:.1} MiB, {cpu:.2} CPU s since it started", rss_kib(child).unwrap_or(0) as f64 / 1024.0);
+    }
+}
+
+/// The command line beside the app measured: `bench/desktop.sh` copies the
+/// release build of both into one folder, as the `.deb` installs them.
+fn server_program() -> std::path::PathBuf {
+    let program = std::path::Path::new(&application()).with_file_name("uma-wallet");
+    assert!(program.is_file(), "uma-wallet beside {}: bench/desktop.sh builds it", application());
+    program
+}
+
+/// What runs all day on Linux with the `.deb`: the login entry's
+/// `uma-wallet serve --locked --unlock-from-keyring --tray`, opened from the
+/// keyring, its icon in a panel's tray (Debian's status-notifier-watcher
+/// and this test as the host). Its CPU time, wake-ups and resident memory
+/// over `IDLE_SECONDS` (600 unless set); then the app opened from the tray
+/// with its window (both measured), closed (the app ends), and the server
+/// measured again over 120 seconds at most.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run by bench/desktop.sh under Xvfb"]
+async fn idle_in_the_tray_as_at_login() {
+    let idle = Duration::from_secs(std::env::var("IDLE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(600));
+    let home = tempfile::tempdir().unwrap();
+    let data_dir = home.path().join("wallet");
+    wallet::Wallet::init(&data_dir, PASSPHRASE, wallet::KdfParams::default()).unwrap();
+    wallet::login_keyring::remember(&data_dir, PASSPHRASE).unwrap();
+    let panel = Panel::start().await;
+    let mut server = Command::new(server_program())
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .args(["serve", "--locked", "--unlock-from-keyring", "--tray", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .env("HOME", home.path())
+        .env("XDG_STATE_HOME", home.path().join("state"))
+        .env("LIBGL_ALWAYS_SOFTWARE", "1")
+        .env("NO_AT_BRIDGE", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = server.id();
+    let item = panel.item_of(pid).await;
+    let deadline = Instant::now() + PATIENCE;
+    while !panel.menu(&item).await.iter().any(|(_, label)| label.starts_with("Open:")) {
+        assert!(Instant::now() < deadline, "the wallet did not open itself from the keyring");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    report_idle("the server in the tray as at login, opened from the keyring", pid, idle).await;
+
+    panel.click(&item, "Open wallet").await;
+    let deadline = Instant::now() + PATIENCE;
+    let shown = loop {
+        if let Some(&window) = windows_showing("Pension Wallet").first() {
+            break window;
+        }
+        assert!(Instant::now() < deadline, "the window did not open");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let app = children(pid).into_iter().find(|(_, name)| name.starts_with("uma-wallet-desk")).expect("the app, started by the tray").0;
+    let web: u64 = children(app).iter().filter_map(|(child, _)| rss_kib(*child)).sum();
+    println!(
+        "  with the window open: server {:.1} MiB, app {:.1} MiB, its WebKit processes {:.1} MiB",
+        rss_kib(pid).unwrap() as f64 / 1024.0,
+        rss_kib(app).unwrap() as f64 / 1024.0,
+        web as f64 / 1024.0
+    );
+    // A close asked while WebKit still loads can go unanswered: ask again.
+    while std::path::Path::new(&format!("/proc/{app}")).exists() {
+        assert!(Instant::now() < deadline + PATIENCE, "the app did not end with its window");
+        if windows_showing("Pension Wallet").contains(&shown) {
+            ask_to_close(shown);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    report_idle("the server in the tray after the app was opened and closed", pid, idle.min(Duration::from_secs(120))).await;
+    panel.click(&item, "Quit").await;
+    let deadline = Instant::now() + PATIENCE;
+    while server.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "Quit did not stop the server");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

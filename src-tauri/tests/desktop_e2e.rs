@@ -435,6 +435,14 @@ async fn ended(child: &mut std::process::Child) -> Option<std::process::ExitStat
     None
 }
 
+/// The command line `uma-wallet`, which the `.deb` installs beside the app
+/// (`scripts/test.sh` builds it into the same folder first).
+fn server_program() -> std::path::PathBuf {
+    let program = std::path::Path::new(env!("CARGO_BIN_EXE_uma-wallet-desktop")).with_file_name("uma-wallet");
+    assert!(program.is_file(), "build uma-wallet first: cargo build -p uma-wallet-cli");
+    program
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Xvfb and a session bus: run by scripts/test.sh"]
 async fn the_app_starts_at_login_in_the_tray_and_runs_once_per_wallet() {
@@ -442,13 +450,13 @@ async fn the_app_starts_at_login_in_the_tray_and_runs_once_per_wallet() {
     let data = home.path().join("wallet");
     let mut first = app_process(home.path(), &data, &[]);
 
-    // On unless turned off: the system will start the app at login, in the
-    // tray, for this same wallet.
+    // On unless turned off: the system will start the wallet at login, for
+    // this same wallet: its server alone, locked, in the tray, opened from
+    // the keyring if the owner kept the passphrase there.
     let entry = login_entry(home.path(), true).await.unwrap();
     let exec = entry.lines().find(|l| l.starts_with("Exec=")).expect("an Exec line");
-    assert!(exec.contains(env!("CARGO_BIN_EXE_uma-wallet-desktop")), "{exec}");
-    assert!(exec.contains("--minimized"), "{exec}");
-    assert!(exec.contains(&format!("--data-dir {}", data.display())), "{exec}");
+    let server = format!("Exec={} --data-dir {} serve --locked --unlock-from-keyring --tray --listen 127.0.0.1:", server_program().display(), data.display());
+    assert!(exec.starts_with(&server), "{exec}");
 
     // A second start for the same wallet hands over to the first and ends.
     let mut second = app_process(home.path(), &data, &[]);
@@ -535,4 +543,91 @@ async fn in_the_tray_the_app_holds_no_window_and_no_web_view() {
     until("the window opens again", || !windows_showing(TITLE).is_empty()).await;
     let _ = app.kill();
     let _ = app.wait();
+}
+
+/// Libraries a process has mapped whose file name contains `part`.
+fn maps_library(pid: u32, part: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default().lines().any(|l| l.rsplit('/').next().is_some_and(|file| file.contains(part)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb and a session bus: run by scripts/test.sh"]
+async fn at_login_the_server_alone_sits_in_the_tray_and_opens_the_app_from_it() {
+    const TITLE: &str = "Pension Wallet";
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("wallet");
+    let init = std::process::Command::new(server_program()).arg("--data-dir").arg(&data).arg("init").env("UMA_WALLET_PASSPHRASE", PASSPHRASE).output().unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+
+    // The app writes its login entry; what the system runs at login is
+    // exactly what it says.
+    let mut app = app_process(home.path(), &data, &["--minimized"]);
+    let entry = login_entry(home.path(), true).await.unwrap();
+    let _ = app.kill();
+    let _ = app.wait();
+    let exec = entry.lines().find_map(|l| l.strip_prefix("Exec=")).expect("an Exec line").to_string();
+    let panel = Panel::start().await;
+    let mut words = exec.split(' ');
+    let mut server = std::process::Command::new(words.next().unwrap())
+        .args(words)
+        .env("HOME", home.path())
+        .env_remove("XDG_CONFIG_HOME")
+        // For the app it starts, as `app_process` does.
+        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+        .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
+        .env("LIBGL_ALWAYS_SOFTWARE", "1")
+        .env("NO_AT_BRIDGE", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+
+    // Its icon shows, saying the wallet is locked; no window, and no GUI
+    // toolkit in the process that runs all day.
+    let item = panel.item_of(server.id()).await;
+    let labels = |menu: Vec<(i32, String)>| menu.into_iter().map(|(_, l)| l).collect::<Vec<_>>();
+    let menu = labels(panel.menu(&item).await);
+    assert!(menu.iter().any(|l| l == "Open wallet"), "{menu:?}");
+    assert!(menu.iter().any(|l| l.starts_with("Locked")), "{menu:?}");
+    assert!(windows_showing(TITLE).is_empty(), "no window at login");
+    for library in ["libgtk", "libwebkit", "libLLVM"] {
+        assert!(!maps_library(server.id(), library), "the tray's server loads no {library}");
+    }
+
+    // Open wallet: the app starts, as a window over this server.
+    panel.click(&item, "Open wallet").await;
+    until("the window opens", || !windows_showing(TITLE).is_empty()).await;
+    let app = children(server.id()).into_iter().find(|(_, name)| name.starts_with("uma-wallet-desk")).expect("the app runs, started by the tray").0;
+    until("the app's web view starts", || web_processes(app) > 0).await;
+
+    // Opened (here with `uma-wallet unlock`; the app's unlock does the same
+    // through the owner API): the tray says so.
+    let unlock = std::process::Command::new(server_program()).arg("--data-dir").arg(&data).arg("unlock").env("UMA_WALLET_PASSPHRASE", PASSPHRASE).output().unwrap();
+    assert!(unlock.status.success(), "{}", String::from_utf8_lossy(&unlock.stderr));
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !labels(panel.menu(&item).await).iter().any(|l| l.starts_with("Open:")) {
+        assert!(std::time::Instant::now() < deadline, "the tray says the wallet is open");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // Closing the window ends the app (the server's tray stays): no app
+    // and no web view left beside the server.
+    let mut asked = std::time::Instant::now() - std::time::Duration::from_secs(1);
+    until("the window closes and the app ends", || {
+        let showing = windows_showing(TITLE);
+        if !showing.is_empty() && asked.elapsed() >= std::time::Duration::from_secs(1) {
+            showing.into_iter().for_each(ask_to_close);
+            asked = std::time::Instant::now();
+        }
+        !std::path::Path::new(&format!("/proc/{app}")).exists()
+    })
+    .await;
+    assert!(server.try_wait().unwrap().is_none(), "the server goes on");
+    assert!(panel.shows(&item).await, "its icon stays");
+
+    // Quit stops the server cleanly.
+    panel.click(&item, "Quit").await;
+    let status = ended(&mut server).await.expect("Quit stops the server");
+    assert!(status.success(), "{status}");
+    assert!(!data.join("server.json").exists(), "a clean stop removes server.json");
 }

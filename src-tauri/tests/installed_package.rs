@@ -2,7 +2,8 @@
 //! `.deb` with Tauri's bundler and installs it with apt into a fresh Debian
 //! root that holds nothing else; this test starts the installed app there,
 //! on the test's X display, and checks that its window opens and draws the
-//! first screen (not a blank or single-colour rectangle).
+//! first screen (not a blank or single-colour rectangle), and that the
+//! command line its login entry runs is installed beside it.
 
 mod support;
 
@@ -21,6 +22,9 @@ async fn the_installed_app_opens_its_window_and_draws_it() {
     assert!(entry.contains("x-scheme-handler/openid-credential-offer") && entry.contains("x-scheme-handler/uma-wallet"), "{entry}");
     assert!(entry.lines().any(|l| l.starts_with("Exec=") && l.ends_with(" %u")), "a link reaches the app: {entry}");
     let program = entry.lines().find_map(|l| l.strip_prefix("Exec=")).and_then(|e| e.split_whitespace().next()).expect("an Exec line").to_string();
+    // The command line beside it, which runs in that root as installed.
+    let version = Command::new("chroot").arg(&root).args(["/usr/bin/uma-wallet", "--version"]).output().expect("chroot");
+    assert!(version.status.success() && String::from_utf8_lossy(&version.stdout).starts_with("uma-wallet "), "{version:?}");
 
     let mut app = Command::new("chroot")
         .arg(&root)
@@ -49,6 +53,10 @@ async fn the_installed_app_opens_its_window_and_draws_it() {
     }
     capture_display(&shot);
     eprintln!("the installed app's window: {}", shot.display());
+    // Its login entry starts the installed server in the tray, for her
+    // wallet (the default folder).
+    let login = std::fs::read_to_string(format!("{root}/root/.config/autostart/Pension Wallet.desktop")).expect("the app's login entry");
+    assert!(login.lines().any(|l| l.starts_with("Exec=/usr/bin/uma-wallet serve --locked --unlock-from-keyring --tray --listen 127.0.0.1:")), "{login}");
     let _ = Command::new("kill").args(["-TERM", "--", &format!("-{}", app.id())]).status();
     let _ = app.wait();
 }

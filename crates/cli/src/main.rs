@@ -6,6 +6,8 @@
 //! through the one owner service.
 
 mod owner;
+#[cfg(target_os = "linux")]
+mod tray;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use owner::{Owner, OwnerError};
@@ -185,6 +187,15 @@ struct ServeArgs {
     /// authorization server answers 503.
     #[arg(long)]
     locked: bool,
+    /// With --locked: open the wallet at once with the passphrase kept in
+    /// the system's keyring, if the owner chose that in the app.
+    #[arg(long, requires = "locked")]
+    unlock_from_keyring: bool,
+    /// Show the wallet in the desktop's tray (Linux): "Open wallet" starts
+    /// the desktop app over this server, "Quit" stops it; new requests show
+    /// as notifications. What the app's login entry runs.
+    #[arg(long)]
+    tray: bool,
     /// Make a backup each day the server runs, keeping this many (1 to 365).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=365))]
     daily_backups: Option<u32>,
@@ -495,12 +506,62 @@ fn main() -> ExitCode {
     }
 }
 
+/// Where `serve --tray` shows itself: the wallet its "Open wallet" opens
+/// the app on.
+struct TrayOptions {
+    data_dir: PathBuf,
+    backup_dir: Option<PathBuf>,
+}
+
+/// What stops `serve`: SIGTERM or Ctrl-C, or "Quit" in its tray.
+async fn stop_signal(tray: Option<TrayOptions>, opened: tokio::sync::watch::Receiver<bool>) {
+    let Some(tray) = tray else { return serve::shutdown_signal().await };
+    #[cfg(target_os = "linux")]
+    tokio::select! {
+        () = serve::shutdown_signal() => {}
+        () = tray::run(tray, opened) => {}
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (tray, opened);
+        eprintln!("warning: no tray icon on this system (--tray is for Linux desktops)");
+        serve::shutdown_signal().await
+    }
+}
+
+/// `serve --locked --unlock-from-keyring`: gives the server the passphrase
+/// the owner kept in the system's keyring (the app's "Open the wallet when
+/// I log in"), as `uma-wallet unlock` would. None kept: the wallet waits
+/// for her. A kept one that no longer opens the wallet is forgotten.
+async fn unlock_from_keyring(data_dir: &std::path::Path) {
+    use wallet::login_keyring::{bounded, forget, recall};
+    let dir = data_dir.to_path_buf();
+    let passphrase = match bounded(move || recall(&dir)).await {
+        Ok(Some(passphrase)) => passphrase,
+        Ok(None) => return,
+        Err(e) => return tracing::warn!(error = e, "the keyring could not be read: the wallet waits for its passphrase"),
+    };
+    let Some(client) = wallet::owner_client::OwnerClient::running(data_dir).await else {
+        return tracing::warn!("the server stopped before the keyring was read");
+    };
+    match client.check_passphrase(&passphrase).await {
+        Ok(()) => tracing::info!("wallet opened with the passphrase kept in the keyring"),
+        Err(e) if e.code == "wrong_passphrase" => {
+            tracing::warn!("the passphrase in the keyring no longer opens the wallet: forgotten");
+            let dir = data_dir.to_path_buf();
+            let _ = bounded(move || forget(&dir)).await;
+        }
+        Err(e) => tracing::warn!(error = %e, "could not open the wallet with the passphrase in the keyring"),
+    }
+}
+
 fn print(value: &Value) {
     println!("{}", serde_json::to_string_pretty(value).expect("JSON prints"));
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
     let data_dir = cli.data_dir.unwrap_or_else(default_data_dir);
+    let chosen_backup_dir = cli.backup_dir.clone();
     let backup_dir = cli.backup_dir.unwrap_or_else(|| wallet::backups::default_backup_dir(&data_dir));
     match cli.command {
         Command::Init => {
@@ -573,8 +634,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             if !args.listen.ip().is_loopback() {
                 eprintln!("warning: the authorization server listens on {}, reachable from the network", args.listen);
             }
+            let tray = args.tray.then(|| TrayOptions { data_dir: std::path::absolute(&data_dir).unwrap_or_else(|_| data_dir.clone()), backup_dir: chosen_backup_dir });
             let options = ServeOptions {
-                data_dir,
+                data_dir: data_dir.clone(),
                 passphrase,
                 listen: args.listen,
                 owner_listen: args.owner_listen,
@@ -588,11 +650,16 @@ async fn run(cli: Cli) -> Result<(), String> {
             if args.locked {
                 let locked = serve::bind_locked(options).await.map_err(|e| e.to_string())?.backing_up(backup_dir, args.daily_backups);
                 println!("{}", serde_json::to_string(&locked.ready).expect("ready line serializes"));
-                return locked.run(serve::shutdown_signal()).await.map_err(|e| e.to_string());
+                let opened = locked.opened();
+                let serving = tokio::spawn(locked.run(stop_signal(tray, opened.clone())));
+                if args.unlock_from_keyring {
+                    unlock_from_keyring(&data_dir).await;
+                }
+                return serving.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string());
             }
             let bound = serve::bind(options).await.map_err(|e| e.to_string())?.backing_up(backup_dir, args.daily_backups);
             println!("{}", serde_json::to_string(&bound.ready).expect("ready line serializes"));
-            bound.run(serve::shutdown_signal()).await.map_err(|e| e.to_string())
+            bound.run(stop_signal(tray, tokio::sync::watch::channel(true).1)).await.map_err(|e| e.to_string())
         }
         command => {
             let owner = Owner::connect(&data_dir, &backup_dir, || passphrase(false)).await.map_err(|e| e.to_string())?;

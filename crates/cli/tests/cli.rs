@@ -455,3 +455,63 @@ fn serve_locked_waits_for_the_passphrase_and_then_serves() {
     server.signal("-TERM");
     assert!(!dir.path().join("server.json").exists());
 }
+
+/// The server `serve --locked` started at login, the passphrase kept in the
+/// keyring (the app's "Open the wallet when I log in").
+fn serve_locked_from_keyring(data_dir: &Path) -> Serving {
+    let mut child = uma_wallet(data_dir)
+        .env_remove("UMA_WALLET_PASSPHRASE")
+        .args(["serve", "--listen", "127.0.0.1:0", "--locked", "--unlock-from-keyring"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    Serving { child, ready: serde_json::from_str(&line).unwrap_or_else(|_| panic!("ready line: {line:?}")) }
+}
+
+/// The authorization server's answer to discovery, once it is not 503 or
+/// `patience` has passed.
+fn discovery_status(issuer: &str, patience: std::time::Duration) -> u16 {
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        let status = http().get(format!("{issuer}/.well-known/uma2-configuration")).send().unwrap().status().as_u16();
+        if status != 503 || std::time::Instant::now() > deadline {
+            return status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+#[ignore = "needs a Secret Service on the session bus: run by scripts/test.sh"]
+fn serve_locked_opens_from_the_keyring_and_forgets_a_passphrase_that_no_longer_opens() {
+    use wallet::login_keyring::{forget, recall, remember};
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("wallet");
+    run_json(&data_dir, &["init"]);
+
+    // Nothing kept: the wallet waits for its owner.
+    forget(&data_dir).unwrap();
+    let server = serve_locked_from_keyring(&data_dir);
+    assert_eq!(discovery_status(server.issuer(), std::time::Duration::from_secs(3)), 503, "locked until she opens it");
+    drop(server);
+
+    // Kept: it opens at once, and serves.
+    remember(&data_dir, PASSPHRASE).unwrap();
+    let mut server = serve_locked_from_keyring(&data_dir);
+    assert_eq!(discovery_status(server.issuer(), std::time::Duration::from_secs(60)), 200);
+    server.signal("-TERM");
+
+    // Kept but no longer right (changed elsewhere): locked, and forgotten.
+    remember(&data_dir, "a passphrase it no longer takes").unwrap();
+    let server = serve_locked_from_keyring(&data_dir);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while recall(&data_dir).unwrap().is_some() {
+        assert!(std::time::Instant::now() < deadline, "the wrong passphrase is forgotten");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(discovery_status(server.issuer(), std::time::Duration::ZERO), 503);
+}

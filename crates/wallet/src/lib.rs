@@ -20,6 +20,8 @@ pub mod credentials;
 pub mod error;
 pub mod governance;
 pub mod identity_credential;
+#[cfg(feature = "login-keyring")]
+pub mod login_keyring;
 pub mod owner_api;
 pub mod owner_client;
 pub mod pensions;
@@ -34,6 +36,25 @@ pub use sealed_store::{KdfParams, Store, StoreError};
 pub use uma_as::anchor::Anchoring;
 pub use uma_as::{AuthorizationServer, Clock, Config, OwnerEvent};
 
+/// The desktop notification an owner event makes (title, text), the same
+/// from the app and from `uma-wallet serve --tray`. The names are the
+/// asker's own choice, possibly "Your bank" or "This wallet": it says so,
+/// and keeps them short and plain (notification servers read `<`, `>` and
+/// `&` as markup, links included).
+pub fn notification(event: &OwnerEvent) -> (String, String) {
+    let short = |name: &str| name.chars().filter(|c| !c.is_control() && !matches!(c, '<' | '>' | '&')).take(60).collect::<String>();
+    match event {
+        OwnerEvent::RequestSubmitted { request } => (
+            "Access request".into(),
+            format!("An app calling itself “{}” asks to see your pension data. Open the wallet to decide.", short(&request.client_name)),
+        ),
+        OwnerEvent::ResourceServerWaiting { client_name, .. } => (
+            "A provider asks to connect".into(),
+            format!("A pension provider calling itself “{}” asks to use your wallet for your pensions. Open the wallet to decide.", short(client_name)),
+        ),
+    }
+}
+
 /// The owner API's bearer token: its own kind of secret.
 pub type OwnerToken = Secret<uma_as::secret::role::OwnerToken>;
 
@@ -46,6 +67,19 @@ const DB_DIR: &str = "db";
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_notification_shows_the_askers_name_short_and_without_markup() {
+        let event = super::OwnerEvent::ResourceServerWaiting {
+            client_id: "rs".into(),
+            client_name: format!("<a href=\"https://evil.example\">Your bank</a>&amp;\n{}", "x".repeat(100)),
+        };
+        let (title, body) = super::notification(&event);
+        assert_eq!(title, "A provider asks to connect");
+        assert!(!body.contains(['<', '>', '&', '\n']), "{body}");
+        assert!(body.contains("“a href=\"https://evil.example\"Your bank/aamp;xxxxxxxxxxxx"), "{body}");
+        assert!(!body.contains(&"x".repeat(60)), "the name is cut short: {body}");
+    }
+
     #[cfg(unix)]
     #[test]
     fn a_folder_she_already_keeps_is_left_as_it_is_and_a_new_one_is_private() {

@@ -192,6 +192,7 @@ pub struct Locked {
     pub ready: Ready,
     backup_dir: Option<PathBuf>,
     daily_backups: Option<u32>,
+    opened: tokio::sync::watch::Sender<bool>,
 }
 
 /// Binds both listeners of a wallet that stays closed until the owner
@@ -206,7 +207,7 @@ pub async fn bind_locked(options: ServeOptions) -> Result<Locked, ServeError> {
     write_private(&options.data_dir.join(crate::OWNER_TOKEN_FILE), token.expose())?;
     let ready = listening.ready.clone();
     announce(&options.data_dir, &ready)?;
-    Ok(Locked { options, listening, token, ready, backup_dir: None, daily_backups: None })
+    Ok(Locked { options, listening, token, ready, backup_dir: None, daily_backups: None, opened: tokio::sync::watch::channel(false).0 })
 }
 
 impl Locked {
@@ -217,19 +218,26 @@ impl Locked {
         self
     }
 
+    /// Turns true once a passphrase has opened the wallet (the tray of
+    /// `uma-wallet serve --tray` says so, and starts its notifications).
+    pub fn opened(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.opened.subscribe()
+    }
+
     /// Serves until `shutdown` resolves: locked, the owner API takes only
     /// the passphrase and the authorization server answers 503; once a
     /// right passphrase opens the wallet, both serve as [`Bound::run`] does.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
-        let Locked { options, listening, token, ready, backup_dir, daily_backups } = self;
+        let Locked { options, listening, token, ready, backup_dir, daily_backups, opened: opened_tx } = self;
         let server_file = options.data_dir.join(SERVER_FILE);
         let (stop_rx, slots) = (stopping(shutdown), Slots::new(unavailable(), axum::Router::new()));
         let state: Arc<tokio::sync::Mutex<Phase>> = Arc::new(tokio::sync::Mutex::new(Phase::Waiting));
         let unlock: owner_api::Unlock = {
             let (state, slots, stop_rx, token) = (state.clone(), slots.clone(), stop_rx.clone(), token.clone());
-            let options = Arc::new(options);
+            let (options, opened_tx) = (Arc::new(options), Arc::new(opened_tx));
             Arc::new(move |given: crate::api::CheckPassphrase| {
                 let (state, slots, stop_rx, token, options, issuer) = (state.clone(), slots.clone(), stop_rx.clone(), token.clone(), options.clone(), ready.issuer.clone());
+                let opened_tx = opened_tx.clone();
                 let backup_dir = backup_dir.clone();
                 Box::pin(async move {
                     // One at a time: the first right passphrase opens the wallet.
@@ -265,6 +273,7 @@ impl Locked {
                     let opened = Opened::start(wallet, &stop_rx, daily_backups);
                     slots.fill(opened.routers(&token, &stop_rx));
                     *phase = Phase::Open(opened);
+                    opened_tx.send_replace(true);
                     Ok(())
                 })
             })

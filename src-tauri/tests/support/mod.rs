@@ -526,3 +526,87 @@ impl Scene {
             .unwrap()
     }
 }
+
+/// The desktop's panel, as far as the tray goes: a StatusNotifierWatcher
+/// on the session bus (Debian's `status-notifier-watcher`, started here if
+/// none runs) and this test registered with it as the host that shows the
+/// icons, as a panel does.
+pub struct Panel {
+    bus: zbus::Connection,
+    watcher: Option<std::process::Child>,
+}
+
+impl Drop for Panel {
+    fn drop(&mut self) {
+        if let Some(mut watcher) = self.watcher.take() {
+            let _ = watcher.kill();
+            let _ = watcher.wait();
+        }
+    }
+}
+
+const WATCHER: &str = "org.kde.StatusNotifierWatcher";
+
+impl Panel {
+    pub async fn start() -> Panel {
+        let bus = zbus::Connection::session().await.expect("a session bus");
+        let dbus = zbus::fdo::DBusProxy::new(&bus).await.unwrap();
+        let watcher = if dbus.name_has_owner(WATCHER.try_into().unwrap()).await.unwrap() {
+            None
+        } else {
+            require("status-notifier-watcher");
+            Some(std::process::Command::new("status-notifier-watcher").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap())
+        };
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while !dbus.name_has_owner(WATCHER.try_into().unwrap()).await.unwrap() {
+            assert!(std::time::Instant::now() < deadline, "the StatusNotifierWatcher starts");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let host = format!("org.kde.StatusNotifierHost-{}", std::process::id());
+        bus.request_name(host.as_str()).await.unwrap();
+        bus.call_method(Some(WATCHER), "/StatusNotifierWatcher", Some(WATCHER), "RegisterStatusNotifierHost", &(host.as_str(),)).await.unwrap();
+        Panel { bus, watcher }
+    }
+
+    async fn property<T: TryFrom<zbus::zvariant::OwnedValue>>(&self, service: &str, path: &str, interface: &str, name: &str) -> Option<T> {
+        let reply = self.bus.call_method(Some(service), path, Some("org.freedesktop.DBus.Properties"), "Get", &(interface, name)).await.ok()?;
+        let value: zbus::zvariant::OwnedValue = reply.body().deserialize().ok()?;
+        T::try_from(value).ok()
+    }
+
+    /// The icon a process shows, once it shows one.
+    pub async fn item_of(&self, pid: u32) -> String {
+        let mark = format!("StatusNotifierItem-{pid}-");
+        let deadline = std::time::Instant::now() + PATIENCE;
+        loop {
+            let items: Vec<String> = self.property(WATCHER, "/StatusNotifierWatcher", WATCHER, "RegisteredStatusNotifierItems").await.unwrap_or_default();
+            if let Some(item) = items.into_iter().find(|i| i.contains(&mark)) {
+                return item.split('/').next().unwrap().to_string();
+            }
+            assert!(std::time::Instant::now() < deadline, "the server's icon shows in the tray");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn shows(&self, item: &str) -> bool {
+        let items: Vec<String> = self.property(WATCHER, "/StatusNotifierWatcher", WATCHER, "RegisteredStatusNotifierItems").await.unwrap_or_default();
+        items.iter().any(|i| i.split('/').next() == Some(item))
+    }
+
+    /// The icon's menu: each entry's id and label (com.canonical.dbusmenu).
+    pub async fn menu(&self, item: &str) -> Vec<(i32, String)> {
+        let menu: zbus::zvariant::OwnedObjectPath = self.property(item, "/StatusNotifierItem", "org.kde.StatusNotifierItem", "Menu").await.expect("the icon has a menu");
+        let reply = self.bus.call_method(Some(item), menu.as_str(), Some("com.canonical.dbusmenu"), "GetGroupProperties", &(Vec::<i32>::new(), vec!["label"])).await.unwrap();
+        let entries: Vec<(i32, std::collections::HashMap<String, zbus::zvariant::OwnedValue>)> = reply.body().deserialize().unwrap();
+        entries.into_iter().filter_map(|(id, props)| Some((id, String::try_from(props.get("label")?.try_clone().ok()?).ok()?))).collect()
+    }
+
+    /// Clicks the menu entry whose label starts with `label`, as the owner would.
+    pub async fn click(&self, item: &str, label: &str) {
+        let menu: zbus::zvariant::OwnedObjectPath = self.property(item, "/StatusNotifierItem", "org.kde.StatusNotifierItem", "Menu").await.unwrap();
+        let entries = self.menu(item).await;
+        let (id, _) = entries.iter().find(|(_, l)| l.starts_with(label)).unwrap_or_else(|| panic!("no {label:?} in {entries:?}"));
+        let data = zbus::zvariant::Value::from("");
+        self.bus.call_method(Some(item), menu.as_str(), Some("com.canonical.dbusmenu"), "Event", &(*id, "clicked", data, 0u32)).await.unwrap();
+    }
+}

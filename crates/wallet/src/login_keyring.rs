@@ -7,7 +7,9 @@
 //! The trade-off, said in the app: any program running as her, while her
 //! keyring is unlocked, can read the passphrase (which also opens her
 //! backups). So only the server opens this way: her screens stay locked
-//! until she types the passphrase. Off unless she turns it on.
+//! until she types the passphrase. Off unless she turns it on in the app,
+//! which keeps the passphrase here; the app, or `uma-wallet serve --locked
+//! --unlock-from-keyring` that its login entry runs, reads it at login.
 //!
 //! A keyring can block (a locked one asks for its own password, and the
 //! library waits for the answer), so every call runs on a thread of its
