@@ -264,7 +264,7 @@ async fn idle_in_the_tray_as_at_login() {
     wallet::Wallet::init(&data_dir, PASSPHRASE, wallet::KdfParams::default()).unwrap();
     wallet::login_keyring::remember(&data_dir, PASSPHRASE).unwrap();
     let panel = Panel::start().await;
-    let mut server = Command::new(server_program())
+    let mut server = Ending(Command::new(server_program())
         .arg("--data-dir")
         .arg(&data_dir)
         .args(["serve", "--locked", "--unlock-from-keyring", "--tray", "--listen", &format!("127.0.0.1:{}", free_port())])
@@ -275,8 +275,8 @@ async fn idle_in_the_tray_as_at_login() {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
-    let pid = server.id();
+        .unwrap());
+    let pid = server.0.id();
     let item = panel.item_of(pid).await;
     let deadline = Instant::now() + PATIENCE;
     while !panel.menu(&item).await.iter().any(|(_, label)| label.starts_with("Open:")) {
@@ -316,7 +316,7 @@ async fn idle_in_the_tray_as_at_login() {
     report_idle("the server in the tray after the app was opened and closed", pid, idle.min(Duration::from_secs(120))).await;
     panel.click(&item, "Quit").await;
     let deadline = Instant::now() + PATIENCE;
-    while server.try_wait().unwrap().is_none() {
+    while server.0.try_wait().unwrap().is_none() {
         assert!(Instant::now() < deadline, "Quit did not stop the server");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -560,15 +560,18 @@ async fn at_login_the_server_alone_sits_in_the_tray_and_opens_the_app_from_it() 
     assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
 
     // The app writes its login entry; what the system runs at login is
-    // exactly what it says.
+    // exactly what it says. (Its server on a free port, not the usual one.)
+    let settings = json!({ "listen": format!("127.0.0.1:{}", free_port()) });
+    std::fs::write(data.join("desktop.json"), settings.to_string()).unwrap();
     let mut app = app_process(home.path(), &data, &["--minimized"]);
     let entry = login_entry(home.path(), true).await.unwrap();
     let _ = app.kill();
     let _ = app.wait();
     let exec = entry.lines().find_map(|l| l.strip_prefix("Exec=")).expect("an Exec line").to_string();
     let panel = Panel::start().await;
+    let notifications = Notifications::start().await;
     let mut words = exec.split(' ');
-    let mut server = std::process::Command::new(words.next().unwrap())
+    let mut server = Ending(std::process::Command::new(words.next().unwrap())
         .args(words)
         .env("HOME", home.path())
         .env_remove("XDG_CONFIG_HOME")
@@ -580,24 +583,24 @@ async fn at_login_the_server_alone_sits_in_the_tray_and_opens_the_app_from_it() 
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .unwrap();
+        .unwrap());
 
     // Its icon shows, saying the wallet is locked; no window, and no GUI
     // toolkit in the process that runs all day.
-    let item = panel.item_of(server.id()).await;
+    let item = panel.item_of(server.0.id()).await;
     let labels = |menu: Vec<(i32, String)>| menu.into_iter().map(|(_, l)| l).collect::<Vec<_>>();
     let menu = labels(panel.menu(&item).await);
     assert!(menu.iter().any(|l| l == "Open wallet"), "{menu:?}");
     assert!(menu.iter().any(|l| l.starts_with("Locked")), "{menu:?}");
     assert!(windows_showing(TITLE).is_empty(), "no window at login");
     for library in ["libgtk", "libwebkit", "libLLVM"] {
-        assert!(!maps_library(server.id(), library), "the tray's server loads no {library}");
+        assert!(!maps_library(server.0.id(), library), "the tray's server loads no {library}");
     }
 
     // Open wallet: the app starts, as a window over this server.
     panel.click(&item, "Open wallet").await;
     until("the window opens", || !windows_showing(TITLE).is_empty()).await;
-    let app = children(server.id()).into_iter().find(|(_, name)| name.starts_with("uma-wallet-desk")).expect("the app runs, started by the tray").0;
+    let app = children(server.0.id()).into_iter().find(|(_, name)| name.starts_with("uma-wallet-desk")).expect("the app runs, started by the tray").0;
     until("the app's web view starts", || web_processes(app) > 0).await;
 
     // Opened (here with `uma-wallet unlock`; the app's unlock does the same
@@ -609,6 +612,32 @@ async fn at_login_the_server_alone_sits_in_the_tray_and_opens_the_app_from_it() 
         assert!(std::time::Instant::now() < deadline, "the tray says the wallet is open");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+
+    // Open, it shows who asks as a desktop notification, in plain text
+    // whatever name the asker chose: here a provider asking to connect.
+    let issuer = serde_json::from_slice::<Value>(&std::fs::read(data.join("server.json")).unwrap()).unwrap()["issuer"].as_str().unwrap().to_string();
+    let http = reqwest::Client::new();
+    let registered: Value = http
+        .post(format!("{issuer}/register"))
+        .json(&json!({ "client_name": "<a href=\"https://evil.example\">Acme</a> Pensions", "grant_types": ["client_credentials"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let asked = http
+        .post(format!("{issuer}/token"))
+        .basic_auth(registered["client_id"].as_str().unwrap(), registered["client_secret"].as_str())
+        .form(&[("grant_type", "client_credentials"), ("scope", "uma_protection")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 400, "waiting for the owner");
+    until("the request shows as a notification", || !notifications.shown.lock().is_empty()).await;
+    let (title, body) = notifications.shown.lock()[0].clone();
+    assert_eq!(title, "A provider asks to connect");
+    assert!(body.contains("Acme") && !body.contains(['<', '>']), "{body}");
 
     // Closing the window ends the app (the server's tray stays): no app
     // and no web view left beside the server.
@@ -622,12 +651,12 @@ async fn at_login_the_server_alone_sits_in_the_tray_and_opens_the_app_from_it() 
         !std::path::Path::new(&format!("/proc/{app}")).exists()
     })
     .await;
-    assert!(server.try_wait().unwrap().is_none(), "the server goes on");
+    assert!(server.0.try_wait().unwrap().is_none(), "the server goes on");
     assert!(panel.shows(&item).await, "its icon stays");
 
     // Quit stops the server cleanly.
     panel.click(&item, "Quit").await;
-    let status = ended(&mut server).await.expect("Quit stops the server");
+    let status = ended(&mut server.0).await.expect("Quit stops the server");
     assert!(status.success(), "{status}");
     assert!(!data.join("server.json").exists(), "a clean stop removes server.json");
 }

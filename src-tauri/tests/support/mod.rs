@@ -610,3 +610,71 @@ impl Panel {
         self.bus.call_method(Some(item), menu.as_str(), Some("com.canonical.dbusmenu"), "Event", &(*id, "clicked", data, 0u32)).await.unwrap();
     }
 }
+
+/// The desktop's notification service, as far as a test goes: it owns
+/// `org.freedesktop.Notifications` on the session bus and keeps each
+/// notification shown (title and text), as a desktop's would show it.
+pub struct Notifications {
+    pub shown: Arc<parking_lot::Mutex<Vec<(String, String)>>>,
+    _bus: zbus::Connection,
+}
+
+struct NotificationService {
+    shown: Arc<parking_lot::Mutex<Vec<(String, String)>>>,
+}
+
+#[zbus::interface(name = "org.freedesktop.Notifications")]
+impl NotificationService {
+    #[allow(clippy::too_many_arguments)] // the specification's method
+    async fn notify(
+        &self,
+        _app_name: String,
+        _replaces_id: u32,
+        _app_icon: String,
+        summary: String,
+        body: String,
+        _actions: Vec<String>,
+        _hints: std::collections::HashMap<String, zbus::zvariant::OwnedValue>,
+        _expire_timeout: i32,
+    ) -> u32 {
+        let mut shown = self.shown.lock();
+        shown.push((summary, body));
+        shown.len() as u32
+    }
+
+    async fn get_capabilities(&self) -> Vec<String> {
+        vec!["body".into()]
+    }
+
+    async fn get_server_information(&self) -> (String, String, String, String) {
+        ("test".into(), "uma-wallet".into(), "1".into(), "1.2".into())
+    }
+
+    async fn close_notification(&self, _id: u32) {}
+}
+
+impl Notifications {
+    pub async fn start() -> Notifications {
+        let shown = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let bus = zbus::connection::Builder::session()
+            .unwrap()
+            .name("org.freedesktop.Notifications")
+            .unwrap()
+            .serve_at("/org/freedesktop/Notifications", NotificationService { shown: shown.clone() })
+            .unwrap()
+            .build()
+            .await
+            .expect("no other notification service on this session bus");
+        Notifications { shown, _bus: bus }
+    }
+}
+
+/// A process the test started, ended with the test even when it fails.
+pub struct Ending(pub Child);
+
+impl Drop for Ending {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
