@@ -59,7 +59,7 @@ impl Settings {
         self.listen != other.listen || self.public_issuer != other.public_issuer
     }
 
-    fn check(&self) -> Result<SocketAddr, CommandError> {
+    pub fn check(&self) -> Result<SocketAddr, CommandError> {
         self.backups.check().map_err(CommandError::invalid_input)?;
         let addr: SocketAddr = self
             .listen
@@ -361,7 +361,7 @@ impl Desktop {
     async fn attach<R: Runtime>(&self, app: &AppHandle<R>, owner: OwnerClient, ready: Ready, passphrase: &str, accept_older_copy: bool) -> Result<Session, CommandError> {
         owner.unlock(passphrase, accept_older_copy).await.map_err(wrong_passphrase)?;
         let events = owner.events().await?;
-        let events = tauri::async_runtime::spawn(forward_events(app.clone(), events, self.watcher.clone(), true));
+        let events = tauri::async_runtime::spawn(forward_events(app.clone(), events, self.watcher.clone(), Attached::To { notifies_owner: ready.notifies_owner }));
         tracing::info!(issuer = %ready.issuer, owner_api = %ready.owner_api, "wallet opened over the server another program runs");
         Ok(Session { owner, ready, events, hosted: None })
     }
@@ -388,7 +388,7 @@ impl Desktop {
         let server = tauri::async_runtime::spawn(bound.run(async move {
             let _ = stopped.wait_for(|s| *s).await;
         }));
-        let events = tauri::async_runtime::spawn(forward_events(app.clone(), events, self.watcher.clone(), false));
+        let events = tauri::async_runtime::spawn(forward_events(app.clone(), events, self.watcher.clone(), Attached::No));
         tauri::async_runtime::spawn(scheduled_backups(wallet, self.settings.clone(), stop.subscribe()));
         tracing::info!(issuer = %ready.issuer, owner_api = %ready.owner_api, "wallet unlocked");
         Ok(Session { owner, ready, events, hosted: Some(Hosted { stop, server }) })
@@ -474,7 +474,13 @@ impl Desktop {
         let data_dir = self.data_dir.clone();
         let passphrase = match wallet::login_keyring::bounded(move || wallet::login_keyring::recall(&data_dir)).await {
             Ok(Some(passphrase)) => passphrase,
-            Ok(None) => return false,
+            Ok(None) => {
+                // Forgotten elsewhere (the server at login found it no
+                // longer opened the wallet): the setting says so too.
+                tracing::warn!("no passphrase kept in the keyring any more: unlocking at login is off");
+                self.turn_off_unlock_at_login();
+                return false;
+            }
             Err(e) => {
                 tracing::warn!(error = e, "the keyring could not be read: unlock by hand");
                 return false;
@@ -489,16 +495,20 @@ impl Desktop {
                 tracing::warn!("the passphrase in the keyring no longer opens the wallet: forgotten");
                 let data_dir = self.data_dir.clone();
                 let _ = wallet::login_keyring::bounded(move || wallet::login_keyring::forget(&data_dir)).await;
-                let settings = Settings { unlock_at_login: false, ..self.settings() };
-                if self.write_settings(&settings).is_ok() {
-                    *self.settings.lock() = settings;
-                }
+                self.turn_off_unlock_at_login();
                 false
             }
             Err(e) => {
                 tracing::warn!(error = %e.message, "could not unlock from the keyring");
                 false
             }
+        }
+    }
+
+    fn turn_off_unlock_at_login(&self) {
+        let settings = Settings { unlock_at_login: false, ..self.settings() };
+        if self.write_settings(&settings).is_ok() {
+            *self.settings.lock() = settings;
         }
     }
 
@@ -650,25 +660,34 @@ async fn settings_changed(settings: &parking_lot::Mutex<Settings>, was: &BackupS
 
 /// Sends each owner event to the window, and raises a desktop notification
 /// for each new request. Ends when the wallet locks.
-async fn forward_events<R: Runtime>(app: AppHandle<R>, events: impl futures_util::Stream<Item = OwnerEvent>, watcher: Watcher, attached: bool) {
+/// Whether the app's screens are open over a server another program runs,
+/// and if so whether that one shows the owner's notifications.
+#[derive(Clone, Copy, PartialEq)]
+enum Attached {
+    No,
+    To { notifies_owner: bool },
+}
+
+async fn forward_events<R: Runtime>(app: AppHandle<R>, events: impl futures_util::Stream<Item = OwnerEvent>, watcher: Watcher, attached: Attached) {
     use futures_util::StreamExt;
     let mut events = std::pin::pin!(events);
+    let mut gate = wallet::NotificationGate::default();
     while let Some(event) = events.next().await {
         if let Some(channel) = watcher.lock().as_ref() {
             if let Err(e) = channel.send(event.clone()) {
                 tracing::debug!(error = %e, "the window did not take an owner event");
             }
         }
-        // Over a server another program runs, that program notifies (the
-        // tray of `uma-wallet serve --tray`), and this window is open.
-        if !attached {
-            let (title, body) = wallet::notification(&event);
-            notify(&app, &title, &body);
+        // Not twice: the tray of `uma-wallet serve --tray` shows them.
+        if attached != (Attached::To { notifies_owner: true }) {
+            if let Some((title, body)) = gate.notification(&event, Instant::now()) {
+                notify(&app, &title, &body);
+            }
         }
     }
     // Over a server another program runs, the stream ends when that server
     // stops: the screens lock, and the next unlock opens the wallet here.
-    if attached {
+    if attached != Attached::No {
         if let Some(desktop) = app.try_state::<Desktop>() {
             tracing::info!("the program serving the wallet stopped: locking");
             desktop.lock().await;

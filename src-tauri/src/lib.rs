@@ -56,46 +56,81 @@ struct Args {
 /// app's window from "Open wallet"; the passphrase the owner may have kept
 /// in the keyring opens it at once. Without it: the app itself, in its tray.
 pub struct LoginEntry {
-    /// One entry per wallet folder (named after it when one was chosen).
+    /// One entry per wallet folder: the default folder's is "Pension
+    /// Wallet", another's is named after it.
     name: String,
-    /// `--data-dir` and `--backup-dir` as chosen, in full.
-    folders: Vec<(&'static str, String)>,
-    /// False when a chosen folder's path cannot be written in an entry.
-    usable: bool,
+    /// `--data-dir` (unless the default) and `--backup-dir` as chosen, in full.
+    folders: Vec<(&'static str, PathBuf)>,
 }
 
 impl LoginEntry {
-    /// The program and arguments to start at login, with these settings.
-    fn command(&self, settings: &desktop::Settings) -> std::io::Result<(PathBuf, Vec<String>)> {
-        let app = std::env::current_exe()?;
-        let folders = self.folders.iter().flat_map(|(flag, dir)| [flag.to_string(), dir.clone()]);
+    /// The program and arguments to start at login, with these settings
+    /// (checked again here: an entry is a command line the system runs).
+    fn command(&self, settings: &desktop::Settings) -> Result<(PathBuf, Vec<String>), String> {
+        let app = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut args = Vec::new();
+        for (flag, dir) in &self.folders {
+            args.push(flag.to_string());
+            args.push(dir.to_str().ok_or("a folder whose name is not UTF-8")?.to_string());
+        }
         // An AppImage's programs live in a mount that goes with the app.
         let server = app.parent().map(|dir| dir.join("uma-wallet")).filter(|p| p.is_file() && std::env::var_os("APPIMAGE").is_none());
         let Some(server) = server else {
-            let app = std::env::var_os("APPIMAGE").map(PathBuf::from).unwrap_or(app);
-            return Ok((app, folders.chain(["--minimized".to_string()]).collect()));
+            args.push("--minimized".into());
+            return Ok((std::env::var_os("APPIMAGE").map(PathBuf::from).unwrap_or(app), args));
         };
-        let mut args: Vec<String> = folders.collect();
-        args.extend(["serve", "--locked", "--unlock-from-keyring", "--tray", "--listen", &settings.listen].map(String::from));
-        if let Some(issuer) = &settings.public_issuer {
-            args.extend(["--issuer".into(), issuer.clone()]);
-        }
-        if settings.backups.daily {
-            args.extend(["--daily-backups".into(), settings.backups.keep.to_string()]);
-        }
+        args.extend(serve_arguments(settings)?);
         Ok((server, args))
     }
 
-    fn write(&self, settings: &desktop::Settings) -> Result<(), String> {
-        let (program, args) = self.command(settings).map_err(|e| e.to_string())?;
-        let program = program.to_str().filter(|p| !p.contains(char::is_whitespace)).ok_or("the program's path cannot be written in a login entry")?;
-        let entry = auto_launch::AutoLaunchBuilder::new().set_app_name(&self.name).set_app_path(program).set_args(&args).build().map_err(|e| e.to_string())?;
-        // Written again each time, so the entry follows the app if it moved
-        // and the server the settings.
-        let wanted = settings.start_at_login && self.usable;
-        let done = if wanted { entry.enable() } else if entry.is_enabled().unwrap_or(true) { entry.disable() } else { Ok(()) };
-        done.map_err(|e| e.to_string())
+    /// On Linux, the entry's Exec line as the Desktop Entry Specification
+    /// reads it: each argument quoted where it must be, and none that would
+    /// need escaping twice (`%`, `"`, `\`, …), rather than an entry that
+    /// starts something else. Elsewhere the system takes the arguments as they are.
+    fn written(program: PathBuf, args: Vec<String>) -> Result<(String, Vec<String>), String> {
+        #[cfg(target_os = "linux")]
+        {
+            let quoted = |arg: &str| links::desktop_entry_argument(std::path::Path::new(arg));
+            let args = args.iter().map(|a| quoted(a)).collect::<Result<Vec<_>, _>>()?;
+            Ok((links::desktop_entry_argument(&program)?, args))
+        }
+        #[cfg(not(target_os = "linux"))]
+        Ok((program.to_str().ok_or("a program path that is not UTF-8")?.to_string(), args))
     }
+
+    fn write(&self, settings: &desktop::Settings) -> Result<(), String> {
+        let entry = |program: &str, args: &[String]| auto_launch::AutoLaunchBuilder::new().set_app_name(&self.name).set_app_path(program).set_args(args).build().map_err(|e| e.to_string());
+        let made = self.command(settings).and_then(|(program, args)| Self::written(program, args));
+        match made {
+            // Written again each time, so the entry follows the app if it
+            // moved and the server the settings.
+            Ok((program, args)) if settings.start_at_login => entry(&program, &args)?.enable().map_err(|e| e.to_string()),
+            made => {
+                // Off, or no entry can say it: none at all, rather than one
+                // that starts another wallet or an old address.
+                let removed = entry("uma-wallet", &[])?;
+                if removed.is_enabled().unwrap_or(true) {
+                    removed.disable().map_err(|e| e.to_string())?;
+                }
+                made.map(|_| ())
+            }
+        }
+    }
+}
+
+/// `serve` as the settings say, checked again (an entry is a command line
+/// the system runs): the address and issuer as parsed, not as saved.
+fn serve_arguments(settings: &desktop::Settings) -> Result<Vec<String>, String> {
+    let listen = settings.check().map_err(|e| e.message)?;
+    let mut args: Vec<String> = ["serve", "--locked", "--unlock-from-keyring", "--tray", "--listen"].map(String::from).into();
+    args.push(listen.to_string());
+    if let Some(issuer) = &settings.public_issuer {
+        args.extend(["--issuer".into(), wallet::check_public_issuer(issuer)?]);
+    }
+    if settings.backups.daily {
+        args.extend(["--daily-backups".into(), settings.backups.keep.to_string()]);
+    }
+    Ok(args)
 }
 
 /// Makes the system start the wallet at login or not, as the owner's
@@ -104,8 +139,15 @@ impl LoginEntry {
 pub fn start_at_login<R: Runtime>(app: &tauri::AppHandle<R>, settings: &desktop::Settings) {
     let Some(entry) = app.try_state::<LoginEntry>() else { return };
     if let Err(e) = entry.write(settings) {
-        tracing::warn!(error = %e, wanted = settings.start_at_login, "could not change whether the wallet starts at login");
+        tracing::warn!(error = %e, wanted = settings.start_at_login, "no login entry for this wallet");
     }
+}
+
+/// Whether two paths name the same folder (the one that does not exist yet
+/// compared in full).
+fn same_folder(a: &std::path::Path, b: &std::path::Path) -> bool {
+    let full = |p: &std::path::Path| p.canonicalize().or_else(|_| std::path::absolute(p)).unwrap_or_else(|_| p.to_path_buf());
+    full(a) == full(b)
 }
 
 /// One app per wallet: a second start for the same wallet folder shows the
@@ -276,8 +318,11 @@ pub fn run() {
         tracing::warn!("a start with a link takes only --data-dir and --backup-dir: its other options are ignored");
         (args.listen, args.registry_url, args.registry_key, args.minimized) = (None, None, None, false);
     }
-    let chosen = args.data_dir.is_some() || args.backup_dir.is_some();
-    let data_dir = args.data_dir.clone().unwrap_or_else(|| dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("uma-wallet"));
+    let default_dir = dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("uma-wallet");
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| default_dir.clone());
+    // The default folder named in full (as the tray's "Open wallet" does)
+    // is still the default wallet, with the one login entry.
+    let other_wallet = !same_folder(&data_dir, &default_dir);
     let id = instance_id(&data_dir);
     // A second start hands over its link, if it ends with one (as the link
     // handler's start does), else just shows the window.
@@ -290,18 +335,14 @@ pub fn run() {
         .build();
     // At login: this same wallet. Each wallet folder has its own login
     // entry (named after it), holding full paths.
-    let mut login_entry = LoginEntry { name: "Pension Wallet".into(), folders: Vec::new(), usable: true };
-    if chosen {
+    let mut login_entry = LoginEntry { name: "Pension Wallet".into(), folders: Vec::new() };
+    if other_wallet {
         login_entry.name = format!("Pension Wallet {}", id.rsplit('.').next().unwrap_or_default());
     }
-    let absolute = |p: &PathBuf| std::path::absolute(p).ok().and_then(|p| p.to_str().map(String::from));
-    for (flag, dir) in [("--data-dir", args.data_dir.as_ref()), ("--backup-dir", args.backup_dir.as_ref())] {
-        let Some(dir) = dir else { continue };
-        match absolute(dir).filter(|d| !d.contains(char::is_whitespace)) {
-            Some(dir) => login_entry.folders.push((flag, dir)),
-            // An autostart entry cannot carry such a path: no entry, rather
-            // than one that starts another wallet.
-            None => login_entry.usable = false,
+    let chosen_folders = [("--data-dir", args.data_dir.as_ref().filter(|_| other_wallet)), ("--backup-dir", args.backup_dir.as_ref())];
+    for (flag, dir) in chosen_folders {
+        if let Some(dir) = dir {
+            login_entry.folders.push((flag, std::path::absolute(dir).unwrap_or_else(|_| dir.clone())));
         }
     }
     // A folder of the app's own: it is made private (0700), which a user's
@@ -420,4 +461,30 @@ fn tray<R: Runtime>(app: &tauri::AppHandle<R>) -> tauri::Result<()> {
     }
     builder.build(app)?;
     Ok(())
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_login_entry_quotes_what_it_must_and_refuses_what_it_cannot_say() {
+        let args = |list: &[&str]| list.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        let (program, written) = LoginEntry::written(PathBuf::from("/opt/My Apps/uma-wallet"), args(&["--data-dir", "/home/a b/wallet", "serve"])).unwrap();
+        assert_eq!(program, "\"/opt/My Apps/uma-wallet\"");
+        assert_eq!(written, ["--data-dir", "\"/home/a b/wallet\"", "serve"]);
+        for unsayable in ["/home/u/a%d", "/home/u/a\"b", "/home/u/a\\b", "/home/u/a\nExec=x"] {
+            assert!(LoginEntry::written(PathBuf::from("/usr/bin/uma-wallet"), args(&["--data-dir", unsayable])).is_err(), "{unsayable:?}");
+        }
+    }
+
+    #[test]
+    fn the_login_entry_runs_the_checked_settings_not_the_saved_text() {
+        let settings = desktop::Settings { listen: " 127.0.0.1:7421 ".into(), public_issuer: Some(" https://wallet.example/ ".into()), ..Default::default() };
+        assert_eq!(serve_arguments(&settings).unwrap(), ["serve", "--locked", "--unlock-from-keyring", "--tray", "--listen", "127.0.0.1:7421", "--issuer", "https://wallet.example"]);
+        let daily = desktop::Settings { backups: wallet::backups::BackupSchedule { daily: true, keep: 9 }, ..Default::default() };
+        assert!(serve_arguments(&daily).unwrap().ends_with(&["--daily-backups".to_string(), "9".to_string()]));
+        let injected = desktop::Settings { public_issuer: Some("https://wallet.example/a --listen 0.0.0.0:80".into()), ..Default::default() };
+        assert!(serve_arguments(&injected).map(|args| args.iter().all(|a| !a.contains(' '))).unwrap_or(true), "never an argument that splits");
+    }
 }

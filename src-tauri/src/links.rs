@@ -103,7 +103,7 @@ pub fn register_on_linux(data_dir: Option<&std::path::Path>) -> Result<(), Strin
 /// Specification's quoting): in double quotes when it holds a reserved
 /// character; refused when it holds one that would need escaping twice.
 #[cfg(target_os = "linux")]
-fn desktop_entry_argument(path: &std::path::Path) -> Result<String, String> {
+pub(crate) fn desktop_entry_argument(path: &std::path::Path) -> Result<String, String> {
     let text = path.to_str().ok_or("a path that is not UTF-8")?;
     if text.contains(['"', '`', '$', '\\', '%', '\n', '\r']) {
         return Err(format!("{text:?} cannot be named in a desktop entry"));

@@ -584,6 +584,17 @@ fn the_wallet_opens_at_start_with_the_passphrase_the_keyring_keeps_only_when_cho
     assert_eq!(state["settings"]["unlock_at_login"], false, "the setting says what is true now");
     assert_eq!(wallet::login_keyring::recall(&data_dir).unwrap(), None);
 
+    // Forgotten by the server at login (`serve --locked --unlock-from-keyring`
+    // found it no longer opened the wallet): the setting turns off here too.
+    app.ok("unlock_wallet", json!({ "passphrase": "a brand new harbour passphrase" }));
+    app.ok("set_unlock_at_login", json!({ "enabled": true, "passphrase": "a brand new harbour passphrase" }));
+    wallet::login_keyring::forget(&data_dir).unwrap();
+    tauri::async_runtime::block_on(app.window.state::<Desktop>().lock());
+    let app = TestApp::new(app.dir, false);
+    assert!(!tauri::async_runtime::block_on(app.window.state::<Desktop>().unlock_from_keyring(app.window.app_handle())));
+    let state = app.ok("app_state", json!({}));
+    assert_eq!(state["settings"]["unlock_at_login"], false, "nothing kept: the setting says so");
+
     // The settings form cannot turn it on behind the passphrase check.
     app.ok("unlock_wallet", json!({ "passphrase": "a brand new harbour passphrase" }));
     let mut settings = state["settings"].clone();

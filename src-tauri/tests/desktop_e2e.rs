@@ -398,6 +398,7 @@ fn app_process(home: &std::path::Path, data: &std::path::Path, extra: &[&str]) -
         .args(extra)
         .env("HOME", home)
         .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_DATA_HOME")
         .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
         .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
         .env("LIBGL_ALWAYS_SOFTWARE", "1")
@@ -555,7 +556,8 @@ fn maps_library(pid: u32, part: &str) -> bool {
 async fn at_login_the_server_alone_sits_in_the_tray_and_opens_the_app_from_it() {
     const TITLE: &str = "Pension Wallet";
     let home = tempfile::tempdir().unwrap();
-    let data = home.path().join("wallet");
+    // Her wallet in the usual folder: the app and the login entry name none.
+    let data = home.path().join(".local/share/uma-wallet");
     let init = std::process::Command::new(server_program()).arg("--data-dir").arg(&data).arg("init").env("UMA_WALLET_PASSPHRASE", PASSPHRASE).output().unwrap();
     assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
 
@@ -568,6 +570,7 @@ async fn at_login_the_server_alone_sits_in_the_tray_and_opens_the_app_from_it() 
     let _ = app.kill();
     let _ = app.wait();
     let exec = entry.lines().find_map(|l| l.strip_prefix("Exec=")).expect("an Exec line").to_string();
+    assert!(exec.starts_with(&format!("{} serve --locked --unlock-from-keyring --tray --listen 127.0.0.1:", server_program().display())), "{exec}");
     let panel = Panel::start().await;
     let notifications = Notifications::start().await;
     let mut words = exec.split(' ');
@@ -575,6 +578,7 @@ async fn at_login_the_server_alone_sits_in_the_tray_and_opens_the_app_from_it() 
         .args(words)
         .env("HOME", home.path())
         .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_DATA_HOME")
         // For the app it starts, as `app_process` does.
         .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
         .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
@@ -602,6 +606,10 @@ async fn at_login_the_server_alone_sits_in_the_tray_and_opens_the_app_from_it() 
     until("the window opens", || !windows_showing(TITLE).is_empty()).await;
     let app = children(server.0.id()).into_iter().find(|(_, name)| name.starts_with("uma-wallet-desk")).expect("the app runs, started by the tray").0;
     until("the app's web view starts", || web_processes(app) > 0).await;
+    // It names the folder in full, and that is still the one login entry.
+    let entries: Vec<_> = std::fs::read_dir(home.path().join(".config/autostart")).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(entries, [std::ffi::OsString::from("Pension Wallet.desktop")]);
+    assert_eq!(std::fs::read_to_string(home.path().join(".config/autostart/Pension Wallet.desktop")).unwrap(), entry, "the entry is unchanged");
 
     // Opened (here with `uma-wallet unlock`; the app's unlock does the same
     // through the owner API): the tray says so.

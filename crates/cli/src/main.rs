@@ -497,7 +497,12 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("UMA_WALLET_LOG").unwrap_or_else(|_| "warn".into()))
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    match runtime.block_on(run(cli)) {
+    let done = runtime.block_on(run(cli));
+    // A keyring or D-Bus call that hangs (a keyring waiting for its own
+    // password, say) keeps a blocking thread: the work is done, so the
+    // process ends without waiting for it.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -542,7 +547,7 @@ async fn unlock_from_keyring(data_dir: &std::path::Path) {
         Err(e) => return tracing::warn!(error = e, "the keyring could not be read: the wallet waits for its passphrase"),
     };
     let Some(client) = wallet::owner_client::OwnerClient::running(data_dir).await else {
-        return tracing::warn!("the server stopped before the keyring was read");
+        return tracing::warn!("the server's owner API did not answer: the wallet waits for its passphrase");
     };
     match client.check_passphrase(&passphrase).await {
         Ok(()) => tracing::info!("wallet opened with the passphrase kept in the keyring"),
@@ -646,6 +651,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 rpt_lifetime: args.rpt_lifetime,
                 trusted_proxies: args.trusted_proxies,
                 anchoring: Wallet::default_anchoring(),
+                notifies_owner: cfg!(target_os = "linux") && args.tray,
             };
             if args.locked {
                 let locked = serve::bind_locked(options).await.map_err(|e| e.to_string())?.backing_up(backup_dir, args.daily_backups);

@@ -40,6 +40,8 @@ impl WalletTray {
         if let Some(backup_dir) = &self.options.backup_dir {
             command.arg("--backup-dir").arg(backup_dir);
         }
+        // The passphrases a script may have given this server stay here.
+        command.env_remove("UMA_WALLET_PASSPHRASE").env_remove("UMA_WALLET_NEW_PASSPHRASE");
         match command.spawn() {
             // Waited for on a thread of its own, so it leaves no zombie.
             Ok(mut child) => drop(std::thread::spawn(move || child.wait())),
@@ -161,14 +163,17 @@ pub async fn run(options: TrayOptions, mut opened: watch::Receiver<bool>) {
 /// owner API's events, as the app does while it runs.
 async fn notify_requests(data_dir: &Path) {
     use futures_util::StreamExt;
-    let Some(owner) = OwnerClient::running(data_dir).await else { return };
+    let Some(owner) = OwnerClient::running(data_dir).await else {
+        return tracing::warn!("no notifications: the owner API did not answer");
+    };
     let events = match owner.events().await {
         Ok(events) => events,
         Err(e) => return tracing::warn!(error = %e, "no notifications: the owner API's events did not open"),
     };
     let mut events = std::pin::pin!(events);
+    let mut gate = wallet::NotificationGate::default();
     while let Some(event) = events.next().await {
-        let (title, body) = wallet::notification(&event);
+        let Some((title, body)) = gate.notification(&event, std::time::Instant::now()) else { continue };
         // D-Bus can stall on a broken session bus: never on the event path.
         tokio::task::spawn_blocking(move || {
             if let Err(e) = notify_rust::Notification::new().appname("Pension Wallet").summary(&title).body(&body).show() {

@@ -39,10 +39,13 @@ pub use uma_as::{AuthorizationServer, Clock, Config, OwnerEvent};
 /// The desktop notification an owner event makes (title, text), the same
 /// from the app and from `uma-wallet serve --tray`. The names are the
 /// asker's own choice, possibly "Your bank" or "This wallet": it says so,
-/// and keeps them short and plain (notification servers read `<`, `>` and
-/// `&` as markup, links included).
+/// and keeps them short and plain: no markup (notification servers read
+/// `<`, `>` and `&` as markup, links included), no quotation marks to close
+/// the quotation early with words of the asker's own after it, and no
+/// invisible characters that reorder or hide text.
 pub fn notification(event: &OwnerEvent) -> (String, String) {
-    let short = |name: &str| name.chars().filter(|c| !c.is_control() && !matches!(c, '<' | '>' | '&')).take(60).collect::<String>();
+    let shown = |c: &char| !c.is_control() && !matches!(c, '<' | '>' | '&' | '"' | '\'' | '“' | '”' | '‘' | '’' | '«' | '»') && !invisible(*c);
+    let short = |name: &str| name.chars().filter(shown).take(60).collect::<String>();
     match event {
         OwnerEvent::RequestSubmitted { request } => (
             "Access request".into(),
@@ -52,6 +55,43 @@ pub fn notification(event: &OwnerEvent) -> (String, String) {
             "A provider asks to connect".into(),
             format!("A pension provider calling itself “{}” asks to use your wallet for your pensions. Open the wallet to decide.", short(client_name)),
         ),
+    }
+}
+
+/// Unicode's format characters that change how text around them shows
+/// (direction overrides and isolates, zero-width joiners and spaces, the
+/// soft hyphen, the byte-order mark).
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// At most one desktop notification in this time: a client asking in a
+/// loop cannot flood the owner's desktop (the inbox still lists every
+/// request).
+pub const NOTIFICATION_GAP: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Lets through one notification each [`NOTIFICATION_GAP`]; those held
+/// back are counted in the next one shown.
+#[derive(Default)]
+pub struct NotificationGate {
+    last: Option<std::time::Instant>,
+    held: usize,
+}
+
+impl NotificationGate {
+    pub fn notification(&mut self, event: &OwnerEvent, now: std::time::Instant) -> Option<(String, String)> {
+        if self.last.is_some_and(|last| now.saturating_duration_since(last) < NOTIFICATION_GAP) {
+            self.held += 1;
+            return None;
+        }
+        self.last = Some(now);
+        let (title, mut body) = notification(event);
+        match std::mem::take(&mut self.held) {
+            0 => {}
+            1 => body.push_str(" One more asked since the last notice."),
+            more => body.push_str(&format!(" {more} more asked since the last notice.")),
+        }
+        Some((title, body))
     }
 }
 
@@ -76,8 +116,26 @@ mod tests {
         let (title, body) = super::notification(&event);
         assert_eq!(title, "A provider asks to connect");
         assert!(!body.contains(['<', '>', '&', '\n']), "{body}");
-        assert!(body.contains("“a href=\"https://evil.example\"Your bank/aamp;xxxxxxxxxxxx"), "{body}");
+        assert!(body.contains("“a href=https://evil.exampleYour bank/aamp;xxxxxxxxxxxx"), "{body}");
         assert!(!body.contains(&"x".repeat(60)), "the name is cut short: {body}");
+
+        // Words of its own after a closing quotation mark, text reversed.
+        let event = super::OwnerEvent::ResourceServerWaiting { client_id: "rs".into(), client_name: "HMRC” (verified). No action needed “\u{202E}x".into() };
+        let (_, body) = super::notification(&event);
+        assert!(body.starts_with("A pension provider calling itself “HMRC (verified). No action needed x” asks"), "{body}");
+    }
+
+    #[test]
+    fn a_flood_of_requests_makes_one_notification_then_one_counting_the_rest() {
+        let event = super::OwnerEvent::ResourceServerWaiting { client_id: "rs".into(), client_name: "Acme".into() };
+        let mut gate = super::NotificationGate::default();
+        let start = std::time::Instant::now();
+        let shown: Vec<_> = (0..100).filter_map(|i| gate.notification(&event, start + std::time::Duration::from_millis(i * 50))).collect();
+        assert_eq!(shown.len(), 1, "one in the first five seconds");
+        let (_, later) = gate.notification(&event, start + super::NOTIFICATION_GAP).expect("shown once the gap has passed");
+        assert!(later.ends_with(" 99 more asked since the last notice."), "{later}");
+        let (_, next) = gate.notification(&event, start + super::NOTIFICATION_GAP * 2).unwrap();
+        assert!(!next.contains("more asked"), "{next}");
     }
 
     #[cfg(unix)]

@@ -38,6 +38,9 @@ pub struct ServeOptions {
     /// Where the wallet anchors its history against old copies put back
     /// ([`Wallet::default_anchoring`]); none for wallets a test throws away.
     pub anchoring: Option<crate::Anchoring>,
+    /// This process shows the owner's desktop notifications (its tray):
+    /// said in [`Ready::notifies_owner`].
+    pub notifies_owner: bool,
 }
 
 impl ServeOptions {
@@ -56,6 +59,7 @@ impl ServeOptions {
             rpt_lifetime: None,
             trusted_proxies: Vec::new(),
             anchoring: None,
+            notifies_owner: false,
         }
     }
 }
@@ -67,6 +71,11 @@ pub struct Ready {
     pub owner_api: String,
     pub listen: String,
     pub pid: u32,
+    /// The server shows the owner's desktop notifications itself
+    /// (`uma-wallet serve --tray`): an app opening its screens over it
+    /// does not show them a second time.
+    #[serde(default)]
+    pub notifies_owner: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +137,7 @@ async fn listen(options: &ServeOptions) -> Result<Listening, ServeError> {
         owner_api: format!("http://{}", owner_listener.local_addr()?),
         listen: as_addr.to_string(),
         pid: std::process::id(),
+        notifies_owner: options.notifies_owner,
     };
     Ok(Listening { as_listener, owner_listener, ready, trusted_proxies: options.trusted_proxies.clone(), _only_server: only_server })
 }

@@ -3,4 +3,10 @@
 /**
  * What `serve` announces once it accepts connections (one JSON line).
  */
-export type Ready = { issuer: string, owner_api: string, listen: string, pid: number, };
+export type Ready = { issuer: string, owner_api: string, listen: string, pid: number, 
+/**
+ * The server shows the owner's desktop notifications itself
+ * (`uma-wallet serve --tray`): an app opening its screens over it
+ * does not show them a second time.
+ */
+notifies_owner: boolean, };

@@ -18,6 +18,6 @@ public_issuer: string | null, backups: BackupSchedule,
 start_at_login: boolean, 
 /**
  * Open the wallet at start with the passphrase kept in the system's
- * keyring (see `login_unlock.rs`). Off unless she turns it on.
+ * keyring (see `wallet::login_keyring`). Off unless she turns it on.
  */
 unlock_at_login: boolean, };

@@ -18,7 +18,7 @@ import { useState } from 'react';
 const base: AppState = {
   wallet_exists: true, unlocked: true, data_dir: '/d',
   settings: { listen: '127.0.0.1:8471', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true, unlock_at_login: false },
-  server: { issuer: 'http://127.0.0.1:8471', owner_api: 'x', listen: '127.0.0.1:8471', pid: 7 },
+  server: { issuer: 'http://127.0.0.1:8471', owner_api: 'x', listen: '127.0.0.1:8471', pid: 7, notifies_owner: false },
 };
 
 const [req] = sample<PendingRequest[]>('pending');

@@ -9,7 +9,7 @@ import type { AppState, OwnerEvent, PendingRequest } from '../api';
 const base: AppState = {
   wallet_exists: true, unlocked: true, data_dir: '/d',
   settings: { listen: '127.0.0.1:8471', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true, unlock_at_login: false },
-  server: { issuer: 'http://127.0.0.1:8471', owner_api: 'x', listen: '127.0.0.1:8471', pid: 7 },
+  server: { issuer: 'http://127.0.0.1:8471', owner_api: 'x', listen: '127.0.0.1:8471', pid: 7, notifies_owner: false },
 };
 
 describe('app shell', () => {
@@ -83,7 +83,7 @@ describe('settings that move the server', () => {
   it('lock the wallet and the unlock screen says why', async () => {
     const unlocked = {
       wallet_exists: true, unlocked: true, data_dir: '/w', settings: { listen: '127.0.0.1:7420', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true, unlock_at_login: false },
-      server: { issuer: 'http://127.0.0.1:7420', owner_api: 'http://127.0.0.1:9', listen: '127.0.0.1:7420', pid: 1 },
+      server: { issuer: 'http://127.0.0.1:7420', owner_api: 'http://127.0.0.1:9', listen: '127.0.0.1:7420', pid: 1, notifies_owner: false },
     };
     mockCommands({
       app_state: unlocked,

@@ -11,7 +11,7 @@ export type Handler = (args: Record<string, unknown>) => unknown;
 export const unlockedState: AppState = {
   wallet_exists: true, unlocked: true, data_dir: '/home/a/.wallet',
   settings: { listen: '127.0.0.1:8471', public_issuer: null, backups: { daily: false, keep: 7 }, start_at_login: true, unlock_at_login: false },
-  server: { issuer: 'http://127.0.0.1:8471', owner_api: 'http://127.0.0.1:8471/owner', listen: '127.0.0.1:8471', pid: 7 },
+  server: { issuer: 'http://127.0.0.1:8471', owner_api: 'http://127.0.0.1:8471/owner', listen: '127.0.0.1:8471', pid: 7, notifies_owner: false },
 };
 
 export interface Call {

@@ -16,7 +16,7 @@ async function fillIn(user: ReturnType<typeof userEvent.setup>, field: HTMLEleme
 const unlockedState: AppState = {
   wallet_exists: true, unlocked: true, data_dir: '/home/a/.wallet',
   settings: { listen: '127.0.0.1:8471', public_issuer: null, backups: { daily: true, keep: 7 }, start_at_login: true, unlock_at_login: false },
-  server: { issuer: 'http://127.0.0.1:8471', owner_api: 'http://127.0.0.1:8471/owner', listen: '127.0.0.1:8471', pid: 1 },
+  server: { issuer: 'http://127.0.0.1:8471', owner_api: 'http://127.0.0.1:8471/owner', listen: '127.0.0.1:8471', pid: 1, notifies_owner: false },
 };
 const noWallet: AppState = { ...unlockedState, wallet_exists: false, unlocked: false, server: null };
 
