@@ -132,18 +132,6 @@ export function Wallet({ state, onState, onLocked = () => {} }: {
     };
   }, [lock]);
   const [screen, setScreen] = useState<ScreenName>('pensions');
-  /** The last link the system opened the app with (`seq` tells one from the next). */
-  const [link, setLink] = useState<{ opened: OpenedLink; seq: number } | null>(null);
-  const linkSeq = useRef(0);
-  useEffect(() => {
-    watchLinks((opened) => {
-      linkSeq.current += 1;
-      setLink({ opened, seq: linkSeq.current });
-      setScreen(opened.kind === 'offer' ? 'offers' : 'requests');
-    }).catch(() => {
-      // No links then: the app works the same without them.
-    });
-  }, []);
   const [pending, setPending] = useState<PendingRequest[]>([]);
   const [pendingError, setPendingError] = useState<ApiError | null>(null);
   const [pendingLoaded, setPendingLoaded] = useState(false);
@@ -158,6 +146,36 @@ export function Wallet({ state, onState, onLocked = () => {} }: {
 
   // The same words again are not read out again unless the text changes: a no-break space makes it new.
   const announce = useCallback((text: string) => setNews((before) => (before === text ? `${text}\u00a0` : text)), []);
+
+  /** The last link the system opened the app with (`seq` tells one from the next). */
+  const [link, setLink] = useState<{ opened: OpenedLink; seq: number } | null>(null);
+  const linkSeq = useRef(0);
+  /** Whether the owner changed something on this screen (ticked a box, typed): a
+   * link then waits for her in a notice instead of taking her away from it. */
+  const edited = useRef(false);
+  useEffect(() => {
+    edited.current = false;
+  }, [screen]);
+  /** A link that arrived while she was in the middle of something. */
+  const [waitingLink, setWaitingLink] = useState<OpenedLink | null>(null);
+  const showLink = useCallback((opened: OpenedLink) => {
+    linkSeq.current += 1;
+    setWaitingLink(null);
+    setLink({ opened, seq: linkSeq.current });
+    setScreen(opened.kind === 'offer' ? 'offers' : 'requests');
+  }, []);
+  useEffect(() => {
+    watchLinks((opened) => {
+      if (!edited.current) {
+        showLink(opened);
+        return;
+      }
+      setWaitingLink(opened);
+      announce('A link arrived. What you are doing stays as it is: the notice at the top of the page shows it when you are ready.');
+    }).catch(() => {
+      // No links then: the app works the same without them.
+    });
+  }, [showLink, announce]);
 
   const refreshPending = useCallback(async () => {
     try {
@@ -261,7 +279,17 @@ export function Wallet({ state, onState, onLocked = () => {} }: {
           <div className="sr-only" aria-live="polite" data-testid="announcer">{news}</div>
         </footer>
       </div>
-      <main className="content" id="main-content" tabIndex={-1}>
+      <main className="content" id="main-content" tabIndex={-1} onChangeCapture={() => { edited.current = true; }}>
+        {waitingLink && (
+          <div className="warning stale-banner" data-testid="link-waiting">
+            <p>
+              <strong>{waitingLink.kind === 'offer' ? 'A link to your pensions arrived.' : 'A link to a request arrived.'}</strong>{' '}
+              What you are doing here stays as it is until you choose.
+            </p>
+            <button type="button" data-testid="link-show" onClick={() => showLink(waitingLink)}>Show it</button>
+            <button type="button" data-testid="link-later" onClick={() => setWaitingLink(null)}>Not now</button>
+          </div>
+        )}
         {screen === 'pensions' && <Pensions onGoto={setScreen} />}
         {screen === 'offers' && (
           <Offers onGoto={setScreen} link={link?.opened.kind === 'offer' ? { link: link.opened.link, seq: link.seq } : null}

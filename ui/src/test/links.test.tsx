@@ -113,4 +113,40 @@ describe('links the system opens the app with', () => {
     likeIndexHtml();
     await expectNoViolations();
   });
+
+  it('a link that comes while the owner is ticking boxes waits in a notice, and what she ticked stays', async () => {
+    const pending = sample<PendingRequest[]>('pending');
+    const { calls, open } = app({ read_offer_link: { provider: ACME, provider_name: 'Acme Pensions' } });
+    const user = userEvent.setup();
+    expect(await screen.findByTestId('screen-pensions')).toBeInTheDocument();
+    await open({ kind: 'request', id: pending[0].id });
+    const card = (await screen.findAllByTestId('request-card')).find((c) => c.dataset.requestId === pending[0].id)!;
+    const box = within(card).getAllByRole('checkbox')[0];
+    await user.click(box);
+    expect(box).toBeChecked();
+
+    // Mid-task: the link does not move her; a notice says it came.
+    await open({ kind: 'offer', link: LINK });
+    const notice = await screen.findByTestId('link-waiting');
+    expect(notice).toHaveTextContent('A link to your pensions arrived. What you are doing here stays as it is until you choose.');
+    expect(screen.getByTestId('screen-requests')).toBeInTheDocument();
+    expect(box).toBeChecked();
+    expect(screen.getByTestId('announcer')).toHaveTextContent('A link arrived.');
+    expect(callsTo(calls, 'read_offer_link')).toHaveLength(0);
+    likeIndexHtml();
+    await expectNoViolations();
+
+    // Not now: the notice goes, nothing else changes.
+    await user.click(within(notice).getByRole('button', { name: 'Not now' }));
+    expect(screen.queryByTestId('link-waiting')).not.toBeInTheDocument();
+    expect(box).toBeChecked();
+
+    // Show it: the link opens as it would have.
+    await open({ kind: 'offer', link: LINK });
+    await user.click(within(await screen.findByTestId('link-waiting')).getByRole('button', { name: 'Show it' }));
+    const panel = await screen.findByTestId('offer-link');
+    expect(await within(panel).findByRole('heading', { name: 'A link to your pensions at Acme Pensions' })).toHaveFocus();
+    expect(screen.queryByTestId('link-waiting')).not.toBeInTheDocument();
+    expect(callsTo(calls, 'read_offer_link').map((c) => c.args)).toEqual([{ link: LINK }]);
+  });
 });
