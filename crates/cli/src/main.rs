@@ -534,30 +534,30 @@ async fn stop_signal(tray: Option<TrayOptions>, opened: tokio::sync::watch::Rece
     }
 }
 
-/// `serve --locked --unlock-from-keyring`: gives the server the passphrase
-/// the owner kept in the system's keyring (the app's "Open the wallet when
-/// I log in"), as `uma-wallet unlock` would. None kept: the wallet waits
-/// for her. A kept one that no longer opens the wallet is forgotten.
-async fn unlock_from_keyring(data_dir: &std::path::Path) {
+/// `serve --locked --unlock-from-keyring`: the server opens itself, in this
+/// process, with the passphrase the owner kept in the system's keyring (the
+/// app's "Open the wallet when I log in"). None kept: the wallet waits for
+/// her. A kept one that no longer opens the wallet is forgotten.
+fn unlock_from_keyring(locked: serve::Locked, data_dir: &std::path::Path) -> serve::Locked {
     use wallet::login_keyring::{bounded, forget, recall};
-    let dir = data_dir.to_path_buf();
-    let passphrase = match bounded(move || recall(&dir)).await {
-        Ok(Some(passphrase)) => passphrase,
-        Ok(None) => return,
-        Err(e) => return tracing::warn!(error = e, "the keyring could not be read: the wallet waits for its passphrase"),
+    let (reading, forgetting) = (data_dir.to_path_buf(), data_dir.to_path_buf());
+    let passphrase = async move {
+        match bounded(move || recall(&reading)).await {
+            Ok(kept) => kept.map(|p| p.to_string()),
+            Err(e) => {
+                tracing::warn!(error = e, "the keyring could not be read: the wallet waits for its passphrase");
+                None
+            }
+        }
     };
-    let Some(client) = wallet::owner_client::OwnerClient::running(data_dir).await else {
-        return tracing::warn!("the server's owner API did not answer: the wallet waits for its passphrase");
-    };
-    match client.check_passphrase(&passphrase).await {
+    locked.unlocking_at_start(passphrase, move |answer| match answer {
         Ok(()) => tracing::info!("wallet opened with the passphrase kept in the keyring"),
-        Err(e) if e.code == "wrong_passphrase" => {
+        Err(wallet::OwnerError::WrongPassphrase) => {
             tracing::warn!("the passphrase in the keyring no longer opens the wallet: forgotten");
-            let dir = data_dir.to_path_buf();
-            let _ = bounded(move || forget(&dir)).await;
+            tokio::spawn(async move { bounded(move || forget(&forgetting)).await });
         }
         Err(e) => tracing::warn!(error = %e, "could not open the wallet with the passphrase in the keyring"),
-    }
+    })
 }
 
 fn print(value: &Value) {
@@ -656,12 +656,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             if args.locked {
                 let locked = serve::bind_locked(options).await.map_err(|e| e.to_string())?.backing_up(backup_dir, args.daily_backups);
                 println!("{}", serde_json::to_string(&locked.ready).expect("ready line serializes"));
+                let locked = if args.unlock_from_keyring { unlock_from_keyring(locked, &data_dir) } else { locked };
                 let opened = locked.opened();
-                let serving = tokio::spawn(locked.run(stop_signal(tray, opened.clone())));
-                if args.unlock_from_keyring {
-                    unlock_from_keyring(&data_dir).await;
-                }
-                return serving.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string());
+                return locked.run(stop_signal(tray, opened)).await.map_err(|e| e.to_string());
             }
             let bound = serve::bind(options).await.map_err(|e| e.to_string())?.backing_up(backup_dir, args.daily_backups);
             println!("{}", serde_json::to_string(&bound.ready).expect("ready line serializes"));

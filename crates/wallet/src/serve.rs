@@ -203,6 +203,14 @@ pub struct Locked {
     backup_dir: Option<PathBuf>,
     daily_backups: Option<u32>,
     opened: tokio::sync::watch::Sender<bool>,
+    at_start: Option<AtStart>,
+}
+
+/// A passphrase to try once the server runs (the keyring's, at login), and
+/// what to do with the answer.
+struct AtStart {
+    passphrase: futures_util::future::BoxFuture<'static, Option<String>>,
+    answered: Box<dyn FnOnce(Result<(), crate::OwnerError>) + Send>,
 }
 
 /// Binds both listeners of a wallet that stays closed until the owner
@@ -217,7 +225,7 @@ pub async fn bind_locked(options: ServeOptions) -> Result<Locked, ServeError> {
     write_private(&options.data_dir.join(crate::OWNER_TOKEN_FILE), token.expose())?;
     let ready = listening.ready.clone();
     announce(&options.data_dir, &ready)?;
-    Ok(Locked { options, listening, token, ready, backup_dir: None, daily_backups: None, opened: tokio::sync::watch::channel(false).0 })
+    Ok(Locked { options, listening, token, ready, backup_dir: None, daily_backups: None, opened: tokio::sync::watch::channel(false).0, at_start: None })
 }
 
 impl Locked {
@@ -225,6 +233,18 @@ impl Locked {
     pub fn backing_up(mut self, dir: PathBuf, daily_keep: Option<u32>) -> Locked {
         self.backup_dir = Some(dir);
         self.daily_backups = daily_keep;
+        self
+    }
+
+    /// Opens the wallet, once the server runs, with the passphrase
+    /// `passphrase` comes to (none: it waits for the owner), in this
+    /// process, as the owner API's unlock would; `answered` gets the outcome.
+    pub fn unlocking_at_start(
+        mut self,
+        passphrase: impl std::future::Future<Output = Option<String>> + Send + 'static,
+        answered: impl FnOnce(Result<(), crate::OwnerError>) + Send + 'static,
+    ) -> Locked {
+        self.at_start = Some(AtStart { passphrase: Box::pin(passphrase), answered: Box::new(answered) });
         self
     }
 
@@ -238,7 +258,7 @@ impl Locked {
     /// the passphrase and the authorization server answers 503; once a
     /// right passphrase opens the wallet, both serve as [`Bound::run`] does.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
-        let Locked { options, listening, token, ready, backup_dir, daily_backups, opened: opened_tx } = self;
+        let Locked { options, listening, token, ready, backup_dir, daily_backups, opened: opened_tx, at_start } = self;
         let server_file = options.data_dir.join(SERVER_FILE);
         let (stop_rx, slots) = (stopping(shutdown), Slots::new(unavailable(), axum::Router::new()));
         let state: Arc<tokio::sync::Mutex<Phase>> = Arc::new(tokio::sync::Mutex::new(Phase::Waiting));
@@ -288,6 +308,14 @@ impl Locked {
                 })
             })
         };
+        if let Some(AtStart { passphrase, answered }) = at_start {
+            let unlock = unlock.clone();
+            tokio::spawn(async move {
+                if let Some(passphrase) = passphrase.await {
+                    answered(unlock(crate::api::CheckPassphrase { passphrase, accept_older_copy: false }).await);
+                }
+            });
+        }
         *slots.owner.write() = owner_api::locked_router(&token, unlock);
         let served = serve_listeners(listening, dispatching(slots.authorization_server.clone()), dispatching(slots.owner.clone()), &stop_rx).await;
         // No unlock after this: one still on its way finds the server closed.
