@@ -4,9 +4,10 @@
 # desktop commands through Tauri's IPC, the adversarial suite against the
 # wallet and provider binaries, and every input of the fuzz corpus),
 # Schemathesis against the owner API's and the authorization server's
-# generated OpenAPI documents, the desktop's keyring unlock against a real
-# Secret Service, the desktop app end to end in a real window under Xvfb
-# (with its login entry, one app per wallet, and links opened through the
+# generated OpenAPI documents, the keyring unlock (app and server) against a
+# real Secret Service, the desktop app end to end in a real window under Xvfb
+# (with its login entry, the server in the tray through a real
+# StatusNotifierWatcher, one app per wallet, and links opened through the
 # desktop's own handler), the .deb installed into a fresh Debian root, and
 # the command-line demo against real providers. Fuzzing itself, and the soak, are longer
 # runs of their own: scripts/fuzz.sh and scripts/soak.sh.
