@@ -74,10 +74,11 @@ impl LoginEntry {
             args.push(dir.to_str().ok_or("a folder whose name is not UTF-8")?.to_string());
         }
         // An AppImage's programs live in a mount that goes with the app.
-        let server = app.parent().map(|dir| dir.join("uma-wallet")).filter(|p| p.is_file() && std::env::var_os("APPIMAGE").is_none());
+        let appimage = std::env::var_os("APPIMAGE").map(PathBuf::from);
+        let server = app.parent().map(|dir| dir.join("uma-wallet")).filter(|p| p.is_file() && appimage.is_none());
         let Some(server) = server else {
             args.push("--minimized".into());
-            return Ok((std::env::var_os("APPIMAGE").map(PathBuf::from).unwrap_or(app), args));
+            return Ok((appimage.unwrap_or(app), args));
         };
         args.extend(serve_arguments(settings)?);
         Ok((server, args))

@@ -198,13 +198,7 @@ async fn idle_in_the_tray() {
     let second = Command::new(application()).arg("--data-dir").arg(&data_dir).env("HOME", home.path()).env("NO_AT_BRIDGE", "1").status().unwrap();
     assert!(second.success(), "the second start hands over");
     let deadline = Instant::now() + PATIENCE;
-    let shown = loop {
-        if let Some(&window) = windows_showing("Pension Wallet").first() {
-            break window;
-        }
-        assert!(Instant::now() < deadline, "the window did not open");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let shown = window_opens().await;
     // Its page drawn and settled.
     tokio::time::sleep(Duration::from_secs(10)).await;
     println!("  with the window open: RSS {:.1} MiB", rss_kib(pid).unwrap() as f64 / 1024.0);
@@ -288,13 +282,7 @@ async fn idle_in_the_tray_as_at_login() {
 
     panel.click(&item, "Open wallet").await;
     let deadline = Instant::now() + PATIENCE;
-    let shown = loop {
-        if let Some(&window) = windows_showing("Pension Wallet").first() {
-            break window;
-        }
-        assert!(Instant::now() < deadline, "the window did not open");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let shown = window_opens().await;
     tokio::time::sleep(Duration::from_secs(10)).await;
     let app = children(pid).into_iter().find(|(_, name)| name.starts_with("uma-wallet-desk")).expect("the app, started by the tray").0;
     let web: u64 = children(app).iter().filter_map(|(child, _)| rss_kib(*child)).sum();
@@ -318,6 +306,18 @@ async fn idle_in_the_tray_as_at_login() {
     let deadline = Instant::now() + PATIENCE;
     while server.0.try_wait().unwrap().is_none() {
         assert!(Instant::now() < deadline, "Quit did not stop the server");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The app's window, once it shows (within PATIENCE).
+async fn window_opens() -> u32 {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(&window) = windows_showing("Pension Wallet").first() {
+            return window;
+        }
+        assert!(Instant::now() < deadline, "the window did not open");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

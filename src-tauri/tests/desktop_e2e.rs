@@ -392,10 +392,15 @@ async fn rest_of_the_owner_service(scene: &mut Scene, owner_api: &str, owner_tok
 /// wallet folder `data`, with `home` as the owner's home (where the login
 /// entry goes), drawing in software like the WebDriver session.
 fn app_process(home: &std::path::Path, data: &std::path::Path, extra: &[&str]) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_uma-wallet-desktop"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(extra)
+    in_the_session(std::process::Command::new(env!("CARGO_BIN_EXE_uma-wallet-desktop")).arg("--data-dir").arg(data).args(extra), home)
+        .spawn()
+        .expect("the app starts")
+}
+
+/// A process of the owner's desktop session in `home`, as the app and
+/// whatever starts it run: her own folders, software rendering, quiet.
+fn in_the_session<'c>(command: &'c mut std::process::Command, home: &std::path::Path) -> &'c mut std::process::Command {
+    command
         .env("HOME", home)
         .env_remove("XDG_CONFIG_HOME")
         .env_remove("XDG_DATA_HOME")
@@ -405,8 +410,6 @@ fn app_process(home: &std::path::Path, data: &std::path::Path, extra: &[&str]) -
         .env("NO_AT_BRIDGE", "1")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the app starts")
 }
 
 /// The login entry the app keeps in `home`, once it appears (or is gone).
@@ -574,20 +577,8 @@ async fn at_login_the_server_alone_sits_in_the_tray_and_opens_the_app_from_it() 
     let panel = Panel::start().await;
     let notifications = Notifications::start().await;
     let mut words = exec.split(' ');
-    let mut server = Ending(std::process::Command::new(words.next().unwrap())
-        .args(words)
-        .env("HOME", home.path())
-        .env_remove("XDG_CONFIG_HOME")
-        .env_remove("XDG_DATA_HOME")
-        // For the app it starts, as `app_process` does.
-        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-        .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
-        .env("LIBGL_ALWAYS_SOFTWARE", "1")
-        .env("NO_AT_BRIDGE", "1")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap());
+    // In the session, so the app it starts runs as `app_process` does.
+    let mut server = Ending(in_the_session(std::process::Command::new(words.next().unwrap()).args(words), home.path()).spawn().unwrap());
 
     // Its icon shows, saying the wallet is locked; no window, and no GUI
     // toolkit in the process that runs all day.

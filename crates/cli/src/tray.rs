@@ -31,6 +31,14 @@ struct WalletTray {
 }
 
 impl WalletTray {
+    fn status(&self) -> &'static str {
+        if self.open {
+            "Open: requests reach you"
+        } else {
+            "Locked: requests wait until you open it"
+        }
+    }
+
     /// Starts the app on this wallet; it finds this server and opens its
     /// screens over it. A second start of the app hands over to the first.
     fn open_app(&self) {
@@ -96,16 +104,6 @@ impl ksni::Tray for WalletTray {
             ..Default::default()
         };
         vec![open.into(), status.into(), MenuItem::Separator, quit.into()]
-    }
-}
-
-impl WalletTray {
-    fn status(&self) -> &'static str {
-        if self.open {
-            "Open: requests reach you"
-        } else {
-            "Locked: requests wait until you open it"
-        }
     }
 }
 

@@ -60,20 +60,19 @@ fn serve(data_dir: &Path) -> Serving {
 }
 
 fn serve_with(data_dir: &Path, more: &[&str]) -> Serving {
-    let mut child = uma_wallet(data_dir)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(more)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let ready: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("ready line: {line:?}"));
-    Serving { child, ready }
+    Serving::started(uma_wallet(data_dir).args(["serve", "--listen", "127.0.0.1:0"]).args(more))
 }
 
 impl Serving {
+    /// Starts `serve` and waits for its ready line.
+    fn started(command: &mut Command) -> Serving {
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let ready: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("ready line: {line:?}"));
+        Serving { child, ready }
+    }
+
     fn issuer(&self) -> &str {
         self.ready["issuer"].as_str().unwrap()
     }
@@ -419,20 +418,7 @@ fn a_backup_restored_after_the_wallet_moved_on_opens() {
 fn serve_locked_waits_for_the_passphrase_and_then_serves() {
     let dir = tempfile::tempdir().unwrap();
     run_json(dir.path(), &["init"]);
-    let mut server = uma_wallet(dir.path())
-        .env_remove("UMA_WALLET_PASSPHRASE")
-        .args(["serve", "--listen", "127.0.0.1:0", "--locked"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map(|mut child| {
-            let mut line = String::new();
-            BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-            let ready: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("ready line: {line:?}"));
-            Serving { child, ready }
-        })
-        .unwrap();
+    let mut server = Serving::started(uma_wallet(dir.path()).env_remove("UMA_WALLET_PASSPHRASE").args(["serve", "--listen", "127.0.0.1:0", "--locked"]).stdin(Stdio::null()));
     let issuer = server.issuer().to_string();
     let metadata = http().get(format!("{issuer}/.well-known/uma2-configuration")).send().unwrap();
     assert_eq!(metadata.status(), 503, "locked, the authorization server has nothing to say yet");
@@ -459,17 +445,7 @@ fn serve_locked_waits_for_the_passphrase_and_then_serves() {
 /// The server `serve --locked` started at login, the passphrase kept in the
 /// keyring (the app's "Open the wallet when I log in").
 fn serve_locked_from_keyring(data_dir: &Path) -> Serving {
-    let mut child = uma_wallet(data_dir)
-        .env_remove("UMA_WALLET_PASSPHRASE")
-        .args(["serve", "--listen", "127.0.0.1:0", "--locked", "--unlock-from-keyring"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    Serving { child, ready: serde_json::from_str(&line).unwrap_or_else(|_| panic!("ready line: {line:?}")) }
+    Serving::started(uma_wallet(data_dir).env_remove("UMA_WALLET_PASSPHRASE").args(["serve", "--listen", "127.0.0.1:0", "--locked", "--unlock-from-keyring"]).stdin(Stdio::null()))
 }
 
 /// The authorization server's answer to discovery, once it is not 503 or
